@@ -1,0 +1,1 @@
+"""ccsim's analysis layer: many runs, statistics, storage, and the command line."""

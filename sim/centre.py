@@ -1,0 +1,68 @@
+"""The ACD: one FIFO queue, longest-idle-agent routing, abandonment without events.
+
+Abandonment is exact and costs no event: a waiting call's deadline (arrival + patience)
+is known on arrival, so when an agent looks for work, calls at the head of the queue
+whose deadline has passed are recorded as abandoned at their deadline and skipped. Only
+calls that are still waiting can be answered, as if each had hung up on time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+
+import numpy as np
+import simpy
+
+if TYPE_CHECKING:
+    from sim.agent import Agent
+
+
+class Centre:
+    """Routes one run's calls (all days, sorted by arrival) to agents."""
+
+    def __init__(self, env: simpy.Environment, arrival: np.ndarray, patience: np.ndarray,
+                 talk: np.ndarray, acw: np.ndarray) -> None:
+        self.env = env
+        self.arrival = arrival.tolist()
+        self.deadline = (arrival + patience).tolist()
+        self.talk = talk.tolist()
+        self.acw = acw.tolist()
+        n = len(self.arrival)
+        self.queue: deque[int] = deque()
+        self.ready: deque[Agent] = deque()  # idle agents, longest idle on the left
+        self.answered_at = [math.nan] * n
+        self.answered_by = [-1] * n
+
+    def arrivals(self) -> Generator[simpy.Event, None, None]:
+        """SimPy process: each call arrives, goes to the longest-idle agent or queues."""
+        env, timeout, ready, queue = self.env, self.env.timeout, self.ready, self.queue
+        for i, t in enumerate(self.arrival):
+            yield timeout(t - env.now)
+            self.arrival[i] = env.now  # the clock's own value, so waits are exactly >= 0
+            self.deadline[i] = env.now + (self.deadline[i] - t)
+            if ready:
+                ready.popleft().offer(i)
+            else:
+                queue.append(i)
+
+    def next_call(self, now: float) -> int | None:
+        """The first still-waiting call, skipping (= abandoning) those past their deadline."""
+        queue, deadline = self.queue, self.deadline
+        while queue:
+            i = queue.popleft()
+            if deadline[i] > now:
+                return i
+        return None
+
+    def answer(self, i: int, agent: int, now: float) -> None:
+        """Record that call ``i`` is answered by ``agent`` now."""
+        self.answered_at[i] = now
+        self.answered_by[i] = agent
+
+    def waiting(self, now: float) -> int:
+        """Calls waiting now (for supervisors and dashboards; O(queue length))."""
+        deadline = self.deadline
+        return sum(1 for i in self.queue if deadline[i] > now)

@@ -1,0 +1,157 @@
+"""KPI definitions: one small documented function per KPI, over the run's tables.
+
+Every KPI takes the calls that count (arrived inside the measurement window), the status
+rows clipped to that window, and the scenario's service-level settings, and returns one
+float. ``KPIS`` is the registry: later layers (adherence, stress) add entries; tables and
+reports iterate over it and never hard-code the list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.scenario import ServiceLevel
+from sim.status import LABELS, Status
+
+
+@dataclass(frozen=True)
+class KPIData:
+    """What a KPI function sees: calls in the window, statuses clipped to it, SL settings."""
+
+    calls: pd.DataFrame
+    statuses: pd.DataFrame
+    service_level: ServiceLevel
+
+    def status_seconds(self, *statuses: Status) -> float:
+        """Total seconds agents spent in the given statuses."""
+        labels = [LABELS[s] for s in statuses]
+        st = self.statuses
+        return float(st["duration_s"][st["status"].isin(labels)].sum())
+
+
+@dataclass(frozen=True)
+class KPI:
+    """A named, documented indicator."""
+
+    name: str
+    description: str
+    unit: str
+    func: Callable[[KPIData], float]
+
+
+KPIS: dict[str, KPI] = {}
+
+
+def kpi(name: str, description: str, unit: str = "") -> Callable:
+    """Register a KPI function under a stable name."""
+
+    def register(func: Callable[[KPIData], float]) -> Callable[[KPIData], float]:
+        if name in KPIS:
+            raise ValueError(f"KPI {name!r} registered twice")
+        KPIS[name] = KPI(name, description, unit, func)
+        return func
+
+    return register
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num / den) if den > 0 else float("nan")
+
+
+def _outcome(d: KPIData, what: str) -> np.ndarray:
+    return (d.calls["outcome"] == what).to_numpy()
+
+
+@kpi("offered", "Calls offered (arrived in the measurement window).", "calls")
+def offered(d: KPIData) -> float:
+    """Count every call that arrived."""
+    return float(len(d.calls))
+
+
+@kpi("answered", "Calls answered by an agent.", "calls")
+def answered(d: KPIData) -> float:
+    """Count answered calls."""
+    return float(_outcome(d, "answered").sum())
+
+
+@kpi("abandoned", "Calls whose caller hung up while waiting.", "calls")
+def abandoned(d: KPIData) -> float:
+    """Count abandoned calls."""
+    return float(_outcome(d, "abandoned").sum())
+
+
+@kpi("unanswered", "Calls still waiting when the run ended (never abandon, never answered).",
+     "calls")
+def unanswered(d: KPIData) -> float:
+    """Count calls neither answered nor abandoned."""
+    return float(_outcome(d, "unanswered").sum())
+
+
+def service_level_masks(calls: pd.DataFrame, sl: ServiceLevel) -> tuple[np.ndarray, np.ndarray]:
+    """Per call: (counts in the numerator, counts in the denominator) of service level."""
+    out = calls["outcome"].to_numpy()
+    wait = calls["wait_s"].to_numpy()
+    ans = out == "answered"
+    aband = out == "abandoned"
+    within = ans & (wait <= sl.threshold_s)
+    if sl.definition == "offered":
+        den = np.ones(len(out), dtype=bool)
+    elif sl.definition == "answered":
+        den = ans
+    elif sl.definition == "answered_and_late_abandons":
+        den = ans | (aband & (wait > sl.threshold_s))
+    else:  # offered_excluding_short_abandons
+        den = ~(aband & (wait <= sl.short_abandon_s))
+    return within, den
+
+
+@kpi("service_level", "Share of calls answered within T seconds, by the scenario's "
+     "service_level.definition (default: over offered).", "share")
+def service_level(d: KPIData) -> float:
+    """Service level by the configured definition."""
+    within, den = service_level_masks(d.calls, d.service_level)
+    return _ratio(within.sum(), den.sum())
+
+
+@kpi("asa_s", "Average speed of answer: mean wait of answered calls.", "s")
+def asa_s(d: KPIData) -> float:
+    """Mean wait of answered calls."""
+    ans = _outcome(d, "answered")
+    return _ratio(d.calls["wait_s"].to_numpy()[ans].sum(), ans.sum())
+
+
+@kpi("abandon_rate", "Abandoned calls / offered calls.", "share")
+def abandon_rate(d: KPIData) -> float:
+    """Share of offered calls abandoned."""
+    return _ratio(_outcome(d, "abandoned").sum(), len(d.calls))
+
+
+@kpi("p_wait", "Share of offered calls that had to wait at all (answered later, abandoned "
+     "or unanswered).", "share")
+def p_wait(d: KPIData) -> float:
+    """Probability that a call waits (the Erlang C / A 'P(wait)')."""
+    waited = ~(_outcome(d, "answered") & (d.calls["wait_s"].to_numpy() == 0))
+    return _ratio(waited.sum(), len(d.calls))
+
+
+@kpi("aht_s", "Average handle time of answered calls: talk + after call work.", "s")
+def aht_s(d: KPIData) -> float:
+    """Mean talk + ACW over answered calls."""
+    c = d.calls[_outcome(d, "answered")]
+    return _ratio((c["talk_s"] + c["acw_s"]).sum(), len(c))
+
+
+@kpi("occupancy", "Time in Talk and After Call Work / time Ready, in Talk or in ACW.", "share")
+def occupancy(d: KPIData) -> float:
+    """Share of on-queue time spent handling calls."""
+    busy = d.status_seconds(Status.TALK, Status.ACW)
+    return _ratio(busy, busy + d.status_seconds(Status.READY))
+
+
+def compute_kpis(data: KPIData) -> dict[str, float]:
+    """Every registered KPI on the same data, in registry order."""
+    return {name: k.func(data) for name, k in KPIS.items()}

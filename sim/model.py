@@ -1,0 +1,294 @@
+"""Wires a run together: ``simulate(scenario, seed, replication) -> RunResult``."""
+
+from __future__ import annotations
+
+import functools
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from sim.agent import Agent
+from sim.centre import Centre
+from sim.demand import DayCalls, sample_day
+from sim.kpi import KPIData, compute_kpis, service_level_masks
+from sim.scenario import DAY_S, Scenario
+from sim.status import LABELS, Status
+from sim.streams import Streams
+
+STATUS_CATEGORIES = pd.CategoricalDtype([LABELS[s] for s in Status], ordered=False)
+OUTCOMES = pd.CategoricalDtype(["answered", "abandoned", "unanswered"])
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything one run produced: logs as DataFrames, KPIs, and where they came from."""
+
+    calls: pd.DataFrame
+    """One row per call: arrival, attributes, outcome, wait, agent."""
+    statuses: pd.DataFrame
+    """One row per status spell: agent, day, status (IWS name), start_s, end_s, duration_s."""
+    agent_days: pd.DataFrame
+    """One row per agent and day worked: log-in/out, seconds per status, calls, occupancy."""
+    agents: pd.DataFrame
+    """One row per agent: pseudonym and shift."""
+    intervals: pd.DataFrame
+    """One row per day and reporting interval: queue KPIs and mean agents per status."""
+    daily: pd.DataFrame
+    """One row per day: every KPI for that day."""
+    kpis: dict[str, float]
+    """Every KPI over the whole measurement window."""
+    provenance: dict[str, Any] = field(default_factory=dict)
+    """Scenario hash, seed, replication, versions, git revision, wall time."""
+
+
+def simulate(scenario: Scenario, seed: int = 0, replication: int = 0) -> RunResult:
+    """Simulate ``scenario`` for its horizon with the streams of ``(seed, replication)``."""
+    t0 = time.perf_counter()
+    streams = Streams(seed, replication)
+    days = [sample_day(scenario, streams, d) for d in range(scenario.horizon.days)]
+    roster = _roster(scenario)
+
+    env = simpy.Environment()
+    arrival = np.concatenate([d.arrival for d in days])
+    centre = Centre(
+        env, arrival,
+        np.concatenate([d.patience for d in days]),
+        np.concatenate([d.talk for d in days]),
+        np.concatenate([d.acw for d in days]),
+    )
+    log: list[tuple[int, float, int]] = []
+    agents = []
+    for k, (_, shift) in enumerate(roster):
+        sh = scenario.staffing.shifts[shift]
+        sessions = [
+            (d * DAY_S + sh.start, d * DAY_S + sh.start + sh.hours * 3600)
+            for d in range(scenario.horizon.days)
+        ]
+        agent = Agent(env, centre, k, sessions, log)
+        agents.append(agent)
+        env.process(agent.working_life())
+    env.process(centre.arrivals())
+    env.run()
+    sim_s = time.perf_counter() - t0
+
+    calls = _calls_table(scenario, days, centre)
+    statuses = _statuses_table(log)
+    agents_df = pd.DataFrame({
+        "agent": np.arange(len(roster)),
+        "pseudonym": [name for name, _ in roster],
+        "shift": pd.Categorical([s for _, s in roster]),
+    })
+    agent_days = _agent_days_table(agents, agents_df, statuses, calls)
+    in_window = _clip_to_opening(statuses, scenario)
+    intervals = _intervals_table(scenario, calls, statuses)
+    counted = calls[calls["counted"]]
+    sl = scenario.service_level
+    kpis = compute_kpis(KPIData(counted, in_window, sl))
+    daily = pd.DataFrame([
+        {"day": d.day, "busyness": d.busyness,
+         **compute_kpis(KPIData(counted[counted["day"] == d.day],
+                                in_window[in_window["day"] == d.day], sl))}
+        for d in days
+    ])
+    provenance = {
+        "scenario": scenario.name,
+        "scenario_hash": scenario.digest(),
+        "seed": seed,
+        "replication": replication,
+        "calls": len(calls),
+        "agents": len(roster),
+        "simulation_s": round(sim_s, 4),
+        "wall_s": round(time.perf_counter() - t0, 4),
+        **versions(),
+    }
+    return RunResult(calls, statuses, agent_days, agents_df, intervals, daily, kpis, provenance)
+
+
+def _roster(scenario: Scenario) -> list[tuple[str, str]]:
+    """(pseudonym, shift) per agent; pseudonyms are stable within a shift."""
+    roster = []
+    for shift, count in scenario.staffing.head_counts().items():
+        roster += [(f"{shift}-{j + 1:03d}", shift) for j in range(count)]
+    return roster
+
+
+def _calls_table(scenario: Scenario, days: list[DayCalls], centre: Centre) -> pd.DataFrame:
+    h = scenario.horizon
+    arrival = np.asarray(centre.arrival)
+    answered_at = np.asarray(centre.answered_at)
+    deadline = np.asarray(centre.deadline)
+    patience = np.concatenate([d.patience for d in days])
+    answered = ~np.isnan(answered_at)
+    abandoned = ~answered & np.isfinite(deadline)
+    outcome = np.where(answered, "answered", np.where(abandoned, "abandoned", "unanswered"))
+    wait = np.where(answered, answered_at - arrival, np.where(abandoned, patience, np.nan))
+    day = np.repeat([d.day for d in days], [len(d) for d in days])
+    since_open = arrival - day * DAY_S - h.open
+    interval = np.minimum((since_open // h.interval_s).astype(int), h.intervals_per_day - 1)
+    return pd.DataFrame({
+        "call": np.arange(len(arrival)),
+        "day": day,
+        "interval": interval,
+        "arrival_s": arrival,
+        "talk_s": np.concatenate([d.talk for d in days]),
+        "acw_s": np.concatenate([d.acw for d in days]),
+        "patience_s": patience,
+        "outcome": pd.Categorical(outcome, dtype=OUTCOMES),
+        "answered_s": answered_at,
+        "wait_s": wait,
+        "agent": np.asarray(centre.answered_by),
+        "counted": (day > 0) | (since_open >= h.warmup_minutes * 60),
+    })
+
+
+def _statuses_table(log: list[tuple[int, float, int]]) -> pd.DataFrame:
+    """Status spells from the change log; each agent's rows are in time order already."""
+    agent = np.fromiter((r[0] for r in log), dtype=np.int64, count=len(log))
+    t = np.fromiter((r[1] for r in log), dtype=float, count=len(log))
+    code = np.fromiter((r[2] for r in log), dtype=np.int64, count=len(log))
+    order = np.argsort(agent, kind="stable")
+    agent, t, code = agent[order], t[order], code[order]
+    end = np.empty_like(t)
+    end[:-1] = t[1:]
+    end[-1:] = t[-1:]
+    # session number: log-outs before each row, per agent
+    logout = code == Status.LOGGED_OUT
+    first = np.r_[True, agent[1:] != agent[:-1]]
+    cum = np.cumsum(logout) - logout
+    session = cum - np.maximum.accumulate(np.where(first, cum, 0))
+    keep = ~logout
+    labels = np.array([LABELS[s] for s in Status], dtype=object)
+    return pd.DataFrame({
+        "agent": agent[keep],
+        "day": session[keep],
+        "status": pd.Categorical(labels[code[keep]], dtype=STATUS_CATEGORIES),
+        "start_s": t[keep],
+        "end_s": end[keep],
+        "duration_s": end[keep] - t[keep],
+    })
+
+
+def _agent_days_table(agents: list[Agent], agents_df: pd.DataFrame, statuses: pd.DataFrame,
+                      calls: pd.DataFrame) -> pd.DataFrame:
+    rows = [(a.index, d, login, logout) for a in agents
+            for d, (login, logout) in enumerate(a.logins)]
+    out = pd.DataFrame(rows, columns=["agent", "day", "login_s", "logout_s"])
+    out["shift"] = agents_df["shift"].to_numpy()[out["agent"].to_numpy()]
+    out["logged_in_s"] = out["logout_s"] - out["login_s"]
+    per = statuses.pivot_table(index=["agent", "day"], columns="status", values="duration_s",
+                               aggfunc="sum", observed=True, fill_value=0.0)
+    for s in (Status.READY, Status.TALK, Status.ACW):
+        col = LABELS[s]
+        vals = per[col] if col in per else pd.Series(0.0, index=per.index)
+        out[f"{s.name.lower()}_s"] = (
+            vals.reindex(pd.MultiIndex.from_frame(out[["agent", "day"]])).fillna(0.0).to_numpy()
+        )
+    handled = calls[calls["agent"] >= 0].groupby(["agent", "day"]).size()
+    out["calls"] = (handled.reindex(pd.MultiIndex.from_frame(out[["agent", "day"]]))
+                    .fillna(0).astype(int).to_numpy())
+    busy = out["talk_s"] + out["acw_s"]
+    out["occupancy"] = busy / (busy + out["ready_s"]).where(lambda x: x > 0)
+    return out
+
+
+def _clip_to_opening(statuses: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Status rows cut to each day's opening hours (and day 0's warm-up removed).
+
+    Time-based KPIs such as occupancy describe the hours the queue is open; work done
+    after closing to clear the queue, and a steady-state run's warm-up, are left out.
+    """
+    h = scenario.horizon
+    day = statuses["day"].to_numpy()
+    lo = day * DAY_S + h.open + np.where(day == 0, h.warmup_minutes * 60, 0.0)
+    hi = day * DAY_S + h.open + h.hours * 3600
+    start = np.maximum(statuses["start_s"].to_numpy(), lo)
+    end = np.minimum(statuses["end_s"].to_numpy(), hi)
+    keep = end > start
+    out = statuses[keep].copy()
+    out["start_s"], out["end_s"] = start[keep], end[keep]
+    out["duration_s"] = end[keep] - start[keep]
+    return out
+
+
+def time_in(start: np.ndarray, end: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Total time the spells ``[start, end)`` spend inside each ``[bounds[j], bounds[j+1])``.
+
+    Uses the identity ``|[s, e) ∩ (-inf, b)| = (b - s)+ - (b - e)+`` with sorted cumulative
+    sums, so it costs O((spells + bounds) log spells), with no Python loop over spells.
+    """
+
+    def below(x: np.ndarray) -> np.ndarray:
+        xs = np.sort(x)
+        cs = np.r_[0.0, np.cumsum(xs)]
+        n = np.searchsorted(xs, bounds, side="left")
+        return n * bounds - cs[n]
+
+    total = below(start) - below(end)
+    return np.diff(total)
+
+
+def _intervals_table(scenario: Scenario, calls: pd.DataFrame,
+                     statuses: pd.DataFrame) -> pd.DataFrame:
+    h, sl = scenario.horizon, scenario.service_level
+    n_int = h.intervals_per_day
+    idx = pd.MultiIndex.from_product([range(h.days), range(n_int)], names=["day", "interval"])
+    key = ["day", "interval"]
+    g = calls.groupby(key, observed=True)
+    out = pd.DataFrame(index=idx)
+    out["start_s"] = (idx.get_level_values("day") * DAY_S + h.open
+                      + idx.get_level_values("interval") * h.interval_s).to_numpy(float)
+    out["offered"] = g.size().reindex(idx, fill_value=0)
+    ans = calls["outcome"] == "answered"
+    by = [calls["day"], calls["interval"]]
+    for name, mask in (("answered", ans), ("abandoned", calls["outcome"] == "abandoned"),
+                       ("answered_within", ans & (calls["wait_s"] <= sl.threshold_s))):
+        out[name] = mask.groupby(by).sum().reindex(idx, fill_value=0).astype(int)
+    within, den = service_level_masks(calls, sl)
+    num = pd.Series(within).groupby(by).sum().reindex(idx, fill_value=0)
+    den_n = pd.Series(den).groupby(by).sum().reindex(idx, fill_value=0)
+    out["service_level"] = num / den_n.where(den_n > 0)
+    wait_ans = calls["wait_s"].where(ans)
+    out["asa_s"] = wait_ans.groupby(by).mean().reindex(idx)
+    out["abandon_rate"] = out["abandoned"] / out["offered"].where(out["offered"] > 0)
+    bounds = np.r_[out["start_s"].to_numpy(), 0.0]
+    out = out.reset_index()
+    # mean agents per status, interval by interval (time-weighted)
+    for s in (Status.READY, Status.TALK, Status.ACW):
+        sp = statuses[statuses["status"] == LABELS[s]]
+        vals = []
+        for d in range(h.days):
+            b = bounds[d * n_int:(d + 1) * n_int].copy()
+            b = np.r_[b, b[-1] + h.interval_s]
+            vals.append(time_in(sp["start_s"].to_numpy(), sp["end_s"].to_numpy(), b))
+        out[f"agents_{s.name.lower()}"] = np.concatenate(vals) / h.interval_s
+    out["agents_on_queue"] = out[["agents_ready", "agents_talk", "agents_acw"]].sum(axis=1)
+    return out
+
+
+@functools.cache
+def versions() -> dict[str, Any]:
+    """Package versions, Python, machine and git revision of the code that ran."""
+    pkgs = {}
+    for name in ("ccsim", "simpy", "numpy", "pandas", "scipy", "pydantic"):
+        try:
+            pkgs[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pkgs[name] = None
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=Path(__file__).parent,
+            capture_output=True, text=True, timeout=5, check=False,
+        )
+        rev = proc.stdout.strip() if proc.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        rev = None
+    return {"versions": pkgs, "python": platform.python_version(),
+            "machine": platform.machine(), "git_revision": rev}
