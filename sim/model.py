@@ -128,7 +128,7 @@ def _calls_table(scenario: Scenario, days: list[DayCalls], centre: Centre) -> pd
     patience = np.concatenate([d.patience for d in days])
     answered = ~np.isnan(answered_at)
     abandoned = ~answered & np.isfinite(deadline)
-    outcome = np.where(answered, "answered", np.where(abandoned, "abandoned", "unanswered"))
+    outcome = np.where(answered, 0, np.where(abandoned, 1, 2))  # codes of OUTCOMES
     wait = np.where(answered, answered_at - arrival, np.where(abandoned, patience, np.nan))
     day = np.repeat([d.day for d in days], [len(d) for d in days])
     since_open = arrival - day * DAY_S - h.open
@@ -141,7 +141,7 @@ def _calls_table(scenario: Scenario, days: list[DayCalls], centre: Centre) -> pd
         "talk_s": np.concatenate([d.talk for d in days]),
         "acw_s": np.concatenate([d.acw for d in days]),
         "patience_s": patience,
-        "outcome": pd.Categorical(outcome, dtype=OUTCOMES),
+        "outcome": pd.Categorical.from_codes(outcome, dtype=OUTCOMES),
         "answered_s": answered_at,
         "wait_s": wait,
         "agent": np.asarray(centre.answered_by),
@@ -151,9 +151,8 @@ def _calls_table(scenario: Scenario, days: list[DayCalls], centre: Centre) -> pd
 
 def _statuses_table(log: list[tuple[int, float, int]]) -> pd.DataFrame:
     """Status spells from the change log; each agent's rows are in time order already."""
-    agent = np.fromiter((r[0] for r in log), dtype=np.int64, count=len(log))
-    t = np.fromiter((r[1] for r in log), dtype=float, count=len(log))
-    code = np.fromiter((r[2] for r in log), dtype=np.int64, count=len(log))
+    rows = np.array(log, dtype=float).reshape(-1, 3)
+    agent, t, code = rows[:, 0].astype(np.int64), rows[:, 1], rows[:, 2].astype(np.int64)
     order = np.argsort(agent, kind="stable")
     agent, t, code = agent[order], t[order], code[order]
     end = np.empty_like(t)
@@ -165,11 +164,11 @@ def _statuses_table(log: list[tuple[int, float, int]]) -> pd.DataFrame:
     cum = np.cumsum(logout) - logout
     session = cum - np.maximum.accumulate(np.where(first, cum, 0))
     keep = ~logout
-    labels = np.array([LABELS[s] for s in Status], dtype=object)
     return pd.DataFrame({
         "agent": agent[keep],
         "day": session[keep],
-        "status": pd.Categorical(labels[code[keep]], dtype=STATUS_CATEGORIES),
+        # categories are in Status order, so the codes are the status values
+        "status": pd.Categorical.from_codes(code[keep], dtype=STATUS_CATEGORIES),
         "start_s": t[keep],
         "end_s": end[keep],
         "duration_s": end[keep] - t[keep],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from pydantic import ValidationError
 
 from sim.scenario import ScenarioError, load_scenario
 from tests.conftest import SCENARIOS
@@ -70,7 +71,7 @@ def test_scenario_is_frozen_and_hash_stable(tmp_path):
     """Scenarios cannot be mutated; equal content gives an equal digest."""
     a = load_scenario(write(tmp_path, GOOD))
     b = load_scenario(write(tmp_path, GOOD, "other.toml"))
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         a.horizon.days = 3
     assert a.digest() == b.digest()
     assert a.replace({"horizon.days": 2}).digest() != a.digest()
