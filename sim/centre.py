@@ -33,18 +33,26 @@ class Centre:
         n = len(self.arrival)
         self.queue: deque[int] = deque()
         self.ready: deque[Agent] = deque()  # idle agents, longest idle on the left
+        self.acw_callout = False
+        #: agents in ACW who may be called out (only with acw_callout), longest in ACW first
+        self.in_acw: dict[Agent, None] = {}
         self.answered_at = [math.nan] * n
         self.answered_by = [-1] * n
 
     def arrivals(self) -> Generator[simpy.Event, None, None]:
         """SimPy process: each call arrives, goes to the longest-idle agent or queues."""
         env, timeout, ready, queue = self.env, self.env.timeout, self.ready, self.queue
+        in_acw = self.in_acw
         for i, t in enumerate(self.arrival):
             yield timeout(t - env.now)
             self.arrival[i] = env.now  # the clock's own value, so waits are exactly >= 0
             self.deadline[i] = env.now + (self.deadline[i] - t)
             if ready:
                 ready.popleft().offer(i)
+            elif in_acw:  # only ever filled when ACW call-out is allowed
+                agent = next(iter(in_acw))
+                del in_acw[agent]
+                agent.call_out(i)
             else:
                 queue.append(i)
 

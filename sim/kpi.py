@@ -25,6 +25,8 @@ class KPIData:
     calls: pd.DataFrame
     statuses: pd.DataFrame
     service_level: ServiceLevel
+    agent_days: pd.DataFrame | None = None
+    """Per agent-day schedule measures (whole shifts, not clipped to opening hours)."""
 
     def status_seconds(self, *statuses: Status) -> float:
         """Total seconds agents spent in the given statuses."""
@@ -150,6 +152,37 @@ def occupancy(d: KPIData) -> float:
     """Share of on-queue time spent handling calls."""
     busy = d.status_seconds(Status.TALK, Status.ACW)
     return _ratio(busy, busy + d.status_seconds(Status.READY))
+
+
+def _agent_day_ratio(d: KPIData, num: str | tuple[str, ...], den: str) -> float:
+    ad = d.agent_days
+    if ad is None or len(ad) == 0:
+        return float("nan")
+    cols = (num,) if isinstance(num, str) else num
+    return _ratio(float(sum(ad[c].sum() for c in cols)), float(ad[den].sum()))
+
+
+@kpi("adherence", "Time in the scheduled state (grace after each scheduled change) / "
+     "scheduled time, as a WFM system reports it; the log-in delay counts against it.",
+     "share")
+def adherence(d: KPIData) -> float:
+    """Sum of in-adherence time / sum of scheduled time over agent-days."""
+    return _agent_day_ratio(d, "in_adherence_s", "scheduled_s")
+
+
+@kpi("conformance", "Schedule conformance: time actually on queue (Ready, Talk, ACW, "
+     "overtime included) / time scheduled on queue.", "share")
+def conformance(d: KPIData) -> float:
+    """Worked on-queue time / scheduled on-queue time."""
+    return _agent_day_ratio(d, ("ready_s", "talk_s", "acw_s"), "scheduled_on_queue_s")
+
+
+@kpi("shrinkage", "Share of scheduled shift time not on queue (planned and unplanned "
+     "breaks, activities, log-in delay); by category in agent_days.", "share")
+def shrinkage(d: KPIData) -> float:
+    """1 - on-queue time inside the shift / scheduled shift time."""
+    on_q = _agent_day_ratio(d, "on_queue_in_shift_s", "scheduled_s")
+    return 1.0 - on_q
 
 
 def compute_kpis(data: KPIData) -> dict[str, float]:

@@ -6,6 +6,7 @@ import functools
 import platform
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -15,11 +16,13 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from sim import adherence
 from sim.agent import Agent
 from sim.centre import Centre
 from sim.demand import DayCalls, sample_day
 from sim.kpi import KPIData, compute_kpis, service_level_masks
-from sim.scenario import DAY_S, Scenario
+from sim.scenario import DAY_S, SCHEDULE_STATES, Scenario
+from sim.schedule import Plan, agent_days, build_plan, roster, segments
 from sim.status import LABELS, Status
 from sim.streams import Streams
 
@@ -47,14 +50,33 @@ class RunResult:
     """Every KPI over the whole measurement window."""
     provenance: dict[str, Any] = field(default_factory=dict)
     """Scenario hash, seed, replication, versions, git revision, wall time."""
+    activities: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """One row per planned activity: plan, what happened (taken, displaced, shortened,
+    missed), actual start and end."""
+    schedule: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The published schedule as segments tiling each agent-day's shift: agent, day,
+    start_s, end_s, state (on_queue or an activity kind)."""
+    breaks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """One row per unplanned-break need: when it arose, and the break taken (NaN if it was
+    met by another break or activity, or the shift ended first)."""
 
 
-def simulate(scenario: Scenario, seed: int = 0, replication: int = 0) -> RunResult:
-    """Simulate ``scenario`` for its horizon with the streams of ``(seed, replication)``."""
+def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
+             calls: list[DayCalls] | None = None,
+             setup: Callable[[list[Agent]], None] | None = None) -> RunResult:
+    """Simulate ``scenario`` for its horizon with the streams of ``(seed, replication)``.
+
+    ``calls`` replaces the sampled calls (one :class:`DayCalls` per day, e.g. hand-made in
+    a test); ``setup`` is called with the agents before the run starts (e.g. a policy layer
+    setting ``defer_unplanned_break``).
+    """
     t0 = time.perf_counter()
     streams = Streams(seed, replication)
-    days = [sample_day(scenario, streams, d) for d in range(scenario.horizon.days)]
+    days = calls if calls is not None else [
+        sample_day(scenario, streams, d) for d in range(scenario.horizon.days)]
     roster = _roster(scenario)
+    plan = build_plan(scenario)
+    day_plans = agent_days(scenario, plan, streams)
 
     env = simpy.Environment()
     arrival = np.concatenate([d.arrival for d in days])
@@ -64,16 +86,17 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0) -> RunResu
         np.concatenate([d.talk for d in days]),
         np.concatenate([d.acw for d in days]),
     )
+    centre.acw_callout = scenario.calls.acw_callout
     log: list[tuple[int, float, int]] = []
     agents = []
-    for k, (_, shift) in enumerate(roster):
-        sh = scenario.staffing.shifts[shift]
-        sessions = [
-            (d * DAY_S + sh.start, d * DAY_S + sh.start + sh.hours * 3600)
-            for d in range(scenario.horizon.days)
-        ]
-        agent = Agent(env, centre, k, sessions, log)
+    for k in range(len(roster)):
+        sessions = list(zip(plan.shift_start[k].tolist(), plan.shift_end[k].tolist(),
+                            strict=True))
+        agent = Agent(env, centre, k, sessions, log, day_plans[k])
         agents.append(agent)
+    if setup is not None:
+        setup(agents)
+    for agent in agents:
         env.process(agent.working_life())
     env.process(centre.arrivals())
     env.run()
@@ -86,16 +109,24 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0) -> RunResu
         "pseudonym": [name for name, _ in roster],
         "shift": pd.Categorical([s for _, s in roster]),
     })
-    agent_days = _agent_days_table(agents, agents_df, statuses, calls)
+    activities = _activities_table(agents, plan)
+    breaks = _breaks_table(agents)
+    segs = segments(plan)
+    agent_days_df = _agent_days_table(agents, agents_df, statuses, calls)
+    measured, pieces = adherence.measure(segs, statuses, activities, breaks,
+                                         scenario.schedule, len(roster), scenario.horizon.days)
+    agent_days_df = _add_adherence(agent_days_df, measured, plan, activities, breaks,
+                                   scenario.horizon.days)
     in_window = _clip_to_opening(statuses, scenario)
-    intervals = _intervals_table(scenario, calls, statuses)
+    intervals = _intervals_table(scenario, calls, statuses, segs, pieces)
     counted = calls[calls["counted"]]
     sl = scenario.service_level
-    kpis = compute_kpis(KPIData(counted, in_window, sl))
+    kpis = compute_kpis(KPIData(counted, in_window, sl, agent_days_df))
     daily = pd.DataFrame([
         {"day": d.day, "busyness": d.busyness,
          **compute_kpis(KPIData(counted[counted["day"] == d.day],
-                                in_window[in_window["day"] == d.day], sl))}
+                                in_window[in_window["day"] == d.day], sl,
+                                agent_days_df[agent_days_df["day"] == d.day]))}
         for d in days
     ])
     provenance = {
@@ -109,15 +140,85 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0) -> RunResu
         "wall_s": round(time.perf_counter() - t0, 4),
         **versions(),
     }
-    return RunResult(calls, statuses, agent_days, agents_df, intervals, daily, kpis, provenance)
+    schedule = segs.assign(state=pd.Categorical.from_codes(
+        segs["state"].to_numpy(), categories=list(SCHEDULE_STATES))).drop(columns="row")
+    return RunResult(calls, statuses, agent_days_df, agents_df, intervals, daily, kpis,
+                     provenance, activities, schedule, breaks)
 
 
 def _roster(scenario: Scenario) -> list[tuple[str, str]]:
     """(pseudonym, shift) per agent; pseudonyms are stable within a shift."""
-    roster = []
-    for shift, count in scenario.staffing.head_counts().items():
-        roster += [(f"{shift}-{j + 1:03d}", shift) for j in range(count)]
-    return roster
+    return [(name, shift) for name, shift, _ in roster(scenario)]
+
+
+OUTCOMES_ACT = pd.CategoricalDtype(["taken", "displaced", "shortened", "missed"])
+
+
+def _activities_table(agents: list[Agent], plan: Plan) -> pd.DataFrame:
+    """Every planned activity with what happened to it (exactly one record per plan row)."""
+    recs = [r for a in agents for r in a.activity_log]
+    rows = np.array([r[0] for r in recs], dtype=np.int64)
+    if len(rows) != len(plan) or (len(rows) and
+                                  not np.array_equal(np.sort(rows), np.arange(len(plan)))):
+        raise RuntimeError("planned activities lost or duplicated: the agent model is broken")
+    act_s = np.full(len(plan), np.nan)
+    act_e = np.full(len(plan), np.nan)
+    if len(rows):
+        act_s[rows] = [r[1] for r in recs]
+        act_e[rows] = [r[2] for r in recs]
+    out = plan.table()
+    out["keep_length"] = plan.keep_length
+    out["actual_start_s"] = act_s
+    out["actual_end_s"] = act_e
+    out["displaced_s"] = act_s - plan.start
+    planned_len = plan.end - plan.start
+    got = act_e - act_s
+    missed = np.isnan(act_s) | (got <= 0)
+    code = np.where(missed, 3, np.where(got < planned_len - 1e-9, 2,
+                                        np.where(out["displaced_s"] > 1e-9, 1, 0)))
+    out["outcome"] = pd.Categorical.from_codes(code, dtype=OUTCOMES_ACT)
+    out["late_return_s"] = np.where(missed, np.nan, act_e - np.where(
+        plan.keep_length, act_s + planned_len, plan.end))
+    return out
+
+
+def _breaks_table(agents: list[Agent]) -> pd.DataFrame:
+    rows = [(a.index, *r) for a in agents for r in a.break_log]
+    out = pd.DataFrame(rows, columns=["agent", "day", "need_s", "start_s", "end_s"])
+    out = out.astype({"agent": np.int64, "day": np.int64, "need_s": float, "start_s": float,
+                      "end_s": float})
+    out["duration_s"] = out["end_s"] - out["start_s"]
+    return out.sort_values(["agent", "need_s"], kind="stable").reset_index(drop=True)
+
+
+def _add_adherence(out: pd.DataFrame, measured: pd.DataFrame, plan: Plan,
+                   activities: pd.DataFrame, breaks: pd.DataFrame, days: int) -> pd.DataFrame:
+    """Schedule, adherence, conformance, shrinkage and loss reasons per agent-day."""
+    g = (out["agent"].to_numpy() * days + out["day"].to_numpy())
+    out = out.copy()
+    out.insert(2, "shift_start_s", plan.shift_start.ravel()[g])
+    out.insert(3, "shift_end_s", plan.shift_end.ravel()[g])
+    out.insert(4, "login_delay_s", out["login_s"] - out["shift_start_s"])
+    m = measured.iloc[g].reset_index(drop=True)
+    for col in m.columns:
+        out[col] = m[col].to_numpy()
+    out["adherence"] = out["in_adherence_s"] / out["scheduled_s"].where(lambda x: x > 0)
+    on_queue = out["ready_s"] + out["talk_s"] + out["acw_s"]
+    out["conformance"] = on_queue / out["scheduled_on_queue_s"].where(lambda x: x > 0)
+    out["shrinkage"] = 1 - out["on_queue_in_shift_s"] / out["scheduled_s"].where(
+        lambda x: x > 0)
+    n_groups = len(measured)
+    ag = (activities["agent"].to_numpy() * days + activities["day"].to_numpy()).astype(int)
+    for name in OUTCOMES_ACT.categories:
+        hit = (activities["outcome"] == name).to_numpy()
+        out[f"activities_{name}"] = np.bincount(ag[hit], minlength=n_groups)[g]
+    disp = np.nan_to_num(activities["displaced_s"].to_numpy())
+    out["displaced_s"] = np.bincount(ag, weights=disp, minlength=n_groups)[g]
+    bg = (breaks["agent"].to_numpy() * days + breaks["day"].to_numpy()).astype(int)
+    took = breaks["duration_s"].notna().to_numpy()
+    out["unplanned_breaks"] = np.bincount(bg[took], minlength=n_groups)[g]
+    out["unplanned_needs"] = np.bincount(bg, minlength=n_groups)[g]
+    return out
 
 
 def _calls_table(scenario: Scenario, days: list[DayCalls], centre: Centre) -> pd.DataFrame:
@@ -139,7 +240,7 @@ def _calls_table(scenario: Scenario, days: list[DayCalls], centre: Centre) -> pd
         "interval": interval,
         "arrival_s": arrival,
         "talk_s": np.concatenate([d.talk for d in days]),
-        "acw_s": np.concatenate([d.acw for d in days]),
+        "acw_s": np.asarray(centre.acw, dtype=float),  # as done (ACW call-out may cut it)
         "patience_s": patience,
         "outcome": pd.Categorical.from_codes(outcome, dtype=OUTCOMES),
         "answered_s": answered_at,
@@ -234,8 +335,8 @@ def time_in(start: np.ndarray, end: np.ndarray, bounds: np.ndarray) -> np.ndarra
     return np.diff(total)
 
 
-def _intervals_table(scenario: Scenario, calls: pd.DataFrame,
-                     statuses: pd.DataFrame) -> pd.DataFrame:
+def _intervals_table(scenario: Scenario, calls: pd.DataFrame, statuses: pd.DataFrame,
+                     segs: pd.DataFrame, pieces: pd.DataFrame) -> pd.DataFrame:
     h, sl = scenario.horizon, scenario.service_level
     n_int = h.intervals_per_day
     idx = pd.MultiIndex.from_product([range(h.days), range(n_int)], names=["day", "interval"])
@@ -269,6 +370,23 @@ def _intervals_table(scenario: Scenario, calls: pd.DataFrame,
             vals.append(time_in(sp["start_s"].to_numpy(), sp["end_s"].to_numpy(), b))
         out[f"agents_{s.name.lower()}"] = np.concatenate(vals) / h.interval_s
     out["agents_on_queue"] = out[["agents_ready", "agents_talk", "agents_acw"]].sum(axis=1)
+    # the schedule: agents scheduled on queue, and in-adherence share of scheduled time
+    on_q = segs[segs["state"] == 0]
+    spans = {
+        "agents_scheduled": (segs["start_s"].to_numpy(), segs["end_s"].to_numpy()),
+        "agents_scheduled_on_queue": (on_q["start_s"].to_numpy(), on_q["end_s"].to_numpy()),
+        "agents_in_adherence": (pieces["start_s"].to_numpy(),
+                                pieces["start_s"].to_numpy() + pieces["adherent_s"].to_numpy()),
+    }
+    for name, (st, en) in spans.items():
+        vals = []
+        for d in range(h.days):
+            b = bounds[d * n_int:(d + 1) * n_int].copy()
+            b = np.r_[b, b[-1] + h.interval_s]
+            vals.append(time_in(st, en, b))
+        out[name] = np.concatenate(vals) / h.interval_s
+    out["adherence"] = out["agents_in_adherence"] / out["agents_scheduled"].where(
+        lambda x: x > 0)
     return out
 
 

@@ -217,6 +217,12 @@ class Calls(_Model):
     patience: Patience = _field(
         Patience(), description="Caller patience (abandonment).", source="assumption",
     )
+    acw_callout: bool = _field(
+        False, description="May the ACD give a call to an agent in After Call Work when no "
+        "agent is Ready (the rest of the wrap-up is dropped)? Agents with a break or "
+        "activity due, or whose shift is over, are never called out.",
+        source="assumption; an ACD configuration choice (off: ACW is protected)",
+    )
 
 
 class Shift(_Model):
@@ -263,6 +269,216 @@ class Staffing(_Model):
         for n in sorted(quotas, key=lambda n: (counts[n] - quotas[n], n))[:left]:
             counts[n] += 1
         return counts
+
+
+
+#: planned-activity kinds, each with the IWS Not Ready status it is worked in
+ACTIVITY_KINDS: tuple[str, ...] = (
+    "break", "lunch", "meeting", "training", "manager_approved", "deferred_transaction",
+)
+ActivityKind = Literal[
+    "break", "lunch", "meeting", "training", "manager_approved", "deferred_transaction"
+]
+#: schedule states adherence compares: on queue (Ready/Talk/ACW) or one activity kind
+SCHEDULE_STATES: tuple[str, ...] = ("on_queue", *ACTIVITY_KINDS)
+ScheduleState = Literal[
+    "on_queue", "break", "lunch", "meeting", "training", "manager_approved",
+    "deferred_transaction",
+]
+_NAME = re.compile(r"[A-Za-z0-9_\-]+")
+
+
+class Activity(_Model):
+    """A planned activity of the shifts it applies to: a break, lunch, meeting, ROS, ..."""
+
+    kind: ActivityKind = _field(
+        description="What it is; the agent works it in the matching IWS status (break -> "
+        '"Not Ready - Break", lunch -> "Not Ready - Lunch", training -> "Not Ready - '
+        'Training", ...).', source="Genesys IWS statuses of the case (CASE.md)",
+    )
+    minutes: float = _field(gt=0, le=1440, description="Planned length in minutes.",
+                            source="scenario choice")
+    shifts: tuple[str, ...] = _field(
+        (), description="Names of the shifts it applies to; empty means every shift.",
+        source="scenario choice",
+    )
+    offset_minutes: float | None = _field(
+        None, ge=0, description="Fixed start, minutes after the shift's start, the same for "
+        "every agent (give this or `window_minutes`).", source="scenario choice",
+    )
+    window_minutes: tuple[float, float] | None = _field(
+        None, description="Earliest and latest start, minutes after the shift's start; "
+        "`stagger` places each agent's start inside it.", source="scenario choice",
+    )
+    stagger: Literal["even", "none"] = _field(
+        "even", description='How starts are placed in the window: "even" spreads the shift\'s '
+        'agents evenly over it (agent j of n at j/(n-1) of the way), "none" puts everyone at '
+        "its start.", source="WFM practice: staggered breaks keep coverage",
+    )
+    step_minutes: float = _field(
+        5.0, gt=0, description="Staggered starts are rounded down to multiples of this.",
+        source="assumption (schedulers plan in 5-minute steps)",
+    )
+    per_year: float | None = _field(
+        None, gt=0, description="If set, the activity is not daily: each agent has it this "
+        "many times a year, spread evenly over the days and over the shift's agents (e.g. "
+        "ROS conversations: 10).",
+        source="CASE.md: fixed ROS conversations, about 10 a year per agent",
+    )
+    keep_length: bool | None = _field(
+        None, description="If the agent starts late (finishing a call), does the activity "
+        "keep its full length (true) or end at its planned end (false)? Default: true for "
+        "break and lunch (the agent's entitlement), false for the rest (fixed meetings).",
+        source="assumption",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Activity:
+        if (self.offset_minutes is None) == (self.window_minutes is None):
+            raise ValueError("offset_minutes: give exactly one of offset_minutes (a fixed start) "
+                             "or window_minutes (a staggered start)")
+        if self.window_minutes is not None:
+            lo, hi = self.window_minutes
+            if not 0 <= lo <= hi:
+                raise ValueError(f"window_minutes: expected [earliest, latest] with 0 <= earliest"
+                                 f" <= latest, got {list(self.window_minutes)}")
+        for s in self.shifts:
+            if not _NAME.fullmatch(s):
+                raise ValueError(f"shifts: {s!r} is not a shift name")
+        return self
+
+    @property
+    def first_start(self) -> float:
+        """Earliest start, minutes after shift start."""
+        return self.offset_minutes if self.window_minutes is None else self.window_minutes[0]
+
+    @property
+    def last_end(self) -> float:
+        """Latest planned end, minutes after shift start."""
+        last = self.offset_minutes if self.window_minutes is None else self.window_minutes[1]
+        return last + self.minutes
+
+    @property
+    def keeps_length(self) -> bool:
+        """Whether a late start keeps the full length (see ``keep_length``)."""
+        if self.keep_length is not None:
+            return self.keep_length
+        return self.kind in ("break", "lunch")
+
+
+class Schedule(_Model):
+    """Planned activities per shift, the break rule they must meet, and adherence settings."""
+
+    activities: dict[str, Activity] = _field(
+        {}, description="Planned activities by name; none means agents are on queue for the "
+        "whole shift (the Erlang validation model).", source="scenario choice",
+    )
+    min_break_minutes: float = _field(
+        30.0, ge=0, description="Minimum planned break + lunch minutes per shift of "
+        "`min_break_shift_hours` or more, checked whenever activities are given (0 turns "
+        "the rule off).",
+        source="Norwegian Working Environment Act (arbeidsmiljoloven) s. 10-9: breaks of at "
+        "least 30 minutes in total when the working day is at least 8 hours",
+    )
+    min_break_shift_hours: float = _field(
+        8.0, gt=0, description="Shifts at least this long must meet `min_break_minutes`.",
+        source="arbeidsmiljoloven s. 10-9",
+    )
+    days_per_year: float = _field(
+        230.0, gt=0, le=366, description="Working days per agent per year, to spread "
+        "`per_year` activities.", source="assumption (about 230 working days a year)",
+    )
+    tolerance_s: float = _field(
+        60.0, ge=0, description="Adherence grace: the first seconds after each scheduled "
+        "state change in which being in another state is not counted against adherence.",
+        source="WFM practice (typical 1-minute adherence tolerance); assumption",
+    )
+    tolerance_by_state: dict[ScheduleState, float] = _field(
+        {}, description="Grace per schedule state entered (on_queue, break, lunch, ...), "
+        "overriding `tolerance_s`.", source="assumption",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Schedule:
+        for name in self.activities:
+            if not _NAME.fullmatch(name):
+                raise ValueError(f"activities: name {name!r} may use letters, digits, _ and - "
+                                 "only")
+        for state, tol in self.tolerance_by_state.items():
+            if not (tol >= 0 and math.isfinite(tol)):
+                raise ValueError(f"tolerance_by_state.{state}: must be >= 0 seconds, got {tol}")
+        for name, a in self.activities.items():
+            if a.per_year is not None and a.per_year > self.days_per_year:
+                raise ValueError(f"activities.{name}.per_year: {a.per_year} is more than once "
+                                 f"a working day (days_per_year = {self.days_per_year:g})")
+        return self
+
+    def tolerance(self, state: str) -> float:
+        """Grace in seconds after a scheduled change into ``state``."""
+        return self.tolerance_by_state.get(state, self.tolerance_s)
+
+
+class ReturnTiming(_Model):
+    """How punctually agents come back from one kind of planned activity."""
+
+    late_probability: float = _field(
+        0.0, ge=0, le=1, description="Chance of coming back late.", source="assumption",
+    )
+    late: Duration = _field(
+        Duration(distribution="exponential", mean_s=90.0),
+        description="How late, when late.", source="assumption (illustrative)",
+    )
+    early_probability: float = _field(
+        0.0, ge=0, le=1, description="Chance of coming back early (the activity is "
+        "shortened).", source="assumption",
+    )
+    early: Duration = _field(
+        Duration(distribution="exponential", mean_s=60.0),
+        description="How early, when early (at most the activity's length).",
+        source="assumption (illustrative)",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ReturnTiming:
+        if self.late_probability + self.early_probability > 1:
+            raise ValueError(f"late_probability: late ({self.late_probability}) + early "
+                             f"({self.early_probability}) probabilities exceed 1")
+        return self
+
+
+class Behaviour(_Model):
+    """How agents deviate from the schedule (each agent draws from its own random stream)."""
+
+    login_delay_min_s: float = _field(
+        0.0, ge=0, description="Log-in delay (a system delay, not the agent's fault: the "
+        "agent is Logged Out meanwhile) is uniform between this and `login_delay_max_s`.",
+        source="CASE.md: logging in took 4 minutes (2016 chat logs)",
+    )
+    login_delay_max_s: float = _field(
+        0.0, ge=0, description="Upper end of the uniform log-in delay (0 = none).",
+        source="CASE.md: logging in took 4 minutes (2016 chat logs)",
+    )
+    returns: dict[ActivityKind, ReturnTiming] = _field(
+        {}, description="Late and early returns per activity kind (kinds not listed: on "
+        "time).", source="assumption",
+    )
+    unplanned_breaks_per_hour: float = _field(
+        0.0, ge=0, le=60, description='Rate at which a need for an unplanned "Not Ready - '
+        'Break" (e.g. a toilet visit) arises while on queue; it is taken at the next call '
+        "end (or at once if idle); needs arising in a break or activity are met by it.",
+        source="assumption",
+    )
+    unplanned_break: Duration = _field(
+        Duration(distribution="lognormal", mean_s=240.0, cv=0.5),
+        description="Length of an unplanned break.", source="assumption (illustrative)",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Behaviour:
+        if self.login_delay_max_s < self.login_delay_min_s:
+            raise ValueError(f"login_delay_max_s: {self.login_delay_max_s} is below "
+                             f"login_delay_min_s ({self.login_delay_min_s})")
+        return self
 
 
 SL_DEFINITIONS: dict[str, str] = {
@@ -313,6 +529,14 @@ class Scenario(_Model):
     service_level: ServiceLevel = _field(
         ServiceLevel(), description="Service-level definition and target.", source="-"
     )
+    schedule: Schedule = _field(
+        Schedule(), description="Planned activities (breaks, lunch, meetings, training) and "
+        "adherence settings.", source="-",
+    )
+    behaviour: Behaviour = _field(
+        Behaviour(), description="Agents' deviations from the schedule: log-in delay, late "
+        "and early returns, unplanned breaks.", source="-",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -327,7 +551,49 @@ class Scenario(_Model):
             if self.horizon.days > 1 and sh.hours > 24:
                 raise ValueError(f"staffing.shifts.{name}.hours: {sh.hours} h is longer than "
                                  "24 h, allowed only in a single-day run")
+        self._check_schedule()
         return self
+
+    def _check_schedule(self) -> None:
+        """Activities name real shifts, lie inside them, do not overlap, meet the break rule."""
+        sched, shifts = self.schedule, self.staffing.shifts
+        acts = sched.activities
+        for name, a in acts.items():
+            for s in a.shifts:
+                if s not in shifts:
+                    raise ValueError(f"schedule.activities.{name}.shifts: no shift named {s!r}; "
+                                     f"shifts are {', '.join(shifts)}")
+        delay = self.behaviour.login_delay_max_s
+        for sname, sh in shifts.items():
+            length = sh.hours * 60
+            if delay >= length * 60:
+                raise ValueError(f"behaviour.login_delay_max_s: {delay:g} s is not shorter than "
+                                 f"shift {sname!r} ({sh.hours:g} h)")
+            mine = sorted(((n, a) for n, a in acts.items() if not a.shifts or sname in a.shifts),
+                          key=lambda na: na[1].first_start)
+            for n, a in mine:
+                if a.last_end > length + 1e-9:
+                    raise ValueError(
+                        f"schedule.activities.{n}: may end {a.last_end:g} minutes into shift "
+                        f"{sname!r}, which lasts only {length:g} minutes; activities must lie "
+                        "inside the shift")
+            for (n1, a1), (n2, a2) in zip(mine, mine[1:], strict=False):
+                if a2.first_start < a1.last_end - 1e-9:
+                    raise ValueError(
+                        f"schedule.activities.{n2}: may start at minute {a2.first_start:g} of "
+                        f"shift {sname!r}, overlapping schedule.activities.{n1} (minutes "
+                        f"{a1.first_start:g}-{a1.last_end:g}); activities of a shift must not "
+                        "overlap (windows included)")
+            if acts and sched.min_break_minutes > 0 and sh.hours >= sched.min_break_shift_hours:
+                breaks = sum(a.minutes for _, a in mine
+                             if a.kind in ("break", "lunch") and a.per_year is None)
+                if breaks < sched.min_break_minutes - 1e-9:
+                    raise ValueError(
+                        f"schedule.activities: shift {sname!r} ({sh.hours:g} h) has {breaks:g} "
+                        f"minutes of daily breaks and lunch; the rule "
+                        f"(schedule.min_break_minutes) asks for at least "
+                        f"{sched.min_break_minutes:g} in a shift of "
+                        f"{sched.min_break_shift_hours:g} h or more")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (clock times as text), as it would be written to TOML/JSON."""

@@ -1,0 +1,179 @@
+"""Adherence, conformance and shrinkage from the status log, as a WFM system computes them.
+
+Each agent-day's schedule (segments: on queue or an activity, tiling the shift) and its
+status log (spells tiling the logged-in time) are two step functions of time. One sorted
+sweep over both sets of change points (no per-second loop, no loop over agents) cuts the
+day into pieces on which both are constant; a piece is *in adherence* when the status
+maps to the scheduled state:
+
+=================  ==========================================
+schedule state     statuses that adhere
+=================  ==========================================
+on_queue           Ready, Talk, After Call Work
+break              Not Ready - Break
+lunch              Not Ready - Lunch
+meeting            Not Ready - Meeting
+training           Not Ready - Training
+manager_approved   Not Ready - Manager Approved
+deferred_transa.   Not Ready - Deferred Transaction
+=================  ==========================================
+
+The first ``tolerance`` seconds after each scheduled state change (including the shift
+start) are not counted against adherence. Time out of adherence is attributed to why:
+the log-in delay (a system delay, not the agent's fault), a call running into a planned
+activity (the activity is displaced; a break that keeps its length then also runs over
+its planned end by as much), a late return, an early return, an unplanned break, or
+other (e.g. an activity the shift ended before).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.scenario import SCHEDULE_STATES, Schedule
+from sim.status import Status
+
+#: schedule/actual state codes: 0 on queue, 1.. activity kinds, then logged out
+OUT = len(SCHEDULE_STATES)
+STATUS_STATE = np.full(len(Status), OUT, dtype=np.int64)
+for _s, _state in ((Status.READY, 0), (Status.TALK, 0), (Status.ACW, 0),
+                   (Status.NOT_READY_BREAK, 1), (Status.NOT_READY_LUNCH, 2),
+                   (Status.NOT_READY_MEETING, 3), (Status.NOT_READY_TRAINING, 4),
+                   (Status.NOT_READY_MANAGER_APPROVED, 5),
+                   (Status.NOT_READY_DEFERRED_TRANSACTION, 6)):
+    STATUS_STATE[_s] = _state
+
+#: reasons time is out of adherence (columns ``lost_<reason>_s`` of agent_days)
+REASONS = ("login_delay", "call", "late_return", "early_return", "unplanned_break", "other")
+#: shrinkage categories (columns ``shrink_<category>_s``): time in the shift not on queue
+SHRINK = (*SCHEDULE_STATES[1:], "unplanned_break", "logged_out")
+
+
+def _ffill_index(flag: np.ndarray, group_first: np.ndarray) -> np.ndarray:
+    """Per position, the last position <= it (within its group) where ``flag``; else -1."""
+    pos = np.arange(len(flag))
+    last = np.maximum.accumulate(np.where(flag, pos, -1))
+    return np.where(last >= group_first, last, -1)
+
+
+def measure(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.DataFrame,
+            breaks: pd.DataFrame, schedule: Schedule, n_agents: int, days: int
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Adherence, conformance inputs, shrinkage and loss reasons per agent-day.
+
+    ``segs``: schedule segments (agent, day, start_s, end_s, state, row); ``statuses``:
+    the status spells; ``activities``: per plan row its actual_start_s/actual_end_s and
+    planned_start_s/planned_end_s and keep_length; ``breaks``: unplanned breaks taken
+    (agent, start_s). Returns (per agent-day table indexed by agent*days + day, pieces of
+    scheduled time with their in-adherence part: start_s, end_s, adherent_s).
+    """
+    n_groups = n_agents * days
+    # ---- schedule segments
+    sg = (segs["agent"].to_numpy() * days + segs["day"].to_numpy()).astype(np.int64)
+    s_start, s_end = segs["start_s"].to_numpy(), segs["end_s"].to_numpy()
+    s_state, s_row = segs["state"].to_numpy(), segs["row"].to_numpy()
+    tol_by = np.array([schedule.tolerance(s) for s in SCHEDULE_STATES], dtype=float)
+    # per segment: its activity's actual end (NaN for on queue or never taken)
+    act_end = activities["actual_end_s"].to_numpy()
+    is_act = s_row >= 0
+    seg_ae = np.where(is_act, act_end[np.maximum(s_row, 0)] if len(act_end) else np.nan,
+                      np.nan)
+    # ---- status spells
+    bg = (statuses["agent"].to_numpy() * days + statuses["day"].to_numpy()).astype(np.int64)
+    b_start, b_end = statuses["start_s"].to_numpy(), statuses["end_s"].to_numpy()
+    b_code = statuses["status"].cat.codes.to_numpy()
+    b_state = STATUS_STATE[b_code]
+    n_sp = len(statuses)
+    # which spells are planned activities (and of which plan row) or unplanned breaks
+    key = pd.MultiIndex.from_arrays([statuses["agent"].to_numpy(), b_start])
+    taken = activities[activities["actual_end_s"] > activities["actual_start_s"]]
+    act_key = pd.MultiIndex.from_arrays([taken["agent"].to_numpy(),
+                                         taken["actual_start_s"].to_numpy()])
+    pos = act_key.get_indexer(key) if len(taken) else np.full(n_sp, -1)
+    planned = (pos >= 0) & (b_state != 0) & (b_state != OUT)
+    tk = taken.iloc[np.maximum(pos, 0)] if len(taken) else None
+    sp_pend = np.where(planned, tk["planned_end_s"].to_numpy(), np.nan) if tk is not None \
+        else np.full(n_sp, np.nan)
+    push = (tk["actual_start_s"].to_numpy() - tk["planned_start_s"].to_numpy()) * \
+        tk["keep_length"].to_numpy() if tk is not None else np.zeros(n_sp)
+    sp_push = np.where(planned, push, 0.0)
+    took = breaks[breaks["end_s"] > breaks["start_s"]]
+    br_key = pd.MultiIndex.from_arrays([took["agent"].to_numpy(), took["start_s"].to_numpy()])
+    unplanned = (br_key.get_indexer(key) >= 0) if len(took) else np.zeros(n_sp, bool)
+    unplanned &= b_code == Status.NOT_READY_BREAK
+    # first log-in and last log-out per group
+    login = np.full(n_groups, np.inf)
+    np.minimum.at(login, bg, b_start)
+    # ---- events: schedule changes (A) and status changes (B), plus each side's end
+    s_last = np.r_[sg[1:] != sg[:-1], True] if len(sg) else np.zeros(0, bool)
+    b_last = np.r_[bg[1:] != bg[:-1], True] if n_sp else np.zeros(0, bool)
+    ev_g = np.r_[sg, sg[s_last], bg, bg[b_last]]
+    ev_t = np.r_[s_start, s_end[s_last], b_start, b_end[b_last]]
+    ev_a = np.r_[np.ones(len(sg) + s_last.sum(), bool), np.zeros(n_sp + b_last.sum(), bool)]
+    ev_i = np.r_[np.arange(len(sg)), np.full(s_last.sum(), -1),
+                 np.arange(n_sp), np.full(b_last.sum(), -1)]
+    order = np.lexsort((ev_t, ev_g))
+    g, t, is_a, idx = ev_g[order], ev_t[order], ev_a[order], ev_i[order]
+    n = len(g)
+    first = np.r_[True, g[1:] != g[:-1]] if n else np.zeros(0, bool)
+    group_first = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    la = _ffill_index(is_a, group_first)
+    lb = _ffill_index(~is_a, group_first)
+    a = np.where(la >= 0, idx[np.maximum(la, 0)], -1)
+    b = np.where(lb >= 0, idx[np.maximum(lb, 0)], -1)
+    nxt_same = np.r_[g[1:] == g[:-1], False] if n else np.zeros(0, bool)
+    t1 = np.where(nxt_same, np.r_[t[1:], 0.0][:n], t)
+    length = t1 - t
+    sa = np.where(a >= 0, s_state[np.maximum(a, 0)], -1)
+    sb = np.where(b >= 0, b_state[np.maximum(b, 0)], OUT)
+    sched = (sa >= 0) & (length > 0)
+    adherent = sched & (sa == sb)
+    tau = np.where(la >= 0, t[np.maximum(la, 0)], t)  # time of the last scheduled change
+    tol = tol_by[np.maximum(sa, 0)]
+    non = sched & ~adherent
+    forgiven = np.where(non, np.clip(tau + tol - t, 0.0, length), 0.0)
+    u = t + forgiven  # counted part of a non-adherent piece: [u, t1)
+    lost = np.where(non, t1 - u, 0.0)
+    # ---- why: one reason per piece, except an overrunning activity spell (split in two)
+    bi = np.maximum(b, 0)
+    ai = np.maximum(a, 0)
+    b_planned = (b >= 0) & planned[bi]
+    b_unpl = (b >= 0) & unplanned[bi]
+    pend, pushb = sp_pend[bi], sp_push[bi]
+    disp = np.where(b_planned, np.clip(np.minimum(t1, pend + pushb) - np.maximum(u, pend),
+                                       0.0, None), 0.0)
+    disp = np.minimum(disp, lost)
+    out_before = (sb == OUT) & (t1 <= login[g])
+    a_act = sa > 0
+    early = a_act & (sb == 0) & (t >= seg_ae[ai])  # NaN compares False: never taken -> call
+    call = a_act & (sb == 0) & ~early
+    reason_s = {
+        "login_delay": np.where(out_before, lost, 0.0),
+        "call": np.where(b_planned, disp, np.where(call & ~out_before, lost, 0.0)),
+        "late_return": np.where(b_planned & ~out_before, lost - disp, 0.0),
+        "early_return": np.where(early, lost, 0.0),
+        "unplanned_break": np.where(b_unpl & ~b_planned, lost, 0.0),
+    }
+    explained = sum(reason_s.values())
+    reason_s["other"] = lost - explained
+    gi = g if n else np.zeros(0, np.int64)
+
+    def per_group(w: np.ndarray) -> np.ndarray:
+        return np.bincount(gi, weights=w, minlength=n_groups)[:n_groups]
+
+    out = pd.DataFrame(index=np.arange(n_groups))
+    sched_len = np.where(sched, length, 0.0)
+    out["scheduled_s"] = per_group(sched_len)
+    out["scheduled_on_queue_s"] = per_group(np.where(sched & (sa == 0), length, 0.0))
+    out["in_adherence_s"] = out["scheduled_s"] - per_group(lost)
+    for r in REASONS:
+        out[f"lost_{r}_s"] = per_group(reason_s[r])
+    out["on_queue_in_shift_s"] = per_group(np.where(sched & (sb == 0), length, 0.0))
+    for k, cat in enumerate(SCHEDULE_STATES[1:], start=1):
+        out[f"shrink_{cat}_s"] = per_group(np.where(sched & (sb == k) & ~b_unpl, length, 0.0))
+    out["shrink_unplanned_break_s"] = per_group(np.where(sched & b_unpl, length, 0.0))
+    out["shrink_logged_out_s"] = per_group(np.where(sched & (sb == OUT), length, 0.0))
+    pieces = pd.DataFrame({"start_s": t[sched], "end_s": t1[sched],
+                           "adherent_s": (length - lost)[sched]})
+    return out, pieces

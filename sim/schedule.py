@@ -1,0 +1,289 @@
+"""Schedules: every agent's planned activities, and their random deviations, up front.
+
+The plan is deterministic (it is what the WFM system publishes): one row per agent, day
+and activity, computed with numpy once per run. Deviations (log-in delay, late or early
+returns, unplanned break needs) are drawn per agent and day from that agent's own stream
+``streams.rng("agents", stable_key(shift), index_in_shift, day, purpose, ...)``, so adding
+an agent, a shift or an activity never changes another agent's draws.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.demand import sample_duration
+from sim.erlang import agents_for_service_level
+from sim.scenario import ACTIVITY_KINDS, DAY_S, Scenario, format_clock
+from sim.status import Status
+from sim.streams import Streams, stable_key
+
+#: the IWS status an activity kind is worked in
+KIND_STATUS: dict[str, Status] = {
+    "break": Status.NOT_READY_BREAK,
+    "lunch": Status.NOT_READY_LUNCH,
+    "meeting": Status.NOT_READY_MEETING,
+    "training": Status.NOT_READY_TRAINING,
+    "manager_approved": Status.NOT_READY_MANAGER_APPROVED,
+    "deferred_transaction": Status.NOT_READY_DEFERRED_TRANSACTION,
+}
+#: purposes of an agent-day's random draws (part of the stream key: append, never reorder)
+_LOGIN, _RETURNS, _NEEDS = 0, 1, 2
+
+
+def roster(scenario: Scenario) -> list[tuple[str, str, int]]:
+    """(pseudonym, shift, index in shift) per agent, in agent order."""
+    out = []
+    for shift, count in scenario.staffing.head_counts().items():
+        out += [(f"{shift}-{j + 1:03d}", shift, j) for j in range(count)]
+    return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The published schedule: shift times per agent-day and one row per planned activity.
+
+    Activity rows are sorted by (agent, day, start); ``start``/``end`` are absolute seconds.
+    ``shift_start``/``shift_end`` have shape (agents, days).
+    """
+
+    shift_start: np.ndarray
+    shift_end: np.ndarray
+    agent: np.ndarray
+    day: np.ndarray
+    activity: np.ndarray
+    """Index into ``names``."""
+    kind: np.ndarray
+    """Index into ``ACTIVITY_KINDS``."""
+    start: np.ndarray
+    end: np.ndarray
+    keep_length: np.ndarray
+    names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.agent)
+
+    def table(self) -> pd.DataFrame:
+        """The activity rows as a DataFrame (one row per planned activity)."""
+        return pd.DataFrame({
+            "agent": self.agent, "day": self.day,
+            "activity": pd.Categorical.from_codes(self.activity, categories=list(self.names))
+            if self.names else pd.Categorical([]),
+            "kind": pd.Categorical.from_codes(self.kind, categories=list(ACTIVITY_KINDS)),
+            "planned_start_s": self.start, "planned_end_s": self.end,
+        })
+
+
+def _offsets(lo: float, hi: float, n: int, stagger: str, step: float) -> np.ndarray:
+    """Start offsets (minutes) of ``n`` agents in a window [lo, hi]."""
+    j = np.arange(n, dtype=float)
+    if stagger == "none" or n == 1 or hi == lo:
+        return np.full(n, lo)
+    raw = (hi - lo) * j / (n - 1)
+    return np.minimum(lo + np.floor(raw / step + 1e-9) * step, hi)
+
+
+def build_plan(scenario: Scenario) -> Plan:
+    """Every agent's shift times and planned activities over the horizon (vectorised)."""
+    days = scenario.horizon.days
+    shifts = scenario.staffing.shifts
+    ros = roster(scenario)
+    n_agents = len(ros)
+    first = {}
+    for k, (_, s, j) in enumerate(ros):
+        if j == 0:
+            first[s] = k
+    counts = scenario.staffing.head_counts()
+    d = np.arange(days, dtype=float) * DAY_S
+    starts = np.array([shifts[s].start for _, s, _ in ros], dtype=float)
+    hours = np.array([shifts[s].hours for _, s, _ in ros], dtype=float)
+    shift_start = (starts[:, None] + d[None, :]).reshape(n_agents, days)
+    shift_end = shift_start + hours[:, None] * 3600.0
+    sched = scenario.schedule
+    names = tuple(sched.activities)
+    parts: list[tuple[np.ndarray, ...]] = []
+    for a_idx, act in enumerate(sched.activities.values()):
+        kind = ACTIVITY_KINDS.index(act.kind)
+        for s in (act.shifts or tuple(shifts)):
+            n = counts.get(s, 0)
+            if n == 0:
+                continue
+            if act.window_minutes is None:
+                off = np.full(n, act.offset_minutes, dtype=float)
+            else:
+                off = _offsets(*act.window_minutes, n, act.stagger, act.step_minutes)
+            agents = first[s] + np.arange(n)
+            if act.per_year is None:
+                ag = np.repeat(agents, days)
+                dy = np.tile(np.arange(days), n)
+                of = np.repeat(off, days)
+            else:
+                # occurrence m of agent j falls on day floor(phase_j + m * period)
+                period = sched.days_per_year / act.per_year
+                phase = (np.arange(n) + 0.5) * period / n
+                m = np.arange(int(np.ceil(days / period)) + 1)
+                day_f = np.floor(phase[:, None] + m[None, :] * period)
+                ok = day_f < days
+                ag = np.broadcast_to(agents[:, None], ok.shape)[ok]
+                dy = day_f[ok].astype(int)
+                of = np.broadcast_to(off[:, None], ok.shape)[ok]
+            st = shift_start[ag, dy] + of * 60.0
+            parts.append((ag, dy, np.full(len(ag), a_idx), np.full(len(ag), kind), st,
+                          st + act.minutes * 60.0, np.full(len(ag), act.keeps_length)))
+    if parts:
+        cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
+    else:
+        cols = [np.zeros(0, int), np.zeros(0, int), np.zeros(0, int), np.zeros(0, int),
+                np.zeros(0), np.zeros(0), np.zeros(0, bool)]
+    order = np.lexsort((cols[4], cols[1], cols[0]))
+    ag, dy, act_i, kind, st, en, keep = (c[order] for c in cols)
+    return Plan(shift_start, shift_end, ag.astype(int), dy.astype(int), act_i.astype(int),
+                kind.astype(int), st.astype(float), en.astype(float), keep.astype(bool), names)
+
+
+@dataclass
+class AgentDay:
+    """What one agent will do on one day: log-in time, planned activities, break needs.
+
+    ``activities`` rows are ``(plan row, planned start, planned end, status, keeps length,
+    return adjustment in s: + late, - early)``; ``needs`` rows are ``(time, duration)``.
+    """
+
+    login: float
+    shift_end: float
+    activities: list[tuple[int, float, float, int, bool, float]]
+    needs: list[tuple[float, float]]
+
+
+def agent_days(scenario: Scenario, plan: Plan, streams: Streams) -> list[list[AgentDay]]:
+    """Per agent, per day: the plan with this agent's own random deviations drawn."""
+    beh = scenario.behaviour
+    ros = roster(scenario)
+    days = scenario.horizon.days
+    kinds = [ACTIVITY_KINDS[k] for k in plan.kind]
+    names = [plan.names[a] for a in plan.activity] if len(plan) else []
+    # rows of each (agent, day) in the sorted plan
+    key = plan.agent * days + plan.day
+    bounds = np.searchsorted(key, np.arange(len(ros) * days + 1))
+    status = [int(KIND_STATUS[k]) for k in kinds]
+    lo, hi = beh.login_delay_min_s, beh.login_delay_max_s
+    rate = beh.unplanned_breaks_per_hour / 3600.0
+    out = []
+    for k, (_, shift, j) in enumerate(ros):
+        skey = stable_key(shift)
+        mine = []
+        for d in range(days):
+            ss, se = float(plan.shift_start[k, d]), float(plan.shift_end[k, d])
+            delay = 0.0
+            if hi > 0:
+                delay = float(streams.rng("agents", skey, j, d, _LOGIN).uniform(lo, hi))
+            acts = []
+            for r in range(bounds[k * days + d], bounds[k * days + d + 1]):
+                adj = 0.0
+                rt = beh.returns.get(kinds[r])
+                if rt is not None and (rt.late_probability > 0 or rt.early_probability > 0):
+                    rng = streams.rng("agents", skey, j, d, _RETURNS, stable_key(names[r]))
+                    u = rng.uniform()
+                    if u < rt.late_probability:
+                        adj = float(sample_duration(rng, rt.late, 1)[0])
+                    elif u < rt.late_probability + rt.early_probability:
+                        adj = -float(sample_duration(rng, rt.early, 1)[0])
+                acts.append((r, float(plan.start[r]), float(plan.end[r]), status[r],
+                             bool(plan.keep_length[r]), adj))
+            needs: list[tuple[float, float]] = []
+            if rate > 0:
+                rng = streams.rng("agents", skey, j, d, _NEEDS)
+                t0 = ss + delay
+                n = rng.poisson(rate * (se - t0))
+                times = np.sort(rng.uniform(t0, se, n))
+                durs = sample_duration(rng, beh.unplanned_break, n)
+                needs = list(zip(times.tolist(), durs.tolist(), strict=True))
+            mine.append(AgentDay(ss + delay, se, acts, needs))
+        out.append(mine)
+    return out
+
+
+class CoverageWarning(UserWarning):
+    """Scheduled on-queue agents fall short of what the demand needs in some interval."""
+
+
+def coverage(scenario: Scenario) -> pd.DataFrame:
+    """Per day and interval: agents needed for the SL target vs agents scheduled on queue.
+
+    ``required`` is the Erlang A staffing (Erlang C when patience is not exponential) for
+    the interval's expected call rate (busyness 1) and the mean talk + ACW; ``scheduled``
+    is the mean number of agents the published schedule has on queue in the interval.
+    """
+    from sim.model import time_in  # local import: model imports this module
+
+    h, dem, sl = scenario.horizon, scenario.demand, scenario.service_level
+    plan = build_plan(scenario)
+    seg = segments(plan)
+    on_q = seg[seg["state"] == 0]
+    w = np.asarray(dem.profile, float)
+    rate = dem.calls_per_day * w / w.sum() / h.interval_s
+    aht = scenario.calls.talk.mean_s + scenario.calls.acw.mean_s
+    target = min(sl.target, 0.999)
+    pat = scenario.calls.patience
+    patience = pat.mean_s if pat.distribution == "exponential" else np.inf  # Erlang A / C
+    req = np.array([agents_for_service_level(r, aht, sl.threshold_s, target, patience)
+                    if r > 0 else 0 for r in rate])
+    rows = []
+    for d in range(h.days):
+        b = d * DAY_S + h.open + h.interval_s * np.arange(h.intervals_per_day + 1)
+        sch = time_in(on_q["start_s"].to_numpy(), on_q["end_s"].to_numpy(), b) / h.interval_s
+        rows.append(pd.DataFrame({"day": d, "interval": np.arange(h.intervals_per_day),
+                                  "start": [format_clock(x - d * DAY_S) for x in b[:-1]],
+                                  "required": req, "scheduled": sch}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def check_coverage(scenario: Scenario, tolerance: float = 0.0) -> list[str]:
+    """Warn (``CoverageWarning``) for intervals scheduled below the staffing requirement.
+
+    Returns the messages; ``tolerance`` agents of shortfall are allowed. Never an error: a
+    planner may under-staff on purpose (and the simulation shows what it costs).
+    """
+    cov = coverage(scenario)
+    short = cov[cov["scheduled"] < cov["required"] - tolerance - 1e-9]
+    msgs = [f"day {r.day} {r.start}: {r.scheduled:.1f} agents scheduled on queue, "
+            f"{r.required} needed for the service-level target" for r in short.itertuples()]
+    if msgs:
+        warnings.warn(CoverageWarning(
+            f"{scenario.name}: {len(msgs)} under-staffed interval(s), e.g. {msgs[0]}"),
+            stacklevel=2)
+    return msgs
+
+
+def segments(plan: Plan) -> pd.DataFrame:
+    """The schedule as contiguous segments per agent-day: on queue (state 0) or an activity.
+
+    State codes: 0 on_queue, 1 + index in ``ACTIVITY_KINDS`` for activities. ``row`` is
+    the plan row of an activity segment (-1 for on queue). Segments tile each shift.
+    """
+    n_agents, days = plan.shift_start.shape
+    group = plan.agent * days + plan.day
+    n_groups = n_agents * days
+    ss, se = plan.shift_start.ravel(), plan.shift_end.ravel()
+    n = len(plan)
+    same_prev = np.r_[False, group[1:] == group[:-1]] if n else np.zeros(0, bool)
+    prev_end = np.where(same_prev, np.r_[0.0, plan.end[:-1]][:n], ss[group])
+    # last activity end per group (or shift start when none)
+    last_end = ss.copy()
+    if n:
+        is_last = np.r_[group[1:] != group[:-1], True]
+        last_end[group[is_last]] = plan.end[is_last]
+    g_all = np.r_[group, group, np.arange(n_groups)]
+    st = np.r_[prev_end, plan.start, last_end]
+    en = np.r_[plan.start, plan.end, se]
+    state = np.r_[np.zeros(n, int), plan.kind + 1, np.zeros(n_groups, int)]
+    row = np.r_[np.full(n, -1), np.arange(n), np.full(n_groups, -1)]
+    keep = en > st
+    g_all, st, en, state, row = g_all[keep], st[keep], en[keep], state[keep], row[keep]
+    order = np.lexsort((st, g_all))
+    g_all, st, en, state, row = g_all[order], st[order], en[order], state[order], row[order]
+    return pd.DataFrame({"agent": g_all // days, "day": g_all % days, "start_s": st,
+                         "end_s": en, "state": state, "row": row})

@@ -1,0 +1,283 @@
+"""Schedules: validation, the published plan, and conservation with random schedules."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.adherence import REASONS, SHRINK
+from sim.model import simulate
+from sim.scenario import ScenarioError, format_clock, load_scenario, scenario_from_dict
+from sim.schedule import CoverageWarning, build_plan, check_coverage, coverage
+from tests.conftest import SCENARIOS, small_dict
+
+GOOD = textwrap.dedent('''
+    description = "d"
+    rationale = "r"
+    [horizon]
+    open = "08:00"
+    hours = 8
+    interval_minutes = 60
+    [demand]
+    calls_per_day = 500
+    profile = [1, 1, 1, 1, 1, 1, 1, 1]
+    [staffing.shifts.early]
+    start = "08:00"
+    hours = 8
+    agents = 6
+    [schedule.activities.break1]
+    kind = "break"
+    minutes = 15
+    window_minutes = [90, 150]
+    [schedule.activities.lunch]
+    kind = "lunch"
+    minutes = 30
+    window_minutes = [210, 270]
+''')
+
+BAD = [
+    # (what is wrong, replacement applied to GOOD, expected fragments of the message)
+    ("unknown kind", ('kind = "lunch"', 'kind = "nap"'),
+     ["s.toml", "schedule.activities.lunch.kind", "'nap'", "break"]),
+    ("outside the shift", ("window_minutes = [210, 270]", "window_minutes = [210, 470]"),
+     ["s.toml", "schedule.activities.lunch", "500 minutes", "480 minutes", "inside the shift"]),
+    ("overlap", ("window_minutes = [210, 270]", "window_minutes = [100, 270]"),
+     ["schedule.activities.lunch", "overlapping schedule.activities.break1", "minute 100"]),
+    ("break rule", ("minutes = 30", "minutes = 10"),
+     ["schedule.activities", "'early'", "25 minutes", "min_break_minutes", "at least 30"]),
+    ("both offset and window", ("window_minutes = [90, 150]",
+                                "window_minutes = [90, 150]\noffset_minutes = 90"),
+     ["schedule.activities.break1.offset_minutes", "exactly one"]),
+    ("neither offset nor window", ("window_minutes = [90, 150]\n", ""),
+     ["schedule.activities.break1.offset_minutes", "exactly one"]),
+    ("window backwards", ("window_minutes = [90, 150]", "window_minutes = [150, 90]"),
+     ["schedule.activities.break1.window_minutes", "[150.0, 90.0]"]),
+    ("unknown shift", ("kind = \"break\"", 'kind = "break"\nshifts = ["late"]'),
+     ["schedule.activities.break1.shifts", "'late'", "early"]),
+    ("negative length", ("minutes = 15", "minutes = -15"),
+     ["schedule.activities.break1.minutes", "-15", "greater than 0"]),
+    ("bad stagger", ("kind = \"break\"", 'kind = "break"\nstagger = "random"'),
+     ["schedule.activities.break1.stagger", "'random'", "even"]),
+    ("per_year too often", ("kind = \"break\"", 'kind = "break"\nper_year = 400'),
+     ["schedule.activities.break1.per_year", "400"]),
+    ("login delay range", ("[schedule.activities.break1]",
+                           "[behaviour]\nlogin_delay_min_s = 100\nlogin_delay_max_s = 50\n"
+                           "[schedule.activities.break1]"),
+     ["behaviour.login_delay_max_s", "50", "below"]),
+    ("return probabilities", ("[schedule.activities.break1]",
+                              "[behaviour.returns.lunch]\nlate_probability = 0.7\n"
+                              "early_probability = 0.5\n[schedule.activities.break1]"),
+     ["behaviour.returns.lunch.late_probability", "exceed 1"]),
+    ("unknown grace state", ("[schedule.activities.break1]",
+                             "[schedule.tolerance_by_state]\nnap = 5\n"
+                             "[schedule.activities.break1]"),
+     ["schedule.tolerance_by_state.nap", "on_queue"]),
+]
+
+
+@pytest.mark.parametrize("what,change,fragments", BAD, ids=[b[0] for b in BAD])
+def test_bad_schedule_names_file_field_and_value(tmp_path, what, change, fragments):
+    """Each malformed schedule gives one ScenarioError naming file, field and value."""
+    old, new = change
+    assert old in GOOD, f"test table is stale for {what!r}"
+    p = tmp_path / "s.toml"
+    p.write_text(GOOD.replace(old, new, 1))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(p)
+    msg = str(info.value)
+    for frag in fragments:
+        assert frag in msg, f"{what}: {frag!r} not in message:\n{msg}"
+
+
+def test_good_schedule_loads_and_rule_can_be_switched_off(tmp_path):
+    """The valid file loads; the break rule is the scenario's to state."""
+    p = tmp_path / "s.toml"
+    p.write_text(GOOD)
+    s = load_scenario(p)
+    assert set(s.schedule.activities) == {"break1", "lunch"}
+    p.write_text(GOOD.replace("minutes = 30", "minutes = 10")
+                 + "[schedule]\nmin_break_minutes = 20\n")
+    assert load_scenario(p).schedule.min_break_minutes == 20
+
+
+def test_stagger_spreads_starts_and_none_does_not(tmp_path):
+    """Even stagger puts the shift's agents at distinct 5-minute steps across the window."""
+    p = tmp_path / "s.toml"
+    p.write_text(GOOD)
+    s = load_scenario(p)
+    plan = build_plan(s).table()
+    lunch = plan[plan["activity"] == "lunch"]
+    offs = (lunch["planned_start_s"] - 8 * 3600) / 60
+    assert sorted(offs) == [210, 220, 230, 245, 255, 270]  # 60*j/5 rounded down to 5
+    assert (offs % 5 == 0).all()
+    flat = build_plan(s.replace({"schedule.activities.lunch.stagger": "none"})).table()
+    assert (flat.loc[flat["activity"] == "lunch", "planned_start_s"] == 8 * 3600 + 210 * 60).all()
+
+
+def test_per_year_activities_are_spread_over_days_and_agents(base):
+    """ROS conversations 10 a year: over 46 days each agent has 2, on different days."""
+    s = base.replace({"horizon.days": 46, "schedule.min_break_minutes": 0,
+                      "schedule.activities": {"ros": {
+                          "kind": "training", "minutes": 30, "offset_minutes": 420,
+                          "per_year": 10}}})
+    plan = build_plan(s).table()
+    ros = plan[plan["activity"] == "ros"]
+    per_agent = ros.groupby("agent").size()
+    assert len(per_agent) == 100 and (per_agent == 2).all()
+    per_day = ros.groupby("day").size()
+    assert per_day.max() - per_day.min() <= 6, per_day.describe()
+
+
+def test_without_schedule_nothing_changes(small):
+    """No schedule: on queue all shift, adherence 1, no shrinkage, no activity rows."""
+    r = simulate(small, seed=5)
+    assert len(r.activities) == 0 and len(r.breaks) == 0
+    assert r.kpis["adherence"] == 1.0 and r.kpis["shrinkage"] == 0.0
+    explicit = small.replace({"schedule": {}, "behaviour": {}})
+    r2 = simulate(explicit, seed=5)
+    assert r2.kpis == r.kpis
+    assert r.calls.equals(r2.calls) and r.statuses.equals(r2.statuses)
+
+
+def test_adding_an_agent_changes_no_other_agents_draws(base):
+    """Each agent's deviations come from its own stream (shift name, index in shift)."""
+    s = base.replace({"horizon.days": 1, "behaviour": {
+        "login_delay_max_s": 240, "unplanned_breaks_per_hour": 0.5}})
+    a = simulate(s, seed=2).agent_days
+    b = simulate(s.replace({"staffing.shifts.mid.agents": 25}), seed=2).agent_days
+    key = ["shift", "login_delay_s"]
+    a_rows = a[key].astype({"shift": str})
+    b_rows = b[key].astype({"shift": str})
+    merged = b_rows[b_rows["shift"] != "mid"].reset_index(drop=True)
+    assert merged.equals(a_rows[a_rows["shift"] != "mid"].reset_index(drop=True))
+    assert a.loc[a["shift"] == "mid", "login_delay_s"].tolist() == \
+        b.loc[b["shift"] == "mid", "login_delay_s"].tolist()[:24]
+
+
+def test_coverage_check_warns_but_never_errors(base):
+    """Everyone lunching at once leaves a gap the coverage check reports as a warning."""
+    s = base.replace({"horizon.days": 1, "schedule.activities": {
+        "lunch": {"kind": "lunch", "minutes": 60, "offset_minutes": 180},
+    }, "schedule.min_break_minutes": 0})
+    cov = coverage(s)
+    assert {"required", "scheduled"} <= set(cov.columns)
+    with pytest.warns(CoverageWarning, match="under-staffed"):
+        msgs = check_coverage(s)
+    assert any("11:00" in m for m in msgs)
+
+
+# ---------------------------------------------------------------- property-based
+
+
+@st.composite
+def scheduled_scenarios(draw):
+    """Small centres with random valid schedules and random deviations."""
+    hours = draw(st.sampled_from([2, 3, 4]))
+    shifts = {}
+    for k in range(draw(st.integers(1, 2))):
+        shifts[f"s{k}"] = {"start": format_clock(8 * 3600 + draw(st.integers(0, 4)) * 900),
+                           "hours": hours, "agents": draw(st.integers(1, 5))}
+    kinds = st.sampled_from(["break", "lunch", "meeting", "training", "manager_approved",
+                             "deferred_transaction"])
+    acts, at = {}, draw(st.integers(0, 30))
+    for k in range(draw(st.integers(0, 4))):
+        minutes = draw(st.integers(1, 30))
+        width = draw(st.sampled_from([0, 10, 30]))
+        if at + width + minutes > hours * 60:
+            break
+        a = {"kind": draw(kinds), "minutes": minutes}
+        if width == 0:
+            a["offset_minutes"] = at
+        else:
+            a["window_minutes"] = [at, at + width]
+            a["stagger"] = draw(st.sampled_from(["even", "none"]))
+        if draw(st.booleans()):
+            a["keep_length"] = draw(st.booleans())
+        if draw(st.integers(0, 4)) == 0:
+            a["per_year"] = 100
+        acts[f"a{k}"] = a
+        at += width + minutes + draw(st.integers(0, 20))
+    late = {"late_probability": 0.5, "early_probability": 0.3,
+            "late": {"distribution": "exponential", "mean_s": 200}}
+    behaviour = {
+        "login_delay_max_s": draw(st.sampled_from([0, 240])),
+        "unplanned_breaks_per_hour": draw(st.sampled_from([0, 1.0, 4.0])),
+        "returns": {k: late for k in draw(st.lists(kinds, max_size=3))},
+    }
+    return scenario_from_dict(small_dict(
+        horizon={"days": draw(st.integers(1, 2)), "open": "08:00", "hours": 4,
+                 "interval_minutes": 60},
+        demand={"calls_per_day": draw(st.floats(20, 400)), "profile": [1, 2, 2, 1]},
+        calls={"patience": {"distribution": "exponential", "mean_s": 120},
+               "acw_callout": draw(st.booleans())},
+        staffing={"shifts": shifts},
+        schedule={"activities": acts, "days_per_year": 200},
+        behaviour=behaviour,
+    ))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=scheduled_scenarios(), seed=st.integers(0, 2**31))
+def test_random_schedules_conserve_time_and_activities(scenario, seed):
+    """Statuses tile logged-in time; no planned activity is lost; adherence adds up.
+
+    Every planned activity is taken, shortened, displaced or recorded as missed.
+    """
+    r = simulate(scenario, seed=seed)
+    s, ad, acts = r.statuses, r.agent_days, r.activities
+    for (agent, day), g in s.groupby(["agent", "day"]):
+        start, end = g["start_s"].to_numpy(), g["end_s"].to_numpy()
+        assert np.array_equal(start[1:], end[:-1]), f"gap or overlap for agent {agent}"
+        row = ad[(ad["agent"] == agent) & (ad["day"] == day)].iloc[0]
+        assert start[0] == row["login_s"] and end[-1] == row["logout_s"]
+        assert abs(g["duration_s"].sum() - row["logged_in_s"]) < 1e-6
+    assert len(s.groupby(["agent", "day"])) == len(ad)
+    # ACW spells are exactly the wrap-up the calls record (cut short or not)
+    c = r.calls[r.calls["outcome"] == "answered"]
+    acw_spells = s.loc[s["status"] == "After Call Work", "duration_s"]
+    assert abs(acw_spells.sum() - c["acw_s"].sum()) < 1e-6
+    assert (c["acw_s"] >= 0).all()
+    # every plan row has exactly one outcome; taken ones are spells of the right status
+    plan = build_plan(scenario)
+    assert len(acts) == len(plan)
+    assert acts["outcome"].notna().all()
+    spells = set(zip(s["agent"], s["start_s"], s["end_s"], s["status"].astype(str),
+                     strict=True))
+    label = {"break": "Not Ready - Break", "lunch": "Not Ready - Lunch",
+             "meeting": "Not Ready - Meeting", "training": "Not Ready - Training",
+             "manager_approved": "Not Ready - Manager Approved",
+             "deferred_transaction": "Not Ready - Deferred Transaction"}
+    for a in acts[acts["outcome"] != "missed"].itertuples():
+        assert a.actual_start_s >= a.planned_start_s
+        assert (a.agent, a.actual_start_s, a.actual_end_s, label[a.kind]) in spells
+    # unplanned breaks taken are Not Ready - Break spells too
+    for b in r.breaks.dropna().itertuples():
+        assert (b.agent, b.start_s, b.end_s, "Not Ready - Break") in spells
+        assert b.start_s >= b.need_s
+    # every Not Ready spell is a planned activity or an unplanned break
+    nr = s[~s["status"].isin(["Ready", "Talk", "After Call Work"])]
+    assert len(nr) == (acts["outcome"] != "missed").sum() + r.breaks["start_s"].notna().sum()
+    # adherence bookkeeping
+    assert np.allclose(ad["scheduled_s"], ad["shift_end_s"] - ad["shift_start_s"])
+    lost = sum(ad[f"lost_{x}_s"] for x in REASONS)
+    assert np.allclose(ad["scheduled_s"] - ad["in_adherence_s"], lost, atol=1e-6)
+    assert (ad[[f"lost_{x}_s" for x in REASONS]] >= -1e-9).all().all()
+    assert ad["lost_other_s"].abs().max() < 1e-6 or (acts["outcome"] == "missed").any()
+    shrink = sum(ad[f"shrink_{x}_s"] for x in SHRINK)
+    assert np.allclose(ad["on_queue_in_shift_s"] + shrink, ad["scheduled_s"], atol=1e-6)
+    assert ((ad["adherence"] >= 0) & (ad["adherence"] <= 1 + 1e-12)).all()
+    assert 0 <= r.kpis["adherence"] <= 1
+    iv = r.intervals
+    assert (iv["agents_in_adherence"] <= iv["agents_scheduled"] + 1e-9).all()
+
+
+def test_validation_scenarios_have_no_schedule():
+    """The Erlang validation systems run without schedules or deviations (so theory holds)."""
+    for f in sorted((SCENARIOS / "validation").glob("*.toml")):
+        s = load_scenario(f)
+        assert not s.schedule.activities, f
+        assert s.behaviour.login_delay_max_s == 0 and s.behaviour.unplanned_breaks_per_hour == 0
