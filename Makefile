@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/ccsim run scenarios/base.toml --reps 5
+	$(BIN)/ccsim compare scenarios/base.toml scenarios/more-agents.toml --reps 5
 
 test: $(STAMP)
 	$(BIN)/ruff check .

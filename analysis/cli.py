@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import datetime as dt
+import itertools
 import json
 import math
 import sys
@@ -14,9 +17,29 @@ from typing import Any
 import pandas as pd
 
 from analysis import docs
-from analysis.experiment import replications
+from analysis.experiment import (
+    EXECUTORS,
+    Experiment,
+    default_out,
+    make_executor,
+    replications,
+    run_experiment,
+    run_until,
+)
+from analysis.staffing import (
+    erlang_requirements,
+    parse_target,
+    search_head_count,
+)
 from analysis.stats import Estimate, summarise
-from analysis.store import json_safe, write_csv, write_json, write_parquet
+from analysis.store import (
+    ReplicationStore,
+    json_safe,
+    slug,
+    write_csv,
+    write_json,
+    write_parquet,
+)
 from sim.erlang import agents_for_service_level
 from sim.kpi import KPIS
 from sim.scenario import Scenario, ScenarioError, load_scenario
@@ -26,6 +49,9 @@ EPILOG = """examples:
   ccsim run scenarios/base.toml --reps 5
   ccsim erlang --rate 360/h --aht 240 --agents 27 --target 20
   ccsim validate --rate 360/h --aht 240 --agents 27 --patience 120 --target 20 --reps 10
+  ccsim compare scenarios/base.toml scenarios/more-agents.toml --reps 10
+  ccsim sweep scenarios/base.toml --set staffing.agents=90,95,100 --reps 5
+  ccsim staff scenarios/base.toml --target 0.8@20
   ccsim docs > docs/reference.md
 """
 
@@ -68,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "so that output stays aggregate")
     r.add_argument("--no-write", action="store_true", help="print only, write nothing")
     r.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
 
     for name, fn, helptext in (
@@ -86,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("--patience", type=_positive_float, default=math.inf,
                        help="mean patience in seconds (exponential): Erlang A; omit for Erlang C")
         e.add_argument("--json", action="store_true", help="print one JSON object")
+        e.add_argument("--quiet", action="store_true", help="no progress bar")
         e.set_defaults(func=fn)
         if name == "erlang":
             e.add_argument("--goal", type=_share,
@@ -96,6 +124,56 @@ def build_parser() -> argparse.ArgumentParser:
             e.add_argument("--calls", type=_positive_int, default=20_000,
                            help="measured calls per replication after warm-up (default 20000)")
             e.add_argument("--seed", type=_nonneg_int, default=1, help="base seed (default 1)")
+
+    c = sub.add_parser(
+        "compare", help="compare scenarios with paired differences and write report.html",
+        description="Simulate every SCENARIO for the same replications (common random "
+        "numbers), print each KPI's mean and 95%% CI per scenario and the paired difference "
+        "against the first scenario, and write report.html with figures. Re-running the same "
+        "command resumes: finished replications are not run again.")
+    c.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO",
+                   help="scenario TOML files; the first is the baseline")
+    _experiment_options(c, "compare")
+    c.add_argument("--until", type=_until, metavar="KPI=HALFWIDTH",
+                   help="sequential stopping: add replications (from --reps) until the paired "
+                   "difference of KPI (or its mean, for one scenario) has a 95%% CI half-width "
+                   "<= HALFWIDTH, e.g. --until service_level=0.005")
+    c.add_argument("--max-reps", type=_positive_int, default=100,
+                   help="upper limit on replications with --until (default 100)")
+    c.add_argument("--match", metavar="KPI",
+                   help="equal-service question: for every other scenario also find the "
+                   "fewest total agents (staffing.agents, spread over its shifts) whose mean "
+                   "KPI reaches the baseline's, and add that scenario (NAME@AGENTS) to the "
+                   "comparison, e.g. --match service_level")
+    c.set_defaults(func=cmd_compare)
+
+    w = sub.add_parser(
+        "sweep", help="full factorial over scenario fields",
+        description="Simulate every combination of the --set values (full factorial), each "
+        "validated like a scenario file; write a tidy table (one row per combination and KPI: "
+        "mean and 95%% CI) as sweep.csv and sweep.parquet and one PNG plot per KPI.")
+    w.add_argument("scenario", type=Path, help="base scenario TOML file")
+    _experiment_options(w, "sweep", with_set=False)
+    w.add_argument("--set", dest="factors", action="append", default=[], required=True,
+                   metavar="KEY=V1,V2,...",
+                   help="a factor: dotted field and comma-separated values, e.g. "
+                   "--set staffing.agents=90,95,100 (repeatable; values are TOML literals)")
+    w.set_defaults(func=cmd_sweep)
+
+    st = sub.add_parser(
+        "staff", help="how many agents for a service-level target (Erlang and simulation)",
+        description="Per interval, the Erlang C/A agents on queue for the target (each interval "
+        "alone, stationary); then, by simulation, the fewest total agents (staffing.agents, "
+        "spread over the shifts in proportion) whose mean service level over the replications "
+        "reaches the target. The scenario's service-level definition is kept; its threshold "
+        "and target are set from --target.")
+    st.add_argument("scenario", type=Path, help="scenario TOML file")
+    st.add_argument("--target", required=True, type=_sl_target, metavar="SHARE@SECONDS",
+                    help="service-level goal, e.g. 0.8@20 (80%% answered within 20 s)")
+    st.add_argument("--max-agents", type=_positive_int, default=5000,
+                    help="give up above this head count (default 5000)")
+    _experiment_options(st, "staff")
+    st.set_defaults(func=cmd_staff)
 
     d = sub.add_parser("docs", help="print the scenario-field and KPI reference (Markdown)",
                        description="Print the reference of every scenario field (default, "
@@ -113,7 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.days:
         overrides["horizon.days"] = args.days
     scenario = load_scenario(args.scenario, overrides)
-    progress = None if args.json else _progress(f"{scenario.name}")
+    progress = None if args.json or args.quiet else _progress(f"{scenario.name}")
     results = list(replications(scenario, args.seed, args.reps, progress))
     rows = [r.kpis for r in results]
     est = summarise(rows)
@@ -159,7 +237,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     exact = exact_metrics(args.rate, args.aht, args.agents, args.target, args.patience)
     scenario = stationary_scenario(args.rate, args.aht, args.agents, args.target,
                                    args.patience, calls=args.calls)
-    progress = None if args.json else _progress("validate")
+    progress = None if args.json or args.quiet else _progress("validate")
     rows = [{k: r.kpis[k] for k in EXACT_KPIS}
             for r in replications(scenario, args.seed, args.reps, progress)]
     est = summarise(rows)
@@ -180,6 +258,184 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``ccsim compare``."""
+    from analysis.report import compare, text_table, write_report  # matplotlib: load late
+
+    overrides = _overrides(args)
+    scenarios = _unique_names([load_scenario(p, overrides) for p in args.scenarios])
+    out = args.out or default_out("compare", [s.name for s in scenarios])
+    quiet = args.quiet or args.json
+    if args.until and args.until[0] not in KPIS:
+        raise CLIError(f"--until: unknown KPI {args.until[0]!r}; known: {', '.join(KPIS)}")
+    if args.match and args.match not in KPIS:
+        raise CLIError(f"--match: unknown KPI {args.match!r}; known: {', '.join(KPIS)}")
+    if args.until and args.max_reps < max(2, args.reps):
+        raise CLIError(f"--max-reps {args.max_reps} is below --reps {args.reps}")
+    total = None if args.match else len(scenarios) * (args.max_reps if args.until
+                                                      else args.reps)
+    with _experiment_context(args, total, quiet) as (executor, bar):
+        kwargs = {"executor": executor, "store": ReplicationStore(out / "replications"),
+                  "progress": bar.update}
+        if args.until:
+            kpi, hw = args.until
+            exp = run_until(scenarios, args.seed, kpi, hw, min_reps=max(2, args.reps),
+                            max_reps=args.max_reps, **kwargs)
+        else:
+            exp = run_experiment(scenarios, args.seed, args.reps, **kwargs)
+        if args.match:
+            exp = _matched(scenarios, exp, args, kwargs)
+    comp = compare(exp)
+    _write_experiment(out, exp, args, "compare")
+    write_json(comp.as_json(), out / "comparison.json")
+    report = write_report(exp, comp, out, {"command": _command_line(args)})
+    if args.json:
+        print(json.dumps(comp.as_json(), allow_nan=False))
+        return 0
+    print(f"\n{len(exp.scenarios)} scenarios x {comp.reps} replications, seed {args.seed}, "
+          f"{scenarios[0].horizon.days} day(s); differences paired against {comp.baseline} "
+          "(common random numbers)\n")
+    print(text_table(comp))
+    if exp.resumed:
+        print(f"\nresumed: {exp.resumed} replication(s) were already finished in {out}/")
+    for line in getattr(args, "match_notes", []):
+        print(line)
+    print(f"\n{exp.ran + exp.resumed} replications in {exp.wall_s:.1f} s "
+          f"({exp.executor}, {exp.workers} worker(s))")
+    print(f"report written to {report}")
+    return 0
+
+
+def _matched(scenarios: list[Scenario], exp, args: argparse.Namespace,
+             kwargs: dict[str, Any]):
+    """``exp`` plus, for each non-baseline scenario, the head count matching the baseline KPI.
+
+    The matched scenario is named ``NAME@AGENTS``; its replications are those the search
+    ran at that head count (same seed and replication numbers, so still paired).
+    """
+    kpi = args.match
+    goal = summarise(exp.kpi_rows(0))[kpi].mean
+    reps = exp.reps(0)
+    merged = Experiment(list(scenarios), exp.seed, dict(exp.outputs), exp.resumed, exp.ran,
+                        exp.wall_s, exp.executor, exp.workers)
+    notes = [""]
+    for s in scenarios[1:]:
+        res = search_head_count(s, kpi, goal, args.seed, len(reps), store=kwargs["store"],
+                                executor=kwargs["executor"], progress=kwargs["progress"])
+        for e in res.experiments.values():
+            merged.ran, merged.resumed = merged.ran + e.ran, merged.resumed + e.resumed
+            merged.wall_s += e.wall_s
+        now = s.staffing.agents or sum(s.staffing.head_counts().values())
+        if res.agents is None:
+            notes.append(f"equal {kpi}: {s.name} does not reach {scenarios[0].name}'s "
+                         f"{_fmt(kpi, goal)} with up to 5000 agents")
+            continue
+        found = res.experiments[res.agents]
+        j = len(merged.scenarios)
+        merged.scenarios.append(found.scenarios[0])
+        for (_, r), out in found.outputs.items():
+            merged.outputs[j, r] = dataclasses.replace(out, index=j)
+        notes.append(f"equal {kpi}: {s.name} needs {res.agents} agents (it has {now}) to reach "
+                     f"{scenarios[0].name}'s {_fmt(kpi, goal)} (mean over {len(reps)} "
+                     "replications)")
+    args.match_notes = notes
+    return merged
+
+
+def cmd_staff(args: argparse.Namespace) -> int:
+    """``ccsim staff``."""
+    share, threshold = args.target
+    overrides = {**_overrides(args), "service_level.threshold_s": threshold,
+                 "service_level.target": share}
+    scenario = load_scenario(args.scenario, overrides)
+    erl = erlang_requirements(scenario, share, threshold)
+    now = scenario.staffing.agents or sum(scenario.staffing.head_counts().values())
+    out = args.out or default_out("staff", [scenario.name, f"{share:g}at{threshold:g}"])
+    quiet = args.quiet or args.json
+    with _experiment_context(args, None, quiet) as (executor, bar):
+        res = search_head_count(scenario, "service_level", share, args.seed, args.reps,
+                                executor=executor, store=ReplicationStore(out / "replications"),
+                                increasing=True, max_agents=args.max_agents,
+                                progress=bar.update)
+    short = erl[erl["scheduled_agents"] < erl["erlang_agents"]]
+    result = {
+        "scenario": scenario.name, "target": share, "threshold_s": threshold,
+        "definition": scenario.service_level.definition, "current_agents": now,
+        "agents": res.agents, "replications": args.reps, "seed": args.seed,
+        "tried": res.as_dict()["tried"],
+        "erlang": {"peak_agents": int(erl["erlang_agents"].max()),
+                   "peak_interval": erl.loc[erl["erlang_agents"].idxmax(), "start"],
+                   "agent_hours": float(erl["erlang_agents"].sum()
+                                        * scenario.horizon.interval_s / 3600),
+                   "intervals_understaffed": len(short)},
+    }
+    write_csv(erl, out / "erlang.csv")
+    write_json(result, out / "staff.json")
+    if args.json:
+        print(json.dumps(json_safe(result)))
+        return 0
+    e = result["erlang"]
+    print(f"\n{scenario.name}: goal {100 * share:g}% answered within {threshold:g} s "
+          f"({scenario.service_level.definition}); {now} agents now\n")
+    print(f"Erlang (each interval alone): peak {e['peak_agents']} agents on queue at "
+          f"{e['peak_interval']}, {e['agent_hours']:.0f} agent-hours per day; the shifts "
+          f"cover fewer than that in {e['intervals_understaffed']} of {len(erl)} intervals")
+    print(f"\nsimulated head counts ({args.reps} replications each, seed {args.seed}):")
+    for n, est in sorted(res.tried.items()):
+        mark = "  <- fewest reaching the goal" if n == res.agents else ""
+        print(f"  {n:>6} agents: service level {_fmt('service_level', est.mean):>8} "
+              f"[{_fmt('service_level', est.ci_low)}, {_fmt('service_level', est.ci_high)}]"
+              f"{mark}")
+    if res.agents is None:
+        print(f"\nnot reached with up to {args.max_agents} agents")
+    else:
+        print(f"\n{res.agents} agents (spread over the shifts in proportion; now {now}) reach "
+              f"a mean service level >= {100 * share:g}%")
+    print(f"written to {out}/ (staff.json, erlang.csv)")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """``ccsim sweep``."""
+    base = load_scenario(args.scenario, _overrides(args))
+    factors = [_parse_factor(text) for text in args.factors]
+    keys = [k for k, _ in factors]
+    if len(set(keys)) != len(keys):
+        raise CLIError(f"--set: each field may be swept once, got {', '.join(keys)}")
+    combos = list(itertools.product(*(vals for _, vals in factors)))
+    scenarios = []
+    for combo in combos:
+        changes = dict(zip(keys, combo, strict=True))
+        label = ",".join(f"{k}={_literal(v)}" for k, v in changes.items())
+        scenarios.append(base.replace({**changes, "name": f"{base.name}[{label}]"},
+                                      source="--set"))
+    out = args.out or default_out("sweep", [base.name, *(t.replace(",", "_")
+                                                         for t in args.factors)])
+    quiet = args.quiet or args.json
+    with _experiment_context(args, len(scenarios) * args.reps, quiet) as (executor, bar):
+        exp = run_experiment(scenarios, args.seed, args.reps, executor=executor,
+                             store=ReplicationStore(out / "replications"),
+                             tables=("daily",), progress=bar.update)
+    tidy = sweep_table(exp, keys, combos)
+    _write_experiment(out, exp, args, "sweep")
+    write_csv(tidy, out / "sweep.csv")
+    write_parquet(_parquet_safe(tidy), out / "sweep.parquet")
+    plots = sweep_plots(tidy, keys, out / "plots")
+    if args.json:
+        print(json.dumps(json_safe({"base": base.name, "factors": keys,
+                                    "rows": tidy.to_dict(orient="records")})))
+        return 0
+    print(f"\n{base.name}: {len(combos)} combinations x {args.reps} replications, seed "
+          f"{args.seed}\n")
+    show = tidy.assign(**{c: tidy.apply(lambda r, c=c: _fmt(r["kpi"], r[c]), axis=1)
+                          for c in ("mean", "ci_low", "ci_high")})
+    print(show.drop(columns=["scenario", "half_width"]).to_string(index=False))
+    print(f"\n{exp.ran + exp.resumed} replications in {exp.wall_s:.1f} s "
+          f"({exp.executor}, {exp.workers} worker(s))")
+    print(f"written to {out}/ (sweep.csv, sweep.parquet, {len(plots)} plots in plots/)")
+    return 0
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     """``ccsim docs``."""
     print(docs.reference(), end="")
@@ -187,6 +443,196 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _experiment_options(p: argparse.ArgumentParser, kind: str, with_set: bool = True) -> None:
+    p.add_argument("--reps", type=_positive_int, default=5,
+                   help="replications per scenario (default 5)")
+    p.add_argument("--seed", type=_nonneg_int, default=1, help="base seed (default 1)")
+    p.add_argument("--out", type=Path, help=f"output folder (default results/{kind}/<names>/; "
+                   "re-running with the same folder resumes)")
+    p.add_argument("--days", type=_positive_int, help="override horizon.days of every scenario")
+    if with_set:
+        p.add_argument("--set", dest="overrides", action="append", default=[],
+                       metavar="KEY=VALUE", help="override a field of every scenario "
+                       "(repeatable)")
+    p.add_argument("--executor", choices=EXECUTORS, default="process",
+                   help="serial, process (local process pool, default) or dask")
+    p.add_argument("--workers", type=_positive_int,
+                   help="worker processes for --executor process (default: all cores)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="Dask scheduler address (implies --executor dask)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print one JSON object (no progress bar)")
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides = dict(_parse_set(s) for s in getattr(args, "overrides", []))
+    if args.days:
+        overrides["horizon.days"] = args.days
+    return overrides
+
+
+def _unique_names(scenarios: list[Scenario]) -> list[Scenario]:
+    seen: dict[str, int] = {}
+    out = []
+    for s in scenarios:
+        seen[s.name] = seen.get(s.name, 0) + 1
+        out.append(s if seen[s.name] == 1 else
+                   s.replace({"name": f"{s.name}-{seen[s.name]}"}, source="name"))
+    return out
+
+
+@contextlib.contextmanager
+def _experiment_context(args: argparse.Namespace, total: int | None, quiet: bool):
+    from tqdm import tqdm
+
+    executor = make_executor(args.executor, args.workers, args.scheduler)
+    # disable=None: no bar when stderr is not a terminal (logs, pipes)
+    bar = tqdm(total=total, unit="rep", file=sys.stderr, disable=True if quiet else None,
+               dynamic_ncols=True,
+               desc=f"{args.command} ({executor.name}, {executor.workers} worker(s))")
+    try:
+        yield executor, bar
+    finally:
+        bar.close()
+        executor.close()
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    return " ".join(["ccsim", *sys.argv[1:]]) if sys.argv[1:2] == [args.command] else \
+        f"ccsim {args.command}"
+
+
+def _write_experiment(out: Path, exp, args: argparse.Namespace, kind: str) -> None:
+    kpis = exp.kpi_table()
+    write_csv(kpis, out / "kpis.csv")
+    write_parquet(kpis, out / "kpis.parquet")
+    write_json({
+        "command": _command_line(args), "kind": kind, "seed": exp.seed,
+        "scenarios": {s.name: {"hash": s.digest(), "scenario": s.to_dict()}
+                      for s in exp.scenarios},
+        "executor": exp.executor, "workers": exp.workers, "wall_s": round(exp.wall_s, 3),
+        "replications_run": exp.ran, "replications_resumed": exp.resumed,
+        "provenance": exp.provenance(),
+    }, out / "manifest.json")
+
+
+def sweep_table(exp, keys: list[str], combos: list[tuple]) -> pd.DataFrame:
+    """Tidy table: one row per combination and KPI (mean, CI, half-width, n)."""
+    rows = []
+    for i, combo in enumerate(combos):
+        for kpi, e in summarise(exp.kpi_rows(i)).items():
+            rows.append({**dict(zip(keys, combo, strict=True)),
+                         "scenario": exp.scenarios[i].name, "kpi": kpi, "mean": e.mean,
+                         "ci_low": e.ci_low, "ci_high": e.ci_high,
+                         "half_width": e.half_width, "n": e.n})
+    return pd.DataFrame(rows)
+
+
+def sweep_plots(tidy: pd.DataFrame, keys: list[str], folder: Path) -> list[Path]:
+    """One PNG per KPI: mean and CI against the first factor, a line per other combination."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.report import png_bytes
+    from analysis.store import atomic_write
+
+    x_key, others = keys[0], keys[1:]
+    levels = list(dict.fromkeys(tidy[x_key].map(_literal)))
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool)
+                  for v in tidy[x_key])
+    paths = []
+    for kpi, part in tidy.groupby("kpi", sort=False):
+        fig, ax = plt.subplots(figsize=(6.5, 4))
+        groups = part.groupby(others, sort=False) if others else [((), part)]
+        for label, g in groups:
+            x = g[x_key] if numeric else g[x_key].map(_literal).map(levels.index)
+            err = g["half_width"].where(g["half_width"].notna(), 0.0)
+            label = label if isinstance(label, tuple) else (label,)
+            name = ", ".join(f"{k}={_literal(v)}" for k, v in zip(others, label, strict=True))
+            ax.errorbar(x, g["mean"], yerr=err, marker="o", capsize=3, label=name or None)
+        if not numeric:
+            ax.set_xticks(range(len(levels)), levels)
+        ax.set_xlabel(x_key)
+        ax.set_ylabel(kpi)
+        ax.set_title(f"{kpi} (mean and 95% CI)")
+        if others:
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+        data = png_bytes(fig)
+        paths.append(atomic_write(folder / f"{slug(str(kpi))}.png",
+                                  lambda p, d=data: p.write_bytes(d)))
+    return paths
+
+
+def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns of mixed or non-scalar values become text (Parquet needs one type)."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object and not all(isinstance(v, str) for v in out[c]):
+            out[c] = out[c].map(_literal)
+    return out
+
+
+def _literal(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return json.dumps(v) if isinstance(v, list | tuple | dict) else f"{v}"
+
+
+def _split_values(raw: str) -> list[str]:
+    """Split on commas that are not inside brackets or quotes."""
+    parts, depth, quote, cur = [], 0, "", []
+    for ch in raw:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+            continue
+        cur.append(ch)
+    parts.append("".join(cur))
+    return [p.strip() for p in parts]
+
+
+def _parse_factor(text: str) -> tuple[str, list[Any]]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip() or not raw.strip():
+        raise CLIError(f"--set {text!r}: expected KEY=V1,V2,..., e.g. staffing.agents=90,95,100")
+    values = [_parse_set(f"{key}={v}")[1] for v in _split_values(raw)]
+    if any(v == "" for v in values):
+        raise CLIError(f"--set {text!r}: empty value in the list")
+    return key.strip(), values
+
+
+def _sl_target(text: str) -> tuple[float, float]:
+    try:
+        return parse_target(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _until(text: str) -> tuple[str, float]:
+    kpi, sep, raw = text.partition("=")
+    try:
+        hw = float(raw)
+    except ValueError:
+        hw = math.nan
+    if not sep or not kpi or not (hw > 0 and math.isfinite(hw)):
+        raise argparse.ArgumentTypeError(f"expected KPI=HALFWIDTH with HALFWIDTH > 0, "
+                                         f"got {text!r}")
+    return kpi.strip(), hw
 
 
 def _write_run(out: Path, scenario: Scenario, args: argparse.Namespace, results: list) -> None:
@@ -239,13 +685,19 @@ def _fmt(kpi: str, v: float) -> str:
 
 
 def _progress(label: str):
-    """A one-line progress report on stderr (only when stderr is a terminal)."""
-    if not sys.stderr.isatty():
-        return None
+    """A tqdm progress bar with ETA on stderr, as a ``report(done, total)`` callback."""
+    from tqdm import tqdm
+
+    bar = None
 
     def report(done: int, total: int) -> None:
-        end = "\n" if done == total else ""
-        print(f"\r{label}: replication {done}/{total}", end=end, file=sys.stderr, flush=True)
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=label, unit="rep", file=sys.stderr, dynamic_ncols=True,
+                       disable=None)  # None: off when stderr is not a terminal
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
 
     return report
 

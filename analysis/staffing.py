@@ -1,0 +1,164 @@
+"""How many agents: Erlang requirements per interval, and head-count search by simulation.
+
+The Erlang answer is the classic planning number for each interval taken alone (stationary,
+exponential talk, no day-to-day busyness, agents always on queue). The simulated answer is
+the fewest agents in total, spread over the scenario's shifts in proportion to their head
+counts (``staffing.agents``), whose mean KPI over replications reaches the goal. Head counts
+are compared under common random numbers, so the KPI is (practically) monotone in agents and
+a bisection is reliable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.experiment import Executor, Experiment, run_experiment
+from analysis.stats import Estimate, t_interval
+from analysis.store import ReplicationStore
+from sim.erlang import agents_for_service_level
+from sim.scenario import Scenario, format_clock
+
+
+def parse_target(text: str) -> tuple[float, float]:
+    """``"0.8@20"`` (or ``"80%@20"``) -> (share 0.8, threshold 20 s)."""
+    share, sep, thr = text.partition("@")
+    try:
+        s = float(share.strip().rstrip("%")) / (100 if share.strip().endswith("%") else 1)
+        t = float(thr)
+    except ValueError:
+        s = t = math.nan
+    if not sep or not (0 < s < 1) or not (t >= 0 and math.isfinite(t)):
+        raise ValueError(f"--target {text!r}: expected SHARE@SECONDS with 0 < SHARE < 1, "
+                         "e.g. 0.8@20 (80% answered within 20 s)")
+    return s, t
+
+
+def scheduled_agents(scenario: Scenario) -> np.ndarray:
+    """Agents logged in per reporting interval (at its midpoint) by the shift patterns."""
+    h = scenario.horizon
+    mid = h.open + (np.arange(h.intervals_per_day) + 0.5) * h.interval_s
+    counts = scenario.staffing.head_counts()
+    out = np.zeros(len(mid), dtype=int)
+    for name, sh in scenario.staffing.shifts.items():
+        on = (mid >= sh.start) & (mid < sh.start + sh.hours * 3600)
+        out += np.where(on, counts.get(name, 0), 0)
+    return out
+
+
+def erlang_requirements(scenario: Scenario, target: float, threshold_s: float) -> pd.DataFrame:
+    """Per interval: offered rate, and the Erlang C/A agents on queue for the target.
+
+    Uses the mean daily volume (busyness factor 1), AHT = mean talk + mean ACW, and the mean
+    patience as exponential (Erlang A; Erlang C when callers never abandon).
+    """
+    h, d = scenario.horizon, scenario.demand
+    w = np.asarray(d.profile, dtype=float)
+    per_s = d.calls_per_day * w / w.sum() / h.interval_s
+    aht = scenario.calls.talk.mean_s + scenario.calls.acw.mean_s
+    p = scenario.calls.patience
+    patience = math.inf if p.distribution == "none" else p.mean_s
+    need = [agents_for_service_level(r, aht, threshold_s, target, patience) if r > 0 else 0
+            for r in per_s]
+    return pd.DataFrame({
+        "interval": np.arange(len(w)),
+        "start": [format_clock(h.open + i * h.interval_s) for i in range(len(w))],
+        "calls_per_h": per_s * 3600,
+        "load_erlangs": per_s * aht,
+        "erlang_agents": need,
+        "scheduled_agents": scheduled_agents(scenario),
+    })
+
+
+@dataclass
+class HeadCountSearch:
+    """Result of a head-count search: the answer and every head count tried."""
+
+    agents: int | None
+    """Fewest total agents reaching the goal (None: not reached up to the upper limit)."""
+    kpi: str
+    goal: float
+    increasing: bool
+    tried: dict[int, Estimate] = field(default_factory=dict)
+    experiments: dict[int, Experiment] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {"agents": self.agents, "kpi": self.kpi, "goal": self.goal,
+                "tried": {str(n): e.as_dict() for n, e in sorted(self.tried.items())}}
+
+
+def with_head_count(scenario: Scenario, agents: int, name: str | None = None) -> Scenario:
+    """``scenario`` with ``staffing.agents`` set (agents spread over its shifts)."""
+    return scenario.replace({
+        "staffing.agents": agents, "name": name or f"{scenario.name}@{agents}",
+        "description": f"{scenario.description} [head count set to {agents} in total "
+                       "(staffing.agents, spread over the shifts) by a head-count search]",
+    }, source="head count")
+
+
+def search_head_count(scenario: Scenario, kpi: str, goal: float, seed: int, reps: int, *,
+                      executor: Executor | None = None, store: ReplicationStore | None = None,
+                      increasing: bool | None = None, max_agents: int = 5000,
+                      progress: Callable[[int], None] | None = None) -> HeadCountSearch:
+    """Fewest total agents whose mean ``kpi`` over ``reps`` replications reaches ``goal``.
+
+    ``increasing`` says whether the KPI rises with agents (service level) or falls (ASA,
+    abandon rate); if None it is found from the current head count and 20% more. The search
+    brackets from the scenario's current head count, doubling the step, then bisects.
+    """
+    start = scenario.staffing.agents or sum(scenario.staffing.head_counts().values())
+    res = HeadCountSearch(None, kpi, goal, True)
+
+    def mean_at(n: int) -> float:
+        if n not in res.tried:
+            s = with_head_count(scenario, n)
+            exp = run_experiment([s], seed, reps, executor=executor, store=store,
+                                 tables=("daily",), progress=progress)
+            rows = exp.kpi_rows(0)
+            if kpi not in rows[0]:
+                raise ValueError(f"unknown KPI {kpi!r}; known: {', '.join(rows[0])}")
+            res.tried[n] = t_interval([r[kpi] for r in rows])
+            res.experiments[n] = exp
+        return res.tried[n].mean
+
+    if increasing is None:
+        other = min(max_agents, max(start + 1, math.ceil(start * 1.2)))
+        a, b = mean_at(start), mean_at(other)
+        if math.isnan(a) or math.isnan(b) or a == b:
+            raise ValueError(f"{kpi} does not change with head count ({a} at {start}, "
+                             f"{b} at {other}); cannot staff for it")
+        increasing = b > a
+    res.increasing = increasing
+
+    def ok(n: int) -> bool:
+        v = mean_at(n)
+        return (v >= goal) if increasing else (v <= goal)
+
+    step = max(1, start // 10)
+    if ok(start):
+        hi, lo = start, start - step
+        while lo >= 1 and ok(lo):
+            hi, step = lo, step * 2
+            lo = hi - step
+        lo = max(lo, 0)  # lo fails (or is 0: nobody answers)
+    else:
+        lo, hi = start, start + step
+        while not ok(hi):
+            if hi >= max_agents:
+                return res
+            lo, step = hi, step * 2
+            hi = min(max_agents, hi + step)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    res.agents = hi
+    return res

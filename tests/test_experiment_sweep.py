@@ -1,0 +1,77 @@
+"""`ccsim sweep`: full factorial, validated like --set, tidy table and plots."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from analysis.cli import _split_values, main
+from sim.kpi import KPIS
+from sim.scenario import ScenarioError, load_scenario
+from tests.conftest import SCENARIOS
+
+BASE = str(SCENARIOS / "base.toml")
+QUICK = ["--days", "1", "--reps", "2", "--executor", "serial", "--quiet"]
+
+
+def test_sweep_full_factorial_tidy_table(capsys, tmp_path):
+    """2 x 2 combinations: one row per combination and KPI, CSV = Parquet, a plot per KPI."""
+    assert main(["sweep", BASE, "--set", "staffing.agents=90,100",
+                 "--set", "calls.patience.mean_s=120,180.0", *QUICK, "--out",
+                 str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "4 combinations x 2 replications" in text
+    tidy = pd.read_parquet(tmp_path / "sweep.parquet")
+    csv = pd.read_csv(tmp_path / "sweep.csv")
+    assert len(tidy) == len(csv) == 4 * len(KPIS)
+    assert {"staffing.agents", "calls.patience.mean_s", "kpi", "mean", "ci_low", "ci_high",
+            "n"} <= set(tidy.columns)
+    combos = tidy[["staffing.agents", "calls.patience.mean_s"]].drop_duplicates()
+    assert sorted(map(tuple, combos.to_numpy().tolist())) == [
+        (90, 120), (90, 180), (100, 120), (100, 180)]
+    assert set(tidy["kpi"]) == set(KPIS) and (tidy["n"] == 2).all()
+    for kpi in KPIS:
+        assert (tmp_path / "plots" / f"{kpi}.png").is_file(), kpi
+    sl = tidy[tidy["kpi"] == "service_level"].set_index(
+        ["staffing.agents", "calls.patience.mean_s"])["mean"]
+    assert sl[100, 180] > sl[90, 180], "more agents, better service"
+    # each combination is the base scenario with --set applied: same as loading it so
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    want = load_scenario(BASE, {"horizon.days": 1, "staffing.agents": 90,
+                                "calls.patience.mean_s": 120})
+    hashes = {v["hash"] for v in manifest["scenarios"].values()}
+    assert want.digest() in hashes and len(hashes) == 4
+
+
+def test_sweep_json(capsys, tmp_path):
+    """--json prints the tidy rows."""
+    assert main(["sweep", BASE, "--set", "staffing.agents=95", *QUICK, "--out", str(tmp_path),
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["factors"] == ["staffing.agents"]
+    assert {r["kpi"] for r in out["rows"]} == set(KPIS)
+
+
+@pytest.mark.parametrize("factor, override", [
+    ("staffing.agentz=90,95", {"staffing.agentz": 90}),
+    ("staffing.agents=95,0", {"staffing.agents": 0}),
+    ("calls.patience.mean_s=120,soon", {"calls.patience.mean_s": "soon"}),
+    ("horizon.days.x=1", {"horizon.days.x": 1}),
+])
+def test_sweep_bad_key_or_value_same_clear_error(capsys, tmp_path, factor, override):
+    """A bad key or value fails before any run, with Scenario.replace's message."""
+    base = load_scenario(BASE, {"horizon.days": 1})
+    with pytest.raises(ScenarioError) as exc:
+        base.replace(override, source="--set")
+    assert main(["sweep", BASE, "--set", factor, *QUICK, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert str(exc.value) in err and "Traceback" not in err
+    assert not (tmp_path / "replications").exists(), "ran before validating every combination"
+
+
+def test_sweep_value_lists():
+    """Values split on top-level commas only; a bad --set shape is a clear error."""
+    assert _split_values('1, [2, 3], "a,b"') == ["1", "[2, 3]", '"a,b"']
+    assert main(["sweep", BASE, "--set", "staffing.agents", *QUICK]) == 2
