@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.model import model_digest
 from sim.scenario import Scenario
 
 
@@ -99,7 +100,8 @@ class ReplicationStore:
     ``manifest.json`` (scenario as data and its hash, seed, replication, KPIs, provenance,
     the tables written). Each folder appears by one atomic rename, so a replication is either
     finished or absent; it counts as finished only when its manifest names the same scenario
-    hash and seed and every table it lists exists. Nothing is pickled.
+    hash, seed and model code (``model_digest``) and every table it lists exists. Nothing is
+    pickled.
     """
 
     def __init__(self, root: Path):
@@ -123,8 +125,9 @@ class ReplicationStore:
         except (OSError, ValueError):
             return None
         if (manifest.get("scenario_hash") != scenario.digest() or manifest.get("seed") != seed
-                or manifest.get("replication") != replication):
-            return None
+                or manifest.get("replication") != replication
+                or manifest.get("provenance", {}).get("model_digest") != model_digest()):
+            return None  # another scenario, seed, or model code: simulate it again
         files = {name: folder / f"{name}.parquet" for name in manifest.get("tables", [])}
         if not all(p.is_file() for p in files.values()):
             return None

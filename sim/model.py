@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import platform
 import subprocess
 import time
@@ -408,4 +409,17 @@ def versions() -> dict[str, Any]:
     except (OSError, subprocess.SubprocessError):
         rev = None
     return {"versions": pkgs, "python": platform.python_version(),
-            "machine": platform.machine(), "git_revision": rev}
+            "machine": platform.machine(), "git_revision": rev, "model_digest": model_digest()}
+
+
+@functools.cache
+def model_digest() -> str:
+    """SHA-256 of the model's source (``sim/*.py``): stored results from other code differ.
+
+    Unlike the git revision it also covers uncommitted edits, and it ignores changes
+    outside the model (analysis, docs), which cannot change a replication's numbers.
+    """
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()

@@ -16,6 +16,7 @@ from analysis.cli import main
 from analysis.experiment import make_executor, run_experiment, run_until
 from analysis.store import ReplicationStore
 from sim.kpi import KPIS
+from sim.model import model_digest
 from sim.scenario import scenario_from_dict
 from tests.conftest import ROOT, small_dict
 from tests.test_experiment_staff import SMALL
@@ -70,6 +71,13 @@ def test_store_skips_finished_and_rejects_other_seed(pair, tmp_path):
     # a replication stored before a KPI was added is not reused for it
     assert store.load(pair[0], 3, 1, ["offered"]) is not None
     assert store.load(pair[0], 3, 1, ["offered", "a_new_kpi"]) is None
+    # a replication stored by other model code is not reused
+    mpath = store.folder(pair[0], 3, 1) / "manifest.json"
+    text = mpath.read_text()
+    mpath.write_text(text.replace(model_digest(), "0" * 64))
+    assert store.load(pair[0], 3, 1) is None
+    mpath.write_text(text)
+    assert store.load(pair[0], 3, 1) is not None
     # a manifest that lists a missing table does not count as finished
     folder = store.folder(pair[0], 3, 0)
     (folder / "daily.parquet").unlink()
