@@ -10,6 +10,7 @@ import itertools
 import json
 import math
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,11 @@ from analysis.store import (
     write_json,
     write_parquet,
 )
+from analysis.timeline import plot_timeline
 from sim.erlang import agents_for_service_level
 from sim.kpi import KPIS
 from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.schedule import CoverageWarning, check_coverage
 from sim.stationary import EXACT_KPIS, exact_metrics, parse_rate, stationary_scenario
 
 EPILOG = """examples:
@@ -90,8 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a scenario field, e.g. --set staffing.agents=95 (repeatable)")
     r.add_argument("--out", type=Path, help="output folder (default results/<scenario>/<time>/)")
     r.add_argument("--individual", action="store_true",
-                   help="also write agent-level tables (statuses, agent_days); off by default "
-                   "so that output stays aggregate")
+                   help="also write agent-level tables (statuses, agent_days, agents, "
+                   "activities, schedule, breaks); off by default so that output stays "
+                   "aggregate")
+    r.add_argument("--agent-timeline", type=_nonneg_int, nargs="?", const=0, metavar="DAY",
+                   help="also draw agents' statuses over day DAY (default 0) of replication 0 "
+                   "beside their schedule, as timeline-dayDAY.png (pseudonymous agents)")
     r.add_argument("--no-write", action="store_true", help="print only, write nothing")
     r.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -191,6 +198,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.days:
         overrides["horizon.days"] = args.days
     scenario = load_scenario(args.scenario, overrides)
+    if args.agent_timeline is not None:
+        if args.no_write:
+            raise CLIError("--agent-timeline writes a PNG; it cannot be used with --no-write")
+        if args.agent_timeline >= scenario.horizon.days:
+            raise CLIError(f"--agent-timeline: day {args.agent_timeline} is outside the "
+                           f"horizon (days 0 to {scenario.horizon.days - 1})")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CoverageWarning)
+        check_coverage(scenario)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
     progress = None if args.json or args.quiet else _progress(f"{scenario.name}")
     results = list(replications(scenario, args.seed, args.reps, progress))
     rows = [r.kpis for r in results]
@@ -200,6 +218,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         out = args.out or Path("results") / scenario.name / dt.datetime.now().strftime(
             "%Y%m%d-%H%M%S")
         _write_run(out, scenario, args, results)
+        if args.agent_timeline is not None:
+            day = args.agent_timeline
+            plot_timeline(results[0], out / f"timeline-day{day}.png", day=day,
+                          title=f"{scenario.name}: agents' statuses, day {day}")
     if args.json:
         print(json.dumps(json_safe({
             "scenario": scenario.name, "replications": args.reps,
@@ -211,6 +233,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(_kpi_table(est, args.reps > 1))
     if out:
         print(f"\nwritten to {out}/")
+        if args.agent_timeline is not None:
+            print(f"agent timeline: {out / f'timeline-day{args.agent_timeline}.png'}")
     return 0
 
 
@@ -646,9 +670,9 @@ def _write_run(out: Path, scenario: Scenario, args: argparse.Namespace, results:
         write_parquet(r.intervals, rep / "intervals.parquet")
         write_parquet(r.daily, rep / "daily.parquet")
         if args.individual:
-            write_parquet(r.statuses, rep / "statuses.parquet")
-            write_parquet(r.agent_days, rep / "agent_days.parquet")
-            write_parquet(r.agents, rep / "agents.parquet")
+            for name in ("statuses", "agent_days", "agents", "activities", "schedule",
+                         "breaks"):
+                write_parquet(getattr(r, name), rep / f"{name}.parquet")
     write_json({
         "scenario": scenario.to_dict(),
         "scenario_file": str(args.scenario),

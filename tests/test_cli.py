@@ -106,3 +106,19 @@ def test_reference_docs_are_current_and_complete():
     for path, _, source, desc in docs._fields(Scenario):
         assert desc, f"{path} has no description"
         assert source, f"{path} has no source"
+
+
+def test_agent_timeline_and_coverage_warning(capsys, tmp_path):
+    """--agent-timeline writes the Gantt PNG; an under-staffed plan is warned about."""
+    assert main(["run", str(SCENARIOS / "base.toml"), "--days", "2", "--agent-timeline", "1",
+                 "--out", str(tmp_path), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    png = tmp_path / "timeline-day1.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert str(png) in captured.out
+    assert "under-staffed interval" in captured.err
+    assert main(["run", str(SCENARIOS / "base.toml"), "--days", "2", "--agent-timeline", "2",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "outside the horizon" in capsys.readouterr().err
+    assert main(["run", str(SCENARIOS / "base.toml"), "--agent-timeline", "--no-write"]) == 2
+    assert "--no-write" in capsys.readouterr().err
