@@ -21,7 +21,7 @@ import pandas as pd
 from analysis.experiment import Executor, Experiment, run_experiment
 from analysis.stats import Estimate, t_interval
 from analysis.store import ReplicationStore
-from sim.erlang import agents_for_service_level
+from sim.erlang import agents_for_service_level, first_true
 from sim.scenario import Scenario, format_clock
 
 
@@ -154,11 +154,5 @@ def search_head_count(scenario: Scenario, kpi: str, goal: float, seed: int, reps
                 return res
             lo, step = hi, step * 2
             hi = min(max_agents, hi + step)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if ok(mid):
-            hi = mid
-        else:
-            lo = mid
-    res.agents = hi
+    res.agents = first_true(ok, lo, hi)
     return res

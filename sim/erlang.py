@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -376,9 +377,17 @@ def agents_for_service_level(
                     f"(load {load:.6g} Erlangs)"
                 )
             lo, step = hi, 2 * step
+    return first_true(reaches, lo, hi)
+
+
+def first_true(ok: Callable[[int], bool], lo: int, hi: int) -> int:
+    """Bisect a monotone predicate: the smallest n in (lo, hi] with ok(n), given ok(hi).
+
+    ``lo`` must fail (or stand for a count that trivially fails, e.g. 0 agents).
+    """
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if reaches(mid):
+        if ok(mid):
             hi = mid
         else:
             lo = mid

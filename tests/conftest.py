@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from sim.scenario import Scenario, load_scenario, scenario_from_dict
@@ -42,3 +44,14 @@ def small() -> Scenario:
 def base() -> Scenario:
     """The shipped base scenario."""
     return load_scenario(SCENARIOS / "base.toml")
+
+
+def assert_statuses_tile(statuses: pd.DataFrame, agent_days: pd.DataFrame) -> None:
+    """Each agent-day's status spells are contiguous from log-in to log-out: no gap, no overlap."""
+    for (agent, day), g in statuses.groupby(["agent", "day"]):
+        start, end = g["start_s"].to_numpy(), g["end_s"].to_numpy()
+        assert np.array_equal(start[1:], end[:-1]), f"gap or overlap for agent {agent}"
+        row = agent_days[(agent_days["agent"] == agent) & (agent_days["day"] == day)].iloc[0]
+        assert start[0] == row["login_s"] and end[-1] == row["logout_s"]
+        assert abs(g["duration_s"].sum() - row["logged_in_s"]) < 1e-6
+    assert len(statuses.groupby(["agent", "day"])) == len(agent_days)

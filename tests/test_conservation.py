@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from sim.model import simulate
 from sim.scenario import format_clock, scenario_from_dict
+from tests.conftest import assert_statuses_tile
 
 
 @st.composite
@@ -66,13 +67,7 @@ def test_calls_and_agent_time_are_conserved(scenario, seed):
     assert np.isinf(c["patience_s"].to_numpy()[(c["outcome"] == "unanswered").to_numpy()]).all()
     # agent time: contiguous spells from log-in to log-out, nothing lost
     assert (s["duration_s"] >= 0).all()
-    for (agent, day), g in s.groupby(["agent", "day"]):
-        start, end = g["start_s"].to_numpy(), g["end_s"].to_numpy()
-        assert np.array_equal(start[1:], end[:-1]), f"gap or overlap for agent {agent}"
-        row = ad[(ad["agent"] == agent) & (ad["day"] == day)].iloc[0]
-        assert start[0] == row["login_s"] and end[-1] == row["logout_s"]
-        assert abs(g["duration_s"].sum() - row["logged_in_s"]) < 1e-6
-    assert len(s.groupby(["agent", "day"])) == len(ad)
+    assert_statuses_tile(s, ad)
     # no call is answered by a logged-out agent: each answer opens a Talk spell of that agent
     talk = s[s["status"] == "Talk"]
     answered = c[ans]

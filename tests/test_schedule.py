@@ -13,7 +13,7 @@ from sim.adherence import REASONS, SHRINK
 from sim.model import simulate
 from sim.scenario import ScenarioError, format_clock, load_scenario, scenario_from_dict
 from sim.schedule import CoverageWarning, build_plan, check_coverage, coverage
-from tests.conftest import SCENARIOS, small_dict
+from tests.conftest import SCENARIOS, assert_statuses_tile, small_dict
 
 GOOD = textwrap.dedent('''
     description = "d"
@@ -229,13 +229,7 @@ def test_random_schedules_conserve_time_and_activities(scenario, seed):
     """
     r = simulate(scenario, seed=seed)
     s, ad, acts = r.statuses, r.agent_days, r.activities
-    for (agent, day), g in s.groupby(["agent", "day"]):
-        start, end = g["start_s"].to_numpy(), g["end_s"].to_numpy()
-        assert np.array_equal(start[1:], end[:-1]), f"gap or overlap for agent {agent}"
-        row = ad[(ad["agent"] == agent) & (ad["day"] == day)].iloc[0]
-        assert start[0] == row["login_s"] and end[-1] == row["logout_s"]
-        assert abs(g["duration_s"].sum() - row["logged_in_s"]) < 1e-6
-    assert len(s.groupby(["agent", "day"])) == len(ad)
+    assert_statuses_tile(s, ad)
     # ACW spells are exactly the wrap-up the calls record (cut short or not)
     c = r.calls[r.calls["outcome"] == "answered"]
     acw_spells = s.loc[s["status"] == "After Call Work", "duration_s"]
