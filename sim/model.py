@@ -75,7 +75,7 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     streams = Streams(seed, replication)
     days = calls if calls is not None else [
         sample_day(scenario, streams, d) for d in range(scenario.horizon.days)]
-    roster = _roster(scenario)
+    staff = _roster(scenario)
     plan = build_plan(scenario)
     day_plans = agent_days(scenario, plan, streams)
 
@@ -90,7 +90,7 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     centre.acw_callout = scenario.calls.acw_callout
     log: list[tuple[int, float, int]] = []
     agents = []
-    for k in range(len(roster)):
+    for k in range(len(staff)):
         sessions = list(zip(plan.shift_start[k].tolist(), plan.shift_end[k].tolist(),
                             strict=True))
         agent = Agent(env, centre, k, sessions, log, day_plans[k])
@@ -106,16 +106,16 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     calls = _calls_table(scenario, days, centre)
     statuses = _statuses_table(log)
     agents_df = pd.DataFrame({
-        "agent": np.arange(len(roster)),
-        "pseudonym": [name for name, _ in roster],
-        "shift": pd.Categorical([s for _, s in roster]),
+        "agent": np.arange(len(staff)),
+        "pseudonym": [name for name, _ in staff],
+        "shift": pd.Categorical([s for _, s in staff]),
     })
     activities = _activities_table(agents, plan)
     breaks = _breaks_table(agents)
     segs = segments(plan)
     agent_days_df = _agent_days_table(agents, agents_df, statuses, calls)
     measured, pieces = adherence.measure(segs, statuses, activities, breaks,
-                                         scenario.schedule, len(roster), scenario.horizon.days)
+                                         scenario.schedule, len(staff), scenario.horizon.days)
     agent_days_df = _add_adherence(agent_days_df, measured, plan, activities, breaks,
                                    scenario.horizon.days)
     in_window = _clip_to_opening(statuses, scenario)
@@ -136,7 +136,7 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
         "seed": seed,
         "replication": replication,
         "calls": len(calls),
-        "agents": len(roster),
+        "agents": len(staff),
         "simulation_s": round(sim_s, 4),
         "wall_s": round(time.perf_counter() - t0, 4),
         **versions(),
