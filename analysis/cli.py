@@ -179,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="service-level goal, e.g. 0.8@20 (80%% answered within 20 s)")
     st.add_argument("--max-agents", type=_positive_int, default=5000,
                     help="give up above this head count (default 5000)")
+    st.add_argument("--confidence", type=_half_open_share, metavar="C",
+                    help="require the goal with confidence C (e.g. 0.9): the one-sided lower "
+                    "confidence bound of the mean service level must reach it, not the mean "
+                    "alone (default: the mean)")
     _experiment_options(st, "staff")
     st.set_defaults(func=cmd_staff)
 
@@ -380,12 +384,13 @@ def cmd_staff(args: argparse.Namespace) -> int:
         res = search_head_count(scenario, "service_level", share, args.seed, args.reps,
                                 executor=executor, store=ReplicationStore(out / "replications"),
                                 increasing=True, max_agents=args.max_agents,
-                                progress=bar.update)
+                                confidence=args.confidence, progress=bar.update)
     short = erl[erl["scheduled_agents"] < erl["erlang_agents"]]
     result = {
         "scenario": scenario.name, "target": share, "threshold_s": threshold,
         "definition": scenario.service_level.definition, "current_agents": now,
-        "agents": res.agents, "replications": args.reps, "seed": args.seed,
+        "agents": res.agents, "confidence": args.confidence,
+        "replications": args.reps, "seed": args.seed,
         "tried": res.as_dict()["tried"],
         "erlang": {"peak_agents": int(erl["erlang_agents"].max()),
                    "peak_interval": erl.loc[erl["erlang_agents"].idxmax(), "start"],
@@ -413,8 +418,10 @@ def cmd_staff(args: argparse.Namespace) -> int:
     if res.agents is None:
         print(f"\nnot reached with up to {args.max_agents} agents")
     else:
+        how = ("a mean service level" if args.confidence is None else
+               f"a service level with {100 * args.confidence:g}% confidence")
         print(f"\n{res.agents} agents (spread over the shifts in proportion; now {now}) reach "
-              f"a mean service level >= {100 * share:g}%")
+              f"{how} >= {100 * share:g}%")
     print(f"written to {out}/ (staff.json, erlang.csv)")
     return 0
 
@@ -755,6 +762,7 @@ _positive_int = _arg_type(int, lambda v: v > 0, "a whole number > 0")
 _nonneg_int = _arg_type(int, lambda v: v >= 0, "a whole number >= 0")
 _positive_float = _arg_type(float, lambda v: v > 0 and math.isfinite(v), "a number > 0")
 _nonneg_float = _arg_type(float, lambda v: v >= 0 and math.isfinite(v), "a number >= 0")
+_half_open_share = _arg_type(float, lambda v: 0.5 <= v < 1, "a confidence in [0.5, 1)")
 _share = _arg_type(float, lambda v: 0 < v < 1, "a share between 0 and 1 (exclusive)")
 
 

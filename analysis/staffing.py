@@ -85,6 +85,7 @@ class HeadCountSearch:
     goal: float
     increasing: bool
     tried: dict[int, Estimate] = field(default_factory=dict)
+    values: dict[int, list[float]] = field(default_factory=dict)
     experiments: dict[int, Experiment] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -105,12 +106,15 @@ def with_head_count(scenario: Scenario, agents: int, name: str | None = None) ->
 def search_head_count(scenario: Scenario, kpi: str, goal: float, seed: int, reps: int, *,
                       executor: Executor | None = None, store: ReplicationStore | None = None,
                       increasing: bool | None = None, max_agents: int = 5000,
+                      confidence: float | None = None,
                       progress: Callable[[int], None] | None = None) -> HeadCountSearch:
     """Fewest total agents whose mean ``kpi`` over ``reps`` replications reaches ``goal``.
 
     ``increasing`` says whether the KPI rises with agents (service level) or falls (ASA,
     abandon rate); if None it is found from the current head count and 20% more. The search
     brackets from the scenario's current head count, doubling the step, then bisects.
+    ``confidence`` (e.g. 0.9): the goal must be met by the one-sided Student-t confidence
+    bound of the mean (lower bound for a rising KPI), not by the mean alone.
     """
     start = scenario.staffing.agents or sum(scenario.staffing.head_counts().values())
     res = HeadCountSearch(None, kpi, goal, True)
@@ -124,6 +128,7 @@ def search_head_count(scenario: Scenario, kpi: str, goal: float, seed: int, reps
             if kpi not in rows[0]:
                 raise ValueError(f"unknown KPI {kpi!r}; known: {', '.join(rows[0])}")
             res.tried[n] = t_interval([r[kpi] for r in rows])
+            res.values[n] = [r[kpi] for r in rows]
             res.experiments[n] = exp
         return res.tried[n].mean
 
@@ -138,6 +143,9 @@ def search_head_count(scenario: Scenario, kpi: str, goal: float, seed: int, reps
 
     def ok(n: int) -> bool:
         v = mean_at(n)
+        if confidence is not None:  # one-sided bound = edge of a two-sided (2c - 1) interval
+            est = t_interval(res.values[n], 2 * confidence - 1)
+            v = est.ci_low if increasing else est.ci_high
         return (v >= goal) if increasing else (v <= goal)
 
     step = max(1, start // 10)

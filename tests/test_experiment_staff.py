@@ -8,8 +8,16 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.staffing import erlang_requirements, parse_target, scheduled_agents
+from analysis.experiment import make_executor
+from analysis.staffing import (
+    erlang_requirements,
+    parse_target,
+    scheduled_agents,
+    search_head_count,
+)
+from analysis.stats import t_interval
 from sim.erlang import agents_for_service_level
+from sim.scenario import load_scenario
 from tests.conftest import SCENARIOS
 
 BASE = str(SCENARIOS / "base.toml")
@@ -104,3 +112,19 @@ def test_compare_match_service_level(capsys, tmp_path, small_files):
     assert f"small-more needs {agents} agents (it has 12)" in capsys.readouterr().out
     assert main(["compare", BASE, BASE, *QUICK, "--out", str(tmp_path), "--match", "x"]) == 2
     assert "--match: unknown KPI 'x'" in capsys.readouterr().err
+
+
+def test_staff_with_stated_confidence(small_files):
+    """With confidence 0.9 the answer's one-sided lower bound reaches the goal, one fewer's not."""
+    scenario = load_scenario(small_files[0])
+    mean_res = search_head_count(scenario, "service_level", 0.8, 1, 4, increasing=True,
+                                 executor=make_executor("serial"))
+    res = search_head_count(scenario, "service_level", 0.8, 1, 4, increasing=True,
+                            confidence=0.9, executor=make_executor("serial"))
+    n = res.agents
+
+    def lower(k):
+        return t_interval(res.values[k], 0.8).ci_low  # one-sided 90% = two-sided 80%
+
+    assert lower(n) >= 0.8 > lower(n - 1), (n, res.values[n], res.values[n - 1])
+    assert n >= mean_res.agents, "asking for confidence cannot need fewer agents"
