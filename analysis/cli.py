@@ -23,7 +23,6 @@ from analysis.experiment import (
     Experiment,
     default_out,
     make_executor,
-    replications,
     run_experiment,
     run_until,
 )
@@ -44,6 +43,7 @@ from analysis.store import (
 from analysis.timeline import plot_timeline
 from sim.erlang import agents_for_service_level
 from sim.kpi import KPIS
+from sim.model import simulate
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.schedule import CoverageWarning, check_coverage
 from sim.stationary import EXACT_KPIS, exact_metrics, parse_rate, stationary_scenario
@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reps", type=_positive_int, default=1, help="replications (default 1)")
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario field, e.g. --set staffing.agents=95 (repeatable)")
-    r.add_argument("--out", type=Path, help="output folder (default results/<scenario>/<time>/)")
+    r.add_argument("--out", type=Path, help="output folder (default results/<scenario>/<time>/;"
+                   " re-running with the same folder resumes)")
     r.add_argument("--individual", action="store_true",
                    help="also write agent-level tables (statuses, agent_days, agents, "
                    "activities, schedule, breaks); off by default so that output stays "
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-write", action="store_true", help="print only, write nothing")
     r.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    _executor_options(r)
     r.set_defaults(func=cmd_run)
 
     for name, fn, helptext in (
@@ -131,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
             e.add_argument("--calls", type=_positive_int, default=20_000,
                            help="measured calls per replication after warm-up (default 20000)")
             e.add_argument("--seed", type=_nonneg_int, default=1, help="base seed (default 1)")
+            _executor_options(e)
 
     c = sub.add_parser(
         "compare", help="compare scenarios with paired differences and write report.html",
@@ -196,12 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------- commands
 
 
+RUN_TABLES = ("calls", "intervals", "daily")
+INDIVIDUAL_TABLES = ("statuses", "agent_days", "agents", "activities", "schedule", "breaks")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``ccsim run``."""
-    overrides = dict(_parse_set(s) for s in args.overrides)
-    if args.days:
-        overrides["horizon.days"] = args.days
-    scenario = load_scenario(args.scenario, overrides)
+    scenario = load_scenario(args.scenario, _overrides(args))
     if args.agent_timeline is not None:
         if args.no_write:
             raise CLIError("--agent-timeline writes a PNG; it cannot be used with --no-write")
@@ -213,18 +217,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         check_coverage(scenario)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
-    progress = None if args.json or args.quiet else _progress(f"{scenario.name}")
-    results = list(replications(scenario, args.seed, args.reps, progress))
-    rows = [r.kpis for r in results]
-    est = summarise(rows)
     out = None
     if not args.no_write:
         out = args.out or Path("results") / scenario.name / dt.datetime.now().strftime(
             "%Y%m%d-%H%M%S")
-        _write_run(out, scenario, args, results)
-        if args.agent_timeline is not None:
+    tables = () if out is None else RUN_TABLES + (INDIVIDUAL_TABLES if args.individual else ())
+    with _experiment_context(args, args.reps, args.quiet or args.json) as (executor, bar):
+        exp = run_experiment([scenario], args.seed, args.reps, executor=executor,
+                             store=ReplicationStore(out / "replications") if out else None,
+                             tables=tables, individual=args.individual, progress=bar.update)
+    est = summarise(exp.kpi_rows(0))
+    if out is not None:
+        _write_experiment(out, exp, args, "run")
+        if args.agent_timeline is not None:  # replication 0 again, in full (deterministic)
             day = args.agent_timeline
-            plot_timeline(results[0], out / f"timeline-day{day}.png", day=day,
+            plot_timeline(simulate(scenario, seed=args.seed, replication=0),
+                          out / f"timeline-day{day}.png", day=day,
                           title=f"{scenario.name}: agents' statuses, day {day}")
     if args.json:
         print(json.dumps(json_safe({
@@ -236,7 +244,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{args.reps} replication(s), seed {args.seed}, {scenario.horizon.days} day(s)\n")
     print(_kpi_table(est, args.reps > 1))
     if out:
-        print(f"\nwritten to {out}/")
+        if exp.resumed:
+            print(f"\nresumed: {exp.resumed} replication(s) were already finished in {out}/")
+        print(f"\nwritten to {out}/ (kpis.csv, manifest.json, replications/)")
         if args.agent_timeline is not None:
             print(f"agent timeline: {out / f'timeline-day{args.agent_timeline}.png'}")
     return 0
@@ -265,10 +275,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     exact = exact_metrics(args.rate, args.aht, args.agents, args.target, args.patience)
     scenario = stationary_scenario(args.rate, args.aht, args.agents, args.target,
                                    args.patience, calls=args.calls)
-    progress = None if args.json or args.quiet else _progress("validate")
-    rows = [{k: r.kpis[k] for k in EXACT_KPIS}
-            for r in replications(scenario, args.seed, args.reps, progress)]
-    est = summarise(rows)
+    with _experiment_context(args, args.reps, args.quiet or args.json) as (executor, bar):
+        exp = run_experiment([scenario], args.seed, args.reps, executor=executor, tables=(),
+                             progress=bar.update)
+    est = summarise([{k: r[k] for k in EXACT_KPIS} for r in exp.kpi_rows(0)])
     exact_d = exact.as_dict()
     if args.json:
         print(json.dumps(json_safe({
@@ -487,14 +497,18 @@ def _experiment_options(p: argparse.ArgumentParser, kind: str, with_set: bool = 
         p.add_argument("--set", dest="overrides", action="append", default=[],
                        metavar="KEY=VALUE", help="override a field of every scenario "
                        "(repeatable)")
+    _executor_options(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print one JSON object (no progress bar)")
+
+
+def _executor_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executor", choices=EXECUTORS, default="process",
                    help="serial, process (local process pool, default) or dask")
     p.add_argument("--workers", type=_positive_int,
                    help="worker processes for --executor process (default: all cores)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="Dask scheduler address (implies --executor dask)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--json", action="store_true", help="print one JSON object (no progress bar)")
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -666,29 +680,6 @@ def _until(text: str) -> tuple[str, float]:
     return kpi.strip(), hw
 
 
-def _write_run(out: Path, scenario: Scenario, args: argparse.Namespace, results: list) -> None:
-    kpis = pd.DataFrame([{"replication": r.provenance["replication"], "seed": args.seed,
-                          **r.kpis} for r in results])
-    write_csv(kpis, out / "kpis.csv")
-    for r in results:
-        rep = out / f"rep-{r.provenance['replication']:03d}"
-        calls = r.calls if args.individual else r.calls.drop(columns="agent")
-        write_parquet(calls, rep / "calls.parquet")
-        write_parquet(r.intervals, rep / "intervals.parquet")
-        write_parquet(r.daily, rep / "daily.parquet")
-        if args.individual:
-            for name in ("statuses", "agent_days", "agents", "activities", "schedule",
-                         "breaks"):
-                write_parquet(getattr(r, name), rep / f"{name}.parquet")
-    write_json({
-        "scenario": scenario.to_dict(),
-        "scenario_file": str(args.scenario),
-        "overrides": args.overrides,
-        "individual_output": args.individual,
-        "provenance": [r.provenance for r in results],
-    }, out / "manifest.json")
-
-
 def _kpi_table(est: dict[str, Estimate], with_ci: bool) -> str:
     lines = [f"{'KPI':<16} {'mean':>11}" + (f"   {'95% CI':<24}" if with_ci else "   ")
              + "meaning"]
@@ -713,24 +704,6 @@ def _fmt(kpi: str, v: float) -> str:
     if math.isinf(v):
         return "inf"
     return f"{v:.2f}"
-
-
-def _progress(label: str):
-    """A tqdm progress bar with ETA on stderr, as a ``report(done, total)`` callback."""
-    from tqdm import tqdm
-
-    bar = None
-
-    def report(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc=label, unit="rep", file=sys.stderr, dynamic_ncols=True,
-                       disable=None)  # None: off when stderr is not a terminal
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    return report
 
 
 def _parse_set(text: str) -> tuple[str, Any]:

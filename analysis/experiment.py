@@ -23,22 +23,11 @@ import pandas as pd
 from analysis.stats import target_reached
 from analysis.store import ReplicationStore
 from sim.kpi import KPIS
-from sim.model import RunResult, simulate
+from sim.model import simulate
 from sim.scenario import Scenario
 
 EXECUTORS = ("serial", "process", "dask")
 DEFAULT_TABLES = ("intervals", "daily")
-
-
-def replications(scenario: Scenario, seed: int, reps: int,
-                 progress: Callable[[int, int], None] | None = None) -> Iterator[RunResult]:
-    """Run replications 0..reps-1 in order; replication k of any scenario uses the same streams."""
-    if reps < 1:
-        raise ValueError(f"reps must be >= 1, got {reps}")
-    for k in range(reps):
-        yield simulate(scenario, seed=seed, replication=k)
-        if progress:
-            progress(k + 1, reps)
 
 
 # --------------------------------------------------------------------------- tasks
@@ -54,6 +43,8 @@ class Task:
     seed: int
     replication: int
     tables: tuple[str, ...] = DEFAULT_TABLES
+    individual: bool = False
+    """Keep agent identity (the calls' ``agent`` column); asked for explicitly only."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +64,7 @@ def run_task(task: Task) -> RepOutput:
     tables = {}
     for name in task.tables:
         df = getattr(r, name)
-        if name == "calls":  # aggregate output: no agent identity
+        if name == "calls" and not task.individual:  # aggregate output: no agent identity
             df = df.drop(columns="agent")
         tables[name] = df
     return RepOutput(task.index, task.replication, r.kpis, r.provenance, tables)
@@ -255,7 +246,7 @@ class Experiment:
 
 def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterable[int], *,
                    executor: Executor | None = None, store: ReplicationStore | None = None,
-                   tables: Sequence[str] = DEFAULT_TABLES,
+                   tables: Sequence[str] = DEFAULT_TABLES, individual: bool = False,
                    progress: Callable[[int], None] | None = None,
                    experiment: Experiment | None = None) -> Experiment:
     """Run replications ``reps`` (a count, or the replication numbers) of every scenario.
@@ -263,7 +254,8 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
     Finished replications found in ``store`` are loaded, not run again; every newly finished
     one is written to ``store`` as soon as it arrives. ``progress(n)`` is called with the
     number of replications just completed (or loaded). Pass ``experiment`` to add
-    replications to an earlier result.
+    replications to an earlier result. ``individual`` keeps the calls' agent column (agent
+    tables such as ``statuses`` are individual by nature and only written when requested).
     """
     scenarios = list(scenarios)
     rep_ids = list(range(reps)) if isinstance(reps, int) else sorted(set(reps))
@@ -286,7 +278,7 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
                 if progress:
                     progress(1)
             else:
-                todo.append(Task(i, s, seed, r, tuple(tables)))
+                todo.append(Task(i, s, seed, r, tuple(tables), individual))
     for out in ex.run(todo):
         if store:
             store.save(scenarios[out.index], seed, out.replication, out.kpis, out.provenance,

@@ -22,6 +22,25 @@ def run_json(capsys, *argv):
     return json.loads(capsys.readouterr().out)
 
 
+def rep_folder(out, replication):
+    """The one stored folder of ``replication`` under a run's output."""
+    (folder,) = out.glob(f"replications/*/rep-{replication:05d}")
+    return folder
+
+
+def test_run_resumes_and_runs_in_parallel(capsys, tmp_path):
+    """A re-run into the same folder resumes; serial and process pool give equal KPIs."""
+    args = ["run", str(SCENARIOS / "base.toml"), "--days", "1", "--reps", "3", "--out",
+            str(tmp_path)]
+    serial = run_json(capsys, *args, "--executor", "serial")
+    again = run_json(capsys, *args, "--reps", "4", "--executor", "process", "--workers", "2")
+    assert main([*args, "--quiet"]) == 0
+    assert "resumed: 3 replication(s)" in capsys.readouterr().out
+    fresh = run_json(capsys, *args[:-1], str(tmp_path / "fresh"), "--executor", "process")
+    assert serial == fresh
+    assert again["replications"] == 4 and again["kpis"] != serial["kpis"]
+
+
 def test_erlang_json(capsys):
     """`ccsim erlang --json` prints the stable keys with the exact values."""
     out = run_json(capsys, "erlang", "--rate", "360/h", "--aht", "240", "--agents", "27",
@@ -42,11 +61,12 @@ def test_run_json_and_files(capsys, tmp_path):
     kpis = pd.read_csv(tmp_path / "kpis.csv")
     assert len(kpis) == 2 and set(KPIS) <= set(kpis.columns)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest["scenario"]["horizon"]["days"] == 1
-    assert [p["replication"] for p in manifest["provenance"]] == [0, 1]
-    calls = pd.read_parquet(tmp_path / "rep-000" / "calls.parquet")
+    assert manifest["scenarios"]["base"]["scenario"]["horizon"]["days"] == 1
+    assert sorted(p["replication"] for p in manifest["provenance"]) == [0, 1]
+    rep0 = rep_folder(tmp_path, 0)
+    calls = pd.read_parquet(rep0 / "calls.parquet")
     assert "agent" not in calls.columns, "agent identity written without --individual"
-    assert not (tmp_path / "rep-000" / "statuses.parquet").exists()
+    assert not (rep0 / "statuses.parquet").exists()
     assert len(calls) == kpis.loc[0, "offered"]
 
 
@@ -54,8 +74,10 @@ def test_run_individual_writes_agent_tables(capsys, tmp_path):
     """--individual adds the agent-level tables."""
     run_json(capsys, "run", str(SCENARIOS / "base.toml"), "--days", "1", "--out",
              str(tmp_path), "--individual")
-    assert (tmp_path / "rep-000" / "statuses.parquet").exists()
-    assert "agent" in pd.read_parquet(tmp_path / "rep-000" / "calls.parquet").columns
+    rep0 = rep_folder(tmp_path, 0)
+    for table in ("statuses", "agent_days", "agents", "activities", "schedule", "breaks"):
+        assert (rep0 / f"{table}.parquet").exists(), table
+    assert "agent" in pd.read_parquet(rep0 / "calls.parquet").columns
 
 
 def test_validate_json(capsys):
