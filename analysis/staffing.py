@@ -21,8 +21,9 @@ import pandas as pd
 from analysis.experiment import Executor, Experiment, run_experiment
 from analysis.stats import Estimate, t_interval
 from analysis.store import ReplicationStore
-from sim.erlang import agents_for_service_level, first_true
+from sim.erlang import first_true
 from sim.scenario import Scenario, format_clock
+from sim.schedule import erlang_required
 
 
 def parse_target(text: str) -> tuple[float, float]:
@@ -54,23 +55,19 @@ def scheduled_agents(scenario: Scenario) -> np.ndarray:
 def erlang_requirements(scenario: Scenario, target: float, threshold_s: float) -> pd.DataFrame:
     """Per interval: offered rate, and the Erlang C/A agents on queue for the target.
 
-    Uses the mean daily volume (busyness factor 1), AHT = mean talk + mean ACW, and the mean
-    patience as exponential (Erlang A; Erlang C when callers never abandon).
+    The requirement is :func:`sim.schedule.erlang_required` (the same number the coverage
+    check warns with), beside the agents the shifts log in.
     """
     h, d = scenario.horizon, scenario.demand
     w = np.asarray(d.profile, dtype=float)
     per_s = d.calls_per_day * w / w.sum() / h.interval_s
     aht = scenario.calls.talk.mean_s + scenario.calls.acw.mean_s
-    p = scenario.calls.patience
-    patience = math.inf if p.distribution == "none" else p.mean_s
-    need = [agents_for_service_level(r, aht, threshold_s, target, patience) if r > 0 else 0
-            for r in per_s]
     return pd.DataFrame({
         "interval": np.arange(len(w)),
         "start": [format_clock(h.open + i * h.interval_s) for i in range(len(w))],
         "calls_per_h": per_s * 3600,
         "load_erlangs": per_s * aht,
-        "erlang_agents": need,
+        "erlang_agents": erlang_required(scenario, target, threshold_s),
         "scheduled_agents": scheduled_agents(scenario),
     })
 

@@ -23,7 +23,15 @@ from sim.centre import Centre
 from sim.demand import DayCalls, sample_day
 from sim.kpi import KPIData, compute_kpis, service_level_masks
 from sim.scenario import DAY_S, SCHEDULE_STATES, Scenario
-from sim.schedule import Plan, agent_days, build_plan, roster, segments
+from sim.schedule import (
+    Plan,
+    agent_days,
+    build_plan,
+    interval_bounds,
+    roster,
+    segments,
+    time_in,
+)
 from sim.status import LABELS, Status
 from sim.streams import Streams
 
@@ -319,36 +327,16 @@ def _clip_to_opening(statuses: pd.DataFrame, scenario: Scenario) -> pd.DataFrame
     return out
 
 
-def time_in(start: np.ndarray, end: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """Total time the spells ``[start, end)`` spend inside each ``[bounds[j], bounds[j+1])``.
-
-    Uses the identity ``|[s, e) ∩ (-inf, b)| = (b - s)+ - (b - e)+`` with sorted cumulative
-    sums, so it costs O((spells + bounds) log spells), with no Python loop over spells.
-    """
-
-    def below(x: np.ndarray) -> np.ndarray:
-        xs = np.sort(x)
-        cs = np.r_[0.0, np.cumsum(xs)]
-        n = np.searchsorted(xs, bounds, side="left")
-        return n * bounds - cs[n]
-
-    total = below(start) - below(end)
-    return np.diff(total)
-
-
 def _intervals_table(scenario: Scenario, calls: pd.DataFrame, statuses: pd.DataFrame,
                      segs: pd.DataFrame, pieces: pd.DataFrame) -> pd.DataFrame:
     h, sl = scenario.horizon, scenario.service_level
     n_int = h.intervals_per_day
     idx = pd.MultiIndex.from_product([range(h.days), range(n_int)], names=["day", "interval"])
-    key = ["day", "interval"]
-    g = calls.groupby(key, observed=True)
     out = pd.DataFrame(index=idx)
-    out["start_s"] = (idx.get_level_values("day") * DAY_S + h.open
-                      + idx.get_level_values("interval") * h.interval_s).to_numpy(float)
-    out["offered"] = g.size().reindex(idx, fill_value=0)
-    ans = calls["outcome"] == "answered"
+    out["start_s"] = interval_bounds(scenario)[0]
     by = [calls["day"], calls["interval"]]
+    out["offered"] = calls.groupby(by).size().reindex(idx, fill_value=0)
+    ans = calls["outcome"] == "answered"
     for name, mask in (("answered", ans), ("abandoned", calls["outcome"] == "abandoned"),
                        ("answered_within", ans & (calls["wait_s"] <= sl.threshold_s))):
         out[name] = mask.groupby(by).sum().reindex(idx, fill_value=0).astype(int)
@@ -359,33 +347,25 @@ def _intervals_table(scenario: Scenario, calls: pd.DataFrame, statuses: pd.DataF
     wait_ans = calls["wait_s"].where(ans)
     out["asa_s"] = wait_ans.groupby(by).mean().reindex(idx)
     out["abandon_rate"] = out["abandoned"] / out["offered"].where(out["offered"] > 0)
-    bounds = np.r_[out["start_s"].to_numpy(), 0.0]
     out = out.reset_index()
-    # mean agents per status, interval by interval (time-weighted)
-    for s in (Status.READY, Status.TALK, Status.ACW):
-        sp = statuses[statuses["status"] == LABELS[s]]
-        vals = []
-        for d in range(h.days):
-            b = bounds[d * n_int:(d + 1) * n_int].copy()
-            b = np.r_[b, b[-1] + h.interval_s]
-            vals.append(time_in(sp["start_s"].to_numpy(), sp["end_s"].to_numpy(), b))
-        out[f"agents_{s.name.lower()}"] = np.concatenate(vals) / h.interval_s
-    out["agents_on_queue"] = out[["agents_ready", "agents_talk", "agents_acw"]].sum(axis=1)
-    # the schedule: agents scheduled on queue, and in-adherence share of scheduled time
+    # mean agents per status and per schedule state, interval by interval (time-weighted)
+    lo, hi = interval_bounds(scenario)
     on_q = segs[segs["state"] == 0]
     spans = {
+        f"agents_{s.name.lower()}": (sp["start_s"].to_numpy(), sp["end_s"].to_numpy())
+        for s in (Status.READY, Status.TALK, Status.ACW)
+        for sp in [statuses[statuses["status"] == LABELS[s]]]
+    }
+    spans |= {
         "agents_scheduled": (segs["start_s"].to_numpy(), segs["end_s"].to_numpy()),
         "agents_scheduled_on_queue": (on_q["start_s"].to_numpy(), on_q["end_s"].to_numpy()),
         "agents_in_adherence": (pieces["start_s"].to_numpy(),
                                 pieces["start_s"].to_numpy() + pieces["adherent_s"].to_numpy()),
     }
     for name, (st, en) in spans.items():
-        vals = []
-        for d in range(h.days):
-            b = bounds[d * n_int:(d + 1) * n_int].copy()
-            b = np.r_[b, b[-1] + h.interval_s]
-            vals.append(time_in(st, en, b))
-        out[name] = np.concatenate(vals) / h.interval_s
+        out[name] = time_in(st, en, lo, hi) / h.interval_s
+    out.insert(out.columns.get_loc("agents_acw") + 1, "agents_on_queue",
+               out[["agents_ready", "agents_talk", "agents_acw"]].sum(axis=1))
     out["adherence"] = out["agents_in_adherence"] / out["agents_scheduled"].where(
         lambda x: x > 0)
     return out
