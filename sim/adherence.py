@@ -31,18 +31,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.scenario import SCHEDULE_STATES, Schedule
-from sim.status import Status
+from sim.scenario import ACTIVITY_KINDS, SCHEDULE_STATES, Schedule
+from sim.schedule import KIND_STATUS
+from sim.status import ON_QUEUE, Status
 
 #: schedule/actual state codes: 0 on queue, 1.. activity kinds, then logged out
 OUT = len(SCHEDULE_STATES)
 STATUS_STATE = np.full(len(Status), OUT, dtype=np.int64)
-for _s, _state in ((Status.READY, 0), (Status.TALK, 0), (Status.ACW, 0),
-                   (Status.NOT_READY_BREAK, 1), (Status.NOT_READY_LUNCH, 2),
-                   (Status.NOT_READY_MEETING, 3), (Status.NOT_READY_TRAINING, 4),
-                   (Status.NOT_READY_MANAGER_APPROVED, 5),
-                   (Status.NOT_READY_DEFERRED_TRANSACTION, 6)):
-    STATUS_STATE[_s] = _state
+STATUS_STATE[list(ON_QUEUE)] = 0
+for _k, _kind in enumerate(ACTIVITY_KINDS, start=1):  # the status each activity is worked in
+    STATUS_STATE[KIND_STATUS[_kind]] = _k
 
 #: reasons time is out of adherence (columns ``lost_<reason>_s`` of agent_days)
 REASONS = ("login_delay", "call", "late_return", "early_return", "unplanned_break", "other")
