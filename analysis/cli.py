@@ -40,9 +40,9 @@ from analysis.store import (
     write_json,
     write_parquet,
 )
-from analysis.timeline import plot_timeline
 from sim.erlang import agents_for_service_level
 from sim.kpi import KPIS
+from sim.kpi import format_kpi as fmt
 from sim.model import simulate
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.schedule import CoverageWarning, check_coverage
@@ -230,6 +230,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if out is not None:
         _write_experiment(out, exp, args, "run")
         if args.agent_timeline is not None:  # replication 0 again, in full (deterministic)
+            from analysis.timeline import plot_timeline  # matplotlib: load late
             day = args.agent_timeline
             plot_timeline(simulate(scenario, seed=args.seed, replication=0),
                           out / f"timeline-day{day}.png", day=day,
@@ -266,7 +267,7 @@ def cmd_erlang(args: argparse.Namespace) -> int:
     print(f"{model}: {args.rate * 3600:g} calls/h, AHT {args.aht:g} s, {args.agents} agents, "
           f"load {args.rate * args.aht:.2f} Erlangs, T = {args.target:g} s")
     for k, v in result.items():
-        print(f"  {k:<16} {_fmt(k, v)}")
+        print(f"  {k:<16} {fmt(k, v)}")
     return 0
 
 
@@ -291,8 +292,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for k in EXACT_KPIS:
         e = est[k]
         inside = "yes" if e.contains(exact_d[k]) else "NO"
-        print(f"{k:<14} {_fmt(k, exact_d[k]):>10} {_fmt(k, e.mean):>10}   "
-              f"[{_fmt(k, e.ci_low)}, {_fmt(k, e.ci_high)}]{'':<4} {inside}")
+        print(f"{k:<14} {fmt(k, exact_d[k]):>10} {fmt(k, e.mean):>10}   "
+              f"[{fmt(k, e.ci_low)}, {fmt(k, e.ci_high)}]{'':<4} {inside}")
     return 0
 
 
@@ -366,7 +367,7 @@ def _matched(scenarios: list[Scenario], exp, args: argparse.Namespace,
         now = s.staffing.agents or sum(s.staffing.head_counts().values())
         if res.agents is None:
             notes.append(f"equal {kpi}: {s.name} does not reach {scenarios[0].name}'s "
-                         f"{_fmt(kpi, goal)} with up to 5000 agents")
+                         f"{fmt(kpi, goal)} with up to 5000 agents")
             continue
         found = res.experiments[res.agents]
         j = len(merged.scenarios)
@@ -374,7 +375,7 @@ def _matched(scenarios: list[Scenario], exp, args: argparse.Namespace,
         for (_, r), out in found.outputs.items():
             merged.outputs[j, r] = dataclasses.replace(out, index=j)
         notes.append(f"equal {kpi}: {s.name} needs {res.agents} agents (it has {now}) to reach "
-                     f"{scenarios[0].name}'s {_fmt(kpi, goal)} (mean over {len(reps)} "
+                     f"{scenarios[0].name}'s {fmt(kpi, goal)} (mean over {len(reps)} "
                      "replications)")
     args.match_notes = notes
     return merged
@@ -422,8 +423,8 @@ def cmd_staff(args: argparse.Namespace) -> int:
     print(f"\nsimulated head counts ({args.reps} replications each, seed {args.seed}):")
     for n, est in sorted(res.tried.items()):
         mark = "  <- fewest reaching the goal" if n == res.agents else ""
-        print(f"  {n:>6} agents: service level {_fmt('service_level', est.mean):>8} "
-              f"[{_fmt('service_level', est.ci_low)}, {_fmt('service_level', est.ci_high)}]"
+        print(f"  {n:>6} agents: service level {fmt('service_level', est.mean):>8} "
+              f"[{fmt('service_level', est.ci_low)}, {fmt('service_level', est.ci_high)}]"
               f"{mark}")
     if res.agents is None:
         print(f"\nnot reached with up to {args.max_agents} agents")
@@ -468,7 +469,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 0
     print(f"\n{base.name}: {len(combos)} combinations x {args.reps} replications, seed "
           f"{args.seed}\n")
-    show = tidy.assign(**{c: tidy.apply(lambda r, c=c: _fmt(r["kpi"], r[c]), axis=1)
+    show = tidy.assign(**{c: tidy.apply(lambda r, c=c: fmt(r["kpi"], r[c]), axis=1)
                           for c in ("mean", "ci_low", "ci_high")})
     print(show.drop(columns=["scenario", "half_width"]).to_string(index=False))
     print(f"\n{exp.ran + exp.resumed} replications in {exp.wall_s:.1f} s "
@@ -684,26 +685,11 @@ def _kpi_table(est: dict[str, Estimate], with_ci: bool) -> str:
     lines = [f"{'KPI':<16} {'mean':>11}" + (f"   {'95% CI':<24}" if with_ci else "   ")
              + "meaning"]
     for k, e in est.items():
-        ci = f"[{_fmt(k, e.ci_low)}, {_fmt(k, e.ci_high)}]" if with_ci else ""
+        ci = f"[{fmt(k, e.ci_low)}, {fmt(k, e.ci_high)}]" if with_ci else ""
         desc = KPIS[k].description if k in KPIS else ""
-        lines.append(f"{k:<16} {_fmt(k, e.mean):>11}   " + (f"{ci:<24}" if with_ci else "")
+        lines.append(f"{k:<16} {fmt(k, e.mean):>11}   " + (f"{ci:<24}" if with_ci else "")
                      + desc)
     return "\n".join(lines)
-
-
-def _fmt(kpi: str, v: float) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    if isinstance(v, int) or kpi.startswith("agents"):
-        return f"{v}"
-    unit = KPIS[kpi].unit if kpi in KPIS else ("share" if kpi != "asa_s" else "s")
-    if unit == "share":
-        return f"{100 * v:.2f}%"
-    if unit == "calls":
-        return f"{v:,.1f}"
-    if math.isinf(v):
-        return "inf"
-    return f"{v:.2f}"
 
 
 def _parse_set(text: str) -> tuple[str, Any]:

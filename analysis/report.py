@@ -27,7 +27,8 @@ import pandas as pd  # noqa: E402
 from analysis.experiment import Experiment  # noqa: E402
 from analysis.stats import Estimate, distinguishable, paired_difference, summarise  # noqa: E402
 from analysis.store import atomic_write, json_safe  # noqa: E402
-from sim.kpi import KPIS  # noqa: E402
+from sim.kpi import KPIS
+from sim.kpi import format_kpi as fmt  # noqa: E402
 from sim.scenario import Scenario, format_clock  # noqa: E402
 
 TRADE_OFF_KPI = "stress_mean"
@@ -72,20 +73,6 @@ def compare(exp: Experiment, confidence: float = 0.95) -> Comparison:
 
 
 # --------------------------------------------------------------------------- formatting
-
-
-def fmt(kpi: str, v: float | None) -> str:
-    """A KPI value in its unit (shares as per cent)."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    unit = KPIS[kpi].unit if kpi in KPIS else ""
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    if unit == "share":
-        return f"{100 * v:.2f}%"
-    if unit == "calls":
-        return f"{v:,.1f}"
-    return f"{v:.3g}" if abs(v) < 1 else f"{v:.2f}"
 
 
 def _ci(kpi: str, e: Estimate) -> str:

@@ -8,6 +8,7 @@ reports iterate over it and never hard-code the list.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -183,6 +184,22 @@ def shrinkage(d: KPIData) -> float:
     """1 - on-queue time inside the shift / scheduled shift time."""
     on_q = _agent_day_ratio(d, "on_queue_in_shift_s", "scheduled_s")
     return 1.0 - on_q
+
+
+def format_kpi(kpi: str, v: float | None) -> str:
+    """A KPI value as text in its unit (shares as per cent, counts plain)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if isinstance(v, int):  # counts such as agents
+        return f"{v}"
+    unit = KPIS[kpi].unit if kpi in KPIS else ""
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if unit == "share":
+        return f"{100 * v:.2f}%"
+    if unit == "calls":
+        return f"{v:,.1f}"
+    return f"{v:.3g}" if abs(v) < 1 else f"{v:.2f}"
 
 
 def compute_kpis(data: KPIData) -> dict[str, float]:
