@@ -66,6 +66,8 @@ class Agent:
         self.log = log
         self.days = days
         self.shift_over = False
+        #: set by the centre at closing (rule "serve"): clear the queue before logging off
+        self.overtime = False
         self.idle = False
         self.wake: simpy.Event | None = None
         self.logins: list[tuple[float, float]] = []  # actual (log-in, log-off) per session
@@ -133,6 +135,8 @@ class Agent:
             start = env.now
             self.day = d
             self.shift_over = False
+            self.overtime = False
+            self.centre.logged_in[self] = None
             env.timeout(max(0.0, shift_end - start)).callbacks.append(self._end_shift)
             if plan is not None:
                 for act in plan.activities:
@@ -145,6 +149,7 @@ class Agent:
                         self._need_due)
             yield from self.session()
             self.logins.append((start, env.now))
+            self.centre.logged_off(self, env.now)
 
     def session(self) -> Generator[simpy.Event, object, None]:
         """One logged-in session: calls and breaks until the shift is over and the call done."""
@@ -153,13 +158,14 @@ class Agent:
         callout = centre.acw_callout
         nxt: int | None = None  # a call given to this agent in ACW
         while True:
-            if self.shift_over:
-                break
-            if self.due or self.need is not None:
+            if not self.shift_over and (self.due or self.need is not None):
                 yield from self._other_work()
-                if self.shift_over:
+            if self.shift_over and nxt is None:
+                # after the shift only overtime at closing, and only while calls wait
+                i = centre.next_call(env.now) if self.overtime else None
+                if i is None:
                     break
-            if nxt is not None:
+            elif nxt is not None:
                 i, nxt = nxt, None
             else:
                 i = centre.next_call(env.now)

@@ -4,6 +4,12 @@ Abandonment is exact and costs no event: a waiting call's deadline (arrival + pa
 is known on arrival, so when an agent looks for work, calls at the head of the queue
 whose deadline has passed are recorded as abandoned at their deadline and skipped. Only
 calls that are still waiting can be answered, as if each had hung up on time.
+
+Closing is explicit (``scenario.closing``): the queue takes no call after closing time.
+Under ``serve`` the agents logged in at closing stay on until the queue is empty; calls
+that nobody is left to serve, or that still wait when the overtime limit runs out, end
+as ``closed``. Under ``close`` every call still waiting at closing ends as ``closed``.
+Either way nothing waits past the day's cut-off, which is never after midnight.
 """
 
 from __future__ import annotations
@@ -24,8 +30,13 @@ class Centre:
     """Routes one run's calls (all days, sorted by arrival) to agents."""
 
     def __init__(self, env: simpy.Environment, arrival: np.ndarray, patience: np.ndarray,
-                 talk: np.ndarray, acw: np.ndarray) -> None:
+                 talk: np.ndarray, acw: np.ndarray,
+                 closings: list[tuple[float, float]] | None = None,
+                 serve_after_close: bool = True) -> None:
+        """``closings``: per day (closing time, cut-off); ``serve_after_close``: the rule."""
         self.env = env
+        self.closings = closings or []
+        self.serve_after_close = serve_after_close
         self.arrival = arrival.tolist()
         self.deadline = (arrival + patience).tolist()
         self.talk = talk.tolist()
@@ -38,6 +49,12 @@ class Centre:
         self.in_acw: dict[Agent, None] = {}
         self.answered_at = [math.nan] * n
         self.answered_by = [-1] * n
+        #: when a call still waiting was ended by closing (NaN: it was not)
+        self.closed_at = [math.nan] * n
+        #: agents logged in now (insertion-ordered)
+        self.logged_in: dict[Agent, None] = {}
+        #: between a closing (rule "serve") and its cut-off
+        self.after_close = False
 
     def arrivals(self) -> Generator[simpy.Event, None, None]:
         """SimPy process: each call arrives, goes to the longest-idle agent or queues."""
@@ -69,6 +86,33 @@ class Centre:
         """Record that call ``i`` is answered by ``agent`` now."""
         self.answered_at[i] = now
         self.answered_by[i] = agent
+
+    def closing(self) -> Generator[simpy.Event, None, None]:
+        """SimPy process: each day's closing, then its cut-off (see the module docstring)."""
+        env = self.env
+        for close, cutoff in self.closings:
+            yield env.timeout(max(0.0, close - env.now))
+            if self.serve_after_close and self.logged_in:
+                for agent in self.logged_in:
+                    agent.overtime = True
+                self.after_close = True
+                yield env.timeout(max(0.0, cutoff - env.now))
+                self.after_close = False
+            self.close_queue(env.now)
+
+    def logged_off(self, agent: Agent, now: float) -> None:
+        """``agent`` logged off; after closing, calls nobody is left to serve end as closed."""
+        del self.logged_in[agent]
+        if self.after_close and not self.logged_in:
+            self.close_queue(now)
+
+    def close_queue(self, now: float) -> None:
+        """End every call still waiting now as closed (those past their deadline abandoned)."""
+        queue, deadline, closed_at = self.queue, self.deadline, self.closed_at
+        while queue:
+            i = queue.popleft()
+            if deadline[i] > now:
+                closed_at[i] = now
 
     def waiting(self, now: float) -> int:
         """Calls waiting now (for supervisors and dashboards; O(queue length))."""

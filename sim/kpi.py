@@ -87,11 +87,12 @@ def abandoned(d: KPIData) -> float:
     return float(_outcome(d, "abandoned").sum())
 
 
-@kpi("unanswered", "Calls still waiting when the run ended (never abandon, never answered).",
+@kpi("closed", "Calls still waiting when the queue closed, ended with a message to call "
+     "back (rule closing.rule; under \"serve\" only those nobody was left to answer).",
      "calls")
-def unanswered(d: KPIData) -> float:
-    """Count calls neither answered nor abandoned."""
-    return float(_outcome(d, "unanswered").sum())
+def closed(d: KPIData) -> float:
+    """Count calls ended by closing."""
+    return float(_outcome(d, "closed").sum())
 
 
 def service_level_masks(calls: pd.DataFrame, sl: ServiceLevel) -> tuple[np.ndarray, np.ndarray]:
@@ -106,7 +107,8 @@ def service_level_masks(calls: pd.DataFrame, sl: ServiceLevel) -> tuple[np.ndarr
     elif sl.definition == "answered":
         den = ans
     elif sl.definition == "answered_and_late_abandons":
-        den = ans | (aband & (wait > sl.threshold_s))
+        # a call closed after waiting longer than T is a late loss, like a late abandon
+        den = ans | ((aband | (out == "closed")) & (wait > sl.threshold_s))
     else:  # offered_excluding_short_abandons
         den = ~(aband & (wait <= sl.short_abandon_s))
     return within, den
@@ -134,7 +136,7 @@ def abandon_rate(d: KPIData) -> float:
 
 
 @kpi("p_wait", "Share of offered calls that had to wait at all (answered later, abandoned "
-     "or unanswered).", "share")
+     "or closed).", "share")
 def p_wait(d: KPIData) -> float:
     """Probability that a call waits (the Erlang C / A 'P(wait)')."""
     waited = ~(_outcome(d, "answered") & (d.calls["wait_s"].to_numpy() == 0))
@@ -184,6 +186,16 @@ def shrinkage(d: KPIData) -> float:
     """1 - on-queue time inside the shift / scheduled shift time."""
     on_q = _agent_day_ratio(d, "on_queue_in_shift_s", "scheduled_s")
     return 1.0 - on_q
+
+
+@kpi("overtime_hours", "Agent-hours logged in after shift end (a call finished late, the "
+     "queue cleared after closing), per day.", "h")
+def overtime_hours(d: KPIData) -> float:
+    """Overtime agent-hours per simulated day."""
+    ad = d.agent_days
+    if ad is None or len(ad) == 0 or "overtime_s" not in ad:
+        return float("nan")
+    return float(ad["overtime_s"].sum() / 3600 / ad["day"].nunique())
 
 
 def format_kpi(kpi: str, v: float | None) -> str:

@@ -36,7 +36,7 @@ from sim.status import LABELS, Status
 from sim.streams import Streams
 
 STATUS_CATEGORIES = pd.CategoricalDtype([LABELS[s] for s in Status], ordered=False)
-OUTCOMES = pd.CategoricalDtype(["answered", "abandoned", "unanswered"])
+OUTCOMES = pd.CategoricalDtype(["answered", "abandoned", "closed"])
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,7 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
         np.concatenate([d.patience for d in days]),
         np.concatenate([d.talk for d in days]),
         np.concatenate([d.acw for d in days]),
+        closings(scenario), scenario.closing.rule == "serve",
     )
     centre.acw_callout = scenario.calls.acw_callout
     log: list[tuple[int, float, int]] = []
@@ -108,6 +109,7 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     for agent in agents:
         env.process(agent.working_life())
     env.process(centre.arrivals())
+    env.process(centre.closing())
     env.run()
     sim_s = time.perf_counter() - t0
 
@@ -124,8 +126,8 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     agent_days_df = _agent_days_table(agents, agents_df, statuses, calls)
     measured, pieces = adherence.measure(segs, statuses, activities, breaks,
                                          scenario.schedule, len(staff), scenario.horizon.days)
-    agent_days_df = _add_adherence(agent_days_df, measured, plan, activities, breaks,
-                                   scenario.horizon.days)
+    agent_days_df = _add_overtime(_add_adherence(agent_days_df, measured, plan, activities,
+                                                 breaks, scenario.horizon.days))
     in_window = _clip_to_opening(statuses, scenario)
     intervals = _intervals_table(scenario, calls, statuses, segs, pieces)
     counted = calls[calls["counted"]]
@@ -153,6 +155,24 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
         segs["state"].to_numpy(), categories=list(SCHEDULE_STATES))).drop(columns="row")
     return RunResult(calls, statuses, agent_days_df, agents_df, intervals, daily, kpis,
                      provenance, activities, schedule, breaks)
+
+
+def closings(scenario: Scenario) -> list[tuple[float, float]]:
+    """Per day: (closing time, cut-off after which no call waits), in seconds from day 0.
+
+    The cut-off is closing plus ``closing.max_overtime_minutes`` under the "serve" rule and
+    closing itself under "close"; in a multi-day run it is never after midnight.
+    """
+    h, c = scenario.horizon, scenario.closing
+    extra = c.max_overtime_minutes * 60 if c.rule == "serve" else 0.0
+    out = []
+    for d in range(h.days):
+        close = d * DAY_S + h.open + h.hours * 3600
+        cutoff = close + extra
+        if h.days > 1:
+            cutoff = min(cutoff, (d + 1) * DAY_S)
+        out.append((close, max(close, cutoff)))
+    return out
 
 
 def _roster(scenario: Scenario) -> list[tuple[str, str]]:
@@ -236,10 +256,17 @@ def _calls_table(scenario: Scenario, days: list[DayCalls], centre: Centre) -> pd
     answered_at = np.asarray(centre.answered_at)
     deadline = np.asarray(centre.deadline)
     patience = np.concatenate([d.patience for d in days])
+    closed_at = np.asarray(centre.closed_at)
     answered = ~np.isnan(answered_at)
-    abandoned = ~answered & np.isfinite(deadline)
+    closed = ~np.isnan(closed_at)
+    abandoned = ~answered & ~closed & (deadline <= centre.env.now)
+    lost = ~(answered | closed | abandoned)
+    if lost.any() or (answered & closed).any():
+        raise RuntimeError(f"{int(lost.sum())} calls neither answered, abandoned nor closed "
+                           "by the end of the run: the closing model is broken")
     outcome = np.where(answered, 0, np.where(abandoned, 1, 2))  # codes of OUTCOMES
-    wait = np.where(answered, answered_at - arrival, np.where(abandoned, patience, np.nan))
+    wait = np.where(answered, answered_at - arrival,
+                    np.where(abandoned, deadline - arrival, closed_at - arrival))
     day = np.repeat([d.day for d in days], [len(d) for d in days])
     since_open = arrival - day * DAY_S - h.open
     interval = np.minimum((since_open // h.interval_s).astype(int), h.intervals_per_day - 1)
@@ -308,11 +335,18 @@ def _agent_days_table(agents: list[Agent], agents_df: pd.DataFrame, statuses: pd
     return out
 
 
+def _add_overtime(out: pd.DataFrame) -> pd.DataFrame:
+    """Seconds logged in after the shift's end: a call finished late, the queue cleared."""
+    out["overtime_s"] = np.maximum(0.0, out["logout_s"] - out["shift_end_s"])
+    return out
+
+
 def _clip_to_opening(statuses: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """Status rows cut to each day's opening hours (and day 0's warm-up removed).
 
-    Time-based KPIs such as occupancy describe the hours the queue is open; work done
-    after closing to clear the queue, and a steady-state run's warm-up, are left out.
+    Time-based KPIs such as occupancy describe the hours the queue is open; overtime after
+    closing (rule "serve": clearing the queue; see ``overtime_hours``) and a steady-state
+    run's warm-up are left out.
     """
     h = scenario.horizon
     day = statuses["day"].to_numpy()

@@ -482,9 +482,11 @@ class Behaviour(_Model):
 
 
 SL_DEFINITIONS: dict[str, str] = {
-    "offered": "answered within T / offered (abandons and unanswered calls count against)",
+    "offered": "answered within T / offered (abandoned and closed calls count against)",
     "answered": "answered within T / answered (ignores abandons)",
-    "answered_and_late_abandons": "answered within T / (answered + abandoned after T)",
+    "answered_and_late_abandons": (
+        "answered within T / (answered + abandoned or closed after T)"
+    ),
     "offered_excluding_short_abandons": (
         "answered within T / (offered - abandoned within the short-abandon time)"
     ),
@@ -514,6 +516,38 @@ class ServiceLevel(_Model):
     )
 
 
+class Closing(_Model):
+    """What happens to calls still waiting when the queue closes at the end of opening hours.
+
+    At closing the ACD stops taking calls (no call arrives after it). Nothing ever waits
+    over midnight: a run's every call ends answered, abandoned or ``closed`` on the day it
+    arrived.
+    """
+
+    rule: Literal["serve", "close"] = _field(
+        "serve", description='"serve": agents still logged in at closing stay on (overtime, '
+        "in agent_days.overtime_s) until the queue is empty; calls that no agent is left to "
+        'serve, or that still wait when max_overtime_minutes runs out, end as "closed". '
+        '"close": every call still waiting at closing ends at once as "closed" (a message '
+        "asks the caller to call back) and agents log off at their shift end.",
+        source="ACD practice: the queue closes to new calls and the calls in it are served; "
+        "assumption for the default",
+    )
+    max_overtime_minutes: float = _field(
+        60.0, ge=0, description='Under "serve", calls still waiting this long after closing '
+        'end as "closed" and agents leave after their current call; never later than '
+        "midnight of a multi-day run.",
+        source="assumption",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Closing:
+        if not math.isfinite(self.max_overtime_minutes):
+            raise ValueError(f"max_overtime_minutes: must be a finite number of minutes, got "
+                             f"{self.max_overtime_minutes}")
+        return self
+
+
 class Scenario(_Model):
     """One contact centre to simulate: validated, frozen, hashable."""
 
@@ -536,6 +570,10 @@ class Scenario(_Model):
     behaviour: Behaviour = _field(
         Behaviour(), description="Agents' deviations from the schedule: log-in delay, late "
         "and early returns, unplanned breaks.", source="-",
+    )
+    closing: Closing = _field(
+        Closing(), description="What happens to calls still waiting at closing time.",
+        source="-",
     )
 
     @model_validator(mode="after")
