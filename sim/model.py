@@ -372,6 +372,7 @@ def _intervals_table(scenario: Scenario, calls: pd.DataFrame, statuses: pd.DataF
     out["offered"] = calls.groupby(by).size().reindex(idx, fill_value=0)
     ans = calls["outcome"] == "answered"
     for name, mask in (("answered", ans), ("abandoned", calls["outcome"] == "abandoned"),
+                       ("closed", calls["outcome"] == "closed"),
                        ("answered_within", ans & (calls["wait_s"] <= sl.threshold_s))):
         out[name] = mask.groupby(by).sum().reindex(idx, fill_value=0).astype(int)
     within, den = service_level_masks(calls, sl)
