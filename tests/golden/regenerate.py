@@ -1,0 +1,92 @@
+"""The golden run's tables: build them, compare them, rewrite the committed copies.
+
+``python -m tests.golden.regenerate`` re-simulates ``golden.toml`` and rewrites the CSV
+files beside it, printing what changed table by table, so the commit that changes them
+can say why. ``tests/test_golden.py`` compares a fresh run with the committed files.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+SCENARIO = HERE / "golden.toml"
+SEED = 2026
+TABLES = ("calls", "statuses", "activities", "agent_days", "breaks")
+#: seconds: far below any modelled duration, far above float noise across platforms
+ATOL = 1e-6
+
+
+def golden_tables() -> dict[str, pd.DataFrame]:
+    """The tables of one run of the golden scenario, as plain columns (categories as text)."""
+    from sim.model import simulate
+    from sim.scenario import load_scenario
+
+    r = simulate(load_scenario(SCENARIO), seed=SEED, replication=0)
+    out = {}
+    for name in TABLES:
+        df = getattr(r, name).reset_index(drop=True).copy()
+        for col in df.columns:
+            if isinstance(df[col].dtype, pd.CategoricalDtype):
+                df[col] = df[col].astype(str)
+        out[name] = df
+    out["kpis"] = pd.DataFrame({"kpi": list(r.kpis), "value": list(r.kpis.values())})
+    return out
+
+
+def read_committed() -> dict[str, pd.DataFrame]:
+    """The committed tables."""
+    return {name: pd.read_csv(HERE / f"{name}.csv", keep_default_na=True)
+            for name in (*TABLES, "kpis")}
+
+
+def differences(expected: pd.DataFrame, got: pd.DataFrame) -> list[str]:
+    """What differs between two versions of one table, in words (empty: the same)."""
+    out = []
+    if list(expected.columns) != list(got.columns):
+        gone = [c for c in expected.columns if c not in got.columns]
+        new = [c for c in got.columns if c not in expected.columns]
+        out.append(f"columns: removed {gone}, added {new}")
+    if len(expected) != len(got):
+        out.append(f"rows: {len(expected)} -> {len(got)}")
+        return out
+    for col in (c for c in expected.columns if c in got.columns):
+        a, b = expected[col], got[col]
+        if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
+            x, y = a.to_numpy(float), b.to_numpy(float)
+            same = (np.isnan(x) & np.isnan(y)) | (np.abs(x - y) <= ATOL)
+        else:
+            same = (a.astype(str).to_numpy() == b.astype(str).to_numpy())
+        if not same.all():
+            first = int(np.flatnonzero(~same)[0])
+            out.append(f"{col}: {int((~same).sum())} rows differ, first row {first}: "
+                       f"{a.iloc[first]!r} -> {b.iloc[first]!r}")
+    return out
+
+
+def main() -> int:
+    """Rewrite the committed tables and say what changed."""
+    old = read_committed() if (HERE / "calls.csv").exists() else {}
+    new = golden_tables()
+    changed = False
+    for name, df in new.items():
+        diffs = differences(old[name], df) if name in old else ["new table"]
+        if diffs:
+            changed = True
+            print(f"{name}:", *diffs, sep="\n  ")
+        df.to_csv(HERE / f"{name}.csv", index=False, float_format="%.17g")
+    print("unchanged" if not changed else "rewritten; commit them with the reason",
+          file=sys.stderr)
+    (HERE / "README.json").write_text(json.dumps(
+        {"scenario": SCENARIO.name, "seed": SEED, "tables": [*TABLES, "kpis"],
+         "rows": {n: len(d) for n, d in new.items()}}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
