@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING
 
 import simpy
 
+from sim.behaviour import NULL, Behaviour
 from sim.centre import Centre
 from sim.status import Status
 
 if TYPE_CHECKING:
+    from sim.presence import Presence
     from sim.schedule import AgentDay
 
 #: what an idle agent is woken with at shift end instead of a call
@@ -36,41 +38,40 @@ NR_BREAK = Status.NOT_READY_BREAK
 _ON_QUEUE, _PLANNED, _UNPLANNED = 0, 1, 2
 
 
-def never_defer(agent: Agent, now: float) -> bool:
-    """Default unplanned-break policy: take the break at the first chance."""
-    return False
-
-
 class Agent:
-    """An agent working a list of sessions ``(log-in time, shift end)``.
+    """An agent working a list of sessions ``(log-in time, shift end)``, one per day.
 
-    Every status change is appended to the shared ``log`` as ``(agent, time, status)``;
-    a session ends with a ``LOGGED_OUT`` row, so the rows tile logged-in time exactly.
-    With ``days`` (one :class:`~sim.schedule.AgentDay` per session) the agent also logs in
-    after its log-in delay, works its planned activities and takes unplanned breaks;
-    ``activity_log`` and ``break_log`` record what happened to each.
+    Every status change goes through :meth:`set_status`, the one door where it is
+    appended to the shared ``log`` as ``(agent, time, status)`` and where the agent's
+    behaviour may watch it; a session ends with a ``LOGGED_OUT`` row, so the rows tile
+    logged-in time exactly. With ``days`` (one :class:`~sim.schedule.AgentDay` per
+    session) the agent also logs in after its log-in delay, works its planned activities
+    and takes unplanned breaks; ``activity_log`` and ``break_log`` record what happened to
+    each. ``presence`` says which days it works at all; :meth:`impose` takes it off queue
+    at run time (a supervisor's conversation), recorded in ``imposed_log``.
     """
-
-    #: hook for a policy layer, ``(agent, now) -> bool``: True puts off a pending unplanned
-    #: break (reconsidered at the next call end). Replace per agent (``agent.defer_...
-    #: = f``) or for all (``Agent.defer_unplanned_break = staticmethod(f)``).
-    defer_unplanned_break: Callable[[Agent, float], bool] = staticmethod(never_defer)
 
     def __init__(self, env: simpy.Environment, centre: Centre, index: int,
                  sessions: Sequence[tuple[float, float]], log: list[tuple[int, float, int]],
-                 days: Sequence[AgentDay] | None = None) -> None:
+                 days: Sequence[AgentDay] | None = None, behaviour: Behaviour = NULL,
+                 presence: Presence | None = None) -> None:
         self.env = env
         self.centre = centre
         self.index = index
         self.sessions = sessions
         self.log = log
         self.days = days
+        self.behaviour = behaviour
+        self._watch = behaviour.watches_status
+        self.presence = presence
+        self.status = int(LOGGED_OUT)
         self.shift_over = False
         #: set by the centre at closing (rule "serve"): clear the queue before logging off
         self.overtime = False
         self.idle = False
         self.wake: simpy.Event | None = None
-        self.logins: list[tuple[float, float]] = []  # actual (log-in, log-off) per session
+        #: (day, log-in, log-off) per session worked
+        self.logins: list[tuple[int, float, float]] = []
         self.day = 0
         self.doing = _ON_QUEUE
         self.due: deque[tuple[int, float, float, int, bool, float]] = deque()
@@ -80,6 +81,34 @@ class Agent:
         self.activity_log: list[tuple[int, float, float]] = []
         #: (day, time the need arose, start, end); NaN start and end: merged or never taken
         self.break_log: list[tuple[int, float, float, float]] = []
+        #: (day, reason, status, length, requested at, start, end); NaN: never taken
+        self.imposed_log: list[list] = []
+
+    def set_status(self, status: int, now: float) -> None:
+        """The one place a status changes: logged, and shown to a watching behaviour."""
+        self.log.append((self.index, now, status))
+        old, self.status = self.status, status
+        if self._watch:
+            self.behaviour.on_status(self, old, status, now)
+
+    def impose(self, status: int, length_s: float, reason: str) -> bool:
+        """Take the agent off queue now for ``length_s`` in ``status`` (after its call).
+
+        For a supervisor's conversation (coaching, a warning): an idle agent starts at once,
+        a busy one after its call and wrap-up, like a displaced planned activity. Returns
+        False (and records nothing) when the agent is not on shift.
+        """
+        if self.status == LOGGED_OUT or self.shift_over or not length_s > 0:
+            return False
+        now = self.env.now
+        j = len(self.imposed_log)
+        self.imposed_log.append([self.day, reason, int(status), float(length_s), now,
+                                 math.nan, math.nan])
+        self.due.append((-1 - j, now, now + length_s, int(status), True, 0.0))
+        self.centre.in_acw.pop(self, None)
+        if self.idle:
+            self._interrupt_idle(WORK)
+        return True
 
     def offer(self, item: int) -> None:
         """Give this idle agent a call (or ``LOG_OFF`` / ``WORK``); it leaves the ready queue."""
@@ -121,17 +150,21 @@ class Agent:
             return
         self.need = event.value
         self.centre.in_acw.pop(self, None)
-        if self.idle and not self.defer_unplanned_break(self, self.env.now):
+        if self.idle and not self.behaviour.defer_unplanned_break(self, self.env.now):
             self._interrupt_idle(WORK)
 
     def working_life(self) -> Generator[simpy.Event, object, None]:
-        """SimPy process: every session of the horizon in turn."""
-        env = self.env
+        """SimPy process: every session of the horizon in turn (absent days skipped)."""
+        env, presence = self.env, self.presence
         for d, (login, shift_end) in enumerate(self.sessions):
             plan = self.days[d] if self.days is not None else None
             if plan is not None:
                 login = plan.login
             yield env.timeout(max(0.0, login - env.now))
+            if presence is not None and not presence.present[self.index, d]:
+                if plan is not None:  # a schedule exception: nothing of the day happens
+                    self.activity_log += [(a[0], math.nan, math.nan) for a in plan.activities]
+                continue
             start = env.now
             self.day = d
             self.shift_over = False
@@ -148,12 +181,13 @@ class Agent:
                     env.timeout(max(0.0, need[0] - start), need).callbacks.append(
                         self._need_due)
             yield from self.session()
-            self.logins.append((start, env.now))
+            self.logins.append((d, start, env.now))
             self.centre.logged_off(self, env.now)
 
     def session(self) -> Generator[simpy.Event, object, None]:
         """One logged-in session: calls and breaks until the shift is over and the call done."""
-        env, centre, log, k = self.env, self.centre, self.log, self.index
+        env, centre, k = self.env, self.centre, self.index
+        set_status = self.set_status
         timeout, talk, acw = env.timeout, centre.talk, centre.acw
         callout = centre.acw_callout
         nxt: int | None = None  # a call given to this agent in ACW
@@ -170,7 +204,9 @@ class Agent:
             else:
                 i = centre.next_call(env.now)
             if i is None:
-                log.append((k, env.now, READY))
+                set_status(READY, env.now)
+                if self.due:  # imposed by a behaviour watching this very change
+                    continue
                 self.wake = env.event()
                 self.idle = True
                 centre.ready.append(self)
@@ -181,24 +217,25 @@ class Agent:
                     continue
             now = env.now
             centre.answer(i, k, now)
-            log.append((k, now, TALK))
+            set_status(TALK, now)
             yield timeout(talk[i])
             wrap = acw[i]
             if wrap > 0:
                 if callout and not (self.shift_over or self.due or self.need is not None):
                     nxt = yield from self._interruptible_acw(i, wrap)
                 else:
-                    log.append((k, env.now, ACW))
+                    set_status(ACW, env.now)
                     yield timeout(wrap)
         # anything still due when the shift is over is not taken (recorded, never lost)
         nan = math.nan
         for act in self.due:
-            self.activity_log.append((act[0], nan, nan))
+            if act[0] >= 0:  # an imposed activity keeps its NaN start and end
+                self.activity_log.append((act[0], nan, nan))
         self.due.clear()
         if self.need is not None:
             self.break_log.append((self.day, self.need[0], nan, nan))
             self.need = None
-        log.append((k, env.now, LOGGED_OUT))
+        set_status(LOGGED_OUT, env.now)
 
     def _interruptible_acw(self, i: int, wrap: float
                            ) -> Generator[simpy.Event, object, int | None]:
@@ -211,7 +248,7 @@ class Agent:
         start = env.now
         j = centre.next_call(start)
         if j is None:
-            self.log.append((self.index, start, ACW))
+            self.set_status(ACW, start)
             self.wake = env.event()
             centre.in_acw[self] = None
             self._acw_timer = env.timeout(wrap)
@@ -224,7 +261,7 @@ class Agent:
         return j
 
     def _other_work(self) -> Generator[simpy.Event, object, None]:
-        """Planned activities that are due (in order), then a pending unplanned break."""
+        """Activities that are due (planned or imposed, in order), then an unplanned break."""
         env = self.env
         while not self.shift_over:
             if self.due:
@@ -235,16 +272,20 @@ class Agent:
                     self.activity_log.append((row, start, start))  # early at once: no spell
                     continue
                 self.doing = _PLANNED
-                self.log.append((self.index, start, status))
+                self.set_status(status, start)
                 yield env.timeout(end - start)
                 self.doing = _ON_QUEUE
-                self.activity_log.append((row, start, env.now))
-            elif self.need is not None and not self.defer_unplanned_break(self, env.now):
+                if row >= 0:
+                    self.activity_log.append((row, start, env.now))
+                else:
+                    self.imposed_log[-1 - row][5:] = [start, env.now]
+            elif (self.need is not None
+                  and not self.behaviour.defer_unplanned_break(self, env.now)):
                 t, length = self.need
                 self.need = None
                 start = env.now
                 self.doing = _UNPLANNED
-                self.log.append((self.index, start, NR_BREAK))
+                self.set_status(NR_BREAK, start)
                 yield env.timeout(length)
                 self.doing = _ON_QUEUE
                 self.break_log.append((self.day, t, start, env.now))

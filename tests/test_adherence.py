@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from analysis.stats import t_interval
+from sim.behaviour import Behaviour
 from sim.demand import DayCalls
 from sim.model import simulate
 from sim.scenario import scenario_from_dict
@@ -155,11 +156,11 @@ def test_unplanned_break_waits_for_the_call_and_the_hook_can_defer_it():
     assert row["lost_unplanned_break_s"] > 0
     assert row["shrink_unplanned_break_s"] == pytest.approx(b["duration_s"].sum())
 
-    def never(agents):
-        for a in agents:
-            a.defer_unplanned_break = lambda agent, now: True
+    class Never(Behaviour):
+        def defer_unplanned_break(self, agent, now):
+            return True
 
-    r2 = simulate(s, seed=4, calls=calls(*busy), setup=never)
+    r2 = simulate(s, seed=4, calls=calls(*busy), behaviours=lambda agent: Never())
     assert r2.breaks["start_s"].isna().all() and len(r2.breaks) == len(r.breaks)
     assert "Not Ready - Break" not in set(r2.statuses["status"])
 

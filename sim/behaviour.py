@@ -1,0 +1,49 @@
+"""Agents' behaviour objects: where policy and stress layers change what an agent does.
+
+``simulate`` gives every agent a behaviour built from the scenario (``build_behaviours``),
+so a response to measurement is scenario data and runs the same on every executor. The
+default, ``NULL``, changes nothing and costs nothing: the agent calls no hook on a status
+change unless its behaviour asks for it (``watches_status``), and the run starts no
+day-start process unless some behaviour asks for one (``watches_days``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.agent import Agent
+    from sim.presence import Presence
+    from sim.scenario import Scenario
+
+
+class Behaviour:
+    """What one agent does where the schedule leaves it a choice. The base class is null."""
+
+    #: call ``on_status`` at every status change (the status funnel)
+    watches_status: bool = False
+    #: call ``day_start`` at the start of every day, before anyone logs in
+    watches_days: bool = False
+
+    def defer_unplanned_break(self, agent: Agent, now: float) -> bool:
+        """True puts off a pending unplanned break (reconsidered at the next call end)."""
+        return False
+
+    def on_status(self, agent: Agent, old: int, new: int, now: float) -> None:
+        """A status change of ``agent`` (IWS status codes of :class:`sim.status.Status`)."""
+
+    def day_start(self, agent: Agent, day: int, presence: Presence) -> None:
+        """Day ``day`` begins: e.g. mark the agent absent (``presence.mark_absent``)."""
+
+
+#: the shared null behaviour (it holds no state)
+NULL = Behaviour()
+
+
+def build_behaviours(scenario: Scenario, n_agents: int) -> list[Behaviour]:
+    """One behaviour per agent from the scenario's data (null while nothing asks for more).
+
+    The policy and stress sections of the scenario plug in here; each returns objects
+    built only from the scenario and the run's random streams, never from process state.
+    """
+    return [NULL] * n_agents

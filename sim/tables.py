@@ -1,0 +1,288 @@
+"""A run's tables, built once at the end from the agents' and the centre's plain logs.
+
+The model appends plain tuples while it runs; here they become DataFrames with compact
+dtypes, and per agent-day measures (adherence, overtime) are joined on. Nothing here
+changes what happened; every function is a pure conversion of the logs it is given.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.demand import DayCalls
+from sim.kpi import service_level_masks
+from sim.presence import ABSENCE_REASONS, Presence
+from sim.scenario import DAY_S, Scenario
+from sim.schedule import Plan, interval_bounds, time_in
+from sim.status import LABELS, Status
+
+if TYPE_CHECKING:
+    from sim.agent import Agent
+    from sim.centre import Centre
+
+STATUS_CATEGORIES = pd.CategoricalDtype([LABELS[s] for s in Status], ordered=False)
+OUTCOMES = pd.CategoricalDtype(["answered", "abandoned", "closed"])
+#: what happened to a planned activity ("absent": the agent-day was not worked)
+OUTCOMES_ACT = pd.CategoricalDtype(["taken", "displaced", "shortened", "missed", "absent"])
+
+
+def activities_table(agents: list[Agent], plan: Plan, presence: Presence) -> pd.DataFrame:
+    """Every planned activity with what happened to it (exactly one record per plan row)."""
+    recs = [r for a in agents for r in a.activity_log]
+    rows = np.array([r[0] for r in recs], dtype=np.int64)
+    if len(rows) != len(plan) or (len(rows) and
+                                  not np.array_equal(np.sort(rows), np.arange(len(plan)))):
+        raise RuntimeError("planned activities lost or duplicated: the agent model is broken")
+    act_s = np.full(len(plan), np.nan)
+    act_e = np.full(len(plan), np.nan)
+    if len(rows):
+        act_s[rows] = [r[1] for r in recs]
+        act_e[rows] = [r[2] for r in recs]
+    out = plan.table()
+    out["keep_length"] = plan.keep_length
+    out["actual_start_s"] = act_s
+    out["actual_end_s"] = act_e
+    out["displaced_s"] = act_s - plan.start
+    planned_len = plan.end - plan.start
+    got = act_e - act_s
+    missed = np.isnan(act_s) | (got <= 0)
+    code = np.where(missed, 3, np.where(got < planned_len - 1e-9, 2,
+                                        np.where(out["displaced_s"] > 1e-9, 1, 0)))
+    code = np.where(presence.present[plan.agent, plan.day], code, 4)
+    out["outcome"] = pd.Categorical.from_codes(code, dtype=OUTCOMES_ACT)
+    out["late_return_s"] = np.where(missed, np.nan, act_e - np.where(
+        plan.keep_length, act_s + planned_len, plan.end))
+    return out
+
+
+def breaks_table(agents: list[Agent]) -> pd.DataFrame:
+    """One row per unplanned-break need and the break taken for it."""
+    rows = [(a.index, *r) for a in agents for r in a.break_log]
+    out = pd.DataFrame(rows, columns=["agent", "day", "need_s", "start_s", "end_s"])
+    out = out.astype({"agent": np.int64, "day": np.int64, "need_s": float, "start_s": float,
+                      "end_s": float})
+    out["duration_s"] = out["end_s"] - out["start_s"]
+    return out.sort_values(["agent", "need_s"], kind="stable").reset_index(drop=True)
+
+
+def add_adherence(out: pd.DataFrame, measured: pd.DataFrame, plan: Plan,
+                  activities: pd.DataFrame, breaks: pd.DataFrame, days: int) -> pd.DataFrame:
+    """Schedule, adherence, conformance, shrinkage and loss reasons per agent-day."""
+    g = (out["agent"].to_numpy() * days + out["day"].to_numpy())
+    out = out.copy()
+    out.insert(2, "shift_start_s", plan.shift_start.ravel()[g])
+    out.insert(3, "shift_end_s", plan.shift_end.ravel()[g])
+    out.insert(4, "login_delay_s", out["login_s"] - out["shift_start_s"])
+    m = measured.iloc[g].reset_index(drop=True)
+    for col in m.columns:
+        out[col] = m[col].to_numpy()
+    out["adherence"] = out["in_adherence_s"] / out["scheduled_s"].where(lambda x: x > 0)
+    on_queue = out["ready_s"] + out["talk_s"] + out["acw_s"]
+    out["conformance"] = on_queue / out["scheduled_on_queue_s"].where(lambda x: x > 0)
+    out["shrinkage"] = 1 - out["on_queue_in_shift_s"] / out["scheduled_s"].where(
+        lambda x: x > 0)
+    n_groups = len(measured)
+    ag = (activities["agent"].to_numpy() * days + activities["day"].to_numpy()).astype(int)
+    for name in OUTCOMES_ACT.categories.drop("absent"):  # absent days have no row here
+        hit = (activities["outcome"] == name).to_numpy()
+        out[f"activities_{name}"] = np.bincount(ag[hit], minlength=n_groups)[g]
+    disp = np.nan_to_num(activities["displaced_s"].to_numpy())
+    out["displaced_s"] = np.bincount(ag, weights=disp, minlength=n_groups)[g]
+    bg = (breaks["agent"].to_numpy() * days + breaks["day"].to_numpy()).astype(int)
+    took = breaks["duration_s"].notna().to_numpy()
+    out["unplanned_breaks"] = np.bincount(bg[took], minlength=n_groups)[g]
+    out["unplanned_needs"] = np.bincount(bg, minlength=n_groups)[g]
+    return out
+
+
+def calls_table(scenario: Scenario, days: list[DayCalls], centre: Centre) -> pd.DataFrame:
+    """One row per call: arrival, handling as worked, outcome, wait, answering agent."""
+    h = scenario.horizon
+    arrival = np.asarray(centre.arrival)
+    answered_at = np.asarray(centre.answered_at)
+    deadline = np.asarray(centre.deadline)
+    patience = np.concatenate([d.patience for d in days])
+    closed_at = np.asarray(centre.closed_at)
+    answered = ~np.isnan(answered_at)
+    closed = ~np.isnan(closed_at)
+    abandoned = ~answered & ~closed & (deadline <= centre.env.now)
+    lost = ~(answered | closed | abandoned)
+    if lost.any() or (answered & closed).any():
+        raise RuntimeError(f"{int(lost.sum())} calls neither answered, abandoned nor closed "
+                           "by the end of the run: the closing model is broken")
+    outcome = np.where(answered, 0, np.where(abandoned, 1, 2))  # codes of OUTCOMES
+    wait = np.where(answered, answered_at - arrival,
+                    np.where(abandoned, deadline - arrival, closed_at - arrival))
+    day = np.repeat([d.day for d in days], [len(d) for d in days])
+    since_open = arrival - day * DAY_S - h.open
+    interval = np.minimum((since_open // h.interval_s).astype(int), h.intervals_per_day - 1)
+    return pd.DataFrame({
+        "call": np.arange(len(arrival)),
+        "day": day,
+        "interval": interval,
+        "arrival_s": arrival,
+        "talk_s": np.asarray(centre.talk, dtype=float),  # as worked
+        "acw_s": np.asarray(centre.acw, dtype=float),  # as done (ACW call-out may cut it)
+        "patience_s": patience,
+        "outcome": pd.Categorical.from_codes(outcome, dtype=OUTCOMES),
+        "answered_s": answered_at,
+        "wait_s": wait,
+        "agent": np.asarray(centre.answered_by),
+        "counted": (day > 0) | (since_open >= h.warmup_minutes * 60),
+    })
+
+
+def statuses_table(log: list[tuple[int, float, int]], agents: list[Agent]) -> pd.DataFrame:
+    """Status spells from the change log; each agent's rows are in time order already.
+
+    An agent's n-th session (counted by its log-outs) is the n-th day it worked, which is
+    not its n-th day of the horizon when it was absent on some day.
+    """
+    rows = np.array(log, dtype=float).reshape(-1, 3)
+    agent, t, code = rows[:, 0].astype(np.int64), rows[:, 1], rows[:, 2].astype(np.int64)
+    order = np.argsort(agent, kind="stable")
+    agent, t, code = agent[order], t[order], code[order]
+    end = np.empty_like(t)
+    end[:-1] = t[1:]
+    end[-1:] = t[-1:]
+    # session number: log-outs before each row, per agent
+    logout = code == Status.LOGGED_OUT
+    first = np.r_[True, agent[1:] != agent[:-1]]
+    cum = np.cumsum(logout) - logout
+    session = cum - np.maximum.accumulate(np.where(first, cum, 0))
+    keep = ~logout
+    worked = [[d for d, _, _ in a.logins] for a in agents]
+    offset = np.r_[0, np.cumsum([len(w) for w in worked])].astype(np.int64)
+    day_of = np.array([d for w in worked for d in w], dtype=np.int64)
+    day = day_of[offset[agent[keep]] + session[keep]] if keep.any() else session[keep]
+    return pd.DataFrame({
+        "agent": agent[keep],
+        "day": day,
+        # categories are in Status order, so the codes are the status values
+        "status": pd.Categorical.from_codes(code[keep], dtype=STATUS_CATEGORIES),
+        "start_s": t[keep],
+        "end_s": end[keep],
+        "duration_s": end[keep] - t[keep],
+    })
+
+
+def agent_days_table(agents: list[Agent], agents_df: pd.DataFrame, statuses: pd.DataFrame,
+                     calls: pd.DataFrame) -> pd.DataFrame:
+    """One row per agent-day worked: log-in and log-out, seconds per status, calls."""
+    rows = [(a.index, d, login, logout) for a in agents for d, login, logout in a.logins]
+    out = pd.DataFrame(rows, columns=["agent", "day", "login_s", "logout_s"])
+    out["shift"] = agents_df["shift"].to_numpy()[out["agent"].to_numpy()]
+    out["logged_in_s"] = out["logout_s"] - out["login_s"]
+    per = statuses.pivot_table(index=["agent", "day"], columns="status", values="duration_s",
+                               aggfunc="sum", observed=True, fill_value=0.0)
+    for s in (Status.READY, Status.TALK, Status.ACW):
+        col = LABELS[s]
+        vals = per[col] if col in per else pd.Series(0.0, index=per.index)
+        out[f"{s.name.lower()}_s"] = (
+            vals.reindex(pd.MultiIndex.from_frame(out[["agent", "day"]])).fillna(0.0).to_numpy()
+        )
+    handled = calls[calls["agent"] >= 0].groupby(["agent", "day"]).size()
+    out["calls"] = (handled.reindex(pd.MultiIndex.from_frame(out[["agent", "day"]]))
+                    .fillna(0).astype(int).to_numpy())
+    busy = out["talk_s"] + out["acw_s"]
+    out["occupancy"] = busy / (busy + out["ready_s"]).where(lambda x: x > 0)
+    return out
+
+
+def add_overtime(out: pd.DataFrame) -> pd.DataFrame:
+    """Seconds logged in after the shift's end: a call finished late, the queue cleared."""
+    out["overtime_s"] = np.maximum(0.0, out["logout_s"] - out["shift_end_s"])
+    return out
+
+
+def clip_to_opening(statuses: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Status rows cut to each day's opening hours (and day 0's warm-up removed).
+
+    Time-based KPIs such as occupancy describe the hours the queue is open; overtime after
+    closing (rule "serve": clearing the queue; see ``overtime_hours``) and a steady-state
+    run's warm-up are left out.
+    """
+    h = scenario.horizon
+    day = statuses["day"].to_numpy()
+    lo = day * DAY_S + h.open + np.where(day == 0, h.warmup_minutes * 60, 0.0)
+    hi = day * DAY_S + h.open + h.hours * 3600
+    start = np.maximum(statuses["start_s"].to_numpy(), lo)
+    end = np.minimum(statuses["end_s"].to_numpy(), hi)
+    keep = end > start
+    out = statuses[keep].copy()
+    out["start_s"], out["end_s"] = start[keep], end[keep]
+    out["duration_s"] = end[keep] - start[keep]
+    return out
+
+
+def intervals_table(scenario: Scenario, calls: pd.DataFrame, statuses: pd.DataFrame,
+                     segs: pd.DataFrame, pieces: pd.DataFrame) -> pd.DataFrame:
+    """Per day and reporting interval: queue KPIs and mean agents per status and state."""
+    h, sl = scenario.horizon, scenario.service_level
+    n_int = h.intervals_per_day
+    idx = pd.MultiIndex.from_product([range(h.days), range(n_int)], names=["day", "interval"])
+    out = pd.DataFrame(index=idx)
+    out["start_s"] = interval_bounds(scenario)[0]
+    by = [calls["day"], calls["interval"]]
+    out["offered"] = calls.groupby(by).size().reindex(idx, fill_value=0)
+    ans = calls["outcome"] == "answered"
+    for name, mask in (("answered", ans), ("abandoned", calls["outcome"] == "abandoned"),
+                       ("closed", calls["outcome"] == "closed"),
+                       ("answered_within", ans & (calls["wait_s"] <= sl.threshold_s))):
+        out[name] = mask.groupby(by).sum().reindex(idx, fill_value=0).astype(int)
+    within, den = service_level_masks(calls, sl)
+    num = pd.Series(within).groupby(by).sum().reindex(idx, fill_value=0)
+    den_n = pd.Series(den).groupby(by).sum().reindex(idx, fill_value=0)
+    out["service_level"] = num / den_n.where(den_n > 0)
+    wait_ans = calls["wait_s"].where(ans)
+    out["asa_s"] = wait_ans.groupby(by).mean().reindex(idx)
+    out["abandon_rate"] = out["abandoned"] / out["offered"].where(out["offered"] > 0)
+    out = out.reset_index()
+    # mean agents per status and per schedule state, interval by interval (time-weighted)
+    lo, hi = interval_bounds(scenario)
+    on_q = segs[segs["state"] == 0]
+    spans = {
+        f"agents_{s.name.lower()}": (sp["start_s"].to_numpy(), sp["end_s"].to_numpy())
+        for s in (Status.READY, Status.TALK, Status.ACW)
+        for sp in [statuses[statuses["status"] == LABELS[s]]]
+    }
+    spans |= {
+        "agents_scheduled": (segs["start_s"].to_numpy(), segs["end_s"].to_numpy()),
+        "agents_scheduled_on_queue": (on_q["start_s"].to_numpy(), on_q["end_s"].to_numpy()),
+        "agents_in_adherence": (pieces["start_s"].to_numpy(),
+                                pieces["start_s"].to_numpy() + pieces["adherent_s"].to_numpy()),
+    }
+    for name, (st, en) in spans.items():
+        out[name] = time_in(st, en, lo, hi) / h.interval_s
+    out.insert(out.columns.get_loc("agents_acw") + 1, "agents_on_queue",
+               out[["agents_ready", "agents_talk", "agents_acw"]].sum(axis=1))
+    out["adherence"] = out["agents_in_adherence"] / out["agents_scheduled"].where(
+        lambda x: x > 0)
+    return out
+
+
+def imposed_table(agents: list[Agent]) -> pd.DataFrame:
+    """One row per activity imposed at run time (a supervisor's conversation)."""
+    rows = [(a.index, *r) for a in agents for r in a.imposed_log]
+    out = pd.DataFrame(rows, columns=["agent", "day", "reason", "status", "length_s",
+                                      "requested_s", "start_s", "end_s"])
+    out = out.astype({"agent": np.int64, "day": np.int64, "length_s": float,
+                      "requested_s": float, "start_s": float, "end_s": float})
+    out["status"] = pd.Categorical.from_codes(out["status"].to_numpy(np.int64),
+                                              dtype=STATUS_CATEGORIES)
+    out["reason"] = out["reason"].astype(str)
+    out["displaced_s"] = out["start_s"] - out["requested_s"]
+    return out
+
+
+def absences_table(presence: Presence, plan: Plan) -> pd.DataFrame:
+    """One row per scheduled agent-day not worked: the exception and its reason."""
+    agent, day = np.nonzero(~presence.present)
+    return pd.DataFrame({
+        "agent": agent.astype(np.int64), "day": day.astype(np.int64),
+        "reason": pd.Categorical(presence.reasons(agent, day), categories=ABSENCE_REASONS),
+        "scheduled_s": plan.shift_end[agent, day] - plan.shift_start[agent, day],
+    })
