@@ -55,9 +55,47 @@ def _ffill_index(flag: np.ndarray, group_first: np.ndarray) -> np.ndarray:
     return np.where(last >= group_first, last, -1)
 
 
+#: status rows per block of agents measured at once (bounds the sweep's temporary memory)
+BLOCK_ROWS = 250_000
+
+
 def measure(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.DataFrame,
             breaks: pd.DataFrame, schedule: Schedule, n_agents: int, days: int
             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Adherence, conformance inputs, shrinkage and loss reasons per agent-day.
+
+    Agent-days are independent, so the sweep runs over blocks of whole agents (both
+    tables are sorted by agent) and the per agent-day sums are added up: the same numbers
+    with a bounded peak of temporary arrays. See :func:`measure_block` for the arguments.
+    """
+    s_agent, b_agent = segs["agent"].to_numpy(), statuses["agent"].to_numpy()
+    if len(statuses) <= BLOCK_ROWS:
+        return measure_block(segs, statuses, activities, breaks, schedule, n_agents, days)
+    if (np.diff(s_agent) < 0).any() or (np.diff(b_agent) < 0).any():
+        raise ValueError("measure: segments and statuses must be sorted by agent")
+    per_agent = np.bincount(b_agent, minlength=n_agents)
+    cuts = [0]
+    rows = 0
+    for k, c in enumerate(per_agent):
+        if rows + c > BLOCK_ROWS and rows:
+            cuts.append(k)
+            rows = 0
+        rows += c
+    cuts.append(n_agents)
+    total, pieces = None, []
+    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+        si = np.searchsorted(s_agent, [lo, hi])
+        bi = np.searchsorted(b_agent, [lo, hi])
+        out, pc = measure_block(segs.iloc[si[0]:si[1]], statuses.iloc[bi[0]:bi[1]],
+                                activities, breaks, schedule, n_agents, days)
+        total = out if total is None else total + out
+        pieces.append(pc)
+    return total, pd.concat(pieces, ignore_index=True)
+
+
+def measure_block(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.DataFrame,
+                  breaks: pd.DataFrame, schedule: Schedule, n_agents: int, days: int
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Adherence, conformance inputs, shrinkage and loss reasons per agent-day.
 
     ``segs``: schedule segments (agent, day, start_s, end_s, state, row); ``statuses``:

@@ -114,6 +114,12 @@ class Centre:
             if deadline[i] > now:
                 closed_at[i] = now
 
+    def release(self) -> None:
+        """Drop the per-call lists once the run's tables are built (they hold copies)."""
+        for name in ("arrival", "deadline", "talk", "acw", "answered_at", "answered_by",
+                     "closed_at"):
+            setattr(self, name, [])
+
     def waiting(self, now: float) -> int:
         """Calls waiting now (for supervisors and dashboards; O(queue length))."""
         deadline = self.deadline

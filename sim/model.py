@@ -170,7 +170,8 @@ def collect(r: Run) -> RunResult:
     scenario, agents, plan = r.scenario, r.agents, r.plan
     n, n_days = len(r.staff), scenario.horizon.days
     calls = tables.calls_table(scenario, r.days, r.centre)
-    statuses = tables.statuses_table(r.log, agents)
+    r.centre.release()  # the calls table holds copies: free the lists before the next peak
+    statuses = tables.statuses_table(r.log, agents)  # consumes the log
     agents_df = pd.DataFrame({
         "agent": np.arange(n),
         "pseudonym": [name for name, _ in r.staff],

@@ -10,13 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -64,6 +67,23 @@ Clock = Annotated[
     PlainSerializer(format_clock, return_type=str),
 ]
 
+#: longest scenario name (it becomes part of output folder names)
+NAME_MAX = 120
+_SAFE_NAME = re.compile(r"\w[\w .,=@+:;()\[\]{}'\"-]*")
+
+
+def check_name(value: str) -> str:
+    """A scenario name that is safe as one folder name: no path separators, no climbing out."""
+    if len(value) > NAME_MAX or not _SAFE_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value[:NAME_MAX + 20]!r} is not allowed: a name starts with a letter or digit, "
+            "uses only letters, digits, spaces and _ - . , = @ + : ; ( ) [ ] { } ' \" (no / or "
+            f"\\), and has at most {NAME_MAX} characters")
+    return value
+
+
+SafeName = Annotated[str, AfterValidator(check_name)]
+
 
 def _to_tuples(value: Any) -> Any:
     """TOML arrays arrive as lists; frozen models hold tuples."""
@@ -80,7 +100,9 @@ def _field(default: Any = ..., *, description: str, source: str, **kw: Any) -> A
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    # no inf or nan anywhere: every quantity in a scenario is a finite number (callers who
+    # never hang up are patience.distribution = "none", not an infinite mean)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- sections
@@ -551,8 +573,12 @@ class Closing(_Model):
 class Scenario(_Model):
     """One contact centre to simulate: validated, frozen, hashable."""
 
-    name: str = _field("scenario", description="Short name (defaults to the file name).",
-                       source="-", min_length=1)
+    name: SafeName = _field(
+        "scenario", description="Short name (defaults to the file name): starts with a letter "
+        "or digit; letters, digits, spaces and `_ - . , = @ + : ; ( ) [ ] { } ' \"` only, at "
+        f"most {NAME_MAX} characters (it names output folders, so no `/`, `\\` or leading "
+        "`.`).", source="-",
+    )
     description: str = _field(description="What this scenario is.", source="-", min_length=1)
     rationale: str = _field(description="Why it exists / where its numbers come from.",
                             source="-", min_length=1)
@@ -589,6 +615,16 @@ class Scenario(_Model):
             if self.horizon.days > 1 and sh.hours > 24:
                 raise ValueError(f"staffing.shifts.{name}.hours: {sh.hours} h is longer than "
                                  "24 h, allowed only in a single-day run")
+            if self.horizon.days > 1 and sh.start >= DAY_S:
+                raise ValueError(f"staffing.shifts.{name}.start: 24:00 is the end of the day; "
+                                 "a shift must start before 24:00 when days > 1 (use 00:00 "
+                                 "for a shift starting at midnight)")
+            if self.horizon.days > 1 and sh.start + sh.hours * 3600 > DAY_S + 1e-6:
+                raise ValueError(
+                    f"staffing.shifts.{name}.hours: the shift starts at "
+                    f"{format_clock(sh.start)} and lasts {sh.hours:g} h, so it would end after "
+                    "midnight; shifts must end by 24:00 when days > 1 (split a night shift "
+                    "into one ending at 24:00 and one starting at 00:00)")
         self._check_schedule()
         return self
 
@@ -688,18 +724,80 @@ def _merge(base: dict[str, Any], over: dict[str, Any], origin: dict[str, str], s
     return out
 
 
+#: largest scenario file read, in bytes (a scenario is a few kB of TOML)
+MAX_FILE_BYTES = 1 << 20
+#: most files in one ``extends`` chain (the file itself included)
+MAX_EXTENDS = 16
+
+
+def read_text_file(path: Path, where: str) -> str:
+    """The UTF-8 text of a regular file of at most ``MAX_FILE_BYTES``, else a ScenarioError.
+
+    Folders, devices (``/dev/zero``), pipes and sockets are refused before anything is read,
+    so a wrong path never blocks or fills memory; ``where`` says who named the path.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise ScenarioError(f"{where}: file not found: {path}") from None
+    except OSError as exc:
+        raise ScenarioError(f"{where}: cannot open {path}: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise ScenarioError(f"{where}: {path} is a folder, not a scenario file (give a "
+                                ".toml file)")
+        if not stat.S_ISREG(st.st_mode):
+            raise ScenarioError(f"{where}: {path} is not a regular file (a device, pipe or "
+                                "socket); give a .toml file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"{where}: {path} has {st.st_size} bytes; a scenario file may "
+                                f"have at most {MAX_FILE_BYTES} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_FILE_BYTES:
+            try:
+                chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
+            except OSError as exc:
+                raise ScenarioError(f"{where}: cannot read {path}: {exc.strerror}") from None
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{where}: {path} has more than {MAX_FILE_BYTES} bytes; a scenario "
+                            f"file may have at most {MAX_FILE_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start}); a scenario is a TOML "
+                            "text file") from None
+
+
 def _read_toml(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, str]]:
     """Read a file and everything it extends; return merged data and key -> file map."""
     shown = str(path)
     if path in chain:
         raise ScenarioError(f"{shown}: extends: cycle {' -> '.join(map(str, chain + (path,)))}")
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError(f"{chain[-1]}: extends: more than {MAX_EXTENDS} files in the chain "
+                            f"starting at {chain[0]}; a scenario may extend at most "
+                            f"{MAX_EXTENDS - 1} files in turn")
+    text = read_text_file(path, f"{chain[-1]}: extends" if chain else "scenario")
+    if not text.strip():
+        raise ScenarioError(f"{shown}: the file is empty; a scenario file needs at least "
+                            "description and rationale")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        where = f"{chain[-1]}: extends" if chain else "scenario"
-        raise ScenarioError(f"{where}: file not found: {shown}") from None
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{shown}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{shown}: arrays or tables nested too deeply (a scenario needs "
+                            f"at most {MAX_NESTING} levels)") from None
     for key in ("description", "rationale"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise ScenarioError(
@@ -710,6 +808,9 @@ def _read_toml(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dic
     parent = raw.pop("extends", None)
     if parent is None:
         data: dict[str, Any] = {}
+    elif isinstance(parent, str) and not parent.strip():
+        raise ScenarioError(f"{shown}: extends: empty file name; give the scenario file this "
+                            "one builds on, e.g. extends = \"base.toml\"")
     elif isinstance(parent, str):
         data, origin = _read_toml((path.parent / parent).resolve(), chain + (path,))
     else:
@@ -721,7 +822,9 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     """Load a scenario TOML file, following ``extends``, and validate it."""
     path = Path(path)
     data, origin = _read_toml(path.resolve(), ())
-    data.setdefault("name", path.stem)
+    # the default name is the file name, made safe (it names output folders)
+    stem = re.sub(r"[^\w .,=@+:;()\[\]{}'\"-]+", "_", path.stem).lstrip("._ -")
+    data.setdefault("name", stem[:NAME_MAX] or "scenario")
     if "name" not in origin:
         origin["name"] = str(path)
     for key, value in (overrides or {}).items():
@@ -737,7 +840,22 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scena
     return _validate(dict(data), {}, source)
 
 
+#: deepest nesting of tables and arrays in a scenario
+MAX_NESTING = 16
+
+
+def _nesting(value: Any, depth: int = 0) -> int:
+    """Depth of nested tables and arrays, counting no further than ``MAX_NESTING + 1``."""
+    if depth > MAX_NESTING or not isinstance(value, dict | list | tuple):
+        return depth
+    items = value.values() if isinstance(value, dict) else value
+    return max((_nesting(v, depth + 1) for v in items), default=depth + 1)
+
+
 def _validate(data: dict[str, Any], origin: dict[str, str], default_src: str) -> Scenario:
+    if _nesting(data) > MAX_NESTING:
+        raise ScenarioError(f"{default_src}: arrays or tables nested too deeply (a scenario "
+                            f"needs at most {MAX_NESTING} levels)")
     try:
         return Scenario.model_validate(_to_tuples(data))
     except ValidationError as exc:
@@ -763,6 +881,10 @@ def _describe(err: Mapping[str, Any], data: Mapping[str, Any], origin: Mapping[s
                 f"{', '.join(allowed)}")
     if kind == "missing":
         return f"{src}: {path}: required field is missing"
+    if kind == "finite_number":
+        hint = ('; for callers who never hang up use distribution = "none"'
+                if path.endswith("patience.mean_s") else "")
+        return f"{src}: {path}: got {err['input']!r}; must be a finite number{hint}"
     msg = msg.removeprefix("Value error, ")
     if kind.startswith("value_error") or kind == "assertion_error":
         # model-level checks name their field first: "profile: has 3 weights but ..."

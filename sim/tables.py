@@ -7,6 +7,7 @@ changes what happened; every function is a pure conversion of the logs it is giv
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -136,15 +137,27 @@ def calls_table(scenario: Scenario, days: list[DayCalls], centre: Centre) -> pd.
 
 
 def statuses_table(log: list[tuple[int, float, int]], agents: list[Agent]) -> pd.DataFrame:
-    """Status spells from the change log; each agent's rows are in time order already.
+    """Status spells from the change log (which it empties); each agent's rows are in order.
 
     An agent's n-th session (counted by its log-outs) is the n-th day it worked, which is
     not its n-th day of the horizon when it was absent on some day.
     """
-    rows = np.array(log, dtype=float).reshape(-1, 3)
-    agent, t, code = rows[:, 0].astype(np.int64), rows[:, 1], rows[:, 2].astype(np.int64)
-    order = np.argsort(agent, kind="stable")
-    agent, t, code = agent[order], t[order], code[order]
+    # through an iterator, not np.array(list of tuples), and consuming the log (it is
+    # emptied) a slice at a time, so that its tuples are freed while the array grows
+    flat = np.empty((len(log), 3))
+    done, step = 0, 1 << 18
+    while log:
+        part = log[:step]
+        flat[done:done + len(part)] = np.fromiter(
+            itertools.chain.from_iterable(part), dtype=float, count=3 * len(part)
+        ).reshape(-1, 3)
+        done += len(part)
+        del log[:step], part
+    order = np.argsort(flat[:, 0], kind="stable")
+    agent = flat[order, 0].astype(np.int64)
+    t = flat[order, 1]
+    code = flat[order, 2].astype(np.int8)
+    del flat, order
     end = np.empty_like(t)
     end[:-1] = t[1:]
     end[-1:] = t[-1:]
@@ -153,6 +166,7 @@ def statuses_table(log: list[tuple[int, float, int]], agents: list[Agent]) -> pd
     first = np.r_[True, agent[1:] != agent[:-1]]
     cum = np.cumsum(logout) - logout
     session = cum - np.maximum.accumulate(np.where(first, cum, 0))
+    del first, cum
     keep = ~logout
     worked = [[d for d, _, _ in a.logins] for a in agents]
     offset = np.r_[0, np.cumsum([len(w) for w in worked])].astype(np.int64)
@@ -199,7 +213,9 @@ def add_overtime(out: pd.DataFrame) -> pd.DataFrame:
 
 
 def clip_to_opening(statuses: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    """Status rows cut to each day's opening hours (and day 0's warm-up removed).
+    """Status time cut to each day's opening hours (and day 0's warm-up removed).
+
+    Returns day, status and duration_s of the pieces inside the window.
 
     Time-based KPIs such as occupancy describe the hours the queue is open; overtime after
     closing (rule "serve": clearing the queue; see ``overtime_hours``) and a steady-state
@@ -212,10 +228,11 @@ def clip_to_opening(statuses: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     start = np.maximum(statuses["start_s"].to_numpy(), lo)
     end = np.minimum(statuses["end_s"].to_numpy(), hi)
     keep = end > start
-    out = statuses[keep].copy()
-    out["start_s"], out["end_s"] = start[keep], end[keep]
-    out["duration_s"] = end[keep] - start[keep]
-    return out
+    # only what the time-based KPIs read: a lean copy (the full table is the largest)
+    status = pd.Categorical.from_codes(statuses["status"].cat.codes.to_numpy()[keep],
+                                       dtype=STATUS_CATEGORIES)
+    return pd.DataFrame({"day": day[keep], "status": status,
+                         "duration_s": (end - start)[keep]})
 
 
 def intervals_table(scenario: Scenario, calls: pd.DataFrame, statuses: pd.DataFrame,
@@ -244,10 +261,11 @@ def intervals_table(scenario: Scenario, calls: pd.DataFrame, statuses: pd.DataFr
     # mean agents per status and per schedule state, interval by interval (time-weighted)
     lo, hi = interval_bounds(scenario)
     on_q = segs[segs["state"] == 0]
+    codes = statuses["status"].cat.codes.to_numpy()  # the Status values
+    st_start, st_end = statuses["start_s"].to_numpy(), statuses["end_s"].to_numpy()
     spans = {
-        f"agents_{s.name.lower()}": (sp["start_s"].to_numpy(), sp["end_s"].to_numpy())
+        f"agents_{s.name.lower()}": (st_start[codes == s], st_end[codes == s])
         for s in (Status.READY, Status.TALK, Status.ACW)
-        for sp in [statuses[statuses["status"] == LABELS[s]]]
     }
     spans |= {
         "agents_scheduled": (segs["start_s"].to_numpy(), segs["end_s"].to_numpy()),
