@@ -21,24 +21,26 @@ import json
 import math
 import platform
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import simpy
+from plain_simpy import (  # bench/ is on sys.path when run as a script
+    AGENTS,
+    AHT_S,
+    LOAD,
+    PATIENCE_S,
+    RATE,
+    THRESHOLD_S,
+    plain_kpis,
+    plain_model,
+)
 
 from sim.erlang import erlang_a_metrics
 from sim.model import simulate, versions
 from sim.stationary import stationary_scenario
-
-AGENTS = 100
-LOAD = 0.9
-AHT_S = 300.0
-PATIENCE_S = 180.0
-THRESHOLD_S = 20.0
-RATE = LOAD * AGENTS / AHT_S  # calls per second
 
 KPI_NAMES = ("abandon_rate", "p_wait", "service_level", "asa_s")
 
@@ -106,60 +108,6 @@ def run_ccsim(calls: int, seed: int, best: Timing) -> None:
 
 
 # ------------------------------------------------------------------------ plain SimPy
-
-
-def plain_model(calls: int, seed: int) -> tuple[simpy.Environment, list[float], list[float],
-                                                   list[bool]]:
-    """The M/M/c+M system as it is usually written with SimPy: a Resource, one process per call.
-
-    Random numbers are drawn with numpy up front (and turned into Python floats), so the
-    timing is the engine's, not the generator's.
-    """
-    rng = np.random.default_rng(seed)
-    interarrival = rng.exponential(1.0 / RATE, calls).tolist()
-    service = rng.exponential(AHT_S, calls).tolist()
-    patience = rng.exponential(PATIENCE_S, calls).tolist()
-
-    env = simpy.Environment()
-    agents = simpy.Resource(env, capacity=AGENTS)
-    arrival: list[float] = []
-    wait: list[float] = []
-    abandoned: list[bool] = []
-
-    def call(i: int) -> Generator[simpy.Event, Any, None]:
-        arrived = env.now
-        with agents.request() as req:
-            result = yield req | env.timeout(patience[i])
-            arrival.append(arrived)
-            wait.append(env.now - arrived)
-            if req in result:
-                abandoned.append(False)
-                yield env.timeout(service[i])
-            else:
-                abandoned.append(True)
-
-    def source() -> Generator[simpy.Event, Any, None]:
-        for i in range(calls):
-            yield env.timeout(interarrival[i])
-            env.process(call(i))
-
-    env.process(source())
-    env.run()
-    return env, arrival, wait, abandoned
-
-
-def plain_kpis(wait: list[float], abandoned: list[bool]) -> dict[str, float]:
-    """The same KPIs as ccsim's, from the plain model's per-call records."""
-    w = np.asarray(wait)
-    ab = np.asarray(abandoned, dtype=bool)
-    ans = ~ab
-    n = len(w)
-    return {
-        "abandon_rate": float(ab.sum() / n),
-        "p_wait": float((ab | (w > 0)).sum() / n),
-        "service_level": float((ans & (w <= THRESHOLD_S)).sum() / n),
-        "asa_s": float(w[ans].mean()),
-    }
 
 
 def run_plain(calls: int, seed: int, best: Timing) -> None:
