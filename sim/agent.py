@@ -18,7 +18,7 @@ import simpy
 
 from sim.behaviour import NULL, Behaviour
 from sim.centre import Centre
-from sim.status import Status
+from sim.status import Status, StatusRow
 
 if TYPE_CHECKING:
     from sim.presence import Presence
@@ -52,7 +52,7 @@ class Agent:
     """
 
     def __init__(self, env: simpy.Environment, centre: Centre, index: int,
-                 sessions: Sequence[tuple[float, float]], log: list[tuple[int, float, int]],
+                 sessions: Sequence[tuple[float, float]], log: list[StatusRow],
                  days: Sequence[AgentDay] | None = None, behaviour: Behaviour = NULL,
                  presence: Presence | None = None) -> None:
         self.env = env

@@ -19,22 +19,23 @@ from collections import deque
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
-import numpy as np
 import simpy
 
 if TYPE_CHECKING:
     from sim.agent import Agent
+    from sim.demand import CallSet
 
 
 class Centre:
     """Routes one run's calls (all days, sorted by arrival) to agents."""
 
-    def __init__(self, env: simpy.Environment, arrival: np.ndarray, patience: np.ndarray,
-                 talk: np.ndarray, acw: np.ndarray,
+    def __init__(self, env: simpy.Environment, calls: CallSet,
                  closings: list[tuple[float, float]] | None = None,
                  serve_after_close: bool = True) -> None:
         """``closings``: per day (closing time, cut-off); ``serve_after_close``: the rule."""
         self.env = env
+        arrival = calls.arrival
+        patience, talk, acw = calls.patience, calls.talk, calls.acw
         self.closings = closings or []
         self.serve_after_close = serve_after_close
         self.arrival = arrival.tolist()

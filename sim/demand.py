@@ -25,6 +25,25 @@ class DayCalls:
         return len(self.arrival)
 
 
+@dataclass(frozen=True)
+class CallSet:
+    """A run's calls, every day, sorted by arrival: what the ACD is given, by name."""
+
+    arrival: np.ndarray
+    talk: np.ndarray
+    acw: np.ndarray
+    patience: np.ndarray
+
+    @classmethod
+    def join(cls, days: list[DayCalls]) -> CallSet:
+        """The calls of consecutive days as one set."""
+        return cls(*(np.concatenate([getattr(d, f) for d in days]) if days else np.zeros(0)
+                     for f in ("arrival", "talk", "acw", "patience")))
+
+    def __len__(self) -> int:
+        return len(self.arrival)
+
+
 def sample_duration(rng: np.random.Generator, d: Duration | Patience, n: int) -> np.ndarray:
     """Draw ``n`` durations of the given family by mean and coefficient of variation."""
     kind, mean = d.distribution, d.mean_s

@@ -21,12 +21,13 @@ from sim import adherence, tables
 from sim.agent import Agent
 from sim.behaviour import Behaviour, build_behaviours
 from sim.centre import Centre
-from sim.demand import DayCalls, sample_day
+from sim.demand import CallSet, DayCalls, sample_day
 from sim.kpi import KPIData, compute_kpis
 from sim.presence import Presence
 from sim.provenance import model_digest, versions
 from sim.scenario import DAY_S, SCHEDULE_STATES, Scenario
 from sim.schedule import AgentDay, Plan, agent_days, build_plan, roster, segments
+from sim.status import StatusRow
 from sim.streams import Streams
 from sim.tables import OUTCOMES, OUTCOMES_ACT, STATUS_CATEGORIES
 
@@ -84,7 +85,7 @@ class Run:
     env: simpy.Environment
     centre: Centre
     agents: list[Agent]
-    log: list[tuple[int, float, int]]
+    log: list[StatusRow]
     presence: Presence
     t0: float
     sim_s: float = 0.0
@@ -120,17 +121,12 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     plan = build_plan(scenario)
     day_plans: list[list[AgentDay]] = agent_days(scenario, plan, streams)
     env = simpy.Environment()
-    centre = Centre(
-        env, np.concatenate([d.arrival for d in days]),
-        np.concatenate([d.patience for d in days]),
-        np.concatenate([d.talk for d in days]),
-        np.concatenate([d.acw for d in days]),
-        closings(scenario), scenario.closing.rule == "serve",
-    )
+    centre = Centre(env, CallSet.join(days), closings(scenario),
+                    scenario.closing.rule == "serve")
     centre.acw_callout = scenario.calls.acw_callout
     presence = Presence(len(staff), h.days)
     built = build_behaviours(scenario, len(staff)) if behaviours is None else behaviours
-    log: list[tuple[int, float, int]] = []
+    log: list[StatusRow] = []
     agents = []
     for k in range(len(staff)):
         sessions = list(zip(plan.shift_start[k].tolist(), plan.shift_end[k].tolist(),

@@ -44,3 +44,7 @@ LABELS: dict[Status, str] = {
 ON_QUEUE: frozenset[Status] = frozenset({Status.READY, Status.TALK, Status.ACW})
 #: statuses counted as busy with a call (occupancy numerator)
 BUSY: frozenset[Status] = frozenset({Status.TALK, Status.ACW})
+
+#: one row of the status log, as the model appends it (plain tuples are the cheapest
+#: record per event): (agent index, time in seconds, ``Status`` value entered)
+StatusRow = tuple[int, float, int]

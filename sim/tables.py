@@ -18,7 +18,7 @@ from sim.kpi import service_level_masks
 from sim.presence import ABSENCE_REASONS, Presence
 from sim.scenario import DAY_S, Scenario
 from sim.schedule import Plan, interval_bounds, time_in
-from sim.status import LABELS, Status
+from sim.status import LABELS, Status, StatusRow
 
 if TYPE_CHECKING:
     from sim.agent import Agent
@@ -136,7 +136,7 @@ def calls_table(scenario: Scenario, days: list[DayCalls], centre: Centre) -> pd.
     })
 
 
-def statuses_table(log: list[tuple[int, float, int]], agents: list[Agent]) -> pd.DataFrame:
+def statuses_table(log: list[StatusRow], agents: list[Agent]) -> pd.DataFrame:
     """Status spells from the change log (which it empties); each agent's rows are in order.
 
     An agent's n-th session (counted by its log-outs) is the n-th day it worked, which is
