@@ -14,7 +14,12 @@ from analysis.cli import main
 from analysis.experiment import run_experiment
 from analysis.stats import (
     distinguishable,
+    format_difference,
+    holm,
+    hotelling_test,
+    joint_test,
     paired_difference,
+    paired_differences,
     replications_needed,
     t_interval,
     target_reached,
@@ -129,3 +134,134 @@ def test_compare_same_file_twice_gets_distinct_names(capsys, tmp_path):
     out = json.loads(capsys.readouterr().out)
     assert list(out["scenarios"]) == ["base", "base-2"]
     assert all(d["mean"] == 0 for d in out["differences"]["base-2"].values())
+
+
+# --------------------------------------------------------------------------- multiplicity
+
+
+def holm_by_closed_testing(p):
+    """Holm's adjusted p-values by their definition as closed Bonferroni tests.
+
+    The adjusted p of hypothesis i is the largest, over every subset S holding i, of the
+    Bonferroni p of S: min(1, |S| min_{j in S} p_j). Brute force, independent of holm().
+    """
+    import itertools
+
+    m = len(p)
+    out = []
+    for i in range(m):
+        worst = 0.0
+        for size in range(1, m + 1):
+            for s in itertools.combinations(range(m), size):
+                if i in s:
+                    worst = max(worst, min(1.0, size * min(p[j] for j in s)))
+        out.append(worst)
+    return out
+
+
+def test_holm_equals_closed_bonferroni_testing():
+    """holm() equals the closed-testing definition on random and tied p-values; NaN skipped."""
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        p = rng.uniform(0, 0.2, size=rng.integers(1, 7)).tolist()
+        assert np.allclose(holm(p), holm_by_closed_testing(p))
+    assert np.allclose(holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
+    adj = holm([0.01, math.nan, 0.02])
+    assert math.isnan(adj[1]) and np.allclose([adj[0], adj[2]], [0.02, 0.02])
+
+
+def test_p_value_matches_scipy_and_the_interval():
+    """Estimate.p_value is scipy's one-sample t-test; p < 0.05 exactly when the CI misses."""
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        x = rng.normal(rng.uniform(-1, 1), 1, size=rng.integers(2, 12))
+        e = t_interval(x)
+        assert math.isclose(e.p_value(), stats.ttest_1samp(x, 0).pvalue, rel_tol=1e-9)
+        assert (e.p_value() < 0.05) == (not e.contains(0.0))
+        assert math.isclose(e.p_value(0.3), stats.ttest_1samp(x, 0.3).pvalue, rel_tol=1e-9)
+    w = welch_difference([1.0, 2.0, 3.5, 4.0], [2.5, 3.1, 4.9, 5.2, 6.0])
+    ref = stats.ttest_ind([2.5, 3.1, 4.9, 5.2, 6.0], [1.0, 2.0, 3.5, 4.0], equal_var=False)
+    assert math.isclose(w.p_value(), ref.pvalue, rel_tol=1e-9)
+    assert t_interval([2.0, 2.0]).p_value(2.0) == 1.0 and t_interval([2.0, 2.0]).p_value() == 0
+    assert math.isnan(t_interval([1.0]).p_value())
+
+
+def test_nan_replications_are_counted_not_hidden():
+    """t_interval and paired differences say how many NaN replications they left out."""
+    e = t_interval([1.0, math.nan, 2.0, math.nan, 3.0])
+    assert (e.n, e.dropped) == (3, 2) and e.as_dict()["dropped"] == 2
+    assert "2 of 5 replications had no value" in e.dropped_note()
+    assert "dropped" not in t_interval([1.0, 2.0]).as_dict()
+    d = paired_difference([1.0, math.nan, 3.0, 4.0], [2.0, 5.0, math.nan, 6.0])
+    assert (d.n, d.dropped) == (2, 2)
+
+
+def test_hotelling_matches_the_textbook_formula_and_is_calibrated():
+    """T^2 = n d' S^-1 d with F(p, n - p); false alarms ~5% under H0, power under H1."""
+    rng = np.random.default_rng(5)
+    cov = 0.8 * np.ones((4, 4)) + 0.2 * np.eye(4)
+    x = rng.multivariate_normal(np.zeros(4), cov, size=15)
+    null = [0.1, -0.2, 0.0, 0.3]
+    d = x.mean(0) - null
+    t2 = 15 * d @ np.linalg.inv(np.cov(x, rowvar=False)) @ d
+    ref_p = stats.f.sf((15 - 4) / (4 * 14) * t2, 4, 11)
+    got = hotelling_test(x, null)
+    assert math.isclose(got.statistic, t2, rel_tol=1e-9)
+    assert math.isclose(got.p_value, ref_p, rel_tol=1e-9) and got.df == (4, 11)
+    # calibration: 4000 data sets under H0 (correlated KPIs), 5% test
+    rejects = sum(hotelling_test(rng.multivariate_normal(np.zeros(4), cov, size=12),
+                                 np.zeros(4)).p_value < 0.05 for _ in range(4000))
+    assert abs(rejects / 4000 - 0.05) < 4 * math.sqrt(0.05 * 0.95 / 4000), rejects
+    # power against a shift across the correlation (one KPI up, one down) is the noncentral
+    # F's: n d' Sigma^-1 d = 12 * 2.5 here, found about 9 times in 10
+    delta = np.array([0.5, -0.5, 0, 0])
+    lam = 12 * delta @ np.linalg.inv(cov) @ delta
+    power = stats.ncf.sf(stats.f.isf(0.05, 4, 8), 4, 8, lam)
+    hits = sum(hotelling_test(rng.multivariate_normal(delta, cov, size=12),
+                              np.zeros(4)).p_value < 0.05 for _ in range(2000))
+    assert abs(hits / 2000 - power) < 4 * math.sqrt(power * (1 - power) / 2000), (hits, power)
+
+
+def test_hotelling_handles_exact_relations_and_constants():
+    """An exact linear relation is one dimension, not a singular matrix; constants decide."""
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(10, 3))
+    null = [0.2, 0.1, -0.1]
+    base = hotelling_test(x, null)
+    with_relation = np.c_[x, 1 - x[:, 0]]  # e.g. service level at T=0 = 1 - P(wait)
+    same = hotelling_test(with_relation, [*null, 1 - null[0]])
+    assert same.dims == 3 and math.isclose(same.p_value, base.p_value, rel_tol=1e-6)
+    broken = hotelling_test(with_relation, [*null, 1 - null[0] + 0.01])
+    assert broken.p_value == 0.0 and "relation" in broken.note
+    const = np.c_[x, np.zeros(10)]
+    assert math.isclose(hotelling_test(const, [*null, 0.0]).p_value, base.p_value)
+    assert hotelling_test(const, [*null, 0.5]).p_value == 0.0
+    assert hotelling_test(x[:3], null) is None  # n <= p: no test
+    test, p, adj = joint_test(x[:3], null)
+    assert test.method == "holm" and math.isclose(test.p_value, min(adj))
+
+
+def test_paired_differences_primary_unadjusted_secondary_holm():
+    """The primary KPI keeps its own p; the secondary KPIs share one Holm family."""
+    rng = np.random.default_rng(7)
+    base = [{"a": rng.normal(), "b": rng.normal(), "c": rng.normal()} for _ in range(8)]
+    other = [{"a": r["a"] + 0.6 + rng.normal(0, 0.5), "b": r["b"] + 0.6 + rng.normal(0, 0.5),
+              "c": r["c"] + rng.normal()} for r in base]
+    d = paired_differences(base, other, ["a", "b", "c"], primary=["a"])
+    raw = {k: stats.ttest_rel([r[k] for r in other], [r[k] for r in base]).pvalue
+           for k in "abc"}
+    assert d["a"].primary and d["a"].p_holm is None
+    assert math.isclose(d["a"].p_value, raw["a"], rel_tol=1e-6)
+    assert np.allclose([d["b"].p_holm, d["c"].p_holm], holm([raw["b"], raw["c"]]))
+    for k in "bc":
+        assert d[k].differs == (d[k].p_holm < 0.05)
+    assert d["a"].differs == (not d["a"].estimate.contains(0.0))
+
+
+def test_share_differences_are_percentage_points():
+    """A difference of two shares prints as signed percentage points; others signed."""
+    assert format_difference("service_level", 0.0553) == "+5.53 pp"
+    assert format_difference("abandon_rate", -0.012) == "-1.20 pp"
+    assert format_difference("asa_s", 2.5) == "+2.50"
+    assert format_difference("asa_s", -2.5) == "-2.50"
+    assert format_difference("asa_s", math.nan) == "-"
