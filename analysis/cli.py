@@ -10,6 +10,7 @@ import itertools
 import json
 import math
 import sys
+import textwrap
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +32,7 @@ from analysis.staffing import (
     parse_target,
     search_head_count,
 )
-from analysis.stats import Estimate, summarise
+from analysis.stats import Estimate, format_p, joint_test, summarise
 from analysis.store import (
     ReplicationStore,
     json_safe,
@@ -46,7 +47,14 @@ from sim.kpi import format_kpi as fmt
 from sim.model import simulate
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.schedule import CoverageWarning, check_coverage
-from sim.stationary import EXACT_KPIS, exact_metrics, parse_rate, stationary_scenario
+from sim.stationary import (
+    EXACT_KPIS,
+    exact_metrics,
+    parse_rate,
+    run_length_note,
+    stationary_scenario,
+    warmup_calls_for,
+)
 
 EPILOG = """examples:
   ccsim run scenarios/base.toml --reps 5
@@ -109,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, fn, helptext in (
         ("erlang", cmd_erlang, "exact Erlang C / Erlang A values for a stationary queue"),
         ("validate", cmd_validate,
-         "simulate a stationary queue and compare with the exact Erlang values"),
+         "simulate a stationary queue and compare with the exact Erlang values, with one "
+         "joint verdict for all KPIs"),
     ):
         e = sub.add_parser(name, help=helptext, description=helptext + ".")
         e.add_argument("--rate", required=True, type=_rate,
@@ -128,10 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
             e.add_argument("--goal", type=_share,
                            help="also print the fewest agents whose service level >= GOAL")
         else:
-            e.add_argument("--reps", type=_positive_int, default=10,
-                           help="replications (default 10)")
+            e.add_argument("--reps", type=_positive_int, default=30,
+                           help="replications (default 30; the joint verdict, Hotelling's "
+                           "T-squared, needs more replications than KPIs and its power "
+                           "grows with n - KPIs)")
             e.add_argument("--calls", type=_positive_int, default=20_000,
-                           help="measured calls per replication after warm-up (default 20000)")
+                           help="measured calls per replication after the warm-up (default "
+                           "20000; a warning says when a run is too short to be stationary)")
             e.add_argument("--seed", type=_nonneg_int, default=1, help="base seed (default 1)")
             _executor_options(e)
 
@@ -272,29 +284,93 @@ def cmd_erlang(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """``ccsim validate``."""
+    """``ccsim validate``: simulate a stationary queue; one joint verdict against Erlang."""
+    conf = VALIDATE_CONFIDENCE
     exact = exact_metrics(args.rate, args.aht, args.agents, args.target, args.patience)
+    warmup = warmup_calls_for(args.rate, args.aht, args.agents, args.patience, args.calls)
     scenario = stationary_scenario(args.rate, args.aht, args.agents, args.target,
-                                   args.patience, calls=args.calls)
+                                   args.patience, calls=args.calls, warmup_calls=warmup)
+    notes = []
+    note = run_length_note(args.rate, args.aht, args.agents, args.patience, args.calls, warmup)
+    if note:
+        notes.append(f"run too short to be stationary: {note}")
     with _experiment_context(args, args.reps, args.quiet or args.json) as (executor, bar):
         exp = run_experiment([scenario], args.seed, args.reps, executor=executor, tables=(),
                              progress=bar.update)
-    est = summarise([{k: r[k] for k in EXACT_KPIS} for r in exp.kpi_rows(0)])
+    rows = exp.kpi_rows(0)
+    cut = sum(r.get("closed", 0.0) for r in rows)
+    if cut > 0:
+        notes.append(f"{cut:,.0f} measured call(s) were still waiting when the queue closed "
+                     "(outcome 'closed'): their waits are cut short, so ASA and service level "
+                     "are biased; the stationary system should drain completely")
+    est = summarise([{k: r[k] for k in EXACT_KPIS} for r in rows], conf)
     exact_d = exact.as_dict()
+    null = [exact_d[k] for k in EXACT_KPIS]
+    joint, p, p_holm = joint_test([[r[k] for k in EXACT_KPIS] for r in rows], null, conf)
+    passed = joint.passed(conf)
     if args.json:
         print(json.dumps(json_safe({
             "exact": exact_d, "simulated": {k: e.as_dict() for k, e in est.items()},
-            "calls": args.calls,
+            "calls": args.calls, "warmup_calls": warmup, "replications": args.reps,
+            "seed": args.seed, "confidence": conf,
+            "inside": {k: est[k].contains(exact_d[k]) for k in EXACT_KPIS},
+            "p_values": dict(zip(EXACT_KPIS, p, strict=True)),
+            "p_holm": dict(zip(EXACT_KPIS, p_holm, strict=True)),
+            "joint": {**joint.as_dict(), "passed": passed},
+            "verdict": "pass" if passed else "fail", "notes": notes,
         })))
         return 0
-    print(f"\n{scenario.description}; {args.reps} replications of {args.calls} calls\n")
-    print(f"{'KPI':<14} {'exact':>10} {'simulated':>10}   95% CI{'':<16} inside")
-    for k in EXACT_KPIS:
+    pct = f"{100 * conf:g}%"
+    print(f"\n{scenario.description} (load {args.rate * args.aht:.2f} Erlang); "
+          f"{args.reps} replications of {args.calls:,} calls after {warmup:,} warm-up calls, "
+          f"seed {args.seed}\n")
+    print(f"{'KPI':<14} {'exact':>10} {'simulated':>10}   {pct + ' CI':<24} inside"
+          f"{'p':>8} {'Holm p':>8}")
+    for j, k in enumerate(EXACT_KPIS):
         e = est[k]
-        inside = "yes" if e.contains(exact_d[k]) else "NO"
-        print(f"{k:<14} {fmt(k, exact_d[k]):>10} {fmt(k, e.mean):>10}   "
-              f"[{fmt(k, e.ci_low)}, {fmt(k, e.ci_high)}]{'':<4} {inside}")
+        ci = f"[{fmt(k, e.ci_low)}, {fmt(k, e.ci_high)}]"
+        inside = "yes" if e.contains(exact_d[k]) else "no"
+        print(f"{k:<14} {fmt(k, exact_d[k]):>10} {fmt(k, e.mean):>10}   {ci:<24} "
+              f"{inside:<6}{format_p(p[j]):>8} {format_p(p_holm[j]):>8}{e.dropped_note()}")
+    print()
+    print(_validate_verdict(joint, passed, conf, len(EXACT_KPIS)))
+    for n in notes:
+        print(f"\nwarning: {n}")
     return 0
+
+
+#: confidence of validate's intervals and false-alarm rate 1 - this of its joint verdict
+VALIDATE_CONFIDENCE = 0.95
+
+
+def _validate_verdict(joint, passed: bool, conf: float, kpis: int) -> str:
+    """The joint verdict and what a miss means, in words."""
+    alpha = 1 - conf
+    one_in = f"1 time in {round(1 / alpha):g}"
+    if joint.method == "hotelling":
+        how = (f"Hotelling's T² = {joint.statistic:.2f} over {joint.dims} KPI dimension(s) "
+               f"and {joint.n} replications, p = {format_p(joint.p_value)}")
+    else:
+        how = f"smallest Holm-adjusted p = {format_p(joint.p_value)} ({joint.note})"
+    head = (f"verdict: PASS - the simulated means agree with the exact values, all KPIs "
+            f"together ({how}; a fail needs p < {alpha:g})." if passed else
+            f"verdict: FAIL - the simulated means disagree with the exact values, all KPIs "
+            f"together ({how} < {alpha:g}).")
+    if joint.method == "hotelling" and joint.note:
+        head += f" {joint.note[0].upper()}{joint.note[1:]}."
+    any_miss = 1 - conf ** kpis
+    return "\n".join(textwrap.wrap(
+        f"{head} What a miss means: each {100 * conf:g}% interval misses its exact value "
+        f"{one_in} by chance even when the model is exact. With {kpis} KPIs at least one "
+        f"miss happens in up to {100 * any_miss:.0f}% of runs (1 - {conf:g}^{kpis}, if they "
+        "were independent), and they are not: a run whose replications happened to see a "
+        "little more traffic than average has a higher P(wait), ASA, abandon rate and "
+        "occupancy and a lower service level (and the other way round), so one unlucky run "
+        "can miss on every KPI at once. The joint test (the "
+        "verdict) accounts for that correlation: an exact model fails it "
+        f"{one_in}; a model that is wrong by more than the intervals' width fails it almost "
+        "always. To tell a chance fail from a real one, re-run with more --reps: a wrong "
+        "model's p-value then falls further, a chance fail passes again.", width=92))
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -688,7 +764,7 @@ def _kpi_table(est: dict[str, Estimate], with_ci: bool) -> str:
         ci = f"[{fmt(k, e.ci_low)}, {fmt(k, e.ci_high)}]" if with_ci else ""
         desc = KPIS[k].description if k in KPIS else ""
         lines.append(f"{k:<16} {fmt(k, e.mean):>11}   " + (f"{ci:<24}" if with_ci else "")
-                     + desc)
+                     + desc + e.dropped_note())
     return "\n".join(lines)
 
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from analysis import docs
 from analysis.cli import main
+from analysis.stats import joint_test
 from sim.erlang import erlang_a_metrics
 from sim.kpi import KPIS
 from sim.scenario import Scenario
+from sim.stationary import EXACT_KPIS
 from tests.conftest import ROOT, SCENARIOS
 
 
@@ -80,13 +83,112 @@ def test_run_individual_writes_agent_tables(capsys, tmp_path):
     assert "agent" in pd.read_parquet(rep0 / "calls.parquet").columns
 
 
-def test_validate_json(capsys):
-    """`ccsim validate --json` gives exact values and simulated CIs under stable names."""
-    out = run_json(capsys, "validate", "--rate", "360/h", "--aht", "240", "--agents", "27",
-                   "--target", "20", "--patience", "120", "--reps", "3", "--calls", "3000")
-    assert set(out) == {"exact", "simulated", "calls"} and out["calls"] == 3000
-    assert set(out["simulated"]["service_level"]) == {"mean", "ci_low", "ci_high"}
-    assert set(out["exact"]) == set(out["simulated"])
+#: the README's example system (Erlang A): 360 calls/h, AHT 240 s, 27 agents, T = 20 s
+VALIDATE = ["validate", "--rate", "360/h", "--aht", "240", "--agents", "27", "--target", "20",
+            "--patience", "120"]
+
+
+#: systems a little off the simulated one: at validate's defaults each is rejected with
+#: p < 1e-7 at seeds 1-4 (measured); the test asks for p < 0.001
+WRONG = {"26 agents": {"servers": 26}, "28 agents": {"servers": 28},
+         "AHT +2%": {"mean_service_s": 245.0}, "patience +8%": {"mean_patience_s": 130.0},
+         "threshold 22 s": {"threshold_s": 22.0}}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_validate_json_values_and_joint_verdict(capsys, monkeypatch, seed):
+    """Default settings: exact values are sim.erlang's, the verdict passes; wrong ones fail.
+
+    On the same replications, the exact values of a slightly different system fail.
+    Seeds are fixed: the verdict is a 5% test, so an exact model fails it at about 1 seed
+    in 20; these three pass, and a model that is off by one agent, 2% of AHT, 8% of
+    patience or 2 s of threshold fails them.
+    """
+    import analysis.cli as cli
+
+    seen = []
+
+    def spy(values, null, confidence):
+        seen.append(np.asarray(values, dtype=float))
+        return joint_test(values, null, confidence)
+
+    monkeypatch.setattr(cli, "joint_test", spy)
+    out = run_json(capsys, *VALIDATE, "--seed", str(seed))
+    system = {"rate": 0.1, "mean_service_s": 240.0, "servers": 27, "threshold_s": 20.0,
+              "mean_patience_s": 120.0}
+    exact = erlang_a_metrics(**system).as_dict()
+    assert out["exact"] == pytest.approx(exact, rel=1e-12)
+    assert out["replications"] == 30 and out["calls"] == 20_000 and out["seed"] == seed
+    assert set(out["simulated"]) == set(EXACT_KPIS)
+    (values,) = seen
+    assert values.shape == (30, len(EXACT_KPIS))
+    for j, k in enumerate(EXACT_KPIS):
+        e, p = out["simulated"][k], out["p_values"][k]
+        assert math.isclose(e["mean"], values[:, j].mean(), rel_tol=1e-12), k
+        assert e["ci_low"] < e["mean"] < e["ci_high"], k
+        inside = e["ci_low"] <= exact[k] <= e["ci_high"]
+        assert out["inside"][k] == inside and (p >= 0.05) == inside, k
+        assert out["p_holm"][k] >= p
+    joint = out["joint"]
+    assert (joint["method"], joint["dims"], joint["n"]) == ("hotelling", 5, 30)
+    assert joint["df"] == [5, 25] and joint["passed"] and joint["p_value"] >= 0.05
+    assert out["verdict"] == "pass" and out["notes"] == []
+    for name, change in WRONG.items():
+        wrong = erlang_a_metrics(**{**system, **change}).as_dict()
+        test, _, _ = joint_test(values, [wrong[k] for k in EXACT_KPIS])
+        assert test.p_value < 0.001, (name, test)
+
+
+def test_validate_fails_a_wrong_system(capsys, monkeypatch):
+    """Through the command: exact values computed for 26 agents instead of 27 give a FAIL."""
+    import analysis.cli as cli
+
+    real = cli.exact_metrics
+
+    def wrong_exact(rate, aht_s, agents, threshold_s, patience_s):
+        return real(rate, aht_s, agents - 1, threshold_s, patience_s)
+
+    monkeypatch.setattr(cli, "exact_metrics", wrong_exact)
+    args = [*VALIDATE, "--reps", "12", "--calls", "5000", "--executor", "serial"]
+    out = run_json(capsys, *args)
+    assert out["verdict"] == "fail" and out["joint"]["p_value"] < 0.01, out["joint"]
+    assert main([*args, "--quiet"]) == 0
+    assert "verdict: FAIL" in capsys.readouterr().out
+
+
+def test_validate_text_says_what_a_miss_means(capsys):
+    """The text verdict names the joint test, its p-value and what a 95% miss means."""
+    assert main([*VALIDATE, "--reps", "10", "--calls", "5000", "--executor", "serial"]) == 0
+    text = capsys.readouterr().out
+    assert "verdict: PASS" in text or "verdict: FAIL" in text
+    for phrase in ("Hotelling", "misses its exact value 1 time in 20 by chance",
+                   "With 5 KPIs", "Holm p"):
+        assert phrase in text, phrase
+
+
+def test_validate_warns_when_too_short_to_be_stationary(capsys):
+    """Load 0.98 on one agent: a run of 2,000 calls is far too short, and validate says so."""
+    assert main(["validate", "--rate", "0.98/min", "--aht", "60", "--agents", "1", "--target",
+                 "20", "--reps", "3", "--calls", "2000", "--executor", "serial",
+                 "--quiet"]) == 0
+    assert "warning: run too short to be stationary" in capsys.readouterr().out
+
+
+def test_validate_warns_about_closed_calls(capsys, monkeypatch):
+    """A measured call that ended 'closed' (queue closed before it was served) is warned of."""
+    import analysis.cli as cli
+
+    real = cli.stationary_scenario
+
+    def no_overtime(*args, **kwargs):
+        return real(*args, **kwargs).replace({"closing.rule": "close"}, source="test")
+
+    monkeypatch.setattr(cli, "stationary_scenario", no_overtime)
+    overloaded = ["validate", "--rate", "360/h", "--aht", "240", "--agents", "20", "--target",
+                  "20", "--patience", "600"]  # 24 Erlang on 20 agents: a queue at closing
+    out = run_json(capsys, *overloaded, "--reps", "3", "--calls", "3000", "--executor",
+                   "serial")
+    assert any("outcome 'closed'" in n for n in out["notes"]), out["notes"]
 
 
 def test_bad_scenario_is_one_clear_error(capsys, tmp_path):
@@ -144,3 +246,4 @@ def test_agent_timeline_and_coverage_warning(capsys, tmp_path):
     assert "outside the horizon" in capsys.readouterr().err
     assert main(["run", str(SCENARIOS / "base.toml"), "--agent-timeline", "--no-write"]) == 2
     assert "--no-write" in capsys.readouterr().err
+
