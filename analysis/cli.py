@@ -31,8 +31,18 @@ from analysis.staffing import (
     erlang_requirements,
     parse_target,
     search_head_count,
+    with_head_count,
 )
-from analysis.stats import Estimate, format_p, joint_test, summarise
+from analysis.stats import (
+    Estimate,
+    format_p,
+    joint_test,
+    paired_difference,
+    paired_differences,
+    summarise,
+    t_interval,
+)
+from analysis.stats import format_difference as fmt_diff
 from analysis.store import (
     ReplicationStore,
     json_safe,
@@ -92,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="simulate a scenario and print its KPIs",
                        description="Simulate SCENARIO for R replications; print every KPI "
-                       "(mean and 95%% CI when R > 1) and write kpis.csv and the logs.")
+                       "(mean and 95% CI when R > 1) and write kpis.csv and the logs.")
     r.add_argument("scenario", type=Path, help="scenario TOML file")
     r.add_argument("--days", type=_positive_int, help="override horizon.days")
     r.add_argument("--seed", type=_nonneg_int, default=1, help="base seed (default 1)")
@@ -150,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser(
         "compare", help="compare scenarios with paired differences and write report.html",
         description="Simulate every SCENARIO for the same replications (common random "
-        "numbers), print each KPI's mean and 95%% CI per scenario and the paired difference "
+        "numbers), print each KPI's mean and 95% CI per scenario and the paired difference "
         "against the first scenario, and write report.html with figures. Re-running the same "
         "command resumes: finished replications are not run again.")
     c.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO",
@@ -167,19 +177,25 @@ def build_parser() -> argparse.ArgumentParser:
                    "fewest total agents (staffing.agents, spread over its shifts) whose mean "
                    "KPI reaches the baseline's, and add that scenario (NAME@AGENTS) to the "
                    "comparison, e.g. --match service_level")
+    c.add_argument("--no-confirm", action="store_true",
+                   help="with --until or --match, report the replications that made the "
+                   "choice instead of confirming on as many fresh replications (cheaper; "
+                   "the CIs can then be somewhat optimistic, and the output says so)")
+    _primary_option(c)
     c.set_defaults(func=cmd_compare)
 
     w = sub.add_parser(
         "sweep", help="full factorial over scenario fields",
         description="Simulate every combination of the --set values (full factorial), each "
         "validated like a scenario file; write a tidy table (one row per combination and KPI: "
-        "mean and 95%% CI) as sweep.csv and sweep.parquet and one PNG plot per KPI.")
+        "mean and 95% CI) as sweep.csv and sweep.parquet and one PNG plot per KPI.")
     w.add_argument("scenario", type=Path, help="base scenario TOML file")
     _experiment_options(w, "sweep", with_set=False)
     w.add_argument("--set", dest="factors", action="append", default=[], required=True,
                    metavar="KEY=V1,V2,...",
                    help="a factor: dotted field and comma-separated values, e.g. "
                    "--set staffing.agents=90,95,100 (repeatable; values are TOML literals)")
+    _primary_option(w)
     w.set_defaults(func=cmd_sweep)
 
     st = sub.add_parser(
@@ -198,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="require the goal with confidence C (e.g. 0.9): the one-sided lower "
                     "confidence bound of the mean service level must reach it, not the mean "
                     "alone (default: the mean)")
+    st.add_argument("--no-confirm", action="store_true",
+                    help="do not re-simulate the answer on fresh replications (by default "
+                    "it is, because the search chose it on the replications it reports)")
     _experiment_options(st, "staff")
     st.set_defaults(func=cmd_staff)
 
@@ -375,20 +394,21 @@ def _validate_verdict(joint, passed: bool, conf: float, kpis: int) -> str:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """``ccsim compare``."""
-    from analysis.report import compare, text_table, write_report  # matplotlib: load late
+    from analysis.report import compare, rep_range, text_table, write_report  # matplotlib
 
     overrides = _overrides(args)
     scenarios = _unique_names([load_scenario(p, overrides) for p in args.scenarios])
     out = args.out or default_out("compare", [s.name for s in scenarios])
     quiet = args.quiet or args.json
+    primary = _primary(args.primary)
     if args.until and args.until[0] not in KPIS:
         raise CLIError(f"--until: unknown KPI {args.until[0]!r}; known: {', '.join(KPIS)}")
     if args.match and args.match not in KPIS:
         raise CLIError(f"--match: unknown KPI {args.match!r}; known: {', '.join(KPIS)}")
     if args.until and args.max_reps < max(2, args.reps):
         raise CLIError(f"--max-reps {args.max_reps} is below --reps {args.reps}")
-    total = None if args.match else len(scenarios) * (args.max_reps if args.until
-                                                      else args.reps)
+    selecting = bool(args.until or args.match)
+    total = None if selecting else len(scenarios) * args.reps
     with _experiment_context(args, total, quiet) as (executor, bar):
         kwargs = {"executor": executor, "store": ReplicationStore(out / "replications"),
                   "progress": bar.update}
@@ -398,27 +418,95 @@ def cmd_compare(args: argparse.Namespace) -> int:
                             max_reps=args.max_reps, **kwargs)
         else:
             exp = run_experiment(scenarios, args.seed, args.reps, **kwargs)
-        if args.match:
-            exp = _matched(scenarios, exp, args, kwargs)
-    comp = compare(exp)
+        selection, notes = None, []
+        if selecting:
+            chosen = exp.reps(0)
+            parts = []
+            if args.until:
+                kpi, hw = args.until
+                reached = _until_half_width(exp, kpi)
+                parts.append(f"--until {kpi}={hw:g} added replications until the "
+                             f"{'paired difference' if len(scenarios) > 1 else 'mean'} of "
+                             f"{kpi} had a {100 * COMPARE_CONFIDENCE:g}% CI half-width <= "
+                             f"{fmt_diff(kpi, hw).lstrip('+')}: it stopped at {len(chosen)} "
+                             f"(half-width {fmt_diff(kpi, reached).lstrip('+')}"
+                             f"{'' if reached <= hw else ', --max-reps reached'}).")
+            matched: dict[str, int | None] = {}
+            if args.match:
+                exp, notes, matched = _matched(scenarios, exp, args, kwargs)
+                parts.append(f"--match {args.match} searched the head counts (NAME@AGENTS) "
+                             "on the same replications.")
+            selection = {"chosen_on": chosen, "until": list(args.until or []) or None,
+                         "match": args.match, "matched_agents": matched or None}
+            if args.no_confirm:
+                parts.append(f"The table uses the same {rep_range(chosen)} that made these "
+                             "choices, so its CIs can be somewhat optimistic (stopping when the "
+                             "CI first looks narrow enough, or taking the head count that "
+                             "just reaches the goal, favours lucky replications); without "
+                             "--no-confirm they are confirmed on fresh replications.")
+                selection.update(reported_on=chosen, fresh=False)
+            else:
+                fresh = range(chosen[-1] + 1, chosen[-1] + 1 + len(chosen))
+                confirm = run_experiment(exp.scenarios, args.seed, fresh, **kwargs)
+                confirm.ran += exp.ran
+                confirm.resumed += exp.resumed
+                confirm.wall_s += exp.wall_s
+                exp = confirm
+                parts.append(f"The table uses {len(chosen)} fresh replications "
+                             f"({rep_range(fresh)}) that took no part in these choices, so "
+                             "its CIs and verdicts are not biased by them.")
+                selection.update(reported_on=list(fresh), fresh=True)
+            what = " and ".join(w for w, on in (("the replication count", args.until),
+                                                ("the head counts", args.match)) if on)
+            selection["text"] = " ".join([f"{rep_range(chosen).capitalize()} chose {what}.",
+                                          *parts])
+    comp = compare(exp, COMPARE_CONFIDENCE, primary, selection)
     _write_experiment(out, exp, args, "compare")
     write_json(comp.as_json(), out / "comparison.json")
     report = write_report(exp, comp, out, {"command": _command_line(args)})
     if args.json:
         print(json.dumps(comp.as_json(), allow_nan=False))
         return 0
-    print(f"\n{len(exp.scenarios)} scenarios x {comp.reps} replications, seed {args.seed}, "
+    print(f"\n{len(exp.scenarios)} scenarios x {comp.reps} replications "
+          f"({rep_range(comp.replications)}), seed {args.seed}, "
           f"{scenarios[0].horizon.days} day(s); differences paired against {comp.baseline} "
-          "(common random numbers)\n")
+          "(common random numbers); shares differ in percentage points (pp)\n")
     print(text_table(comp))
+    print()
+    print(textwrap.fill(comp.explanation(), width=92))
+    for line in notes:
+        print(line)
+    if selection:
+        print()
+        print(textwrap.fill(selection["text"], width=92))
     if exp.resumed:
         print(f"\nresumed: {exp.resumed} replication(s) were already finished in {out}/")
-    for line in getattr(args, "match_notes", []):
-        print(line)
     print(f"\n{exp.ran + exp.resumed} replications in {exp.wall_s:.1f} s "
           f"({exp.executor}, {exp.workers} worker(s))")
     print(f"report written to {report}")
     return 0
+
+
+#: confidence of compare's and sweep's intervals (and 1 - the primary tests' level)
+COMPARE_CONFIDENCE = 0.95
+
+
+def _primary(text: str) -> tuple[str, ...]:
+    """``--primary KPI[,KPI]``: known KPI names, in order, without repeats."""
+    names = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
+    unknown = [k for k in names if k not in KPIS]
+    if not names or unknown:
+        raise CLIError(f"--primary: unknown KPI {(unknown or [text])[0]!r}; known: "
+                       f"{', '.join(KPIS)}")
+    return names
+
+
+def _until_half_width(exp, kpi: str) -> float:
+    """The largest half-width the --until rule looks at (paired differences, or the mean)."""
+    rows = [[r.get(kpi, math.nan) for r in exp.kpi_rows(i)] for i in range(len(exp.scenarios))]
+    if len(rows) == 1:
+        return t_interval(rows[0], COMPARE_CONFIDENCE).half_width
+    return max(paired_difference(rows[0], r, COMPARE_CONFIDENCE).half_width for r in rows[1:])
 
 
 def _matched(scenarios: list[Scenario], exp, args: argparse.Namespace,
@@ -426,7 +514,8 @@ def _matched(scenarios: list[Scenario], exp, args: argparse.Namespace,
     """``exp`` plus, for each non-baseline scenario, the head count matching the baseline KPI.
 
     The matched scenario is named ``NAME@AGENTS``; its replications are those the search
-    ran at that head count (same seed and replication numbers, so still paired).
+    ran at that head count (same seed and replication numbers, so still paired). Returns
+    the merged experiment, lines to print and ``{scenario: agents found or None}``.
     """
     kpi = args.match
     goal = summarise(exp.kpi_rows(0))[kpi].mean
@@ -434,13 +523,15 @@ def _matched(scenarios: list[Scenario], exp, args: argparse.Namespace,
     merged = Experiment(list(scenarios), exp.seed, dict(exp.outputs), exp.resumed, exp.ran,
                         exp.wall_s, exp.executor, exp.workers)
     notes = [""]
+    found_agents: dict[str, int | None] = {}
     for s in scenarios[1:]:
-        res = search_head_count(s, kpi, goal, args.seed, len(reps), store=kwargs["store"],
+        res = search_head_count(s, kpi, goal, args.seed, reps, store=kwargs["store"],
                                 executor=kwargs["executor"], progress=kwargs["progress"])
         for e in res.experiments.values():
             merged.ran, merged.resumed = merged.ran + e.ran, merged.resumed + e.resumed
             merged.wall_s += e.wall_s
         now = s.staffing.agents or sum(s.staffing.head_counts().values())
+        found_agents[s.name] = res.agents
         if res.agents is None:
             notes.append(f"equal {kpi}: {s.name} does not reach {scenarios[0].name}'s "
                          f"{fmt(kpi, goal)} with up to 5000 agents")
@@ -453,37 +544,56 @@ def _matched(scenarios: list[Scenario], exp, args: argparse.Namespace,
         notes.append(f"equal {kpi}: {s.name} needs {res.agents} agents (it has {now}) to reach "
                      f"{scenarios[0].name}'s {fmt(kpi, goal)} (mean over {len(reps)} "
                      "replications)")
-    args.match_notes = notes
-    return merged
+    return merged, notes, found_agents
 
 
 def cmd_staff(args: argparse.Namespace) -> int:
     """``ccsim staff``."""
+    from analysis.report import rep_range
+
     share, threshold = args.target
     overrides = {**_overrides(args), "service_level.threshold_s": threshold,
                  "service_level.target": share}
     scenario = load_scenario(args.scenario, overrides)
     erl = erlang_requirements(scenario, share, threshold)
+    with warnings.catch_warnings():  # the same check `ccsim run` warns with, counted here
+        warnings.simplefilter("ignore", CoverageWarning)
+        short = check_coverage(scenario)
+    h = scenario.horizon
     now = scenario.staffing.agents or sum(scenario.staffing.head_counts().values())
     out = args.out or default_out("staff", [scenario.name, f"{share:g}at{threshold:g}"])
     quiet = args.quiet or args.json
+    store = ReplicationStore(out / "replications")
     with _experiment_context(args, None, quiet) as (executor, bar):
         res = search_head_count(scenario, "service_level", share, args.seed, args.reps,
-                                executor=executor, store=ReplicationStore(out / "replications"),
-                                increasing=True, max_agents=args.max_agents,
-                                confidence=args.confidence, progress=bar.update)
-    short = erl[erl["scheduled_agents"] < erl["erlang_agents"]]
+                                executor=executor, store=store, increasing=True,
+                                max_agents=args.max_agents, confidence=args.confidence,
+                                with_range=True, progress=bar.update)
+        confirm = None
+        if res.agents is not None and not args.no_confirm:
+            fresh = range(args.reps, 2 * args.reps)
+            exp = run_experiment([with_head_count(scenario, res.agents)], args.seed, fresh,
+                                 executor=executor, store=store, tables=("daily",),
+                                 progress=bar.update)
+            est = t_interval([r["service_level"] for r in exp.kpi_rows(0)])
+            level = 0.95 if args.confidence is None else 2 * args.confidence - 1
+            check = (est.mean if args.confidence is None else
+                     t_interval([r["service_level"] for r in exp.kpi_rows(0)], level).ci_low)
+            confirm = {"replications": list(fresh), "agents": res.agents,
+                       "service_level": est.as_dict(), "meets_goal": bool(check >= share)}
     result = {
         "scenario": scenario.name, "target": share, "threshold_s": threshold,
         "definition": scenario.service_level.definition, "current_agents": now,
         "agents": res.agents, "confidence": args.confidence,
+        "range": res.as_dict()["range"],
         "replications": args.reps, "seed": args.seed,
         "tried": res.as_dict()["tried"],
+        "confirmation": confirm,
         "erlang": {"peak_agents": int(erl["erlang_agents"].max()),
                    "peak_interval": erl.loc[erl["erlang_agents"].idxmax(), "start"],
-                   "agent_hours": float(erl["erlang_agents"].sum()
-                                        * scenario.horizon.interval_s / 3600),
-                   "intervals_understaffed": len(short)},
+                   "agent_hours": float(erl["erlang_agents"].sum() * h.interval_s / 3600),
+                   "intervals_understaffed": len(short),
+                   "intervals": h.days * h.intervals_per_day},
     }
     write_csv(erl, out / "erlang.csv")
     write_json(result, out / "staff.json")
@@ -491,24 +601,50 @@ def cmd_staff(args: argparse.Namespace) -> int:
         print(json.dumps(json_safe(result)))
         return 0
     e = result["erlang"]
+    sl = "service_level"
     print(f"\n{scenario.name}: goal {100 * share:g}% answered within {threshold:g} s "
           f"({scenario.service_level.definition}); {now} agents now\n")
-    print(f"Erlang (each interval alone): peak {e['peak_agents']} agents on queue at "
-          f"{e['peak_interval']}, {e['agent_hours']:.0f} agent-hours per day; the shifts "
-          f"cover fewer than that in {e['intervals_understaffed']} of {len(erl)} intervals")
-    print(f"\nsimulated head counts ({args.reps} replications each, seed {args.seed}):")
+    print(textwrap.fill(
+        f"Erlang (each interval alone): peak {e['peak_agents']} agents on queue at "
+        f"{e['peak_interval']}, {e['agent_hours']:.0f} agent-hours per day. The schedule has "
+        f"fewer agents on queue than that (breaks and activities taken out) in "
+        f"{e['intervals_understaffed']} of {e['intervals']} intervals over {h.days} day(s): "
+        "the coverage check `ccsim run` warns with.", width=92))
+    print(f"\nsimulated head counts ({rep_range(range(args.reps))} each, seed {args.seed}):")
     for n, est in sorted(res.tried.items()):
         mark = "  <- fewest reaching the goal" if n == res.agents else ""
-        print(f"  {n:>6} agents: service level {fmt('service_level', est.mean):>8} "
-              f"[{fmt('service_level', est.ci_low)}, {fmt('service_level', est.ci_high)}]"
-              f"{mark}")
+        print(f"  {n:>6} agents: service level {fmt(sl, est.mean):>8} "
+              f"[{fmt(sl, est.ci_low)}, {fmt(sl, est.ci_high)}]{est.dropped_note()}{mark}")
     if res.agents is None:
         print(f"\nnot reached with up to {args.max_agents} agents")
+        print(f"written to {out}/ (staff.json, erlang.csv)")
+        return 0
+    how = ("a mean service level" if args.confidence is None else
+           f"a service level with {100 * args.confidence:g}% confidence")
+    print()
+    print(textwrap.fill(f"{res.agents} agents (spread over the shifts in proportion; now "
+                        f"{now}) reach {how} >= {100 * share:g}% on these replications.",
+                        width=92))
+    if res.low is not None:
+        pct = f"{100 * res.range_confidence:g}%"
+        high = (f"{res.high}" if res.high is not None
+                else f"more than {args.max_agents}")
+        print(textwrap.fill(
+            f"The answer's own uncertainty: {res.low} to {high} agents. With {res.low - 1} or "
+            f"fewer even the upper end of the {pct} CI is below the goal; from {high} on its "
+            f"lower end reaches it. Inside the range these replications cannot tell a "
+            "head count from the goal; more --reps narrow it.", width=92))
+    if confirm is not None:
+        c = confirm["service_level"]
+        verdict = "reach" if confirm["meets_goal"] else "do NOT reach"
+        print(textwrap.fill(
+            f"Confirmed on {args.reps} fresh replications ({rep_range(confirm['replications'])},"
+            f" not used by the search): {res.agents} agents give {fmt(sl, c['mean'])} "
+            f"[{fmt(sl, c['ci_low'])}, {fmt(sl, c['ci_high'])}], so they {verdict} {how} >= "
+            f"{100 * share:g}%.", width=92))
     else:
-        how = ("a mean service level" if args.confidence is None else
-               f"a service level with {100 * args.confidence:g}% confidence")
-        print(f"\n{res.agents} agents (spread over the shifts in proportion; now {now}) reach "
-              f"{how} >= {100 * share:g}%")
+        print(f"(the service levels above are from the replications that chose {res.agents}; "
+              "without --no-confirm it is checked on fresh replications)")
     print(f"written to {out}/ (staff.json, erlang.csv)")
     return 0
 
@@ -516,6 +652,7 @@ def cmd_staff(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``ccsim sweep``."""
     base = load_scenario(args.scenario, _overrides(args))
+    primary = _primary(args.primary)
     factors = [_parse_factor(text) for text in args.factors]
     keys = [k for k, _ in factors]
     if len(set(keys)) != len(keys):
@@ -534,7 +671,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         exp = run_experiment(scenarios, args.seed, args.reps, executor=executor,
                              store=ReplicationStore(out / "replications"),
                              tables=("daily",), progress=bar.update)
-    tidy = sweep_table(exp, keys, combos)
+    tidy = sweep_table(exp, keys, combos, primary)
     _write_experiment(out, exp, args, "sweep")
     write_csv(tidy, out / "sweep.csv")
     write_parquet(_parquet_safe(tidy), out / "sweep.parquet")
@@ -544,10 +681,26 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                                     "rows": tidy.to_dict(orient="records")})))
         return 0
     print(f"\n{base.name}: {len(combos)} combinations x {args.reps} replications, seed "
-          f"{args.seed}\n")
+          f"{args.seed}; differences paired against the first combination "
+          f"({', '.join(f'{k}={_literal(v)}' for k, v in zip(keys, combos[0], strict=True))}),"
+          " shares in percentage points (pp)\n")
     show = tidy.assign(**{c: tidy.apply(lambda r, c=c: fmt(r["kpi"], r[c]), axis=1)
                           for c in ("mean", "ci_low", "ci_high")})
-    print(show.drop(columns=["scenario", "half_width"]).to_string(index=False))
+    show = show.assign(**{c: tidy.apply(lambda r, c=c: fmt_diff(r["kpi"], r[c]), axis=1)
+                          for c in ("diff", "diff_ci_low", "diff_ci_high")})
+    show = show.assign(**{c: tidy[c].map(format_p) for c in ("p_value", "p_holm")},
+                       differs=tidy["differs"].map(
+                           lambda v: "-" if pd.isna(v) else "yes" if v else "no"))
+    drop = ["scenario", "half_width"] + ([] if tidy["dropped"].any() else ["dropped"])
+    print(show.drop(columns=drop).to_string(index=False))
+    n_sec = tidy.loc[tidy["test"] == "secondary", "kpi"].nunique()
+    print("\n" + textwrap.fill(
+        f"differs (against the first combination): the primary KPI(s) ({', '.join(primary)})"
+        f" tested at {100 * COMPARE_CONFIDENCE:g}% each, unadjusted; the other {n_sec} KPIs "
+        "are secondary, Holm-adjusted together within each combination (p_holm), so the "
+        f"chance of any false 'differs' among them is at most "
+        f"{100 * (1 - COMPARE_CONFIDENCE):g}%. Combinations are not adjusted for each other; "
+        "CIs are unadjusted.", width=92))
     print(f"\n{exp.ran + exp.resumed} replications in {exp.wall_s:.1f} s "
           f"({exp.executor}, {exp.workers} worker(s))")
     print(f"written to {out}/ (sweep.csv, sweep.parquet, {len(plots)} plots in plots/)")
@@ -577,6 +730,14 @@ def _experiment_options(p: argparse.ArgumentParser, kind: str, with_set: bool = 
     _executor_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object (no progress bar)")
+
+
+def _primary_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--primary", default="service_level", metavar="KPI[,KPI]",
+                   help="the KPI(s) the comparison is for (default service_level): their "
+                   "differences are tested at 95%% each; every other KPI is secondary and "
+                   "Holm-adjusted, so that 13 KPIs do not give 13 chances of a false "
+                   "'differs'")
 
 
 def _executor_options(p: argparse.ArgumentParser) -> None:
@@ -640,16 +801,37 @@ def _write_experiment(out: Path, exp, args: argparse.Namespace, kind: str) -> No
     }, out / "manifest.json")
 
 
-def sweep_table(exp, keys: list[str], combos: list[tuple]) -> pd.DataFrame:
-    """Tidy table: one row per combination and KPI (mean, CI, half-width, n)."""
+def sweep_table(exp, keys: list[str], combos: list[tuple],
+                primary: Sequence[str] = ("service_level",)) -> pd.DataFrame:
+    """Tidy table: one row per combination and KPI (mean, CI, half-width, n, NaNs dropped).
+
+    Every combination after the first also gets its paired difference against the first
+    (``diff``, ``diff_ci_low``, ``diff_ci_high``), the paired t-test ``p_value``, ``p_holm``
+    (Holm-adjusted over the secondary KPIs of that combination; empty for a primary KPI),
+    ``test`` (primary or secondary) and ``differs``.
+    """
     rows = []
+    base_rows = exp.kpi_rows(0)
     for i, combo in enumerate(combos):
-        for kpi, e in summarise(exp.kpi_rows(i)).items():
+        est = summarise(exp.kpi_rows(i), COMPARE_CONFIDENCE)
+        diffs = (paired_differences(base_rows, exp.kpi_rows(i), list(est), primary,
+                                    COMPARE_CONFIDENCE) if i else {})
+        for kpi, e in est.items():
+            d = diffs.get(kpi)
             rows.append({**dict(zip(keys, combo, strict=True)),
                          "scenario": exp.scenarios[i].name, "kpi": kpi, "mean": e.mean,
                          "ci_low": e.ci_low, "ci_high": e.ci_high,
-                         "half_width": e.half_width, "n": e.n})
-    return pd.DataFrame(rows)
+                         "half_width": e.half_width, "n": e.n, "dropped": e.dropped,
+                         "test": "primary" if kpi in primary else "secondary",
+                         "diff": d.estimate.mean if d else math.nan,
+                         "diff_ci_low": d.estimate.ci_low if d else math.nan,
+                         "diff_ci_high": d.estimate.ci_high if d else math.nan,
+                         "p_value": d.p_value if d else math.nan,
+                         "p_holm": d.p_holm if d and d.p_holm is not None else math.nan,
+                         "differs": d.differs if d else None})
+    tidy = pd.DataFrame(rows)
+    tidy["differs"] = tidy["differs"].astype("boolean")  # None (no test) stays missing
+    return tidy
 
 
 def sweep_plots(tidy: pd.DataFrame, keys: list[str], folder: Path) -> list[Path]:

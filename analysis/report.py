@@ -25,7 +25,14 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from analysis.experiment import Experiment  # noqa: E402
-from analysis.stats import Estimate, distinguishable, paired_difference, summarise  # noqa: E402
+from analysis.stats import (  # noqa: E402
+    Difference,
+    Estimate,
+    format_p,
+    paired_differences,
+    summarise,
+)
+from analysis.stats import format_difference as fmt_diff  # noqa: E402
 from analysis.store import atomic_write, json_safe  # noqa: E402
 from sim.kpi import KPIS
 from sim.kpi import format_kpi as fmt  # noqa: E402
@@ -34,42 +41,88 @@ from sim.scenario import Scenario, format_clock  # noqa: E402
 TRADE_OFF_KPI = "stress_mean"
 
 
+#: default primary KPI of a comparison: the question a what-if is usually asked
+DEFAULT_PRIMARY = ("service_level",)
+
+
 @dataclass
 class Comparison:
-    """Per scenario, every KPI's estimate; per other scenario, paired differences vs the first."""
+    """Per scenario, every KPI's estimate; per other scenario, paired differences vs the first.
+
+    The ``primary`` KPIs' differences are tested at ``confidence`` each; the other KPIs are
+    secondary, Holm-adjusted together within each comparison (see
+    :func:`analysis.stats.paired_differences`). ``selection`` says how replication counts or
+    head counts were chosen and whether the numbers shown come from fresh replications.
+    """
 
     baseline: str
     kpis: dict[str, dict[str, Estimate]]
-    differences: dict[str, dict[str, Estimate]]
+    differences: dict[str, dict[str, Difference]]
     reps: int
     confidence: float
+    primary: tuple[str, ...] = DEFAULT_PRIMARY
+    replications: tuple[int, ...] = ()
+    """Replication numbers the table is computed from."""
+    selection: dict[str, Any] | None = None
+
+    @property
+    def secondary(self) -> list[str]:
+        """KPIs that are not primary, in table order."""
+        return [k for k in self.kpis[self.baseline] if k not in self.primary]
 
     def as_json(self) -> dict[str, Any]:
         """The ``ccsim compare --json`` contract."""
         return json_safe({
             "baseline": self.baseline,
+            "confidence": self.confidence,
+            "primary": list(self.primary),
+            "replications": list(self.replications),
+            "selection": self.selection,
             "scenarios": {n: {"kpis": {k: e.as_dict() for k, e in est.items()}}
                           for n, est in self.kpis.items()},
-            "differences": {n: {k: e.as_dict() for k, e in est.items()}
+            "differences": {n: {k: d.as_dict() for k, d in est.items()}
                             for n, est in self.differences.items()},
         })
 
+    def explanation(self) -> str:
+        """What "differs" means in this table, in words."""
+        pct = f"{100 * self.confidence:g}%"
+        alpha = f"{100 * (1 - self.confidence):g}%"
+        prim = ", ".join(self.primary)
+        sec = self.secondary
+        many = len(self.primary) > 1
+        text = (f"differs: the primary KPI{'s' if many else ''} ({prim}) "
+                f"{'are each' if many else 'is'} tested at {pct}, unadjusted: "
+                f"the paired {pct} CI excludes 0. The other {len(sec)} KPIs are secondary: "
+                f"their p-values are Holm-adjusted together within each comparison (Holm p), "
+                f"so the chance of any false 'differs' among them is at most {alpha}; their "
+                f"CIs are the unadjusted {pct} ones.")
+        if len(self.differences) > 1:
+            text += (f" The {len(self.differences)} comparisons against {self.baseline} are "
+                     "not adjusted for each other.")
+        return text
 
-def compare(exp: Experiment, confidence: float = 0.95) -> Comparison:
+
+def compare(exp: Experiment, confidence: float = 0.95,
+            primary: Sequence[str] = DEFAULT_PRIMARY,
+            selection: dict[str, Any] | None = None) -> Comparison:
     """Estimates per scenario and paired differences against scenario 0 (same replications)."""
     names = exp.names
     rows = [exp.kpi_rows(i) for i in range(len(names))]
     kpis = {n: summarise(r, confidence) for n, r in zip(names, rows, strict=True)}
     base_reps = exp.reps(0)
-    diffs: dict[str, dict[str, Estimate]] = {}
+    unknown = [k for k in primary if k not in kpis[names[0]]]
+    if unknown:
+        raise ValueError(f"--primary: unknown KPI {unknown[0]!r}; known: "
+                         f"{', '.join(kpis[names[0]])}")
+    diffs: dict[str, dict[str, Difference]] = {}
     for i, n in enumerate(names[1:], start=1):
         common = [r for r in exp.reps(i) if r in set(base_reps)]
-        diffs[n] = {}
-        for k in kpis[names[0]]:
-            a = [exp.outputs[0, r].kpis.get(k, math.nan) for r in common]
-            b = [exp.outputs[i, r].kpis.get(k, math.nan) for r in common]
-            diffs[n][k] = paired_difference(a, b, confidence)
-    return Comparison(names[0], kpis, diffs, len(base_reps), confidence)
+        diffs[n] = paired_differences([exp.outputs[0, r].kpis for r in common],
+                                      [exp.outputs[i, r].kpis for r in common],
+                                      list(kpis[names[0]]), primary, confidence)
+    return Comparison(names[0], kpis, diffs, len(base_reps), confidence, tuple(primary),
+                      tuple(base_reps), selection)
 
 
 # --------------------------------------------------------------------------- formatting
@@ -79,31 +132,52 @@ def _ci(kpi: str, e: Estimate) -> str:
     return f"[{fmt(kpi, e.ci_low)}, {fmt(kpi, e.ci_high)}]"
 
 
-def _yes(e: Estimate) -> str:
-    d = distinguishable(e)
-    return "-" if d is None else ("yes" if d else "no")
+def _diff_ci(kpi: str, e: Estimate) -> str:
+    return f"[{fmt_diff(kpi, e.ci_low)}, {fmt_diff(kpi, e.ci_high)}]"
+
+
+def _yes(d: Difference) -> str:
+    v = d.differs
+    return "-" if v is None else ("yes" if v else "no")
 
 
 def table_rows(c: Comparison) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the side-by-side table (shared by the terminal and the HTML)."""
     pct = f"{100 * c.confidence:g}%"
     names = list(c.kpis)
-    header = ["KPI"]
+    header = ["KPI", "test"]
     for n in names:
         header += [f"{n} mean", f"{pct} CI"]
     for n in names[1:]:
-        header += [f"{n} - {c.baseline}", f"{pct} CI (paired)", "differs"]
+        header += [f"{n} - {c.baseline}", f"{pct} CI (paired)", "p", "Holm p", "differs"]
     rows = []
     for k in c.kpis[c.baseline]:
-        row = [k]
+        row = [k, "primary" if k in c.primary else "secondary"]
         for n in names:
             e = c.kpis[n].get(k)
-            row += [fmt(k, e.mean), _ci(k, e)] if e else ["-", "-"]
+            row += [fmt(k, e.mean), _ci(k, e) + _dropped(e)] if e else ["-", "-"]
         for n in names[1:]:
-            e = c.differences[n][k]
-            row += [fmt(k, e.mean), _ci(k, e), _yes(e)]
+            d = c.differences[n][k]
+            e = d.estimate
+            row += [fmt_diff(k, e.mean), _diff_ci(k, e) + _dropped(e), format_p(d.p_value),
+                    format_p(d.p_holm), _yes(d)]
         rows.append(row)
     return header, rows
+
+
+def rep_range(reps: Sequence[int]) -> str:
+    """``replications 0-9`` (or a list when not contiguous)."""
+    reps = sorted(reps)
+    if not reps:
+        return "no replications"
+    if reps == list(range(reps[0], reps[-1] + 1)):
+        return (f"replication {reps[0]}" if len(reps) == 1
+                else f"replications {reps[0]}-{reps[-1]}")
+    return "replications " + ", ".join(map(str, reps))
+
+
+def _dropped(e: Estimate) -> str:
+    return f" ({e.dropped} NaN left out)" if e.dropped else ""
 
 
 def text_table(c: Comparison) -> str:
@@ -280,11 +354,13 @@ def write_report(exp: Experiment, c: Comparison, out: Path,
         f"<title>ccsim comparison: {e(' vs '.join(c.kpis))}</title>",
         f"<style>{CSS}</style></head><body>",
         f"<h1>Comparison: {e(' vs '.join(c.kpis))}</h1>",
-        f"<p>{c.reps} replications per scenario, seed {e(str(exp.seed))}, common random "
-        f"numbers (replication k of every scenario sees the same calls). Differences are "
-        f"paired against the baseline <b>{e(c.baseline)}</b>, with "
-        f"{100 * c.confidence:g}% Student-t intervals; <i>differs</i> = the interval "
-        "excludes zero.</p>",
+        f"<p>{c.reps} replications per scenario ({e(rep_range(c.replications))}), seed "
+        f"{e(str(exp.seed))}, common random numbers (replication k of every scenario sees the "
+        f"same calls). Differences are paired against the baseline <b>{e(c.baseline)}</b>, "
+        f"with {100 * c.confidence:g}% Student-t intervals; shares differ in percentage "
+        "points (pp).</p>",
+        f"<p>{e(c.explanation())}</p>",
+        *([f"<p><b>Selection.</b> {e(c.selection['text'])}</p>"] if c.selection else []),
         "<h2>Scenarios</h2><ul>",
         *[f"<li><b>{e(s.name)}</b>: {e(s.description)}<br><small>{e(s.rationale)}</small></li>"
           for s in exp.scenarios],

@@ -11,7 +11,7 @@ a bisection is reliable.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,7 @@ from analysis.stats import Estimate, t_interval
 from analysis.store import ReplicationStore
 from sim.erlang import first_true
 from sim.scenario import Scenario, format_clock
-from sim.schedule import erlang_required
+from sim.schedule import coverage, erlang_required
 
 
 def parse_target(text: str) -> tuple[float, float]:
@@ -56,7 +56,9 @@ def erlang_requirements(scenario: Scenario, target: float, threshold_s: float) -
     """Per interval: offered rate, and the Erlang C/A agents on queue for the target.
 
     The requirement is :func:`sim.schedule.erlang_required` (the same number the coverage
-    check warns with), beside the agents the shifts log in.
+    check warns with), beside the agents the shifts log in (``scheduled_agents``) and the
+    agents the published schedule has on queue, breaks and activities taken out, as a mean
+    over the days (``on_queue_agents``: what :func:`sim.schedule.check_coverage` compares).
     """
     h, d = scenario.horizon, scenario.demand
     w = np.asarray(d.profile, dtype=float)
@@ -69,12 +71,14 @@ def erlang_requirements(scenario: Scenario, target: float, threshold_s: float) -
         "load_erlangs": per_s * aht,
         "erlang_agents": erlang_required(scenario, target, threshold_s),
         "scheduled_agents": scheduled_agents(scenario),
+        "on_queue_agents": coverage(scenario).groupby("interval")["scheduled"].mean()
+        .reindex(np.arange(len(w))).to_numpy(),
     })
 
 
 @dataclass
 class HeadCountSearch:
-    """Result of a head-count search: the answer and every head count tried."""
+    """Result of a head-count search: the answer, its range, and every head count tried."""
 
     agents: int | None
     """Fewest total agents reaching the goal (None: not reached up to the upper limit)."""
@@ -84,10 +88,20 @@ class HeadCountSearch:
     tried: dict[int, Estimate] = field(default_factory=dict)
     values: dict[int, list[float]] = field(default_factory=dict)
     experiments: dict[int, Experiment] = field(default_factory=dict)
+    low: int | None = None
+    """Fewest agents whose CI still reaches the goal at its favourable end: fewer agents
+    are short of the goal with confidence (None: not computed)."""
+    high: int | None = None
+    """Fewest agents whose CI reaches the goal at its unfavourable end: these agents meet
+    the goal with confidence (None: not computed or not reached)."""
+    range_confidence: float | None = None
+    """Two-sided confidence of the intervals that give ``low`` and ``high``."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         return {"agents": self.agents, "kpi": self.kpi, "goal": self.goal,
+                "range": {"low": self.low, "high": self.high,
+                          "confidence": self.range_confidence},
                 "tried": {str(n): e.as_dict() for n, e in sorted(self.tried.items())}}
 
 
@@ -100,18 +114,47 @@ def with_head_count(scenario: Scenario, agents: int, name: str | None = None) ->
     }, source="head count")
 
 
-def search_head_count(scenario: Scenario, kpi: str, goal: float, seed: int, reps: int, *,
+def _fewest(ok: Callable[[int], bool], start: int, max_agents: int) -> int | None:
+    """Fewest head count with ``ok`` (monotone), or None up to ``max_agents``.
+
+    Brackets from ``start``, doubling the step, then bisects.
+    """
+    step = max(1, start // 10)
+    if ok(start):
+        hi, lo = start, start - step
+        while lo >= 1 and ok(lo):
+            hi, step = lo, step * 2
+            lo = hi - step
+        lo = max(lo, 0)  # lo fails (or is 0: nobody answers)
+    else:
+        lo, hi = start, min(max_agents, start + step)
+        while not ok(hi):
+            if hi >= max_agents:
+                return None
+            lo, step = hi, step * 2
+            hi = min(max_agents, hi + step)
+    return first_true(ok, lo, hi)
+
+
+def search_head_count(scenario: Scenario, kpi: str, goal: float, seed: int,
+                      reps: int | Sequence[int], *,
                       executor: Executor | None = None, store: ReplicationStore | None = None,
                       increasing: bool | None = None, max_agents: int = 5000,
-                      confidence: float | None = None,
+                      confidence: float | None = None, with_range: bool = False,
                       progress: Callable[[int], None] | None = None) -> HeadCountSearch:
     """Fewest total agents whose mean ``kpi`` over ``reps`` replications reaches ``goal``.
 
-    ``increasing`` says whether the KPI rises with agents (service level) or falls (ASA,
-    abandon rate); if None it is found from the current head count and 20% more. The search
-    brackets from the scenario's current head count, doubling the step, then bisects.
+    ``reps`` is a count or the replication numbers. ``increasing`` says whether the KPI
+    rises with agents (service level) or falls (ASA, abandon rate); if None it is found
+    from the current head count and 20% more. The search brackets from the scenario's
+    current head count, doubling the step, then bisects.
     ``confidence`` (e.g. 0.9): the goal must be met by the one-sided Student-t confidence
     bound of the mean (lower bound for a rising KPI), not by the mean alone.
+    ``with_range``: also the answer's own uncertainty, ``low`` and ``high``: the fewest
+    agents whose interval reaches the goal at its favourable and at its unfavourable end.
+    The intervals are two-sided at ``2 * confidence - 1`` (so ``high`` is the answer) or
+    at 95% when ``confidence`` is None. Every head count uses the same replications
+    (common random numbers), so the KPI and its bounds are practically monotone in agents.
     """
     start = scenario.staffing.agents or sum(scenario.staffing.head_counts().values())
     res = HeadCountSearch(None, kpi, goal, True)
@@ -138,26 +181,26 @@ def search_head_count(scenario: Scenario, kpi: str, goal: float, seed: int, reps
         increasing = b > a
     res.increasing = increasing
 
-    def ok(n: int) -> bool:
-        v = mean_at(n)
-        if confidence is not None:  # one-sided bound = edge of a two-sided (2c - 1) interval
-            est = t_interval(res.values[n], 2 * confidence - 1)
-            v = est.ci_low if increasing else est.ci_high
+    def meets(v: float) -> bool:
         return (v >= goal) if increasing else (v <= goal)
 
-    step = max(1, start // 10)
-    if ok(start):
-        hi, lo = start, start - step
-        while lo >= 1 and ok(lo):
-            hi, step = lo, step * 2
-            lo = hi - step
-        lo = max(lo, 0)  # lo fails (or is 0: nobody answers)
-    else:
-        lo, hi = start, start + step
-        while not ok(hi):
-            if hi >= max_agents:
-                return res
-            lo, step = hi, step * 2
-            hi = min(max_agents, hi + step)
-    res.agents = first_true(ok, lo, hi)
+    def bound(n: int, level: float, favourable: bool) -> float:
+        mean_at(n)
+        est = t_interval(res.values[n], level)
+        return est.ci_high if favourable == increasing else est.ci_low
+
+    def ok(n: int) -> bool:
+        if confidence is None:
+            return meets(mean_at(n))
+        # one-sided bound = the unfavourable edge of a two-sided (2c - 1) interval
+        return meets(bound(n, 2 * confidence - 1, favourable=False))
+
+    res.agents = _fewest(ok, start, max_agents)
+    if with_range and res.agents is not None and len(res.values[res.agents]) >= 2:
+        level = 0.95 if confidence is None else 2 * confidence - 1
+        res.range_confidence = level
+        res.low = _fewest(lambda n: meets(bound(n, level, favourable=True)), res.agents,
+                          max_agents)
+        res.high = _fewest(lambda n: meets(bound(n, level, favourable=False)), res.agents,
+                           max_agents)
     return res

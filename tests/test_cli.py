@@ -247,3 +247,14 @@ def test_agent_timeline_and_coverage_warning(capsys, tmp_path):
     assert main(["run", str(SCENARIOS / "base.toml"), "--agent-timeline", "--no-write"]) == 2
     assert "--no-write" in capsys.readouterr().err
 
+
+def test_help_prints_no_doubled_percent(capsys):
+    """Option help is %-formatted by argparse, descriptions are not: no literal '%%'."""
+    for cmd in ("run", "erlang", "validate", "compare", "sweep", "staff", "docs"):
+        with pytest.raises(SystemExit):
+            main([cmd, "--help"])
+        text = capsys.readouterr().out
+        assert "%%" not in text, cmd
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    assert "95% CI" in capsys.readouterr().out

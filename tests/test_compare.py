@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,9 @@ from analysis.stats import (
     target_reached,
     welch_difference,
 )
+from analysis.store import ReplicationStore
 from sim.kpi import KPIS
+from sim.scenario import load_scenario
 from tests.conftest import SCENARIOS
 
 
@@ -84,46 +87,121 @@ def compare_args(tmp_path, *extra):
 
 
 def test_compare_json_contract_and_files(capsys, tmp_path):
-    """`--json` prints exactly baseline/scenarios/differences; the table files are written."""
+    """`--json` prints the comparison; p-values are paired t-tests, the secondary ones Holm."""
     assert main(compare_args(tmp_path, "--json")) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"baseline", "scenarios", "differences"}
-    assert out["baseline"] == "base"
+    assert set(out) == {"baseline", "confidence", "primary", "replications", "selection",
+                        "scenarios", "differences"}
+    assert out["baseline"] == "base" and out["primary"] == ["service_level"]
+    assert out["confidence"] == 0.95 and out["replications"] == [0, 1, 2]
+    assert out["selection"] is None
     assert set(out["scenarios"]) == {"base", "more-agents"}
     assert set(out["differences"]) == {"more-agents"}
     for name, entry in out["scenarios"].items():
         assert set(entry) == {"kpis"} and set(entry["kpis"]) == set(KPIS), name
         for e in entry["kpis"].values():
-            assert set(e) == {"mean", "ci_low", "ci_high"}
+            assert set(e) - {"dropped"} == {"mean", "ci_low", "ci_high"}
     diff = out["differences"]["more-agents"]
     assert set(diff) == set(KPIS)
-    assert diff["offered"] == {"mean": 0.0, "ci_low": 0.0, "ci_high": 0.0}, "CRN: same calls"
+    assert diff["offered"] == {"mean": 0.0, "ci_low": 0.0, "ci_high": 0.0, "p_value": 1.0,
+                               "p_holm": 1.0, "test": "secondary (Holm)",
+                               "differs": False}, "CRN: same calls"
     assert diff["occupancy"]["ci_high"] < 0, "more agents, lower occupancy"
     kpis = pd.read_parquet(tmp_path / "kpis.parquet")
     assert list(kpis["scenario"]) == ["base"] * 3 + ["more-agents"] * 3
+    a = kpis[kpis["scenario"] == "base"].set_index("replication")
+    b = kpis[kpis["scenario"] == "more-agents"].set_index("replication")
+    secondary = [k for k in KPIS if k != "service_level"]
+    raw = {}
+    for k in KPIS:
+        d = (b[k] - a[k]).dropna()
+        raw[k] = (1.0 if (d == 0).all() else stats.ttest_1samp(d, 0).pvalue)
+        assert math.isclose(diff[k]["p_value"], raw[k], rel_tol=1e-6, abs_tol=1e-12), k
+    want = holm_by_closed_testing([raw[k] for k in secondary])
+    for k, w in zip(secondary, want, strict=True):
+        assert math.isclose(diff[k]["p_holm"], w, rel_tol=1e-6, abs_tol=1e-12), k
+        assert diff[k]["differs"] == (w < 0.05) and diff[k]["test"] == "secondary (Holm)"
+    sl = diff["service_level"]
+    assert sl["test"] == "primary" and sl["p_holm"] is None
+    assert sl["differs"] == (not sl["ci_low"] <= 0 <= sl["ci_high"]) == (sl["p_value"] < 0.05)
     assert json.loads((tmp_path / "comparison.json").read_text()) == out
     assert (tmp_path / "report.html").is_file()
     assert (tmp_path / "figures" / "intraday_service_level.png").is_file()
 
 
 def test_compare_table_and_resume_message(capsys, tmp_path):
-    """The text table shows both scenarios, the paired difference and its verdict."""
+    """The text table shows both scenarios, the paired difference in pp, and its verdict."""
     assert main(compare_args(tmp_path, "--quiet")) == 0
     text = capsys.readouterr().out
-    for word in ("base mean", "more-agents mean", "more-agents - base", "differs",
-                 *KPIS, "report written to"):
+    for word in ("base mean", "more-agents mean", "more-agents - base", "differs", "Holm p",
+                 "primary", "secondary", "Holm-adjusted", *KPIS, "report written to"):
         assert word in text, word
+    sl_row = next(line for line in text.splitlines() if line.startswith("service_level"))
+    assert re.search(r"[+-]\d+\.\d\d pp\s+\[[+-]\d+\.\d\d pp, [+-]\d+\.\d\d pp\]", sl_row), sl_row
     assert main(compare_args(tmp_path, "--quiet")) == 0
     assert "resumed: 6 replication(s)" in capsys.readouterr().out
 
 
-def test_compare_until_adds_replications(capsys, tmp_path):
-    """--until KPI=H runs past --reps until the paired half-width is reached (or max)."""
-    assert main(compare_args(tmp_path, "--until", "occupancy=0.0000001", "--max-reps", "4",
-                             "--json")) == 0
-    assert len(pd.read_parquet(tmp_path / "kpis.parquet")) == 8
+def test_compare_primary_option(capsys, tmp_path):
+    """--primary names the unadjusted KPIs; the Holm family is every other KPI."""
+    assert main(compare_args(tmp_path, "--primary", "occupancy, asa_s", "--json")) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["primary"] == ["occupancy", "asa_s"]
+    diff = out["differences"]["more-agents"]
+    assert diff["occupancy"]["p_holm"] is None and diff["asa_s"]["p_holm"] is None
+    secondary = [k for k in KPIS if k not in ("occupancy", "asa_s")]
+    want = holm_by_closed_testing([diff[k]["p_value"] for k in secondary])
+    assert np.allclose([diff[k]["p_holm"] for k in secondary], want)
+    assert main(compare_args(tmp_path, "--primary", "stress")) == 2
+    assert "--primary: unknown KPI 'stress'" in capsys.readouterr().err
+
+
+def test_compare_until_stops_at_the_first_n_then_confirms_on_fresh_replications(
+        capsys, tmp_path):
+    """--until stops at the first n whose paired half-width <= H; the table uses n fresh ones.
+
+    The half-widths are recomputed here from the stored replications (loaded, not re-run).
+    """
+    h = 0.012  # 1.2 pp of service level: reached after several replications of one day
+    assert main(compare_args(tmp_path, "--reps", "3", "--until", f"service_level={h}",
+                             "--max-reps", "12", "--json")) == 0
+    out = json.loads(capsys.readouterr().out)
+    sel = out["selection"]
+    n = len(sel["chosen_on"])
+    assert sel["chosen_on"] == list(range(n)) and 3 < n < 12, sel
+    assert sel["fresh"] and sel["reported_on"] == list(range(n, 2 * n))
+    assert out["replications"] == list(range(n, 2 * n))
+    assert "fresh replications" in sel["text"]
+    kpis = pd.read_parquet(tmp_path / "kpis.parquet")
+    assert sorted(set(kpis["replication"])) == list(range(n, 2 * n))
+    pair = [load_scenario(SCENARIOS / f, {"horizon.days": 1})
+            for f in ("base.toml", "more-agents.toml")]
+    pilot = run_experiment(pair, 1, n, store=ReplicationStore(tmp_path / "replications"))
+    assert pilot.ran == 0, "the pilot replications were not stored"
+
+    def half(k):
+        a, b = ([r["service_level"] for r in pilot.kpi_rows(i)[:k]] for i in (0, 1))
+        return paired_difference(a, b).half_width
+
+    assert half(n) <= h < half(n - 1), (n, half(n), half(n - 1))
+    fresh = out["differences"]["more-agents"]["service_level"]
+    a = kpis[kpis["scenario"] == "base"]["service_level"].to_numpy()
+    b = kpis[kpis["scenario"] == "more-agents"]["service_level"].to_numpy()
+    assert math.isclose(fresh["mean"], (b - a).mean(), rel_tol=1e-9)
     assert main(compare_args(tmp_path, "--until", "stress=0.1")) == 2
     assert "unknown KPI 'stress'" in capsys.readouterr().err
+
+
+def test_compare_until_no_confirm_says_so(capsys, tmp_path):
+    """--no-confirm reports the replications that chose n, and says so in words."""
+    assert main(compare_args(tmp_path, "--reps", "3", "--until", "service_level=0.012",
+                             "--max-reps", "12", "--no-confirm", "--quiet")) == 0
+    text = capsys.readouterr().out
+    assert "uses the same replications 0-" in text.replace("\n", " ")
+    assert "optimistic" in text
+    comparison = json.loads((tmp_path / "comparison.json").read_text())
+    assert comparison["selection"]["fresh"] is False
+    assert comparison["replications"] == comparison["selection"]["chosen_on"]
 
 
 def test_compare_same_file_twice_gets_distinct_names(capsys, tmp_path):

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.experiment import make_executor
+from analysis.experiment import make_executor, run_experiment
 from analysis.staffing import (
     erlang_requirements,
     parse_target,
     scheduled_agents,
     search_head_count,
+    with_head_count,
 )
 from analysis.stats import t_interval
+from analysis.store import ReplicationStore
 from sim.erlang import agents_for_service_level
 from sim.scenario import load_scenario
+from sim.schedule import coverage
 from tests.conftest import SCENARIOS
 
 BASE = str(SCENARIOS / "base.toml")
@@ -79,38 +85,115 @@ def test_erlang_requirements_per_interval(base):
 
 def test_staff_finds_fewest_agents(capsys, tmp_path, small_files):
     """The answer reaches the goal and one agent fewer does not (same replications)."""
-    small = str(small_files[0])
-    assert main(["staff", small, "--target", "0.8@20", *QUICK, "--out", str(tmp_path),
+    small, out_dir = str(small_files[0]), tmp_path / "out"
+    assert main(["staff", small, "--target", "0.8@20", *QUICK, "--out", str(out_dir),
                  "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     n, tried = out["agents"], out["tried"]
     assert out["current_agents"] == 10 and n > 10
     assert tried[str(n)]["mean"] >= 0.8 > tried[str(n - 1)]["mean"]
     assert out["erlang"]["peak_agents"] > 0
-    assert pd.read_csv(tmp_path / "erlang.csv")["erlang_agents"].max() == \
+    assert pd.read_csv(out_dir / "erlang.csv")["erlang_agents"].max() == \
         out["erlang"]["peak_agents"]
-    assert json.loads((tmp_path / "staff.json").read_text()) == out
-    assert main(["staff", small, "--target", "0.8@20", *QUICK, "--out", str(tmp_path)]) == 0
+    assert json.loads((out_dir / "staff.json").read_text()) == out
+    assert main(["staff", small, "--target", "0.8@20", *QUICK, "--out", str(out_dir)]) == 0
     assert f"{n} agents (spread over the shifts" in capsys.readouterr().out
 
 
+def test_staff_reports_a_range_and_confirms_on_fresh_replications(capsys, tmp_path,
+                                                                  small_files):
+    """The range and the confirmation, recomputed from the stored replications.
+
+    low / high are the fewest head counts whose 95% CI reaches 80% at its upper / lower end;
+    the answer is re-run on replications R..2R-1.
+    """
+    small, out_dir = small_files[0], tmp_path / "out"
+    assert main(["staff", str(small), "--target", "0.8@20", "--days", "1", "--reps", "4",
+                 "--executor", "serial", "--out", str(out_dir), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    n, rng = out["agents"], out["range"]
+    assert rng["confidence"] == 0.95 and rng["low"] <= n <= rng["high"], rng
+    assert rng["low"] < rng["high"], "4 replications cannot pin a single head count"
+    scenario = load_scenario(small, {"horizon.days": 1, "service_level.threshold_s": 20,
+                                     "service_level.target": 0.8})
+    store = ReplicationStore(out_dir / "replications")
+
+    def sl(agents, reps):
+        exp = run_experiment([with_head_count(scenario, agents)], 1, reps, store=store,
+                             tables=("daily",))
+        return exp, t_interval([r["service_level"] for r in exp.kpi_rows(0)])
+
+    for k, edge in ((rng["low"], "ci_high"), (rng["high"], "ci_low")):
+        exp, at = sl(k, 4)
+        _, below = sl(k - 1, 4)
+        assert exp.ran == 0, "range not computed from the search's stored replications"
+        assert getattr(at, edge) >= 0.8 > getattr(below, edge), (k, edge, at, below)
+    conf = out["confirmation"]
+    assert conf["replications"] == [4, 5, 6, 7] and conf["agents"] == n
+    exp, fresh = sl(n, range(4, 8))
+    assert exp.ran == 0 and math.isclose(conf["service_level"]["mean"], fresh.mean)
+    assert conf["meets_goal"] == (fresh.mean >= 0.8)
+    assert main(["staff", str(small), "--target", "0.8@20", "--days", "1", "--reps", "4",
+                 "--executor", "serial", "--out", str(out_dir), "--quiet"]) == 0
+    text = capsys.readouterr().out.replace("\n", " ")
+    assert f"{rng['low']} to {rng['high']} agents" in text
+    assert "Confirmed on 4 fresh replications (replications 4-7" in text
+
+
+def test_staff_counts_under_staffed_intervals_like_run(capsys, tmp_path):
+    """`ccsim staff` counts under-staffed intervals as `ccsim run` warns (breaks taken out)."""
+    args = ["--days", "1", "--set", "staffing.agents=90"]
+    assert main(["run", BASE, *args, "--no-write", "--reps", "1", "--executor", "serial",
+                 "--quiet"]) == 0
+    warned = re.search(r"(\d+) under-staffed interval", capsys.readouterr().err)
+    sl = load_scenario(BASE).service_level
+    assert main(["staff", BASE, *args, "--target", f"{sl.target}@{sl.threshold_s}",
+                 "--reps", "1", "--executor", "serial", "--out", str(tmp_path / "o"),
+                 "--json", "--no-confirm", "--max-agents", "120"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert warned and out["erlang"]["intervals_understaffed"] == int(warned.group(1)) > 0
+    assert out["erlang"]["intervals"] == load_scenario(BASE).horizon.intervals_per_day
+    scenario = load_scenario(BASE, {"horizon.days": 1, "staffing.agents": 90})
+    erl = erlang_requirements(scenario, sl.target, sl.threshold_s)
+    cov = coverage(scenario)
+    assert np.allclose(erl["on_queue_agents"], cov.groupby("interval")["scheduled"].mean())
+    assert (erl["on_queue_agents"] <= erl["scheduled_agents"] + 1e-9).all()
+    assert (erl["on_queue_agents"] < erl["scheduled_agents"]).any(), "breaks not taken out"
+
+
 def test_compare_match_service_level(capsys, tmp_path, small_files):
-    """--match adds OTHER@N: the fewest agents at which OTHER's service level reaches base's."""
+    """--match adds OTHER@N: the fewest agents at which OTHER's service level reaches base's.
+
+    On the search's own replications (--no-confirm) N reaches the baseline and N - 1 does
+    not; by default the table is re-run on as many fresh replications, and says so.
+    """
     small, more = map(str, small_files)
     out_dir = str(tmp_path / "out")
     assert main(["compare", small, more, *QUICK, "--out", out_dir, "--match", "service_level",
-                 "--json"]) == 0
+                 "--no-confirm", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     matched = [n for n in out["scenarios"] if n.startswith("small-more@")]
     assert len(matched) == 1 and set(out["differences"]) == {"small-more", matched[0]}
     agents = int(matched[0].split("@")[1])
     assert agents < 12, "small-more already beats small; fewer agents should match it"
+    assert out["selection"]["matched_agents"] == {"small-more": agents}
+    assert out["replications"] == out["selection"]["chosen_on"] == [0, 1]
     sl = {n: v["kpis"]["service_level"]["mean"] for n, v in out["scenarios"].items()}
     assert sl[matched[0]] >= sl["small"]
+    fewer = run_experiment([with_head_count(load_scenario(more, {"horizon.days": 1}),
+                                            agents - 1)], 1, 2, tables=("daily",),
+                           store=ReplicationStore(tmp_path / "out" / "replications"))
+    assert fewer.ran == 0, "N - 1 was not tried by the search"
+    assert t_interval([r["service_level"] for r in fewer.kpi_rows(0)]).mean < sl["small"]
     assert main(["compare", small, more, *QUICK, "--out", out_dir, "--match",
                  "service_level"]) == 0
-    assert f"small-more needs {agents} agents (it has 12)" in capsys.readouterr().out
-    assert main(["compare", BASE, BASE, *QUICK, "--out", str(tmp_path), "--match", "x"]) == 2
+    text = capsys.readouterr().out
+    assert f"small-more needs {agents} agents (it has 12)" in text
+    assert "2 fresh replications (replications 2-3)" in text.replace("\n", " ")
+    confirmed = json.loads((tmp_path / "out" / "comparison.json").read_text())
+    assert confirmed["replications"] == [2, 3] and confirmed["selection"]["fresh"]
+    assert main(["compare", BASE, BASE, *QUICK, "--out", str(tmp_path / "x"), "--match",
+                 "x"]) == 2
     assert "--match: unknown KPI 'x'" in capsys.readouterr().err
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 
 import pandas as pd
 import pytest
+from scipy import stats
 
 from analysis.cli import _split_values, main
 from sim.kpi import KPIS
 from sim.scenario import ScenarioError, load_scenario
 from tests.conftest import SCENARIOS
+from tests.test_compare import holm_by_closed_testing
 
 BASE = str(SCENARIOS / "base.toml")
 QUICK = ["--days", "1", "--reps", "2", "--executor", "serial", "--quiet"]
@@ -75,3 +79,35 @@ def test_sweep_value_lists():
     """Values split on top-level commas only; a bad --set shape is a clear error."""
     assert _split_values('1, [2, 3], "a,b"') == ["1", "[2, 3]", '"a,b"']
     assert main(["sweep", BASE, "--set", "staffing.agents", *QUICK]) == 2
+
+
+def test_sweep_differences_against_the_first_combination(capsys, tmp_path):
+    """Each later combination: paired difference vs the first, primary unadjusted, rest Holm."""
+    assert main(["sweep", BASE, "--set", "staffing.agents=90,100", "--days", "1", "--reps",
+                 "3", "--executor", "serial", "--quiet", "--out", str(tmp_path),
+                 "--primary", "asa_s"]) == 0
+    text = capsys.readouterr().out
+    assert "Holm-adjusted" in text and "(asa_s)" in text
+    assert re.search(r"service_level .* [+-]\d+\.\d\d pp", text), "share difference not in pp"
+    tidy = pd.read_parquet(tmp_path / "sweep.parquet")
+    first = tidy[tidy["staffing.agents"] == 90]
+    assert first["diff"].isna().all() and first["differs"].isna().all()
+    later = tidy[tidy["staffing.agents"] == 100].set_index("kpi")
+    kpis = pd.read_parquet(tmp_path / "kpis.parquet")
+    a, b = (kpis[kpis["scenario"].str.contains(f"={n}]")].set_index("replication")
+            for n in (90, 100))
+    secondary = [k for k in KPIS if k != "asa_s"]
+    raw = {}
+    for k in KPIS:
+        d = (b[k] - a[k]).dropna()
+        raw[k] = 1.0 if (d == 0).all() else stats.ttest_1samp(d, 0).pvalue
+        assert math.isclose(later.loc[k, "diff"], d.mean(), rel_tol=1e-9, abs_tol=1e-12), k
+        assert math.isclose(later.loc[k, "p_value"], raw[k], rel_tol=1e-6, abs_tol=1e-12), k
+    assert later.loc["asa_s", "test"] == "primary" and pd.isna(later.loc["asa_s", "p_holm"])
+    want = holm_by_closed_testing([raw[k] for k in secondary])
+    for k, w in zip(secondary, want, strict=True):
+        assert math.isclose(later.loc[k, "p_holm"], w, rel_tol=1e-6, abs_tol=1e-12), k
+        assert bool(later.loc[k, "differs"]) == (w < 0.05), k
+    assert main(["sweep", BASE, "--set", "staffing.agents=95", *QUICK, "--out",
+                 str(tmp_path / "x"), "--primary", "stress"]) == 2
+    assert "--primary: unknown KPI 'stress'" in capsys.readouterr().err

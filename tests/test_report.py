@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 import re
 import shutil
 import subprocess
@@ -84,3 +85,36 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     assert dom.count("<img") >= 2
     for k in KPIS:
         assert f"<td>{k}</td>" in dom, k
+
+
+def test_report_says_which_kpis_are_primary(report):
+    """The report explains primary vs Holm-adjusted KPIs; share differences are in pp."""
+    html = (report / "report.html").read_text()
+    assert "Holm-adjusted" in html and "primary KPI (service_level)" in html
+    kpi_table = html[html.index('<table class="kpis">'):]
+    kpi_table = kpi_table[:kpi_table.index("</table>")]
+    assert "<th>Holm p</th>" in kpi_table and "<td>primary</td>" in kpi_table
+    assert re.search(r"<td>[+-]\d+\.\d\d pp</td>", kpi_table), "share difference not in pp"
+
+
+def test_tables_say_how_many_nan_replications_were_left_out(small):
+    """A KPI with no value in some replications shows how many were left out, everywhere."""
+    from analysis.cli import _kpi_table
+    from analysis.experiment import Experiment, RepOutput
+    from analysis.report import compare, table_rows
+
+    a, b = small, small.replace({"name": "b"})
+    values = {0: [1.0, math.nan, 3.0, 4.0], 1: [2.0, 2.5, math.nan, 5.0]}
+    outputs = {(i, r): RepOutput(i, r, {"asa_s": values[i][r], "service_level": 0.5 + r / 10},
+                                 {}, {})
+               for i in (0, 1) for r in range(4)}
+    c = compare(Experiment([a, b], 1, outputs))
+    assert c.kpis["small"]["asa_s"].dropped == 1
+    assert c.differences["b"]["asa_s"].estimate.dropped == 2
+    header, rows = table_rows(c)
+    row = next(r for r in rows if r[0] == "asa_s")
+    assert "(1 NaN left out)" in row[header.index("small mean") + 1]
+    assert "(2 NaN left out)" in row[header.index("b - small") + 1]
+    assert c.as_json()["differences"]["b"]["asa_s"]["dropped"] == 2
+    text = _kpi_table(c.kpis["small"], with_ci=True)
+    assert "1 of 4 replications had no value and were left out" in text
