@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from analysis.experiment import make_executor, run_experiment
 from analysis.stats import summarise, t_interval
 from sim.erlang import erlang_a_metrics, erlang_c_metrics
 from sim.model import simulate
@@ -36,13 +37,35 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def runs():
-    """REPS replications of every validation scenario (shared by the tests below)."""
-    out = {}
-    for name in CASES:
-        scenario = load_scenario(SCENARIOS / "validation" / f"{name}.toml")
-        out[name] = [simulate(scenario, seed=SEED, replication=k) for k in range(REPS)]
-    return out
+def executor():
+    """The experiment runner's process pool (all cores), shared by this module's runs."""
+    ex = make_executor("process")
+    yield ex
+    ex.close()
+
+
+@pytest.fixture(scope="module")
+def runs(executor):
+    """KPIs of REPS replications of every validation scenario, run in parallel.
+
+    Through the experiment runner, as ``ccsim`` runs them: replication k of each scenario
+    uses the streams of (SEED, k) whatever the executor, so the numbers are those of a
+    serial loop (tests/test_experiment.py checks that), in a fraction of the time.
+    """
+    scenarios = [load_scenario(SCENARIOS / "validation" / f"{name}.toml") for name in CASES]
+    exp = run_experiment(scenarios, SEED, REPS, executor=executor, tables=())
+    assert exp.ran == len(CASES) * REPS
+    return {name: exp.kpi_rows(i) for i, name in enumerate(CASES)}
+
+
+@pytest.fixture(scope="module")
+def logs(executor):
+    """Calls and status logs of replication 0 of the systems Little's law is checked on."""
+    names = ["erlang-c-small", "erlang-a-medium"]
+    scenarios = [load_scenario(SCENARIOS / "validation" / f"{n}.toml") for n in names]
+    exp = run_experiment(scenarios, SEED, [0], executor=executor,
+                         tables=("calls", "statuses"))
+    return {n: exp.outputs[i, 0].tables for i, n in enumerate(names)}
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -50,7 +73,7 @@ def test_matches_exact_formulas(runs, name):
     """Exact Erlang C / A values lie inside the simulation's 99% confidence intervals."""
     exact_fn, kpis = CASES[name]
     exact = exact_fn().as_dict()
-    est = summarise([r.kpis for r in runs[name]], confidence=0.99)
+    est = summarise(runs[name], confidence=0.99)
     misses = {k: (exact[k], est[k]) for k in kpis if not est[k].contains(exact[k])}
     assert not misses, f"{name}: exact value outside the 99% CI: {misses}"
     # the check must be able to fail: the intervals are narrow relative to the values
@@ -78,10 +101,9 @@ def little(spans_start, spans_end, t0, t1):
 
 
 @pytest.mark.parametrize("name", ["erlang-c-small", "erlang-a-medium"])
-def test_littles_law_on_the_logs(runs, name):
+def test_littles_law_on_the_logs(logs, name):
     """L = lambda W holds for the queue (call log) and for agents in Talk (status log)."""
-    r = runs[name][0]
-    c, s = r.calls, r.statuses
+    c, s = logs[name]["calls"], logs[name]["statuses"]
     t0 = c.loc[c["counted"], "arrival_s"].min()
     t1 = c["arrival_s"].max()
     arr = c["arrival_s"].to_numpy()
