@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import datetime as dt
 import itertools
 import json
 import math
+import os
+import signal
 import sys
 import textwrap
 import warnings
@@ -23,6 +24,8 @@ from analysis.experiment import (
     EXECUTORS,
     Experiment,
     default_out,
+    fresh_out,
+    guard,
     make_executor,
     run_experiment,
     run_until,
@@ -45,7 +48,11 @@ from analysis.stats import (
 from analysis.stats import format_difference as fmt_diff
 from analysis.store import (
     ReplicationStore,
+    StoreWarning,
+    claim_output,
+    held_outputs,
     json_safe,
+    release_outputs,
     slug,
     write_csv,
     write_json,
@@ -81,15 +88,83 @@ class CLIError(Exception):
     """A user error: printed as one message, exit status 2."""
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: stop like Ctrl-C (finished replications are already stored)."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``ccsim`` console script."""
+    """Entry point of the ``ccsim`` console script.
+
+    A user error (bad scenario, option or folder) is one line on stderr and exit status 2;
+    Ctrl-C / SIGTERM keep every finished replication and exit 130 / 143; a closed stdout
+    (``| head``) ends quietly; a full disk or unwritable folder is one line, not a traceback.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    prefix = f"ccsim {args.command}"
+    quiet = getattr(args, "quiet", False) or getattr(args, "json", False)
+    guard.force = getattr(args, "force", False)
+    guard.notify = None if quiet else (lambda m: print(f"{prefix}: {m}", file=sys.stderr))
     try:
-        return args.func(args)
+        old_term = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (e.g. called from a worker thread)
+        old_term = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", StoreWarning)
+            warnings.showwarning = _show_warning
+            out = getattr(args, "out", None)
+            if out is not None and not getattr(args, "no_write", False):
+                claim_output(out, args.command)  # before any work: a bad folder fails fast
+            status = args.func(args)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+            return status
     except (ScenarioError, CLIError, ValueError) as exc:
-        print(f"ccsim {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{prefix}: error: {exc}", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, Terminated) as exc:
+        what = "SIGTERM" if isinstance(exc, Terminated) else "interrupted (SIGINT)"
+        print(f"\n{prefix}: {what}: stopped; {_kept()}", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
+    except BrokenPipeError:
+        # the reader went away (| head): exit quietly, as Unix tools do
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except MemoryError:
+        print(f"{prefix}: error: out of memory; use fewer days, agents, calls or --workers",
+              file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"{prefix}: error: cannot read or write{where}: {exc.strerror or exc}; "
+              f"{_kept()}", file=sys.stderr)
+        return 2
+    finally:
+        release_outputs()
+        guard.force, guard.notify = False, None
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _kept() -> str:
+    """What an interrupted or failed command leaves behind, and how to go on."""
+    stored = [(f, len(list(f.glob("replications/*/rep-*/manifest.json"))))
+              for f in held_outputs()]
+    stored = [(f, n) for f, n in stored if n]
+    if not stored:
+        return "nothing was stored"
+    return "; ".join(f"{n} finished replication(s) are kept in {f}/" for f, n in stored) + \
+        "; run the same command again to resume"
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,8 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "(mean and 95% CI when R > 1) and write kpis.csv and the logs.")
     r.add_argument("scenario", type=Path, help="scenario TOML file")
     r.add_argument("--days", type=_positive_int, help="override horizon.days")
-    r.add_argument("--seed", type=_nonneg_int, default=1, help="base seed (default 1)")
-    r.add_argument("--reps", type=_positive_int, default=1, help="replications (default 1)")
+    r.add_argument("--seed", type=_seed, default=1,
+                   help=f"base seed, 0 to {MAX_SEED} (default 1)")
+    r.add_argument("--reps", type=_reps, default=1, help="replications (default 1)")
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario field, e.g. --set staffing.agents=95 (repeatable)")
     r.add_argument("--out", type=Path, help="output folder (default results/<scenario>/<time>/;"
@@ -135,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help='arrival rate, e.g. "360/h", "6/min", "0.1/s" (bare number: per hour)')
         e.add_argument("--aht", required=True, type=_positive_float,
                        help="mean handle time in seconds (exponential in validate)")
-        e.add_argument("--agents", required=True, type=_positive_int, help="agents")
+        e.add_argument("--agents", required=True, type=_agents, help="agents")
         e.add_argument("--target", required=True, type=_nonneg_float,
                        help="service-level threshold T in seconds (answered within T)")
         e.add_argument("--patience", type=_positive_float, default=math.inf,
@@ -147,14 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
             e.add_argument("--goal", type=_share,
                            help="also print the fewest agents whose service level >= GOAL")
         else:
-            e.add_argument("--reps", type=_positive_int, default=30,
+            e.add_argument("--reps", type=_reps, default=30,
                            help="replications (default 30; the joint verdict, Hotelling's "
                            "T-squared, needs more replications than KPIs and its power "
                            "grows with n - KPIs)")
-            e.add_argument("--calls", type=_positive_int, default=20_000,
+            e.add_argument("--calls", type=_calls, default=20_000,
                            help="measured calls per replication after the warm-up (default "
                            "20000; a warning says when a run is too short to be stationary)")
-            e.add_argument("--seed", type=_nonneg_int, default=1, help="base seed (default 1)")
+            e.add_argument("--seed", type=_seed, default=1,
+                   help=f"base seed, 0 to {MAX_SEED} (default 1)")
             _executor_options(e)
 
     c = sub.add_parser(
@@ -170,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sequential stopping: add replications (from --reps) until the paired "
                    "difference of KPI (or its mean, for one scenario) has a 95%% CI half-width "
                    "<= HALFWIDTH, e.g. --until service_level=0.005")
-    c.add_argument("--max-reps", type=_positive_int, default=100,
+    c.add_argument("--max-reps", type=_reps, default=100,
                    help="upper limit on replications with --until (default 100)")
     c.add_argument("--match", metavar="KPI",
                    help="equal-service question: for every other scenario also find the "
@@ -208,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("scenario", type=Path, help="scenario TOML file")
     st.add_argument("--target", required=True, type=_sl_target, metavar="SHARE@SECONDS",
                     help="service-level goal, e.g. 0.8@20 (80%% answered within 20 s)")
-    st.add_argument("--max-agents", type=_positive_int, default=5000,
+    st.add_argument("--max-agents", type=_agents, default=5000,
                     help="give up above this head count (default 5000)")
     st.add_argument("--confidence", type=_half_open_share, metavar="C",
                     help="require the goal with confidence C (e.g. 0.9): the one-sided lower "
@@ -250,8 +327,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"warning: {w.message}", file=sys.stderr)
     out = None
     if not args.no_write:
-        out = args.out or Path("results") / scenario.name / dt.datetime.now().strftime(
-            "%Y%m%d-%H%M%S")
+        out = args.out or fresh_out(scenario.name)
     tables = () if out is None else RUN_TABLES + (INDIVIDUAL_TABLES if args.individual else ())
     with _experiment_context(args, args.reps, args.quiet or args.json) as (executor, bar):
         exp = run_experiment([scenario], args.seed, args.reps, executor=executor,
@@ -717,9 +793,10 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def _experiment_options(p: argparse.ArgumentParser, kind: str, with_set: bool = True) -> None:
-    p.add_argument("--reps", type=_positive_int, default=5,
+    p.add_argument("--reps", type=_reps, default=5,
                    help="replications per scenario (default 5)")
-    p.add_argument("--seed", type=_nonneg_int, default=1, help="base seed (default 1)")
+    p.add_argument("--seed", type=_seed, default=1,
+                   help=f"base seed, 0 to {MAX_SEED} (default 1)")
     p.add_argument("--out", type=Path, help=f"output folder (default results/{kind}/<names>/; "
                    "re-running with the same folder resumes)")
     p.add_argument("--days", type=_positive_int, help="override horizon.days of every scenario")
@@ -743,10 +820,13 @@ def _primary_option(p: argparse.ArgumentParser) -> None:
 def _executor_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executor", choices=EXECUTORS, default="process",
                    help="serial, process (local process pool, default) or dask")
-    p.add_argument("--workers", type=_positive_int,
+    p.add_argument("--workers", type=_workers,
                    help="worker processes for --executor process (default: all cores)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="Dask scheduler address (implies --executor dask)")
+    p.add_argument("--force", action="store_true",
+                   help="run even if the size estimate (memory per replication, memory of "
+                   "the replications running at once) is over the limits")
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -775,11 +855,31 @@ def _experiment_context(args: argparse.Namespace, total: int | None, quiet: bool
     bar = tqdm(total=total, unit="rep", file=sys.stderr, disable=True if quiet else None,
                dynamic_ncols=True,
                desc=f"{args.command} ({executor.name}, {executor.workers} worker(s))")
+    ticking = _tick(bar)  # elapsed time moves even while one long replication runs
     try:
         yield executor, bar
-    finally:
+    except BaseException:
+        ticking.set()
         bar.close()
-        executor.close()
+        getattr(executor, "abort", executor.close)()  # stop workers now, do not wait
+        raise
+    ticking.set()
+    bar.close()
+    executor.close()
+
+
+def _tick(bar, every_s: float = 1.0):
+    """Refresh ``bar`` every second from a daemon thread; set the returned event to stop."""
+    import threading
+
+    stop = threading.Event()
+    if not bar.disable:
+        def loop() -> None:
+            while not stop.wait(every_s):
+                with contextlib.suppress(Exception):
+                    bar.refresh()
+        threading.Thread(target=loop, name="ccsim-progress", daemon=True).start()
+    return stop
 
 
 def _command_line(args: argparse.Namespace) -> str:
@@ -976,6 +1076,19 @@ def _arg_type(conv, check, what):
 
 
 _positive_int = _arg_type(int, lambda v: v > 0, "a whole number > 0")
+#: documented ranges of options that size the work (the size guard checks the rest)
+MAX_SEED = 2**32 - 1
+MAX_REPS = 10_000
+MAX_WORKERS = 1024
+MAX_AGENTS = 100_000
+MAX_CALLS = 100_000_000
+_seed = _arg_type(int, lambda v: 0 <= v <= MAX_SEED, f"a whole number from 0 to {MAX_SEED}")
+_reps = _arg_type(int, lambda v: 1 <= v <= MAX_REPS, f"a whole number from 1 to {MAX_REPS}")
+_workers = _arg_type(int, lambda v: 1 <= v <= MAX_WORKERS,
+                     f"a whole number from 1 to {MAX_WORKERS}")
+_agents = _arg_type(int, lambda v: 1 <= v <= MAX_AGENTS,
+                    f"a whole number from 1 to {MAX_AGENTS}")
+_calls = _arg_type(int, lambda v: 1 <= v <= MAX_CALLS, f"a whole number from 1 to {MAX_CALLS}")
 _nonneg_int = _arg_type(int, lambda v: v >= 0, "a whole number >= 0")
 _positive_float = _arg_type(float, lambda v: v > 0 and math.isfinite(v), "a number > 0")
 _nonneg_float = _arg_type(float, lambda v: v >= 0 and math.isfinite(v), "a number >= 0")

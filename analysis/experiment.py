@@ -8,9 +8,11 @@ workers, and tables are always assembled in (scenario, replication) order.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -21,7 +23,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from analysis.stats import target_reached
-from analysis.store import ReplicationStore
+from analysis.store import ReplicationStore, claim_output, inside, slug
 from sim.kpi import KPIS
 from sim.model import simulate
 from sim.scenario import Scenario
@@ -118,13 +120,16 @@ class ProcessExecutor:
             ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
             if "forkserver" in methods:
                 ctx.set_forkserver_preload(["sim.model", "analysis.experiment"])
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                             initializer=_worker_init,
+                                             initargs=(os.getpid(),))
         return self._pool
 
     def run(self, tasks: Sequence[Task]) -> Iterator[RepOutput]:
         """Submit every task; yield outputs as they complete."""
-        pool = self._get_pool()
-        pending = {pool.submit(run_task, t) for t in tasks}
+        with _sigint_ignored():  # the fork server and workers start with Ctrl-C ignored
+            pool = self._get_pool()
+            pending = {pool.submit(run_task, t) for t in tasks}
         try:
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -139,6 +144,74 @@ class ProcessExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+    def abort(self) -> None:
+        """Stop at once (Ctrl-C, SIGTERM): end the workers without waiting for their tasks."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list(getattr(pool, "_processes", {}).values())
+        for proc in processes:
+            with contextlib.suppress(Exception):
+                proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            with contextlib.suppress(Exception):
+                proc.join(timeout=5)
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Ignore SIGINT while worker processes are started.
+
+    An ignored signal survives ``exec``, so the fork server (and the workers it forks) start
+    with Ctrl-C ignored instead of printing a KeyboardInterrupt traceback from their imports.
+    The parent handles Ctrl-C (a press in this short window is lost).
+    """
+    try:
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: nothing to change
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _worker_init(parent: int) -> None:
+    """In each worker: leave Ctrl-C to the parent, and end when the parent is gone.
+
+    The terminal sends SIGINT to the whole process group; the parent stops the workers
+    itself. If the parent is killed outright (SIGKILL), a watcher thread ends the worker
+    within a second instead of leaving it orphaned.
+    """
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except OSError:
+                pass
+            if _is_zombie(parent):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="ccsim-parent-watch", daemon=True).start()
+
+
+def _is_zombie(pid: int) -> bool:
+    """Whether ``pid`` has exited but not been reaped (Linux; False elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 class DaskExecutor:
@@ -189,6 +262,139 @@ def make_executor(kind: str = "process", workers: int | None = None,
             raise ValueError("the dask executor needs --scheduler tcp://HOST:PORT")
         return DaskExecutor(scheduler)
     raise ValueError(f"executor: unknown {kind!r}; allowed: {', '.join(EXECUTORS)}")
+
+
+# --------------------------------------------------------------------------- size guard
+
+
+@dataclass(frozen=True)
+class SizeEstimate:
+    """What one replication of a scenario will take, estimated before it runs."""
+
+    calls: float
+    """Expected calls offered (calls per day x days)."""
+    agent_days: int
+    """Agents x days (each agent-day is a log-in, a schedule and its status spells)."""
+    status_rows: float
+    """Expected rows of the status log (about 2.8 per call plus 2 per agent event)."""
+    memory_bytes: float
+    """Peak memory of one replication (its logs and tables), roughly."""
+    seconds: float
+    """Run time of one replication on one core of a 2024 laptop, roughly."""
+
+    def describe(self) -> str:
+        """One line with the estimate and the sizes it comes from."""
+        return (f"about {_bytes(self.memory_bytes)} of memory and {_duration(self.seconds)} "
+                f"per replication ({_count(self.calls)} calls, {_count(self.agent_days)} "
+                f"agent-days, {_count(self.status_rows)} status rows)")
+
+
+# calibrated on base.toml (1 to 40 days, 100 to 20,000 agents) and a no-break centre of
+# 100,000 agents: the estimates were within a factor of 2 of the measured peak memory and
+# run time, and above them in most cases
+_BYTES_PER_CALL, _BYTES_PER_STATUS = 400, 300
+_BYTES_PER_AGENT_DAY, _BYTES_PER_AGENT_EVENT = 4000, 2000
+_SECONDS_PER_CALL, _SECONDS_PER_AGENT_EVENT = 12e-6, 85e-6
+
+
+def estimate(scenario: Scenario) -> SizeEstimate:
+    """Estimate one replication's calls, agent-days, status rows, memory and time."""
+    days = scenario.horizon.days
+    calls = scenario.demand.calls_per_day * days
+    heads = scenario.staffing.head_counts()
+    acts = scenario.schedule.activities
+    events = 0.0  # per day: log-in/out, planned activities, unplanned breaks
+    for name, n in heads.items():
+        shift = scenario.staffing.shifts[name]
+        daily = sum(1 for a in acts.values()
+                    if a.per_year is None and (not a.shifts or name in a.shifts))
+        unplanned = scenario.behaviour.unplanned_breaks_per_hour * shift.hours
+        events += n * (1 + daily + unplanned)
+    agent_days = sum(heads.values()) * days
+    status_rows = 2.8 * calls + 2 * events * days
+    memory = (_BYTES_PER_CALL * calls + _BYTES_PER_STATUS * status_rows
+              + _BYTES_PER_AGENT_DAY * agent_days + _BYTES_PER_AGENT_EVENT * events * days)
+    seconds = _SECONDS_PER_CALL * calls + _SECONDS_PER_AGENT_EVENT * events * days
+    return SizeEstimate(calls, agent_days, status_rows, memory, seconds)
+
+
+class TooLargeError(ValueError):
+    """An experiment's estimated size is over the limits (override with ``force``)."""
+
+
+@dataclass
+class SizeGuard:
+    """Refuses experiments whose estimate is over the limits; announces long ones.
+
+    The command line sets ``force`` (``--force``) and ``notify`` (a printer, unless
+    ``--quiet``); library callers get the limits too and may set ``force``.
+    """
+
+    max_memory_bytes: float = 4 * 2**30
+    """Largest estimated memory of one replication (4 GiB)."""
+    memory_share: float = 0.8
+    """Replications running at once may use at most this share of the machine's memory."""
+    notify_after_s: float = 10.0
+    """Announce the estimate when the work left is estimated to take longer than this."""
+    force: bool = False
+    notify: Callable[[str], None] | None = None
+
+    def check(self, scenarios: Sequence[Scenario], tasks: int, workers: int) -> None:
+        """Raise :class:`TooLargeError` if the ``tasks`` replications left are too large."""
+        if not tasks:
+            return
+        ests = {s.digest(): estimate(s) for s in scenarios}
+        worst = max(ests.values(), key=lambda e: e.memory_bytes)
+        at_once = min(max(1, workers), tasks)
+        physical = _physical_memory()
+        problem = None
+        if worst.memory_bytes > self.max_memory_bytes:
+            problem = (f"over the limit of {_bytes(self.max_memory_bytes)} per replication; "
+                       "use fewer days, agents or calls")
+        elif physical and worst.memory_bytes * at_once > self.memory_share * physical:
+            problem = (f"{at_once} at once need about {_bytes(worst.memory_bytes * at_once)}, "
+                       f"over {self.memory_share:.0%} of this machine's "
+                       f"{_bytes(physical)}; use fewer --workers")
+        if problem and not self.force:
+            raise TooLargeError(f"too large: {worst.describe()}; {problem} (or --force to "
+                                "run it anyway)")
+        total = sum(e.seconds for e in ests.values()) * tasks / len(ests) / at_once
+        if self.notify and total > self.notify_after_s:
+            self.notify(f"estimate: {worst.describe()}; {tasks} replication(s) on {at_once} "
+                        f"worker(s): about {_duration(total)} in all")
+
+
+guard = SizeGuard()
+"""The guard every :func:`run_experiment` consults."""
+
+
+def _physical_memory() -> float | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} TiB"  # pragma: no cover
+
+
+def _duration(s: float) -> str:
+    if s < 90:
+        return f"{s:.0f} s"
+    if s < 5400:
+        return f"{s / 60:.0f} min"
+    if s < 2 * 86400:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86400:.0f} days"
+
+
+def _count(n: float) -> str:
+    return f"{n:,.0f}" if n < 1e6 else f"{n:.3g}"
 
 
 # --------------------------------------------------------------------------- experiments
@@ -279,6 +485,7 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
                     progress(1)
             else:
                 todo.append(Task(i, s, seed, r, tuple(tables), individual))
+    guard.check([t.scenario for t in todo], len(todo), ex.workers)
     for out in ex.run(todo):
         if store:
             store.save(scenarios[out.index], seed, out.replication, out.kpis, out.provenance,
@@ -327,7 +534,33 @@ def _precise(exp: Experiment, kpi: str, half_width: float, confidence: float,
     return all(target_reached(v, half_width, confidence) for v in values)
 
 
+RESULTS = Path("results")
+"""Where default output folders go (relative to the working directory)."""
+
+
 def default_out(kind: str, names: Sequence[str]) -> Path:
-    """Deterministic default output folder, so re-running a command resumes it."""
-    from analysis.store import slug
-    return Path("results") / kind / slug("-vs-".join(names))
+    """Deterministic default output folder, so re-running a command resumes it.
+
+    ``results/<kind>/<names, slugged>/``, checked to lie inside ``results/``, created and
+    locked for this process (see :func:`analysis.store.claim_output`).
+    """
+    folder = inside(RESULTS, kind, slug("-vs-".join(names)))
+    return claim_output(folder, kind, label="output folder")
+
+
+def fresh_out(name: str, kind: str = "run") -> Path:
+    """A new timestamped folder ``results/<name>/<YYYYmmdd-HHMMSS>/``, created and locked.
+
+    Never an existing one: a second run within the same second gets ``...-2``, and so on.
+    """
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    parent = inside(RESULTS, slug(name))
+    parent.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        folder = inside(parent, stamp if n == 1 else f"{stamp}-{n}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return claim_output(folder, kind, label="output folder")
+    raise ValueError(f"{parent}: cannot make a new output folder for {stamp}")

@@ -1,0 +1,301 @@
+"""Interrupts and damage: killed commands resume, damaged results are re-run.
+
+A killed ``compare`` resumes with nothing lost; a damaged stored replication is detected and
+simulated again; two writers never share an output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.cli import main
+from analysis.store import release_outputs
+from tests.conftest import ROOT
+from tests.test_experiment_staff import SMALL
+
+REPS = 12
+
+
+@pytest.fixture(autouse=True)
+def _release():
+    release_outputs()
+    yield
+    release_outputs()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> tuple[Path, Path]:
+    """Two small scenarios (the second with two more agents)."""
+    folder = tmp_path_factory.mktemp("scenarios")
+    (folder / "small.toml").write_text(SMALL)
+    (folder / "more.toml").write_text('extends = "small.toml"\ndescription = "more"\n'
+                                      'rationale = "tests"\n[staffing.shifts.a]\nagents = 8\n')
+    return folder / "small.toml", folder / "more.toml"
+
+
+def compare_args(files, out: Path, *extra: str) -> list[str]:
+    """``ccsim compare`` of the two files into ``out``."""
+    return ["compare", str(files[0]), str(files[1]), "--reps", str(REPS), "--quiet",
+            "--out", str(out), *extra]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(files, tmp_path_factory) -> pd.DataFrame:
+    """The KPI table of an uninterrupted run (serial, in this process)."""
+    out = tmp_path_factory.mktemp("fresh") / "out"
+    assert main(compare_args(files, out, "--executor", "serial", "--json")) == 0
+    release_outputs()
+    return pd.read_parquet(out / "kpis.parquet")
+
+
+def stored(out: Path) -> list[Path]:
+    """Manifests of the replications stored under ``out``."""
+    return sorted(out.glob("replications/*/rep-*/manifest.json"))
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = set(), [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.add(c)
+            todo.append(c)
+    return out
+
+
+def workers_of(pid: int) -> set[int]:
+    """Processes two levels below ``pid`` (a process pool's workers under its fork server)."""
+    children = descendants(pid)
+    return {p for p in children if _ppid(p) in children}
+
+
+def _ppid(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
+def ignores_sigint(pid: int) -> bool:
+    """Whether process ``pid`` ignores SIGINT (its SigIgn mask in /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    return False
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
+@pytest.mark.parametrize(("sig", "group", "status"), [
+    (signal.SIGINT, True, 130),     # Ctrl-C: the terminal signals the whole process group
+    (signal.SIGTERM, False, 143),   # kill PID
+    (signal.SIGKILL, False, -9),    # kill -9 PID: no chance to clean up
+])
+def test_killed_compare_resumes_with_nothing_lost(files, uninterrupted, tmp_path, sig, group,
+                                                  status):
+    """Kill a 2-worker compare after some replications are stored, then run it again.
+
+    The re-run resumes them (they are not rewritten) and the KPI table equals an
+    uninterrupted run's; no worker is left running; SIGINT and SIGTERM end with a clean
+    message, not a traceback.
+    """
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "analysis.cli",
+           *compare_args(files, out, "--executor", "process", "--workers", "2")]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(stored(out)) < 3:
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "no replication stored within 120 s"
+            time.sleep(0.02)
+        workers = descendants(proc.pid)
+        assert workers and all(ignores_sigint(p) for p in workers), \
+            "workers must leave Ctrl-C to the parent"
+        if group:
+            os.killpg(proc.pid, sig)
+        else:
+            os.kill(proc.pid, sig)
+        err = proc.communicate(timeout=60)[1]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == status, err
+    assert "Traceback" not in err
+    if sig != signal.SIGKILL:
+        assert "finished replication(s) are kept in" in err
+        assert "run the same command again to resume" in err
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in workers if alive(p)], "worker processes outlived the command"
+    done = {p: os.stat(p) for p in stored(out)}
+    assert 3 <= len(done) < 2 * REPS, "the command was not interrupted"
+    assert not (out / "kpis.parquet").exists()
+
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["replications_resumed"] >= len(done)
+    assert manifest["replications_resumed"] + manifest["replications_run"] == 2 * REPS
+    for path, st in done.items():  # finished replications were not rewritten
+        now = os.stat(path)
+        assert (now.st_ino, now.st_mtime_ns) == (st.st_ino, st.st_mtime_ns)
+    assert not list(out.glob("replications/*/.*")), "temporary folders left behind"
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "kpis.parquet"), uninterrupted)
+
+
+def test_damaged_replications_are_detected_and_run_again(capsys, files, uninterrupted,
+                                                         tmp_path):
+    """Damaged stored replications are detected, reported and simulated again, never used.
+
+    A truncated table, a truncated manifest, an altered KPI, a missing table and a table
+    swapped for another replication's are each caught by the manifest's checksums.
+    """
+    out = tmp_path / "out"
+    args = compare_args(files, out, "--executor", "serial")
+    assert main(args) == 0
+    capsys.readouterr()
+    release_outputs()
+    reps = sorted(p.parent for p in stored(out))
+    # 1. a table cut short (a disk that filled up, a copy that stopped)
+    table = reps[0] / "intervals.parquet"
+    table.write_bytes(table.read_bytes()[:-100])
+    # 2. a manifest cut short
+    manifest = reps[1] / "manifest.json"
+    manifest.write_text(manifest.read_text()[:200])
+    # 3. a KPI changed, the JSON still valid (a bit flip, a hand edit)
+    manifest = reps[2] / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["kpis"]["service_level"] = 0.999
+    manifest.write_text(json.dumps(data, indent=2))
+    # 4. a table the manifest lists is gone
+    (reps[3] / "daily.parquet").unlink()
+    # 5. a table replaced by another replication's table (right format, wrong content)
+    (reps[4] / "daily.parquet").write_bytes((reps[5] / "daily.parquet").read_bytes())
+
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert err.count("is damaged") == 5, err
+    for folder in (reps[0], reps[1], reps[2], reps[4]):
+        assert str(folder) in err
+    result = json.loads((out / "manifest.json").read_text())
+    assert result["replications_run"] == 5
+    assert result["replications_resumed"] == 2 * REPS - 5
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "kpis.parquet"), uninterrupted)
+    # repaired: a third run uses every stored replication
+    release_outputs()
+    assert main(args) == 0
+    assert "damaged" not in capsys.readouterr().err
+    assert json.loads((out / "manifest.json").read_text())["replications_run"] == 0
+
+
+def test_two_writers_never_share_a_folder(files, uninterrupted, tmp_path):
+    """A second compare into a folder another one is writing is refused at once.
+
+    It exits 2 naming the holder's pid; the first finishes and its table equals an
+    uninterrupted run's.
+    """
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "analysis.cli",
+           *compare_args(files, out, "--executor", "serial")]
+    first = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not stored(out):
+            assert first.poll() is None, first.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        second = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert first.poll() is None, "the first writer finished too soon for this test"
+        assert second.returncode == 2
+        assert f"another ccsim process (pid {first.pid}) is writing" in second.stderr
+        assert "Traceback" not in second.stderr
+        assert first.wait(timeout=300) == 0, first.stderr.read()
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "kpis.parquet"), uninterrupted)
+
+
+def test_leftovers_of_a_killed_writer_are_removed(files, uninterrupted, tmp_path):
+    """Temporary files and folders a killed process left are cleared, never read.
+
+    They go when the folder is next claimed.
+    """
+    out = tmp_path / "out"
+    assert main(compare_args(files, out, "--executor", "serial")) == 0
+    release_outputs()
+    group = next(out.glob("replications/*/"))
+    (group / ".rep-00003.abc.tmp").mkdir()
+    (group / ".rep-00003.abc.tmp" / "manifest.json").write_text("{}")
+    (group / ".rep-00004.def.old").mkdir()
+    (out / ".kpis.csv.xyz.tmp").write_text("half a file")
+    assert main(compare_args(files, out, "--executor", "serial")) == 0
+    assert not [p for p in out.rglob(".*") if p.name.endswith((".tmp", ".old"))]
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "kpis.parquet"), uninterrupted)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
+def test_ctrl_c_does_not_wait_for_a_long_replication(files, tmp_path):
+    """Ctrl-C while a worker is inside a long replication ends the command within seconds.
+
+    The workers are ended, not waited for, and none is left behind.
+    """
+    out = tmp_path / "out"
+    # one replication of 100,000 agents takes several seconds (mostly agent set-up)
+    cmd = [sys.executable, "-m", "analysis.cli", "run", str(files[0]), "--set",
+           "staffing.agents=100000", "--reps", "1", "--executor", "process", "--workers", "2",
+           "--quiet", "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not workers_of(proc.pid):  # the fork server's children
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(1.0)  # well inside the replication
+        workers = descendants(proc.pid)
+        t0 = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        err = proc.communicate(timeout=60)[1]
+        took = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "nothing was stored" in err
+    assert took < 3, f"Ctrl-C took {took:.1f} s: the command waited for the replication"
+    time.sleep(0.5)
+    assert not [p for p in workers if alive(p)]
