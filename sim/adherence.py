@@ -23,7 +23,10 @@ start) are not counted against adherence. Time out of adherence is attributed to
 the log-in delay (a system delay, not the agent's fault), a call running into a planned
 activity (the activity is displaced; a break that keeps its length then also runs over
 its planned end by as much), a late return, an early return, an unplanned break, or
-other (e.g. an activity the shift ended before).
+other. An activity the shift ended before (never taken) is charged to ``call``: the
+agent was held on queue past its start. ``other`` is a remainder that the property tests
+find to be zero on random schedules; it is kept so that a new cause shows up as a loss
+with no reason instead of being hidden in another one.
 """
 
 from __future__ import annotations
