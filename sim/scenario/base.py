@@ -1,0 +1,90 @@
+"""Shared pieces of the schema: errors, clock times, safe names, the frozen model base."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+)
+
+DAY_S = 86_400.0
+
+
+class ScenarioError(ValueError):
+    """A scenario (file, dict or override) is not valid; the message says where and why."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+_CLOCK = re.compile(r"^(\d{1,2}):([0-5]\d)(?::([0-5]\d))?$")
+
+
+def parse_clock(value: Any) -> float:
+    """Turn ``"HH:MM"`` or ``"HH:MM:SS"`` (00:00 to 24:00) into seconds after midnight."""
+    if isinstance(value, str):
+        m = _CLOCK.match(value.strip())
+        if m:
+            h, mi, s = int(m[1]), int(m[2]), int(m[3] or 0)
+            secs = h * 3600.0 + mi * 60.0 + s
+            if secs <= DAY_S:
+                return secs
+    raise ValueError(f'expected a clock time "HH:MM" between 00:00 and 24:00, got {value!r}')
+
+
+def format_clock(seconds: float) -> str:
+    """Format seconds after midnight as ``"HH:MM"`` (``"HH:MM:SS"`` when needed)."""
+    s = round(seconds)
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h:02d}:{m:02d}" + (f":{sec:02d}" if sec else "")
+
+
+Clock = Annotated[
+    float,
+    BeforeValidator(parse_clock),
+    PlainSerializer(format_clock, return_type=str),
+]
+
+#: longest scenario name (it becomes part of output folder names)
+NAME_MAX = 120
+_SAFE_NAME = re.compile(r"\w[\w .,=@+:;()\[\]{}'\"-]*")
+
+
+def check_name(value: str) -> str:
+    """A scenario name that is safe as one folder name: no path separators, no climbing out."""
+    if len(value) > NAME_MAX or not _SAFE_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value[:NAME_MAX + 20]!r} is not allowed: a name starts with a letter or digit, "
+            "uses only letters, digits, spaces and _ - . , = @ + : ; ( ) [ ] { } ' \" (no / or "
+            f"\\), and has at most {NAME_MAX} characters")
+    return value
+
+
+SafeName = Annotated[str, AfterValidator(check_name)]
+
+
+def _to_tuples(value: Any) -> Any:
+    """TOML arrays arrive as lists; frozen models hold tuples."""
+    if isinstance(value, list):
+        return tuple(_to_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _to_tuples(v) for k, v in value.items()}
+    return value
+
+
+def _field(default: Any = ..., *, description: str, source: str, **kw: Any) -> Any:
+    """A model field whose description and source (or "assumption") the docs show."""
+    return Field(default, description=description, json_schema_extra={"source": source}, **kw)
+
+
+class _Model(BaseModel):
+    # no inf or nan anywhere: every quantity in a scenario is a finite number (callers who
+    # never hang up are patience.distribution = "none", not an infinite mean)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)

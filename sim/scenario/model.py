@@ -1,0 +1,138 @@
+"""The scenario itself: every section, and the checks that span sections."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import (
+    model_validator,
+)
+
+from sim.scenario.base import DAY_S, NAME_MAX, SafeName, _field, _Model, format_clock
+from sim.scenario.behaviour import Behaviour
+from sim.scenario.schedule import Schedule
+from sim.scenario.sections import Calls, Closing, Demand, Horizon, ServiceLevel, Staffing
+
+
+class Scenario(_Model):
+    """One contact centre to simulate: validated, frozen, hashable."""
+
+    name: SafeName = _field(
+        "scenario", description="Short name (defaults to the file name): starts with a letter "
+        "or digit; letters, digits, spaces and `_ - . , = @ + : ; ( ) [ ] { } ' \"` only, at "
+        f"most {NAME_MAX} characters (it names output folders, so no `/`, `\\` or leading "
+        "`.`).", source="-",
+    )
+    description: str = _field(description="What this scenario is.", source="-", min_length=1)
+    rationale: str = _field(description="Why it exists / where its numbers come from.",
+                            source="-", min_length=1)
+    horizon: Horizon = _field(description="Run length and intervals.", source="-")
+    demand: Demand = _field(description="Call arrivals.", source="-")
+    calls: Calls = _field(Calls(), description="Call attributes.", source="-")
+    staffing: Staffing = _field(description="Shifts and head counts.", source="-")
+    service_level: ServiceLevel = _field(
+        ServiceLevel(), description="Service-level definition and target.", source="-"
+    )
+    schedule: Schedule = _field(
+        Schedule(), description="Planned activities (breaks, lunch, meetings, training) and "
+        "adherence settings.", source="-",
+    )
+    behaviour: Behaviour = _field(
+        Behaviour(), description="Agents' deviations from the schedule: log-in delay, late "
+        "and early returns, unplanned breaks.", source="-",
+    )
+    closing: Closing = _field(
+        Closing(), description="What happens to calls still waiting at closing time.",
+        source="-",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        n = self.horizon.intervals_per_day
+        if len(self.demand.profile) != n:
+            raise ValueError(
+                f"demand.profile: has {len(self.demand.profile)} weights but the opening hours "
+                f"({self.horizon.hours:g} h of {self.horizon.interval_minutes:g}-minute "
+                f"intervals) have {n} intervals; give one weight per interval"
+            )
+        for name, sh in self.staffing.shifts.items():
+            if self.horizon.days > 1 and sh.hours > 24:
+                raise ValueError(f"staffing.shifts.{name}.hours: {sh.hours} h is longer than "
+                                 "24 h, allowed only in a single-day run")
+            if self.horizon.days > 1 and sh.start >= DAY_S:
+                raise ValueError(f"staffing.shifts.{name}.start: 24:00 is the end of the day; "
+                                 "a shift must start before 24:00 when days > 1 (use 00:00 "
+                                 "for a shift starting at midnight)")
+            if self.horizon.days > 1 and sh.start + sh.hours * 3600 > DAY_S + 1e-6:
+                raise ValueError(
+                    f"staffing.shifts.{name}.hours: the shift starts at "
+                    f"{format_clock(sh.start)} and lasts {sh.hours:g} h, so it would end after "
+                    "midnight; shifts must end by 24:00 when days > 1 (split a night shift "
+                    "into one ending at 24:00 and one starting at 00:00)")
+        self._check_schedule()
+        return self
+
+    def _check_schedule(self) -> None:
+        """Activities name real shifts, lie inside them, do not overlap, meet the break rule."""
+        sched, shifts = self.schedule, self.staffing.shifts
+        acts = sched.activities
+        for name, a in acts.items():
+            for s in a.shifts:
+                if s not in shifts:
+                    raise ValueError(f"schedule.activities.{name}.shifts: no shift named {s!r}; "
+                                     f"shifts are {', '.join(shifts)}")
+        delay = self.behaviour.login_delay_max_s
+        for sname, sh in shifts.items():
+            length = sh.hours * 60
+            if delay >= length * 60:
+                raise ValueError(f"behaviour.login_delay_max_s: {delay:g} s is not shorter than "
+                                 f"shift {sname!r} ({sh.hours:g} h)")
+            mine = sorted(((n, a) for n, a in acts.items() if not a.shifts or sname in a.shifts),
+                          key=lambda na: na[1].first_start)
+            for n, a in mine:
+                if a.last_end > length + 1e-9:
+                    raise ValueError(
+                        f"schedule.activities.{n}: may end {a.last_end:g} minutes into shift "
+                        f"{sname!r}, which lasts only {length:g} minutes; activities must lie "
+                        "inside the shift")
+            for (n1, a1), (n2, a2) in zip(mine, mine[1:], strict=False):
+                if a2.first_start < a1.last_end - 1e-9:
+                    raise ValueError(
+                        f"schedule.activities.{n2}: may start at minute {a2.first_start:g} of "
+                        f"shift {sname!r}, overlapping schedule.activities.{n1} (minutes "
+                        f"{a1.first_start:g}-{a1.last_end:g}); activities of a shift must not "
+                        "overlap (windows included)")
+            if acts and sched.min_break_minutes > 0 and sh.hours >= sched.min_break_shift_hours:
+                breaks = sum(a.minutes for _, a in mine
+                             if a.kind in ("break", "lunch") and a.per_year is None)
+                if breaks < sched.min_break_minutes - 1e-9:
+                    raise ValueError(
+                        f"schedule.activities: shift {sname!r} ({sh.hours:g} h) has {breaks:g} "
+                        f"minutes of daily breaks and lunch; the rule "
+                        f"(schedule.min_break_minutes) asks for at least "
+                        f"{sched.min_break_minutes:g} in a shift of "
+                        f"{sched.min_break_shift_hours:g} h or more")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (clock times as text), as it would be written to TOML/JSON."""
+        return self.model_dump(mode="json")
+
+    def digest(self) -> str:
+        """A stable SHA-256 of the scenario's content (name and prose excluded)."""
+        data = self.to_dict()
+        for k in ("name", "description", "rationale"):
+            data.pop(k)
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def replace(self, overrides: Mapping[str, Any], source: str = "override") -> Scenario:
+        """A new scenario with dotted keys set (``{"staffing.agents": 90}``), re-validated."""
+        from sim.scenario.loading import _set_dotted, _validate  # loading imports this
+
+        data = self.to_dict()
+        for key, value in overrides.items():
+            _set_dotted(data, key, value, source)
+        return _validate(data, {k: source for k in overrides}, source)

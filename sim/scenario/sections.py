@@ -1,0 +1,253 @@
+"""Sections about the queue: horizon, demand, calls, staffing, service level, closing."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Literal
+
+from pydantic import (
+    model_validator,
+)
+
+from sim.scenario.base import DAY_S, Clock, _field, _Model, format_clock
+from sim.scenario.vocab import SLDefinition
+
+
+class Horizon(_Model):
+    """How long a run lasts and how a day is cut into reporting intervals."""
+
+    days: int = _field(
+        1, ge=1, le=3660, description="Days simulated; state carries over between days.",
+        source="scenario choice",
+    )
+    open: Clock = _field(
+        description='Opening time of the queue each day ("HH:MM").', source="scenario choice"
+    )
+    hours: float = _field(
+        gt=0, description="Opening hours per day (calls arrive only while open); more than 24 "
+        "only in a single-day stationary run.", source="scenario choice",
+    )
+    interval_minutes: float = _field(
+        15.0, gt=0, description="Length of a reporting interval; the demand profile has one "
+        "weight per interval.", source="industry convention (15-minute ACD intervals)",
+    )
+    warmup_minutes: float = _field(
+        0.0, ge=0, description="Calls arriving in the first minutes of day 0 are simulated but "
+        "left out of KPIs (steady-state runs only; whole days need none).",
+        source="simulation methodology",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Horizon:
+        if self.days > 1 and self.open + self.hours * 3600 > DAY_S:
+            raise ValueError(
+                f"hours: opening hours must end by 24:00 when days > 1 (open "
+                f"{format_clock(self.open)} + {self.hours} h)"
+            )
+        n = self.hours * 60 / self.interval_minutes
+        if abs(n - round(n)) > 1e-9:
+            raise ValueError(
+                f"hours: {self.hours} is not a whole number of intervals of "
+                f"{self.interval_minutes} minutes"
+            )
+        if self.warmup_minutes >= self.hours * 60:
+            raise ValueError(f"warmup_minutes: {self.warmup_minutes} must be shorter than the "
+                             f"opening hours ({self.hours * 60:g} minutes)")
+        return self
+
+    @property
+    def intervals_per_day(self) -> int:
+        """Number of reporting intervals in a day's opening hours."""
+        return round(self.hours * 60 / self.interval_minutes)
+
+    @property
+    def interval_s(self) -> float:
+        """Reporting interval length in seconds."""
+        return self.interval_minutes * 60.0
+
+
+class Demand(_Model):
+    """How many calls arrive and when (a non-homogeneous Poisson process)."""
+
+    calls_per_day: float = _field(
+        gt=0, description="Expected calls offered per day (before the busyness factor).",
+        source="scenario choice",
+    )
+    profile: tuple[float, ...] = _field(
+        description="Relative call volume per reporting interval over the opening hours "
+        "(any non-negative weights; they are normalised).", source="scenario choice",
+        min_length=1,
+    )
+    busyness_cv: float = _field(
+        0.0, ge=0, le=2, description="Coefficient of variation of a day-level Gamma busyness "
+        "factor (mean 1) that scales the whole day; 0 gives plain Poisson arrivals.",
+        source="assumption; real centres show over-dispersion of daily volume (typ. 0.05-0.15)",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Demand:
+        if any(not math.isfinite(w) or w < 0 for w in self.profile):
+            raise ValueError(f"profile: weights must be finite and >= 0, got {self.profile}")
+        if sum(self.profile) <= 0:
+            raise ValueError("profile: weights must not all be zero")
+        return self
+
+
+class Duration(_Model):
+    """A positive random duration given by its mean and coefficient of variation."""
+
+    distribution: Literal["lognormal", "exponential", "gamma", "fixed"] = _field(
+        "lognormal", description="Family of the distribution.",
+        source="log-normal service times: Brown et al. (2005), JASA 100(469)",
+    )
+    mean_s: float = _field(ge=0, description="Mean in seconds (0 means none).", source="-")
+    cv: float = _field(
+        1.0, ge=0, le=10, description="Coefficient of variation (ignored by exponential: 1, "
+        "and fixed: 0).", source="assumption",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Duration:
+        if self.distribution in ("lognormal", "gamma") and self.mean_s > 0 and self.cv == 0:
+            raise ValueError(f"cv: must be > 0 for a {self.distribution} distribution; use "
+                             'distribution = "fixed" for a constant')
+        return self
+
+
+class Patience(_Model):
+    """How long a caller is willing to wait before hanging up."""
+
+    distribution: Literal["exponential", "lognormal", "gamma", "fixed", "none"] = _field(
+        "exponential", description='Family; "none" means callers never abandon.',
+        source="exponential patience: Garnett, Mandelbaum & Reiman (2002), MSOM 4(3)",
+    )
+    mean_s: float = _field(
+        180.0, gt=0, description="Mean patience in seconds.",
+        source="assumption (illustrative: a few minutes)",
+    )
+    cv: float = _field(1.0, gt=0, le=10, description="Coefficient of variation (lognormal, "
+                       "gamma).", source="assumption")
+
+
+class Calls(_Model):
+    """Attributes drawn for every call."""
+
+    talk: Duration = _field(
+        Duration(distribution="lognormal", mean_s=255.0, cv=0.8),
+        description="Talk time.", source="assumption (illustrative; AHT ~5 min)",
+    )
+    acw: Duration = _field(
+        Duration(distribution="lognormal", mean_s=45.0, cv=0.6),
+        description="After Call Work (wrap-up) time.",
+        source="assumption (illustrative; ACW ~15% of AHT)",
+    )
+    patience: Patience = _field(
+        Patience(), description="Caller patience (abandonment).", source="assumption",
+    )
+    acw_callout: bool = _field(
+        False, description="May the ACD give a call to an agent in After Call Work when no "
+        "agent is Ready (the rest of the wrap-up is dropped)? Agents with a break or "
+        "activity due, or whose shift is over, are never called out.",
+        source="assumption; an ACD configuration choice (off: ACW is protected)",
+    )
+
+
+class Shift(_Model):
+    """A shift pattern worked every day of the horizon."""
+
+    start: Clock = _field(description='Log-in time ("HH:MM").', source="scenario choice")
+    hours: float = _field(
+        gt=0, description="Shift length in hours (agents finish the current call after it).",
+        source="scenario choice",
+    )
+    agents: int = _field(ge=0, description="Agents working this shift.", source="scenario choice")
+
+
+class Staffing(_Model):
+    """Who is there: named shift patterns and their head counts."""
+
+    agents: int | None = _field(
+        None, ge=1, description="Optional total head count: if set, agents are distributed "
+        "over the shifts in proportion to their `agents` (largest remainder).",
+        source="scenario choice",
+    )
+    shifts: dict[str, Shift] = _field(
+        description="Shift patterns by name.", source="scenario choice", min_length=1,
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Staffing:
+        for name in self.shifts:
+            if not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
+                raise ValueError(f"shifts: name {name!r} may use letters, digits, _ and - only")
+        if sum(s.agents for s in self.shifts.values()) == 0:
+            raise ValueError("shifts: at least one shift needs agents > 0")
+        return self
+
+    def head_counts(self) -> dict[str, int]:
+        """Agents per shift after applying the optional total (largest remainder)."""
+        base = {n: s.agents for n, s in self.shifts.items()}
+        if self.agents is None:
+            return base
+        total = sum(base.values())
+        quotas = {n: self.agents * c / total for n, c in base.items()}
+        counts = {n: math.floor(q) for n, q in quotas.items()}
+        left = self.agents - sum(counts.values())
+        for n in sorted(quotas, key=lambda n: (counts[n] - quotas[n], n))[:left]:
+            counts[n] += 1
+        return counts
+
+
+
+class ServiceLevel(_Model):
+    """How service level is defined and what it is measured against."""
+
+    threshold_s: float = _field(
+        20.0, ge=0, description="T: answered within this many seconds counts as in service.",
+        source="industry convention (80/20)",
+    )
+    target: float = _field(
+        0.8, gt=0, le=1, description="Target share (e.g. 0.8 for 80/20).",
+        source="industry convention (80/20)",
+    )
+    definition: SLDefinition = _field(
+        "offered", description="Which service-level formula the `service_level` KPI uses; see "
+        "the KPI docs.", source="industry practice varies; 'offered' is the strictest",
+    )
+    short_abandon_s: float = _field(
+        5.0, ge=0, description="Abandons within this many seconds are not counted by "
+        "`offered_excluding_short_abandons`.", source="industry convention",
+    )
+
+
+class Closing(_Model):
+    """What happens to calls still waiting when the queue closes at the end of opening hours.
+
+    At closing the ACD stops taking calls (no call arrives after it). Nothing ever waits
+    over midnight: a run's every call ends answered, abandoned or ``closed`` on the day it
+    arrived.
+    """
+
+    rule: Literal["serve", "close"] = _field(
+        "serve", description='"serve": agents still logged in at closing stay on (overtime, '
+        "in agent_days.overtime_s) until the queue is empty; calls that no agent is left to "
+        'serve, or that still wait when max_overtime_minutes runs out, end as "closed". '
+        '"close": every call still waiting at closing ends at once as "closed" (a message '
+        "asks the caller to call back) and agents log off at their shift end.",
+        source="ACD practice: the queue closes to new calls and the calls in it are served; "
+        "assumption for the default",
+    )
+    max_overtime_minutes: float = _field(
+        60.0, ge=0, description='Under "serve", calls still waiting this long after closing '
+        'end as "closed" and agents leave after their current call; never later than '
+        "midnight of a multi-day run.",
+        source="assumption",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Closing:
+        if not math.isfinite(self.max_overtime_minutes):
+            raise ValueError(f"max_overtime_minutes: must be a finite number of minutes, got "
+                             f"{self.max_overtime_minutes}")
+        return self
