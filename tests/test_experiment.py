@@ -8,13 +8,14 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import pandas as pd
 import pytest
 
 from analysis.cli import main
 from analysis.experiment import make_executor, run_experiment, run_until
-from analysis.store import ReplicationStore
+from analysis.store import ReplicationStore, StoreWarning
 from sim.kpi import KPIS
 from sim.model import model_digest
 from sim.scenario import scenario_from_dict
@@ -71,17 +72,30 @@ def test_store_skips_finished_and_rejects_other_seed(pair, tmp_path):
     # a replication stored before a KPI was added is not reused for it
     assert store.load(pair[0], 3, 1, ["offered"]) is not None
     assert store.load(pair[0], 3, 1, ["offered", "a_new_kpi"]) is None
-    # a replication stored by other model code is not reused
+    # a replication stored by other model code is not reused (and is not "damaged")
+    import analysis.store as store_module
+    real, original = model_digest(), store_module.model_digest
+    store_module.model_digest = lambda: "0" * 64
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert store.load(pair[0], 3, 1) is None
+    finally:
+        store_module.model_digest = original
+    assert store.load(pair[0], 3, 1) is not None
+    # an edited manifest is damaged: detected, warned about, simulated again
     mpath = store.folder(pair[0], 3, 1) / "manifest.json"
     text = mpath.read_text()
-    mpath.write_text(text.replace(model_digest(), "0" * 64))
-    assert store.load(pair[0], 3, 1) is None
+    mpath.write_text(text.replace(real, "0" * 64))
+    with pytest.warns(StoreWarning, match="damaged.*checksum"):
+        assert store.load(pair[0], 3, 1) is None
     mpath.write_text(text)
     assert store.load(pair[0], 3, 1) is not None
     # a manifest that lists a missing table does not count as finished
     folder = store.folder(pair[0], 3, 0)
     (folder / "daily.parquet").unlink()
-    assert store.load(pair[0], 3, 0) is None
+    with pytest.warns(StoreWarning, match="daily.parquet is missing"):
+        assert store.load(pair[0], 3, 0) is None
     # no pickle anywhere in the results
     assert not [p for p in tmp_path.rglob("*") if p.suffix in (".pkl", ".pickle")]
     manifest = json.loads((store.folder(pair[1], 3, 1) / "manifest.json").read_text())
