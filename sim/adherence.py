@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.scenario import ACTIVITY_KINDS, SCHEDULE_STATES, Schedule
+from sim.scenario import ACTIVITY_KINDS, LOSS_REASONS, SCHEDULE_STATES, Schedule
 from sim.schedule import KIND_STATUS
 from sim.status import ON_QUEUE, Status
 
@@ -46,7 +46,7 @@ for _k, _kind in enumerate(ACTIVITY_KINDS, start=1):  # the status each activity
     STATUS_STATE[KIND_STATUS[_kind]] = _k
 
 #: reasons time is out of adherence (columns ``lost_<reason>_s`` of agent_days)
-REASONS = ("login_delay", "call", "late_return", "early_return", "unplanned_break", "other")
+REASONS = LOSS_REASONS
 #: shrinkage categories (columns ``shrink_<category>_s``): time in the shift not on queue
 SHRINK = (*SCHEDULE_STATES[1:], "unplanned_break", "logged_out")
 

@@ -32,6 +32,15 @@ from sim.scenario.loading import (
     scenario_from_dict,
 )
 from sim.scenario.model import Scenario
+from sim.scenario.policy import (
+    AdherenceRules,
+    Measurement,
+    MeasurementLevel,
+    Monitoring,
+    Responses,
+    Supervisor,
+    Teams,
+)
 from sim.scenario.schedule import Activity, Schedule
 from sim.scenario.sections import (
     Calls,
@@ -46,18 +55,24 @@ from sim.scenario.sections import (
 )
 from sim.scenario.vocab import (
     ACTIVITY_KINDS,
+    LOSS_REASONS,
+    MEASUREMENT_LEVELS,
     SCHEDULE_STATES,
     SL_DEFINITIONS,
+    SYSTEM_REASONS,
     ActivityKind,
+    LossReason,
     ScheduleState,
     SLDefinition,
 )
 
 __all__ = [
-    "ACTIVITY_KINDS", "DAY_S", "MAX_EXTENDS", "MAX_FILE_BYTES", "MAX_NESTING", "NAME_MAX",
-    "SCHEDULE_STATES", "SL_DEFINITIONS", "Activity", "ActivityKind", "Behaviour", "Calls",
-    "Clock", "Closing", "Demand", "Duration", "Horizon", "Patience", "ReturnTiming",
-    "SLDefinition", "SafeName", "Scenario", "ScenarioError", "Schedule", "ScheduleState",
-    "ServiceLevel", "Shift", "Staffing", "check_name", "format_clock", "load_scenario",
+    "ACTIVITY_KINDS", "Activity", "ActivityKind", "AdherenceRules", "Behaviour", "Calls",
+    "Clock", "Closing", "DAY_S", "Demand", "Duration", "Horizon", "LOSS_REASONS", "LossReason",
+    "MAX_EXTENDS", "MAX_FILE_BYTES", "MAX_NESTING", "MEASUREMENT_LEVELS", "Measurement",
+    "MeasurementLevel", "Monitoring", "NAME_MAX", "Patience", "Responses", "ReturnTiming",
+    "SCHEDULE_STATES", "SLDefinition", "SL_DEFINITIONS", "SYSTEM_REASONS", "SafeName",
+    "Scenario", "ScenarioError", "Schedule", "ScheduleState", "ServiceLevel", "Shift",
+    "Staffing", "Supervisor", "Teams", "check_name", "format_clock", "load_scenario",
     "parse_clock", "read_text_file", "scenario_from_dict",
 ]

@@ -13,6 +13,7 @@ from pydantic import (
 
 from sim.scenario.base import DAY_S, NAME_MAX, SafeName, _field, _Model, format_clock
 from sim.scenario.behaviour import Behaviour
+from sim.scenario.policy import Measurement, Monitoring, Responses, Supervisor, Teams
 from sim.scenario.schedule import Schedule
 from sim.scenario.sections import Calls, Closing, Demand, Horizon, ServiceLevel, Staffing
 
@@ -47,6 +48,22 @@ class Scenario(_Model):
     closing: Closing = _field(
         Closing(), description="What happens to calls still waiting at closing time.",
         source="-",
+    )
+    teams: Teams = _field(Teams(), description="Teams and the smallest reported group.",
+                          source="-")
+    measurement: Measurement = _field(
+        Measurement(), description="Who sees an agent's numbers; the adherence rules.",
+        source="-",
+    )
+    monitoring: Monitoring = _field(
+        Monitoring(), description="Real-time adherence alerts and the purpose of feedback.",
+        source="-",
+    )
+    supervisor: Supervisor = _field(
+        Supervisor(), description="What a team leader's chases and warnings take.", source="-",
+    )
+    responses: Responses = _field(
+        Responses(), description="How agents respond to being measured.", source="-",
     )
 
     @model_validator(mode="after")
@@ -115,6 +132,11 @@ class Scenario(_Model):
                         f"(schedule.min_break_minutes) asks for at least "
                         f"{sched.min_break_minutes:g} in a shift of "
                         f"{sched.min_break_shift_hours:g} h or more")
+
+    @property
+    def policy_active(self) -> bool:
+        """Whether anybody acts on the numbers (a supervisor runs, agents respond)."""
+        return self.measurement.level != "none"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (clock times as text), as it would be written to TOML/JSON."""

@@ -28,3 +28,14 @@ SL_DEFINITIONS: dict[str, str] = {
 }
 
 SLDefinition = Literal[tuple(SL_DEFINITIONS)]  # type: ignore[valid-type]
+
+#: why time is out of adherence (columns ``lost_<reason>_s`` of agent_days; append only)
+LOSS_REASONS: tuple[str, ...] = (
+    "login_delay", "call", "late_return", "early_return", "unplanned_break", "other",
+)
+LossReason = Literal[LOSS_REASONS]  # type: ignore[valid-type]
+#: reasons outside the agent's control (the system's log-in delay, a call running into an
+#: activity): a warning they cause is "not the agent's fault"
+SYSTEM_REASONS: tuple[str, ...] = ("login_delay", "call")
+#: who sees an agent's individual numbers (see the measurement section)
+MEASUREMENT_LEVELS: tuple[str, ...] = ("none", "team", "individual", "voluntary")

@@ -1,0 +1,136 @@
+"""The measurement regime: teams, who sees what, adherence rules, monitoring, responses.
+
+The adherence rules are those people negotiate; the supervisor acts on what the regime
+lets it see; the agents respond.
+
+Every section is off by default (no teams, level "none"): a scenario without them runs
+exactly as before. Each behavioural number has a default, a unit in its description and
+a source or the word "assumption" (STRESS-EVIDENCE.md §6).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from sim.scenario.base import _field, _Model
+from sim.scenario.vocab import MEASUREMENT_LEVELS, LossReason
+
+MeasurementLevel = Literal[MEASUREMENT_LEVELS]  # type: ignore[valid-type]
+
+
+class Teams(_Model):
+    """Agents belong to teams, each with a team leader (the supervisor)."""
+
+    size: int = _field(
+        0, ge=0, le=1000, description="Agents per team, filled in roster order within each "
+        "shift (0: no teams; the whole centre is one group).", source="scenario choice",
+    )
+    min_group: int = _field(
+        5, ge=1, le=1000, description="Smallest group an aggregate is reported for, so that no "
+        "individual can be singled out (unless individual output is asked for).",
+        source="privacy by design (DESIGN.md §6); a common disclosure-control threshold",
+    )
+
+
+class AdherenceRules(_Model):
+    """How adherence exceptions are counted: the rules a local agreement can set."""
+
+    convention: Literal["after_change", "exception_start"] = _field(
+        "after_change", description='Where the tolerance applies: "after_change" forgives the '
+        "first `schedule.tolerance_s` after each scheduled change (WFM suites such as NICE "
+        'and Verint schedule adherence with a change tolerance), "exception_start" forgives '
+        "the first seconds of every exception wherever it starts (Genesys Cloud WFM's "
+        "adherence exception threshold).",
+        source="vendor documentation of the conventions; scenario choice",
+    )
+    excused: tuple[LossReason, ...] = _field(
+        (), description='Reasons whose lost time is not counted against the agent, e.g. '
+        '["login_delay"] (the system\'s log-in delay); still reported, as excused.',
+        source="CASE.md: the 4-minute log-in delay counted against adherence",
+    )
+    paid_login_minutes: float = _field(
+        0.0, ge=0, le=60, description="Paid time before the shift to log in: agents start "
+        "logging in this early, so the system's delay falls outside the scheduled shift.",
+        source="a negotiable remedy for the log-in delay; scenario choice",
+    )
+    exception_threshold_s: float = _field(
+        120.0, ge=0, description="An exception (time out of adherence, after the tolerance) "
+        'counts as a breach when it lasts longer than this ("late by more than 2 minutes").',
+        source="CASE.md: 'logged in 2 minutes late'; scenario choice",
+    )
+    warning_after: int = _field(
+        3, ge=1, le=1000, description="Breaches within `warning_window_days` that make a "
+        "warning (punitive feedback only).",
+        source="STRESS-EVIDENCE §6: >=3 breaches in 30 days -> a warning (assumption)",
+    )
+    warning_window_days: float = _field(
+        30.0, gt=0, le=366, description="Window, in days, in which breaches are counted.",
+        source="STRESS-EVIDENCE §6 (assumption)",
+    )
+
+
+class Measurement(_Model):
+    """Who sees an agent's numbers, and how adherence exceptions are counted."""
+
+    level: MeasurementLevel = _field(
+        "none", description='"none": nobody acts on the numbers; "team": managers see team '
+        'aggregates, each agent sees their own; "individual": managers see each agent\'s '
+        'numbers; "voluntary": an agent\'s numbers reach the manager only if the agent shares '
+        "them (the 2016 local agreement).",
+        source="CASE.md; DESIGN.md §3",
+    )
+    share_probability: float = _field(
+        0.0, ge=0, le=1, description='Under "voluntary": chance that an agent shares a given '
+        "day's numbers with the manager.", source="assumption",
+    )
+    adherence: AdherenceRules = _field(
+        AdherenceRules(), description="The adherence rules.", source="-",
+    )
+
+
+class Monitoring(_Model):
+    """How closely work is watched."""
+
+    realtime_adherence: bool = _field(
+        False, description="Real-time adherence alerts: the supervisor sees a breach when it "
+        "happens (else at the end of the day's review).",
+        source="WFM real-time adherence (RTA) modules; CASE.md chat logs",
+    )
+    feedback: Literal["developmental", "punitive"] = _field(
+        "developmental", description='"punitive": breaches are chased and counted toward '
+        'warnings; "developmental": they are discussed in coaching, never warned.',
+        source="Holman et al. 2002; Wells et al. 2007 (STRESS-EVIDENCE §1)",
+    )
+
+
+class Supervisor(_Model):
+    """What a team leader does with what the regime lets them see."""
+
+    chase_minutes: float = _field(
+        2.0, ge=0, le=60, description="A chase (a message or a word about a breach) takes the "
+        "agent off queue this long; 0 makes it a message that takes no time.",
+        source="assumption",
+    )
+    warning_minutes: float = _field(
+        15.0, gt=0, le=240, description="A warning conversation takes the agent off queue this "
+        'long (as "Not Ready - Manager Approved").', source="assumption",
+    )
+
+
+class Responses(_Model):
+    """How agents respond to being measured (each rule documented with its source)."""
+
+    defer_break_logit: float = _field(
+        -2.2, ge=-20, le=20, description="Intercept of the chance (logit) that an agent puts "
+        "off a needed unplanned break when adherence is policed individually (about 0.10 at "
+        "baseline); team or no measurement: never.",
+        source="STRESS-EVIDENCE §6; UNISON survey: >25% had toilet breaks restricted",
+    )
+    defer_break_per_warning: float = _field(
+        1.2, ge=0, le=20, description="Added to that logit per warning the agent has had.",
+        source="STRESS-EVIDENCE §6 (assumption)",
+    )
+    defer_break_per_breach: float = _field(
+        0.8, ge=0, le=20, description="Added to that logit per breach in the warning window.",
+        source="STRESS-EVIDENCE §6 (assumption)",
+    )
