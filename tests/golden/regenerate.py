@@ -48,6 +48,14 @@ def read_committed() -> dict[str, pd.DataFrame]:
 def differences(expected: pd.DataFrame, got: pd.DataFrame) -> list[str]:
     """What differs between two versions of one table, in words (empty: the same)."""
     out = []
+    if "kpi" in expected.columns and "kpi" in got.columns:  # compare KPIs by name
+        old_k, new_k = list(expected["kpi"]), list(got["kpi"])
+        if old_k != new_k:
+            out.append(f"kpis: removed {[k for k in old_k if k not in new_k]}, added "
+                       f"{[k for k in new_k if k not in old_k]}")
+        both = [k for k in old_k if k in new_k]
+        expected = expected.set_index("kpi").loc[both].reset_index()
+        got = got.set_index("kpi").loc[both].reset_index()
     if list(expected.columns) != list(got.columns):
         gone = [c for c in expected.columns if c not in got.columns]
         new = [c for c in got.columns if c not in expected.columns]
