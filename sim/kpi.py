@@ -28,6 +28,8 @@ class KPIData:
     service_level: ServiceLevel
     agent_days: pd.DataFrame | None = None
     """Per agent-day schedule measures (whole shifts, not clipped to opening hours)."""
+    actions: pd.DataFrame | None = None
+    """The measurement regime's actions (chases, warnings, coaching, deferred breaks)."""
 
     def status_seconds(self, *statuses: Status) -> float:
         """Total seconds agents spent in the given statuses."""
@@ -196,6 +198,46 @@ def overtime_hours(d: KPIData) -> float:
     if ad is None or len(ad) == 0 or "overtime_s" not in ad:
         return float("nan")
     return float(ad["overtime_s"].sum() / 3600 / ad["day"].nunique())
+
+
+def _per_agent(d: KPIData, action: str) -> float:
+    """Actions of one kind per agent who worked in the window (0 with no regime)."""
+    ad = d.agent_days
+    if ad is None or len(ad) == 0:
+        return float("nan")
+    n = 0 if d.actions is None else int((d.actions["action"] == action).sum())
+    return n / ad["agent"].nunique()
+
+
+@kpi("warnings_per_agent", "Warnings given by supervisors per agent over the run "
+     "(punitive feedback, `measurement.adherence.warning_after` breaches).", "per agent")
+def warnings_per_agent(d: KPIData) -> float:
+    """Warnings per agent."""
+    return _per_agent(d, "warning")
+
+
+@kpi("chases_per_agent", "Adherence breaches chased by supervisors per agent over the run.",
+     "per agent")
+def chases_per_agent(d: KPIData) -> float:
+    """Chases per agent."""
+    return _per_agent(d, "chase")
+
+
+@kpi("breaks_deferred_per_agent", "Times an agent put off a needed unplanned break because "
+     "adherence is policed individually, per agent over the run.", "per agent")
+def breaks_deferred_per_agent(d: KPIData) -> float:
+    """Deferred unplanned breaks per agent."""
+    return _per_agent(d, "defer_break")
+
+
+@kpi("warnings_system_share", "Share of warnings whose breaches were mostly outside the "
+     "agent's control (the system's log-in delay, calls running into an activity).", "share")
+def warnings_system_share(d: KPIData) -> float:
+    """Share of warnings caused mostly by system reasons."""
+    if d.actions is None:
+        return float("nan")
+    w = d.actions[d.actions["action"] == "warning"]
+    return _ratio(float((w["reason"] == "system").sum()), float(len(w)))
 
 
 def format_kpi(kpi: str, v: float | None) -> str:

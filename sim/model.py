@@ -23,6 +23,7 @@ from sim.behaviour import Behaviour, build_behaviours
 from sim.centre import Centre
 from sim.demand import CallSet, DayCalls, sample_day
 from sim.kpi import KPIData, compute_kpis
+from sim.policy import Regime, team_of
 from sim.presence import Presence
 from sim.provenance import model_digest, versions
 from sim.scenario import DAY_S, SCHEDULE_STATES, Scenario
@@ -70,6 +71,9 @@ class RunResult:
     absences: pd.DataFrame = field(default_factory=pd.DataFrame)
     """One row per scheduled agent-day not worked, with its reason (a schedule exception,
     never counted as log-in delay or against adherence)."""
+    actions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """One row per action of the measurement regime (a supervisor's chase, warning or
+    coaching talk, an agent deferring a break), with its reason."""
 
 
 @dataclass
@@ -88,6 +92,7 @@ class Run:
     log: list[StatusRow]
     presence: Presence
     t0: float
+    regime: Regime | None = None
     sim_s: float = 0.0
 
 
@@ -125,7 +130,13 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
                     scenario.closing.rule == "serve")
     centre.acw_callout = scenario.calls.acw_callout
     presence = Presence(len(staff), h.days)
-    built = build_behaviours(scenario, len(staff)) if behaviours is None else behaviours
+    regime = Regime(scenario, streams) if scenario.policy_active else None
+    if behaviours is not None:
+        built = behaviours
+    elif regime is not None:
+        built = regime.behaviours(scenario)
+    else:
+        built = build_behaviours(scenario, len(staff))
     log: list[StatusRow] = []
     agents = []
     for k in range(len(staff)):
@@ -136,7 +147,7 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
         agent.behaviour, agent._watch = beh, beh.watches_status
         agents.append(agent)
     return Run(scenario, seed, replication, days, staff, plan, env, centre, agents, log,
-               presence, t0)
+               presence, t0, regime)
 
 
 def run(r: Run) -> None:
@@ -148,6 +159,8 @@ def run(r: Run) -> None:
     env.process(r.centre.closing())
     if any(a.behaviour.watches_days for a in r.agents):
         env.process(_day_starts(r))
+    if r.regime is not None:
+        env.process(r.regime.reviews(r))
     env.run()
     r.sim_s = time.perf_counter() - r.t0
 
@@ -172,6 +185,7 @@ def collect(r: Run) -> RunResult:
         "agent": np.arange(n),
         "pseudonym": [name for name, _ in r.staff],
         "shift": pd.Categorical([s for _, s in r.staff]),
+        "team": team_of(scenario),
     })
     activities = tables.activities_table(agents, plan, r.presence)
     breaks = tables.breaks_table(agents)
@@ -186,12 +200,14 @@ def collect(r: Run) -> RunResult:
     intervals = tables.intervals_table(scenario, calls, statuses, worked, pieces)
     counted = calls[calls["counted"]]
     sl = scenario.service_level
-    kpis = compute_kpis(KPIData(counted, in_window, sl, agent_days_df))
+    actions = r.regime.table() if r.regime is not None else Regime.empty_table()
+    kpis = compute_kpis(KPIData(counted, in_window, sl, agent_days_df, actions=actions))
     daily = pd.DataFrame([
         {"day": d.day, "busyness": d.busyness,
          **compute_kpis(KPIData(counted[counted["day"] == d.day],
                                 in_window[in_window["day"] == d.day], sl,
-                                agent_days_df[agent_days_df["day"] == d.day]))}
+                                agent_days_df[agent_days_df["day"] == d.day],
+                                actions=actions[actions["day"] == d.day]))}
         for d in r.days
     ])
     provenance = {
@@ -213,6 +229,7 @@ def collect(r: Run) -> RunResult:
         activities=activities, schedule=schedule, breaks=breaks,
         imposed=tables.imposed_table(agents),
         absences=tables.absences_table(r.presence, plan),
+        actions=actions,
     )
 
 

@@ -12,7 +12,8 @@ import zlib
 
 import numpy as np
 
-STREAMS: tuple[str, ...] = ("busyness", "arrivals", "talk", "acw", "patience", "agents")
+STREAMS: tuple[str, ...] = ("busyness", "arrivals", "talk", "acw", "patience", "agents",
+                            "supervisor", "responses")
 
 
 class Streams:

@@ -30,12 +30,17 @@ OUTCOMES = pd.CategoricalDtype(["answered", "abandoned", "closed"])
 OUTCOMES_ACT = pd.CategoricalDtype(["taken", "displaced", "shortened", "missed", "absent"])
 
 
-def activities_table(agents: list[Agent], plan: Plan, presence: Presence) -> pd.DataFrame:
-    """Every planned activity with what happened to it (exactly one record per plan row)."""
+def activities_table(agents: list[Agent], plan: Plan, presence: Presence,
+                     complete: bool = True) -> pd.DataFrame:
+    """Every planned activity with what happened to it (exactly one record per plan row).
+
+    ``complete=False`` builds it during a run (for a supervisor's review): rows not yet
+    worked have NaN times, and the one-record-per-row check is left out.
+    """
     recs = [r for a in agents for r in a.activity_log]
     rows = np.array([r[0] for r in recs], dtype=np.int64)
-    if len(rows) != len(plan) or (len(rows) and
-                                  not np.array_equal(np.sort(rows), np.arange(len(plan)))):
+    if complete and (len(rows) != len(plan) or (
+            len(rows) and not np.array_equal(np.sort(rows), np.arange(len(plan))))):
         raise RuntimeError("planned activities lost or duplicated: the agent model is broken")
     act_s = np.full(len(plan), np.nan)
     act_e = np.full(len(plan), np.nan)

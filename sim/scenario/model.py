@@ -56,7 +56,7 @@ class Scenario(_Model):
         source="-",
     )
     monitoring: Monitoring = _field(
-        Monitoring(), description="Real-time adherence alerts and the purpose of feedback.",
+        Monitoring(), description="The purpose of feedback (developmental or punitive).",
         source="-",
     )
     supervisor: Supervisor = _field(

@@ -89,13 +89,12 @@ class Measurement(_Model):
 
 
 class Monitoring(_Model):
-    """How closely work is watched."""
+    """How closely work is watched, and what the feedback is for.
 
-    realtime_adherence: bool = _field(
-        False, description="Real-time adherence alerts: the supervisor sees a breach when it "
-        "happens (else at the end of the day's review).",
-        source="WFM real-time adherence (RTA) modules; CASE.md chat logs",
-    )
+    The supervisor reviews each day's numbers after the day (as in the 2016 chats:
+    "how much lunch did you have yesterday?"); real-time alerts are not modelled yet.
+    """
+
     feedback: Literal["developmental", "punitive"] = _field(
         "developmental", description='"punitive": breaches are chased and counted toward '
         'warnings; "developmental": they are discussed in coaching, never warned.',
