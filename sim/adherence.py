@@ -31,10 +31,19 @@ with no reason instead of being hidden in another one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from sim.scenario import ACTIVITY_KINDS, LOSS_REASONS, SCHEDULE_STATES, Schedule
+from sim.scenario import (
+    ACTIVITY_KINDS,
+    LOSS_REASONS,
+    SCHEDULE_STATES,
+    AdherenceRules,
+    Schedule,
+)
 from sim.schedule import KIND_STATUS
 from sim.status import ON_QUEUE, Status
 
@@ -62,18 +71,92 @@ def _ffill_index(flag: np.ndarray, group_first: np.ndarray) -> np.ndarray:
 BLOCK_ROWS = 250_000
 
 
-def measure(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.DataFrame,
-            breaks: pd.DataFrame, schedule: Schedule, n_agents: int, days: int
-            ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Adherence, conformance inputs, shrinkage and loss reasons per agent-day.
+#: the rules when a caller gives none: today's convention, nothing excused
+DEFAULT_RULES = AdherenceRules()
 
-    Agent-days are independent, so the sweep runs over blocks of whole agents (both
-    tables are sorted by agent) and the per agent-day sums are added up: the same numbers
-    with a bounded peak of temporary arrays. See :func:`measure_block` for the arguments.
+
+@dataclass
+class Sweep:
+    """One block's sweep: pieces of agent-days with one scheduled and one actual state.
+
+    Pieces are in (agent-day, time) order. A piece is ``[t, t1)`` of agent-day ``g``
+    (``agent * days + day``); ``sa`` is its scheduled state (-1 outside the shift), ``sb``
+    its actual state (``OUT``: logged out). ``non`` marks the scheduled, non-adherent
+    pieces: of each, ``[u, t1)`` is counted (the tolerance forgives the rest) and
+    ``lost = t1 - u`` is split by reason in ``reason_s``. ``run_first``: see :meth:`runs`.
     """
-    s_agent, b_agent = segs["agent"].to_numpy(), statuses["agent"].to_numpy()
+
+    days: int
+    n_groups: int
+    g: np.ndarray
+    t: np.ndarray
+    t1: np.ndarray
+    length: np.ndarray
+    sa: np.ndarray
+    sb: np.ndarray
+    sched: np.ndarray
+    non: np.ndarray
+    u: np.ndarray
+    lost: np.ndarray
+    b_unpl: np.ndarray
+    tol: np.ndarray
+    reason_s: dict[str, np.ndarray]
+    run_first: np.ndarray | None = None
+
+    def runs(self) -> np.ndarray:
+        """Per piece: index of the first piece of its run of non-adherent time (else -1).
+
+        A run is a maximal stretch of non-adherent pieces of one agent-day; pieces of no
+        length do not interrupt it; an adherent piece or time outside the shift does.
+        """
+        if self.run_first is None:
+            self.run_first = _run_first(self.non, self.length, self.g)
+        return self.run_first
+
+
+def _run_first(non: np.ndarray, length: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """See :meth:`Sweep.runs`."""
+    out = np.full(len(non), -1, dtype=np.int64)
+    p = np.flatnonzero(length > 0)  # non-adherent pieces all have a length
+    if not len(p):
+        return out
+    non_p, g_p = non[p], g[p]
+    cont = np.r_[False, non_p[:-1] & (g_p[1:] == g_p[:-1])]
+    starts = non_p & ~cont
+    last = np.maximum.accumulate(np.where(starts, np.arange(len(p)), -1))
+    out[p] = np.where(non_p & (last >= 0), p[np.maximum(last, 0)], -1)
+    return out
+
+
+def _by_row(activities: pd.DataFrame, col: str, rows: np.ndarray) -> np.ndarray:
+    """Column ``col`` of plan rows ``rows``; NaN for -1 or a row not in ``activities``.
+
+    The activities table is indexed by plan row (``RunResult.activities``,
+    ``tables.activities_table``), so a slice of it (one day's rows) works too.
+    """
+    vals = activities[col].to_numpy(float)
+    idx = activities.index
+    if isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1:
+        pos = np.where(rows < len(vals), rows, -1)
+    else:
+        pos = idx.get_indexer(rows)
+    pos = np.where(rows >= 0, pos, -1)
+    if not len(vals):
+        return np.full(len(rows), np.nan)
+    return np.where(pos >= 0, vals[np.maximum(pos, 0)], np.nan)
+
+
+def blocks(segs: pd.DataFrame, statuses: pd.DataFrame, n_agents: int
+           ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Segments and statuses in blocks of whole agents of about ``BLOCK_ROWS`` status rows.
+
+    Agent-days are independent, so a block's sweep needs nothing from another block; the
+    blocks bound the sweep's temporary memory. Both tables must be sorted by agent.
+    """
     if len(statuses) <= BLOCK_ROWS:
-        return measure_block(segs, statuses, activities, breaks, schedule, n_agents, days)
+        yield segs, statuses
+        return
+    s_agent, b_agent = segs["agent"].to_numpy(), statuses["agent"].to_numpy()
     if (np.diff(s_agent) < 0).any() or (np.diff(b_agent) < 0).any():
         raise ValueError("measure: segments and statuses must be sorted by agent")
     per_agent = np.bincount(b_agent, minlength=n_agents)
@@ -85,28 +168,52 @@ def measure(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.DataFrame
             rows = 0
         rows += c
     cuts.append(n_agents)
-    total, pieces = None, []
     for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
         si = np.searchsorted(s_agent, [lo, hi])
         bi = np.searchsorted(b_agent, [lo, hi])
-        out, pc = measure_block(segs.iloc[si[0]:si[1]], statuses.iloc[bi[0]:bi[1]],
-                                activities, breaks, schedule, n_agents, days)
+        yield segs.iloc[si[0]:si[1]], statuses.iloc[bi[0]:bi[1]]
+
+
+def measure(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.DataFrame,
+            breaks: pd.DataFrame, schedule: Schedule, n_agents: int, days: int,
+            rules: AdherenceRules | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Adherence, conformance inputs, shrinkage and loss reasons per agent-day.
+
+    The sweep runs over blocks of whole agents (:func:`blocks`) and the per agent-day sums
+    are added up: the same numbers with a bounded peak of temporary arrays. ``rules``
+    (``scenario.measurement.adherence``; default: after each change, nothing excused)
+    say where the tolerance applies and which reasons are excused. See
+    :func:`measure_block` for the other arguments.
+    """
+    total, pieces = None, []
+    for sg, st in blocks(segs, statuses, n_agents):
+        out, pc = measure_block(sg, st, activities, breaks, schedule, n_agents, days, rules)
         total = out if total is None else total + out
         pieces.append(pc)
-    return total, pd.concat(pieces, ignore_index=True)
+    return total, pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
 
 
 def measure_block(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.DataFrame,
-                  breaks: pd.DataFrame, schedule: Schedule, n_agents: int, days: int
-                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  breaks: pd.DataFrame, schedule: Schedule, n_agents: int, days: int,
+                  rules: AdherenceRules | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Adherence, conformance inputs, shrinkage and loss reasons per agent-day.
 
     ``segs``: schedule segments (agent, day, start_s, end_s, state, row); ``statuses``:
-    the status spells; ``activities``: per plan row its actual_start_s/actual_end_s and
-    planned_start_s/planned_end_s and keep_length; ``breaks``: unplanned breaks taken
-    (agent, start_s). Returns (per agent-day table indexed by agent*days + day, pieces of
-    scheduled time with their in-adherence part: start_s, end_s, adherent_s).
+    the status spells; ``activities``: per plan row (its index) actual_start_s/actual_end_s
+    and planned_start_s/planned_end_s and keep_length; ``breaks``: unplanned breaks taken
+    (agent, start_s, end_s). Any subset of agent-days may be given (e.g. one day's rows).
+    Returns (per agent-day table indexed by agent*days + day, pieces of scheduled time
+    with their in-adherence part: start_s, end_s, adherent_s).
     """
+    rules = DEFAULT_RULES if rules is None else rules
+    return per_agent_day(sweep(segs, statuses, activities, breaks, schedule, n_agents, days,
+                               rules), rules)
+
+
+def sweep(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.DataFrame,
+          breaks: pd.DataFrame, schedule: Schedule, n_agents: int, days: int,
+          rules: AdherenceRules = DEFAULT_RULES) -> Sweep:
+    """The sorted sweep of one block (see :func:`measure_block` for the arguments)."""
     n_groups = n_agents * days
     # ---- schedule segments
     sg = (segs["agent"].to_numpy() * days + segs["day"].to_numpy()).astype(np.int64)
@@ -114,10 +221,7 @@ def measure_block(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.Dat
     s_state, s_row = segs["state"].to_numpy(), segs["row"].to_numpy()
     tol_by = np.array([schedule.tolerance(s) for s in SCHEDULE_STATES], dtype=float)
     # per segment: its activity's actual end (NaN for on queue or never taken)
-    act_end = activities["actual_end_s"].to_numpy()
-    is_act = s_row >= 0
-    seg_ae = np.where(is_act, act_end[np.maximum(s_row, 0)] if len(act_end) else np.nan,
-                      np.nan)
+    seg_ae = _by_row(activities, "actual_end_s", s_row)
     # ---- status spells
     bg = (statuses["agent"].to_numpy() * days + statuses["day"].to_numpy()).astype(np.int64)
     b_start, b_end = statuses["start_s"].to_numpy(), statuses["end_s"].to_numpy()
@@ -168,10 +272,16 @@ def measure_block(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.Dat
     sb = np.where(b >= 0, b_state[np.maximum(b, 0)], OUT)
     sched = (sa >= 0) & (length > 0)
     adherent = sched & (sa == sb)
-    tau = np.where(la >= 0, t[np.maximum(la, 0)], t)  # time of the last scheduled change
     tol = tol_by[np.maximum(sa, 0)]
     non = sched & ~adherent
-    forgiven = np.where(non, np.clip(tau + tol - t, 0.0, length), 0.0)
+    run_first = None
+    if rules.convention == "after_change":
+        tau = np.where(la >= 0, t[np.maximum(la, 0)], t)  # time of the last scheduled change
+        forgiven = np.where(non, np.clip(tau + tol - t, 0.0, length), 0.0)
+    else:  # exception_start: the first seconds of each run of non-adherent time
+        run_first = _run_first(non, length, g)
+        rf = np.maximum(run_first, 0)
+        forgiven = np.where(non, np.clip(t[rf] + tol[rf] - t, 0.0, length), 0.0)
     u = t + forgiven  # counted part of a non-adherent piece: [u, t1)
     lost = np.where(non, t1 - u, 0.0)
     # ---- why: one reason per piece, except an overrunning activity spell (split in two)
@@ -196,7 +306,19 @@ def measure_block(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.Dat
     }
     explained = sum(reason_s.values())
     reason_s["other"] = lost - explained
-    gi = g if n else np.zeros(0, np.int64)
+    return Sweep(days, n_groups, g if n else np.zeros(0, np.int64), t, t1, length, sa, sb,
+                 sched, non, u, lost, b_unpl, tol, reason_s, run_first)
+
+
+def per_agent_day(sw: Sweep, rules: AdherenceRules = DEFAULT_RULES
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A sweep's per agent-day sums and its pieces of scheduled time.
+
+    Time lost for an excused reason (``rules.excused``) is still in its ``lost_<reason>_s``
+    column and is also ``excused_s``; ``in_adherence_s`` counts it as in adherence.
+    """
+    n_groups, gi = sw.n_groups, sw.g
+    sched, sa, sb, length, lost = sw.sched, sw.sa, sw.sb, sw.length, sw.lost
 
     def per_group(w: np.ndarray) -> np.ndarray:
         return np.bincount(gi, weights=w, minlength=n_groups)[:n_groups]
@@ -207,12 +329,19 @@ def measure_block(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.Dat
     out["scheduled_on_queue_s"] = per_group(np.where(sched & (sa == 0), length, 0.0))
     out["in_adherence_s"] = out["scheduled_s"] - per_group(lost)
     for r in REASONS:
-        out[f"lost_{r}_s"] = per_group(reason_s[r])
+        out[f"lost_{r}_s"] = per_group(sw.reason_s[r])
+    excused = np.zeros(n_groups)
+    for r in rules.excused:
+        excused = excused + out[f"lost_{r}_s"].to_numpy()
+    out["excused_s"] = excused
+    if rules.excused:
+        out["in_adherence_s"] += excused
     out["on_queue_in_shift_s"] = per_group(np.where(sched & (sb == 0), length, 0.0))
+    b_unpl = sw.b_unpl
     for k, cat in enumerate(SCHEDULE_STATES[1:], start=1):
         out[f"shrink_{cat}_s"] = per_group(np.where(sched & (sb == k) & ~b_unpl, length, 0.0))
     out["shrink_unplanned_break_s"] = per_group(np.where(sched & b_unpl, length, 0.0))
     out["shrink_logged_out_s"] = per_group(np.where(sched & (sb == OUT), length, 0.0))
-    pieces = pd.DataFrame({"start_s": t[sched], "end_s": t1[sched],
+    pieces = pd.DataFrame({"start_s": sw.t[sched], "end_s": sw.t1[sched],
                            "adherent_s": (length - lost)[sched]})
     return out, pieces
