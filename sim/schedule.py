@@ -159,7 +159,15 @@ class AgentDay:
 
 
 def agent_days(scenario: Scenario, plan: Plan, streams: Streams) -> list[list[AgentDay]]:
-    """Per agent, per day: the plan with this agent's own random deviations drawn."""
+    """Per agent, per day: the plan with this agent's own random deviations drawn.
+
+    The log-in is the shift start plus the system's log-in delay. With paid pre-shift
+    log-in time (``measurement.adherence.paid_login_minutes`` = *p*) agents start logging
+    in *p* minutes before the shift, so the log-in is ``shift start - p + delay``, never
+    before midnight of its day: a delay up to *p* falls before the shift (the agent is
+    then on queue early, unscheduled and so not measured), only the rest inside it.
+    Unplanned-break needs arise from the log-in on.
+    """
     beh = scenario.behaviour
     ros = roster(scenario)
     days = scenario.horizon.days
@@ -171,6 +179,7 @@ def agent_days(scenario: Scenario, plan: Plan, streams: Streams) -> list[list[Ag
     status = [int(KIND_STATUS[k]) for k in kinds]
     lo, hi = beh.login_delay_min_s, beh.login_delay_max_s
     rate = beh.unplanned_breaks_per_hour / 3600.0
+    paid = scenario.measurement.adherence.paid_login_minutes * 60.0
     out = []
     for k, (_, shift, j) in enumerate(ros):
         skey = stable_key(shift)
@@ -180,6 +189,9 @@ def agent_days(scenario: Scenario, plan: Plan, streams: Streams) -> list[list[Ag
             delay = 0.0
             if hi > 0:
                 delay = float(streams.rng("agents", skey, j, d, _LOGIN).uniform(lo, hi))
+            login = ss + delay
+            if paid > 0:  # paid pre-shift log-in: the system's delay runs from ss - paid
+                login = max(ss - paid + delay, d * DAY_S)
             acts = []
             for r in range(bounds[k * days + d], bounds[k * days + d + 1]):
                 adj = 0.0
@@ -196,12 +208,12 @@ def agent_days(scenario: Scenario, plan: Plan, streams: Streams) -> list[list[Ag
             needs: list[tuple[float, float]] = []
             if rate > 0:
                 rng = streams.rng("agents", skey, j, d, _NEEDS)
-                t0 = ss + delay
+                t0 = login
                 n = rng.poisson(rate * (se - t0))
                 times = np.sort(rng.uniform(t0, se, n))
                 durs = sample_duration(rng, beh.unplanned_break, n)
                 needs = list(zip(times.tolist(), durs.tolist(), strict=True))
-            mine.append(AgentDay(ss + delay, se, acts, needs))
+            mine.append(AgentDay(login, se, acts, needs))
         out.append(mine)
     return out
 
