@@ -162,7 +162,7 @@ class Regime:
         """SimPy process: after each day, review that day's exceptions and act on them."""
         from sim.exceptions import exceptions
         from sim.model import closings
-        from sim.schedule import segments
+        from sim.schedule import segments, splice
 
         env, scenario = run.env, run.scenario
         segs = segments(run.plan)
@@ -180,8 +180,9 @@ class Regime:
             if not rows:
                 continue
             statuses = _day_statuses(rows, d)
-            mine = segs[(seg_day == d)
-                        & run.presence.present[segs["agent"].to_numpy(), seg_day]]
+            mine = splice(segs[(seg_day == d)
+                               & run.presence.present[segs["agent"].to_numpy(), seg_day]],
+                          tables.imposed_table(run.agents))
             acts = tables.activities_table(run.agents, run.plan, run.presence, complete=False)
             brk = tables.breaks_table(run.agents)
             exc = exceptions(mine, statuses, acts, brk, scenario.schedule, self.rules,

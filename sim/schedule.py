@@ -18,7 +18,7 @@ import pandas as pd
 from sim.demand import sample_duration
 from sim.erlang import agents_for_service_level
 from sim.scenario import ACTIVITY_KINDS, DAY_S, Scenario, format_clock
-from sim.status import Status
+from sim.status import LABELS, Status
 from sim.streams import Streams, stable_key
 
 #: the IWS status an activity kind is worked in
@@ -335,3 +335,50 @@ def segments(plan: Plan) -> pd.DataFrame:
     g_all, st, en, state, row = g_all[order], st[order], en[order], state[order], row[order]
     return pd.DataFrame({"agent": g_all // days, "day": g_all % days, "start_s": st,
                          "end_s": en, "state": state, "row": row})
+
+
+def splice(segs: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
+    """The schedule with run-time exceptions entered over it, as a supervisor enters them.
+
+    ``spans`` (agent, day, start_s, end_s, status) are activities imposed at run time (a
+    coaching or warning conversation): a WFM system records them as schedule exceptions,
+    so the agent is in adherence while in them. Each replaces the scheduled time it covers
+    with the state its status is worked in (``row`` -1); the segments still tile each
+    agent-day. Returns ``segs`` itself when there is nothing to enter.
+    """
+    spans = spans[spans["end_s"] > spans["start_s"]]
+    if len(spans) == 0 or len(segs) == 0:
+        return segs
+    state_of = {int(st): 1 + ACTIVITY_KINDS.index(kind) for kind, st in KIND_STATUS.items()}
+    by_label = {label: int(st) for st, label in LABELS.items()}
+    key = segs["agent"].to_numpy() * 1_000_000 + segs["day"].to_numpy()
+    touched = np.unique(spans["agent"].to_numpy() * 1_000_000 + spans["day"].to_numpy())
+    hit = np.isin(key, touched)
+    out = [segs[~hit]]
+    cols = ["agent", "day", "start_s", "end_s", "state", "row"]
+    have = set(np.unique(key).tolist())
+    for (agent, day), sp in spans.groupby(["agent", "day"], sort=False):
+        if agent * 1_000_000 + day not in have:  # not an agent-day of this schedule
+            continue
+        mine = segs[(key == agent * 1_000_000 + day)][cols].to_numpy(dtype=object).tolist()
+        for s0, s1, status in sp[["start_s", "end_s", "status"]].itertuples(index=False):
+            code = by_label[status] if isinstance(status, str) else int(status)
+            new = []
+            for a, d, st, en, state, row in mine:
+                if en <= s0 or st >= s1:
+                    new.append([a, d, st, en, state, row])
+                    continue
+                if st < s0:
+                    new.append([a, d, st, s0, state, row])
+                if en > s1:
+                    new.append([a, d, s1, en, state, row])
+            lo = max(s0, mine[0][2]) if mine else s0
+            hi = min(s1, mine[-1][3]) if mine else s1
+            if hi > lo:
+                new.append([agent, day, lo, hi, state_of.get(code, 0), -1])
+            mine = sorted(new, key=lambda r: r[2])
+        out.append(pd.DataFrame(mine, columns=cols))
+    res = pd.concat(out, ignore_index=True).astype(
+        {"agent": segs["agent"].dtype, "day": segs["day"].dtype, "start_s": float,
+         "end_s": float, "state": segs["state"].dtype, "row": segs["row"].dtype})
+    return res.sort_values(["agent", "day", "start_s"], kind="stable").reset_index(drop=True)

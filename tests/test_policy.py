@@ -1,0 +1,174 @@
+"""The measurement regime: teams, the supervisor's daily review, chases, warnings, and
+agents' responses; the chat cases of CASE.md as hand-made days."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.stats import paired_difference, t_interval
+from sim.behaviour import NULL
+from sim.demand import DayCalls
+from sim.model import build, collect, run, simulate
+from sim.policy import team_of
+from sim.scenario import load_scenario, scenario_from_dict
+from tests.conftest import SCENARIOS, small_dict
+
+DAY = 86_400.0
+T0 = 8 * 3600.0
+
+
+def agent_days_scenario(days: int, behaviour: dict, adherence: dict, level="individual",
+                        feedback="punitive", **changes):
+    """One agent, 08:00-12:00 for ``days`` days, a 30-minute lunch at 10:00, no calls."""
+    return scenario_from_dict(small_dict(
+        horizon={"days": days, "open": "08:00", "hours": 4, "interval_minutes": 60},
+        demand={"calls_per_day": 1, "profile": [1, 1, 1, 1]},
+        staffing={"shifts": {"a": {"start": "08:00", "hours": 4, "agents": 1}}},
+        schedule={"min_break_minutes": 0, "tolerance_s": 60, "activities": {
+            "lunch": {"kind": "lunch", "minutes": 30, "offset_minutes": 120}}},
+        behaviour=behaviour,
+        measurement={"level": level, "adherence": adherence},
+        monitoring={"feedback": feedback},
+        **changes,
+    ))
+
+
+def no_calls(days: int) -> list[DayCalls]:
+    """Days without a single call (the agent's day is only its schedule)."""
+    empty = np.zeros(0)
+    return [DayCalls(d, 1.0, empty, empty, empty, empty) for d in range(days)]
+
+
+def actions(r, what: str) -> pd.DataFrame:
+    """The regime's actions of one kind."""
+    return r.actions[r.actions["action"] == what]
+
+
+def test_teams_fill_each_shift_in_roster_order():
+    """Four agents a team, per shift: a has 6 agents (teams 0, 1), b has 4 (team 2)."""
+    s = scenario_from_dict(small_dict(teams={"size": 4}))
+    assert team_of(s).tolist() == [0, 0, 0, 0, 1, 1, 2, 2, 2, 2]
+    assert simulate(s, seed=1).agents["team"].tolist() == [0, 0, 0, 0, 1, 1, 2, 2, 2, 2]
+    assert set(team_of(scenario_from_dict(small_dict()))) == {0}
+
+
+def test_without_a_regime_nothing_is_built():
+    """Level "none": no regime, the null behaviour, no actions (the golden run pins the
+    rest: results identical to the model without the layer)."""
+    s = scenario_from_dict(small_dict())
+    r = build(s, 1)
+    assert r.regime is None and all(a.behaviour is NULL for a in r.agents)
+    run(r)
+    res = collect(r)
+    assert len(res.actions) == 0 and res.kpis["warnings_per_agent"] == 0
+
+
+@pytest.mark.parametrize("excused", [False, True])
+def test_login_delay_is_chased_unless_excused(excused):
+    """CASE.md: a 4-minute log-in (the system's delay) is a breach of a 2-minute rule,
+    chased after the day and talked about at the next log-in; excused, nothing happens."""
+    s = agent_days_scenario(
+        2, {"login_delay_min_s": 240, "login_delay_max_s": 240},
+        {"exception_threshold_s": 120, "excused": ["login_delay"] if excused else []})
+    r = simulate(s, seed=1, calls=no_calls(2))
+    chases = actions(r, "chase")
+    if excused:
+        assert len(chases) == 0 and len(r.imposed) == 0
+        assert (r.exceptions["excused"]).all() and not r.exceptions["breach"].any()
+        return
+    # one breach a day: 240 s logged out, 60 s of it forgiven after the shift start
+    assert chases["day"].tolist() == [0, 1]
+    assert (chases["reason"] == "login_delay").all()
+    assert chases["detail"].iloc[0] == "180 s out of adherence"
+    # the day-0 chase is a 2-minute talk at day 1's log-in (after its 240 s delay)
+    im = r.imposed
+    assert im["day"].tolist() == [1] and im["reason"].tolist() == ["chase"]
+    assert im["start_s"].iloc[0] == pytest.approx(DAY + T0 + 240)
+    assert im["end_s"].iloc[0] - im["start_s"].iloc[0] == pytest.approx(120)
+    # the talk is a schedule exception the supervisor entered: it costs no adherence
+    d1 = r.agent_days.set_index("day").loc[1]
+    assert d1["lost_login_delay_s"] == pytest.approx(180)
+    assert d1["in_adherence_s"] == pytest.approx(4 * 3600 - 180)
+
+
+@pytest.mark.parametrize("feedback", ["punitive", "developmental"])
+def test_long_lunch_is_an_exception_and_the_third_a_warning(feedback):
+    """CASE.md: lunch 31:12 against 30:00 with 60 s tolerance loses 12 s; with a rule "to
+    the second" (threshold 0) each is a breach, and three in the window make a warning
+    (punitive) or a coaching talk (developmental, never chased)."""
+    s = agent_days_scenario(
+        4, {"returns": {"lunch": {"late_probability": 1.0,
+                                  "late": {"distribution": "fixed", "mean_s": 72}}}},
+        {"exception_threshold_s": 0, "warning_after": 3}, feedback=feedback)
+    r = simulate(s, seed=1, calls=no_calls(4))
+    exc = r.exceptions
+    assert len(exc) == 4 and (exc["reason"] == "late_return").all()
+    assert np.allclose(exc["counted_s"], 12.0)
+    talk = "warning" if feedback == "punitive" else "coaching"
+    assert actions(r, talk)["day"].tolist() == [2]
+    assert len(actions(r, "chase")) == (4 if feedback == "punitive" else 0)
+    assert actions(r, talk)["reason"].tolist() == ["agent"]  # late returns are the agent's
+    kpi = r.kpis["warnings_per_agent"]
+    assert kpi == (1.0 if feedback == "punitive" else 0.0)
+    # the conversation happens at day 3's log-in, off queue for 15 minutes
+    im = r.imposed[r.imposed["reason"] == talk]
+    assert im["day"].tolist() == [3]
+    assert im["end_s"].iloc[0] - im["start_s"].iloc[0] == pytest.approx(15 * 60)
+
+
+@pytest.fixture(scope="module")
+def short_regimes():
+    """base and the policy scenarios over 2 days, 4 replications each."""
+    out = {}
+    for name in ("../base", "individual-strict", "team-level", "voluntary-agreement"):
+        s = load_scenario(SCENARIOS / "policy" / f"{name}.toml").replace({"horizon.days": 2})
+        out[name] = [simulate(s, seed=7, replication=k) for k in range(4)]
+    return out
+
+
+def test_supervisor_sees_what_the_report_shows(short_regimes):
+    """The daily review uses the end-of-run measure: its exceptions equal the report's."""
+    s = load_scenario(SCENARIOS / "policy" / "individual-strict.toml").replace(
+        {"horizon.days": 2})
+    r = build(s, 7, 0)
+    run(r)
+    def in_order(df):
+        return df.sort_values(["agent", "day", "start_s"], kind="stable").reset_index(drop=True)
+
+    seen = in_order(r.regime.exceptions_seen())
+    res = collect(r)
+    assert len(seen) > 0
+    pd.testing.assert_frame_equal(seen, in_order(res.exceptions))
+    # and every breach of an agent the leader can see was chased
+    assert len(actions(res, "chase")) == int(res.exceptions["breach"].sum())
+
+
+def test_individual_policing_warns_more_than_team_level(short_regimes):
+    """individual-strict gives warnings; team-level cannot (no individual data)."""
+    strict = t_interval([r.kpis["warnings_per_agent"] for r in short_regimes["individual-strict"]])
+    team = [r.kpis["warnings_per_agent"] for r in short_regimes["team-level"]]
+    assert team == [0.0] * 4
+    assert strict.ci_low > 0, strict
+
+
+def test_voluntary_without_sharing_gives_the_manager_nothing():
+    """share_probability 0: no individual data reaches the manager, so no action at all."""
+    s = load_scenario(SCENARIOS / "policy" / "voluntary-agreement.toml").replace(
+        {"horizon.days": 2, "measurement.share_probability": 0.0})
+    r = simulate(s, seed=3)
+    assert len(r.actions) == 0 and r.kpis["warnings_per_agent"] == 0
+    assert r.exceptions["breach"].any(), "the breaches are there; nobody sees them"
+
+
+def test_individual_policing_lowers_unplanned_breaks_taken(short_regimes):
+    """Agents policed individually put breaks off: fewer unplanned breaks are taken."""
+    def taken(r):
+        return r.breaks["duration_s"].notna().sum() / len(r.agent_days)
+
+    diff = paired_difference([taken(r) for r in short_regimes["../base"]],
+                             [taken(r) for r in short_regimes["individual-strict"]])
+    assert diff.ci_high < 0, diff
+    assert all(r.kpis["breaks_deferred_per_agent"] > 0
+               for r in short_regimes["individual-strict"])
