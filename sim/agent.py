@@ -63,6 +63,7 @@ class Agent:
         self.days = days
         self.behaviour = behaviour
         self._watch = behaviour.watches_status
+        self._adjusts = behaviour.adjusts_handling
         self.presence = presence
         self.status = int(LOGGED_OUT)
         self.shift_over = False
@@ -218,7 +219,12 @@ class Agent:
             now = env.now
             centre.answer(i, k, now)
             set_status(TALK, now)
+            extra = 0.0
+            if self._adjusts:  # the behaviour shapes the talk and wrap-up worked
+                talk[i], acw[i], extra = self.behaviour.handling(self, i, talk[i], acw[i])
             yield timeout(talk[i])
+            if centre.repeats is not None:
+                centre.call_ended(i, env.now, extra)
             wrap = acw[i]
             if wrap > 0:
                 if callout and not (self.shift_over or self.due or self.need is not None):

@@ -22,12 +22,19 @@ class Behaviour:
 
     #: call ``on_status`` at every status change (the status funnel)
     watches_status: bool = False
+    #: call ``handling`` for every call answered (talk and wrap-up as worked)
+    adjusts_handling: bool = False
     #: call ``day_start`` at the start of every day, before anyone logs in
     watches_days: bool = False
 
     def defer_unplanned_break(self, agent: Agent, now: float) -> bool:
         """True puts off a pending unplanned break (reconsidered at the next call end)."""
         return False
+
+    def handling(self, agent: Agent, call: int, talk: float, acw: float
+                 ) -> tuple[float, float, float]:
+        """(talk, ACW) as this agent works the call, and the added chance it is unresolved."""
+        return talk, acw, 0.0
 
     def on_status(self, agent: Agent, old: int, new: int, now: float) -> None:
         """A status change of ``agent`` (IWS status codes of :class:`sim.status.Status`)."""

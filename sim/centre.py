@@ -24,6 +24,7 @@ import simpy
 if TYPE_CHECKING:
     from sim.agent import Agent
     from sim.demand import CallSet
+    from sim.repeats import Repeats
 
 
 class Centre:
@@ -56,14 +57,22 @@ class Centre:
         self.logged_in: dict[Agent, None] = {}
         #: between a closing (rule "serve") and its cut-off
         self.after_close = False
+        self.n_first = n
+        #: the repeat-call rule (None: callers never call again)
+        self.repeats: Repeats | None = None
+        #: repeat call index -> the call it repeats; calls an agent released early
+        self.repeat_of: dict[int, int] = {}
+        self.released: set[int] = set()
 
     def arrivals(self) -> Generator[simpy.Event, None, None]:
         """SimPy process: each call arrives, goes to the longest-idle agent or queues."""
         env, timeout, ready, queue = self.env, self.env.timeout, self.ready, self.queue
         in_acw = self.in_acw
-        for i, t in enumerate(self.arrival):
+        arrival = self.arrival
+        for i in range(self.n_first):
+            t = arrival[i]
             yield timeout(t - env.now)
-            self.arrival[i] = env.now  # the clock's own value, so waits are exactly >= 0
+            arrival[i] = env.now  # the clock's own value, so waits are exactly >= 0
             self.deadline[i] = env.now + (self.deadline[i] - t)
             if ready:
                 ready.popleft().offer(i)
@@ -73,6 +82,40 @@ class Centre:
                 agent.call_out(i)
             else:
                 queue.append(i)
+
+    def call_ended(self, i: int, now: float, extra: float) -> None:
+        """The talk of call ``i`` is over: if left unresolved, its caller will call again."""
+        rep = self.repeats
+        if rep is None or not rep.unresolved(i, extra):
+            return
+        nxt = rep.repeat_of(i, now)
+        if nxt is None:
+            return
+        t, talk, acw, patience = nxt
+        j = len(self.arrival)
+        self.arrival.append(t)
+        self.deadline.append(t + patience)
+        self.talk.append(talk)
+        self.acw.append(acw)
+        self.answered_at.append(math.nan)
+        self.answered_by.append(-1)
+        self.closed_at.append(math.nan)
+        self.repeat_of[j] = i
+        self.env.timeout(t - now, j).callbacks.append(self._repeat_arrives)
+
+    def _repeat_arrives(self, event: simpy.Event) -> None:
+        j = event.value
+        now = self.env.now
+        self.deadline[j] = now + (self.deadline[j] - self.arrival[j])
+        self.arrival[j] = now  # the clock's own value, as for first calls
+        if self.ready:
+            self.ready.popleft().offer(j)
+        elif self.in_acw:
+            agent = next(iter(self.in_acw))
+            del self.in_acw[agent]
+            agent.call_out(j)
+        else:
+            self.queue.append(j)
 
     def next_call(self, now: float) -> int | None:
         """The first still-waiting call, skipping (= abandoning) those past their deadline."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.scenario import ServiceLevel
+from sim.scenario import LOSS_REASONS, SYSTEM_REASONS, ServiceLevel
 from sim.status import LABELS, Status
 
 
@@ -30,6 +30,8 @@ class KPIData:
     """Per agent-day schedule measures (whole shifts, not clipped to opening hours)."""
     actions: pd.DataFrame | None = None
     """The measurement regime's actions (chases, warnings, coaching, deferred breaks)."""
+    exceptions: pd.DataFrame | None = None
+    """Adherence exceptions (``sim.exceptions``), one row each, of the same agent-days."""
 
     def status_seconds(self, *statuses: Status) -> float:
         """Total seconds agents spent in the given statuses."""
@@ -167,9 +169,10 @@ def _agent_day_ratio(d: KPIData, num: str | tuple[str, ...], den: str) -> float:
     return _ratio(float(sum(ad[c].sum() for c in cols)), float(ad[den].sum()))
 
 
-@kpi("adherence", "Time in the scheduled state (grace after each scheduled change) / "
-     "scheduled time, as a WFM system reports it; the log-in delay counts against it.",
-     "share")
+@kpi("adherence", "Time in the scheduled state (with the tolerance of "
+     "`measurement.adherence.convention`, by default after each scheduled change) / "
+     "scheduled time, as a WFM system reports it; the log-in delay counts against it "
+     "unless `measurement.adherence.excused` names it.", "share")
 def adherence(d: KPIData) -> float:
     """Sum of in-adherence time / sum of scheduled time over agent-days."""
     return _agent_day_ratio(d, "in_adherence_s", "scheduled_s")
@@ -198,6 +201,24 @@ def overtime_hours(d: KPIData) -> float:
     if ad is None or len(ad) == 0 or "overtime_s" not in ad:
         return float("nan")
     return float(ad["overtime_s"].sum() / 3600 / ad["day"].nunique())
+
+
+@kpi("repeat_call_rate", "Share of offered calls that are repeat calls (a caller calling "
+     "again about a problem left unresolved; calls.repeat_probability).", "share")
+def repeat_call_rate(d: KPIData) -> float:
+    """Repeat calls / offered calls."""
+    if "repeat_of" not in d.calls:
+        return float("nan")
+    return _ratio(float((d.calls["repeat_of"].to_numpy() >= 0).sum()), float(len(d.calls)))
+
+
+@kpi("released_rate", "Share of answered calls an agent released early (under an individual "
+     "AHT target).", "share")
+def released_rate(d: KPIData) -> float:
+    """Released calls / answered calls."""
+    if "released" not in d.calls:
+        return float("nan")
+    return _ratio(float(d.calls["released"].sum()), float(_outcome(d, "answered").sum()))
 
 
 def _per_agent(d: KPIData, action: str) -> float:
@@ -238,6 +259,66 @@ def warnings_system_share(d: KPIData) -> float:
         return float("nan")
     w = d.actions[d.actions["action"] == "warning"]
     return _ratio(float((w["reason"] == "system").sum()), float(len(w)))
+
+
+def _per_agent_day(d: KPIData, column: str | None) -> float:
+    """Exceptions (``column`` None) or those flagged in ``column``, per agent-day worked."""
+    ad, ex = d.agent_days, d.exceptions
+    if ad is None or len(ad) == 0 or ex is None:
+        return float("nan")
+    n = len(ex) if column is None else int(ex[column].to_numpy(bool).sum())
+    return n / len(ad)
+
+
+@kpi("exceptions_per_agent_day", "Adherence exceptions (runs of time out of adherence with "
+     "time counted after the tolerance) per agent-day worked, excused ones included.",
+     "per agent-day")
+def exceptions_per_agent_day(d: KPIData) -> float:
+    """Exceptions per agent-day."""
+    return _per_agent_day(d, None)
+
+
+@kpi("breaches_per_agent_day", "Breaches (exceptions not excused whose counted time exceeds "
+     "`measurement.adherence.exception_threshold_s`) per agent-day worked, whoever sees "
+     "them.", "per agent-day")
+def breaches_per_agent_day(d: KPIData) -> float:
+    """Breaches per agent-day."""
+    return _per_agent_day(d, "breach")
+
+
+_LOST_WHAT = {
+    "login_delay": "the system's log-in delay (logged out after the shift start)",
+    "call": "a call running into a planned activity (and a displaced break running over)",
+    "late_return": "late returns from activities",
+    "early_return": "early returns from activities",
+    "unplanned_break": "unplanned breaks",
+    "other": "no known reason (zero by construction; a new cause would show here)",
+}
+
+
+def _lost_share(reason: str) -> Callable[[KPIData], float]:
+    def share(d: KPIData) -> float:
+        return _agent_day_ratio(d, f"lost_{reason}_s", "scheduled_s")
+
+    share.__doc__ = f"Adherence lost to {reason} / scheduled time."
+    return share
+
+
+for _reason in LOSS_REASONS:
+    kpi(f"adherence_lost_{_reason}", f"Scheduled time out of adherence (after the "
+        f"tolerance) through {_LOST_WHAT[_reason]}, as a share of scheduled time; counted "
+        "whether excused or not.", "share")(_lost_share(_reason))
+
+
+@kpi("breaches_system_share", "Share of breaches whose reason is outside the agent's "
+     "control (the system's log-in delay, a call running into an activity).", "share")
+def breaches_system_share(d: KPIData) -> float:
+    """Breaches with a system reason / breaches."""
+    ex = d.exceptions
+    if ex is None:
+        return float("nan")
+    b = ex["reason"][ex["breach"].to_numpy(bool)].astype(str)
+    return _ratio(float(b.isin(SYSTEM_REASONS).sum()), float(len(b)))
 
 
 def format_kpi(kpi: str, v: float | None) -> str:

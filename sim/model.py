@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from sim import adherence, tables
+from sim import exceptions, tables
 from sim.agent import Agent
 from sim.behaviour import Behaviour, build_behaviours
 from sim.centre import Centre
@@ -26,8 +26,9 @@ from sim.kpi import KPIData, compute_kpis
 from sim.policy import Regime, team_of
 from sim.presence import Presence
 from sim.provenance import model_digest, versions
+from sim.repeats import Repeats
 from sim.scenario import DAY_S, SCHEDULE_STATES, Scenario
-from sim.schedule import AgentDay, Plan, agent_days, build_plan, roster, segments
+from sim.schedule import AgentDay, Plan, agent_days, build_plan, roster, segments, splice
 from sim.status import StatusRow
 from sim.streams import Streams
 from sim.tables import OUTCOMES, OUTCOMES_ACT, STATUS_CATEGORIES
@@ -74,6 +75,10 @@ class RunResult:
     actions: pd.DataFrame = field(default_factory=pd.DataFrame)
     """One row per action of the measurement regime (a supervisor's chase, warning or
     coaching talk, an agent deferring a break), with its reason."""
+    exceptions: pd.DataFrame = field(default_factory=exceptions.empty)
+    """One row per adherence exception (a run of time out of adherence in an agent-day,
+    by ``measurement.adherence``): agent, day, start, end, counted seconds, reason (and
+    seconds by reason), excused, breach. Computed whatever the measurement level."""
 
 
 @dataclass
@@ -129,6 +134,8 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     centre = Centre(env, CallSet.join(days), closings(scenario),
                     scenario.closing.rule == "serve")
     centre.acw_callout = scenario.calls.acw_callout
+    if scenario.calls.repeat_probability > 0 or scenario.policy_active:
+        centre.repeats = Repeats(scenario, streams, days)
     presence = Presence(len(staff), h.days)
     regime = Regime(scenario, streams) if scenario.policy_active else None
     if behaviours is not None:
@@ -145,6 +152,7 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
         agent = Agent(env, centre, k, sessions, log, day_plans[k], presence=presence)
         beh = built(agent) if callable(built) else built[k]
         agent.behaviour, agent._watch = beh, beh.watches_status
+        agent._adjusts = beh.adjusts_handling
         agents.append(agent)
     return Run(scenario, seed, replication, days, staff, plan, env, centre, agents, log,
                presence, t0, regime)
@@ -191,9 +199,12 @@ def collect(r: Run) -> RunResult:
     breaks = tables.breaks_table(agents)
     segs = segments(plan)
     worked = segs[r.presence.present[segs["agent"].to_numpy(), segs["day"].to_numpy()]]
+    imposed = tables.imposed_table(agents)
+    worked = splice(worked, imposed)  # a supervisor's conversations are exceptions entered
     agent_days_df = tables.agent_days_table(agents, agents_df, statuses, calls)
-    measured, pieces = adherence.measure(worked, statuses, activities, breaks,
-                                         scenario.schedule, n, n_days)
+    measured, pieces, exc = exceptions.measure_all(worked, statuses, activities, breaks,
+                                                   scenario.schedule,
+                                                   scenario.measurement.adherence, n, n_days)
     agent_days_df = tables.add_overtime(tables.add_adherence(
         agent_days_df, measured, plan, activities, breaks, n_days))
     in_window = tables.clip_to_opening(statuses, scenario)
@@ -201,13 +212,15 @@ def collect(r: Run) -> RunResult:
     counted = calls[calls["counted"]]
     sl = scenario.service_level
     actions = r.regime.table() if r.regime is not None else Regime.empty_table()
-    kpis = compute_kpis(KPIData(counted, in_window, sl, agent_days_df, actions=actions))
+    kpis = compute_kpis(KPIData(counted, in_window, sl, agent_days_df, actions=actions,
+                                exceptions=exc))
     daily = pd.DataFrame([
         {"day": d.day, "busyness": d.busyness,
          **compute_kpis(KPIData(counted[counted["day"] == d.day],
                                 in_window[in_window["day"] == d.day], sl,
                                 agent_days_df[agent_days_df["day"] == d.day],
-                                actions=actions[actions["day"] == d.day]))}
+                                actions=actions[actions["day"] == d.day],
+                                exceptions=exc[exc["day"] == d.day]))}
         for d in r.days
     ])
     provenance = {
@@ -227,9 +240,9 @@ def collect(r: Run) -> RunResult:
         calls=calls, statuses=statuses, agent_days=agent_days_df, agents=agents_df,
         intervals=intervals, daily=daily, kpis=kpis, provenance=provenance,
         activities=activities, schedule=schedule, breaks=breaks,
-        imposed=tables.imposed_table(agents),
+        imposed=imposed,
         absences=tables.absences_table(r.presence, plan),
-        actions=actions,
+        actions=actions, exceptions=exc,
     )
 
 

@@ -76,6 +76,7 @@ class AgentPolicy(Behaviour):
     watches_status = True  # to start pending conversations when it logs in
 
     def __init__(self, regime: Regime, k: int, rng: np.random.Generator) -> None:
+        self.adjusts_handling = regime.aht_target
         self.regime = regime
         self.k = k
         self.rng = rng
@@ -102,6 +103,18 @@ class AgentPolicy(Behaviour):
             return True
         return False
 
+    def handling(self, agent: Agent, call: int, talk: float, acw: float
+                 ) -> tuple[float, float, float]:
+        """Under an individual AHT target: shorter talk and wrap-up, more left unresolved.
+
+        Now and then a call is released early (a tenth of its talk; its caller calls again).
+        """
+        r = self.regime.responses
+        if self.rng.random() < r.release_probability:
+            agent.centre.released.add(call)
+            return 0.1 * talk, 0.0, 1.0
+        return talk * r.aht_talk_factor, acw * r.aht_acw_factor, r.aht_extra_repeat
+
     def on_status(self, agent: Agent, old: int, new: int, now: float) -> None:
         """At log-in, the conversations the supervisor has waiting for this agent."""
         if old == Status.LOGGED_OUT and self.pending:
@@ -120,6 +133,9 @@ class Regime:
         self.level = m.level
         self.punitive = mon.feedback == "punitive"
         self.policed = m.level == "individual"
+        t = scenario.targets
+        self.aht_target = (t.aht_s is not None and t.aht_applies_to == "agent"
+                           and m.level == "individual")
         self.responses = scenario.responses
         self.window_s = self.rules.warning_window_days * DAY_S
         self.team = team_of(scenario)

@@ -13,7 +13,7 @@ import zlib
 import numpy as np
 
 STREAMS: tuple[str, ...] = ("busyness", "arrivals", "talk", "acw", "patience", "agents",
-                            "supervisor", "responses")
+                            "supervisor", "responses", "repeats")
 
 
 class Streams:

@@ -110,7 +110,8 @@ def calls_table(scenario: Scenario, days: list[DayCalls], centre: Centre) -> pd.
     arrival = np.asarray(centre.arrival)
     answered_at = np.asarray(centre.answered_at)
     deadline = np.asarray(centre.deadline)
-    patience = np.concatenate([d.patience for d in days])
+    first = sum(len(d) for d in days)
+    patience = np.concatenate([*(d.patience for d in days), deadline[first:] - arrival[first:]])
     closed_at = np.asarray(centre.closed_at)
     answered = ~np.isnan(answered_at)
     closed = ~np.isnan(closed_at)
@@ -123,6 +124,14 @@ def calls_table(scenario: Scenario, days: list[DayCalls], centre: Centre) -> pd.
     wait = np.where(answered, answered_at - arrival,
                     np.where(abandoned, deadline - arrival, closed_at - arrival))
     day = np.repeat([d.day for d in days], [len(d) for d in days])
+    if len(arrival) > first:  # repeat calls: the day they came in
+        day = np.r_[day, np.minimum(arrival[first:] // DAY_S, h.days - 1).astype(day.dtype)]
+    repeat_of = np.full(len(arrival), -1, dtype=np.int64)
+    if centre.repeat_of:
+        repeat_of[list(centre.repeat_of)] = list(centre.repeat_of.values())
+    released = np.zeros(len(arrival), dtype=bool)
+    if centre.released:
+        released[list(centre.released)] = True
     since_open = arrival - day * DAY_S - h.open
     interval = np.minimum((since_open // h.interval_s).astype(int), h.intervals_per_day - 1)
     return pd.DataFrame({
@@ -138,6 +147,8 @@ def calls_table(scenario: Scenario, days: list[DayCalls], centre: Centre) -> pd.
         "wait_s": wait,
         "agent": np.asarray(centre.answered_by),
         "counted": (day > 0) | (since_open >= h.warmup_minutes * 60),
+        "repeat_of": repeat_of,
+        "released": released,
     })
 
 

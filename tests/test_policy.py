@@ -1,5 +1,7 @@
-"""The measurement regime: teams, the supervisor's daily review, chases, warnings, and
-agents' responses; the chat cases of CASE.md as hand-made days."""
+"""The measurement regime: teams, the supervisor's review, chases, warnings, responses.
+
+The chat cases of CASE.md are hand-made days.
+"""
 
 from __future__ import annotations
 
@@ -55,8 +57,10 @@ def test_teams_fill_each_shift_in_roster_order():
 
 
 def test_without_a_regime_nothing_is_built():
-    """Level "none": no regime, the null behaviour, no actions (the golden run pins the
-    rest: results identical to the model without the layer)."""
+    """Level "none": no regime, the null behaviour, no actions.
+
+    The golden run pins the rest: results identical to the model without the layer.
+    """
     s = scenario_from_dict(small_dict())
     r = build(s, 1)
     assert r.regime is None and all(a.behaviour is NULL for a in r.agents)
@@ -67,8 +71,10 @@ def test_without_a_regime_nothing_is_built():
 
 @pytest.mark.parametrize("excused", [False, True])
 def test_login_delay_is_chased_unless_excused(excused):
-    """CASE.md: a 4-minute log-in (the system's delay) is a breach of a 2-minute rule,
-    chased after the day and talked about at the next log-in; excused, nothing happens."""
+    """CASE.md: a 4-minute log-in (the system's delay) breaches a 2-minute rule.
+
+    It is chased after the day and talked about at the next log-in; excused, nothing happens.
+    """
     s = agent_days_scenario(
         2, {"login_delay_min_s": 240, "login_delay_max_s": 240},
         {"exception_threshold_s": 120, "excused": ["login_delay"] if excused else []})
@@ -95,9 +101,11 @@ def test_login_delay_is_chased_unless_excused(excused):
 
 @pytest.mark.parametrize("feedback", ["punitive", "developmental"])
 def test_long_lunch_is_an_exception_and_the_third_a_warning(feedback):
-    """CASE.md: lunch 31:12 against 30:00 with 60 s tolerance loses 12 s; with a rule "to
-    the second" (threshold 0) each is a breach, and three in the window make a warning
-    (punitive) or a coaching talk (developmental, never chased)."""
+    """CASE.md: lunch 31:12 against 30:00 with 60 s tolerance loses 12 s.
+
+    With a rule "to the second" (threshold 0) each is a breach, and three in the window
+    make a warning (punitive) or a coaching talk (developmental, never chased).
+    """
     s = agent_days_scenario(
         4, {"returns": {"lunch": {"late_probability": 1.0,
                                   "late": {"distribution": "fixed", "mean_s": 72}}}},
@@ -120,7 +128,7 @@ def test_long_lunch_is_an_exception_and_the_third_a_warning(feedback):
 
 @pytest.fixture(scope="module")
 def short_regimes():
-    """base and the policy scenarios over 2 days, 4 replications each."""
+    """Base and the policy scenarios over 2 days, 4 replications each."""
     out = {}
     for name in ("../base", "individual-strict", "team-level", "voluntary-agreement"):
         s = load_scenario(SCENARIOS / "policy" / f"{name}.toml").replace({"horizon.days": 2})
@@ -172,3 +180,66 @@ def test_individual_policing_lowers_unplanned_breaks_taken(short_regimes):
     assert diff.ci_high < 0, diff
     assert all(r.kpis["breaks_deferred_per_agent"] > 0
                for r in short_regimes["individual-strict"])
+
+
+@pytest.fixture(scope="module")
+def aht_pair():
+    """aht-target.toml and the same without the target, 3 days, 3 paired replications."""
+    a = load_scenario(SCENARIOS / "policy" / "aht-target.toml").replace({"horizon.days": 3})
+    b = a.replace({"targets.aht_s": None})
+    return ([simulate(b, seed=7, replication=k) for k in range(3)],
+            [simulate(a, seed=7, replication=k) for k in range(3)])
+
+
+def test_individual_aht_target_lowers_aht_and_raises_repeat_calls(aht_pair):
+    """Stylised fact 6: shorter calls, more callers calling again."""
+    base, target = aht_pair
+    aht = paired_difference([r.kpis["aht_s"] for r in base], [r.kpis["aht_s"] for r in target])
+    rep = paired_difference([r.kpis["repeat_call_rate"] for r in base],
+                            [r.kpis["repeat_call_rate"] for r in target])
+    assert aht.ci_high < 0, aht
+    assert rep.ci_low > 0, rep
+    assert all(r.kpis["released_rate"] > 0 for r in target)
+    assert all(r.kpis["released_rate"] == 0 for r in base)
+
+
+def test_repeat_calls_come_later_in_opening_hours_and_keep_first_calls(aht_pair):
+    """A repeat comes after the call it repeats, inside opening hours.
+
+    Adding repeats changes no first call (common random numbers).
+    """
+    base, _ = aht_pair
+    r = base[0]
+    c = r.calls
+    rep = c[c["repeat_of"] >= 0]
+    assert len(rep) > 0
+    orig = c.set_index("call").loc[rep["repeat_of"].to_numpy()]
+    assert (orig["outcome"] == "answered").all()
+    assert (rep["arrival_s"].to_numpy() > (orig["answered_s"] + orig["talk_s"]).to_numpy()).all()
+    since = rep["arrival_s"] - rep["day"] * DAY - T0  # inside the day's opening hours
+    assert ((since >= 0) & (since < 12 * 3600)).all()
+    s = load_scenario(SCENARIOS / "policy" / "aht-target.toml").replace(
+        {"horizon.days": 3, "targets.aht_s": None, "calls.repeat_probability": 0.0})
+    none = simulate(s, seed=7, replication=0).calls
+    first = c[c["repeat_of"] < 0]
+    assert len(first) == len(none)
+    for col in ("arrival_s", "patience_s"):
+        assert np.array_equal(first[col].to_numpy(), none[col].to_numpy()), col
+
+
+def test_new_fields_reject_bad_values():
+    """Every field of the regime refuses a bad value with one clear error naming it."""
+    from sim.scenario import ScenarioError
+    bad = [("measurement.level", "strict"), ("measurement.share_probability", 1.5),
+           ("measurement.adherence.convention", "sometimes"),
+           ("measurement.adherence.excused", ["coffee"]),
+           ("measurement.adherence.exception_threshold_s", -1),
+           ("measurement.adherence.warning_after", 0), ("teams.size", -2),
+           ("monitoring.feedback", "harsh"), ("targets.aht_s", 0),
+           ("targets.aht_applies_to", "everyone"), ("calls.repeat_probability", 2),
+           ("responses.aht_talk_factor", 0)]
+    base = load_scenario(SCENARIOS / "base.toml")
+    for field, value in bad:
+        with pytest.raises(ScenarioError) as err:
+            base.replace({field: value})
+        assert field in str(err.value), (field, str(err.value))

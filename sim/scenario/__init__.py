@@ -39,6 +39,7 @@ from sim.scenario.policy import (
     Monitoring,
     Responses,
     Supervisor,
+    Targets,
     Teams,
 )
 from sim.scenario.schedule import Activity, Schedule
@@ -73,6 +74,6 @@ __all__ = [
     "MeasurementLevel", "Monitoring", "NAME_MAX", "Patience", "Responses", "ReturnTiming",
     "SCHEDULE_STATES", "SLDefinition", "SL_DEFINITIONS", "SYSTEM_REASONS", "SafeName",
     "Scenario", "ScenarioError", "Schedule", "ScheduleState", "ServiceLevel", "Shift",
-    "Staffing", "Supervisor", "Teams", "check_name", "format_clock", "load_scenario",
+    "Staffing", "Supervisor", "Targets", "Teams", "check_name", "format_clock", "load_scenario",
     "parse_clock", "read_text_file", "scenario_from_dict",
 ]

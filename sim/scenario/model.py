@@ -13,7 +13,14 @@ from pydantic import (
 
 from sim.scenario.base import DAY_S, NAME_MAX, SafeName, _field, _Model, format_clock
 from sim.scenario.behaviour import Behaviour
-from sim.scenario.policy import Measurement, Monitoring, Responses, Supervisor, Teams
+from sim.scenario.policy import (
+    Measurement,
+    Monitoring,
+    Responses,
+    Supervisor,
+    Targets,
+    Teams,
+)
 from sim.scenario.schedule import Schedule
 from sim.scenario.sections import Calls, Closing, Demand, Horizon, ServiceLevel, Staffing
 
@@ -58,6 +65,9 @@ class Scenario(_Model):
     monitoring: Monitoring = _field(
         Monitoring(), description="The purpose of feedback (developmental or punitive).",
         source="-",
+    )
+    targets: Targets = _field(
+        Targets(), description="COPC-style targets (AHT).", source="-",
     )
     supervisor: Supervisor = _field(
         Supervisor(), description="What a team leader's chases and warnings take.", source="-",

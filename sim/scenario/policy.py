@@ -102,6 +102,20 @@ class Monitoring(_Model):
     )
 
 
+class Targets(_Model):
+    """COPC-style targets; each optional. Only those with a modelled response are here."""
+
+    aht_s: float | None = _field(
+        None, gt=0, le=86_400, description="Average handle time target in seconds (none: no "
+        "target).", source="COPC-style operations targets; scenario choice",
+    )
+    aht_applies_to: Literal["agent", "team", "centre"] = _field(
+        "agent", description="Whom the AHT target is measured on; agents respond to it only "
+        'when it is theirs ("agent") and the manager sees it ("individual" level).',
+        source="scenario choice",
+    )
+
+
 class Supervisor(_Model):
     """What a team leader does with what the regime lets them see."""
 
@@ -128,6 +142,24 @@ class Responses(_Model):
     defer_break_per_warning: float = _field(
         1.2, ge=0, le=20, description="Added to that logit per warning the agent has had.",
         source="STRESS-EVIDENCE §6 (assumption)",
+    )
+    aht_talk_factor: float = _field(
+        0.92, gt=0, le=2, description="Talk time multiplier of an agent under an individual "
+        "AHT target.", source="STRESS-EVIDENCE §6; Oliva & Sterman 2001 (assumption)",
+    )
+    aht_acw_factor: float = _field(
+        0.7, ge=0, le=2, description="After Call Work multiplier under an individual AHT "
+        "target.", source="STRESS-EVIDENCE §6 (assumption)",
+    )
+    aht_extra_repeat: float = _field(
+        0.05, ge=0, le=1, description="Added to a call's chance of being left unresolved "
+        "(a repeat call) under an individual AHT target.",
+        source="STRESS-EVIDENCE §6; de Vericourt & Zhou 2005 (assumption)",
+    )
+    release_probability: float = _field(
+        0.005, ge=0, le=1, description="Chance that an agent under an individual AHT target "
+        "releases a call early (a tenth of its talk, no wrap-up); the caller calls again.",
+        source="STRESS-EVIDENCE §6; Brown et al. 2005 (recalled; assumption)",
     )
     defer_break_per_breach: float = _field(
         0.8, ge=0, le=20, description="Added to that logit per breach in the warning window.",

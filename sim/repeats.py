@@ -1,0 +1,57 @@
+"""Repeat calls: callers whose problem was left unresolved call again later in the run.
+
+Whether a call is left unresolved is drawn up front for first calls (one uniform per call
+from the ``repeats`` stream keyed by its day), and each repeat's own timing and attributes
+from a generator keyed by the call it repeats, so first calls keep their common random
+numbers whatever happens to repeats. A repeat falling outside opening hours comes in the
+next opening's first hour; one after the last day's closing is lost to the run (counted).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.demand import DayCalls, sample_duration
+from sim.scenario import DAY_S, Scenario
+from sim.streams import Streams
+
+
+class Repeats:
+    """The repeat-call rule of one run."""
+
+    def __init__(self, scenario: Scenario, streams: Streams, days: list[DayCalls]) -> None:
+        c, h = scenario.calls, scenario.horizon
+        self.calls = c
+        self.p = c.repeat_probability
+        self.mean_delay_s = c.repeat_delay_hours * 3600
+        self.streams = streams
+        self.u: list[float] = np.concatenate(
+            [streams.rng("repeats", 0, d.day).random(len(d)) for d in days] or [np.zeros(0)]
+        ).tolist()
+        self.opens = [d * DAY_S + h.open for d in range(h.days)]
+        self.closes = [o + h.hours * 3600 for o in self.opens]
+        self.lost = 0
+
+    def unresolved(self, i: int, extra: float) -> bool:
+        """Whether call ``i`` is left unresolved (its chance raised by ``extra``)."""
+        return self.u[i] < self.p + extra
+
+    def repeat_of(self, i: int, t_end: float) -> tuple[float, float, float, float] | None:
+        """(arrival, talk, ACW, patience) of call ``i``'s repeat, or None beyond the run."""
+        rng = self.streams.rng("repeats", 1, i)
+        t = t_end + rng.exponential(self.mean_delay_s)
+        late = rng.uniform(0.0, 3600.0)
+        for o, c in zip(self.opens, self.closes, strict=True):
+            if t < o:  # before this day's opening: early in it
+                t = o + min(late, c - o) * (1 - 1e-9)
+                break
+            if t < c:
+                break
+        else:
+            self.lost += 1
+            return None
+        talk = float(sample_duration(rng, self.calls.talk, 1)[0])
+        acw = float(sample_duration(rng, self.calls.acw, 1)[0])
+        patience = float(sample_duration(rng, self.calls.patience, 1)[0])
+        self.u.append(float(rng.random()))
+        return t, talk, acw, patience
