@@ -203,6 +203,24 @@ def overtime_hours(d: KPIData) -> float:
     return float(ad["overtime_s"].sum() / 3600 / ad["day"].nunique())
 
 
+@kpi("repeat_call_rate", "Share of offered calls that are repeat calls (a caller calling "
+     "again about a problem left unresolved; calls.repeat_probability).", "share")
+def repeat_call_rate(d: KPIData) -> float:
+    """Repeat calls / offered calls."""
+    if "repeat_of" not in d.calls:
+        return float("nan")
+    return _ratio(float((d.calls["repeat_of"].to_numpy() >= 0).sum()), float(len(d.calls)))
+
+
+@kpi("released_rate", "Share of answered calls an agent released early (under an individual "
+     "AHT target).", "share")
+def released_rate(d: KPIData) -> float:
+    """Released calls / answered calls."""
+    if "released" not in d.calls:
+        return float("nan")
+    return _ratio(float(d.calls["released"].sum()), float(_outcome(d, "answered").sum()))
+
+
 def _per_agent(d: KPIData, action: str) -> float:
     """Actions of one kind per agent who worked in the window (0 with no regime)."""
     ad = d.agent_days

@@ -26,8 +26,9 @@ from sim.kpi import KPIData, compute_kpis
 from sim.policy import Regime, team_of
 from sim.presence import Presence
 from sim.provenance import model_digest, versions
+from sim.repeats import Repeats
 from sim.scenario import DAY_S, SCHEDULE_STATES, Scenario
-from sim.schedule import AgentDay, Plan, agent_days, build_plan, roster, segments
+from sim.schedule import AgentDay, Plan, agent_days, build_plan, roster, segments, splice
 from sim.status import StatusRow
 from sim.streams import Streams
 from sim.tables import OUTCOMES, OUTCOMES_ACT, STATUS_CATEGORIES
@@ -133,6 +134,8 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     centre = Centre(env, CallSet.join(days), closings(scenario),
                     scenario.closing.rule == "serve")
     centre.acw_callout = scenario.calls.acw_callout
+    if scenario.calls.repeat_probability > 0 or scenario.policy_active:
+        centre.repeats = Repeats(scenario, streams, days)
     presence = Presence(len(staff), h.days)
     regime = Regime(scenario, streams) if scenario.policy_active else None
     if behaviours is not None:
@@ -149,6 +152,7 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
         agent = Agent(env, centre, k, sessions, log, day_plans[k], presence=presence)
         beh = built(agent) if callable(built) else built[k]
         agent.behaviour, agent._watch = beh, beh.watches_status
+        agent._adjusts = beh.adjusts_handling
         agents.append(agent)
     return Run(scenario, seed, replication, days, staff, plan, env, centre, agents, log,
                presence, t0, regime)
@@ -195,6 +199,8 @@ def collect(r: Run) -> RunResult:
     breaks = tables.breaks_table(agents)
     segs = segments(plan)
     worked = segs[r.presence.present[segs["agent"].to_numpy(), segs["day"].to_numpy()]]
+    imposed = tables.imposed_table(agents)
+    worked = splice(worked, imposed)  # a supervisor's conversations are exceptions entered
     agent_days_df = tables.agent_days_table(agents, agents_df, statuses, calls)
     measured, pieces, exc = exceptions.measure_all(worked, statuses, activities, breaks,
                                                    scenario.schedule,
@@ -234,7 +240,7 @@ def collect(r: Run) -> RunResult:
         calls=calls, statuses=statuses, agent_days=agent_days_df, agents=agents_df,
         intervals=intervals, daily=daily, kpis=kpis, provenance=provenance,
         activities=activities, schedule=schedule, breaks=breaks,
-        imposed=tables.imposed_table(agents),
+        imposed=imposed,
         absences=tables.absences_table(r.presence, plan),
         actions=actions, exceptions=exc,
     )
