@@ -28,6 +28,10 @@ class KPIData:
     service_level: ServiceLevel
     agent_days: pd.DataFrame | None = None
     """Per agent-day schedule measures (whole shifts, not clipped to opening hours)."""
+    evaluations: pd.DataFrame | None = None
+    """Calls scored by monitoring (call, agent, day, kind, score)."""
+    working_days_per_month: float = 230 / 12
+    """To express counts per agent-month (schedule.days_per_year / 12)."""
     actions: pd.DataFrame | None = None
     """The measurement regime's actions (chases, warnings, coaching, deferred breaks)."""
     exceptions: pd.DataFrame | None = None
@@ -219,6 +223,40 @@ def released_rate(d: KPIData) -> float:
     if "released" not in d.calls:
         return float("nan")
     return _ratio(float(d.calls["released"].sum()), float(_outcome(d, "answered").sum()))
+
+
+@kpi("monitored_share", "Share of answered calls recorded (monitoring.recording) or heard "
+     "live by a supervisor (listen-in).", "share")
+def monitored_share(d: KPIData) -> float:
+    """Recorded or listened-to calls / answered calls."""
+    ans = _outcome(d, "answered")
+    seen = (d.calls["recorded"].to_numpy(bool) if "recorded" in d.calls
+            else np.zeros(len(ans), bool))
+    if d.evaluations is not None and len(d.evaluations):
+        live = d.evaluations.loc[d.evaluations["kind"] == "listen_in", "call"].to_numpy()
+        seen = seen | np.isin(d.calls["call"].to_numpy(), live)
+    return _ratio(float((seen & ans).sum()), float(ans.sum()))
+
+
+@kpi("evaluations_per_agent_month", "Calls scored per agent per month of working days "
+     "(monitoring.evaluations_per_agent_month and listen-ins).", "per agent")
+def evaluations_per_agent_month(d: KPIData) -> float:
+    """Evaluations / agents / months worked."""
+    ad = d.agent_days
+    if ad is None or len(ad) == 0:
+        return float("nan")
+    n = 0 if d.evaluations is None else len(d.evaluations)
+    months = ad["day"].nunique() / d.working_days_per_month
+    return n / ad["agent"].nunique() / months
+
+
+@kpi("quality_score", "Mean score of the calls evaluated (0-1, with the evaluator's noise).",
+     "share")
+def quality_score(d: KPIData) -> float:
+    """Mean evaluation score."""
+    if d.evaluations is None or len(d.evaluations) == 0:
+        return float("nan")
+    return float(d.evaluations["score"].mean())
 
 
 def _per_agent(d: KPIData, action: str) -> float:

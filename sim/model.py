@@ -75,6 +75,9 @@ class RunResult:
     actions: pd.DataFrame = field(default_factory=pd.DataFrame)
     """One row per action of the measurement regime (a supervisor's chase, warning or
     coaching talk, an agent deferring a break), with its reason."""
+    evaluations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """One row per call scored by monitoring: call, agent, day, kind (recorded or
+    listen_in), score (0-1, with the evaluator's noise)."""
     exceptions: pd.DataFrame = field(default_factory=exceptions.empty)
     """One row per adherence exception (a run of time out of adherence in an agent-day,
     by ``measurement.adherence``): agent, day, start, end, counted seconds, reason (and
@@ -187,6 +190,8 @@ def collect(r: Run) -> RunResult:
     scenario, agents, plan = r.scenario, r.agents, r.plan
     n, n_days = len(r.staff), scenario.horizon.days
     calls = tables.calls_table(scenario, r.days, r.centre)
+    calls["recorded"] = (r.regime.recorded(len(calls), r.centre.n_first)
+                         if r.regime is not None else np.zeros(len(calls), dtype=bool))
     r.centre.release()  # the calls table holds copies: free the lists before the next peak
     statuses = tables.statuses_table(r.log, agents)  # consumes the log
     agents_df = pd.DataFrame({
@@ -204,7 +209,7 @@ def collect(r: Run) -> RunResult:
     agent_days_df = tables.agent_days_table(agents, agents_df, statuses, calls)
     measured, pieces, exc = exceptions.measure_all(worked, statuses, activities, breaks,
                                                    scenario.schedule,
-                                                   scenario.measurement.adherence, n, n_days)
+                                                   scenario.adherence_rules, n, n_days)
     agent_days_df = tables.add_overtime(tables.add_adherence(
         agent_days_df, measured, plan, activities, breaks, n_days))
     in_window = tables.clip_to_opening(statuses, scenario)
@@ -212,15 +217,21 @@ def collect(r: Run) -> RunResult:
     counted = calls[calls["counted"]]
     sl = scenario.service_level
     actions = r.regime.table() if r.regime is not None else Regime.empty_table()
+    evals = (r.regime.evaluations_table() if r.regime is not None
+             else Regime.evaluations_frame([]))
+    per_month = scenario.schedule.days_per_year / 12
     kpis = compute_kpis(KPIData(counted, in_window, sl, agent_days_df, actions=actions,
-                                exceptions=exc))
+                                exceptions=exc, evaluations=evals,
+                                working_days_per_month=per_month))
     daily = pd.DataFrame([
         {"day": d.day, "busyness": d.busyness,
          **compute_kpis(KPIData(counted[counted["day"] == d.day],
                                 in_window[in_window["day"] == d.day], sl,
                                 agent_days_df[agent_days_df["day"] == d.day],
                                 actions=actions[actions["day"] == d.day],
-                                exceptions=exc[exc["day"] == d.day]))}
+                                exceptions=exc[exc["day"] == d.day],
+                                evaluations=evals[evals["day"] == d.day],
+                                working_days_per_month=per_month))}
         for d in r.days
     ])
     provenance = {
@@ -242,7 +253,7 @@ def collect(r: Run) -> RunResult:
         activities=activities, schedule=schedule, breaks=breaks,
         imposed=imposed,
         absences=tables.absences_table(r.presence, plan),
-        actions=actions, exceptions=exc,
+        actions=actions, exceptions=exc, evaluations=evals,
     )
 
 

@@ -129,10 +129,16 @@ class Regime:
     def __init__(self, scenario: Scenario, streams: Streams) -> None:
         self.scenario = scenario
         m, mon = scenario.measurement, scenario.monitoring
-        self.rules = m.adherence
+        self.rules = scenario.adherence_rules
         self.level = m.level
         self.punitive = mon.feedback == "punitive"
-        self.policed = m.level == "individual"
+        self.policed = m.level == "individual" and mon.break_control == "fixed"
+        self.monitoring = mon
+        per_month = scenario.schedule.days_per_year / 12  # working days in a month
+        self.eval_rate = mon.evaluations_per_agent_month / per_month
+        self.listen_rate = mon.listen_in_per_agent_month / per_month
+        self.record_u: list[float] = []  # per call: recorded when below recorded_share
+        self.evals: list[tuple] = []  # (call, agent, day, kind, score)
         t = scenario.targets
         self.aht_target = (t.aht_s is not None and t.aht_applies_to == "agent"
                            and m.level == "individual")
@@ -167,6 +173,29 @@ class Regime:
         return out.astype({"agent": np.int64, "team": np.int64, "day": np.int64,
                            "time_s": float, "actor": str, "action": str, "reason": str,
                            "detail": str})
+
+    def recorded(self, n_calls: int, n_first: int) -> np.ndarray:
+        """Per call so far: recorded? (first calls from one draw, repeats each their own)."""
+        mon = self.monitoring
+        if mon.recording == "none" or mon.recorded_share == 0:
+            return np.zeros(n_calls, dtype=bool)
+        u = self.record_u
+        if not u:
+            u += self.streams.rng("monitoring", 0).random(n_first).tolist()
+        while len(u) < n_calls:
+            u.append(float(self.streams.rng("monitoring", 1, len(u)).random()))
+        return np.asarray(u[:n_calls]) < mon.recorded_share
+
+    def evaluations_table(self) -> pd.DataFrame:
+        """One row per call scored: call, agent, day, kind (recorded or listen_in), score."""
+        return self.evaluations_frame(self.evals)
+
+    @staticmethod
+    def evaluations_frame(rows: list[tuple]) -> pd.DataFrame:
+        """The evaluations table's columns and types."""
+        out = pd.DataFrame(rows, columns=["call", "agent", "day", "kind", "score"])
+        return out.astype({"call": np.int64, "agent": np.int64, "day": np.int64,
+                           "kind": str, "score": float})
 
     def exceptions_seen(self) -> pd.DataFrame:
         """Every exception the supervisors reviewed (all agents, whatever they could see)."""
@@ -205,6 +234,8 @@ class Regime:
                              len(run.agents), scenario.horizon.days)
             self.seen.append(exc)
             self._act_on(run, exc, d, env.now)
+            if self.eval_rate > 0 or self.listen_rate > 0:
+                self._monitor(run, d, env.now)
 
     def _visible(self, agent: int, day: int) -> bool:
         """Whether the team leader sees this agent's numbers for that day."""
@@ -251,6 +282,47 @@ class Regime:
                     pol.pending.append((Status.NOT_READY_TRAINING,
                                         sup.warning_minutes * 60, "coaching"))
                 pol.breaches.clear()
+
+
+    def _monitor(self, run: Run, day: int, now: float) -> None:
+        """Score some of each agent's calls of the day (recorded, or heard live)."""
+        mon, sup, target = self.monitoring, self.scenario.supervisor, self.scenario.targets
+        centre = run.centre
+        at = np.asarray(centre.answered_at)
+        by = np.asarray(centre.answered_by)
+        lo = day * DAY_S
+        today = np.flatnonzero((at >= lo) & (at < lo + DAY_S))
+        rec = self.recorded(len(at), centre.n_first)
+        unresolved = set(centre.repeat_of.values()) | centre.released
+        for agent in np.unique(by[today]):
+            agent = int(agent)
+            mine = today[by[today] == agent]
+            rng = self.streams.rng("supervisor", 1, agent, day)
+            n_eval, n_listen = rng.poisson(self.eval_rate), rng.poisson(self.listen_rate)
+            pool = mine[rec[mine]] if mon.recording != "none" else mine[:0]
+            chosen = [(int(i), "recorded") for i in rng.permutation(pool)[:n_eval]]
+            heard = n_listen + (n_eval - len(chosen) if mon.recording == "none" else 0)
+            rest = np.setdiff1d(mine, [i for i, _ in chosen])
+            chosen += [(int(i), "listen_in") for i in rng.permutation(rest)[:heard]]
+            for i, kind in chosen:
+                quality = 0.4 if i in unresolved else 0.9
+                score = float(np.clip(quality + rng.normal(0, mon.evaluator_noise_sd), 0, 1))
+                self.evals.append((i, agent, day, kind, score))
+                self.act(agent, day, now, "supervisor", "evaluation", kind, f"score {score:.2f}")
+                live_talk = kind == "listen_in" and not self.punitive
+                if not (self._visible(agent, day) or live_talk):
+                    continue  # team level: the score goes into the team's figures only
+                pol = run.agents[agent].behaviour
+                if self.punitive:
+                    if target.quality is not None and score < target.quality:
+                        pol.breaches.append(now)
+                        self.act(agent, day, now, "supervisor", "quality_breach", kind,
+                                 f"score {score:.2f} < {target.quality:.2f}")
+                elif sup.feedback_minutes > 0:
+                    self.act(agent, day, now, "supervisor", "feedback", kind,
+                             f"score {score:.2f}")
+                    pol.pending.append((Status.NOT_READY_TRAINING, sup.feedback_minutes * 60,
+                                        "feedback"))
 
 
 def _day_statuses(rows: list[tuple[int, float, int]], day: int) -> pd.DataFrame:

@@ -13,7 +13,8 @@ import zlib
 import numpy as np
 
 STREAMS: tuple[str, ...] = ("busyness", "arrivals", "talk", "acw", "patience", "agents",
-                            "supervisor", "responses", "repeats")
+                            "supervisor", "responses", "repeats",
+                            "monitoring")
 
 
 class Streams:

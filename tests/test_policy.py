@@ -243,3 +243,43 @@ def test_new_fields_reject_bad_values():
         with pytest.raises(ScenarioError) as err:
             base.replace({field: value})
         assert field in str(err.value), (field, str(err.value))
+
+
+@pytest.mark.parametrize("name", ["copc", "listen-in-only", "telenor-tmr"])
+def test_monitoring_does_what_the_scenario_says(name):
+    """Recorded share, evaluations per agent-month and feedback follow the section.
+
+    Counts are checked against 99% intervals (Poisson for evaluations, binomial for the
+    recorded share) over three replications of three days.
+    """
+    s = load_scenario(SCENARIOS / "policy" / f"{name}.toml").replace({"horizon.days": 3})
+    runs = [simulate(s, seed=2026, replication=k) for k in range(3)]
+    mon = s.monitoring
+    months = 3 / (s.schedule.days_per_year / 12)
+    n_ev = sum(len(r.evaluations) for r in runs)
+    expected = (mon.evaluations_per_agent_month + mon.listen_in_per_agent_month) * \
+        sum(r.agent_days["agent"].nunique() for r in runs) * months
+    assert abs(n_ev - expected) < 2.58 * np.sqrt(expected), (n_ev, expected)
+    share = mon.recorded_share if mon.recording != "none" else 0.0
+    for r in runs:
+        ev = r.evaluations
+        ans = r.calls["outcome"] == "answered"
+        n = int(ans.sum())
+        rec = r.calls.loc[ans, "recorded"].mean()
+        assert abs(rec - share) <= 2.58 * np.sqrt(share * (1 - share) / n) + 1e-12
+        if mon.recording == "none":
+            assert (ev["kind"] == "listen_in").all()
+            assert r.kpis["monitored_share"] == pytest.approx(ev["call"].nunique() / n)
+        else:
+            assert set(ev["kind"]) == {"recorded"}
+            assert r.calls.set_index("call").loc[ev["call"], "recorded"].all()
+        # every scored call was answered by the agent it is credited to
+        c = r.calls.set_index("call").loc[ev["call"]]
+        assert (c["agent"].to_numpy() == ev["agent"].to_numpy()).all()
+        acts = r.actions["action"].value_counts()
+        if mon.feedback == "developmental":
+            # a feedback talk after each score the supervisor may discuss with the agent
+            assert acts.get("feedback", 0) == len(ev) and acts.get("quality_breach", 0) == 0
+        else:
+            below = int((ev["score"] < s.targets.quality).sum())
+            assert acts.get("quality_breach", 0) == below > 0 and acts.get("feedback", 0) == 0

@@ -14,6 +14,7 @@ from pydantic import (
 from sim.scenario.base import DAY_S, NAME_MAX, SafeName, _field, _Model, format_clock
 from sim.scenario.behaviour import Behaviour
 from sim.scenario.policy import (
+    AdherenceRules,
     Measurement,
     Monitoring,
     Responses,
@@ -145,8 +146,23 @@ class Scenario(_Model):
 
     @property
     def policy_active(self) -> bool:
-        """Whether anybody acts on the numbers (a supervisor runs, agents respond)."""
-        return self.measurement.level != "none"
+        """Whether a regime runs: someone acts on the numbers, or calls are monitored."""
+        m = self.monitoring
+        return (self.measurement.level != "none" or m.evaluations_per_agent_month > 0
+                or m.listen_in_per_agent_month > 0
+                or (m.recording != "none" and m.recorded_share > 0))
+
+    @property
+    def adherence_rules(self) -> AdherenceRules:
+        """The adherence rules in force.
+
+        With flexible micro-breaks, unplanned breaks are the agent's to take: excused.
+        """
+        rules = self.measurement.adherence
+        if self.monitoring.break_control == "flexible" and \
+                "unplanned_break" not in rules.excused:
+            rules = rules.model_copy(update={"excused": (*rules.excused, "unplanned_break")})
+        return rules
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (clock times as text), as it would be written to TOML/JSON."""

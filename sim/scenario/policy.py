@@ -93,7 +93,43 @@ class Monitoring(_Model):
 
     The supervisor reviews each day's numbers after the day (as in the 2016 chats:
     "how much lunch did you have yesterday?"); real-time alerts are not modelled yet.
+    Monitoring runs whatever the measurement level; what comes of it depends on the level
+    (individual feedback only where the manager may see individual data).
     """
+
+    recording: Literal["none", "audio", "audio_screen"] = _field(
+        "none", description='Calls recorded: "audio", or "audio_screen" (audio and screen, as '
+        "Telenor's TMR did until the data protection authority found it too extensive in "
+        "2018).", source="CASE.md; Datatilsynet 2018 (STRESS-EVIDENCE §5)",
+    )
+    recorded_share: float = _field(
+        0.0, ge=0, le=1, description="Share of calls recorded (with `recording`).",
+        source="scenario choice",
+    )
+    evaluations_per_agent_month: float = _field(
+        0.0, ge=0, le=200, description="Calls scored per agent per month (from recorded calls, "
+        "or listened to live when nothing is recorded).",
+        source="COPC: three monitoring sessions per agent per month (vendor case study); "
+        "surveys: 4-10 in 43% of centres (STRESS-EVIDENCE §4)",
+    )
+    listen_in_per_agent_month: float = _field(
+        0.0, ge=0, le=200, description='Live listen-in sessions ("medlytt": a supervisor '
+        "listens without recording) per agent per month; each scores the call heard.",
+        source="Datatilsynet: live listening as the least intrusive measure for training",
+    )
+    evaluator_noise_sd: float = _field(
+        0.1, ge=0, le=1, description="Standard deviation of an evaluator's error on a quality "
+        "score (0-1 scale).", source="assumption (evaluators are calibrated, COPC)",
+    )
+    ranking: bool = _field(
+        False, description="League tables: agents' numbers ranked against each other.",
+        source="Carayon 1993: comparing ratings among co-workers (STRESS-EVIDENCE §1)",
+    )
+    break_control: Literal["fixed", "flexible"] = _field(
+        "fixed", description='"flexible": agents take short unplanned breaks when they need '
+        "them, counted neither against adherence nor deferred; \"fixed\": breaks are the "
+        "schedule's.", source="Holman 2002; Albulescu et al. 2022 micro-breaks (assumption)",
+    )
 
     feedback: Literal["developmental", "punitive"] = _field(
         "developmental", description='"punitive": breaches are chased and counted toward '
@@ -109,6 +145,11 @@ class Targets(_Model):
         None, gt=0, le=86_400, description="Average handle time target in seconds (none: no "
         "target).", source="COPC-style operations targets; scenario choice",
     )
+    quality: float | None = _field(
+        None, gt=0, le=1, description="Quality score target (0-1) of evaluated calls (none: "
+        "no target); a score below it is a breach under punitive feedback.",
+        source="COPC: 95% quality (vendor case study; STRESS-EVIDENCE §5)",
+    )
     aht_applies_to: Literal["agent", "team", "centre"] = _field(
         "agent", description="Whom the AHT target is measured on; agents respond to it only "
         'when it is theirs ("agent") and the manager sees it ("individual" level).',
@@ -122,6 +163,11 @@ class Supervisor(_Model):
     chase_minutes: float = _field(
         2.0, ge=0, le=60, description="A chase (a message or a word about a breach) takes the "
         "agent off queue this long; 0 makes it a message that takes no time.",
+        source="assumption",
+    )
+    feedback_minutes: float = _field(
+        10.0, ge=0, le=120, description="Developmental feedback on an evaluated call takes the "
+        'agent off queue this long (as "Not Ready - Training"); 0: written feedback.',
         source="assumption",
     )
     warning_minutes: float = _field(
