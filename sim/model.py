@@ -75,6 +75,9 @@ class RunResult:
     actions: pd.DataFrame = field(default_factory=pd.DataFrame)
     """One row per action of the measurement regime (a supervisor's chase, warning or
     coaching talk, an agent deferring a break), with its reason."""
+    team_days: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Per team and day: sums and rates over its agents (the privacy-safe view); team-days
+    with fewer than ``teams.min_group`` agents are blanked (``suppressed``)."""
     evaluations: pd.DataFrame = field(default_factory=pd.DataFrame)
     """One row per call scored by monitoring: call, agent, day, kind (recorded or
     listen_in), score (0-1, with the evaluator's noise)."""
@@ -254,6 +257,8 @@ def collect(r: Run) -> RunResult:
         imposed=imposed,
         absences=tables.absences_table(r.presence, plan),
         actions=actions, exceptions=exc, evaluations=evals,
+        team_days=tables.team_days_table(agent_days_df, agents_df, actions,
+                                         scenario.teams.min_group),
     )
 
 

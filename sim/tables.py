@@ -320,3 +320,36 @@ def absences_table(presence: Presence, plan: Plan) -> pd.DataFrame:
         "reason": pd.Categorical(presence.reasons(agent, day), categories=ABSENCE_REASONS),
         "scheduled_s": plan.shift_end[agent, day] - plan.shift_start[agent, day],
     })
+
+
+#: agent-day columns summed per team and day (seconds and counts)
+TEAM_SUMS = ("scheduled_s", "in_adherence_s", "excused_s", "ready_s", "talk_s", "acw_s",
+             "calls", "overtime_s", "unplanned_breaks")
+
+
+def team_days_table(agent_days: pd.DataFrame, agents: pd.DataFrame, actions: pd.DataFrame,
+                    min_group: int) -> pd.DataFrame:
+    """Per team and day: sums and rates over its agents, the privacy-safe view.
+
+    A team-day with fewer than ``min_group`` agents worked has every figure blanked
+    (``suppressed``), so no individual can be singled out from the aggregate.
+    """
+    ad = agent_days.assign(team=agents["team"].to_numpy()[agent_days["agent"].to_numpy()])
+    cols = [c for c in TEAM_SUMS if c in ad] + \
+        [c for c in ad.columns if c.startswith("lost_") and c.endswith("_s")]
+    g = ad.groupby(["team", "day"], sort=True)
+    out = g[cols].sum()
+    out.insert(0, "agents", g.size())
+    out["adherence"] = out["in_adherence_s"] / out["scheduled_s"].where(lambda x: x > 0)
+    busy = out["talk_s"] + out["acw_s"]
+    out["occupancy"] = busy / (busy + out["ready_s"]).where(lambda x: x > 0)
+    for what in ("chase", "warning", "defer_break", "evaluation"):
+        a = actions[actions["action"] == what]
+        n = a.groupby(["team", "day"]).size() if len(a) else pd.Series(dtype=float)
+        out[f"{what}s"] = n.reindex(out.index, fill_value=0).astype(float)
+    out = out.reset_index()
+    small = out["agents"] < min_group
+    figures = [c for c in out.columns if c not in ("team", "day", "agents")]
+    out.loc[small, figures] = np.nan
+    out["suppressed"] = small
+    return out

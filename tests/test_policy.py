@@ -283,3 +283,29 @@ def test_monitoring_does_what_the_scenario_says(name):
         else:
             below = int((ev["score"] < s.targets.quality).sum())
             assert acts.get("quality_breach", 0) == below > 0 and acts.get("feedback", 0) == 0
+
+
+def test_team_days_add_up_and_hide_small_groups():
+    """Team-day figures are the sums of their agents' days.
+
+    Groups under min_group are blanked so that no individual can be singled out.
+    """
+    s = load_scenario(SCENARIOS / "policy" / "individual-strict.toml").replace(
+        {"horizon.days": 2, "teams.size": 7, "teams.min_group": 5})
+    r = simulate(s, seed=1)
+    td, ad = r.team_days, r.agent_days
+    team = r.agents.set_index("agent")["team"]
+    sizes = team.value_counts()
+    assert (sizes < 5).any(), "the case needs a small team"
+    for row in td.itertuples():
+        mine = ad[(team.loc[ad["agent"]].to_numpy() == row.team) & (ad["day"] == row.day)]
+        assert row.agents == len(mine)
+        if row.agents < 5:
+            assert row.suppressed and np.isnan(row.adherence) and np.isnan(row.chases)
+            continue
+        assert not row.suppressed
+        assert row.in_adherence_s == pytest.approx(mine["in_adherence_s"].sum())
+        assert row.adherence == pytest.approx(mine["in_adherence_s"].sum()
+                                              / mine["scheduled_s"].sum())
+        acts = r.actions[(r.actions["team"] == row.team) & (r.actions["day"] == row.day)]
+        assert row.chases == (acts["action"] == "chase").sum()
