@@ -121,10 +121,6 @@ class Monitoring(_Model):
         0.1, ge=0, le=1, description="Standard deviation of an evaluator's error on a quality "
         "score (0-1 scale).", source="assumption (evaluators are calibrated, COPC)",
     )
-    ranking: bool = _field(
-        False, description="League tables: agents' numbers ranked against each other.",
-        source="Carayon 1993: comparing ratings among co-workers (STRESS-EVIDENCE §1)",
-    )
     break_control: Literal["fixed", "flexible"] = _field(
         "fixed", description='"flexible": agents take short unplanned breaks when they need '
         "them, counted neither against adherence nor deferred; \"fixed\": breaks are the "
