@@ -22,13 +22,21 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from analysis.stats import target_reached
-from analysis.store import ReplicationStore, claim_output, inside, slug
+from analysis.args import EXECUTORS
+from analysis.stats import COMPARE_CONFIDENCE, paired_difference, t_interval, target_reached
+from analysis.store import (
+    ReplicationStore,
+    claim_output,
+    inside,
+    slug,
+    write_csv,
+    write_json,
+    write_parquet,
+)
 from sim.kpi import KPIS
 from sim.model import simulate
 from sim.scenario import Scenario
 
-EXECUTORS = ("serial", "process", "dask")
 DEFAULT_TABLES = ("intervals", "daily")
 
 
@@ -532,6 +540,52 @@ def _precise(exp: Experiment, kpi: str, half_width: float, confidence: float,
     else:
         values = series
     return all(target_reached(v, half_width, confidence) for v in values)
+
+
+def rep_range(reps: Sequence[int]) -> str:
+    """``replications 0-9`` (or a list when not contiguous)."""
+    reps = sorted(reps)
+    if not reps:
+        return "no replications"
+    if reps == list(range(reps[0], reps[-1] + 1)):
+        return (f"replication {reps[0]}" if len(reps) == 1
+                else f"replications {reps[0]}-{reps[-1]}")
+    return "replications " + ", ".join(map(str, reps))
+
+
+def until_half_width(exp: Experiment, kpi: str,
+                     confidence: float = COMPARE_CONFIDENCE) -> float:
+    """The largest half-width ``--until`` looks at: every paired difference, or the mean."""
+    rows = [[r.get(kpi, math.nan) for r in exp.kpi_rows(i)] for i in range(len(exp.scenarios))]
+    if len(rows) == 1:
+        return t_interval(rows[0], confidence).half_width
+    return max(paired_difference(rows[0], r, confidence).half_width for r in rows[1:])
+
+
+def unique_names(scenarios: Sequence[Scenario]) -> list[Scenario]:
+    """The scenarios, a repeated name made unique (``NAME-2``, ``NAME-3``, ...)."""
+    seen: dict[str, int] = {}
+    out = []
+    for s in scenarios:
+        seen[s.name] = seen.get(s.name, 0) + 1
+        out.append(s if seen[s.name] == 1 else
+                   s.replace({"name": f"{s.name}-{seen[s.name]}"}, source="name"))
+    return out
+
+
+def write_experiment(out: Path, exp: Experiment, command: str, kind: str) -> None:
+    """``kpis.csv``, ``kpis.parquet`` and ``manifest.json`` (``command`` as typed) in ``out``."""
+    kpis = exp.kpi_table()
+    write_csv(kpis, out / "kpis.csv")
+    write_parquet(kpis, out / "kpis.parquet")
+    write_json({
+        "command": command, "kind": kind, "seed": exp.seed,
+        "scenarios": {s.name: {"hash": s.digest(), "scenario": s.to_dict()}
+                      for s in exp.scenarios},
+        "executor": exp.executor, "workers": exp.workers, "wall_s": round(exp.wall_s, 3),
+        "replications_run": exp.ran, "replications_resumed": exp.resumed,
+        "provenance": exp.provenance(),
+    }, out / "manifest.json")
 
 
 RESULTS = Path("results")

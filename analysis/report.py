@@ -12,6 +12,7 @@ import html
 import io
 import json
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analysis.experiment import Experiment  # noqa: E402
+from analysis.experiment import Experiment, rep_range  # noqa: E402
 from analysis.stats import (  # noqa: E402
     Difference,
     Estimate,
@@ -165,17 +166,6 @@ def table_rows(c: Comparison) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def rep_range(reps: Sequence[int]) -> str:
-    """``replications 0-9`` (or a list when not contiguous)."""
-    reps = sorted(reps)
-    if not reps:
-        return "no replications"
-    if reps == list(range(reps[0], reps[-1] + 1)):
-        return (f"replication {reps[0]}" if len(reps) == 1
-                else f"replications {reps[0]}-{reps[-1]}")
-    return "replications " + ", ".join(map(str, reps))
-
-
 def _dropped(e: Estimate) -> str:
     return f" ({e.dropped} NaN left out)" if e.dropped else ""
 
@@ -190,6 +180,18 @@ def text_table(c: Comparison) -> str:
     for r in rows:
         lines.append("  ".join(v.ljust(w) if j == 0 else v.rjust(w)
                                for j, (v, w) in enumerate(zip(r, widths, strict=True))))
+    return "\n".join(lines)
+
+
+def compare_text(exp: Experiment, c: Comparison, notes: Sequence[str] = ()) -> str:
+    """The comparison as ``ccsim compare`` prints it: what ran, the table, what it means."""
+    lines = [f"\n{len(exp.scenarios)} scenarios x {c.reps} replications "
+             f"({rep_range(c.replications)}), seed {exp.seed}, "
+             f"{exp.scenarios[0].horizon.days} day(s); differences paired against "
+             f"{c.baseline} (common random numbers); shares differ in percentage points (pp)\n",
+             text_table(c), "", textwrap.fill(c.explanation(), width=92), *notes]
+    if c.selection:
+        lines += ["", textwrap.fill(c.selection["text"], width=92)]
     return "\n".join(lines)
 
 

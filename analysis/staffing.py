@@ -10,7 +10,9 @@ a bisection is reliable.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,25 +21,12 @@ import numpy as np
 import pandas as pd
 
 from analysis.experiment import Executor, Experiment, run_experiment
-from analysis.stats import Estimate, t_interval
+from analysis.stats import Estimate, summarise, t_interval
 from analysis.store import ReplicationStore
 from sim.erlang import first_true
+from sim.kpi import format_kpi as fmt
 from sim.scenario import Scenario, format_clock
 from sim.schedule import coverage, erlang_required
-
-
-def parse_target(text: str) -> tuple[float, float]:
-    """``"0.8@20"`` (or ``"80%@20"``) -> (share 0.8, threshold 20 s)."""
-    share, sep, thr = text.partition("@")
-    try:
-        s = float(share.strip().rstrip("%")) / (100 if share.strip().endswith("%") else 1)
-        t = float(thr)
-    except ValueError:
-        s = t = math.nan
-    if not sep or not (0 < s < 1) or not (t >= 0 and math.isfinite(t)):
-        raise ValueError(f"--target {text!r}: expected SHARE@SECONDS with 0 < SHARE < 1, "
-                         "e.g. 0.8@20 (80% answered within 20 s)")
-    return s, t
 
 
 def scheduled_agents(scenario: Scenario) -> np.ndarray:
@@ -204,3 +193,216 @@ def search_head_count(scenario: Scenario, kpi: str, goal: float, seed: int,
         res.high = _fewest(lambda n: meets(bound(n, level, favourable=False)), res.agents,
                            max_agents)
     return res
+
+
+# --------------------------------------------------------------------------- compare --match
+
+
+@dataclass
+class Matched:
+    """An experiment with, for each non-baseline scenario, the head count matching a KPI."""
+
+    experiment: Experiment
+    """The input experiment plus every matched scenario (``NAME@AGENTS``) found."""
+    notes: list[str]
+    """Lines to print: what each scenario needs (the first line is empty)."""
+    agents: dict[str, int | None]
+    """Per non-baseline scenario: the head count found, or None (not reached)."""
+
+
+def match_head_counts(exp: Experiment, kpi: str, seed: int, *,
+                      executor: Executor | None = None, store: ReplicationStore | None = None,
+                      progress: Callable[[int], None] | None = None,
+                      max_agents: int = 5000) -> Matched:
+    """The equal-service question: the head count at which each scenario reaches the baseline.
+
+    For every scenario of ``exp`` after the first, the fewest total agents whose mean ``kpi``
+    over the baseline's replications reaches the baseline's mean (:func:`search_head_count`).
+    The matched scenario is named ``NAME@AGENTS``; its replications are those the search ran
+    at that head count (same seed and replication numbers, so still paired). ``exp`` itself
+    is not changed.
+    """
+    scenarios = exp.scenarios
+    goal = summarise(exp.kpi_rows(0))[kpi].mean
+    reps = exp.reps(0)
+    merged = Experiment(list(scenarios), exp.seed, dict(exp.outputs), exp.resumed, exp.ran,
+                        exp.wall_s, exp.executor, exp.workers)
+    notes = [""]
+    found_agents: dict[str, int | None] = {}
+    for s in scenarios[1:]:
+        res = search_head_count(s, kpi, goal, seed, reps, store=store, executor=executor,
+                                progress=progress, max_agents=max_agents)
+        for e in res.experiments.values():
+            merged.ran, merged.resumed = merged.ran + e.ran, merged.resumed + e.resumed
+            merged.wall_s += e.wall_s
+        now = s.staffing.agents or sum(s.staffing.head_counts().values())
+        found_agents[s.name] = res.agents
+        if res.agents is None:
+            notes.append(f"equal {kpi}: {s.name} does not reach {scenarios[0].name}'s "
+                         f"{fmt(kpi, goal)} with up to {max_agents} agents")
+            continue
+        found = res.experiments[res.agents]
+        j = len(merged.scenarios)
+        merged.scenarios.append(found.scenarios[0])
+        for (_, r), out in found.outputs.items():
+            merged.outputs[j, r] = dataclasses.replace(out, index=j)
+        notes.append(f"equal {kpi}: {s.name} needs {res.agents} agents (it has {now}) to reach "
+                     f"{scenarios[0].name}'s {fmt(kpi, goal)} (mean over {len(reps)} "
+                     "replications)")
+    return Matched(merged, notes, found_agents)
+
+
+# --------------------------------------------------------------------------- ccsim staff
+
+
+def erlang_need(scenario: Scenario, share: float, threshold_s: float
+                ) -> tuple[pd.DataFrame, int]:
+    """The Erlang requirements per interval, and how many intervals the schedule leaves short.
+
+    The count is what the coverage check of ``ccsim run`` warns with (here not warned).
+    """
+    import warnings
+
+    from sim.schedule import CoverageWarning, check_coverage
+
+    erl = erlang_requirements(scenario, share, threshold_s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CoverageWarning)
+        short = check_coverage(scenario)
+    return erl, len(short)
+
+
+@dataclass
+class StaffAnswer:
+    """``ccsim staff``: the Erlang view, the simulated head count, and its confirmation."""
+
+    scenario: Scenario
+    share: float
+    threshold_s: float
+    seed: int
+    reps: int
+    max_agents: int
+    confidence: float | None
+    erlang: pd.DataFrame
+    """Per interval: :func:`erlang_requirements`."""
+    understaffed: int
+    """Intervals the published schedule leaves short of the Erlang requirement."""
+    search: HeadCountSearch
+    confirmation: dict[str, Any] | None = None
+    """The answer re-simulated on fresh replications (None: not reached, or not asked)."""
+
+    @property
+    def current_agents(self) -> int:
+        """The scenario's head count now."""
+        s = self.scenario.staffing
+        return s.agents or sum(s.head_counts().values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``staff.json`` and ``ccsim staff --json`` contract."""
+        erl, h, res = self.erlang, self.scenario.horizon, self.search
+        return {
+            "scenario": self.scenario.name, "target": self.share,
+            "threshold_s": self.threshold_s,
+            "definition": self.scenario.service_level.definition,
+            "current_agents": self.current_agents,
+            "agents": res.agents, "confidence": self.confidence,
+            "range": res.as_dict()["range"],
+            "replications": self.reps, "seed": self.seed,
+            "tried": res.as_dict()["tried"],
+            "confirmation": self.confirmation,
+            "erlang": {"peak_agents": int(erl["erlang_agents"].max()),
+                       "peak_interval": erl.loc[erl["erlang_agents"].idxmax(), "start"],
+                       "agent_hours": float(erl["erlang_agents"].sum() * h.interval_s / 3600),
+                       "intervals_understaffed": self.understaffed,
+                       "intervals": h.days * h.intervals_per_day},
+        }
+
+    def text(self) -> str:
+        """The answer in words: the Erlang view, every head count tried, the range, the check."""
+        from analysis.experiment import rep_range
+
+        res, share, threshold = self.search, self.share, self.threshold_s
+        scenario, now, h = self.scenario, self.current_agents, self.scenario.horizon
+        e = self.as_dict()["erlang"]
+        sl = "service_level"
+        lines = [f"\n{scenario.name}: goal {100 * share:g}% answered within {threshold:g} s "
+                 f"({scenario.service_level.definition}); {now} agents now\n"]
+        lines.append(textwrap.fill(
+            f"Erlang (each interval alone): peak {e['peak_agents']} agents on queue at "
+            f"{e['peak_interval']}, {e['agent_hours']:.0f} agent-hours per day. The schedule "
+            f"has fewer agents on queue than that (breaks and activities taken out) in "
+            f"{e['intervals_understaffed']} of {e['intervals']} intervals over {h.days} "
+            "day(s): the coverage check `ccsim run` warns with.", width=92))
+        lines.append(f"\nsimulated head counts ({rep_range(range(self.reps))} each, seed "
+                     f"{self.seed}):")
+        for n, est in sorted(res.tried.items()):
+            mark = "  <- fewest reaching the goal" if n == res.agents else ""
+            lines.append(f"  {n:>6} agents: service level {fmt(sl, est.mean):>8} "
+                         f"[{fmt(sl, est.ci_low)}, {fmt(sl, est.ci_high)}]"
+                         f"{est.dropped_note()}{mark}")
+        if res.agents is None:
+            lines.append(f"\nnot reached with up to {self.max_agents} agents")
+            return "\n".join(lines)
+        how = ("a mean service level" if self.confidence is None else
+               f"a service level with {100 * self.confidence:g}% confidence")
+        lines.append("")
+        lines.append(textwrap.fill(
+            f"{res.agents} agents (spread over the shifts in proportion; now {now}) reach "
+            f"{how} >= {100 * share:g}% on these replications.", width=92))
+        if res.low is not None:
+            pct = f"{100 * res.range_confidence:g}%"
+            high = (f"{res.high}" if res.high is not None
+                    else f"more than {self.max_agents}")
+            lines.append(textwrap.fill(
+                f"The answer's own uncertainty: {res.low} to {high} agents. With "
+                f"{res.low - 1} or fewer even the upper end of the {pct} CI is below the "
+                f"goal; from {high} on its lower end reaches it. Inside the range these "
+                "replications cannot tell a head count from the goal; more --reps narrow it.",
+                width=92))
+        c = self.confirmation
+        if c is not None:
+            ci = c["service_level"]
+            verdict = "reach" if c["meets_goal"] else "do NOT reach"
+            lines.append(textwrap.fill(
+                f"Confirmed on {self.reps} fresh replications "
+                f"({rep_range(c['replications'])}, not used by the search): {res.agents} "
+                f"agents give {fmt(sl, ci['mean'])} [{fmt(sl, ci['ci_low'])}, "
+                f"{fmt(sl, ci['ci_high'])}], so they {verdict} {how} >= {100 * share:g}%.",
+                width=92))
+        else:
+            lines.append(f"(the service levels above are from the replications that chose "
+                         f"{res.agents}; without --no-confirm it is checked on fresh "
+                         "replications)")
+        return "\n".join(lines)
+
+
+def staff(scenario: Scenario, share: float, threshold_s: float, seed: int, reps: int, *,
+          erlang: pd.DataFrame, understaffed: int, executor: Executor | None = None,
+          store: ReplicationStore | None = None, max_agents: int = 5000,
+          confidence: float | None = None, confirm: bool = True,
+          progress: Callable[[int], None] | None = None) -> StaffAnswer:
+    """The fewest total agents whose service level reaches ``share`` (``ccsim staff``).
+
+    ``scenario`` already has the goal as its service level (threshold and target);
+    ``erlang`` and ``understaffed`` are :func:`erlang_need`'s. The search uses replications
+    ``0 .. reps - 1`` with its range; with ``confirm`` the answer is simulated again on as
+    many fresh replications (``reps .. 2 reps - 1``), which took no part in choosing it.
+    """
+    res = search_head_count(scenario, "service_level", share, seed, reps,
+                            executor=executor, store=store, increasing=True,
+                            max_agents=max_agents, confidence=confidence,
+                            with_range=True, progress=progress)
+    confirmation = None
+    if res.agents is not None and confirm:
+        fresh = range(reps, 2 * reps)
+        exp = run_experiment([with_head_count(scenario, res.agents)], seed, fresh,
+                             executor=executor, store=store, tables=("daily",),
+                             progress=progress)
+        values = [r["service_level"] for r in exp.kpi_rows(0)]
+        est = t_interval(values)
+        level = 0.95 if confidence is None else 2 * confidence - 1
+        check = est.mean if confidence is None else t_interval(values, level).ci_low
+        confirmation = {"replications": list(fresh), "agents": res.agents,
+                        "service_level": est.as_dict(), "meets_goal": bool(check >= share)}
+    return StaffAnswer(scenario, share, threshold_s, seed, reps, max_agents, confidence,
+                       erlang, understaffed, res, confirmation)

@@ -11,6 +11,10 @@ from scipy import stats
 
 from sim.kpi import KPIS, format_kpi
 
+#: confidence of compare's and sweep's intervals (and 1 - the primary tests' level)
+COMPARE_CONFIDENCE = 0.95
+
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -367,3 +371,15 @@ def format_p(v: float | None) -> str:
     if v is None or math.isnan(v):
         return "-"
     return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def kpi_table(est: Mapping[str, Estimate], with_ci: bool) -> str:
+    """Every KPI's mean (and CI) with what it means: the table ``ccsim run`` prints."""
+    lines = [f"{'KPI':<16} {'mean':>11}" + (f"   {'95% CI':<24}" if with_ci else "   ")
+             + "meaning"]
+    for k, e in est.items():
+        ci = f"[{format_kpi(k, e.ci_low)}, {format_kpi(k, e.ci_high)}]" if with_ci else ""
+        desc = KPIS[k].description if k in KPIS else ""
+        lines.append(f"{k:<16} {format_kpi(k, e.mean):>11}   " + (f"{ci:<24}" if with_ci else "")
+                     + desc + e.dropped_note())
+    return "\n".join(lines)

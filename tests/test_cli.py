@@ -104,7 +104,7 @@ def test_validate_json_values_and_joint_verdict(capsys, monkeypatch, seed):
     in 20; these three pass, and a model that is off by one agent, 2% of AHT, 8% of
     patience or 2 s of threshold fails them.
     """
-    import analysis.cli as cli
+    from analysis import validation
 
     seen = []
 
@@ -112,7 +112,7 @@ def test_validate_json_values_and_joint_verdict(capsys, monkeypatch, seed):
         seen.append(np.asarray(values, dtype=float))
         return joint_test(values, null, confidence)
 
-    monkeypatch.setattr(cli, "joint_test", spy)
+    monkeypatch.setattr(validation, "joint_test", spy)
     out = run_json(capsys, *VALIDATE, "--seed", str(seed))
     system = {"rate": 0.1, "mean_service_s": 240.0, "servers": 27, "threshold_s": 20.0,
               "mean_patience_s": 120.0}
@@ -141,14 +141,14 @@ def test_validate_json_values_and_joint_verdict(capsys, monkeypatch, seed):
 
 def test_validate_fails_a_wrong_system(capsys, monkeypatch):
     """Through the command: exact values computed for 26 agents instead of 27 give a FAIL."""
-    import analysis.cli as cli
+    from analysis import validation
 
-    real = cli.exact_metrics
+    real = validation.exact_metrics
 
     def wrong_exact(rate, aht_s, agents, threshold_s, patience_s):
         return real(rate, aht_s, agents - 1, threshold_s, patience_s)
 
-    monkeypatch.setattr(cli, "exact_metrics", wrong_exact)
+    monkeypatch.setattr(validation, "exact_metrics", wrong_exact)
     args = [*VALIDATE, "--reps", "12", "--calls", "5000", "--executor", "serial"]
     out = run_json(capsys, *args)
     assert out["verdict"] == "fail" and out["joint"]["p_value"] < 0.01, out["joint"]
@@ -176,14 +176,14 @@ def test_validate_warns_when_too_short_to_be_stationary(capsys):
 
 def test_validate_warns_about_closed_calls(capsys, monkeypatch):
     """A measured call that ended 'closed' (queue closed before it was served) is warned of."""
-    import analysis.cli as cli
+    from analysis import validation
 
-    real = cli.stationary_scenario
+    real = validation.stationary_scenario
 
     def no_overtime(*args, **kwargs):
         return real(*args, **kwargs).replace({"closing.rule": "close"}, source="test")
 
-    monkeypatch.setattr(cli, "stationary_scenario", no_overtime)
+    monkeypatch.setattr(validation, "stationary_scenario", no_overtime)
     overloaded = ["validate", "--rate", "360/h", "--aht", "240", "--agents", "20", "--target",
                   "20", "--patience", "600"]  # 24 Erlang on 20 agents: a queue at closing
     out = run_json(capsys, *overloaded, "--reps", "3", "--calls", "3000", "--executor",
@@ -258,3 +258,34 @@ def test_help_prints_no_doubled_percent(capsys):
     with pytest.raises(SystemExit):
         main(["compare", "--help"])
     assert "95% CI" in capsys.readouterr().out
+
+
+HEAVY = ("numpy", "pandas", "scipy", "pydantic", "simpy", "sim", "matplotlib", "pyarrow",
+         "tqdm", "dask")
+
+
+def test_parser_and_help_import_nothing_heavy():
+    """Building the parser and every --help, and a mistyped option, import no model.
+
+    numpy, pandas, SciPy, pydantic, SimPy and sim are imported by the command that needs
+    them, so that ``ccsim --help`` answers at once (and a Ctrl-C during start-up is cheap).
+    """
+    import subprocess
+    import sys
+
+    code = "\n".join([
+        "import sys",
+        "from analysis.cli import main",
+        "for argv in (['--help'], *([c, '--help'] for c in ('run', 'erlang', 'validate',",
+        "             'compare', 'sweep', 'staff', 'docs')), ['run', 'x.toml', '--reps', '0']):",
+        "    try:",
+        "        main(argv)",
+        "    except SystemExit:",
+        "        pass",
+        f"heavy = {set(HEAVY)!r}",
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))",
+    ])
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"

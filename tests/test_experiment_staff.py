@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.args import parse_target
 from analysis.cli import main
 from analysis.experiment import make_executor, run_experiment
 from analysis.staffing import (
     erlang_requirements,
-    parse_target,
     scheduled_agents,
     search_head_count,
     with_head_count,

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.cli import _split_values, main
+from analysis.args import split_values
+from analysis.cli import main
 from sim.kpi import KPIS
 from sim.scenario import ScenarioError, load_scenario
 from tests.conftest import SCENARIOS
@@ -77,7 +78,7 @@ def test_sweep_bad_key_or_value_same_clear_error(capsys, tmp_path, factor, overr
 
 def test_sweep_value_lists():
     """Values split on top-level commas only; a bad --set shape is a clear error."""
-    assert _split_values('1, [2, 3], "a,b"') == ["1", "[2, 3]", '"a,b"']
+    assert split_values('1, [2, 3], "a,b"') == ["1", "[2, 3]", '"a,b"']
     assert main(["sweep", BASE, "--set", "staffing.agents", *QUICK]) == 2
 
 

@@ -99,9 +99,9 @@ def test_report_says_which_kpis_are_primary(report):
 
 def test_tables_say_how_many_nan_replications_were_left_out(small):
     """A KPI with no value in some replications shows how many were left out, everywhere."""
-    from analysis.cli import _kpi_table
     from analysis.experiment import Experiment, RepOutput
     from analysis.report import compare, table_rows
+    from analysis.stats import kpi_table
 
     a, b = small, small.replace({"name": "b"})
     values = {0: [1.0, math.nan, 3.0, 4.0], 1: [2.0, 2.5, math.nan, 5.0]}
@@ -116,5 +116,5 @@ def test_tables_say_how_many_nan_replications_were_left_out(small):
     assert "(1 NaN left out)" in row[header.index("small mean") + 1]
     assert "(2 NaN left out)" in row[header.index("b - small") + 1]
     assert c.as_json()["differences"]["b"]["asa_s"]["dropped"] == 2
-    text = _kpi_table(c.kpis["small"], with_ci=True)
+    text = kpi_table(c.kpis["small"], with_ci=True)
     assert "1 of 4 replications had no value and were left out" in text
