@@ -44,7 +44,7 @@ def _on_sigterm(signum, frame) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``ccsim`` console script.
+    """Entry point of the ``ccsim`` command line (see :mod:`analysis.entry`).
 
     A user error (bad scenario, option or folder) is one line on stderr and exit status 2;
     Ctrl-C / SIGTERM keep every finished replication and exit 130 / 143; a closed stdout
@@ -562,5 +562,7 @@ def _print_ran(exp, out: Path | None = None) -> None:
           f"({exp.executor}, {exp.workers} worker(s))")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m analysis.cli: the console script's wrapper, too
+    from analysis.entry import main as entry
+
+    sys.exit(entry())

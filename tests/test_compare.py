@@ -264,6 +264,33 @@ def test_p_value_matches_scipy_and_the_interval():
     assert math.isnan(t_interval([1.0]).p_value())
 
 
+def test_distribution_functions_are_scipy_stats_exactly():
+    """t, F and normal quantiles and tails equal scipy.stats' to the last bit, edges included.
+
+    analysis.stats calls scipy.special directly (importing scipy.stats takes about 0.3 s).
+    """
+    from analysis.stats import f_sf, norm_ppf, t_ppf, t_sf
+
+    rng = np.random.default_rng(8)
+    qs = [0.0, 1.0, 0.5, 0.975, 0.95, 1e-12, 1 - 1e-12, math.nan, -0.1, 1.1,
+          *rng.uniform(0, 1, 50)]
+    dfs = [1, 2, 4.5, 29, 1e6, math.inf, 0, -1, math.nan, *rng.uniform(0.1, 200, 10)]
+    xs = [0.0, 1.96, -3.0, 1e-300, 50.0, math.inf, -math.inf, math.nan, *rng.normal(0, 3, 30)]
+
+    def same(a: float, b: float) -> bool:
+        return (math.isnan(a) and math.isnan(b)) or a == b
+
+    for df in dfs:
+        for q in qs:
+            assert same(t_ppf(q, df), float(stats.t.ppf(q, df))), (q, df)
+        for x in xs:
+            assert same(t_sf(x, df), float(stats.t.sf(x, df))), (x, df)
+            for dfd in (1, 7, 25.5, math.inf, 0):
+                assert same(f_sf(x, df, dfd), float(stats.f.sf(x, df, dfd))), (x, df, dfd)
+    for q in qs:
+        assert same(norm_ppf(q), float(stats.norm.ppf(q))), q
+
+
 def test_nan_replications_are_counted_not_hidden():
     """t_interval and paired differences say how many NaN replications they left out."""
     e = t_interval([1.0, math.nan, 2.0, math.nan, 3.0])

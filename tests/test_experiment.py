@@ -54,6 +54,54 @@ def test_executors_give_identical_kpi_tables(pair):
     pd.testing.assert_frame_equal(serial, dask_table)
 
 
+def test_one_task_on_the_process_executor_runs_in_this_process(pair):
+    """One replication starts no pool (it cannot be split) and equals the pool's result.
+
+    Two tasks on the same executor do start the pool; the pooled replication 0 is the one
+    that ran in this process, to the last bit.
+    """
+    from analysis.experiment import ProcessExecutor
+
+    ex = ProcessExecutor(2)
+    try:
+        one = run_experiment(pair[:1], 7, 1, executor=ex)
+        assert ex._pool is None, "a pool was started for one replication"
+        assert (one.executor, one.workers) == ("process", 2)
+        pd.testing.assert_frame_equal(one.kpi_table(), run_experiment(pair[:1], 7, 1).kpi_table())
+        two = run_experiment(pair[:1], 7, 2, executor=ex)
+        assert ex._pool is not None, "two replications should run in the pool"
+        pd.testing.assert_frame_equal(two.kpi_table().iloc[:1], one.kpi_table())
+        pd.testing.assert_frame_equal(two.kpi_table(), run_experiment(pair[:1], 7, 2).kpi_table())
+    finally:
+        ex.close()
+
+
+def test_a_replication_runs_with_fewer_garbage_collections(pair, monkeypatch):
+    """run_task raises the collector's threshold while it simulates, and restores it."""
+    import gc
+
+    from analysis import experiment
+    from analysis.experiment import GC_THRESHOLD, Task, few_collections, run_task
+
+    seen = []
+    real = experiment.simulate
+
+    def spy(*args, **kwargs):
+        seen.append(gc.get_threshold())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(experiment, "simulate", spy)
+    before = gc.get_threshold()
+    out = run_task(Task(0, pair[0], 7, 0))
+    assert gc.get_threshold() == before
+    assert seen == [(max(GC_THRESHOLD, before[0]), *before[1:])]
+    pd.testing.assert_series_equal(pd.Series(out.kpis),
+                                   pd.Series(real(pair[0], seed=7, replication=0).kpis))
+    with few_collections(), few_collections():  # nested: restored by the outermost only
+        inner = gc.get_threshold()
+    assert inner[0] >= GC_THRESHOLD and gc.get_threshold() == before
+
+
 def test_store_skips_finished_and_rejects_other_seed(pair, tmp_path):
     """Stored replications are loaded, not rerun; another seed or scenario is not reused."""
     store = ReplicationStore(tmp_path)

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.store import release_outputs
+from analysis.store import MARKER, release_outputs
 from tests.conftest import ROOT
 from tests.test_experiment_staff import SMALL
 
@@ -269,12 +269,13 @@ def test_leftovers_of_a_killed_writer_are_removed(files, uninterrupted, tmp_path
 def test_ctrl_c_does_not_wait_for_a_long_replication(files, tmp_path):
     """Ctrl-C while a worker is inside a long replication ends the command within seconds.
 
-    The workers are ended, not waited for, and none is left behind.
+    The workers are ended, not waited for, and none is left behind. (Two replications: one
+    alone runs in the command's own process, see the next test.)
     """
     out = tmp_path / "out"
     # one replication of 100,000 agents takes several seconds (mostly agent set-up)
     cmd = [sys.executable, "-m", "analysis.cli", "run", str(files[0]), "--set",
-           "staffing.agents=100000", "--reps", "1", "--executor", "process", "--workers", "2",
+           "staffing.agents=100000", "--reps", "2", "--executor", "process", "--workers", "2",
            "--quiet", "--out", str(out)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True, text=True)
@@ -299,3 +300,106 @@ def test_ctrl_c_does_not_wait_for_a_long_replication(files, tmp_path):
     assert took < 3, f"Ctrl-C took {took:.1f} s: the command waited for the replication"
     time.sleep(0.5)
     assert not [p for p in workers if alive(p)]
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
+def test_one_replication_runs_in_this_process(files, tmp_path):
+    """One replication on the process executor runs in the command's own process.
+
+    A pool cannot split one replication: none is started (no fork server importing the
+    model, no worker, no result to pickle back). Ctrl-C then stops the replication itself
+    within seconds, with the usual message and no traceback.
+    """
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "analysis.cli", "run", str(files[0]), "--set",
+           "staffing.agents=100000", "--reps", "1", "--executor", "process", "--workers", "2",
+           "--quiet", "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / MARKER).exists():  # the output folder is claimed, then the work starts
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        seen: set[int] = set()
+        end = time.monotonic() + 2.0  # a pool would have started its fork server by then
+        while time.monotonic() < end and proc.poll() is None:
+            seen |= descendants(proc.pid)
+            time.sleep(0.05)
+        assert proc.poll() is None, "the replication ended too soon to be interrupted"
+        t0 = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        err = proc.communicate(timeout=60)[1]
+        took = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert not seen, f"one replication started child processes {sorted(seen)}"
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "nothing was stored" in err
+    assert took < 3, f"Ctrl-C took {took:.1f} s"
+
+
+SLOW_IMPORT = """
+import sys, time
+
+class Slow:  # the command line takes long to import: say when, then wait for Ctrl-C
+    def find_spec(self, name, path=None, target=None):
+        if name == "analysis.cli":
+            print("importing", flush=True)
+            time.sleep(60)
+        return None
+
+sys.meta_path.insert(0, Slow())
+from analysis.entry import main
+sys.exit(main())
+"""
+
+
+def test_ctrl_c_while_importing_is_exit_130_without_traceback():
+    """Ctrl-C while ``ccsim`` is still importing: exit status 130 and one line, no traceback."""
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_IMPORT, "--help"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "importing\n", proc.stderr.read()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted (SIGINT)" in err
+
+
+@pytest.mark.parametrize("after_s", [0.3, 0.6])
+def test_ctrl_c_early_in_the_console_script(after_s):
+    """The installed ``ccsim`` script, Ctrl-C while it imports or starts: 130, no traceback.
+
+    ``[project.scripts]`` names the wrapper (:mod:`analysis.entry`), so nothing heavy is
+    imported before it is ready for a Ctrl-C.
+    """
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["ccsim"] == "analysis.entry:main"
+    ccsim = Path(sys.executable).parent / "ccsim"
+    if not ccsim.exists():
+        pytest.skip("the ccsim console script is not installed")
+    proc = subprocess.Popen([str(ccsim), "validate", "--rate", "1080/h", "--aht", "300",
+                             "--agents", "100", "--target", "20", "--calls", "200000",
+                             "--reps", "1", "--executor", "serial", "--quiet"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(after_s)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=30)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted (SIGINT)" in err
