@@ -32,6 +32,8 @@ class KPIData:
     """Calls scored by monitoring (call, agent, day, kind, score)."""
     working_days_per_month: float = 230 / 12
     """To express counts per agent-month (schedule.days_per_year / 12)."""
+    absences: pd.DataFrame | None = None
+    """Scheduled agent-days not worked (agent, day, reason)."""
     actions: pd.DataFrame | None = None
     """The measurement regime's actions (chases, warnings, coaching, deferred breaks)."""
     exceptions: pd.DataFrame | None = None
@@ -257,6 +259,36 @@ def quality_score(d: KPIData) -> float:
     if d.evaluations is None or len(d.evaluations) == 0:
         return float("nan")
     return float(d.evaluations["score"].mean())
+
+
+@kpi("stress_mean", "Mean measured stress: the end-of-shift survey's reading (mean acute "
+     "strain of the day + exhaustion + survey noise; [stress] section).", "score")
+def stress_mean(d: KPIData) -> float:
+    """Mean of the survey readings over agent-days worked."""
+    ad = d.agent_days
+    if ad is None or "stress" not in ad or len(ad) == 0:
+        return float("nan")
+    return float(ad["stress"].mean())
+
+
+@kpi("stress_high_share", "Share of agent-days whose measured stress is above "
+     "stress.high_threshold.", "share")
+def stress_high_share(d: KPIData) -> float:
+    """Share of high readings."""
+    ad = d.agent_days
+    if ad is None or "stress_high" not in ad or len(ad) == 0:
+        return float("nan")
+    return float(ad["stress_high"].mean())
+
+
+@kpi("absence_rate", "Share of scheduled agent-days lost to absence (sickness: stress."
+     "absence).", "share")
+def absence_rate(d: KPIData) -> float:
+    """Absent agent-days / scheduled agent-days."""
+    ad = d.agent_days
+    worked = 0 if ad is None else len(ad)
+    absent = 0 if d.absences is None else len(d.absences)
+    return _ratio(float(absent), float(worked + absent))
 
 
 def _per_agent(d: KPIData, action: str) -> float:

@@ -8,6 +8,7 @@ adherence, KPIs, provenance).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,8 @@ from sim.repeats import Repeats
 from sim.scenario import DAY_S, SCHEDULE_STATES, Scenario
 from sim.schedule import AgentDay, Plan, agent_days, build_plan, roster, segments, splice
 from sim.status import StatusRow
-from sim.streams import Streams
+from sim.streams import Streams, stable_key
+from sim.stress import Both, Strain, stress_table
 from sim.tables import OUTCOMES, OUTCOMES_ACT, STATUS_CATEGORIES
 
 __all__ = ["OUTCOMES", "OUTCOMES_ACT", "STATUS_CATEGORIES", "RunResult", "closings",
@@ -104,6 +106,7 @@ class Run:
     presence: Presence
     t0: float
     regime: Regime | None = None
+    strains: list[Strain] | None = None
     sim_s: float = 0.0
 
 
@@ -150,6 +153,15 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
         built = regime.behaviours(scenario)
     else:
         built = build_behaviours(scenario, len(staff))
+    strains = None
+    if behaviours is None and scenario.stress.enabled:
+        strains = [Strain(scenario, k, streams.rng("stress", stable_key(shift), j, 0),
+                          functools.partial(streams.rng, "stress", stable_key(shift), j, 1))
+                   for k, (_, shift, j) in enumerate(roster(scenario))]
+        built = ([Both(b, s) for b, s in zip(built, strains, strict=True)]
+                 if regime is not None else strains)
+        if regime is not None:
+            regime.strains = strains
     log: list[StatusRow] = []
     agents = []
     for k in range(len(staff)):
@@ -161,7 +173,7 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
         agent._adjusts = beh.adjusts_handling
         agents.append(agent)
     return Run(scenario, seed, replication, days, staff, plan, env, centre, agents, log,
-               presence, t0, regime)
+               presence, t0, regime, strains)
 
 
 def run(r: Run) -> None:
@@ -215,6 +227,11 @@ def collect(r: Run) -> RunResult:
                                                    scenario.adherence_rules, n, n_days)
     agent_days_df = tables.add_overtime(tables.add_adherence(
         agent_days_df, measured, plan, activities, breaks, n_days))
+    if r.strains is not None:  # the survey and the latent values, per agent-day worked
+        agent_days_df = agent_days_df.merge(stress_table(r.strains), on=["agent", "day"],
+                                            how="left", validate="one_to_one")
+        agent_days_df["stress_high"] = agent_days_df["stress"] > scenario.stress.high_threshold
+    absences = tables.absences_table(r.presence, plan)
     in_window = tables.clip_to_opening(statuses, scenario)
     intervals = tables.intervals_table(scenario, calls, statuses, worked, pieces)
     counted = calls[calls["counted"]]
@@ -223,7 +240,8 @@ def collect(r: Run) -> RunResult:
     evals = (r.regime.evaluations_table() if r.regime is not None
              else Regime.evaluations_frame([]))
     per_month = scenario.schedule.days_per_year / 12
-    kpis = compute_kpis(KPIData(counted, in_window, sl, agent_days_df, actions=actions,
+    kpis = compute_kpis(KPIData(counted, in_window, sl, agent_days_df, absences=absences,
+                                actions=actions,
                                 exceptions=exc, evaluations=evals,
                                 working_days_per_month=per_month))
     daily = pd.DataFrame([
@@ -231,6 +249,7 @@ def collect(r: Run) -> RunResult:
          **compute_kpis(KPIData(counted[counted["day"] == d.day],
                                 in_window[in_window["day"] == d.day], sl,
                                 agent_days_df[agent_days_df["day"] == d.day],
+                                absences=absences[absences["day"] == d.day],
                                 actions=actions[actions["day"] == d.day],
                                 exceptions=exc[exc["day"] == d.day],
                                 evaluations=evals[evals["day"] == d.day],
@@ -255,7 +274,7 @@ def collect(r: Run) -> RunResult:
         intervals=intervals, daily=daily, kpis=kpis, provenance=provenance,
         activities=activities, schedule=schedule, breaks=breaks,
         imposed=imposed,
-        absences=tables.absences_table(r.presence, plan),
+        absences=absences,
         actions=actions, exceptions=exc, evaluations=evals,
         team_days=tables.team_days_table(agent_days_df, agents_df, actions,
                                          scenario.teams.min_group),

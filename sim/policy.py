@@ -147,20 +147,26 @@ class Regime:
         self.team = team_of(scenario)
         self.streams = streams
         self.rows: list[tuple] = []
+        self.strains: list | None = None  # the agents' strain, when stress is on
+        self.policies: list[AgentPolicy] = []
         self.seen: list[pd.DataFrame] = []  # the exceptions the supervisor reviewed
 
     def behaviours(self, scenario: Scenario) -> list[AgentPolicy]:
         """One policy per agent, each drawing from its own response stream."""
         from sim.schedule import roster
 
-        return [AgentPolicy(self, k, self.streams.rng("responses", stable_key(shift), j))
-                for k, (_, shift, j) in enumerate(roster(scenario))]
+        self.policies = [
+            AgentPolicy(self, k, self.streams.rng("responses", stable_key(shift), j))
+            for k, (_, shift, j) in enumerate(roster(scenario))]
+        return self.policies
 
     def act(self, agent: int, day: int, time_s: float, actor: str, action: str, reason: str,
             detail: str) -> None:
-        """Log one action with its reason."""
+        """Log one action with its reason (and let the agent's strain feel it)."""
         self.rows.append((agent, int(self.team[agent]), day, time_s, actor, action, reason,
                           detail))
+        if self.strains is not None and actor == "supervisor":
+            self.strains[agent].on_action(action, self.punitive, time_s)
 
     def table(self) -> pd.DataFrame:
         """The action log as a table (one row per chase, warning, talk or deferral)."""
@@ -255,7 +261,7 @@ class Regime:
             agent = int(agent)
             if not self._visible(agent, day):
                 continue
-            pol = run.agents[agent].behaviour
+            pol = self.policies[agent]
             for row in g.itertuples():
                 reason = str(row.reason)
                 pol.breaches.append(float(row.start_s))
@@ -312,7 +318,7 @@ class Regime:
                 live_talk = kind == "listen_in" and not self.punitive
                 if not (self._visible(agent, day) or live_talk):
                     continue  # team level: the score goes into the team's figures only
-                pol = run.agents[agent].behaviour
+                pol = self.policies[agent]
                 if self.punitive:
                     if target.quality is not None and score < target.quality:
                         pol.breaches.append(now)

@@ -14,7 +14,7 @@ import numpy as np
 
 STREAMS: tuple[str, ...] = ("busyness", "arrivals", "talk", "acw", "patience", "agents",
                             "supervisor", "responses", "repeats",
-                            "monitoring")
+                            "monitoring", "stress")
 
 
 class Streams:

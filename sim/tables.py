@@ -203,7 +203,8 @@ def agent_days_table(agents: list[Agent], agents_df: pd.DataFrame, statuses: pd.
                      calls: pd.DataFrame) -> pd.DataFrame:
     """One row per agent-day worked: log-in and log-out, seconds per status, calls."""
     rows = [(a.index, d, login, logout) for a in agents for d, login, logout in a.logins]
-    out = pd.DataFrame(rows, columns=["agent", "day", "login_s", "logout_s"])
+    out = pd.DataFrame(rows, columns=["agent", "day", "login_s", "logout_s"]).astype(
+        {"agent": np.int64, "day": np.int64, "login_s": float, "logout_s": float})
     out["shift"] = agents_df["shift"].to_numpy()[out["agent"].to_numpy()]
     out["logged_in_s"] = out["logout_s"] - out["login_s"]
     per = statuses.pivot_table(index=["agent", "day"], columns="status", values="duration_s",

@@ -54,6 +54,7 @@ from sim.scenario.sections import (
     Shift,
     Staffing,
 )
+from sim.scenario.stress import Stress
 from sim.scenario.vocab import (
     ACTIVITY_KINDS,
     LOSS_REASONS,
@@ -74,6 +75,7 @@ __all__ = [
     "MeasurementLevel", "Monitoring", "NAME_MAX", "Patience", "Responses", "ReturnTiming",
     "SCHEDULE_STATES", "SLDefinition", "SL_DEFINITIONS", "SYSTEM_REASONS", "SafeName",
     "Scenario", "ScenarioError", "Schedule", "ScheduleState", "ServiceLevel", "Shift",
-    "Staffing", "Supervisor", "Targets", "Teams", "check_name", "format_clock", "load_scenario",
+    "Staffing", "Stress", "Supervisor", "Targets", "Teams", "check_name", "format_clock",
+    "load_scenario",
     "parse_clock", "read_text_file", "scenario_from_dict",
 ]

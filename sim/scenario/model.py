@@ -24,6 +24,7 @@ from sim.scenario.policy import (
 )
 from sim.scenario.schedule import Schedule
 from sim.scenario.sections import Calls, Closing, Demand, Horizon, ServiceLevel, Staffing
+from sim.scenario.stress import Stress
 
 
 class Scenario(_Model):
@@ -69,6 +70,10 @@ class Scenario(_Model):
     )
     targets: Targets = _field(
         Targets(), description="COPC-style targets (AHT).", source="-",
+    )
+    stress: Stress = _field(
+        Stress(), description="Strain, exhaustion, measured stress and sickness absence.",
+        source="-",
     )
     supervisor: Supervisor = _field(
         Supervisor(), description="What a team leader's chases and warnings take.", source="-",
