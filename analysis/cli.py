@@ -511,17 +511,33 @@ def _overrides(args: argparse.Namespace) -> dict:
     return argtypes.overrides(getattr(args, "overrides", []), args.days)
 
 
+class _NoBar:
+    """The part of a tqdm bar the commands use, doing nothing (and not importing tqdm)."""
+
+    disable = True
+
+    def update(self, n: int = 1) -> None:
+        """Nothing to show."""
+
+    def refresh(self) -> None:
+        """Nothing to show."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
 @contextlib.contextmanager
 def _experiment_context(args: argparse.Namespace, total: int | None, quiet: bool):
-    from tqdm import tqdm
-
     from analysis.experiment import make_executor
 
     executor = make_executor(args.executor, args.workers, args.scheduler)
-    # disable=None: no bar when stderr is not a terminal (logs, pipes)
-    bar = tqdm(total=total, unit="rep", file=sys.stderr, disable=True if quiet else None,
-               dynamic_ncols=True,
-               desc=f"{args.command} ({executor.name}, {executor.workers} worker(s))")
+    if quiet or (hasattr(sys.stderr, "isatty") and not sys.stderr.isatty()):  # logs, pipes
+        bar = _NoBar()
+    else:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="rep", file=sys.stderr, dynamic_ncols=True,
+                   desc=f"{args.command} ({executor.name}, {executor.workers} worker(s))")
     ticking = _tick(bar)  # elapsed time moves even while one long replication runs
     try:
         yield executor, bar

@@ -289,3 +289,30 @@ def test_parser_and_help_import_nothing_heavy():
                           text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_console_script_output_is_complete_and_ends_cleanly():
+    """Through the console script's wrapper, which ends the process without a teardown.
+
+    All output arrives (a pipe is block-buffered: it must be flushed first), the exit
+    status is the command's, and a process pool leaves no warning behind.
+    """
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as users run it
+
+    def ccsim(*argv):
+        return subprocess.run([sys.executable, "-m", "analysis.cli", *argv], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300, check=False)
+
+    ref = ccsim("docs")
+    assert ref.returncode == 0 and ref.stdout == docs.reference()
+    val = ccsim("validate", "--rate", "360/h", "--aht", "240", "--agents", "27", "--target",
+                "20", "--patience", "120", "--reps", "4", "--calls", "2000", "--executor",
+                "process", "--workers", "2", "--json")
+    assert val.returncode == 0, val.stderr
+    assert json.loads(val.stdout)["replications"] == 4 and val.stderr == ""
+    bad = ccsim("run", "no-such-file.toml", "--no-write")
+    assert bad.returncode == 2 and "file not found" in bad.stderr and bad.stdout == ""
