@@ -18,6 +18,7 @@ from sim.exceptions import COLUMNS, exceptions, warnings
 from sim.model import simulate
 from sim.scenario import DAY_S, LOSS_REASONS, SYSTEM_REASONS, scenario_from_dict
 from sim.schedule import build_plan, segments
+from sim.tables import STATUS_CATEGORIES
 from tests.conftest import small_dict
 from tests.test_schedule import ADHERES, scheduled_scenarios
 
@@ -246,6 +247,42 @@ def test_base_breaches_come_mostly_from_outside_the_agents_control(base):
     assert r.kpis["breaches_system_share"] > 0.5
     assert share.get("late_return", 0.0) < 0.1
     assert r.kpis["breaches_per_agent_day"] == pytest.approx(len(b) / len(r.agent_days))
+
+
+@pytest.mark.parametrize(("convention", "counted"), [("after_change", 360),
+                                                     ("exception_start", 300)])
+def test_hand_made_tables_of_one_agent_day_of_many(convention, counted):
+    """The function on its own, as a supervisor calls it, on one agent-day of 3 x 2.
+
+    Two unplanned breaks back to back (with a zero-length status spell between them, as
+    when two changes fall on the same instant) are one exception of 6 minutes.
+    """
+    t0 = DAY_S + T0
+    segs = pd.DataFrame({"agent": [0], "day": [1], "start_s": [t0], "end_s": [t0 + SHIFT_S],
+                         "state": [0], "row": [-1]})
+    spells = [("Ready", 0, 1800), ("Not Ready - Break", 1800, 2040),
+              ("Not Ready - Break", 2040, 2040), ("Not Ready - Break", 2040, 2160),
+              ("Ready", 2160, SHIFT_S)]
+    statuses = pd.DataFrame({
+        "agent": 0, "day": 1,
+        "status": pd.Categorical([x for x, _, _ in spells], dtype=STATUS_CATEGORIES),
+        "start_s": [t0 + a for _, a, _ in spells], "end_s": [t0 + b for _, _, b in spells]})
+    statuses["duration_s"] = statuses["end_s"] - statuses["start_s"]
+    activities = pd.DataFrame({c: pd.Series(dtype=float) for c in (
+        "agent", "day", "planned_start_s", "planned_end_s", "actual_start_s", "actual_end_s",
+        "keep_length")})
+    breaks = pd.DataFrame({"agent": [0, 0], "day": [1, 1], "need_s": [t0 + 1800, t0 + 2040],
+                           "start_s": [t0 + 1800, t0 + 2040], "end_s": [t0 + 2040, t0 + 2160]})
+    s = one_agent(rules={"convention": convention})
+    rules = s.measurement.adherence
+    e = exceptions(segs, statuses, activities, breaks, s.schedule, rules, 3, 2)
+    assert [(x.agent, x.day, x.start_s, x.end_s, str(x.reason)) for x in e.itertuples()] == \
+        [(0, 1, t0 + 1800, t0 + 2160, "unplanned_break")]
+    assert e["counted_s"].tolist() == pytest.approx([counted])
+    assert e["lost_unplanned_break_s"].tolist() == pytest.approx([counted])
+    none = exceptions(segs.iloc[:0], statuses.iloc[:0], activities, breaks, s.schedule, rules,
+                      3, 2)
+    assert list(none.columns) == list(COLUMNS) and len(none) == 0
 
 
 # ------------------------------------------------------------------ random schedules
