@@ -19,14 +19,19 @@ deferred_transa.   Not Ready - Deferred Transaction
 =================  ==========================================
 
 The first ``tolerance`` seconds after each scheduled state change (including the shift
-start) are not counted against adherence. Time out of adherence is attributed to why:
-the log-in delay (a system delay, not the agent's fault), a call running into a planned
-activity (the activity is displaced; a break that keeps its length then also runs over
-its planned end by as much), a late return, an early return, an unplanned break, or
-other. An activity the shift ended before (never taken) is charged to ``call``: the
-agent was held on queue past its start. ``other`` is a remainder that the property tests
-find to be zero on random schedules; it is kept so that a new cause shows up as a loss
-with no reason instead of being hidden in another one.
+start) are not counted against adherence; under the rule ``convention =
+"exception_start"`` (``scenario.measurement.adherence``) the first seconds of every run of
+time out of adherence are forgiven instead, wherever it starts. Reasons the rules excuse
+are reported as lost and as ``excused_s``, and counted as in adherence.
+
+Time out of adherence is attributed to why: the log-in delay (a system delay, not the
+agent's fault), a call running into a planned activity (the activity is displaced; a
+break that keeps its length then also runs over its planned end by as much), a late
+return, an early return, an unplanned break, or other. An activity the shift ended
+before (never taken) is charged to ``call``: the agent was held on queue past its start.
+``other`` is a remainder that the property tests find to be zero on random schedules; it
+is kept so that a new cause shows up as a loss with no reason instead of being hidden in
+another one.
 """
 
 from __future__ import annotations
@@ -212,8 +217,9 @@ def measure_block(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.Dat
 
 def sweep(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.DataFrame,
           breaks: pd.DataFrame, schedule: Schedule, n_agents: int, days: int,
-          rules: AdherenceRules = DEFAULT_RULES) -> Sweep:
+          rules: AdherenceRules | None = None) -> Sweep:
     """The sorted sweep of one block (see :func:`measure_block` for the arguments)."""
+    rules = DEFAULT_RULES if rules is None else rules
     n_groups = n_agents * days
     # ---- schedule segments
     sg = (segs["agent"].to_numpy() * days + segs["day"].to_numpy()).astype(np.int64)
@@ -310,13 +316,14 @@ def sweep(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.DataFrame,
                  sched, non, u, lost, b_unpl, tol, reason_s, run_first)
 
 
-def per_agent_day(sw: Sweep, rules: AdherenceRules = DEFAULT_RULES
+def per_agent_day(sw: Sweep, rules: AdherenceRules | None = None
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A sweep's per agent-day sums and its pieces of scheduled time.
 
     Time lost for an excused reason (``rules.excused``) is still in its ``lost_<reason>_s``
     column and is also ``excused_s``; ``in_adherence_s`` counts it as in adherence.
     """
+    rules = DEFAULT_RULES if rules is None else rules
     n_groups, gi = sw.n_groups, sw.g
     sched, sa, sb, length, lost = sw.sched, sw.sa, sw.sb, sw.length, sw.lost
 
