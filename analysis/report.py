@@ -255,9 +255,11 @@ def figure_agents(exp: Experiment) -> plt.Figure:
 
 
 def figure_trade_off(c: Comparison) -> plt.Figure | None:
-    """Service level against stress per scenario, if a ``stress_mean`` KPI exists."""
+    """Service level against stress per scenario, when stress was measured ([stress])."""
     if not all(TRADE_OFF_KPI in est and "service_level" in est for est in c.kpis.values()):
         return None
+    if all(math.isnan(est[TRADE_OFF_KPI].mean) for est in c.kpis.values()):
+        return None  # no scenario measured stress
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for n, est in c.kpis.items():
         x, y = est[TRADE_OFF_KPI], est["service_level"]

@@ -118,3 +118,21 @@ def test_tables_say_how_many_nan_replications_were_left_out(small):
     assert c.as_json()["differences"]["b"]["asa_s"]["dropped"] == 2
     text = kpi_table(c.kpis["small"], with_ci=True)
     assert "1 of 4 replications had no value and were left out" in text
+
+
+def test_trade_off_plot_appears_once_stress_is_measured(tmp_path):
+    """With [stress] on, the report leads with service level against measured stress."""
+    strict = tmp_path / "strict.toml"
+    strict.write_text(f'extends = "{SCENARIOS / "policy" / "individual-strict.toml"}"\n'
+                      'description = "strict, stress measured"\nrationale = "test"\n'
+                      '[stress]\nenabled = true\n')
+    team = tmp_path / "team.toml"
+    team.write_text(f'extends = "{SCENARIOS / "policy" / "team-level.toml"}"\n'
+                    'description = "team, stress measured"\nrationale = "test"\n'
+                    '[stress]\nenabled = true\n')
+    out = tmp_path / "out"
+    assert main(["compare", str(team), str(strict), "--days", "1", "--reps", "2",
+                 "--executor", "serial", "--quiet", "--out", str(out)]) == 0
+    html = (out / "report.html").read_text()
+    assert 'id="service_level_vs_stress"' in html
+    assert (out / "figures" / "service_level_vs_stress.png").read_bytes().startswith(b"\x89PNG")
