@@ -412,11 +412,12 @@ def format_p(v: float | None) -> str:
 
 def kpi_table(est: Mapping[str, Estimate], with_ci: bool) -> str:
     """Every KPI's mean (and CI) with what it means: the table ``ccsim run`` prints."""
-    lines = [f"{'KPI':<16} {'mean':>11}" + (f"   {'95% CI':<24}" if with_ci else "   ")
+    w = max([16, *map(len, est)])  # the KPI column fits the longest name
+    lines = [f"{'KPI':<{w}} {'mean':>11}" + (f"   {'95% CI':<24}" if with_ci else "   ")
              + "meaning"]
     for k, e in est.items():
         ci = f"[{format_kpi(k, e.ci_low)}, {format_kpi(k, e.ci_high)}]" if with_ci else ""
         desc = KPIS[k].description if k in KPIS else ""
-        lines.append(f"{k:<16} {format_kpi(k, e.mean):>11}   " + (f"{ci:<24}" if with_ci else "")
-                     + desc + e.dropped_note())
+        lines.append(f"{k:<{w}} {format_kpi(k, e.mean):>11}   "
+                     + (f"{ci:<24}" if with_ci else "") + desc + e.dropped_note())
     return "\n".join(lines)
