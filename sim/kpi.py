@@ -265,20 +265,22 @@ def quality_score(d: KPIData) -> float:
      "strain of the day + exhaustion + survey noise; [stress] section).", "score")
 def stress_mean(d: KPIData) -> float:
     """Mean of the survey readings over agent-days worked."""
+    return _agent_day_mean(d, "stress")
+
+
+def _agent_day_mean(d: KPIData, column: str) -> float:
+    """Mean of an agent-day column (NaN when the run has no such column or no day)."""
     ad = d.agent_days
-    if ad is None or "stress" not in ad or len(ad) == 0:
+    if ad is None or column not in ad or len(ad) == 0:
         return float("nan")
-    return float(ad["stress"].mean())
+    return float(ad[column].mean())
 
 
 @kpi("stress_high_share", "Share of agent-days whose measured stress is above "
      "stress.high_threshold.", "share")
 def stress_high_share(d: KPIData) -> float:
     """Share of high readings."""
-    ad = d.agent_days
-    if ad is None or "stress_high" not in ad or len(ad) == 0:
-        return float("nan")
-    return float(ad["stress_high"].mean())
+    return _agent_day_mean(d, "stress_high")
 
 
 @kpi("absence_rate", "Share of scheduled agent-days lost to absence (sickness: stress."
