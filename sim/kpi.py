@@ -75,8 +75,19 @@ def _ratio(num: float, den: float) -> float:
     return float(num / den) if den > 0 else float("nan")
 
 
+def outcome_is(calls: pd.DataFrame, what: str) -> np.ndarray:
+    """Per call: whether its outcome is ``what`` (by category code: no string compares)."""
+    col = calls["outcome"]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = col.cat.categories
+        if what not in cats:
+            return np.zeros(len(col), dtype=bool)
+        return col.cat.codes.to_numpy() == cats.get_loc(what)
+    return (col == what).to_numpy()
+
+
 def _outcome(d: KPIData, what: str) -> np.ndarray:
-    return (d.calls["outcome"] == what).to_numpy()
+    return outcome_is(d.calls, what)
 
 
 @kpi("offered", "Calls offered (arrived in the measurement window).", "calls")
@@ -107,18 +118,17 @@ def closed(d: KPIData) -> float:
 
 def service_level_masks(calls: pd.DataFrame, sl: ServiceLevel) -> tuple[np.ndarray, np.ndarray]:
     """Per call: (counts in the numerator, counts in the denominator) of service level."""
-    out = calls["outcome"].to_numpy()
     wait = calls["wait_s"].to_numpy()
-    ans = out == "answered"
-    aband = out == "abandoned"
+    ans = outcome_is(calls, "answered")
+    aband = outcome_is(calls, "abandoned")
     within = ans & (wait <= sl.threshold_s)
     if sl.definition == "offered":
-        den = np.ones(len(out), dtype=bool)
+        den = np.ones(len(wait), dtype=bool)
     elif sl.definition == "answered":
         den = ans
     elif sl.definition == "answered_and_late_abandons":
         # a call closed after waiting longer than T is a late loss, like a late abandon
-        den = ans | ((aband | (out == "closed")) & (wait > sl.threshold_s))
+        den = ans | ((aband | outcome_is(calls, "closed")) & (wait > sl.threshold_s))
     else:  # offered_excluding_short_abandons
         den = ~(aband & (wait <= sl.short_abandon_s))
     return within, den

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.demand import DayCalls
-from sim.kpi import service_level_masks
+from sim.kpi import outcome_is, service_level_masks
 from sim.presence import ABSENCE_REASONS, Presence
 from sim.scenario import DAY_S, Scenario
 from sim.schedule import Plan, interval_bounds, time_in
@@ -260,19 +260,27 @@ def intervals_table(scenario: Scenario, calls: pd.DataFrame, statuses: pd.DataFr
     idx = pd.MultiIndex.from_product([range(h.days), range(n_int)], names=["day", "interval"])
     out = pd.DataFrame(index=idx)
     out["start_s"] = interval_bounds(scenario)[0]
-    by = [calls["day"], calls["interval"]]
-    out["offered"] = calls.groupby(by).size().reindex(idx, fill_value=0)
-    ans = calls["outcome"] == "answered"
-    for name, mask in (("answered", ans), ("abandoned", calls["outcome"] == "abandoned"),
-                       ("closed", calls["outcome"] == "closed"),
-                       ("answered_within", ans & (calls["wait_s"] <= sl.threshold_s))):
-        out[name] = mask.groupby(by).sum().reindex(idx, fill_value=0).astype(int)
+    # one flat bin per (day, interval): counts by bincount, not by groupby
+    slot = calls["day"].to_numpy() * n_int + calls["interval"].to_numpy()
+    size = h.days * n_int
+
+    def count(mask: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
+        s, w = (slot, weights) if mask is None else (slot[mask], None if weights is None
+                                                     else weights[mask])
+        return np.bincount(s, weights=w, minlength=size)[:size]
+
+    out["offered"] = count().astype(np.int64)
+    ans = outcome_is(calls, "answered")
+    wait = calls["wait_s"].to_numpy()
+    for name, mask in (("answered", ans), ("abandoned", outcome_is(calls, "abandoned")),
+                       ("closed", outcome_is(calls, "closed")),
+                       ("answered_within", ans & (wait <= sl.threshold_s))):
+        out[name] = count(mask).astype(np.int64)
     within, den = service_level_masks(calls, sl)
-    num = pd.Series(within).groupby(by).sum().reindex(idx, fill_value=0)
-    den_n = pd.Series(den).groupby(by).sum().reindex(idx, fill_value=0)
-    out["service_level"] = num / den_n.where(den_n > 0)
-    wait_ans = calls["wait_s"].where(ans)
-    out["asa_s"] = wait_ans.groupby(by).mean().reindex(idx)
+    den_n = count(den)
+    out["service_level"] = count(within) / np.where(den_n > 0, den_n, np.nan)
+    n_ans = out["answered"].to_numpy()
+    out["asa_s"] = count(ans, wait) / np.where(n_ans > 0, n_ans, np.nan)
     out["abandon_rate"] = out["abandoned"] / out["offered"].where(out["offered"] > 0)
     out = out.reset_index()
     # mean agents per status and per schedule state, interval by interval (time-weighted)
