@@ -265,8 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------- commands
 
 
-RUN_TABLES = ("calls", "intervals", "daily")
-INDIVIDUAL_TABLES = ("statuses", "agent_days", "agents", "activities", "schedule", "breaks")
+#: aggregate tables, always written (team-days under teams.min_group agents are blanked)
+RUN_TABLES = ("calls", "intervals", "daily", "team_days")
+#: tables about individual agents: written only with --individual
+INDIVIDUAL_TABLES = ("statuses", "agent_days", "agents", "activities", "schedule", "breaks",
+                     "imposed", "absences", "exceptions", "actions", "evaluations")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -69,7 +69,10 @@ def test_run_json_and_files(capsys, tmp_path):
     rep0 = rep_folder(tmp_path, 0)
     calls = pd.read_parquet(rep0 / "calls.parquet")
     assert "agent" not in calls.columns, "agent identity written without --individual"
-    assert not (rep0 / "statuses.parquet").exists()
+    written = {p.stem for p in rep0.glob("*.parquet")}
+    assert written == {"calls", "intervals", "daily", "team_days"}, written
+    td = pd.read_parquet(rep0 / "team_days.parquet")
+    assert "agent" not in td.columns and ((td["agents"] >= 5) | td["suppressed"]).all()
     assert len(calls) == kpis.loc[0, "offered"]
 
 
@@ -78,7 +81,8 @@ def test_run_individual_writes_agent_tables(capsys, tmp_path):
     run_json(capsys, "run", str(SCENARIOS / "base.toml"), "--days", "1", "--out",
              str(tmp_path), "--individual")
     rep0 = rep_folder(tmp_path, 0)
-    for table in ("statuses", "agent_days", "agents", "activities", "schedule", "breaks"):
+    for table in ("statuses", "agent_days", "agents", "activities", "schedule", "breaks",
+                  "imposed", "absences", "exceptions", "actions", "evaluations"):
         assert (rep0 / f"{table}.parquet").exists(), table
     assert "agent" in pd.read_parquet(rep0 / "calls.parquet").columns
 
