@@ -39,3 +39,23 @@ def test_other_patience_same_arrivals_and_talk(small):
     a, b = simulate(small, seed=5), simulate(other, seed=5)
     pd.testing.assert_series_equal(a.calls["arrival_s"], b.calls["arrival_s"])
     pd.testing.assert_series_equal(a.calls["talk_s"], b.calls["talk_s"])
+
+
+def test_regime_and_stress_same_on_every_executor(tmp_path):
+    """The regime and strain are scenario data: serial and pooled runs agree exactly.
+
+    Behaviours are built in the worker from the scenario, replication by replication.
+    """
+    import numpy as np
+
+    from analysis.experiment import make_executor, run_experiment
+    from sim.scenario import load_scenario
+    from tests.conftest import SCENARIOS
+
+    s = load_scenario(SCENARIOS / "policy" / "telenor-tmr.toml").replace(
+        {"horizon.days": 2, "stress.enabled": True, "stress.absence": True})
+    serial = run_experiment([s], 9, 2, executor=make_executor("serial")).kpi_table()
+    pooled = run_experiment([s], 9, 2, executor=make_executor("process", 2)).kpi_table()
+    assert serial["warnings_per_agent"].gt(0).all() and serial["stress_mean"].notna().all()
+    num = serial.select_dtypes("number").columns
+    np.testing.assert_array_equal(serial[num].to_numpy(), pooled[num].to_numpy())
