@@ -231,9 +231,10 @@ class Regime:
             if not rows:
                 continue
             statuses = _day_statuses(rows, d)
+            imposed = tables.imposed_table(run.agents)
             mine = splice(segs[(seg_day == d)
                                & run.presence.present[segs["agent"].to_numpy(), seg_day]],
-                          tables.imposed_table(run.agents))
+                          imposed[imposed["day"].to_numpy() == d])
             acts = tables.activities_table(run.agents, run.plan, run.presence, complete=False)
             brk = tables.breaks_table(run.agents)
             exc = exceptions(mine, statuses, acts, brk, scenario.schedule, self.rules,

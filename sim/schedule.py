@@ -352,16 +352,26 @@ def splice(segs: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
     state_of = {int(st): 1 + ACTIVITY_KINDS.index(kind) for kind, st in KIND_STATUS.items()}
     by_label = {label: int(st) for st, label in LABELS.items()}
     key = segs["agent"].to_numpy() * 1_000_000 + segs["day"].to_numpy()
-    touched = np.unique(spans["agent"].to_numpy() * 1_000_000 + spans["day"].to_numpy())
-    hit = np.isin(key, touched)
+    sp_key = spans["agent"].to_numpy() * 1_000_000 + spans["day"].to_numpy()
+    spans = spans[np.isin(sp_key, key)]  # only agent-days of this schedule
+    if len(spans) == 0:
+        return segs
+    hit = np.isin(key, sp_key)
     out = [segs[~hit]]
     cols = ["agent", "day", "start_s", "end_s", "state", "row"]
-    have = set(np.unique(key).tolist())
-    for (agent, day), sp in spans.groupby(["agent", "day"], sort=False):
-        if agent * 1_000_000 + day not in have:  # not an agent-day of this schedule
-            continue
-        mine = segs[(key == agent * 1_000_000 + day)][cols].to_numpy(dtype=object).tolist()
-        for s0, s1, status in sp[["start_s", "end_s", "status"]].itertuples(index=False):
+    order = np.argsort(key, kind="stable")  # segments of one agent-day are contiguous
+    sorted_key = key[order]
+    values = segs[cols].to_numpy(dtype=object)
+    rows: list[list] = []
+    sp_rows = spans[["agent", "day", "start_s", "end_s", "status"]].itertuples(index=False)
+    by_day: dict[tuple[int, int], list] = {}
+    for a, d, s0, s1, st in sp_rows:
+        by_day.setdefault((int(a), int(d)), []).append((s0, s1, st))
+    for (agent, day), sp in by_day.items():
+        k = agent * 1_000_000 + day
+        lo, hi = np.searchsorted(sorted_key, [k, k + 1])
+        mine = values[order[lo:hi]].tolist()
+        for s0, s1, status in sp:
             code = by_label[status] if isinstance(status, str) else int(status)
             new = []
             for a, d, st, en, state, row in mine:
@@ -377,7 +387,8 @@ def splice(segs: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
             if hi > lo:
                 new.append([agent, day, lo, hi, state_of.get(code, 0), -1])
             mine = sorted(new, key=lambda r: r[2])
-        out.append(pd.DataFrame(mine, columns=cols))
+        rows += mine
+    out.append(pd.DataFrame(rows, columns=cols))
     res = pd.concat(out, ignore_index=True).astype(
         {"agent": segs["agent"].dtype, "day": segs["day"].dtype, "start_s": float,
          "end_s": float, "state": segs["state"].dtype, "row": segs["row"].dtype})
