@@ -142,6 +142,33 @@ def service_level(d: KPIData) -> float:
     return _ratio(within.sum(), den.sum())
 
 
+def interval_service_levels(d: KPIData) -> np.ndarray:
+    """Service level of every (day, interval) with calls in the window, by the definition."""
+    if len(d.calls) == 0 or "interval" not in d.calls:
+        return np.zeros(0)
+    within, den = service_level_masks(d.calls, d.service_level)
+    slot = d.calls["day"].to_numpy() * 100_000 + d.calls["interval"].to_numpy()
+    _, idx = np.unique(slot, return_inverse=True)
+    num, n = np.bincount(idx, weights=within), np.bincount(idx, weights=den)
+    return num[n > 0] / n[n > 0]
+
+
+@kpi("intervals_below_target", "Share of reporting intervals (with calls) whose service level "
+     "is below service_level.target: the planner's intraday view.", "share")
+def intervals_below_target(d: KPIData) -> float:
+    """Intervals missing the target / intervals with calls."""
+    sl = interval_service_levels(d)
+    return _ratio(float((sl < d.service_level.target).sum()), float(len(sl)))
+
+
+@kpi("worst_interval_service_level", "Service level of the worst reporting interval (with "
+     "calls).", "share")
+def worst_interval_service_level(d: KPIData) -> float:
+    """The lowest interval service level."""
+    sl = interval_service_levels(d)
+    return float(sl.min()) if len(sl) else float("nan")
+
+
 @kpi("asa_s", "Average speed of answer: mean wait of answered calls.", "s")
 def asa_s(d: KPIData) -> float:
     """Mean wait of answered calls."""

@@ -163,3 +163,20 @@ def test_simulated_values_agree_with_a_recomputation(runs):
     assert len(set(value.values())) == 4, value
     assert value["offered"] < value["offered_excluding_short_abandons"] < value["answered"]
     assert value["offered"] < value["answered_and_late_abandons"] < value["answered"]
+
+
+def test_interval_kpis_agree_with_the_intervals_table():
+    """intervals_below_target and the worst interval are read off the intervals table."""
+    from sim.scenario import load_scenario
+    from tests.conftest import SCENARIOS
+
+    s = load_scenario(SCENARIOS / "base.toml").replace({"horizon.days": 2})
+    r = simulate(s, seed=8)
+    iv = r.intervals["service_level"].dropna()
+    assert 0 < r.kpis["intervals_below_target"] < 1, "the case should miss some intervals"
+    assert r.kpis["intervals_below_target"] == pytest.approx((iv < 0.8).mean())
+    assert r.kpis["worst_interval_service_level"] == pytest.approx(iv.min())
+    for day in (0, 1):
+        daily = r.daily.set_index("day").loc[day]
+        ivd = r.intervals.loc[r.intervals["day"] == day, "service_level"].dropna()
+        assert daily["intervals_below_target"] == pytest.approx((ivd < 0.8).mean())
