@@ -334,17 +334,5 @@ class Regime:
 
 def _day_statuses(rows: list[tuple[int, float, int]], day: int) -> pd.DataFrame:
     """Status spells of one day's slice of the log (each agent's session ends in it)."""
-    a = np.array([r[0] for r in rows], dtype=np.int64)
-    t = np.array([r[1] for r in rows], dtype=float)
-    c = np.array([r[2] for r in rows], dtype=np.int64)
-    order = np.argsort(a, kind="stable")
-    a, t, c = a[order], t[order], c[order]
-    end = np.r_[t[1:], t[-1:]]
-    last = np.r_[a[1:] != a[:-1], True]
-    end = np.where(last, t, end)
-    keep = c != Status.LOGGED_OUT
-    return pd.DataFrame({
-        "agent": a[keep], "day": np.full(int(keep.sum()), day, dtype=np.int64),
-        "status": pd.Categorical.from_codes(c[keep], dtype=tables.STATUS_CATEGORIES),
-        "start_s": t[keep], "end_s": end[keep], "duration_s": end[keep] - t[keep],
-    })
+    agent, t, code = tables.log_arrays(rows)
+    return tables.spells(agent, t, code, np.full(len(agent), day, dtype=np.int64))

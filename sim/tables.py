@@ -152,51 +152,66 @@ def calls_table(scenario: Scenario, days: list[DayCalls], centre: Centre) -> pd.
     })
 
 
-def statuses_table(log: list[StatusRow], agents: list[Agent]) -> pd.DataFrame:
-    """Status spells from the change log (which it empties); each agent's rows are in order.
+def log_arrays(log: list[StatusRow], consume: bool = False
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(agent, time, status code) of the log's rows, sorted by agent (stable, so in time).
 
-    An agent's n-th session (counted by its log-outs) is the n-th day it worked, which is
-    not its n-th day of the horizon when it was absent on some day.
+    Read through an iterator, not np.array(list of tuples); with ``consume`` the log is
+    emptied a slice at a time, so that its tuples are freed while the array grows.
     """
-    # through an iterator, not np.array(list of tuples), and consuming the log (it is
-    # emptied) a slice at a time, so that its tuples are freed while the array grows
     flat = np.empty((len(log), 3))
     done, step = 0, 1 << 18
-    while log:
-        part = log[:step]
+    while done < len(flat):
+        part = log[:step] if consume else log[done:done + step]
         flat[done:done + len(part)] = np.fromiter(
             itertools.chain.from_iterable(part), dtype=float, count=3 * len(part)
         ).reshape(-1, 3)
         done += len(part)
-        del log[:step], part
+        if consume:
+            del log[:step]
+        del part
     order = np.argsort(flat[:, 0], kind="stable")
-    agent = flat[order, 0].astype(np.int64)
-    t = flat[order, 1]
-    code = flat[order, 2].astype(np.int8)
-    del flat, order
+    return flat[order, 0].astype(np.int64), flat[order, 1], flat[order, 2].astype(np.int8)
+
+
+def spells(agent: np.ndarray, t: np.ndarray, code: np.ndarray, day: np.ndarray
+           ) -> pd.DataFrame:
+    """Status spells from change rows sorted by agent, each session ending in Logged Out.
+
+    A spell ends at the agent's next change; the Logged Out rows themselves are dropped.
+    """
     end = np.empty_like(t)
     end[:-1] = t[1:]
     end[-1:] = t[-1:]
-    # session number: log-outs before each row, per agent
-    logout = code == Status.LOGGED_OUT
-    first = np.r_[True, agent[1:] != agent[:-1]]
-    cum = np.cumsum(logout) - logout
-    session = cum - np.maximum.accumulate(np.where(first, cum, 0))
-    del first, cum
-    keep = ~logout
-    worked = [[d for d, _, _ in a.logins] for a in agents]
-    offset = np.r_[0, np.cumsum([len(w) for w in worked])].astype(np.int64)
-    day_of = np.array([d for w in worked for d in w], dtype=np.int64)
-    day = day_of[offset[agent[keep]] + session[keep]] if keep.any() else session[keep]
+    keep = code != Status.LOGGED_OUT
     return pd.DataFrame({
         "agent": agent[keep],
-        "day": day,
+        "day": day[keep],
         # categories are in Status order, so the codes are the status values
         "status": pd.Categorical.from_codes(code[keep], dtype=STATUS_CATEGORIES),
         "start_s": t[keep],
         "end_s": end[keep],
         "duration_s": end[keep] - t[keep],
     })
+
+
+def statuses_table(log: list[StatusRow], agents: list[Agent]) -> pd.DataFrame:
+    """Status spells from the change log (which it empties); each agent's rows are in order.
+
+    An agent's n-th session (counted by its log-outs) is the n-th day it worked, which is
+    not its n-th day of the horizon when it was absent on some day.
+    """
+    agent, t, code = log_arrays(log, consume=True)
+    # session number: log-outs before each row, per agent
+    logout = code == Status.LOGGED_OUT
+    first = np.r_[True, agent[1:] != agent[:-1]]
+    cum = np.cumsum(logout) - logout
+    session = cum - np.maximum.accumulate(np.where(first, cum, 0))
+    del first, cum
+    worked = [[d for d, _, _ in a.logins] for a in agents]
+    offset = np.r_[0, np.cumsum([len(w) for w in worked])].astype(np.int64)
+    day_of = np.array([d for w in worked for d in w], dtype=np.int64)
+    return spells(agent, t, code, day_of[offset[agent] + session])  # each row's session day
 
 
 def agent_days_table(agents: list[Agent], agents_df: pd.DataFrame, statuses: pd.DataFrame,
