@@ -143,10 +143,10 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     centre = Centre(env, CallSet.join(days), closings(scenario),
                     scenario.closing.rule == "serve")
     centre.acw_callout = scenario.calls.acw_callout
-    if scenario.calls.repeat_probability > 0 or scenario.policy_active:
-        centre.repeats = Repeats(scenario, streams, days)
     presence = Presence(len(staff), h.days)
     regime = Regime(scenario, streams) if scenario.policy_active else None
+    if scenario.calls.repeat_probability > 0 or (regime is not None and regime.aht_target):
+        centre.repeats = Repeats(scenario, streams, days)  # only when a call can come back
     if behaviours is not None:
         built = behaviours
     elif regime is not None:

@@ -237,7 +237,11 @@ def test_new_fields_reject_bad_values():
            ("measurement.adherence.warning_after", 0), ("teams.size", -2),
            ("monitoring.feedback", "harsh"), ("targets.aht_s", 0),
            ("targets.aht_applies_to", "everyone"), ("calls.repeat_probability", 2),
-           ("responses.aht_talk_factor", 0)]
+           ("responses.aht_talk_factor", 0), ("monitoring.recording", "video"),
+           ("monitoring.recorded_share", -0.1), ("monitoring.break_control", "free"),
+           ("targets.quality", 1.5), ("stress.tau_work_h", 0), ("stress.noise_sd", -1),
+           ("stress.hostile_probability", 2), ("closing.rule", "later"),
+           ("closing.max_overtime_minutes", -5)]
     base = load_scenario(SCENARIOS / "base.toml")
     for field, value in bad:
         with pytest.raises(ScenarioError) as err:
