@@ -1,10 +1,10 @@
-# `make demo` and `make test` each set up .venv on first use, then run.
+# `make demo`, `make test` and `make notebooks` each set up .venv on first use, then run.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_process.py
+
+# JupyterLab on the notebooks (installed by the dev extra); Ctrl-C twice stops it
+notebooks: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info
