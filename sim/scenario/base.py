@@ -79,9 +79,24 @@ def _to_tuples(value: Any) -> Any:
     return value
 
 
-def _field(default: Any = ..., *, description: str, source: str, **kw: Any) -> Any:
-    """A model field whose description and source (or "assumption") the docs show."""
-    return Field(default, description=description, json_schema_extra={"source": source}, **kw)
+def _field(default: Any = ..., *, description: str, source: str, unit: str | None = None,
+           plausible: tuple[float, float] | None = None, **kw: Any) -> Any:
+    """A model field whose description and source (or "assumption") the docs show.
+
+    ``unit``: what the number counts (``"per hour"``, ``"hours"``, ``"share"``...), shown by
+    ``ccsim docs``. ``plausible``: the (low, high) range an assumed parameter is varied over
+    by ``ccsim sensitivity``; it must contain the default.
+    """
+    extra: dict[str, Any] = {"source": source}
+    if unit is not None:
+        extra["unit"] = unit
+    if plausible is not None:
+        lo, hi = plausible
+        if not lo <= default <= hi:
+            raise ValueError(f"plausible range {plausible} does not contain the default "
+                             f"{default!r}")
+        extra["plausible"] = (lo, hi)
+    return Field(default, description=description, json_schema_extra=extra, **kw)
 
 
 class _Model(BaseModel):
