@@ -1,0 +1,162 @@
+"""Small helpers for the notebooks (``notebooks/*.ipynb``).
+
+Scenarios by name, replications, tables of means with confidence intervals, headlines in
+words, paid hours, and strain over a day.
+
+Everything here calls the package (``sim``, ``analysis.experiment``, ``analysis.report``,
+``analysis.stats``); nothing re-implements the model. The notebooks stay thin by using these.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.experiment import DEFAULT_TABLES, Experiment, SerialExecutor, run_experiment
+from analysis.report import Comparison
+from analysis.stats import Estimate, format_difference, summarise, t_interval
+from sim.kpi import format_kpi
+from sim.model import build, collect, run
+from sim.scenario import Scenario, load_scenario
+from sim.status import Status
+
+#: the repository's scenarios folder (the notebooks run from ``notebooks/``)
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def scenario(path: str, overrides: dict | None = None) -> Scenario:
+    """``scenarios/<path>`` loaded, with dotted-key overrides (``{"horizon.days": 1}``)."""
+    s = load_scenario(SCENARIOS / path)
+    return s.replace(overrides, source="notebook") if overrides else s
+
+
+def replicate(scenarios: Sequence[Scenario], reps: int, seed: int = 1,
+              tables: Sequence[str] = DEFAULT_TABLES) -> Experiment:
+    """``reps`` replications of every scenario, serially (common random numbers by replication).
+
+    Scenario names must differ (the comparison keys on them).
+    """
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise ValueError(f"scenario names must differ, got {names}")
+    return run_experiment(list(scenarios), seed, reps, executor=SerialExecutor(),
+                          tables=tuple(tables))
+
+
+def ci_text(kpi: str, e: Estimate, difference: bool = False) -> str:
+    """``"84.20% [82.10%, 86.30%]"``: a mean and its CI in the KPI's unit.
+
+    With ``difference``, signed, and shares in percentage points (``+2.10 pp``).
+    """
+    f = format_difference if difference else format_kpi
+    if math.isnan(e.ci_low):
+        return f(kpi, e.mean)
+    return f"{f(kpi, e.mean)} [{f(kpi, e.ci_low)}, {f(kpi, e.ci_high)}]"
+
+
+def ci_frame(exp: Experiment, kpis: Sequence[str], confidence: float = 0.95) -> pd.DataFrame:
+    """One row per scenario, one column per KPI: ``mean [95% CI]`` over its replications."""
+    rows = {}
+    for i, name in enumerate(exp.names):
+        est = summarise(exp.kpi_rows(i), confidence)
+        rows[name] = {k: ci_text(k, est[k]) for k in kpis}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def difference_frame(c: Comparison, kpis: Sequence[str]) -> pd.DataFrame:
+    """One row per scenario other than the baseline: the paired difference and its CI."""
+    rows = {name: {k: ci_text(k, d[k].estimate, difference=True) for k in kpis}
+            for name, d in c.differences.items()}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def headline(c: Comparison, other: str, kpis: Sequence[str]) -> str:
+    """A sentence: ``OTHER against BASE: service_level +2.10 pp [1.00 pp, 3.20 pp], ...``."""
+    d = c.differences[other]
+    parts = [f"{k} {ci_text(k, d[k].estimate, difference=True)}" for k in kpis]
+    return (f"{other} against {c.baseline}: " + ", ".join(parts)
+            + f" (paired 95% CIs over {c.reps} replications)")
+
+
+def paid_hours(s: Scenario) -> float:
+    """Paid agent-hours of the published shifts over the horizon.
+
+    Head count x shift hours x days; overtime is not included.
+    """
+    counts = s.staffing.head_counts()
+    return float(sum(counts[n] * sh.hours for n, sh in s.staffing.shifts.items())
+                 * s.horizon.days)
+
+
+def per_day(exp: Experiment, table: str, column: str, confidence: float = 0.95
+            ) -> pd.DataFrame:
+    """Per scenario and day: the mean of ``column`` and its CI over replications.
+
+    ``column`` of a per-replication table is averaged over its rows of each day first
+    (e.g. over agents); columns ``scenario, day, mean, ci_low, ci_high``.
+    """
+    df = exp.table(table)
+    if df.empty or column not in df:
+        raise ValueError(f"table {table!r} has no column {column!r}: ask replicate() for it")
+    per_rep = df.groupby(["scenario", "day", "replication"], sort=False)[column].mean()
+    rows = []
+    for (name, day), values in per_rep.groupby(level=["scenario", "day"], sort=False):
+        e = t_interval(values.to_numpy(), confidence)
+        rows.append({"scenario": name, "day": int(day), "mean": e.mean, "ci_low": e.ci_low,
+                     "ci_high": e.ci_high})
+    return pd.DataFrame(rows)
+
+
+def strain_over_day(s: Scenario, seed: int = 1, replication: int = 0, day: int = 0,
+                    step_minutes: float = 15) -> pd.DataFrame:
+    """Mean acute strain of the agents logged in, every ``step_minutes`` of one day.
+
+    Runs the scenario once (``stress.enabled`` must be on) and records each agent's strain
+    A at every status change, as the model updates it; between changes A follows the
+    model's own closed form with that agent's load and time constant, evaluated here at
+    the grid times. Observation only: the run is the same as without it. Columns: ``time_s``
+    (seconds since midnight of the day), ``strain`` (mean over agents logged in), ``agents``.
+    """
+    if not s.stress.enabled:
+        raise ValueError("strain_over_day: the scenario needs stress.enabled = true")
+    r = build(s, seed, replication)
+    points: list[tuple[int, float, float, int, float]] = []
+    for strain in r.strains or []:
+        original = strain.on_status
+
+        def record(agent, old, new, now, _s=strain, _f=original):
+            _f(agent, old, new, now)
+            points.append((_s.k, now, _s.a, new, _s.threat))
+
+        strain.on_status = record
+    run(r)
+    collect(r)
+    if not points:
+        return pd.DataFrame(columns=["time_s", "strain", "agents"])
+    strains = r.strains
+    pts = pd.DataFrame(points, columns=["agent", "t", "a", "status", "threat"])
+    pts = pts.sort_values(["agent", "t"], kind="stable")
+    start = day * 86_400 + s.horizon.open
+    grid = start + np.arange(0, s.horizon.hours * 3600 + 1, step_minutes * 60)
+    total = np.zeros(len(grid))
+    count = np.zeros(len(grid))
+    logged_out = int(Status.LOGGED_OUT)
+    for k, g in pts.groupby("agent", sort=False):
+        st = strains[k]
+        t, a = g["t"].to_numpy(), g["a"].to_numpy()
+        status, threat = g["status"].to_numpy(), g["threat"].to_numpy()
+        idx = np.searchsorted(t, grid, side="right") - 1
+        for j, i in enumerate(idx):
+            if i < 0 or status[i] == logged_out:
+                continue
+            load, tau = st.load[status[i]], st.tau[status[i]]
+            lt = (load + st.threat_load * threat[i]) * tau
+            total[j] += lt + (a[i] - lt) * math.exp(-(grid[j] - t[i]) / tau)
+            count[j] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return pd.DataFrame({"time_s": grid - day * 86_400, "strain": mean, "agents": count})
