@@ -107,7 +107,9 @@ def build_plan(scenario: Scenario) -> Plan:
     parts: list[tuple[np.ndarray, ...]] = []
     for a_idx, act in enumerate(sched.activities.values()):
         kind = ACTIVITY_KINDS.index(act.kind)
-        for s in (act.shifts or tuple(shifts)):
+        for s in shifts:
+            if not act.applies_to(s, shifts[s].hours):
+                continue
             n = counts.get(s, 0)
             if n == 0:
                 continue

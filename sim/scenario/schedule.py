@@ -53,6 +53,15 @@ class Activity(_Model):
         "ROS conversations: 10).",
         source="CASE.md: fixed ROS conversations, about 10 a year per agent",
     )
+    min_shift_hours: float | None = _field(
+        None, ge=0, le=24, description="The activity applies only to shifts at least this "
+        "long (hours), e.g. 5.5 for lunch. Default: with `shifts` empty, every shift it fits "
+        "in (its latest planned end inside the shift), so a short part-time shift simply "
+        "gets the breaks that fit in it; with `shifts` named, every named shift. A shift it "
+        "applies to but does not fit in is an error; so is an activity that fits no shift.",
+        source="scenario choice; arbeidsmiljoloven s. 10-9 asks for a break when the working "
+        "day exceeds 5.5 hours",
+    )
     keep_length: bool | None = _field(
         None, description="If the agent starts late (finishing a call), does the activity "
         "keep its full length (true) or end at its planned end (false)? Default: true for "
@@ -85,6 +94,21 @@ class Activity(_Model):
         """Latest planned end, minutes after shift start."""
         last = self.offset_minutes if self.window_minutes is None else self.window_minutes[1]
         return last + self.minutes
+
+    @property
+    def shortest_shift_hours(self) -> float:
+        """Shortest shift (hours) the activity applies to (see ``min_shift_hours``)."""
+        if self.min_shift_hours is not None:
+            return self.min_shift_hours
+        if self.shifts:
+            return 0.0
+        return self.last_end / 60.0
+
+    def applies_to(self, shift: str, hours: float) -> bool:
+        """Whether shift ``shift`` of ``hours`` hours has this activity."""
+        if self.shifts and shift not in self.shifts:
+            return False
+        return hours >= self.shortest_shift_hours - 1e-9
 
     @property
     def keeps_length(self) -> bool:
