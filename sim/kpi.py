@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.scenario import LOSS_REASONS, SYSTEM_REASONS, ServiceLevel
+from sim.scenario import LOSS_REASONS, SYSTEM_REASONS, Cost, ServiceLevel
 from sim.status import LABELS, Status
 
 
@@ -38,6 +38,10 @@ class KPIData:
     """The measurement regime's actions (chases, warnings, coaching, deferred breaks)."""
     exceptions: pd.DataFrame | None = None
     """Adherence exceptions (``sim.exceptions``), one row each, of the same agent-days."""
+    cost: Cost | None = None
+    """What a paid agent-hour costs ([cost]); None: no cost KPIs."""
+    paid_login_s: float = 0.0
+    """Paid pre-shift log-in time per agent-day worked (adherence.paid_login_minutes)."""
 
     def status_seconds(self, *statuses: Status) -> float:
         """Total seconds agents spent in the given statuses."""
@@ -430,6 +434,80 @@ def breaches_system_share(d: KPIData) -> float:
     return _ratio(float(b.isin(SYSTEM_REASONS).sum()), float(len(b)))
 
 
+# --------------------------------------------------------------------------- cost
+# Paid hours and what they cost ([cost]): the price of a proposal beside its effect.
+
+
+def _paid(d: KPIData) -> tuple[float, float, int]:
+    """(paid agent-hours, of which overtime hours, days) over the agent-days of ``d``.
+
+    Paid: every rostered shift worked (its whole length), the paid pre-shift log-in
+    minutes, the overtime after shift end, and rostered days lost to absence when
+    ``cost.absence_paid``. Days: those with an agent rostered (worked or absent).
+    """
+    ad, ab = d.agent_days, d.absences
+    if d.cost is None or ad is None:
+        return math.nan, math.nan, 0
+    days = set(ad["day"].unique().tolist())
+    overtime = float(ad["overtime_s"].sum()) if "overtime_s" in ad else 0.0
+    paid = float(ad["scheduled_s"].sum()) + d.paid_login_s * len(ad) + overtime
+    if ab is not None and len(ab):
+        days |= set(ab["day"].unique().tolist())
+        if d.cost.absence_paid:
+            paid += float(ab["scheduled_s"].sum())
+    if not days:
+        return math.nan, math.nan, 0
+    return paid / 3600, overtime / 3600, len(days)
+
+
+def _cost(d: KPIData) -> float:
+    """Total staff cost of the agent-days of ``d`` (overtime with its premium)."""
+    hours, overtime, _ = _paid(d)
+    if d.cost is None or math.isnan(hours):
+        return math.nan
+    return d.cost.hourly_cost * (hours + d.cost.overtime_premium * overtime)
+
+
+@kpi("paid_agent_hours", "Paid agent-hours per day: rostered shifts (whole length), paid "
+     "pre-shift log-in minutes, overtime, and rostered days lost to absence when "
+     "cost.absence_paid.", "h")
+def paid_agent_hours(d: KPIData) -> float:
+    """Paid hours / days."""
+    hours, _, days = _paid(d)
+    return hours / days if days else math.nan
+
+
+@kpi("fte", "Paid agent-hours per day in full-time equivalents (paid_agent_hours / "
+     "cost.fte_hours_per_day).", "FTE")
+def fte(d: KPIData) -> float:
+    """Paid hours per day / hours of one FTE day."""
+    if d.cost is None:
+        return math.nan
+    return paid_agent_hours(d) / d.cost.fte_hours_per_day
+
+
+@kpi("staff_cost_per_day", "Staff cost per day in cost.currency: paid agent-hours x "
+     "cost.hourly_cost, overtime with cost.overtime_premium.", "currency")
+def staff_cost_per_day(d: KPIData) -> float:
+    """Cost / days."""
+    _, _, days = _paid(d)
+    return _cost(d) / days if days else math.nan
+
+
+@kpi("cost_per_answered_call", "Staff cost per answered call in cost.currency (staff cost "
+     "/ calls answered).", "currency")
+def cost_per_answered_call(d: KPIData) -> float:
+    """Cost / answered calls."""
+    return _ratio(_cost(d), float(_outcome(d, "answered").sum()))
+
+
+@kpi("paid_hours_per_answered_call", "Paid agent-hours per answered call.", "h")
+def paid_hours_per_answered_call(d: KPIData) -> float:
+    """Paid hours / answered calls."""
+    hours, _, _ = _paid(d)
+    return _ratio(hours, float(_outcome(d, "answered").sum()))
+
+
 def format_kpi(kpi: str, v: float | None) -> str:
     """A KPI value as text in its unit (shares as per cent, counts plain)."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -443,6 +521,8 @@ def format_kpi(kpi: str, v: float | None) -> str:
         return f"{100 * v:.2f}%"
     if unit == "calls":
         return f"{v:,.1f}"
+    if unit == "currency":
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.2f}"
     return f"{v:.3g}" if abs(v) < 1 else f"{v:.2f}"
 
 

@@ -240,10 +240,12 @@ def collect(r: Run) -> RunResult:
     evals = (r.regime.evaluations_table() if r.regime is not None
              else Regime.evaluations_frame([]))
     per_month = scenario.schedule.days_per_year / 12
+    cost = {"cost": scenario.cost,
+            "paid_login_s": scenario.measurement.adherence.paid_login_minutes * 60.0}
     kpis = compute_kpis(KPIData(counted, in_window, sl, agent_days_df, absences=absences,
                                 actions=actions,
                                 exceptions=exc, evaluations=evals,
-                                working_days_per_month=per_month))
+                                working_days_per_month=per_month, **cost))
     daily = pd.DataFrame([
         {"day": d.day, "busyness": d.busyness,
          **compute_kpis(KPIData(counted[counted["day"] == d.day],
@@ -253,7 +255,7 @@ def collect(r: Run) -> RunResult:
                                 actions=actions[actions["day"] == d.day],
                                 exceptions=exc[exc["day"] == d.day],
                                 evaluations=evals[evals["day"] == d.day],
-                                working_days_per_month=per_month))}
+                                working_days_per_month=per_month, **cost))}
         for d in r.days
     ])
     provenance = {

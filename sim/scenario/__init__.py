@@ -46,6 +46,7 @@ from sim.scenario.schedule import Activity, Schedule
 from sim.scenario.sections import (
     Calls,
     Closing,
+    Cost,
     Demand,
     Duration,
     Horizon,
@@ -70,7 +71,8 @@ from sim.scenario.vocab import (
 
 __all__ = [
     "ACTIVITY_KINDS", "Activity", "ActivityKind", "AdherenceRules", "Behaviour", "Calls",
-    "Clock", "Closing", "DAY_S", "Demand", "Duration", "Horizon", "LOSS_REASONS", "LossReason",
+    "Clock", "Closing", "Cost", "DAY_S", "Demand", "Duration", "Horizon", "LOSS_REASONS",
+    "LossReason",
     "MAX_EXTENDS", "MAX_FILE_BYTES", "MAX_NESTING", "MEASUREMENT_LEVELS", "Measurement",
     "MeasurementLevel", "Monitoring", "NAME_MAX", "Patience", "Responses", "ReturnTiming",
     "SCHEDULE_STATES", "SLDefinition", "SL_DEFINITIONS", "SYSTEM_REASONS", "SafeName",

@@ -23,7 +23,15 @@ from sim.scenario.policy import (
     Teams,
 )
 from sim.scenario.schedule import Schedule
-from sim.scenario.sections import Calls, Closing, Demand, Horizon, ServiceLevel, Staffing
+from sim.scenario.sections import (
+    Calls,
+    Closing,
+    Cost,
+    Demand,
+    Horizon,
+    ServiceLevel,
+    Staffing,
+)
 from sim.scenario.stress import Stress
 
 
@@ -80,6 +88,10 @@ class Scenario(_Model):
     )
     responses: Responses = _field(
         Responses(), description="How agents respond to being measured.", source="-",
+    )
+    cost: Cost = _field(
+        Cost(), description="What a paid agent-hour costs (only the cost KPIs read it).",
+        source="-",
     )
 
     @model_validator(mode="after")

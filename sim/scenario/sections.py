@@ -264,3 +264,40 @@ class Closing(_Model):
             raise ValueError(f"max_overtime_minutes: must be a finite number of minutes, got "
                              f"{self.max_overtime_minutes}")
         return self
+
+
+class Cost(_Model):
+    """What an agent-hour costs: the price of a proposal beside its effect.
+
+    Paid hours are the rostered shifts (worked, and absent when ``absence_paid``), the
+    paid pre-shift log-in minutes and the overtime logged after shift end. Only KPIs read
+    this section; it changes nothing in the simulation.
+    """
+
+    hourly_cost: float = _field(
+        450.0, ge=0, description="Fully loaded cost of one paid agent-hour (wage, holiday "
+        "pay, pension, employer's tax, overhead), in `currency`.",
+        source="assumption (illustrative figure for a Norwegian contact centre, NOK 450/h "
+        "fully loaded; use your own)",
+    )
+    currency: str = _field(
+        "NOK", min_length=1, max_length=12, pattern=r"^[A-Za-z$€£¥.]+$",
+        description="Currency of `hourly_cost` (a label only).", source="scenario choice",
+    )
+    overtime_premium: float = _field(
+        0.4, ge=0, le=5, description="Extra pay on overtime hours as a share of "
+        "`hourly_cost` (0.4: paid at 140%).",
+        source="Norwegian Working Environment Act (arbeidsmiljoloven) s. 10-6 (11): at "
+        "least 40% overtime supplement",
+    )
+    absence_paid: bool = _field(
+        True, description="Are rostered agent-days lost to sickness absence paid (sick "
+        "pay)? They then count in paid hours and cost.",
+        source="Norwegian sick pay is full pay (employer period, then NAV); assumption that "
+        "the centre bears it",
+    )
+    fte_hours_per_day: float = _field(
+        7.5, gt=0, le=24, description="Paid hours of one full-time equivalent per working "
+        "day, to express paid hours as FTE.",
+        source="37.5-hour week over 5 days (Norwegian collective agreements); assumption",
+    )
