@@ -257,7 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("docs", help="print the scenario-field and KPI reference (Markdown)",
                        description="Print the reference of every scenario field (default, "
-                       "source, description) and every KPI, as Markdown.")
+                       "source, description) and every KPI, as Markdown; with --section, "
+                       "only that section's fields, with unit and plausible range.")
+    d.add_argument("--section", metavar="NAME",
+                   help="only this scenario section (e.g. stress, measurement, policy "
+                   "sections), nested sections dotted")
+    d.add_argument("--json", action="store_true",
+                   help="with --section: a JSON list of objects (name, path, default, "
+                   "required, unit, description, source, plausible)")
     d.set_defaults(func=cmd_docs)
     return p
 
@@ -465,7 +472,15 @@ def cmd_docs(args: argparse.Namespace) -> int:
     """``ccsim docs``."""
     from analysis import docs
 
-    print(docs.reference(), end="")
+    if args.json and not args.section:
+        raise CLIError("--json needs --section NAME (e.g. --section stress); known sections: "
+                       f"{', '.join(docs.sections())}")
+    if args.section is None:
+        print(docs.reference(), end="")
+    elif args.json:
+        print(json.dumps(docs.section_records(args.section), indent=2, ensure_ascii=False))
+    else:
+        print(docs.section_reference(args.section), end="")
     return 0
 
 
