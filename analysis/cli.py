@@ -394,7 +394,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     comp = compare(exp, COMPARE_CONFIDENCE, primary, run.selection)
     write_experiment(out, exp, _command_line(args), "compare")
     write_json(comp.as_json(), out / "comparison.json")
-    report = write_report(exp, comp, out, {"command": _command_line(args)})
+    report = write_report(exp, comp, out, {"command": _command_line(args)}, run.notes)
     if args.json:
         print(json.dumps(comp.as_json(), allow_nan=False))
         return 0

@@ -142,27 +142,111 @@ def _yes(d: Difference) -> str:
     return "-" if v is None else ("yes" if v else "no")
 
 
-def table_rows(c: Comparison) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the side-by-side table (shared by the terminal and the HTML)."""
+#: the KPIs a headline speaks of, when the run has them (see :func:`headline_kpis`)
+HEADLINE_KPIS = ("service_level", "stress_mean", "warnings_per_agent", "paid_agent_hours")
+#: how a headline names them
+HEADLINE_WORDS = {"service_level": "service level", "stress_mean": "measured stress",
+                  "warnings_per_agent": "warnings per agent",
+                  "paid_agent_hours": "paid agent-hours per day"}
+#: terminal width the printed tables keep within
+TEXT_WIDTH = 100
+
+
+def headline_kpis(c: Comparison) -> list[str]:
+    """The 3-4 KPIs a headline speaks of.
+
+    Service level, measured stress when measured, warnings when a regime gave any, paid
+    agent-hours.
+    """
+    est = c.kpis
+
+    def measured(k: str) -> bool:
+        means = [e[k].mean for e in est.values() if k in e]
+        return len(means) == len(est) and not any(math.isnan(m) for m in means)
+
+    out = []
+    for k in HEADLINE_KPIS:
+        if not measured(k):
+            continue
+        if k == "warnings_per_agent" and all(e[k].mean == 0 for e in est.values()):
+            continue  # no regime warns: nothing to say
+        out.append(k)
+    return out
+
+
+def _words(kpi: str) -> str:
+    return HEADLINE_WORDS.get(kpi, kpi.replace("_", " "))
+
+
+def headlines(c: Comparison, target: float | None = None) -> list[str]:
+    """One sentence per scenario, in words with CIs.
+
+    First the baseline's levels, then each other scenario's paired differences against it
+    (the point of the comparison).
+    """
     pct = f"{100 * c.confidence:g}%"
+    keys = headline_kpis(c)
+    base = c.kpis[c.baseline]
+    parts = []
+    for k in keys:
+        e = base[k]
+        text = f"{_words(k)} {fmt(k, e.mean)}"
+        if not math.isnan(e.ci_low):
+            text += f" {_ci(k, e)}"
+        if k == "service_level" and target is not None:
+            text += f" against the {100 * target:g}% target"
+        parts.append(text)
+    lines = [f"{c.baseline}: " + ", ".join(parts) + f" ({pct} CIs over {c.reps} "
+             "replications)."]
+    for n, diffs in c.differences.items():
+        parts = []
+        for k in keys:
+            d = diffs[k]
+            e = d.estimate
+            if e.mean == 0 and (math.isnan(e.ci_low) or e.half_width == 0):
+                parts.append(f"{_words(k)} unchanged")
+                continue
+            text = f"{_words(k)} {fmt_diff(k, e.mean)}"
+            if not math.isnan(e.ci_low):
+                text += f" {_diff_ci(k, e)}"
+            if d.differs is False:
+                text += (" (CI includes 0)" if e.contains(0.0) else
+                         " (not distinguishable from 0 after Holm adjustment)")
+            parts.append(text)
+        lines.append(f"{n} against {c.baseline}: " + ", ".join(parts) + ".")
+    return lines
+
+
+def means_rows(c: Comparison, with_ci: bool = False
+               ) -> tuple[list[str], list[list[str]]]:
+    """KPIs as rows, scenarios as columns: each scenario's mean (and CI)."""
     names = list(c.kpis)
-    header = ["KPI", "test"]
-    for n in names:
-        header += [f"{n} mean", f"{pct} CI"]
-    for n in names[1:]:
-        header += [f"{n} - {c.baseline}", f"{pct} CI (paired)", "p", "Holm p", "differs"]
     rows = []
     for k in c.kpis[c.baseline]:
-        row = [k, "primary" if k in c.primary else "secondary"]
+        row = [k]
         for n in names:
             e = c.kpis[n].get(k)
-            row += [fmt(k, e.mean), _ci(k, e) + _dropped(e)] if e else ["-", "-"]
-        for n in names[1:]:
-            d = c.differences[n][k]
-            e = d.estimate
-            row += [fmt_diff(k, e.mean), _diff_ci(k, e) + _dropped(e), format_p(d.p_value),
-                    format_p(d.p_holm), _yes(d)]
+            if e is None:
+                row.append("-")
+                continue
+            cell = fmt(k, e.mean)
+            if with_ci and not math.isnan(e.ci_low):
+                cell += " " + _ci(k, e)
+            row.append(cell + _dropped(e))
         rows.append(row)
+    return ["KPI", *names], rows
+
+
+def difference_rows(c: Comparison, name: str) -> tuple[list[str], list[list[str]]]:
+    """The long table of one scenario's paired differences against the baseline."""
+    pct = f"{100 * c.confidence:g}%"
+    header = ["KPI", "difference", f"{pct} CI (paired)", "p", "Holm p", "differs"]
+    rows = []
+    for k, d in c.differences[name].items():
+        e = d.estimate
+        rows.append([k + (" *" if k in c.primary else ""), fmt_diff(k, e.mean),
+                     _diff_ci(k, e) + _dropped(e), format_p(d.p_value), format_p(d.p_holm),
+                     _yes(d)])
     return header, rows
 
 
@@ -170,28 +254,69 @@ def _dropped(e: Estimate) -> str:
     return f" ({e.dropped} NaN left out)" if e.dropped else ""
 
 
-def text_table(c: Comparison) -> str:
-    """The comparison as an aligned plain-text table."""
-    header, rows = table_rows(c)
+def column_groups(header: Sequence[str], rows: Sequence[Sequence[str]], width: int,
+                  sep: int = 2) -> list[list[int]]:
+    """Split the columns after the first into groups whose table fits ``width`` characters.
+
+    Each group repeats the first column; a column wider than ``width`` stands alone.
+    """
     widths = [max(len(r[j]) for r in [header, *rows]) for j in range(len(header))]
-    lines = ["  ".join(h.ljust(w) if j == 0 else h.rjust(w)
-                       for j, (h, w) in enumerate(zip(header, widths, strict=True)))]
-    lines.append("  ".join("-" * w for w in widths))
-    for r in rows:
-        lines.append("  ".join(v.ljust(w) if j == 0 else v.rjust(w)
-                               for j, (v, w) in enumerate(zip(r, widths, strict=True))))
-    return "\n".join(lines)
+    groups: list[list[int]] = []
+    used = widths[0]
+    for j in range(1, len(header)):
+        if groups and used + sep + widths[j] <= width:
+            groups[-1].append(j)
+            used += sep + widths[j]
+        else:
+            groups.append([j])
+            used = widths[0] + sep + widths[j]
+    return groups
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]],
+               width: int = TEXT_WIDTH) -> str:
+    """An aligned plain-text table, its columns split into blocks that fit ``width``."""
+    blocks = []
+    for group in column_groups(header, rows, width):
+        cols = [0, *group]
+        h = [header[j] for j in cols]
+        body = [[r[j] for j in cols] for r in rows]
+        widths = [max(len(r[j]) for r in [h, *body]) for j in range(len(cols))]
+
+        def line(cells: Sequence[str], widths: Sequence[int] = widths) -> str:
+            return "  ".join(v.ljust(w) if j == 0 else v.rjust(w)
+                             for j, (v, w) in enumerate(zip(cells, widths, strict=True)))
+        blocks.append("\n".join([line(h), "  ".join("-" * w for w in widths),
+                                  *map(line, body)]))
+    return "\n\n".join(blocks)
 
 
 def compare_text(exp: Experiment, c: Comparison, notes: Sequence[str] = ()) -> str:
-    """The comparison as ``ccsim compare`` prints it: what ran, the table, what it means."""
-    lines = [f"\n{len(exp.scenarios)} scenarios x {c.reps} replications "
-             f"({rep_range(c.replications)}), seed {exp.seed}, "
-             f"{exp.scenarios[0].horizon.days} day(s); differences paired against "
-             f"{c.baseline} (common random numbers); shares differ in percentage points (pp)\n",
-             text_table(c), "", textwrap.fill(c.explanation(), width=92), *notes]
+    """The comparison as ``ccsim compare`` prints it, within ``TEXT_WIDTH`` columns.
+
+    What ran, the headlines, the means (KPIs as rows, scenario columns in blocks), the
+    paired differences (one long table per scenario), what they mean.
+    """
+    w = TEXT_WIDTH - 8
+    target = exp.scenarios[0].service_level.target
+    lines = [textwrap.fill(
+        f"{len(exp.scenarios)} scenarios x {c.reps} replications "
+        f"({rep_range(c.replications)}), seed {exp.seed}, "
+        f"{exp.scenarios[0].horizon.days} day(s); differences paired against {c.baseline} "
+        "(common random numbers); shares differ in percentage points (pp)", width=w), ""]
+    for h in headlines(c, target):
+        lines += [textwrap.fill(h, width=w, subsequent_indent="  "), ""]
+    header, rows = means_rows(c)
+    lines += [f"Mean per scenario ({100 * c.confidence:g}% CIs: report.html, "
+              "comparison.json)", "", text_table(header, rows)]
+    for n in c.differences:
+        header, rows = difference_rows(c, n)
+        lines += ["", f"{n} - {c.baseline}, paired (* primary KPI):", "",
+                  text_table(header, rows)]
+    lines += ["", textwrap.fill(c.explanation(), width=w),
+              *(textwrap.fill(n, width=w, subsequent_indent="  ") for n in notes)]
     if c.selection:
-        lines += ["", textwrap.fill(c.selection["text"], width=92)]
+        lines += ["", textwrap.fill(c.selection["text"], width=w)]
     return "\n".join(lines)
 
 
@@ -314,11 +439,15 @@ def parameter_diff(scenarios: Sequence[Scenario]) -> list[tuple[str, list[Any]]]
 
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
-color:#222}table{border-collapse:collapse;margin:1em 0;font-size:14px}
-th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}
-td:first-child,th:first-child{text-align:left}td.yes{font-weight:bold;color:#064}
+color:#222}table{border-collapse:collapse;margin:1em 0;font-size:14px;max-width:100%}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;overflow-wrap:anywhere}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+td.yes{font-weight:bold;color:#064}p.headline{font-size:17px;margin:.5em 0}
 img{max-width:100%;display:block;margin:1em 0}code,pre{font-size:13px}
-pre{background:#f7f7f7;padding:.6em;overflow-x:auto}"""
+pre{background:#f7f7f7;padding:.6em;overflow-x:auto;white-space:pre-wrap}"""
+
+#: scenario columns per table of means in the HTML report (more scenarios: more tables)
+HTML_COLUMNS = 4
 
 
 def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "") -> str:
@@ -338,26 +467,47 @@ def _value(v: Any) -> str:
 
 
 def write_report(exp: Experiment, c: Comparison, out: Path,
-                 run_info: Mapping[str, Any]) -> Path:
-    """Write ``out/report.html`` (figures embedded as base64 PNG) and ``out/figures/*.png``."""
+                 run_info: Mapping[str, Any], notes: Sequence[str] = ()) -> Path:
+    """Write ``out/report.html`` (figures embedded as base64 PNG) and ``out/figures/*.png``.
+
+    It opens with a headline per scenario in words with CIs and the service-level-against-
+    stress trade-off (when stress was measured); then the means (KPIs as rows, at most
+    ``HTML_COLUMNS`` scenarios per table) and one long table of paired differences per
+    scenario, so that any number of scenarios fits the page.
+    """
     e = html.escape
     figures: list[tuple[str, str, bytes]] = [
         ("intraday_service_level", "Intraday service level", png_bytes(figure_service_level(exp))),
         ("agents_by_status", "Agents by status over the day", png_bytes(figure_agents(exp))),
     ]
     trade = figure_trade_off(c)
-    if trade is not None:
-        figures.insert(0, ("service_level_vs_stress", "Service level vs stress",
-                           png_bytes(trade)))
-    for name, _, data in figures:
+    trade_png = png_bytes(trade) if trade is not None else None
+    for name, _, data in ([("service_level_vs_stress", "", trade_png)] if trade_png else []) \
+            + figures:
         atomic_write(out / "figures" / f"{name}.png", lambda p, d=data: p.write_bytes(d))
 
-    header, rows = table_rows(c)
+    def img(name: str, title: str, data: bytes) -> str:
+        b64 = base64.b64encode(data).decode("ascii")
+        return f'<img id="{e(name)}" alt="{e(title)}" src="data:image/png;base64,{b64}">'
+
+    target = exp.scenarios[0].service_level.target
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         f"<title>ccsim comparison: {e(' vs '.join(c.kpis))}</title>",
         f"<style>{CSS}</style></head><body>",
         f"<h1>Comparison: {e(' vs '.join(c.kpis))}</h1>",
+        '<h2>Headline</h2><div class="headlines">',
+        *[f'<p class="headline">{e(h)}</p>' for h in headlines(c, target)],
+        "</div>",
+    ]
+    if trade_png is not None:
+        parts += ["<h2>Service level against measured stress</h2>",
+                  img("service_level_vs_stress", "Service level vs stress", trade_png)]
+    else:
+        parts.append(f"<p><small>No service-level vs stress trade-off plot: no scenario "
+                     f"measured stress (<code>{TRADE_OFF_KPI}</code>; [stress] enabled = "
+                     "true).</small></p>")
+    parts += [
         f"<p>{c.reps} replications per scenario ({e(rep_range(c.replications))}), seed "
         f"{e(str(exp.seed))}, common random numbers (replication k of every scenario sees the "
         f"same calls). Differences are paired against the baseline <b>{e(c.baseline)}</b>, "
@@ -365,20 +515,27 @@ def write_report(exp: Experiment, c: Comparison, out: Path,
         "points (pp).</p>",
         f"<p>{e(c.explanation())}</p>",
         *([f"<p><b>Selection.</b> {e(c.selection['text'])}</p>"] if c.selection else []),
+        *[f"<p>{e(n)}</p>" for n in notes if n.strip()],
         "<h2>Scenarios</h2><ul>",
         *[f"<li><b>{e(s.name)}</b>: {e(s.description)}<br><small>{e(s.rationale)}</small></li>"
           for s in exp.scenarios],
-        "</ul>", "<h2>KPIs</h2>", _html_table(header, rows, "kpis"),
-        "<dl>", *[f"<dt><code>{e(k)}</code></dt><dd>{e(KPIS[k].description)}</dd>"
-                  for k in c.kpis[c.baseline] if k in KPIS], "</dl>",
+        "</ul>", f"<h2>Mean per scenario ({100 * c.confidence:g}% CI)</h2>",
     ]
-    if trade is None:
-        parts.append(f"<p><small>No service-level vs stress trade-off plot: the model has no "
-                     f"<code>{TRADE_OFF_KPI}</code> KPI.</small></p>")
+    header, rows = means_rows(c, with_ci=True)
+    for i, j in enumerate(range(1, len(header), HTML_COLUMNS)):
+        cols = [0, *range(j, min(len(header), j + HTML_COLUMNS))]
+        parts.append(_html_table([header[k] for k in cols], [[r[k] for k in cols] for r in rows],
+                                 "kpis" if i == 0 else "kpis-more"))
+    parts.append(f"<h2>Paired differences against {e(c.baseline)}</h2>"
+                 "<p>* primary KPI (tested unadjusted); the others are Holm-adjusted.</p>")
+    for n in c.differences:
+        header, rows = difference_rows(c, n)
+        parts += [f"<h3>{e(n)} - {e(c.baseline)}</h3>", _html_table(header, rows, "differences")]
+    parts += ["<h2>What the KPIs mean</h2><dl>",
+              *[f"<dt><code>{e(k)}</code></dt><dd>{e(KPIS[k].description)}</dd>"
+                for k in c.kpis[c.baseline] if k in KPIS], "</dl>"]
     for name, title, data in figures:
-        b64 = base64.b64encode(data).decode("ascii")
-        parts += [f"<h2>{e(title)}</h2>",
-                  f'<img id="{e(name)}" alt="{e(title)}" src="data:image/png;base64,{b64}">']
+        parts += [f"<h2>{e(title)}</h2>", img(name, title, data)]
     diff = parameter_diff(exp.scenarios)
     parts.append("<h2>Appendix A: parameters that differ</h2>")
     if diff:

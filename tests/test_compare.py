@@ -138,10 +138,10 @@ def test_compare_table_and_resume_message(capsys, tmp_path):
     """The text table shows both scenarios, the paired difference in pp, and its verdict."""
     assert main(compare_args(tmp_path, "--quiet")) == 0
     text = capsys.readouterr().out
-    for word in ("base mean", "more-agents mean", "more-agents - base", "differs", "Holm p",
-                 "primary", "secondary", "Holm-adjusted", *KPIS, "report written to"):
+    for word in ("more-agents - base", "differs", "Holm p", "primary", "secondary",
+                 "Holm-adjusted", *KPIS, "report written to", "more-agents against base"):
         assert word in text, word
-    sl_row = next(line for line in text.splitlines() if line.startswith("service_level"))
+    sl_row = next(line for line in text.splitlines() if line.startswith("service_level *"))
     assert re.search(r"[+-]\d+\.\d\d pp\s+\[[+-]\d+\.\d\d pp, [+-]\d+\.\d\d pp\]", sl_row), sl_row
     assert main(compare_args(tmp_path, "--quiet")) == 0
     assert "resumed: 6 replication(s)" in capsys.readouterr().out

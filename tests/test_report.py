@@ -39,7 +39,8 @@ def test_report_is_self_contained(report):
         assert png.startswith(b"\x89PNG") and png == (report / "figures" / f"{name}.png"
                                                       ).read_bytes()
     assert not re.search(r'(src|href)="(http|//)', html), "external resource in the report"
-    assert f"no <code>{TRADE_OFF_KPI}</code> KPI" in html, "missing trade-off KPI not explained"
+    assert f"no scenario measured stress (<code>{TRADE_OFF_KPI}</code>" in html, \
+        "missing trade-off plot not explained"
 
 
 def test_report_tables(report):
@@ -49,7 +50,11 @@ def test_report_tables(report):
     kpi_table = kpi_table[:kpi_table.index("</table>")]
     for k in KPIS:
         assert f"<td>{k}</td>" in kpi_table, k
-    assert "more-agents - base" in kpi_table
+    assert "<th>more-agents</th>" in kpi_table
+    diffs = html[html.index("<h3>more-agents - base</h3>"):]
+    diffs = diffs[diffs.index('<table class="differences">'):diffs.index("</table>")]
+    for k in KPIS:
+        assert f"<td>{k}</td>" in diffs or f"<td>{k} *</td>" in diffs, k
     diff = html[html.index('<table class="diff">'):]
     assert "staffing.shifts.mid.agents" in diff and "staffing.shifts.late.agents" in diff
     assert "demand.calls_per_day" not in diff[:diff.index("</table>")]
@@ -67,8 +72,8 @@ def test_parameter_diff(base):
     assert flatten({"a": {"b": 1, "c": [1, 2]}}) == {"a.b": 1, "a.c": [1, 2]}
 
 
-def test_report_renders_in_headless_chromium(report, tmp_path):
-    """The report renders in a browser: the KPI table and the figures are in the DOM."""
+def render(page: Path, tmp_path: Path, width: int = 1280) -> str:
+    """The DOM of ``page`` after headless Chromium loaded it in a window ``width`` wide."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not installed: cannot render report.html in a browser "
                     "(the report's content is checked without one by the other tests)")
@@ -76,11 +81,46 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     proc = subprocess.run(
         [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
-         (report / "report.html").resolve().as_uri()],
+         f"--window-size={width},900", f"--user-data-dir={tmp_path / 'profile'}",
+         "--dump-dom", page.resolve().as_uri()],
         capture_output=True, text=True, timeout=120, check=False)
-    dom = proc.stdout
-    assert proc.returncode == 0 and dom, proc.stderr[-2000:]
+    assert proc.returncode == 0 and proc.stdout, proc.stderr[-2000:]
+    return proc.stdout
+
+
+#: appended to a copy of a report: after layout, lists every element reaching past the
+#: viewport's right edge (or left of 0) into <pre id="overflow">
+OVERFLOW_PROBE = """<script>
+window.addEventListener("load", () => {
+  const w = document.documentElement.clientWidth;
+  const bad = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && (r.right > w + 1 || r.left < -1))
+      bad.push(el.tagName + "." + el.className + " right=" + Math.round(r.right));
+  }
+  const pre = document.createElement("pre");
+  pre.id = "overflow";
+  pre.textContent = "viewport=" + w + " scroll=" + document.documentElement.scrollWidth +
+    " overflowing=" + bad.length + " " + bad.slice(0, 8).join("; ");
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def overflow(report_html: Path, tmp_path: Path, width: int = 1280) -> tuple[int, int, int, str]:
+    """(viewport width, page scroll width, elements overflowing, what) in headless Chromium."""
+    probe = tmp_path / "probe.html"
+    probe.write_text(report_html.read_text().replace("</body>", OVERFLOW_PROBE + "</body>"))
+    dom = render(probe, tmp_path, width)
+    m = re.search(r"viewport=(\d+) scroll=(\d+) overflowing=(\d+)([^<]*)", dom)
+    assert m, "the overflow probe did not run"
+    return int(m[1]), int(m[2]), int(m[3]), m[4]
+
+
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    """The report renders in a browser: the KPI table and the figures are in the DOM."""
+    dom = render(report / "report.html", tmp_path)
     assert '<table class="kpis">' in dom
     assert dom.count("<img") >= 2
     for k in KPIS:
@@ -91,16 +131,16 @@ def test_report_says_which_kpis_are_primary(report):
     """The report explains primary vs Holm-adjusted KPIs; share differences are in pp."""
     html = (report / "report.html").read_text()
     assert "Holm-adjusted" in html and "primary KPI (service_level)" in html
-    kpi_table = html[html.index('<table class="kpis">'):]
-    kpi_table = kpi_table[:kpi_table.index("</table>")]
-    assert "<th>Holm p</th>" in kpi_table and "<td>primary</td>" in kpi_table
-    assert re.search(r"<td>[+-]\d+\.\d\d pp</td>", kpi_table), "share difference not in pp"
+    diffs = html[html.index('<table class="differences">'):]
+    diffs = diffs[:diffs.index("</table>")]
+    assert "<th>Holm p</th>" in diffs and "<td>service_level *</td>" in diffs
+    assert re.search(r"<td>[+-]\d+\.\d\d pp</td>", diffs), "share difference not in pp"
 
 
 def test_tables_say_how_many_nan_replications_were_left_out(small):
     """A KPI with no value in some replications shows how many were left out, everywhere."""
     from analysis.experiment import Experiment, RepOutput
-    from analysis.report import compare, table_rows
+    from analysis.report import compare, difference_rows, means_rows
     from analysis.stats import kpi_table
 
     a, b = small, small.replace({"name": "b"})
@@ -111,10 +151,12 @@ def test_tables_say_how_many_nan_replications_were_left_out(small):
     c = compare(Experiment([a, b], 1, outputs))
     assert c.kpis["small"]["asa_s"].dropped == 1
     assert c.differences["b"]["asa_s"].estimate.dropped == 2
-    header, rows = table_rows(c)
+    header, rows = means_rows(c, with_ci=True)
     row = next(r for r in rows if r[0] == "asa_s")
-    assert "(1 NaN left out)" in row[header.index("small mean") + 1]
-    assert "(2 NaN left out)" in row[header.index("b - small") + 1]
+    assert "(1 NaN left out)" in row[header.index("small")]
+    header, rows = difference_rows(c, "b")
+    row = next(r for r in rows if r[0] == "asa_s")
+    assert "(2 NaN left out)" in row[header.index("95% CI (paired)")]
     assert c.as_json()["differences"]["b"]["asa_s"]["dropped"] == 2
     text = kpi_table(c.kpis["small"], with_ci=True)
     assert "1 of 4 replications had no value and were left out" in text
@@ -136,3 +178,69 @@ def test_trade_off_plot_appears_once_stress_is_measured(tmp_path):
     html = (out / "report.html").read_text()
     assert 'id="service_level_vs_stress"' in html
     assert (out / "figures" / "service_level_vs_stress.png").read_bytes().startswith(b"\x89PNG")
+
+
+# --------------------------------------------------------------------------- five scenarios
+
+FIVE = ("telenor-2018-tmr", "agreement-2016-team-level", "copc-individual-targets",
+        "listen-in-only-least-intrusive", "flexible-microbreaks-team")
+
+
+@pytest.fixture(scope="module")
+def five(tmp_path_factory) -> tuple[Path, str]:
+    """Five scenarios with long names and measured stress: (output folder, printed text)."""
+    import contextlib
+    import io
+
+    folder = tmp_path_factory.mktemp("five")
+    paths = []
+    for name, parent in zip(FIVE, ("individual-strict", "team-level", "copc",
+                                   "listen-in-only", "team-level"), strict=True):
+        p = folder / f"{name}.toml"
+        p.write_text(f'extends = "{SCENARIOS / "policy" / f"{parent}.toml"}"\n'
+                     f'name = "{name}"\ndescription = "{name}"\nrationale = "test"\n'
+                     "[stress]\nenabled = true\n")
+        paths.append(str(p))
+    out = folder / "out"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["compare", *paths, "--days", "1", "--reps", "2", "--executor", "serial",
+                     "--quiet", "--out", str(out)]) == 0
+    return out, buf.getvalue()
+
+
+def test_five_scenarios_fit_a_terminal(five):
+    """The printed comparison of five scenarios fits 100 columns, every KPI still shown."""
+    _, text = five
+    wide = [line for line in text.splitlines() if len(line) > 100]
+    assert not wide, f"{len(wide)} lines wider than 100 columns, e.g. {wide[0]!r}"
+    for name in FIVE[1:]:
+        assert f"{name} - {FIVE[0]}, paired" in text, name
+    for k in KPIS:
+        assert f"\n{k} " in text, k
+
+
+def test_headline_in_words_with_cis(five):
+    """Each scenario's headline names service level, measured stress and paid hours with CIs."""
+    out, text = five
+    html = (out / "report.html").read_text()
+    for name in FIVE[1:]:
+        line = " ".join(text[text.index(f"{name} against {FIVE[0]}:"):].split("\n\n")[0]
+                        .split())
+        assert re.search(r"service level [+-]\d+\.\d\d pp \[[+-]\d+\.\d\d pp, ", line), line
+        assert "measured stress" in line and "paid agent-hours per day" in line, line
+        assert "warnings per agent" in line, line  # the strict regime warns
+        assert f'<p class="headline">{name} against {FIVE[0]}: service level' in html
+    assert html.index('class="headline"') < html.index('id="service_level_vs_stress"') \
+        < html.index('<table class="kpis">'), "headline, then trade-off, then the tables"
+
+
+def test_five_scenario_report_does_not_overflow(five, tmp_path):
+    """Nothing in the five-scenario report reaches past the page (Chromium, 1280 and 1024 px).
+
+    The paired differences, the point of the comparison, stay on it.
+    """
+    out, _ = five
+    for width in (1280, 1024):
+        view, scroll, n, what = overflow(out / "report.html", tmp_path, width)
+        assert n == 0 and scroll <= view, f"{width} px: {n} elements overflow: {what}"
