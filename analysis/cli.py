@@ -310,6 +310,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     est = summarise(exp.kpi_rows(0))
     if out is not None:
         write_experiment(out, exp, _command_line(args), "run")
+        _run_report(exp, out, args)
         if args.agent_timeline is not None:  # replication 0 again, in full (deterministic)
             from analysis.timeline import plot_timeline  # matplotlib: load late
             from sim.model import simulate
@@ -330,10 +331,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     if out:
         if exp.resumed:
             print(f"\nresumed: {exp.resumed} replication(s) were already finished in {out}/")
-        print(f"\nwritten to {out}/ (kpis.csv, manifest.json, replications/)")
+        print(f"\nwritten to {out}/ (report.html, kpis.csv, manifest.json, replications/)")
         if args.agent_timeline is not None:
             print(f"agent timeline: {out / f'timeline-day{args.agent_timeline}.png'}")
     return 0
+
+
+def _run_report(exp, out: Path, args: argparse.Namespace) -> None:
+    """``ccsim run``'s report.html (matplotlib, SciPy: imported only here)."""
+    from analysis.run_report import write_run_report
+
+    scenario = exp.scenarios[0]
+    strain = None
+    if scenario.stress.enabled:  # strain over the last day, replication 0 run again
+        def strain():
+            from analysis.notebook import strain_over_day
+
+            last = scenario.horizon.days - 1
+            return strain_over_day(scenario, args.seed, 0, day=last), last
+    write_run_report(exp, out, {"command": _command_line(args)}, strain)
 
 
 def cmd_erlang(args: argparse.Namespace) -> int:

@@ -9,11 +9,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from analysis.cli import main
 from analysis.report import TRADE_OFF_KPI, flatten, parameter_diff
 from sim.kpi import KPIS
+from sim.scenario import format_clock
 from tests.conftest import SCENARIOS
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -244,3 +246,82 @@ def test_five_scenario_report_does_not_overflow(five, tmp_path):
     for width in (1280, 1024):
         view, scroll, n, what = overflow(out / "report.html", tmp_path, width)
         assert n == 0 and scroll <= view, f"{width} px: {n} elements overflow: {what}"
+
+
+# --------------------------------------------------------------------------- ccsim run
+
+
+@pytest.fixture(scope="module")
+def run_report(tmp_path_factory) -> Path:
+    """``ccsim run`` of the base centre, one day, two replications: its output folder."""
+    out = tmp_path_factory.mktemp("run")
+    assert main(["run", str(SCENARIOS / "base.toml"), "--days", "1", "--reps", "2",
+                 "--executor", "serial", "--quiet", "--out", str(out)]) == 0
+    return out
+
+
+def test_run_writes_its_report(run_report):
+    """report.html: a headline, intraday service level and net staffing figures, the KPIs."""
+    html = (run_report / "report.html").read_text()
+    head = re.search(r'<p class="headline" id="headline">([^<]*)</p>', html)
+    assert head, "no headline"
+    m = re.search(r"^base: service level \d+\.\d\d% \[[\d.]+%, [\d.]+%\] against the 80% target"
+                  r".*; (\d+) of 48 intervals below target on average, worst (\d+)% at "
+                  r"(\d\d:\d\d); occupancy [\d.]+%; agents on queue short of the Erlang "
+                  r"requirement in (\d+) of 48 intervals; [\d,]+ paid agent-hours a day, "
+                  r"NOK [\d,]+ \(NOK [\d.]+ per answered call\)", head[1])
+    assert m, head[1]
+    imgs = set(re.findall(r'<img id="([^"]+)"', html))
+    assert imgs == {"intraday", "net_staffing"}, imgs
+    kpis = html[html.index('<table class="kpis">'):]
+    kpis = kpis[:kpis.index("</table>")]
+    for k in KPIS:
+        assert f"<td>{k}</td>" in kpis, k
+    net = html[html.index('<table class="net">'):]
+    assert net[:net.index("</table>")].count("<tr>") == 48 + 1
+
+
+def test_run_report_numbers_are_the_runs(base):
+    """The headline's interval count, worst interval and net staffing come from the tables."""
+    from analysis.experiment import run_experiment
+    from analysis.run_report import headline, interval_profile, net_staffing
+    from analysis.stats import summarise
+
+    s = base.replace({"horizon.days": 2})
+    exp = run_experiment([s], 1, 2)
+    iv = exp.table("intervals")
+    by_hand = iv.groupby(["interval", "replication"])["service_level"].mean() \
+        .groupby("interval").mean()
+    prof = interval_profile(exp, "service_level")
+    assert np.allclose(prof["mean"], by_hand.to_numpy())
+    net = net_staffing(exp)
+    assert np.allclose(net["on_queue"], iv.groupby("interval")["agents_on_queue"].mean())
+    assert (net["erlang_agents"] > 0).all() and len(net) == s.horizon.intervals_per_day
+    text = headline(s, summarise(exp.kpi_rows(0)), prof, net, 2)
+    below = int((by_hand < s.service_level.target).sum())
+    worst = by_hand.idxmin()
+    clock = format_clock(s.horizon.open + worst * s.horizon.interval_s)
+    assert f"; {below} of 48 intervals below target on average, worst " \
+        f"{100 * by_hand.min():.0f}% at {clock};" in text, text
+    assert f"short of the Erlang requirement in {int((net['net'] < -0.5).sum())} of 48" in text
+
+
+def test_run_report_with_stress_shows_strain(tmp_path):
+    """With measured stress: strain over the last day and stress over the horizon."""
+    strict = tmp_path / "strict.toml"
+    strict.write_text(f'extends = "{SCENARIOS / "policy" / "individual-strict.toml"}"\n'
+                      'description = "strict, stress measured"\nrationale = "test"\n'
+                      '[stress]\nenabled = true\n')
+    out = tmp_path / "out"
+    assert main(["run", str(strict), "--days", "2", "--reps", "2", "--executor", "serial",
+                 "--quiet", "--out", str(out)]) == 0
+    html = (out / "report.html").read_text()
+    imgs = set(re.findall(r'<img id="([^"]+)"', html))
+    assert imgs == {"intraday", "net_staffing", "strain_over_day", "stress_over_horizon"}
+    assert "Strain over day 1" in html and "measured stress" in html
+
+
+def test_run_report_does_not_overflow(run_report, tmp_path):
+    """The run report fits the page in headless Chromium."""
+    view, scroll, n, what = overflow(run_report / "report.html", tmp_path)
+    assert n == 0 and scroll <= view, f"{n} elements overflow: {what}"

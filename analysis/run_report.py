@@ -1,0 +1,280 @@
+"""``ccsim run``'s own ``report.html``: the planner's intraday picture of one scenario.
+
+A headline sentence; service level and abandonment per interval against the target; net
+staffing per interval (the Erlang requirement for the target against the agents actually
+on queue, from the statuses); the KPI table; and, with measured stress, strain over the
+day and measured stress over the horizon. Figures are embedded PNG, as in ``compare``'s
+report, and also written to ``figures/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import matplotlib.ticker
+import numpy as np
+import pandas as pd
+
+from analysis.experiment import Experiment, rep_range
+from analysis.report import CSS, _clock_axis, _html_table, plt, png_bytes
+from analysis.stats import Estimate, summarise, t_interval
+from analysis.store import atomic_write, json_safe
+from sim.kpi import KPIS
+from sim.kpi import format_kpi as fmt
+from sim.scenario import Scenario, format_clock
+
+
+def interval_profile(exp: Experiment, column: str, confidence: float = 0.95
+                     ) -> pd.DataFrame:
+    """Per reporting interval of the day: ``column``'s mean and CI over replications.
+
+    Each replication's value is its mean over the days first. Columns ``interval,
+    start_h, mean, ci_low, ci_high``.
+    """
+    iv = exp.table("intervals")
+    s = exp.scenarios[0]
+    h = s.horizon
+    per_rep = iv.groupby(["interval", "replication"])[column].mean()
+    rows = []
+    for i in range(h.intervals_per_day):
+        values = per_rep.loc[i].to_numpy() if i in per_rep.index.get_level_values(0) else []
+        e = t_interval(values, confidence)
+        rows.append({"interval": i, "start_h": (h.open + (i + 0.5) * h.interval_s) / 3600,
+                     "mean": e.mean, "ci_low": e.ci_low, "ci_high": e.ci_high})
+    return pd.DataFrame(rows)
+
+
+def net_staffing(exp: Experiment) -> pd.DataFrame:
+    """Per interval: the Erlang requirement against the agents on queue, and the net.
+
+    The Erlang C/A agents on queue for the target (each interval alone), the agents the
+    schedule has on queue and the agents actually on queue (Ready, Talk, ACW; mean over the
+    interval, days and replications); net = on queue - required.
+    """
+    from analysis.staffing import erlang_requirements  # SciPy: only when a report is made
+
+    s = exp.scenarios[0]
+    sl = s.service_level
+    erl = erlang_requirements(s, sl.target, sl.threshold_s)
+    iv = exp.table("intervals")
+    mean = iv.groupby("interval")[["agents_on_queue", "agents_scheduled_on_queue"]].mean()
+    out = erl[["interval", "start", "calls_per_h", "erlang_agents"]].copy()
+    out["scheduled_on_queue"] = mean["agents_scheduled_on_queue"].reindex(out["interval"]) \
+        .to_numpy()
+    out["on_queue"] = mean["agents_on_queue"].reindex(out["interval"]).to_numpy()
+    out["net"] = out["on_queue"] - out["erlang_agents"]
+    return out
+
+
+def headline(s: Scenario, est: Mapping[str, Estimate], sl_profile: pd.DataFrame,
+             net: pd.DataFrame, reps: int) -> str:
+    """The report's first sentence, the planner's intraday picture in words.
+
+    The service level against its target, how many intervals miss it and the worst,
+    occupancy, intervals short of the Erlang requirement, and what the staff cost.
+    """
+    sl = s.service_level
+    e = est["service_level"]
+    text = f"{s.name}: service level {fmt('service_level', e.mean)}"
+    if not math.isnan(e.ci_low):
+        text += f" [{fmt('service_level', e.ci_low)}, {fmt('service_level', e.ci_high)}]"
+    text += (f" against the {100 * sl.target:g}% target (answered within "
+             f"{sl.threshold_s:g} s)")
+    prof = sl_profile.dropna(subset=["mean"])
+    if len(prof):
+        below = prof[prof["mean"] < sl.target]
+        worst = prof.loc[prof["mean"].idxmin()]
+        clock = format_clock(s.horizon.open + int(worst["interval"]) * s.horizon.interval_s)
+        text += (f"; {len(below)} of {len(prof)} intervals below target on average, worst "
+                 f"{100 * worst['mean']:.0f}% at {clock}")
+    if "occupancy" in est:
+        text += f"; occupancy {fmt('occupancy', est['occupancy'].mean)}"
+    short = int((net["net"] < -0.5).sum())
+    text += (f"; agents on queue short of the Erlang requirement in {short} of {len(net)} "
+             "intervals")
+    if "paid_agent_hours" in est and not math.isnan(est["paid_agent_hours"].mean):
+        cur = s.cost.currency
+        text += (f"; {est['paid_agent_hours'].mean:,.0f} paid agent-hours a day, "
+                 f"{cur} {fmt('staff_cost_per_day', est['staff_cost_per_day'].mean)} "
+                 f"({cur} {fmt('cost_per_answered_call', est['cost_per_answered_call'].mean)}"
+                 " per answered call)")
+    if "stress_mean" in est and not math.isnan(est["stress_mean"].mean):
+        text += f"; measured stress {fmt('stress_mean', est['stress_mean'].mean)}"
+    return text + (f" ({reps} replications, 95% CIs)." if reps > 1 else " (1 replication).")
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _band(ax: Any, x: Any, p: pd.DataFrame, label: str, color: str) -> None:
+    ax.plot(x, p["mean"], marker=".", color=color, label=label)
+    if p["ci_low"].notna().any():
+        ax.fill_between(x, p["ci_low"], p["ci_high"], color=color, alpha=0.2, lw=0)
+
+
+def figure_intraday(s: Scenario, sl: pd.DataFrame, ab: pd.DataFrame) -> plt.Figure:
+    """Service level and abandonment per interval (mean, 95% CI band over replications)."""
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True)
+    _band(a1, sl["start_h"], sl, "service level", "C0")
+    a1.axhline(s.service_level.target, color="grey", ls="--", lw=1,
+               label=f"target {100 * s.service_level.target:g}%")
+    below = sl["mean"] < s.service_level.target
+    a1.scatter(sl["start_h"][below], sl["mean"][below], color="C3", zorder=3, s=18,
+               label="below target")
+    a1.set_ylabel(f"answered within {s.service_level.threshold_s:g} s")
+    a1.set_ylim(min(0.0, a1.get_ylim()[0]), 1.02)
+    a1.legend(loc="lower left", fontsize=8)
+    a1.set_title("Service level and abandonment per interval (mean over days; band: 95% CI)")
+    _band(a2, ab["start_h"], ab, "abandon rate", "C1")
+    a2.set_ylabel("abandoned / offered")
+    a2.set_ylim(bottom=0)
+    _clock_axis(a2)
+    fig.tight_layout()
+    return fig
+
+
+def figure_net_staffing(net: pd.DataFrame, s: Scenario) -> plt.Figure:
+    """Required (Erlang) against scheduled and actual agents on queue, and the net."""
+    h = s.horizon
+    x = (h.open + (net["interval"] + 0.5) * h.interval_s) / 3600
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True,
+                                 gridspec_kw={"height_ratios": [2, 1]})
+    a1.step(x, net["erlang_agents"], where="mid", color="k", label="required (Erlang)")
+    a1.plot(x, net["scheduled_on_queue"], color="C2", ls="--", label="scheduled on queue")
+    a1.plot(x, net["on_queue"], color="C0", label="actually on queue")
+    a1.set_ylabel("agents")
+    a1.legend(fontsize=8)
+    a1.set_title("Net staffing: agents on queue against the Erlang requirement")
+    colors = np.where(net["net"] < 0, "C3", "C2")
+    a2.bar(x, net["net"], width=h.interval_s / 3600 * 0.9, color=colors)
+    a2.axhline(0, color="k", lw=0.8)
+    a2.set_ylabel("on queue - required")
+    _clock_axis(a2)
+    fig.tight_layout()
+    return fig
+
+
+def figure_stress_horizon(per_day: pd.DataFrame) -> plt.Figure:
+    """Measured stress per day over the horizon (mean over replications, 95% CI band)."""
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    _band(ax, per_day["day"], per_day, "stress_mean", "C4")
+    ax.set_xlabel("day")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_ylabel("measured stress")
+    ax.set_title("Measured stress over the horizon (mean of the day's survey readings)")
+    fig.tight_layout()
+    return fig
+
+
+def figure_strain_day(strain: pd.DataFrame, day: int) -> plt.Figure:
+    """Mean acute strain of the agents logged in over one day."""
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.plot(strain["time_s"] / 3600, strain["strain"], color="C4")
+    _clock_axis(ax)
+    ax.set_ylabel("mean acute strain")
+    ax.set_title(f"Strain over day {day} (replication 0, agents logged in)")
+    fig.tight_layout()
+    return fig
+
+
+def stress_per_day(exp: Experiment) -> pd.DataFrame:
+    """``stress_mean`` per day: mean and 95% CI over replications (from the daily table)."""
+    daily = exp.table("daily")
+    rows = []
+    for day, g in daily.groupby("day"):
+        e = t_interval(g["stress_mean"].to_numpy())
+        rows.append({"day": int(day), "mean": e.mean, "ci_low": e.ci_low,
+                     "ci_high": e.ci_high})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def kpi_rows(est: Mapping[str, Estimate]) -> list[list[str]]:
+    """KPI, mean, 95% CI, meaning: the table ``ccsim run`` prints, for HTML."""
+    return [[k, fmt(k, e.mean) + e.dropped_note(),
+             "-" if math.isnan(e.ci_low) else f"[{fmt(k, e.ci_low)}, {fmt(k, e.ci_high)}]",
+             KPIS[k].description if k in KPIS else ""] for k, e in est.items()]
+
+
+def write_run_report(exp: Experiment, out: Path, run_info: Mapping[str, Any],
+                     strain: Callable[[], tuple[pd.DataFrame, int]] | None = None) -> Path:
+    """Write ``out/report.html`` and ``out/figures/*.png`` for a one-scenario run.
+
+    ``strain`` (with measured stress): returns the strain over one day and that day's
+    number (:func:`analysis.notebook.strain_over_day`), called only when the report is made.
+    """
+    e = html.escape
+    s = exp.scenarios[0]
+    est = summarise(exp.kpi_rows(0))
+    reps = exp.reps(0)
+    sl = interval_profile(exp, "service_level")
+    ab = interval_profile(exp, "abandon_rate")
+    net = net_staffing(exp)
+    figures = [("intraday", "Service level and abandonment per interval",
+                png_bytes(figure_intraday(s, sl, ab))),
+               ("net_staffing", "Net staffing per interval",
+                png_bytes(figure_net_staffing(net, s)))]
+    stress_on = s.stress.enabled and "stress_mean" in est
+    if stress_on:
+        if strain is not None:
+            curve, day = strain()
+            figures.append(("strain_over_day", f"Strain over day {day}",
+                            png_bytes(figure_strain_day(curve, day))))
+        figures.append(("stress_over_horizon", "Measured stress over the horizon",
+                        png_bytes(figure_stress_horizon(stress_per_day(exp)))))
+    for name, _, data in figures:
+        atomic_write(out / "figures" / f"{name}.png", lambda p, d=data: p.write_bytes(d))
+
+    def img(name: str, title: str, data: bytes) -> str:
+        b64 = base64.b64encode(data).decode("ascii")
+        return f'<img id="{e(name)}" alt="{e(title)}" src="data:image/png;base64,{b64}">'
+
+    net_rows = [[r.start, f"{r.calls_per_h:.0f}", f"{r.erlang_agents:.0f}",
+                 f"{r.scheduled_on_queue:.1f}", f"{r.on_queue:.1f}", f"{r.net:+.1f}",
+                 "-" if math.isnan(p) else f"{100 * p:.1f}%"]
+                for r, p in zip(net.itertuples(), sl["mean"], strict=True)]
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>ccsim run: {e(s.name)}</title>", f"<style>{CSS}</style></head><body>",
+        f"<h1>Run: {e(s.name)}</h1>",
+        f'<p class="headline" id="headline">{e(headline(s, est, sl, net, len(reps)))}</p>',
+        f"<p>{e(s.description)}<br><small>{e(s.rationale)}</small></p>",
+        f"<p>{len(reps)} replication(s) ({e(rep_range(reps))}), seed {exp.seed}, "
+        f"{s.horizon.days} day(s). Per-interval values are means over the days, then over "
+        "replications (band: 95% Student-t CI over replications).</p>",
+    ]
+    for name, title, data in figures[:2]:
+        parts += [f"<h2>{e(title)}</h2>", img(name, title, data)]
+    parts += ["<h3>Per interval</h3>",
+              "<p>Required: Erlang C (or A, with the scenario's patience) agents on queue for "
+              "the target, each interval taken alone. Scheduled: the published plan's agents "
+              "on queue. On queue: agents actually Ready, in Talk or in ACW (mean over the "
+              "interval), from the statuses. Net = on queue - required.</p>",
+              _html_table(["interval", "calls/h", "required", "scheduled", "on queue", "net",
+                           "service level"], net_rows, "net")]
+    if stress_on:
+        for name, title, data in figures[2:]:
+            parts += [f"<h2>{e(title)}</h2>", img(name, title, data)]
+    parts += ["<h2>KPIs</h2>",
+              _html_table(["KPI", "mean", "95% CI", "meaning"], kpi_rows(est), "kpis")]
+    prov = exp.provenance()
+    first = prov[0] if prov else {}
+    info = {**run_info, "seed": exp.seed, "replications": len(reps),
+            "scenario hash": s.digest(), "git revision": first.get("git_revision"),
+            "versions": first.get("versions")}
+    parts += ["<h2>Provenance</h2>",
+              _html_table(["item", "value"],
+                          [[k, v if isinstance(v, str) else json.dumps(json_safe(v))]
+                           for k, v in info.items()], "provenance"),
+              f"<details><summary>scenario as run</summary><pre>"
+              f"{e(json.dumps(s.to_dict(), indent=2))}</pre></details>", "</body></html>"]
+    text = "\n".join(parts) + "\n"
+    return atomic_write(out / "report.html", lambda p: p.write_text(text, encoding="utf-8"))
