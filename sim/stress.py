@@ -11,6 +11,16 @@ and decays; threat T (+1 per warning) decays over weeks; the survey records
 ``mean A + E + noise``. With ``absence`` on, each morning an agent not already off sick
 starts a spell with a daily hazard rising with E (the presence seam: it does not log in).
 
+A simulated day is a working day of the centre: after every ``work_days_per_week`` of them
+the agents have the rest of the week off, and A, E and T get those days' recovery in closed
+form at the next day's start (no simulated time passes). With ``feedback`` on, strain acts
+on work through the handling hook: handle time slows above a strain threshold, more calls
+are left unresolved, and callers who waited long are more often hostile (one draw per call
+from the agent's own stream). With ``attrition`` on, each working day the person in a seat
+quits with a daily hazard converted from a monthly one rising with E and T; the seat is
+vacant (absence reason "quit") until a replacement arrives after the hiring delay, with
+E = T = 0 and a handle-time learning curve.
+
 Monitoring load m and job control ctrl come from the measurement regime (assumptions,
 documented in docs/stress.md); every parameter is in the ``[stress]`` section.
 """
@@ -33,6 +43,7 @@ if TYPE_CHECKING:
     from sim.presence import Presence
 
 HOUR = 3600.0
+DAY = 86_400.0
 ROW_COLUMNS = ("agent", "day", "strain_mean", "strain_end", "exhaustion", "threat", "stress",
                "hostile_calls")
 
@@ -69,18 +80,32 @@ class Strain(Behaviour):
     watches_status = True
 
     def __init__(self, scenario: Scenario, k: int, rng: np.random.Generator,
-                 day_rng: Callable[[int], np.random.Generator]) -> None:
+                 day_rng: Callable[[int], np.random.Generator],
+                 quit_rng: np.random.Generator | None = None) -> None:
         """Agent ``k``'s strain; ``rng`` draws hostile calls.
 
         ``day_rng(day)`` draws the day's survey noise and absence, so they are common random
-        numbers across scenarios whatever the calls were.
+        numbers across scenarios whatever the calls were; ``quit_rng`` one uniform per
+        working day for quitting (attrition), drawn up front for the same reason.
         """
         p = scenario.stress
         self.p = p
         self.k = k
         self.rng = rng
         self.day_rng = day_rng
-        self.watches_days = p.absence
+        self.watches_days = p.absence or p.attrition
+        self.adjusts_handling = p.feedback or p.attrition
+        self.days = scenario.horizon.days
+        self.week = p.work_days_per_week
+        self.per_year = scenario.schedule.days_per_year
+        self.quit_u: list[float] = []
+        if p.attrition:
+            gen = quit_rng if quit_rng is not None else np.random.default_rng([k, 2])
+            self.quit_u = gen.random(self.days).tolist()
+        if p.hostile_probability <= 0 or p.hostile_probability >= 1:
+            self.hostile_logit = None  # a certain answer: waiting changes nothing
+        else:
+            self.hostile_logit = math.log(p.hostile_probability / (1 - p.hostile_probability))
         scale = (1 + monitoring_load(scenario)) * (1 - p.control_buffer * job_control(scenario))
         work, brk = p.tau_work_h * HOUR, p.tau_break_min * 60
         load = np.zeros(len(Status))
@@ -104,6 +129,11 @@ class Strain(Behaviour):
         self.hostile = 0
         self.sick_days_left = 0
         self.rows: list[tuple] = []
+        self.cal_day = 0  # the last day whose preceding days off are accounted for
+        self.hire = 0  # which person holds the seat (0: the first)
+        self.hired_on = 0  # the day the current person started
+        self.back_on: int | None = None  # while vacant: the replacement's first day
+        self.learn = 1.0  # today's handle-time multiplier of the learning curve
 
     def advance(self, now: float) -> None:
         """Bring A to ``now`` with the current status's load and time constant (exact)."""
@@ -129,13 +159,123 @@ class Strain(Behaviour):
         """The funnel: update A exactly, then switch to the new status's law."""
         self.advance(now)
         if old == Status.LOGGED_OUT:
+            self.catch_up(agent.day)
             self.area, self.day_start_s, self.hostile = 0.0, now, 0
-        if new == Status.TALK and self.rng.random() < self.p.hostile_probability:
+            self.learn = self.learning(agent.day)
+        if (new == Status.TALK and not self.p.feedback
+                and self.rng.random() < self.p.hostile_probability):
             self.a += self.p.hostile_impulse
             self.hostile += 1
         if new == Status.LOGGED_OUT:
             self._end_day(agent.day, now)
         self.status = new
+
+    # ------------------------------------------------------------ weeks and days off
+
+    def days_off_before(self, day: int) -> int:
+        """Calendar days off between working day ``day - 1`` and ``day`` (a weekend)."""
+        w = self.week
+        return 7 - w if w < 7 and day > 0 and day % w == 0 else 0
+
+    def calendar_day(self, day: int) -> int:
+        """Calendar day (from day 0's) of working day ``day``."""
+        return (day // self.week) * 7 + day % self.week
+
+    def catch_up(self, day: int) -> None:
+        """The recovery of every day off before working day ``day`` not yet accounted for.
+
+        Logged out, A decays with ``tau_off_h`` whatever else happens (zero load), so the
+        extra days' factor ``e^(-n 24 h / tau_off)`` may be applied at any time before the
+        next log-in; E recovers at twice its working-day rate, ``(1 - 2/tau_E)`` per day off
+        (as on a sick day); T decays ``e^(-1/tau_T)`` per calendar day.
+        """
+        p = self.p
+        while self.cal_day < day:
+            self.cal_day += 1
+            n = self.days_off_before(self.cal_day)
+            if n:
+                self.a *= math.exp(-n * DAY / (p.tau_off_h * HOUR))
+                self.e *= max(0.0, 1 - 2 / p.tau_exhaustion_days) ** n
+                self.threat *= math.exp(-n / p.tau_threat_days)
+
+    # ---------------------------------------------------------------- work feedback
+
+    def learning(self, day: int) -> float:
+        """Handle-time multiplier of the seat's person on ``day`` (1 for the first holder)."""
+        p = self.p
+        if self.hire == 0 or p.learning_days <= 0:
+            return 1.0
+        left = 1 - (day - self.hired_on) / p.learning_days
+        return 1 + (p.learning_start - 1) * max(0.0, left)
+
+    def hostile_chance(self, wait_s: float) -> float:
+        """Chance that a call answered after ``wait_s`` seconds is hostile (feedback)."""
+        p = self.p
+        if self.hostile_logit is None or p.hostile_per_wait_minute == 0:
+            return p.hostile_probability
+        z = self.hostile_logit + p.hostile_per_wait_minute * wait_s / 60
+        return 1 / (1 + math.exp(-z))
+
+    def handling(self, agent: Agent, call: int, talk: float, acw: float
+                 ) -> tuple[float, float, float]:
+        """Talk and wrap-up as this person works them now, and the added unresolved chance.
+
+        With ``feedback``: the call's hostility is drawn here (its wait is known), then
+        handle time is multiplied by ``min(cap, 1 + s (A - A_s))`` and the chance it is
+        left unresolved raised by ``r (A - A_s)`` when A is above ``slowdown_strain`` A_s.
+        A new hire's learning-curve multiplier applies on top (attrition).
+        """
+        p = self.p
+        factor, extra = self.learn, 0.0
+        if p.feedback:
+            centre = agent.centre
+            if self.rng.random() < self.hostile_chance(
+                    centre.answered_at[call] - centre.arrival[call]):
+                self.a += p.hostile_impulse
+                self.hostile += 1
+            over = self.a - p.slowdown_strain
+            if over > 0:
+                factor *= min(p.slowdown_cap, 1 + p.slowdown_per_strain * over)
+                extra = p.repeat_per_strain * over
+        if factor == 1.0:
+            return talk, acw, extra
+        return talk * factor, acw * factor, extra
+
+    # ------------------------------------------------------------------- attrition
+
+    def quit_hazard(self) -> float:
+        """Chance that the person quits today: the monthly chance per working day.
+
+        ``q = min(1, q0 e^(b_E E + b_T T))`` a month, ``1 - (1 - q)^(12 / days_per_year)``
+        a working day (so that a month of working days compounds back to q).
+        """
+        p = self.p
+        q = min(1.0, p.quit_base_monthly * math.exp(p.quit_exhaustion_effect * self.e
+                                                   + p.quit_threat_effect * self.threat))
+        return 1 - (1 - q) ** (12 / self.per_year)
+
+    def replacement_day(self, day: int) -> int:
+        """First working day at least ``hiring_delay_days`` calendar days after ``day``.
+
+        Never ``day`` itself: a vacancy lasts at least the day of the quit.
+        """
+        target = self.calendar_day(day) + math.ceil(self.p.hiring_delay_days - 1e-9)
+        week, dow = divmod(target, 7)
+        first = week * self.week + dow if dow < self.week else (week + 1) * self.week
+        return max(day + 1, first)
+
+    def _quit(self, day: int, presence: Presence) -> None:
+        self.back_on = self.replacement_day(day)
+        self.sick_days_left = 0
+        presence.quit(self.k, day, self.back_on)
+
+    def _hire(self, day: int, now: float, presence: Presence) -> None:
+        """A new person in the seat: fresh (A = E = T = 0), learning."""
+        self.back_on = None
+        self.hire += 1
+        self.hired_on = day
+        self.a, self.e, self.threat, self.t = 0.0, 0.0, 0.0, now
+        presence.hired(self.k, day)
 
     def _end_day(self, day: int, now: float) -> None:
         p = self.p
@@ -148,8 +288,22 @@ class Strain(Behaviour):
                           self.hostile))
 
     def day_start(self, agent: Agent, day: int, presence: Presence) -> None:
-        """Each morning: still off sick, or a new spell with a hazard rising with E."""
+        """Each morning: a vacant seat filled or not, a quit, still off sick, or a new spell.
+
+        The quit comes first (the day's uniform from the seat's own stream), then
+        sickness as before (its draws are those of the run without attrition).
+        """
         p = self.p
+        self.catch_up(day)
+        if self.back_on is not None:
+            if day < self.back_on:
+                return  # vacant: marked absent ("quit") when the person left
+            self._hire(day, agent.env.now, presence)
+        if p.attrition and self.quit_u[day] < self.quit_hazard():
+            self._quit(day, presence)
+            return
+        if not p.absence:
+            return
         if self.sick_days_left > 0:
             self.sick_days_left -= 1
         else:
@@ -188,7 +342,7 @@ class Both(Behaviour):
 
     def __init__(self, policy: Behaviour, strain: Strain) -> None:
         self.policy, self.strain = policy, strain
-        self.adjusts_handling = policy.adjusts_handling
+        self.adjusts_handling = policy.adjusts_handling or strain.adjusts_handling
         self.watches_days = policy.watches_days or strain.watches_days
 
     def defer_unplanned_break(self, agent: Agent, now: float) -> bool:
@@ -197,8 +351,18 @@ class Both(Behaviour):
 
     def handling(self, agent: Agent, call: int, talk: float, acw: float
                  ) -> tuple[float, float, float]:
-        """The regime's answer."""
-        return self.policy.handling(agent, call, talk, acw)
+        """The regime's response (e.g. to an AHT target) first, then strain's on top.
+
+        Each part is asked only if it adjusts handling, so neither draws when it would not
+        alone; the added chances of leaving the call unresolved add up.
+        """
+        extra = 0.0
+        if self.policy.adjusts_handling:
+            talk, acw, extra = self.policy.handling(agent, call, talk, acw)
+        if self.strain.adjusts_handling:
+            talk, acw, more = self.strain.handling(agent, call, talk, acw)
+            extra += more
+        return talk, acw, extra
 
     def on_status(self, agent: Agent, old: int, new: int, now: float) -> None:
         """Strain first (it sees the status the agent had), then the regime."""
@@ -206,8 +370,14 @@ class Both(Behaviour):
         self.policy.on_status(agent, old, new, now)
 
     def day_start(self, agent: Agent, day: int, presence: Presence) -> None:
-        """Both."""
+        """Both; a new person in the seat starts with a clean record under the regime."""
+        hire = self.strain.hire
         self.strain.day_start(agent, day, presence)
+        if self.strain.hire != hire:  # the regime's memory was of the person who left
+            for name in ("breaches", "pending"):
+                getattr(self.policy, name, []).clear()
+            if hasattr(self.policy, "warnings"):
+                self.policy.warnings = 0
         self.policy.day_start(agent, day, presence)
 
 
@@ -216,3 +386,20 @@ def stress_table(strains: list[Strain]) -> pd.DataFrame:
     rows = [r for s in strains for r in s.rows]
     out = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
     return out.astype({"agent": np.int64, "day": np.int64, "hostile_calls": np.int64})
+
+
+def add_attrition_columns(presence: Presence, agent_days: pd.DataFrame,
+                          absences: pd.DataFrame, agents: pd.DataFrame) -> None:
+    """Who held each seat (``stress.attrition``), still pseudonymous: in place.
+
+    ``agent_days.hire`` and ``absences.hire``: which person of the seat (0 its first holder,
+    1 the first replacement...); ``absences.quit_start``: the day a person quit (the first
+    of the vacancy); ``agents.hires``: replacements in the run.
+    """
+    a, d = agent_days["agent"].to_numpy(), agent_days["day"].to_numpy()
+    agent_days["hire"] = presence.hire[a, d].astype(np.int64)
+    a, d = absences["agent"].to_numpy(), absences["day"].to_numpy()
+    absences["hire"] = presence.hire[a, d].astype(np.int64)
+    absences["quit_start"] = presence.quit_day[a, d]
+    agents["hires"] = (presence.hire[:, -1].astype(np.int64) if presence.hire.shape[1]
+                       else np.zeros(len(agents), dtype=np.int64))

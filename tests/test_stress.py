@@ -107,3 +107,99 @@ def test_sickness_absence_goes_through_presence():
     assert len(none.absences) == 0 and none.kpis["absence_rate"] == 0.0
     with pytest.raises(ValueError, match="absence"):
         s.replace({"stress.enabled": False})
+
+
+# ------------------------------------------------------------------ weeks and feedback
+
+
+def test_weekend_recovery_in_closed_form():
+    """After every 5th working day, 2 days off: A, E, T get their recovery at once."""
+    st, s = strain()
+    p = s.stress
+    assert [st.days_off_before(d) for d in range(11)] == [0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2]
+    st.a, st.e, st.threat = 1.0, 0.8, 2.0
+    st.catch_up(4)  # Monday to Friday: no day off in between
+    assert (st.a, st.e, st.threat) == (1.0, 0.8, 2.0)
+    st.catch_up(5)  # the Monday after a weekend
+    assert st.a == pytest.approx(math.exp(-2 * 24 / p.tau_off_h))
+    assert st.e == pytest.approx(0.8 * (1 - 2 / 21) ** 2)
+    assert st.threat == pytest.approx(2.0 * math.exp(-2 / 14))
+    st.catch_up(5)  # once only
+    assert st.e == pytest.approx(0.8 * (1 - 2 / 21) ** 2)
+    seven, _ = strain(work_days_per_week=7)
+    assert [seven.days_off_before(d) for d in range(15)] == [0] * 15
+    three, _ = strain(work_days_per_week=3)
+    assert [three.calendar_day(d) for d in range(7)] == [0, 1, 2, 7, 8, 9, 14]
+
+
+class _Centre:
+    """What the feedback reads of the ACD: when call 0 arrived and was answered."""
+
+    def __init__(self, wait: float) -> None:
+        self.arrival, self.answered_at = [100.0], [100.0 + wait]
+
+
+class _Agent:
+    day = 0
+
+    def __init__(self, wait: float = 0.0) -> None:
+        self.centre = _Centre(wait)
+
+
+def test_feedback_slows_strained_agents_and_leaves_more_unresolved():
+    """Above A = 1.5: handle time x (1 + 0.1 (A - 1.5)), capped at 1.5; +0.02 (A - 1.5)."""
+    st, _ = strain(feedback=True, hostile_probability=0.0)
+    assert st.handling(_Agent(), 0, 200.0, 40.0) == (200.0, 40.0, 0.0)  # A = 0
+    st.a = 2.5
+    talk, acw, extra = st.handling(_Agent(), 0, 200.0, 40.0)
+    assert talk == pytest.approx(200 * 1.1) and acw == pytest.approx(40 * 1.1)
+    assert extra == pytest.approx(0.02)
+    st.a = 20.0
+    talk, acw, extra = st.handling(_Agent(), 0, 200.0, 40.0)
+    assert talk == pytest.approx(300.0) and extra == pytest.approx(0.02 * 18.5)
+
+
+def test_long_waits_make_hostile_calls_likelier():
+    """Hostile: logistic(logit(0.1) + 0.2 x minutes waited); answered at once: 0.1."""
+    st, _ = strain(feedback=True)
+    assert st.hostile_chance(0.0) == pytest.approx(0.1)
+    z = math.log(0.1 / 0.9) + 0.2 * 5
+    assert st.hostile_chance(300.0) == pytest.approx(1 / (1 + math.exp(-z)))
+    sure, _ = strain(feedback=True, hostile_probability=1.0)
+    assert sure.hostile_chance(300.0) == 1.0
+    # drawn at the answer, from the agent's own stream, with the call's wait
+    st, _ = strain(feedback=True, hostile_probability=0.5, hostile_per_wait_minute=10.0)
+    st.handling(_Agent(wait=600.0), 0, 200.0, 40.0)
+    assert st.hostile == 1
+
+
+@pytest.mark.parametrize("name", ["base", "policy/individual-strict", "policy/telenor-tmr"])
+def test_features_off_or_without_effect_leave_the_queue_alone(name):
+    """Features off, or on with zero effect sizes: the calls of the run without stress.
+
+    Same seed, exactly; weekends on (every day is followed by one here).
+    """
+    s = load_scenario(SCENARIOS / f"{name}.toml").replace({"horizon.days": 2})
+    plain = simulate(s, seed=5).calls
+    on = {"stress.enabled": True, "stress.work_days_per_week": 1}
+    off = simulate(s.replace(on), seed=5)
+    pd.testing.assert_frame_equal(plain, off.calls)
+    idle = simulate(s.replace({**on, "stress.feedback": True, "stress.slowdown_per_strain": 0.0,
+                               "stress.repeat_per_strain": 0.0, "stress.attrition": True,
+                               "stress.quit_base_monthly": 0.0}), seed=5)
+    pd.testing.assert_frame_equal(plain, idle.calls)
+    assert idle.kpis["attrition_rate"] == 0.0 and math.isnan(off.kpis["attrition_rate"])
+
+
+def test_feedback_changes_work_but_not_the_callers():
+    """With feedback, strained agents' calls take longer; the callers' draws are the same."""
+    s = load_scenario(SCENARIOS / "policy" / "individual-strict.toml").replace(
+        {"horizon.days": 2, "stress.enabled": True})
+    off = simulate(s, seed=5).calls
+    on = simulate(s.replace({"stress.feedback": True}), seed=5).calls
+    first = off["repeat_of"] < 0
+    n = int(first.sum())
+    for col in ("arrival_s", "patience_s"):
+        np.testing.assert_array_equal(off[col].to_numpy()[:n], on[col].to_numpy()[:n])
+    assert not off["talk_s"].equals(on["talk_s"])
+    assert on["talk_s"].sum() > off["talk_s"].sum()

@@ -118,9 +118,84 @@ class Stress(_Model):
                                          "long spell (days).", source=_S6,
                                          unit="days", plausible=(5.0, 15.0))
 
+    # --- weeks, feedback on work, attrition (issue 10, second part) ---
+    work_days_per_week: int = _field(
+        5, ge=1, le=7, description="A simulated day is a working day of the centre; after "
+        "every this many the agents have 7 minus this many days off (a weekend): strain, "
+        "exhaustion and threat recover over them in closed form. 7: no days off.",
+        source="AML s. 10-4 (at most 40 hours per 7 days: five 8-hour days); assumption",
+        unit="working days per 7 calendar days")
+    feedback: bool = _field(
+        False, description="Strain feeds back on work: handle time slows under high strain, "
+        "strained agents leave more calls unresolved (repeat calls), and callers who waited "
+        "long are more often hostile. Off: the queue is exactly that of the run without "
+        "stress.", source="Dong et al. 2015; de Vericourt & Zhou 2005; Grandey et al. 2004 "
+        "(STRESS-EVIDENCE §2, §3)", unit="-")
+    slowdown_strain: float = _field(
+        1.5, ge=0, le=100, description="Strain A above which handle time slows and more "
+        "calls are left unresolved (feedback).", source=_S6,
+        unit="strain units", plausible=(0.75, 2.25))
+    slowdown_per_strain: float = _field(
+        0.1, ge=0, le=10, description="Talk and wrap-up are multiplied by 1 + this x (A - "
+        "slowdown_strain) when A is above it (feedback).",
+        source="Dong, Feldman & Yom-Tov 2015 (slowdown under congestion); " + _S6,
+        unit="relative handle time per strain unit", plausible=(0.05, 0.15))
+    slowdown_cap: float = _field(
+        1.5, ge=1, le=10, description="Largest strain slowdown multiplier of handle time "
+        "(feedback).", source="assumption", unit="multiplier", plausible=(1.25, 2.0))
+    repeat_per_strain: float = _field(
+        0.02, ge=0, le=1, description="Added chance that a call is left unresolved (its "
+        "caller calls again) per unit of strain above slowdown_strain (feedback).",
+        source="de Vericourt & Zhou 2005; " + _S6, unit="probability per strain unit",
+        plausible=(0.01, 0.03))
+    hostile_per_wait_minute: float = _field(
+        0.2, ge=0, le=10, description="Log-odds increase of a hostile call per minute the "
+        "caller waited (feedback): p = logistic(logit(hostile_probability) + this x wait in "
+        "minutes); a call answered at once keeps hostile_probability.",
+        source="assumption (direction: Grandey et al. 2004; size not anchored)",
+        unit="log-odds per minute waited", plausible=(0.1, 0.3))
+    attrition: bool = _field(
+        False, description="Quits from exhaustion and warnings: a quitter's seat is vacant "
+        "(absence reason \"quit\") until a replacement arrives after hiring_delay_days, "
+        "a new pseudonymous agent with E = T = 0 and a learning curve.",
+        source="Swider & Zimmerman 2010 (burnout and turnover R = .33); Batt & Colvin 2011 "
+        "(STRESS-EVIDENCE §2, §3)", unit="-")
+    quit_base_monthly: float = _field(
+        0.0165, ge=0, le=1, description="q0: monthly chance of quitting at E = T = 0. The "
+        "monthly chance q is applied per working day as 1 - (1 - q)^(12 / "
+        "schedule.days_per_year); 0.0165 gives about 20 quits per 100 heads a year.",
+        source="ContactBabel UK 16-21% a year; Holman, Batt & Holtgrewe 2007 (STRESS-EVIDENCE "
+        "§3); " + _S6, unit="probability per month", plausible=(0.0124, 0.0206))
+    quit_exhaustion_effect: float = _field(
+        0.45, ge=0, le=10, description="Log-hazard increase of quitting per unit of "
+        "exhaustion E.", source="Swider & Zimmerman 2010 R = .33 (turnover); " + _S6,
+        unit="log-hazard per unit of exhaustion", plausible=(0.225, 0.675))
+    quit_threat_effect: float = _field(
+        0.25, ge=0, le=10, description="Log-hazard increase of quitting per unit of threat T "
+        "(about one per recent warning).", source="Batt & Colvin 2011 (direction); " + _S6,
+        unit="log-hazard per unit of threat", plausible=(0.125, 0.375))
+    hiring_delay_days: float = _field(
+        28.0, ge=0, le=730, description="Calendar days from a quit until the replacement takes "
+        "calls (recruiting and initial training); the replacement starts on the first "
+        "working day at least this long after the quit day.", source="assumption",
+        unit="calendar days", plausible=(14.0, 56.0))
+    learning_start: float = _field(
+        1.3, ge=1, le=10, description="A new hire's handle-time multiplier on the first "
+        "day; it falls linearly to 1 over learning_days.",
+        source="Gans, Liu, Mandelbaum, Shen & Ye 2010 (service times fall with tenure); "
+        "size an assumption", unit="multiplier", plausible=(1.15, 1.45))
+    learning_days: float = _field(
+        40.0, ge=0, le=730, description="Working days until a new hire's handle time is that "
+        "of the others.", source="Gans et al. 2010 (learning over the first months); "
+        "assumption", unit="working days", plausible=(20.0, 60.0))
+
     @model_validator(mode="after")
     def _check(self) -> Stress:
         if self.absence and not self.enabled:
             raise ValueError("absence: sickness absence follows exhaustion, so it needs "
                              "stress.enabled = true")
+        for name in ("feedback", "attrition"):
+            if getattr(self, name) and not self.enabled:
+                raise ValueError(f"{name}: it follows strain, so it needs "
+                                 "stress.enabled = true")
         return self
