@@ -325,13 +325,41 @@ def stress_high_share(d: KPIData) -> float:
 
 
 @kpi("absence_rate", "Share of scheduled agent-days lost to absence (sickness: stress."
-     "absence).", "share")
+     "absence; a seat vacant after a quit: stress.attrition).", "share")
 def absence_rate(d: KPIData) -> float:
     """Absent agent-days / scheduled agent-days."""
     ad = d.agent_days
     worked = 0 if ad is None else len(ad)
     absent = 0 if d.absences is None else len(d.absences)
     return _ratio(float(absent), float(worked + absent))
+
+
+# --- attrition and available staff (issue 10: stress.attrition; sim/stress.py) ---
+
+
+@kpi("attrition_rate", "Quits per average headcount, annualised: quits / person-days "
+     "employed (scheduled agent-days minus vacant ones) x schedule.days_per_year (stress."
+     "attrition; NaN when off).", "per year")
+def attrition_rate(d: KPIData) -> float:
+    """Annualised quit rate (the industry's turnover: separations / average headcount)."""
+    ab = d.absences
+    if ab is None or "quit_start" not in ab:
+        return float("nan")
+    worked = 0 if d.agent_days is None else len(d.agent_days)
+    vacant = int((ab["reason"] == "quit").sum())
+    employed = worked + len(ab) - vacant
+    return _ratio(float(ab["quit_start"].sum()) * 12 * d.working_days_per_month,
+                  float(employed))
+
+
+@kpi("fte_available", "Agents available per working day over agents scheduled: agent-days "
+     "worked / scheduled agent-days (every absence reason counted, sickness and vacant "
+     "seats alike, so 1 - absence_rate).", "share")
+def fte_available(d: KPIData) -> float:
+    """Mean agents present per day / mean agents scheduled per day."""
+    worked = 0 if d.agent_days is None else len(d.agent_days)
+    absent = 0 if d.absences is None else len(d.absences)
+    return _ratio(float(worked), float(worked + absent))
 
 
 def _per_agent(d: KPIData, action: str) -> float:

@@ -32,7 +32,7 @@ from sim.scenario import DAY_S, SCHEDULE_STATES, Scenario
 from sim.schedule import AgentDay, Plan, agent_days, build_plan, roster, segments, splice
 from sim.status import StatusRow
 from sim.streams import Streams, stable_key
-from sim.stress import Both, Strain, stress_table
+from sim.stress import Both, Strain, add_attrition_columns, stress_table
 from sim.tables import OUTCOMES, OUTCOMES_ACT, STATUS_CATEGORIES
 
 __all__ = ["OUTCOMES", "OUTCOMES_ACT", "STATUS_CATEGORIES", "RunResult", "closings",
@@ -145,7 +145,10 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     centre.acw_callout = scenario.calls.acw_callout
     presence = Presence(len(staff), h.days)
     regime = Regime(scenario, streams) if scenario.policy_active else None
-    if scenario.calls.repeat_probability > 0 or (regime is not None and regime.aht_target):
+    st = scenario.stress
+    strained = st.enabled and st.feedback and st.repeat_per_strain > 0  # strain leaves calls
+    if (scenario.calls.repeat_probability > 0 or (regime is not None and regime.aht_target)
+            or strained):
         centre.repeats = Repeats(scenario, streams, days)  # only when a call can come back
     if behaviours is not None:
         built = behaviours
@@ -156,7 +159,9 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     strains = None
     if behaviours is None and scenario.stress.enabled:
         strains = [Strain(scenario, k, streams.rng("stress", stable_key(shift), j, 0),
-                          functools.partial(streams.rng, "stress", stable_key(shift), j, 1))
+                          functools.partial(streams.rng, "stress", stable_key(shift), j, 1),
+                          streams.rng("stress", stable_key(shift), j, 2) if st.attrition
+                          else None)
                    for k, (_, shift, j) in enumerate(roster(scenario))]
         built = ([Both(b, s) for b, s in zip(built, strains, strict=True)]
                  if regime is not None else strains)
@@ -232,6 +237,8 @@ def collect(r: Run) -> RunResult:
                                             how="left", validate="one_to_one")
         agent_days_df["stress_high"] = agent_days_df["stress"] > scenario.stress.high_threshold
     absences = tables.absences_table(r.presence, plan)
+    if r.strains is not None and scenario.stress.attrition:  # who holds each seat
+        add_attrition_columns(r.presence, agent_days_df, absences, agents_df)
     in_window = tables.clip_to_opening(statuses, scenario)
     intervals = tables.intervals_table(scenario, calls, statuses, worked, pieces)
     counted = calls[calls["counted"]]
