@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.scenario import LOSS_REASONS, SYSTEM_REASONS, Cost, ServiceLevel
+from sim.scenario import LOSS_REASONS, SYSTEM_REASONS, Cost, ServiceLevel, Targets
 from sim.status import LABELS, Status
 
 
@@ -42,6 +42,10 @@ class KPIData:
     """What a paid agent-hour costs ([cost]); None: no cost KPIs."""
     paid_login_s: float = 0.0
     """Paid pre-shift log-in time per agent-day worked (adherence.paid_login_minutes)."""
+    targets: Targets | None = None
+    """The scenario's COPC-style targets (``[targets]``), for the target KPIs."""
+    team_of: np.ndarray | None = None
+    """Team per agent (for targets that apply to teams)."""
 
     def status_seconds(self, *statuses: Status) -> float:
         """Total seconds agents spent in the given statuses."""
@@ -534,6 +538,129 @@ def paid_hours_per_answered_call(d: KPIData) -> float:
     """Paid hours / answered calls."""
     hours, _, _ = _paid(d)
     return _ratio(hours, float(_outcome(d, "answered").sum()))
+
+
+# --- COPC-style target attainment and league tables (issue 9: [targets], sim/policy.py) ---
+
+
+def _target(d: KPIData, name: str) -> float | None:
+    t = d.targets
+    return None if t is None else getattr(t, name)
+
+
+def _met_share(values: np.ndarray, goal: float, higher_is_better: bool) -> float:
+    values = values[~np.isnan(values)]
+    if not len(values):
+        return float("nan")
+    met = values >= goal - 1e-12 if higher_is_better else values <= goal + 1e-12
+    return float(met.mean())
+
+
+def _units(d: KPIData, applies_to: str, agent: np.ndarray) -> np.ndarray:
+    """The unit each agent's row counts toward: itself, its team, or the centre (0)."""
+    if applies_to == "agent":
+        return agent
+    if applies_to == "team" and d.team_of is not None:
+        return d.team_of[agent]
+    return np.zeros(len(agent), dtype=np.int64)
+
+
+def _ratio_by(units: np.ndarray, num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    _, idx = np.unique(units, return_inverse=True)
+    n, m = np.bincount(idx, weights=num), np.bincount(idx, weights=den)
+    return np.where(m > 0, n / np.where(m > 0, m, 1), np.nan)
+
+
+@kpi("service_level_target_met", "1 when the service level of the window (the day, in the "
+     "daily table) meets targets.service_level, else 0 (NaN: no target).", "share")
+def service_level_target_met(d: KPIData) -> float:
+    """Service level >= its goal."""
+    goal = _target(d, "service_level")
+    if goal is None:
+        return float("nan")
+    return _met_share(np.array([service_level(d)]), goal, True)
+
+
+@kpi("intervals_target_met_share", "Share of reporting intervals (with calls) whose service "
+     "level meets the per-interval goal (targets.service_level_interval; NaN: none).", "share")
+def intervals_target_met_share(d: KPIData) -> float:
+    """Intervals meeting the goal / intervals with calls."""
+    goal = None if d.targets is None else d.targets.interval_goal
+    if goal is None:
+        return float("nan")
+    return _met_share(interval_service_levels(d), goal, True)
+
+
+@kpi("abandon_target_met", "1 when the abandon rate is at most targets.abandon_rate, else 0 "
+     "(NaN: no target).", "share")
+def abandon_target_met(d: KPIData) -> float:
+    """Abandon rate <= its ceiling."""
+    goal = _target(d, "abandon_rate")
+    if goal is None:
+        return float("nan")
+    return _met_share(np.array([abandon_rate(d)]), goal, False)
+
+
+@kpi("adherence_target_met_share", "Share of the units targets.adherence applies to (agents, "
+     "teams or the centre: targets.adherence_applies_to) whose adherence over the window "
+     "meets it (NaN: no target).", "share")
+def adherence_target_met_share(d: KPIData) -> float:
+    """Units at or above the adherence goal / units."""
+    goal, ad = _target(d, "adherence"), d.agent_days
+    if goal is None or ad is None or len(ad) == 0:
+        return float("nan")
+    units = _units(d, d.targets.adherence_applies_to, ad["agent"].to_numpy())
+    return _met_share(_ratio_by(units, ad["in_adherence_s"].to_numpy(float),
+                                ad["scheduled_s"].to_numpy(float)), goal, True)
+
+
+@kpi("aht_target_met_share", "Share of the units targets.aht_s applies to (agents, teams or "
+     "the centre) whose AHT over the window is at most the target (NaN: no target).", "share")
+def aht_target_met_share(d: KPIData) -> float:
+    """Units at or under the AHT target / units with answered calls."""
+    goal = _target(d, "aht_s")
+    if goal is None or "agent" not in d.calls:
+        return float("nan")
+    c = d.calls[_outcome(d, "answered")]
+    if len(c) == 0:
+        return float("nan")
+    units = _units(d, d.targets.aht_applies_to, c["agent"].to_numpy(np.int64))
+    return _met_share(_ratio_by(units, (c["talk_s"] + c["acw_s"]).to_numpy(float),
+                                np.ones(len(c))), goal, False)
+
+
+@kpi("quality_target_met_share", "Share of agents evaluated whose mean score meets "
+     "targets.quality (NaN: no target or nothing scored).", "share")
+def quality_target_met_share(d: KPIData) -> float:
+    """Agents at or above the quality goal / agents scored."""
+    goal, ev = _target(d, "quality"), d.evaluations
+    if goal is None or ev is None or len(ev) == 0:
+        return float("nan")
+    return _met_share(_ratio_by(ev["agent"].to_numpy(), ev["score"].to_numpy(float),
+                                np.ones(len(ev))), goal, True)
+
+
+_TARGET_KPIS = (service_level_target_met, intervals_target_met_share, abandon_target_met,
+                adherence_target_met_share, aht_target_met_share, quality_target_met_share)
+
+
+@kpi("targets_met_share", "Mean attainment over the targets configured (each of the "
+     "*_target_met KPIs above with a value: 1 met, 0 missed, or the share of units meeting "
+     "it); 1 means a COPC-style scenario meets every target (NaN: no target).", "share")
+def targets_met_share(d: KPIData) -> float:
+    """Mean of the target KPIs that have a value."""
+    if d.targets is None or not d.targets.any_set:
+        return float("nan")
+    vals = [v for v in (f(d) for f in _TARGET_KPIS) if not math.isnan(v)]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+@kpi("rankings_per_agent", "Bottom-quartile places in the published league tables "
+     "(monitoring.league_table; a team's place counts once) per agent over the run.",
+     "per agent")
+def rankings_per_agent(d: KPIData) -> float:
+    """Bottom-quartile rankings per agent."""
+    return _per_agent(d, "ranking")
 
 
 def format_kpi(kpi: str, v: float | None) -> str:

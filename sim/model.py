@@ -228,7 +228,7 @@ def collect(r: Run) -> RunResult:
     worked = splice(worked, imposed)  # a supervisor's conversations are exceptions entered
     agent_days_df = tables.agent_days_table(agents, agents_df, statuses, calls)
     measured, pieces, exc = exceptions.measure_all(worked, statuses, activities, breaks,
-                                                   scenario.schedule,
+                                                   scenario.adherence_schedule,
                                                    scenario.adherence_rules, n, n_days)
     agent_days_df = tables.add_overtime(tables.add_adherence(
         agent_days_df, measured, plan, activities, breaks, n_days))
@@ -247,12 +247,14 @@ def collect(r: Run) -> RunResult:
     evals = (r.regime.evaluations_table() if r.regime is not None
              else Regime.evaluations_frame([]))
     per_month = scenario.schedule.days_per_year / 12
+    team = agents_df["team"].to_numpy()
     cost = {"cost": scenario.cost,
             "paid_login_s": scenario.measurement.adherence.paid_login_minutes * 60.0}
     kpis = compute_kpis(KPIData(counted, in_window, sl, agent_days_df, absences=absences,
                                 actions=actions,
                                 exceptions=exc, evaluations=evals,
-                                working_days_per_month=per_month, **cost))
+                                working_days_per_month=per_month, **cost,
+                                targets=scenario.targets, team_of=team))
     daily = pd.DataFrame([
         {"day": d.day, "busyness": d.busyness,
          **compute_kpis(KPIData(counted[counted["day"] == d.day],
@@ -262,7 +264,8 @@ def collect(r: Run) -> RunResult:
                                 actions=actions[actions["day"] == d.day],
                                 exceptions=exc[exc["day"] == d.day],
                                 evaluations=evals[evals["day"] == d.day],
-                                working_days_per_month=per_month, **cost))}
+                                working_days_per_month=per_month, **cost,
+                                targets=scenario.targets, team_of=team))}
         for d in r.days
     ])
     provenance = {

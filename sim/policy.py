@@ -43,6 +43,7 @@ from sim.streams import Streams, stable_key
 if TYPE_CHECKING:
     from sim.agent import Agent
     from sim.model import Run
+    from sim.realtime import Tracker
 
 #: action log columns
 ACTION_COLUMNS = ("agent", "team", "day", "time_s", "actor", "action", "reason", "detail")
@@ -82,7 +83,9 @@ class AgentPolicy(Behaviour):
         self.rng = rng
         self.warnings = 0
         self.breaches: deque[float] = deque()  # times of recent breaches seen
+        self.reasons: deque[tuple[float, str]] = deque()  # real time: (time, reason)
         self.pending: list[tuple[int, float, str]] = []  # (status, seconds, reason)
+        self.tracker: Tracker | None = None  # real-time adherence, when alerts are on
 
     def recent_breaches(self, now: float) -> int:
         """Breaches within the warning window before ``now``."""
@@ -116,11 +119,28 @@ class AgentPolicy(Behaviour):
         return talk * r.aht_talk_factor, acw * r.aht_acw_factor, r.aht_extra_repeat
 
     def on_status(self, agent: Agent, old: int, new: int, now: float) -> None:
-        """At log-in, the conversations the supervisor has waiting for this agent."""
+        """At log-in, the conversations the supervisor has waiting for this agent.
+
+        With real-time alerts, the agent's tracker sees the change first.
+        """
+        if self.tracker is not None:
+            self.tracker.on_status(agent, old, new, now)
         if old == Status.LOGGED_OUT and self.pending:
             for status, seconds, reason in self.pending:
-                agent.impose(status, seconds, reason)
+                self.impose(agent, status, seconds, reason)
             self.pending.clear()
+
+    def impose(self, agent: Agent, status: int, seconds: float, reason: str) -> bool:
+        """Take the agent off queue now (after its call), told to the tracker if any."""
+        ok = agent.impose(status, seconds, reason)
+        if ok and self.tracker is not None:
+            self.tracker.imposed_asked(agent.due[-1])
+        return ok
+
+    def give(self, agent: Agent, status: int, seconds: float, reason: str) -> None:
+        """A talk now if the agent is on shift, else at its next log-in."""
+        if not self.impose(agent, status, seconds, reason):
+            self.pending.append((status, seconds, reason))
 
 
 class Regime:
@@ -150,6 +170,15 @@ class Regime:
         self.strains: list | None = None  # the agents' strain, when stress is on
         self.policies: list[AgentPolicy] = []
         self.seen: list[pd.DataFrame] = []  # the exceptions the supervisor reviewed
+        self.realtime = mon.realtime_alerts
+        self.alerts: list[tuple] = []  # real time: (agent, day, time_s, reason, counted, seen)
+        self.run: Run | None = None
+        self._segs: dict[tuple[int, int], list[list]] = {}
+        self.adh_target = (t.adherence is not None and t.adherence_applies_to == "agent"
+                           and m.level in ("individual", "voluntary"))
+        self.league = mon.league_table
+        self.day_adherence: list[tuple[int, int, float, float]] = []  # agent, day, in, sched
+        self.league_rows: list[tuple] = []  # published tables
 
     def behaviours(self, scenario: Scenario) -> list[AgentPolicy]:
         """One policy per agent, each drawing from its own response stream."""
@@ -216,8 +245,12 @@ class Regime:
         from sim.schedule import segments, splice
 
         env, scenario = run.env, run.scenario
+        self.run = run
         segs = segments(run.plan)
         seg_day = segs["day"].to_numpy()
+        if self.realtime:
+            self._start_realtime(run, segs)
+        need_exc = not self.realtime or self.adh_target or self.league
         pos = 0
         shift_end = run.plan.shift_end
         for d, (_, cutoff) in enumerate(closings(scenario)):
@@ -230,6 +263,10 @@ class Regime:
             pos = len(run.log)
             if not rows:
                 continue
+            if not need_exc:  # real time has acted on every breach already
+                if self.eval_rate > 0 or self.listen_rate > 0:
+                    self._monitor(run, d, env.now)
+                continue
             statuses = _day_statuses(rows, d)
             imposed = tables.imposed_table(run.agents)
             mine = splice(segs[(seg_day == d)
@@ -237,12 +274,17 @@ class Regime:
                           imposed[imposed["day"].to_numpy() == d])
             acts = tables.activities_table(run.agents, run.plan, run.presence, complete=False)
             brk = tables.breaks_table(run.agents)
-            exc = exceptions(mine, statuses, acts, brk, scenario.schedule, self.rules,
-                             len(run.agents), scenario.horizon.days)
+            exc = exceptions(mine, statuses, acts, brk, scenario.adherence_schedule,
+                             self.rules, len(run.agents), scenario.horizon.days)
             self.seen.append(exc)
-            self._act_on(run, exc, d, env.now)
+            if not self.realtime:
+                self._act_on(run, exc, d, env.now)
+            if self.adh_target or self.league:
+                self._day_adherence(run, mine, statuses, exc, d, env.now)
             if self.eval_rate > 0 or self.listen_rate > 0:
                 self._monitor(run, d, env.now)
+            if self.league and (d + 1) % self.monitoring.league_table_days == 0:
+                self._league_table(run, d, env.now)
 
     def _visible(self, agent: int, day: int) -> bool:
         """Whether the team leader sees this agent's numbers for that day."""
@@ -272,24 +314,174 @@ class Regime:
                     if sup.chase_minutes > 0:
                         pol.pending.append((Status.NOT_READY_MANAGER_APPROVED,
                                             sup.chase_minutes * 60, "chase"))
-            n = pol.recent_breaches(now)
-            if n >= self.rules.warning_after:
-                window = g["reason"].astype(str).tolist()
-                system = sum(r in SYSTEM_REASONS for r in window) / len(window)
-                detail = f"{n} breaches; {system:.0%} outside the agent's control"
-                if self.punitive:
-                    pol.warnings += 1
-                    self.act(agent, day, now, "supervisor", "warning",
-                             "system" if system > 0.5 else "agent", detail)
-                    pol.pending.append((Status.NOT_READY_MANAGER_APPROVED,
-                                        sup.warning_minutes * 60, "warning"))
-                else:
-                    self.act(agent, day, now, "supervisor", "coaching",
-                             "system" if system > 0.5 else "agent", detail)
-                    pol.pending.append((Status.NOT_READY_TRAINING,
-                                        sup.warning_minutes * 60, "coaching"))
-                pol.breaches.clear()
+            self._count(agent, day, now, g["reason"].astype(str).tolist(),
+                        lambda st, sec, why, pol=pol: pol.pending.append((st, sec, why)))
 
+    def _count(self, agent: int, day: int, now: float, window: list[str], give) -> None:
+        """A warning (punitive) or coaching talk when the recent breaches reach the count.
+
+        ``window``: the reasons behind it (for the share outside the agent's control);
+        ``give(status, seconds, reason)`` schedules the talk.
+        """
+        pol, sup = self.policies[agent], self.scenario.supervisor
+        n = pol.recent_breaches(now)
+        if n < self.rules.warning_after:
+            return
+        system = sum(r in SYSTEM_REASONS for r in window) / max(len(window), 1)
+        detail = f"{n} breaches; {system:.0%} outside the agent's control"
+        why = "system" if system > 0.5 else "agent"
+        if self.punitive:
+            pol.warnings += 1
+            self.act(agent, day, now, "supervisor", "warning", why, detail)
+            give(Status.NOT_READY_MANAGER_APPROVED, sup.warning_minutes * 60, "warning")
+        else:
+            self.act(agent, day, now, "supervisor", "coaching", why, detail)
+            give(Status.NOT_READY_TRAINING, sup.warning_minutes * 60, "coaching")
+        pol.breaches.clear()
+        pol.reasons.clear()
+
+
+    # ------------------------------------------------------------------ real time
+
+    def _start_realtime(self, run: Run, segs: pd.DataFrame) -> None:
+        """Trackers for every agent, the schedule per agent-day, a start-of-day process."""
+        from sim.realtime import Tracker
+
+        a, d = segs["agent"].to_numpy(), segs["day"].to_numpy()
+        vals = zip(a.tolist(), d.tolist(), segs["start_s"].tolist(), segs["end_s"].tolist(),
+                   segs["state"].tolist(), segs["row"].tolist(), strict=True)
+        for k, day, s0, s1, state, row in vals:
+            self._segs.setdefault((k, day), []).append([s0, s1, state, row])
+        for pol, agent in zip(self.policies, run.agents, strict=True):
+            pol.tracker = Tracker(self, agent)
+        run.env.process(self._day_starts(run))
+
+    def _day_starts(self, run: Run) -> Generator[simpy.Event, None, None]:
+        """SimPy process: at each midnight, the trackers start the day (logged out)."""
+        for d in range(self.scenario.horizon.days):
+            yield run.env.timeout(max(0.0, d * DAY_S - run.env.now))
+            for pol in self.policies:
+                if pol.tracker.day != d and pol.tracker.agent.status == Status.LOGGED_OUT:
+                    pol.tracker.start_day(d)
+
+    def day_segments(self, agent: int, day: int) -> list[list]:
+        """The agent-day's schedule segments ``[start, end, state, plan row]`` (a copy)."""
+        return [list(s) for s in self._segs.get((agent, day), [])]
+
+    def present(self, agent: int, day: int) -> bool:
+        """Whether the agent works that day."""
+        return bool(self.run.presence.present[agent, day])
+
+    def alert(self, agent: Agent, day: int, now: float, reason: str, counted: float) -> None:
+        """A breach seen in real time: chased now (punitive), counted toward warnings.
+
+        The chase (and a warning, when the count is reached) takes the agent off queue at
+        once, after its call and wrap-up, or at its next log-in when it is logged out.
+        """
+        k = agent.index
+        seen = self._visible(k, day)
+        self.alerts.append((k, day, now, reason, counted, seen))
+        if not seen:
+            return
+        pol, sup = self.policies[k], self.scenario.supervisor
+        pol.breaches.append(now)
+        pol.reasons.append((now, reason))
+        while pol.reasons and pol.reasons[0][0] < now - self.window_s:
+            pol.reasons.popleft()
+        if self.punitive:
+            self.act(k, day, now, "supervisor", "chase", reason,
+                     f"{counted:.0f} s counted at the {self.rules.exception_threshold_s:.0f} s "
+                     "threshold (real time)")
+            if sup.chase_minutes > 0:
+                pol.give(agent, Status.NOT_READY_MANAGER_APPROVED, sup.chase_minutes * 60,
+                         "chase")
+        self._count(k, day, now, [r for _, r in pol.reasons],
+                    lambda st, sec, why: pol.give(agent, st, sec, why))
+
+    def alerts_table(self) -> pd.DataFrame:
+        """Every breach the real-time screen showed (``seen``: the leader could see it)."""
+        out = pd.DataFrame(self.alerts, columns=["agent", "day", "time_s", "reason",
+                                                 "counted_s", "seen"])
+        return out.astype({"agent": np.int64, "day": np.int64, "time_s": float,
+                           "reason": str, "counted_s": float, "seen": bool})
+
+    # ------------------------------------------------------------------ targets, rankings
+
+    def _day_adherence(self, run: Run, segs: pd.DataFrame, statuses: pd.DataFrame,
+                       exc: pd.DataFrame, day: int, now: float) -> None:
+        """Each agent's adherence of the day (the report's measure), and the target.
+
+        In adherence = scheduled - counted + excused, from the day's exceptions. Under an
+        agent-level adherence target a day below it is a breach the leader counts.
+        """
+        n = len(run.agents)
+        worked = np.unique(statuses["agent"].to_numpy())
+        sched = np.bincount(segs["agent"].to_numpy(), minlength=n,
+                            weights=(segs["end_s"] - segs["start_s"]).to_numpy())
+        ea = exc["agent"].to_numpy()
+        lost = np.bincount(ea, weights=exc["counted_s"].to_numpy(), minlength=n)
+        for r in self.rules.excused:
+            lost -= np.bincount(ea, weights=exc[f"lost_{r}_s"].to_numpy(), minlength=n)
+        goal = self.scenario.targets.adherence
+        for k in worked.tolist():
+            if sched[k] <= 0:
+                continue
+            inside = sched[k] - lost[k]
+            self.day_adherence.append((k, day, float(inside), float(sched[k])))
+            if not self.adh_target or inside / sched[k] >= goal or not self._visible(k, day):
+                continue
+            pol = self.policies[k]
+            pol.breaches.append(now)
+            self.act(k, day, now, "supervisor", "target_breach", "adherence_target",
+                     f"adherence {inside / sched[k]:.1%} < {goal:.1%}")
+            self._count(k, day, now, ["adherence_target"],
+                        lambda st, sec, why, pol=pol: pol.pending.append((st, sec, why)))
+
+    def _league_table(self, run: Run, day: int, now: float) -> None:
+        """Rank agents (individual level) or teams (team level) on adherence; publish it.
+
+        The worst quarter (``n // 4`` of ``n`` ranked, none under four) gets a "ranking"
+        action; an agent's strain feels it. Teams under ``teams.min_group`` agents are not
+        ranked.
+        """
+        lo = day + 1 - self.monitoring.league_table_days
+        rows = [r for r in self.day_adherence if lo <= r[1] <= day]
+        if not rows:
+            return
+        k, _, inside, sched = (np.asarray(c) for c in zip(*rows, strict=True))
+        by_team = self.level == "team"
+        unit = self.team[k.astype(np.int64)] if by_team else k.astype(np.int64)
+        units = np.unique(unit)
+        idx = np.searchsorted(units, unit)
+        a_in = np.bincount(idx, weights=inside)
+        a_s = np.bincount(idx, weights=sched)
+        if by_team:  # only groups big enough that no individual is singled out
+            people = np.array([len(np.unique(k[unit == u])) for u in units])
+            ok = people >= self.scenario.teams.min_group
+            units, a_in, a_s = units[ok], a_in[ok], a_s[ok]
+        value = a_in / a_s
+        order = np.lexsort((units, -value))  # best first; ties by number
+        n = len(units)
+        week = day // self.monitoring.league_table_days
+        for rank, i in enumerate(order, start=1):
+            u = int(units[i])
+            self.league_rows.append((week, day, "team" if by_team else "agent", u, rank, n,
+                                     float(value[i])))
+            if rank <= n - n // 4 or n < 4:
+                continue
+            detail = f"rank {rank} of {n}, adherence {value[i]:.1%}"
+            if by_team:
+                self.rows.append((-1, u, day, now, "supervisor", "ranking", "bottom_quartile",
+                                  detail))
+            else:
+                self.act(u, day, now, "supervisor", "ranking", "bottom_quartile", detail)
+
+    def league_table(self) -> pd.DataFrame:
+        """The published league tables: one row per unit ranked per table."""
+        out = pd.DataFrame(self.league_rows, columns=["table", "day", "unit", "id", "rank",
+                                                      "ranked", "adherence"])
+        return out.astype({"table": np.int64, "day": np.int64, "unit": str, "id": np.int64,
+                           "rank": np.int64, "ranked": np.int64, "adherence": float})
 
     def _monitor(self, run: Run, day: int, now: float) -> None:
         """Score some of each agent's calls of the day (recorded, or heard live)."""

@@ -333,6 +333,8 @@ class Strain(Behaviour):
         elif action == "evaluation":
             self.impulse(p.evaluation_impulse_punitive if punitive
                          else p.evaluation_impulse_developmental, now)
+        elif action == "ranking":  # bottom quartile of a league table (issue 9, sim/policy.py)
+            self.impulse(p.chase_impulse, now)
 
 
 class Both(Behaviour):

@@ -77,7 +77,8 @@ class Scenario(_Model):
         source="-",
     )
     targets: Targets = _field(
-        Targets(), description="COPC-style targets (AHT).", source="-",
+        Targets(), description="COPC-style targets (AHT, quality, service level, abandon "
+        "rate, adherence).", source="-",
     )
     stress: Stress = _field(
         Stress(), description="Strain, exhaustion, measured stress and sickness absence.",
@@ -118,7 +119,20 @@ class Scenario(_Model):
                     "midnight; shifts must end by 24:00 when days > 1 (split a night shift "
                     "into one ending at 24:00 and one starting at 00:00)")
         self._check_schedule()
+        self._check_monitoring()
         return self
+
+    def _check_monitoring(self) -> None:
+        """Real-time alerts and league tables need someone who sees the numbers."""
+        mon, level = self.monitoring, self.measurement.level
+        if mon.realtime_alerts and level not in ("individual", "voluntary"):
+            raise ValueError(f'monitoring.realtime_alerts: true needs measurement.level '
+                             f'"individual" or "voluntary" (someone who sees an agent\'s '
+                             f'exceptions), not {level!r}')
+        if mon.league_table and level not in ("individual", "team"):
+            raise ValueError(f'monitoring.league_table: true needs measurement.level '
+                             f'"individual" (agents ranked) or "team" (teams ranked), not '
+                             f'{level!r}')
 
     def _check_schedule(self) -> None:
         """Activities name real shifts, lie inside them, do not overlap, meet the break rule."""
@@ -180,6 +194,18 @@ class Scenario(_Model):
                 "unplanned_break" not in rules.excused:
             rules = rules.model_copy(update={"excused": (*rules.excused, "unplanned_break")})
         return rules
+
+    @property
+    def adherence_schedule(self) -> Schedule:
+        """The schedule as the adherence measure reads its tolerances.
+
+        ``monitoring.alert_tolerance_s`` (real-time alerts) replaces every tolerance, so
+        that the alerts and the end-of-run measure use the same grace.
+        """
+        tol = self.monitoring.alert_tolerance_s
+        if tol is None or not self.monitoring.realtime_alerts:
+            return self.schedule
+        return self.schedule.model_copy(update={"tolerance_s": tol, "tolerance_by_state": {}})
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (clock times as text), as it would be written to TOML/JSON."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import model_validator
+
 from sim.scenario.base import _field, _Model
 from sim.scenario.vocab import MEASUREMENT_LEVELS, LossReason
 
@@ -92,7 +94,8 @@ class Monitoring(_Model):
     """How closely work is watched, and what the feedback is for.
 
     The supervisor reviews each day's numbers after the day (as in the 2016 chats:
-    "how much lunch did you have yesterday?"); real-time alerts are not modelled yet.
+    "how much lunch did you have yesterday?"), or, with `realtime_alerts`, sees each
+    adherence breach while it happens.
     Monitoring runs whatever the measurement level; what comes of it depends on the level
     (individual feedback only where the manager may see individual data).
     """
@@ -127,6 +130,30 @@ class Monitoring(_Model):
         "schedule's.", source="Holman 2002; Albulescu et al. 2022 micro-breaks (assumption)",
     )
 
+    realtime_alerts: bool = _field(
+        False, description="Real-time adherence alerts: the team leader sees a breach the "
+        "moment its counted time passes `measurement.adherence.exception_threshold_s` (as a "
+        "WFM real-time adherence screen shows it) and acts then, instead of at the review "
+        "after the day. Needs level `individual` or `voluntary`.",
+        source="WFM real-time adherence (RTA) screens; CASE.md chats; scenario choice",
+    )
+    alert_tolerance_s: float | None = _field(
+        None, ge=0, le=3600, description="Seconds an exception runs before it counts (the "
+        "grace of the alert): replaces `schedule.tolerance_s` for the alerts and the "
+        "end-of-run measure alike, so the two agree (none: `schedule.tolerance_s`).",
+        source="CASE.md: a 60 s tolerance; scenario choice",
+    )
+    league_table: bool = _field(
+        False, description="Rank and publish each `league_table_days` days: agents on their "
+        "adherence under level `individual`, teams (of at least `teams.min_group` agents) "
+        "under level `team`; the bottom quartile gets a \"ranking\" action.",
+        source="STRESS-EVIDENCE §1, §6 (league tables as a stressor); scenario choice",
+    )
+    league_table_days: int = _field(
+        5, ge=1, le=366, description="Days between two league tables (5: a working week).",
+        source="assumption (weekly publication)",
+    )
+
     feedback: Literal["developmental", "punitive"] = _field(
         "developmental", description='"punitive": breaches are chased and counted toward '
         'warnings; "developmental": they are discussed in coaching, never warned.',
@@ -135,7 +162,11 @@ class Monitoring(_Model):
 
 
 class Targets(_Model):
-    """COPC-style targets; each optional. Only those with a modelled response are here."""
+    """COPC-style targets; each optional (none configured: nothing changes).
+
+    Attainment is reported as KPIs (``*_target_met``); the supervisor acts on the agent-level
+    ones it can see (AHT, quality, adherence).
+    """
 
     aht_s: float | None = _field(
         None, gt=0, le=86_400, description="Average handle time target in seconds (none: no "
@@ -146,11 +177,62 @@ class Targets(_Model):
         "no target); a score below it is a breach under punitive feedback.",
         source="COPC: 95% quality (vendor case study; STRESS-EVIDENCE §5)",
     )
+    service_level: float | None = _field(
+        None, gt=0, le=1, description="Service-level goal for the day (share of calls "
+        "answered within `service_level.threshold_s`, by `service_level.definition`); "
+        "applies to the centre (the queue is shared; none: no target).",
+        source="COPC-style operations targets (e.g. 80% in 20 s); scenario choice",
+    )
+    service_level_interval: bool | float = _field(
+        False, description="Also a goal per reporting interval: true uses `service_level`, a "
+        "number (0-1] is its own goal per interval, false: none.",
+        source="COPC: service level measured per interval as well as per day",
+    )
+    abandon_rate: float | None = _field(
+        None, ge=0, le=1, description="Highest abandon rate (abandoned / offered) allowed, for "
+        "the centre (none: no target).", source="COPC-style operations targets; scenario choice",
+    )
+    adherence: float | None = _field(
+        None, gt=0, le=1, description="Schedule adherence goal (the `adherence` KPI's "
+        "measure), for `adherence_applies_to`; under level `individual` an agent's day below "
+        "it is a breach (reason \"adherence_target\") the supervisor counts toward warnings.",
+        source="COPC-style targets (adherence goals of 85-95% are common); scenario choice",
+    )
+    adherence_applies_to: Literal["agent", "team", "centre"] = _field(
+        "agent", description="Whom the adherence target is measured on.",
+        source="scenario choice",
+    )
     aht_applies_to: Literal["agent", "team", "centre"] = _field(
         "agent", description="Whom the AHT target is measured on; agents respond to it only "
         'when it is theirs ("agent") and the manager sees it ("individual" level).',
         source="scenario choice",
     )
+
+    @model_validator(mode="after")
+    def _check_interval(self) -> Targets:
+        v = self.service_level_interval
+        if not isinstance(v, bool) and not 0 < v <= 1:
+            raise ValueError(f"service_level_interval: {v!r} is not allowed; give true, false "
+                             "or a per-interval goal above 0 and at most 1")
+        if v is True and self.service_level is None:
+            raise ValueError("service_level_interval: true needs targets.service_level (the "
+                             "goal to apply per interval); give it, or a number as the goal")
+        return self
+
+    @property
+    def interval_goal(self) -> float | None:
+        """The per-interval service-level goal, if any."""
+        v = self.service_level_interval
+        if v is False:
+            return None
+        return self.service_level if v is True else float(v)
+
+    @property
+    def any_set(self) -> bool:
+        """Whether any target is configured."""
+        return (self.aht_s is not None or self.quality is not None
+                or self.service_level is not None or self.interval_goal is not None
+                or self.abandon_rate is not None or self.adherence is not None)
 
 
 class Supervisor(_Model):
