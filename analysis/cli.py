@@ -31,6 +31,8 @@ EPILOG = """examples:
   ccsim compare scenarios/base.toml scenarios/more-agents.toml --reps 10
   ccsim sweep scenarios/base.toml --set staffing.agents=90,95,100 --reps 5
   ccsim staff scenarios/base.toml --target 0.8@20
+  ccsim sensitivity scenarios/policy/individual-strict.toml \
+      scenarios/policy/team-level.toml --set stress.enabled=true --days 5
   ccsim docs > docs/reference.md
 """
 
@@ -254,6 +256,35 @@ def build_parser() -> argparse.ArgumentParser:
                     "it is, because the search chose it on the replications it reports)")
     _experiment_options(st, "staff")
     st.set_defaults(func=cmd_staff)
+
+    se = sub.add_parser(
+        "sensitivity", help="does a comparison's answer survive the assumed parameters? "
+        "(Morris or Sobol over their plausible ranges)",
+        description="Vary every parameter of a scenario section that has a documented "
+        "plausible range (ccsim docs --section stress shows them) by a global design (Morris "
+        "screening by default, or Sobol); at each design point simulate A and B with the same "
+        "parameter values and the same replications (common random numbers) and take the "
+        "mean paired difference B - A of each KPI. Report per parameter mu* and sigma (Morris) "
+        "or S1 and ST (Sobol), ranked, and whether the sign of B - A ever flips across the "
+        "design. Cost: design points x 2 scenarios x --reps replications. Re-running the same "
+        "command resumes: finished replications are not run again.")
+    se.add_argument("scenarios", type=Path, nargs=2, metavar="SCENARIO",
+                    help="scenario TOML files A and B (the difference is B - A)")
+    se.add_argument("--section", default="stress",
+                    help="the section whose parameters are varied (default stress)")
+    se.add_argument("--method", choices=("morris", "sobol"), default="morris",
+                    help="morris (screening, default) or sobol (variance shares; costlier)")
+    se.add_argument("--trajectories", type=argtypes.positive_int, default=10,
+                    help="Morris trajectories (k + 1 points each; default 10), or Sobol base "
+                    "samples (a power of 2; k + 2 points each)")
+    se.add_argument("--param", dest="params", action="append", default=[], metavar="NAME",
+                    help="vary only this parameter (repeatable; default: every parameter "
+                    "of the section with a plausible range)")
+    se.add_argument("--kpi", dest="kpis", action="append", default=[], metavar="KPI",
+                    help="a KPI whose difference is analysed (repeatable; default "
+                    "stress_mean and service_level)")
+    _experiment_options(se, "sensitivity", reps=3)
+    se.set_defaults(func=cmd_sensitivity)
 
     d = sub.add_parser("docs", help="print the scenario-field and KPI reference (Markdown)",
                        description="Print the reference of every scenario field (default, "
@@ -484,6 +515,45 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """``ccsim sensitivity``."""
+    from analysis.experiment import default_out
+    from analysis.sensitivity import DEFAULT_KPIS, run_sensitivity, write_sensitivity
+    from analysis.store import ReplicationStore, json_safe
+    from sim.scenario import load_scenario
+
+    kpis = [argtypes.known_kpi("--kpi", k) for k in dict.fromkeys(args.kpis)] or \
+        list(DEFAULT_KPIS)
+    overrides = _overrides(args)
+    a, b = (load_scenario(p, overrides) for p in args.scenarios)
+    if a.name == b.name:
+        b = b.replace({"name": f"{b.name}-2"}, source="name")
+    out = args.out or default_out("sensitivity", [a.name, b.name, args.section, args.method])
+    quiet = args.quiet or args.json
+    with _experiment_context(args, None, quiet) as (executor, bar):
+        def on_design(n: int) -> None:
+            if not bar.disable:
+                bar.total = n
+                bar.refresh()
+
+        res = run_sensitivity(a, b, args.section, method=args.method,
+                              trajectories=args.trajectories, reps=args.reps, seed=args.seed,
+                              kpis=kpis, only=args.params or None, executor=executor,
+                              store=ReplicationStore(out / "replications"),
+                              progress=bar.update, on_design=on_design)
+    files = write_sensitivity(out, res, _command_line(args))
+    if args.json:
+        print(json.dumps(json_safe(res.as_json()), allow_nan=False))
+        return 0
+    print(res.text())
+    if res.resumed:
+        print(f"\nresumed: {res.resumed} replication(s) were already finished in {out}/")
+    print(f"\n{res.ran + res.resumed} replications in {res.wall_s:.1f} s ({res.executor}, "
+          f"{res.workers} worker(s))")
+    print(f"written to {out}/ ({', '.join(files)}, replications/)")
+    return 0
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     """``ccsim docs``."""
     from analysis import docs
@@ -503,9 +573,10 @@ def cmd_docs(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- helpers
 
 
-def _experiment_options(p: argparse.ArgumentParser, kind: str, with_set: bool = True) -> None:
-    p.add_argument("--reps", type=argtypes.reps, default=5,
-                   help="replications per scenario (default 5)")
+def _experiment_options(p: argparse.ArgumentParser, kind: str, with_set: bool = True,
+                        reps: int = 5) -> None:
+    p.add_argument("--reps", type=argtypes.reps, default=reps,
+                   help=f"replications per scenario (default {reps})")
     p.add_argument("--seed", type=argtypes.seed, default=1,
                    help=f"base seed, 0 to {argtypes.MAX_SEED} (default 1)")
     p.add_argument("--out", type=Path, help=f"output folder (default results/{kind}/<names>/; "

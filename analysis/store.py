@@ -137,7 +137,7 @@ LOCK = ".ccsim.lock"
 OUTPUT_NAMES = {
     MARKER, LOCK, "replications", "kpis.csv", "kpis.parquet", "manifest.json",
     "comparison.json", "report.html", "figures", "plots", "sweep.csv", "sweep.parquet",
-    "staff.json", "erlang.csv",
+    "staff.json", "erlang.csv", "sensitivity.json", "design.csv", "indices.csv",
 }
 _held: dict[Path, int] = {}
 """Output folders whose lock this process holds: resolved folder -> lock file descriptor."""

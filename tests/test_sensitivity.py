@@ -1,0 +1,293 @@
+"""`ccsim sensitivity` (global sensitivity of a paired comparison) and `ccsim docs --section`.
+
+Small and fast: a two-hour centre of 10 agents under the strict individual regime (A) and
+the team-level regime (B), stress on, one or two days, few trajectories.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.cli import main
+from analysis.experiment import ProcessExecutor, SerialExecutor
+from analysis.sensitivity import (
+    describe,
+    design,
+    indices,
+    parameters,
+    run_sensitivity,
+    sign_summary,
+    top_parameters,
+)
+from analysis.store import ReplicationStore
+from sim.scenario import Stress, load_scenario
+
+A_TOML = """\
+name = "strict"
+description = "small centre, individual adherence used punitively"
+rationale = "tests"
+
+[horizon]
+days = 2
+open = "08:00"
+hours = 2
+interval_minutes = 30
+
+[demand]
+calls_per_day = 300
+profile = [1, 2, 2, 1]
+busyness_cv = 0.1
+
+[staffing.shifts.a]
+start = "08:00"
+hours = 2
+agents = 6
+
+[staffing.shifts.b]
+start = "08:30"
+hours = 1.5
+agents = 4
+
+[behaviour]
+login_delay_max_s = 240
+
+[teams]
+size = 5
+
+[measurement]
+level = "individual"
+
+[monitoring]
+feedback = "punitive"
+
+[stress]
+enabled = true
+"""
+
+B_TOML = """\
+extends = "strict.toml"
+name = "team"
+description = "the same centre, team-level measurement"
+rationale = "tests"
+
+[measurement]
+level = "team"
+"""
+
+FEW = ("alpha", "load_talk", "hostile_impulse")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A.toml and B.toml in a folder of their own."""
+    d = tmp_path_factory.mktemp("scen")
+    (d / "strict.toml").write_text(A_TOML)
+    (d / "team.toml").write_text(B_TOML)
+    return d / "strict.toml", d / "team.toml"
+
+
+@pytest.fixture(scope="module")
+def pair(files):
+    """The two scenarios, loaded."""
+    return tuple(load_scenario(p, {"horizon.days": 1}) for p in files)
+
+
+# --------------------------------------------------------------------------- docs
+
+
+def test_docs_section_json_shape_and_a_known_default(capsys):
+    """Every stress field: name, default, unit, description, source; alpha's default 0.1."""
+    assert main(["docs", "--section", "stress", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == list(Stress.model_fields)
+    for r in rows:
+        assert {"name", "default", "unit", "description", "source"} <= set(r), r
+        assert r["unit"] and r["description"] and r["source"], r["name"]
+        if r["plausible"] is not None:
+            lo, hi = r["plausible"]
+            assert lo <= r["default"] <= hi, r["name"]
+    alpha = next(r for r in rows if r["name"] == "alpha")
+    assert alpha["default"] == 0.1 and alpha["path"] == "stress.alpha"
+    assert alpha["unit"] == "share per day" and alpha["plausible"] == [0.05, 0.15]
+    assert next(r for r in rows if r["name"] == "tau_work_h")["unit"] == "hours"
+
+
+def test_docs_nested_sections_are_dotted_and_unknown_section_lists_known(capsys):
+    """measurement.adherence fields are dotted; a unit comes from the name's suffix."""
+    assert main(["docs", "--section", "measurement", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    thr = rows["adherence.exception_threshold_s"]
+    assert thr["default"] == 120.0 and thr["unit"] == "seconds"
+    assert main(["docs", "--section", "stress"]) == 0  # Markdown, with unit and range
+    md = capsys.readouterr().out
+    assert "| `stress.alpha` | 0.1 | share per day | 0.05 to 0.15 |" in md
+    assert main(["docs", "--section", "nope", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "nope" in err and "known:" in err and "stress" in err and "measurement" in err
+
+
+# --------------------------------------------------------------------------- design
+
+
+def test_morris_design_covers_each_parameter_range():
+    """Every parameter takes both ends of its plausible range; Sobol stays inside it."""
+    params = parameters("stress")
+    k = len(params)
+    assert k >= 20 and all(p.low < p.default < p.high or p.high == p.default
+                           for p in params)
+    x = design(params, "morris", 20, seed=3)
+    assert x.shape == (20 * (k + 1), k)
+    for j, p in enumerate(params):
+        grid = np.linspace(p.low, p.high, 4)  # Morris's 4 levels, both ends included
+        assert np.isclose(x[:, j][:, None], grid[None, :]).any(axis=1).all(), p.name
+        assert x[:, j].min() == pytest.approx(p.low) and x[:, j].max() == pytest.approx(p.high)
+    s = design(params, "sobol", 8, seed=3)
+    assert s.shape == (8 * (k + 2), k)
+    lows, highs = np.array([p.low for p in params]), np.array([p.high for p in params])
+    assert (s >= lows).all() and (s <= highs).all()
+    spans = (s.max(axis=0) - s.min(axis=0)) / (highs - lows)
+    assert (spans > 0.5).all()  # spread over the range, not stuck at the default
+    np.testing.assert_array_equal(x, design(params, "morris", 20, seed=3))  # deterministic
+    with pytest.raises(ValueError, match="power of 2"):
+        design(params, "sobol", 6)
+    with pytest.raises(ValueError, match="not a varied parameter.*varied: "):
+        parameters("stress", ["high_threshold"])
+    with pytest.raises(ValueError, match="nothing to vary"):
+        parameters("horizon")
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def test_sign_summary_counts_and_words_on_synthetic_differences():
+    """Flips, one-signed and all-equal cases, said in words; CIs that exclude zero counted."""
+    s = sign_summary([-0.2, -0.1, 0.05, 0.0, math.nan], [0.05, 0.2, 0.01, 0.0, math.nan])
+    assert (s.points, s.lower, s.higher, s.equal, s.missing) == (5, 2, 1, 1, 1)
+    assert (s.min, s.max, s.lower_sure, s.higher_sure) == (-0.2, 0.05, 1, 1) and s.flips
+    text = describe("stress_mean", s, "A", "B", ["alpha"])
+    assert text.startswith("stress_mean: the sign flips: B is lower than A at 2 of 4 design "
+                           "points (50%) and higher at 1 (25%), equal at 1 (25%)")
+    assert "no value at 1 point" in text and text.endswith("depends most on alpha")
+    d = s.as_dict()
+    assert d["share_lower"] == 0.5 and d["flips"] is True
+    one = sign_summary([-0.3, -0.1, -0.2])
+    assert not one.flips
+    assert describe("stress_mean", one, "A", "B", ["alpha", "load_talk"]) == (
+        "stress_mean: B is lower than A at all 3 design points (B - A from -0.3 to -0.1; the "
+        "95% CI excludes zero at 0); the sign never flips; the answer depends most on alpha, "
+        "load_talk")
+    same = sign_summary([0.0, 0.0])
+    assert "equal at all 2 design points" in describe("service_level", same, "A", "B", [])
+
+
+def test_constructed_flip_is_found_and_blamed_on_its_parameter():
+    """B - A = 10 (alpha - 0.1) + 0.01 load_talk: negative for small alpha, positive for large.
+
+    The summary says the sign flips, the share of each sign matches the design, and alpha
+    ranks first (Morris mu* and Sobol ST).
+    """
+    params = parameters("stress", ["alpha", "load_talk", "noise_sd"])
+    for method, n in (("morris", 10), ("sobol", 64)):
+        x = design(params, method, n, seed=5)
+        col = {p.name: x[:, j] for j, p in enumerate(params)}  # the section's order
+        y = 10 * (col["alpha"] - 0.1) + 0.01 * col["load_talk"]
+        table = indices(params, x, y, method, seed=5)
+        assert list(table["parameter"])[0] == "alpha"
+        assert top_parameters(table, method) == ["alpha"]
+        noise = table.set_index("parameter").loc["noise_sd"]
+        assert (noise["mu_star"] if method == "morris" else noise["ST"]) == pytest.approx(
+            0, abs=1e-3)
+        s = sign_summary(y)
+        assert s.flips and s.lower == int((y < 0).sum()) and s.higher == int((y > 0).sum())
+        assert "the sign flips" in describe("x", s, "A", "B", top_parameters(table, method))
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def test_command_runs_end_to_end_and_reports_every_parameter(files, tmp_path, capsys):
+    """Every varied stress parameter is ranked for both default KPIs; files are written."""
+    a, b = files
+    out = tmp_path / "sens"
+    assert main(["sensitivity", str(a), str(b), "--trajectories", "2", "--reps", "1",
+                 "--days", "1", "--out", str(out), "--executor", "serial", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    k = len(parameters("stress"))
+    assert res["points"] == 2 * (k + 1) and res["replications"] == 1
+    assert res["replications_run"] == 2 * res["distinct_points"]
+    names = {p.name for p in parameters("stress")}
+    for kpi in ("stress_mean", "service_level"):
+        got = res["kpis"][kpi]
+        assert {r["parameter"] for r in got["indices"]} == names
+        assert got["summary"].startswith(f"{kpi}: ")
+    # stress feedback is off: the queue is the same at every point, so service level's
+    # difference cannot depend on any stress parameter
+    sl = res["kpis"]["service_level"]
+    assert sl["signs"]["min"] == sl["signs"]["max"]
+    assert all(r["mu_star"] == 0 for r in sl["indices"])
+    sm = res["kpis"]["stress_mean"]
+    assert sm["signs"]["lower"] + sm["signs"]["higher"] + sm["signs"]["equal"] == res["points"]
+    design_csv = pd.read_csv(out / "design.csv")
+    assert len(design_csv) == res["points"] and "stress_mean_diff" in design_csv
+    assert json.loads((out / "sensitivity.json").read_text())["kind"] == "sensitivity"
+    assert len(pd.read_csv(out / "indices.csv")) == 2 * k
+
+
+def test_bad_requests_are_one_clear_error(files, tmp_path, capsys):
+    """Unknown KPI or parameter, stress off in both: exit 2 and a message saying why."""
+    a, b = files
+    base = ["sensitivity", str(a), str(b), "--executor", "serial", "--days", "1"]
+    assert main([*base, "--kpi", "nope", "--out", str(tmp_path / "1")]) == 2
+    assert "unknown KPI 'nope'" in capsys.readouterr().err
+    assert main([*base, "--param", "nope", "--out", str(tmp_path / "2")]) == 2
+    assert "--param 'nope'" in capsys.readouterr().err
+    assert main([*base, "--set", "stress.enabled=false", "--out", str(tmp_path / "3")]) == 2
+    assert "stress.enabled is false in both" in capsys.readouterr().err
+
+
+def _frames(res):
+    return res.design_table(), res.indices_table()
+
+
+def test_serial_equals_parallel(pair):
+    """The same seed gives identical design tables and indices on one core or a pool."""
+    a, b = pair
+    kw = {"trajectories": 2, "reps": 2, "seed": 7, "only": FEW}
+    serial = run_sensitivity(a, b, executor=SerialExecutor(), **kw)
+    pool = ProcessExecutor(2)
+    try:
+        parallel = run_sensitivity(a, b, executor=pool, **kw)
+    finally:
+        pool.close()
+    for x, y in zip(_frames(serial), _frames(parallel), strict=True):
+        pd.testing.assert_frame_equal(x, y, check_exact=True)
+    assert serial.texts == parallel.texts
+
+
+def test_resume_after_interruption_does_not_recompute(pair, tmp_path):
+    """Interrupted after 5 replications: the next run loads those 5 and runs only the rest."""
+    a, b = pair
+    kw = {"trajectories": 2, "reps": 2, "seed": 3, "only": FEW, "executor": SerialExecutor()}
+    store = ReplicationStore(tmp_path / "replications")
+    done = []
+
+    def stop_after_five(n: int) -> None:
+        done.append(n)
+        if len(done) == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sensitivity(a, b, store=store, progress=stop_after_five, **kw)
+    again = run_sensitivity(a, b, store=store, **kw)
+    total = again.distinct * 2 * 2
+    assert (again.resumed, again.ran) == (5, total - 5)
+    fresh = run_sensitivity(a, b, **kw)
+    for x, y in zip(_frames(again), _frames(fresh), strict=True):
+        pd.testing.assert_frame_equal(x, y, check_exact=True)
+    third = run_sensitivity(a, b, store=store, **kw)
+    assert (third.resumed, third.ran) == (total, 0)
