@@ -208,6 +208,9 @@ class Matched:
     """Lines to print: what each scenario needs (the first line is empty)."""
     agents: dict[str, int | None]
     """Per non-baseline scenario: the head count found, or None (not reached)."""
+    extra_paid_hours: dict[str, float] = field(default_factory=dict)
+    """Per matched scenario: paid agent-hours per day at the head count found minus at its
+    own head count (mean over the same replications): the price of equal service."""
 
 
 def match_head_counts(exp: Experiment, kpi: str, seed: int, *,
@@ -229,6 +232,7 @@ def match_head_counts(exp: Experiment, kpi: str, seed: int, *,
                         exp.wall_s, exp.executor, exp.workers)
     notes = [""]
     found_agents: dict[str, int | None] = {}
+    extra_paid: dict[str, float] = {}
     for s in scenarios[1:]:
         res = search_head_count(s, kpi, goal, seed, reps, store=store, executor=executor,
                                 progress=progress, max_agents=max_agents)
@@ -246,10 +250,25 @@ def match_head_counts(exp: Experiment, kpi: str, seed: int, *,
         merged.scenarios.append(found.scenarios[0])
         for (_, r), out in found.outputs.items():
             merged.outputs[j, r] = dataclasses.replace(out, index=j)
-        notes.append(f"equal {kpi}: {s.name} needs {res.agents} agents (it has {now}) to reach "
-                     f"{scenarios[0].name}'s {fmt(kpi, goal)} (mean over {len(reps)} "
-                     "replications)")
-    return Matched(merged, notes, found_agents)
+        note = (f"equal {kpi}: {s.name} needs {res.agents} agents (it has {now}) to reach "
+                f"{scenarios[0].name}'s {fmt(kpi, goal)} (mean over {len(reps)} "
+                "replications)")
+        if now in res.experiments:
+            extra = _mean_kpi(found, "paid_agent_hours") - \
+                _mean_kpi(res.experiments[now], "paid_agent_hours")
+            if not math.isnan(extra):
+                extra_paid[s.name] = extra
+                cost = extra * s.cost.hourly_cost
+                note += (f": {extra:+,.1f} paid agent-hours a day ({s.cost.currency} "
+                         f"{cost:+,.0f} a day at {s.cost.hourly_cost:g}/h, overtime "
+                         "premium aside)")
+        notes.append(note)
+    return Matched(merged, notes, found_agents, extra_paid)
+
+
+def _mean_kpi(exp: Experiment, kpi: str) -> float:
+    """Mean of ``kpi`` over the replications of the experiment's first scenario."""
+    return summarise(exp.kpi_rows(0))[kpi].mean if kpi in exp.kpi_rows(0)[0] else math.nan
 
 
 # --------------------------------------------------------------------------- ccsim staff
@@ -290,6 +309,20 @@ class StaffAnswer:
     search: HeadCountSearch
     confirmation: dict[str, Any] | None = None
     """The answer re-simulated on fresh replications (None: not reached, or not asked)."""
+    interval_share: float | None = None
+    """COPC-style interval goal: at least this share of intervals at the service-level
+    target (``intervals_below_target <= 1 - interval_share``), besides the day's mean."""
+    interval_search: HeadCountSearch | None = None
+    """The head-count search for the interval goal (None: no interval goal)."""
+
+    @property
+    def agents(self) -> int | None:
+        """Fewest agents meeting every goal: the larger of the two searches' answers."""
+        a = self.search.agents
+        if self.interval_search is None:
+            return a
+        b = self.interval_search.agents
+        return None if a is None or b is None else max(a, b)
 
     @property
     def current_agents(self) -> int:
@@ -305,7 +338,12 @@ class StaffAnswer:
             "threshold_s": self.threshold_s,
             "definition": self.scenario.service_level.definition,
             "current_agents": self.current_agents,
-            "agents": res.agents, "confidence": self.confidence,
+            "agents": self.agents, "confidence": self.confidence,
+            "day_goal_agents": res.agents,
+            "interval_goal": None if self.interval_search is None else {
+                "share": self.interval_share, "agents": self.interval_search.agents,
+                "max_intervals_below_target": 1 - self.interval_share,
+                "tried": self.interval_search.as_dict()["tried"]},
             "range": res.as_dict()["range"],
             "replications": self.reps, "seed": self.seed,
             "tried": res.as_dict()["tried"],
@@ -343,18 +381,25 @@ class StaffAnswer:
         if res.agents is None:
             lines.append(f"\nnot reached with up to {self.max_agents} agents")
             return "\n".join(lines)
+        lines += self._interval_lines()
+        if self.agents is None:
+            lines.append(f"\ninterval goal not reached with up to {self.max_agents} agents")
+            return "\n".join(lines)
         how = ("a mean service level" if self.confidence is None else
                f"a service level with {100 * self.confidence:g}% confidence")
         lines.append("")
+        both = "" if self.interval_search is None else (
+            f" and at least {100 * self.interval_share:g}% of intervals at the target")
         lines.append(textwrap.fill(
-            f"{res.agents} agents (spread over the shifts in proportion; now {now}) reach "
-            f"{how} >= {100 * share:g}% on these replications.", width=92))
+            f"{self.agents} agents (spread over the shifts in proportion; now {now}) reach "
+            f"{how} >= {100 * share:g}%{both} on these replications.", width=92))
         if res.low is not None:
             pct = f"{100 * res.range_confidence:g}%"
+            lead = "For the day's mean goal, the" if self.interval_search else "The"
             high = (f"{res.high}" if res.high is not None
                     else f"more than {self.max_agents}")
             lines.append(textwrap.fill(
-                f"The answer's own uncertainty: {res.low} to {high} agents. With "
+                f"{lead} answer's own uncertainty: {res.low} to {high} agents. With "
                 f"{res.low - 1} or fewer even the upper end of the {pct} CI is below the "
                 f"goal; from {high} on its lower end reaches it. Inside the range these "
                 "replications cannot tell a head count from the goal; more --reps narrow it.",
@@ -363,23 +408,48 @@ class StaffAnswer:
         if c is not None:
             ci = c["service_level"]
             verdict = "reach" if c["meets_goal"] else "do NOT reach"
-            lines.append(textwrap.fill(
-                f"Confirmed on {self.reps} fresh replications "
-                f"({rep_range(c['replications'])}, not used by the search): {res.agents} "
-                f"agents give {fmt(sl, ci['mean'])} [{fmt(sl, ci['ci_low'])}, "
-                f"{fmt(sl, ci['ci_high'])}], so they {verdict} {how} >= {100 * share:g}%.",
-                width=92))
+            text = (f"Confirmed on {self.reps} fresh replications "
+                    f"({rep_range(c['replications'])}, not used by the search): {self.agents} "
+                    f"agents give {fmt(sl, ci['mean'])} [{fmt(sl, ci['ci_low'])}, "
+                    f"{fmt(sl, ci['ci_high'])}], so they {verdict} {how} >= {100 * share:g}%")
+            if "intervals_below_target" in c:
+                ib = c["intervals_below_target"]
+                text += (f"; intervals below target {fmt(IB, ib['mean'])} "
+                         f"[{fmt(IB, ib['ci_low'])}, {fmt(IB, ib['ci_high'])}]: the interval "
+                         f"goal is {'met' if c['meets_interval_goal'] else 'NOT met'}")
+            lines.append(textwrap.fill(text + ".", width=92))
         else:
             lines.append(f"(the service levels above are from the replications that chose "
-                         f"{res.agents}; without --no-confirm it is checked on fresh "
+                         f"{self.agents}; without --no-confirm it is checked on fresh "
                          "replications)")
         return "\n".join(lines)
+
+    def _interval_lines(self) -> list[str]:
+        """The interval goal's search, head count by head count."""
+        res = self.interval_search
+        if res is None:
+            return []
+        goal = 1 - self.interval_share
+        lines = ["", textwrap.fill(
+            f"interval goal (COPC style): at least {100 * self.interval_share:g}% of "
+            f"intervals at the target, i.e. {IB} <= {fmt(IB, goal)}:", width=92)]
+        for n, est in sorted(res.tried.items()):
+            mark = "  <- fewest reaching the interval goal" if n == res.agents else ""
+            lines.append(f"  {n:>6} agents: intervals below target {fmt(IB, est.mean):>8} "
+                         f"[{fmt(IB, est.ci_low)}, {fmt(IB, est.ci_high)}]"
+                         f"{est.dropped_note()}{mark}")
+        return lines
+
+
+#: the interval KPI an interval goal is stated in
+IB = "intervals_below_target"
 
 
 def staff(scenario: Scenario, share: float, threshold_s: float, seed: int, reps: int, *,
           erlang: pd.DataFrame, understaffed: int, executor: Executor | None = None,
           store: ReplicationStore | None = None, max_agents: int = 5000,
           confidence: float | None = None, confirm: bool = True,
+          interval_share: float | None = None,
           progress: Callable[[int], None] | None = None) -> StaffAnswer:
     """The fewest total agents whose service level reaches ``share`` (``ccsim staff``).
 
@@ -387,22 +457,45 @@ def staff(scenario: Scenario, share: float, threshold_s: float, seed: int, reps:
     ``erlang`` and ``understaffed`` are :func:`erlang_need`'s. The search uses replications
     ``0 .. reps - 1`` with its range; with ``confirm`` the answer is simulated again on as
     many fresh replications (``reps .. 2 reps - 1``), which took no part in choosing it.
+    ``interval_share`` (e.g. 0.9) adds a COPC-style interval goal: at least that share of
+    reporting intervals at the target (``intervals_below_target <= 1 - interval_share``,
+    over the same replications and with the same ``confidence`` rule); the answer is the
+    fewest agents meeting both goals (both are monotone in agents under common random
+    numbers, so it is the larger of the two searches' answers).
     """
     res = search_head_count(scenario, "service_level", share, seed, reps,
                             executor=executor, store=store, increasing=True,
                             max_agents=max_agents, confidence=confidence,
                             with_range=True, progress=progress)
-    confirmation = None
-    if res.agents is not None and confirm:
+    by_interval = None
+    if interval_share is not None:
+        by_interval = search_head_count(scenario, IB, 1 - interval_share, seed, reps,
+                                        executor=executor, store=store, increasing=False,
+                                        max_agents=max_agents, confidence=confidence,
+                                        progress=progress)
+    answer = StaffAnswer(scenario, share, threshold_s, seed, reps, max_agents, confidence,
+                         erlang, understaffed, res, None, interval_share, by_interval)
+    if answer.agents is not None and confirm:
         fresh = range(reps, 2 * reps)
-        exp = run_experiment([with_head_count(scenario, res.agents)], seed, fresh,
+        exp = run_experiment([with_head_count(scenario, answer.agents)], seed, fresh,
                              executor=executor, store=store, tables=("daily",),
                              progress=progress)
-        values = [r["service_level"] for r in exp.kpi_rows(0)]
-        est = t_interval(values)
         level = 0.95 if confidence is None else 2 * confidence - 1
-        check = est.mean if confidence is None else t_interval(values, level).ci_low
-        confirmation = {"replications": list(fresh), "agents": res.agents,
-                        "service_level": est.as_dict(), "meets_goal": bool(check >= share)}
-    return StaffAnswer(scenario, share, threshold_s, seed, reps, max_agents, confidence,
-                       erlang, understaffed, res, confirmation)
+
+        def check(kpi: str, low: bool) -> tuple[Estimate, float]:
+            values = [r[kpi] for r in exp.kpi_rows(0)]
+            est = t_interval(values)
+            bound = t_interval(values, level)
+            return est, (est.mean if confidence is None else
+                         bound.ci_low if low else bound.ci_high)
+
+        est, value = check("service_level", low=True)
+        answer.confirmation = {"replications": list(fresh), "agents": answer.agents,
+                               "service_level": est.as_dict(),
+                               "meets_goal": bool(value >= share)}
+        if interval_share is not None:
+            est, value = check(IB, low=False)
+            answer.confirmation.update({
+                IB: est.as_dict(),
+                "meets_interval_goal": bool(value <= 1 - interval_share + 1e-12)})
+    return answer

@@ -211,3 +211,53 @@ def test_staff_with_stated_confidence(small_files):
 
     assert lower(n) >= 0.8 > lower(n - 1), (n, res.values[n], res.values[n - 1])
     assert n >= mean_res.agents, "asking for confidence cannot need fewer agents"
+
+
+def test_staff_interval_goal(capsys, tmp_path, small_files):
+    """--interval-share: the answer also keeps that share of intervals at the target.
+
+    Under common random numbers the interval KPI falls with agents, so the answer is the
+    fewest head count whose mean intervals_below_target <= 1 - share, and never fewer than
+    the day's-mean answer; one agent fewer misses one of the goals.
+    """
+    small = str(small_files[0])
+    out = tmp_path / "out"
+    assert main(["staff", small, "--target", "0.8@20", "--interval-share", "0.9", "--reps",
+                 "4", "--executor", "serial", "--quiet", "--no-confirm", "--out", str(out),
+                 "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    n, goal = res["agents"], res["interval_goal"]
+    assert goal["share"] == 0.9 and math.isclose(goal["max_intervals_below_target"], 0.1)
+    assert n == max(res["day_goal_agents"], goal["agents"]), res
+    tried = {int(k): v["mean"] for k, v in goal["tried"].items()}
+    assert tried[goal["agents"]] <= 0.1 + 1e-12 < tried[goal["agents"] - 1], tried
+    assert goal["agents"] > res["day_goal_agents"], \
+        "on this centre the interval goal should need more agents than the day's mean"
+    assert main(["staff", small, "--target", "0.8@20", "--interval-share", "0.9", "--reps",
+                 "4", "--executor", "serial", "--quiet", "--no-confirm", "--out",
+                 str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "interval goal (COPC style): at least 90% of intervals" in text
+    assert f"{n} agents (spread over the shifts" in text
+    with pytest.raises(SystemExit):
+        main(["staff", small, "--target", "0.8@20", "--interval-share", "1.5"])
+    assert "--interval-share: expected a share in (0, 1], got '1.5'" in capsys.readouterr().err
+
+
+def test_compare_match_reports_the_extra_paid_hours(capsys, tmp_path, small_files):
+    """--match says how many paid agent-hours a day equal service costs, from paid_agent_hours."""
+    small, more = map(str, small_files)
+    out_dir = str(tmp_path / "out")
+    assert main(["compare", more, small, *QUICK, "--out", out_dir, "--match", "service_level",
+                 "--no-confirm"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    m = re.search(r"small needs (\d+) agents \(it has 10\) to reach small-more's [\d.]+% "
+                  r"\(mean over 2 replications\): \+([\d.]+) paid agent-hours a day "
+                  r"\(NOK \+([\d,]+) a day at 450/h", text)
+    assert m, text[:3000]
+    res = json.loads((tmp_path / "out" / "comparison.json").read_text())
+    paid = {n: v["kpis"]["paid_agent_hours"]["mean"] for n, v in res["scenarios"].items()}
+    extra = paid[f"small@{m[1]}"] - paid["small"]
+    assert float(m[2]) == pytest.approx(extra, abs=0.051), (m[2], extra)
+    assert int(m[3].replace(",", "")) == pytest.approx(450 * extra, abs=1)
+    assert extra > 0, "matching a better-staffed baseline needs more paid hours"
