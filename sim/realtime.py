@@ -96,6 +96,7 @@ class Tracker:
         self.ended: dict[int, float] = {}  # plan row -> actual end of activities done
         self.n_logged = 0
         self.next_act = 0
+        self.timeouts = 0  # timeouts scheduled (the cost of watching in real time)
 
     # ------------------------------------------------------------------ the day
 
@@ -250,6 +251,7 @@ class Tracker:
             return  # the pending timeout comes first and will look again
         self.token += 1
         self.timer_at = at
+        self.timeouts += 1
         env = self.agent.env
         tok = self.token
         env.timeout(max(0.0, at - env.now)).callbacks.append(lambda _e: self._fire(tok))

@@ -79,6 +79,13 @@ def fails(capsys, *argv: str) -> str:
     ("name", '"a\\\\b"', "is not allowed"),
     ("name", '".hidden"', "name: '.hidden' is not allowed"),
     ("name", '"x' + "y" * 130 + '"', "at most 120 characters"),
+    ("monitoring.realtime_alerts", "true", "monitoring.realtime_alerts: true needs"),
+    ("monitoring.alert_tolerance_s", "-1", "monitoring.alert_tolerance_s"),
+    ("monitoring.league_table_days", "0", "monitoring.league_table_days"),
+    ("targets.service_level", "1.5", "targets.service_level"),
+    ("targets.service_level_interval", "2", "targets.service_level_interval: 2"),
+    ("targets.abandon_rate", "-0.1", "targets.abandon_rate"),
+    ("targets.adherence_applies_to", '"everyone"', "targets.adherence_applies_to"),
 ])
 def test_bad_value_is_one_clear_error(capsys, small_file, key, value, expect):
     """Non-finite numbers and unsafe names are refused, naming where, field and value."""

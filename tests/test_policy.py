@@ -241,7 +241,11 @@ def test_new_fields_reject_bad_values():
            ("monitoring.recorded_share", -0.1), ("monitoring.break_control", "free"),
            ("targets.quality", 1.5), ("stress.tau_work_h", 0), ("stress.noise_sd", -1),
            ("stress.hostile_probability", 2), ("closing.rule", "later"),
-           ("closing.max_overtime_minutes", -5)]
+           ("closing.max_overtime_minutes", -5), ("monitoring.alert_tolerance_s", -1),
+           ("monitoring.realtime_alerts", "yes"), ("monitoring.league_table", 1),
+           ("monitoring.league_table_days", 0), ("targets.service_level", 0),
+           ("targets.service_level_interval", 1.5), ("targets.abandon_rate", 2),
+           ("targets.adherence", 1.01), ("targets.adherence_applies_to", "nobody")]
     base = load_scenario(SCENARIOS / "base.toml")
     for field, value in bad:
         with pytest.raises(ScenarioError) as err:
