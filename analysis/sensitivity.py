@@ -51,6 +51,30 @@ TOP_SHARE = 0.5
 TOP_MAX = 3
 
 
+#: parameters that act only when a switch of their section is on (sim/stress.py reads them
+#: only then): left out of the default design when the switch is off in both scenarios,
+#: since they cannot move anything there (``--param`` still varies them)
+SWITCHES: dict[str, dict[str, tuple[str, ...]]] = {
+    "stress": {
+        "absence": ("absence_base_hazard", "absence_exhaustion_effect", "spell_short_share",
+                    "spell_long_mean_days"),
+        "feedback": ("slowdown_strain", "slowdown_per_strain", "slowdown_cap",
+                     "repeat_per_strain", "hostile_per_wait_minute"),
+        "attrition": ("quit_base_monthly", "quit_exhaustion_effect", "quit_threat_effect",
+                      "hiring_delay_days", "learning_start", "learning_days"),
+    },
+}
+
+
+def inert(section: str, scenarios: Sequence[Scenario]) -> dict[str, tuple[str, ...]]:
+    """Switch -> its parameters, for every switch of ``section`` off in all ``scenarios``."""
+    out = {}
+    for switch, names in SWITCHES.get(section, {}).items():
+        if not any(getattr(getattr(s, section), switch) for s in scenarios):
+            out[switch] = names
+    return out
+
+
 @dataclass(frozen=True)
 class Parameter:
     """One varied parameter: its dotted path, plausible range and default."""
@@ -299,6 +323,8 @@ class Sensitivity:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     signs: dict[str, SignSummary] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Switch -> parameters left out because the switch is off in both scenarios."""
     distinct: int = 0
     ran: int = 0
     resumed: int = 0
@@ -338,6 +364,7 @@ class Sensitivity:
             "days": self.a.horizon.days, "model_digest": self.model_digest,
             "parameters": [{"name": p.name, "path": p.path, "low": p.low, "high": p.high,
                             "default": p.default} for p in self.params],
+            "not_varied": {f"{self.section}.{k}": list(v) for k, v in self.skipped.items()},
             "kpis": {k: {"summary": self.texts[k], "signs": self.signs[k].as_dict(),
                          "indices": self.tables[k].to_dict(orient="records")}
                      for k in self.kpis},
@@ -356,7 +383,11 @@ class Sensitivity:
                  "parameter(s) over their plausible ranges",
                  f"{what} = {self.points} design points ({self.distinct} distinct), "
                  f"{self.reps} paired replication(s) each, seed {self.seed}, "
-                 f"{self.a.horizon.days} day(s)", ""]
+                 f"{self.a.horizon.days} day(s)"]
+        for switch, names in self.skipped.items():
+            lines.append(f"not varied ({self.section}.{switch} is off in both scenarios, so "
+                         f"they cannot matter): {', '.join(names)}")
+        lines.append("")
         for kpi in self.kpis:
             lines.append(self.texts[kpi])
             t = self.tables[kpi]
@@ -399,6 +430,10 @@ def run_sensitivity(a: Scenario, b: Scenario, section: str = "stress", *,
     if not on:
         raise ValueError(f"{section}.enabled is false in both scenarios, so no [{section}] "
                          f"parameter can change anything; add --set {section}.enabled=true")
+    skipped = {} if only else inert(section, (a, b))
+    if skipped:
+        left_out = {n for names in skipped.values() for n in names}
+        params = [p for p in params if p.name not in left_out]
     x = design(params, method, trajectories, seed)
     rows = [tuple(r) for r in x]
     distinct = list(dict.fromkeys(rows))
@@ -426,7 +461,8 @@ def run_sensitivity(a: Scenario, b: Scenario, section: str = "stress", *,
     res = Sensitivity(a, b, section, method, trajectories, reps, seed, params, x, kpis,
                       {k: v[idx] for k, v in a_m.items()}, {k: v[idx] for k, v in b_m.items()},
                       {k: v[idx] for k, v in dif.items()}, {k: v[idx] for k, v in hws.items()},
-                      distinct=len(distinct), ran=exp.ran, resumed=exp.resumed,
+                      skipped=skipped, distinct=len(distinct), ran=exp.ran,
+                      resumed=exp.resumed,
                       wall_s=exp.wall_s, executor=exp.executor, workers=exp.workers)
     prov = exp.provenance()
     res.model_digest = prov[0].get("model_digest", "") if prov else ""

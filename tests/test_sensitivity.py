@@ -16,9 +16,11 @@ import pytest
 from analysis.cli import main
 from analysis.experiment import ProcessExecutor, SerialExecutor
 from analysis.sensitivity import (
+    SWITCHES,
     describe,
     design,
     indices,
+    inert,
     parameters,
     run_sensitivity,
     sign_summary,
@@ -214,9 +216,12 @@ def test_command_runs_end_to_end_and_reports_every_parameter(files, tmp_path, ca
     """Every varied stress parameter is ranked for both default KPIs; files are written."""
     a, b = files
     out = tmp_path / "sens"
+    switches = [x for sw in SWITCHES["stress"] for x in ("--set", f"stress.{sw}=true")]
     assert main(["sensitivity", str(a), str(b), "--trajectories", "2", "--reps", "1",
-                 "--days", "1", "--out", str(out), "--executor", "serial", "--json"]) == 0
+                 "--days", "1", "--out", str(out), "--executor", "serial", "--json",
+                 *switches]) == 0
     res = json.loads(capsys.readouterr().out)
+    assert res["not_varied"] == {}
     k = len(parameters("stress"))
     assert res["points"] == 2 * (k + 1) and res["replications"] == 1
     assert res["replications_run"] == 2 * res["distinct_points"]
@@ -225,11 +230,6 @@ def test_command_runs_end_to_end_and_reports_every_parameter(files, tmp_path, ca
         got = res["kpis"][kpi]
         assert {r["parameter"] for r in got["indices"]} == names
         assert got["summary"].startswith(f"{kpi}: ")
-    # stress feedback is off: the queue is the same at every point, so service level's
-    # difference cannot depend on any stress parameter
-    sl = res["kpis"]["service_level"]
-    assert sl["signs"]["min"] == sl["signs"]["max"]
-    assert all(r["mu_star"] == 0 for r in sl["indices"])
     sm = res["kpis"]["stress_mean"]
     assert sm["signs"]["lower"] + sm["signs"]["higher"] + sm["signs"]["equal"] == res["points"]
     design_csv = pd.read_csv(out / "design.csv")
@@ -267,6 +267,23 @@ def test_serial_equals_parallel(pair):
     for x, y in zip(_frames(serial), _frames(parallel), strict=True):
         pd.testing.assert_frame_equal(x, y, check_exact=True)
     assert serial.texts == parallel.texts
+    # stress feedback is off: the queue is the same at every point, so service level's
+    # difference depends on no parameter
+    sl = serial.design_table()["service_level_diff"]
+    assert sl.nunique() == 1 and (serial.tables["service_level"]["mu_star"] == 0).all()
+    assert "none of the parameters moves" in serial.texts["service_level"]
+
+
+def test_switch_table_names_real_parameters(pair):
+    """Every parameter the switch table leaves out exists, has a range, and its switch too."""
+    varied = {p.name for p in parameters("stress")}
+    for switch, names in SWITCHES["stress"].items():
+        assert switch in Stress.model_fields
+        assert set(names) <= varied, set(names) - varied
+    a, b = pair
+    assert set(inert("stress", pair)) == {"absence", "feedback", "attrition"}
+    on = a.replace({"stress.absence": True})
+    assert set(inert("stress", (on, b))) == {"feedback", "attrition"}
 
 
 def test_resume_after_interruption_does_not_recompute(pair, tmp_path):
