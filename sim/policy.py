@@ -15,6 +15,12 @@ voluntary    an agent's exceptions only on days the agent shares them
 team         team aggregates only: no individual action is possible
 ===========  ==================================================================
 
+With ``monitoring.realtime_alerts`` the leader sees each breach the moment it happens
+instead (``sim.realtime``: no polling, one timeout per predicted breach) and acts then; the
+talks start at once (after the agent's call or activity) or at its next log-in. Targets
+(``[targets]``) add breaches for agent-days under the adherence target; league tables
+(``monitoring.league_table``) rank agents or teams on adherence every few days.
+
 With punitive feedback each breach it sees is chased, and ``warning_after`` breaches in
 ``warning_window_days`` make a warning; with developmental feedback the same count makes
 a coaching talk instead, and nothing is chased. Conversations take the agent off queue at
