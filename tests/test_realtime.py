@@ -290,3 +290,31 @@ def test_proposals_load_and_run_a_day(name):
     res = simulate(s, seed=1)
     assert res.kpis["answered"] > 0
     assert isinstance(res.actions, pd.DataFrame)
+
+
+def test_realtime_league_and_stress_same_on_every_executor():
+    """Alerts, league tables and their strain are scenario data: serial = process pool."""
+    from analysis.experiment import make_executor, run_experiment
+
+    s = load_scenario(SCENARIOS / "policy" / "individual-strict.toml").replace(
+        {"horizon.days": 2, "monitoring.realtime_alerts": True, "monitoring.league_table": True,
+         "monitoring.league_table_days": 1, "stress.enabled": True})
+    serial = run_experiment([s], 9, 2, executor=make_executor("serial")).kpi_table()
+    pooled = run_experiment([s], 9, 2, executor=make_executor("process", 2)).kpi_table()
+    assert serial["chases_per_agent"].gt(0).all() and serial["rankings_per_agent"].gt(0).all()
+    num = serial.select_dtypes("number").columns
+    np.testing.assert_array_equal(serial[num].to_numpy(), pooled[num].to_numpy())
+
+
+def test_excusing_the_login_delay_lowers_breaches_and_warnings():
+    """The negotiators' lever: fewer breaches and warnings, same queue (paired 95% CIs)."""
+    from analysis.stats import paired_difference
+
+    a = load_scenario(SCENARIOS / "policy" / "individual-strict.toml").replace(
+        {"horizon.days": 2, "monitoring.realtime_alerts": True})
+    b = a.replace({"measurement.adherence.excused": ["login_delay"]})
+    ra = [simulate(a, seed=13, replication=k) for k in range(5)]
+    rb = [simulate(b, seed=13, replication=k) for k in range(5)]
+    for kpi in ("breaches_per_agent_day", "chases_per_agent", "warnings_per_agent"):
+        diff = paired_difference([r.kpis[kpi] for r in ra], [r.kpis[kpi] for r in rb])
+        assert diff.ci_high < 0, (kpi, diff)
