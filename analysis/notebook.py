@@ -108,7 +108,11 @@ def per_day(exp: Experiment, table: str, column: str, confidence: float = 0.95
         e = t_interval(values.to_numpy(), confidence)
         rows.append({"scenario": name, "day": int(day), "mean": e.mean, "ci_low": e.ci_low,
                      "ci_high": e.ci_high})
-    return pd.DataFrame(rows)
+    order = {n: i for i, n in enumerate(exp.names)}
+    return (pd.DataFrame(rows)
+            .sort_values(["scenario", "day"], key=lambda c: c.map(order) if c.name == "scenario"
+                         else c, kind="stable")
+            .reset_index(drop=True))
 
 
 def strain_over_day(s: Scenario, seed: int = 1, replication: int = 0, day: int = 0,
@@ -160,3 +164,26 @@ def strain_over_day(s: Scenario, seed: int = 1, replication: int = 0, day: int =
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     return pd.DataFrame({"time_s": grid - day * 86_400, "strain": mean, "agents": count})
+
+
+def parameter_table() -> pd.DataFrame:
+    """Every scenario field with its default, source and description (as ``ccsim docs``).
+
+    Parsed from :func:`analysis.docs.reference`, so it is the same table as
+    docs/reference.md; section headers (``[horizon]``) are rows with ``section`` True.
+    """
+    from analysis.docs import reference
+
+    rows = []
+    in_fields = False
+    for line in reference().splitlines():
+        if line.startswith("## "):
+            in_fields = line == "## Scenario fields"
+            continue
+        if in_fields and line.startswith("| `"):
+            cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+            field, default, source, desc = (cells + [""] * 4)[:4]
+            field = field.strip("`")
+            rows.append({"field": field, "default": default, "source": source,
+                         "description": desc, "section": field.startswith("[")})
+    return pd.DataFrame(rows)
