@@ -359,7 +359,7 @@ def estimate(scenario: Scenario) -> SizeEstimate:
     for name, n in heads.items():
         shift = scenario.staffing.shifts[name]
         daily = sum(1 for a in acts.values()
-                    if a.per_year is None and (not a.shifts or name in a.shifts))
+                    if a.per_year is None and a.applies_to(name, shift.hours))
         unplanned = scenario.behaviour.unplanned_breaks_per_hour * shift.hours
         events += n * (1 + daily + unplanned)
     agent_days = sum(heads.values()) * days

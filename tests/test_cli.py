@@ -239,6 +239,7 @@ def test_reference_docs_are_current_and_complete():
 def test_agent_timeline_and_coverage_warning(capsys, tmp_path):
     """--agent-timeline writes the Gantt PNG; an under-staffed plan is warned about."""
     assert main(["run", str(SCENARIOS / "base.toml"), "--days", "2", "--agent-timeline", "1",
+                 "--set", "staffing.shifts.early.agents=30",  # base itself is planned
                  "--out", str(tmp_path), "--quiet"]) == 0
     captured = capsys.readouterr()
     png = tmp_path / "timeline-day1.png"

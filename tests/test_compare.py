@@ -168,7 +168,7 @@ def test_compare_until_stops_at_the_first_n_then_confirms_on_fresh_replications(
 
     The half-widths are recomputed here from the stored replications (loaded, not re-run).
     """
-    h = 0.012  # 1.2 pp of service level: reached after several replications of one day
+    h = 0.02  # 2 pp of service level: reached after several replications of one day (8)
     assert main(compare_args(tmp_path, "--reps", "3", "--until", f"service_level={h}",
                              "--max-reps", "12", "--json")) == 0
     out = json.loads(capsys.readouterr().out)

@@ -58,7 +58,7 @@ def test_report_tables(report):
     for k in KPIS:
         assert f"<td>{k}</td>" in diffs or f"<td>{k} *</td>" in diffs, k
     diff = html[html.index('<table class="diff">'):]
-    assert "staffing.shifts.mid.agents" in diff and "staffing.shifts.late.agents" in diff
+    assert "staffing.shifts.mid.agents" in diff and "staffing.shifts.day.agents" in diff
     assert "demand.calls_per_day" not in diff[:diff.index("</table>")]
     prov = html[html.index('<table class="provenance">'):]
     for item in ("git revision", "versions", "scenario hashes", "seed", "executor"):

@@ -143,20 +143,31 @@ class Scenario(_Model):
                 if s not in shifts:
                     raise ValueError(f"schedule.activities.{name}.shifts: no shift named {s!r}; "
                                      f"shifts are {', '.join(shifts)}")
+        for name, a in acts.items():
+            if a.min_shift_hours is None and not any(a.applies_to(sn, sh.hours)
+                                                     for sn, sh in shifts.items()):
+                lname, longest = max(shifts.items(), key=lambda kv: kv[1].hours)
+                raise ValueError(
+                    f"schedule.activities.{name}: applies to no shift: it may end "
+                    f"{a.last_end:g} minutes into a shift and needs a shift of "
+                    f"{a.shortest_shift_hours:g} h or more, but the longest, {lname!r}, lasts only "
+                    f"{longest.hours * 60:g} minutes; activities must lie inside the shift "
+                    "(set min_shift_hours to plan it only for shifts that long)")
         delay = self.behaviour.login_delay_max_s
         for sname, sh in shifts.items():
             length = sh.hours * 60
             if delay >= length * 60:
                 raise ValueError(f"behaviour.login_delay_max_s: {delay:g} s is not shorter than "
                                  f"shift {sname!r} ({sh.hours:g} h)")
-            mine = sorted(((n, a) for n, a in acts.items() if not a.shifts or sname in a.shifts),
+            mine = sorted(((n, a) for n, a in acts.items() if a.applies_to(sname, sh.hours)),
                           key=lambda na: na[1].first_start)
             for n, a in mine:
                 if a.last_end > length + 1e-9:
                     raise ValueError(
                         f"schedule.activities.{n}: may end {a.last_end:g} minutes into shift "
                         f"{sname!r}, which lasts only {length:g} minutes; activities must lie "
-                        "inside the shift")
+                        "inside the shift (set its min_shift_hours, or its shifts, to leave "
+                        "shorter shifts out)")
             for (n1, a1), (n2, a2) in zip(mine, mine[1:], strict=False):
                 if a2.first_start < a1.last_end - 1e-9:
                     raise ValueError(

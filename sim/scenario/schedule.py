@@ -58,7 +58,8 @@ class Activity(_Model):
         "long (hours), e.g. 5.5 for lunch. Default: with `shifts` empty, every shift it fits "
         "in (its latest planned end inside the shift), so a short part-time shift simply "
         "gets the breaks that fit in it; with `shifts` named, every named shift. A shift it "
-        "applies to but does not fit in is an error; so is an activity that fits no shift.",
+        "applies to but does not fit in is an error; so is, without `min_shift_hours`, an "
+        "activity that fits no shift (a typo, most likely).",
         source="scenario choice; arbeidsmiljoloven s. 10-9 asks for a break when the working "
         "day exceeds 5.5 hours",
     )
