@@ -189,6 +189,8 @@ class SignSummary:
     lower_sure: int = 0
     """Points where the 95% CI of B - A lies below zero."""
     higher_sure: int = 0
+    with_ci: int = 0
+    """Points with a CI (at least 2 replications and a value)."""
 
     @property
     def flips(self) -> bool:
@@ -202,7 +204,8 @@ class SignSummary:
                 "equal": self.equal, "missing": self.missing, "min": self.min, "max": self.max,
                 "share_lower": self.lower / n, "share_higher": self.higher / n,
                 "share_equal": self.equal / n, "lower_ci_excludes_zero": self.lower_sure,
-                "higher_ci_excludes_zero": self.higher_sure, "flips": self.flips}
+                "higher_ci_excludes_zero": self.higher_sure, "points_with_ci": self.with_ci,
+                "flips": self.flips}
 
 
 def sign_summary(diffs: Sequence[float], half_widths: Sequence[float] | None = None
@@ -217,7 +220,8 @@ def sign_summary(diffs: Sequence[float], half_widths: Sequence[float] | None = N
         points=len(d), lower=int((v < 0).sum()), higher=int((v > 0).sum()),
         equal=int((v == 0).sum()), missing=int((~ok).sum()),
         min=float(v.min()) if len(v) else math.nan, max=float(v.max()) if len(v) else math.nan,
-        lower_sure=int(((v + h) < 0).sum()), higher_sure=int(((v - h) > 0).sum()))
+        lower_sure=int(((v + h) < 0).sum()), higher_sure=int(((v - h) > 0).sum()),
+        with_ci=int(np.isfinite(h).sum()))
 
 
 def _fmt(v: float) -> str:
@@ -241,14 +245,17 @@ def describe(kpi: str, s: SignSummary, a: str, b: str, top: Sequence[str]) -> st
         sure = s.lower_sure if s.lower else s.higher_sure
         where = f"all {n}" if count == n else f"{count} of {n}"
         eq = f" and equal at {s.equal}" if s.equal else ""
-        head = (f"{kpi}: {b} is {word} than {a} at {where} design points{eq} ({rng}; the "
-                f"95% CI excludes zero at {sure}){miss}; the sign never flips")
+        ci = (f"the 95% CI excludes zero at {sure}" if s.with_ci else
+              "one replication per point: no CI")
+        head = (f"{kpi}: {b} is {word} than {a} at {where} design points{eq} ({rng}; {ci})"
+                f"{miss}; the sign never flips")
     else:
         eq = f", equal at {s.equal} ({s.equal / n:.0%})" if s.equal else ""
+        ci = (f"the 95% CI excludes zero at {s.lower_sure} lower and {s.higher_sure} higher"
+              if s.with_ci else "one replication per point: no CI")
         head = (f"{kpi}: the sign flips: {b} is lower than {a} at {s.lower} of {n} design "
                 f"points ({s.lower / n:.0%}) and higher at {s.higher} ({s.higher / n:.0%})"
-                f"{eq} ({rng}; the 95% CI excludes zero at {s.lower_sure} lower and "
-                f"{s.higher_sure} higher){miss}")
+                f"{eq} ({rng}; {ci}){miss}")
     if not top:
         return f"{head}; none of the parameters moves it"
     return f"{head}; the answer depends most on {', '.join(top)}"

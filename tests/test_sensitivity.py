@@ -180,9 +180,12 @@ def test_sign_summary_counts_and_words_on_synthetic_differences():
     one = sign_summary([-0.3, -0.1, -0.2])
     assert not one.flips
     assert describe("stress_mean", one, "A", "B", ["alpha", "load_talk"]) == (
-        "stress_mean: B is lower than A at all 3 design points (B - A from -0.3 to -0.1; the "
-        "95% CI excludes zero at 0); the sign never flips; the answer depends most on alpha, "
-        "load_talk")
+        "stress_mean: B is lower than A at all 3 design points (B - A from -0.3 to -0.1; one "
+        "replication per point: no CI); the sign never flips; the answer depends most on "
+        "alpha, load_talk")
+    sure = sign_summary([-0.3, -0.1, -0.2], [0.1, 0.2, 0.1])
+    assert "(B - A from -0.3 to -0.1; the 95% CI excludes zero at 2)" in describe(
+        "stress_mean", sure, "A", "B", [])
     same = sign_summary([0.0, 0.0])
     assert "equal at all 2 design points" in describe("service_level", same, "A", "B", [])
 
