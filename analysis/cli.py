@@ -279,9 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the section whose parameters are varied (default stress)")
     se.add_argument("--method", choices=("morris", "sobol"), default="morris",
                     help="morris (screening, default) or sobol (variance shares; costlier)")
-    se.add_argument("--trajectories", type=argtypes.positive_int, default=10,
+    se.add_argument("--trajectories", type=argtypes.positive_int,
                     help="Morris trajectories (k + 1 points each; default 10), or Sobol base "
-                    "samples (a power of 2; k + 2 points each)")
+                    "samples (a power of 2; k + 2 points each; default 32)")
     se.add_argument("--param", dest="params", action="append", default=[], metavar="NAME",
                     help="vary only this parameter (repeatable; default: every parameter "
                     "of the section with a plausible range)")
@@ -543,7 +543,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                 bar.refresh()
 
         res = run_sensitivity(a, b, args.section, method=args.method,
-                              trajectories=args.trajectories, reps=args.reps, seed=args.seed,
+                              trajectories=args.trajectories or
+                              (10 if args.method == "morris" else 32),
+                              reps=args.reps, seed=args.seed,
                               kpis=kpis, only=args.params or None, executor=executor,
                               store=ReplicationStore(out / "replications"),
                               progress=bar.update, on_design=on_design)

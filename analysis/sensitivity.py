@@ -417,6 +417,9 @@ class Sensitivity:
         else:
             lines.append("S1 / ST: share of the variance of B - A over the design explained "
                          "by the parameter alone / with its interactions.")
+            if self.trajectories < 64:
+                lines.append(f"(with {self.trajectories} base samples the indices are rough, "
+                             "see their +-95%; 64 or more is usual)")
         return "\n".join(lines)
 
 
