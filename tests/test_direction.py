@@ -19,7 +19,7 @@ def paired(a_scen, b_scen, kpi):
 def test_more_agents_lower_asa_and_abandonment(base):
     """Ten more agents lower ASA and abandonment in every replication."""
     a = base.replace({"horizon.days": 2})
-    b = a.replace({"staffing.agents": 110})
+    b = a.replace({"staffing.agents": sum(a.staffing.head_counts().values()) + 10})
     for kpi in ("asa_s", "abandon_rate"):
         d = paired(a, b, kpi)
         assert max(d) < 0, f"more agents did not lower {kpi}: differences {d}"

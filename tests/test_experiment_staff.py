@@ -79,8 +79,12 @@ def test_erlang_requirements_per_interval(base):
     assert erl.loc[i, "erlang_agents"] == agents_for_service_level(
         rate, aht, 20, 0.8, base.calls.patience.mean_s)
     sched = scheduled_agents(base)
-    assert sched[0] == base.staffing.shifts["early"].agents
-    assert sched.max() == sum(base.staffing.head_counts().values())
+    at_open = [sh.agents for sh in base.staffing.shifts.values() if sh.start == base.horizon.open]
+    assert sched[0] == sum(at_open)
+    assert 0 < sched.max() <= sum(base.staffing.head_counts().values())
+    alone = base.replace({"staffing.shifts": {"x": {"start": "08:00", "hours": 12,
+                                                      "agents": 7}}})
+    assert (scheduled_agents(alone) == 7).all()
 
 
 def test_staff_finds_fewest_agents(capsys, tmp_path, small_files):
