@@ -33,6 +33,7 @@ EPILOG = """examples:
   ccsim staff scenarios/base.toml --target 0.8@20
   ccsim sensitivity scenarios/policy/individual-strict.toml \
       scenarios/policy/team-level.toml --set stress.enabled=true --days 5
+  ccsim import-acd report.csv --out scenarios/mine.toml
   ccsim docs > docs/reference.md
 """
 
@@ -290,6 +291,22 @@ def build_parser() -> argparse.ArgumentParser:
                     "stress_mean and service_level)")
     _experiment_options(se, "sensitivity", reps=3)
     se.set_defaults(func=cmd_sensitivity)
+
+    # ---- import-acd (issue 11: your own centre from its ACD interval report)
+    ia = sub.add_parser(
+        "import-acd", help="build a scenario from an ACD interval report (CSV)",
+        description="Read an ACD interval report (CSV columns date, interval, offered, "
+        "answered, abandoned, aht; optional asa, agents), check every cell, and write a "
+        "scenario extending BASE with the report's opening hours, demand profile, calls "
+        "per day, busyness, handle time and a rough first patience; day-of-week factors "
+        "are printed and written as comments. See docs/own-centre.md.")
+    ia.add_argument("report", type=Path, help="the ACD interval report (CSV with a header)")
+    ia.add_argument("--out", dest="scenario_out", type=Path, required=True,
+                    metavar="FILE.toml", help="scenario file to write")
+    ia.add_argument("--base", type=Path, default=Path("scenarios/base.toml"),
+                    help="scenario the new one extends (default scenarios/base.toml)")
+    ia.add_argument("--force", action="store_true", help="overwrite FILE.toml if it exists")
+    ia.set_defaults(func=cmd_import_acd)
 
     d = sub.add_parser("docs", help="print the scenario-field and KPI reference (Markdown)",
                        description="Print the reference of every scenario field (default, "
@@ -559,6 +576,17 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     print(f"\n{res.ran + res.resumed} replications in {res.wall_s:.1f} s ({res.executor}, "
           f"{res.workers} worker(s))")
     print(f"written to {out}/ ({', '.join(files)}, replications/)")
+    return 0
+
+
+def cmd_import_acd(args: argparse.Namespace) -> int:
+    """``ccsim import-acd``."""
+    from analysis.acd import import_report, summary
+
+    est, scenario = import_report(args.report, args.scenario_out, args.base, args.force)
+    print(summary(est))
+    print(f"written {args.scenario_out} (extends {args.base}); next: ccsim run "
+          f"{args.scenario_out} --reps 5, then plan its shifts (docs/own-centre.md)")
     return 0
 
 

@@ -1,0 +1,411 @@
+"""Import an ACD interval report: a first scenario of your own centre from its own numbers.
+
+An ACD (the telephone system's call distributor) reports per day and interval how many
+calls were offered, answered and abandoned and their average handle time. This module
+reads such a report as CSV, checks every cell (an error names the file, the row, the
+column, the value and what is allowed), and estimates what a scenario needs:
+
+- ``horizon``: opening time, hours and interval length (the first and last interval with
+  calls; the interval length is the report's step);
+- ``demand.profile``: the mean offered calls per interval over the days, as weights;
+- ``demand.calls_per_day``: the mean offered calls per day. The schema has no
+  day-of-week factors, so they are reported (printed and written as comments) and the
+  mean goes into ``calls_per_day``;
+- ``demand.busyness_cv``: the day-to-day over-dispersion of the daily totals after the
+  day-of-week factors, from ``Var = m + cv^2 m^2`` (a Poisson count with a Gamma day
+  factor), with one degree of freedom per day-of-week mean spent; 0 when the days do not
+  vary more than Poisson or there are too few (fewer than two weeks' worth);
+- ``calls.talk.mean_s`` and ``calls.acw.mean_s``: the answered-weighted mean AHT, split
+  between talk and wrap-up in the base scenario's proportions (an ACD's AHT does not say
+  how much was wrap-up);
+- ``calls.patience.mean_s``, a first and **rough** estimate, when the report allows one:
+  with an ``asa`` column (average speed of answer), ``offered x ASA / abandoned`` from
+  the identity ``P(abandon) = E[time waited] / mean patience`` of exponential patience,
+  with the abandoners' mean time waited taken as the ASA (which it is not: a crude first
+  guess; on a simulated report of base.toml it gave 166 s for a true 180 s); else with an
+  ``agents`` column (agents on queue per interval), the exponential patience for which
+  Erlang A, interval by interval at the report's rate, AHT and agents, gives the report's
+  abandoned calls, over the intervals loaded to at most 90% of their agents (bisection;
+  steady-state Erlang A overstates abandonment in an interval that starts with a short
+  queue, so this overestimates patience: 240 s for the true 180 s on the same report,
+  and 635 s with the overloaded intervals kept); else none, and the base's stays.
+
+Everything else (shifts, schedule, behaviour) comes from the base scenario the written
+file ``extends``; docs/own-centre.md says what to change next.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import os
+import re
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.scenario import Scenario, format_clock, load_scenario
+
+REQUIRED = ("date", "interval", "offered", "answered", "abandoned", "aht")
+OPTIONAL = ("asa", "agents")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MAX_ROWS = 1_000_000
+_CLOCK = re.compile(r"^(\d{1,2}):([0-5]\d)(?::([0-5]\d))?$")
+
+
+class AcdError(ValueError):
+    """The report cannot be read; the message names file, row, column and value."""
+
+
+@dataclass(frozen=True)
+class AcdEstimate:
+    """What the report says about the centre (see the module doc for each estimate)."""
+
+    source: str
+    days: int
+    open_s: float
+    hours: float
+    interval_minutes: float
+    profile: tuple[float, ...]
+    calls_per_day: float
+    dow_factors: dict[str, float]
+    busyness_cv: float
+    aht_s: float
+    talk_mean_s: float
+    acw_mean_s: float
+    abandon_rate: float
+    patience_s: float | None
+    patience_method: str
+    notes: list[str] = field(default_factory=list)
+
+
+def _where(path: Path, row: int, column: str) -> str:
+    return f"{path}: row {row} (line {row + 1}), column {column!r}"
+
+
+def read_report(path: str | Path) -> pd.DataFrame:
+    """Read and check an ACD interval report (CSV with a header row).
+
+    Columns (any order, names case-insensitive): ``date`` (YYYY-MM-DD), ``interval`` (the
+    interval's start, HH:MM), ``offered``, ``answered``, ``abandoned`` (whole numbers >= 0,
+    answered + abandoned <= offered), ``aht`` (seconds >= 0; may be empty when nothing was
+    answered); optional ``asa`` (seconds >= 0) and ``agents`` (agents on queue, >= 0).
+    Other columns are ignored. Returns one row per (date, interval), with ``start_s``
+    (seconds after midnight) and ``weekday`` (0 = Monday) added.
+    """
+    path = Path(path)
+    try:
+        fh = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise AcdError(f"{path}: cannot read the report: {exc.strerror or exc}") from None
+    with fh:
+        sample = fh.read(4096)
+        fh.seek(0)
+        delim = ";" if sample.count(";") > sample.count(",") else ","
+        reader = csv.reader(fh, delimiter=delim)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise AcdError(f"{path}: the file is empty; expected a header row with the "
+                           f"columns {', '.join(REQUIRED)}") from None
+        except csv.Error as exc:
+            raise AcdError(f"{path}: line 1: not CSV: {exc}") from None
+        names = [h.strip().lower() for h in header]
+        missing = [c for c in REQUIRED if c not in names]
+        if missing:
+            raise AcdError(f"{path}: the header has no column {', '.join(map(repr, missing))}; "
+                           f"found {', '.join(map(repr, names))}; required are "
+                           f"{', '.join(REQUIRED)} (optional: {', '.join(OPTIONAL)})")
+        dup = sorted({n for n in names if names.count(n) > 1 and n in REQUIRED + OPTIONAL})
+        if dup:
+            raise AcdError(f"{path}: column {dup[0]!r} appears more than once in the header")
+        col = {n: names.index(n) for n in REQUIRED + OPTIONAL if n in names}
+        rows: list[dict] = []
+        try:
+            for k, cells in enumerate(reader, start=1):
+                if not any(c.strip() for c in cells):
+                    continue
+                if k > MAX_ROWS:
+                    raise AcdError(f"{path}: more than {MAX_ROWS:,} rows; split the report")
+                if len(cells) < len(names):
+                    raise AcdError(f"{path}: row {k} (line {k + 1}) has {len(cells)} cells, "
+                                   f"the header {len(names)}")
+                rows.append(_row(path, k, {n: cells[i].strip() for n, i in col.items()}))
+        except csv.Error as exc:
+            raise AcdError(f"{path}: line {reader.line_num}: not CSV: {exc}") from None
+    if not rows:
+        raise AcdError(f"{path}: no data rows under the header")
+    df = pd.DataFrame(rows)
+    seen = df.duplicated(["date", "start_s"], keep="first")
+    if seen.any():
+        r = df[seen].iloc[0]
+        raise AcdError(f"{_where(path, int(r['row']), 'interval')}: {r['date']} "
+                       f"{format_clock(r['start_s'])} appears twice; one row per date and "
+                       "interval")
+    return df.sort_values(["date", "start_s"]).reset_index(drop=True)
+
+
+def _row(path: Path, k: int, cell: dict[str, str]) -> dict:
+    """One checked data row."""
+    out: dict = {"row": k}
+    try:
+        out["date"] = dt.date.fromisoformat(cell["date"])
+    except ValueError:
+        raise AcdError(f"{_where(path, k, 'date')}: {cell['date']!r} is not a date; use "
+                       "YYYY-MM-DD, e.g. 2018-03-26") from None
+    m = _CLOCK.match(cell["interval"].split("-")[0].strip())  # "08:00" or "08:00-08:15"
+    secs = None
+    if m:
+        secs = int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3] or 0)
+    if secs is None or secs >= 86_400:
+        raise AcdError(f"{_where(path, k, 'interval')}: {cell['interval']!r} is not an "
+                       "interval start; use HH:MM between 00:00 and 23:59, e.g. 08:15")
+    out["start_s"] = float(secs)
+    out["weekday"] = out["date"].weekday()
+    for c in ("offered", "answered", "abandoned"):
+        v = cell[c]
+        if not re.fullmatch(r"\d+(\.0*)?", v):
+            raise AcdError(f"{_where(path, k, c)}: {v!r} is not a number of calls; use a "
+                           "whole number >= 0")
+        out[c] = int(float(v))
+    if out["answered"] + out["abandoned"] > out["offered"]:
+        raise AcdError(f"{_where(path, k, 'offered')}: {out['offered']} offered is fewer than "
+                       f"answered ({out['answered']}) + abandoned ({out['abandoned']}); "
+                       "offered must include both")
+    for c in ("aht", *OPTIONAL):
+        if c not in cell:
+            continue
+        v = cell[c]
+        need = c == "aht" and out["answered"] > 0
+        if v == "" and not need:
+            out[c] = math.nan
+            continue
+        try:
+            x = float(v.replace(",", ".")) if v.count(",") == 1 and "." not in v else float(v)
+        except ValueError:
+            x = math.nan
+        if not (math.isfinite(x) and x >= 0):
+            what = {"aht": "an average handle time in seconds >= 0",
+                    "asa": "an average speed of answer in seconds >= 0",
+                    "agents": "a number of agents on queue >= 0"}[c]
+            hint = " (required when calls were answered)" if need else ""
+            raise AcdError(f"{_where(path, k, c)}: {v!r} is not {what}{hint}")
+        out[c] = x
+    if out["answered"] > 0 and out["aht"] == 0:
+        raise AcdError(f"{_where(path, k, 'aht')}: 0 s with {out['answered']} calls answered; "
+                       "an answered call has a handle time > 0")
+    return out
+
+
+def estimate(report: pd.DataFrame, base: Scenario, source: str = "report") -> AcdEstimate:
+    """Estimate the demand, handle time and a first patience from a checked report."""
+    notes: list[str] = []
+    # the interval length: the commonest step between a day's consecutive starts (ties:
+    # the longer, since a stray start makes short steps)
+    steps = report.groupby("date")["start_s"].diff().dropna().to_numpy()
+    steps = steps[steps > 0]
+    if len(steps):
+        vals, counts = np.unique(steps, return_counts=True)
+        step = float(vals[counts == counts.max()].max())
+    else:
+        step = base.horizon.interval_s
+    first = float(report["start_s"].min())
+    off = (report["start_s"].to_numpy() - first) / step
+    stray = np.abs(off - np.round(off)) > 1e-9
+    if stray.any():
+        r = report[stray].iloc[0]
+        raise AcdError(f"{_where(Path(source), int(r['row']), 'interval')}: "
+                       f"{format_clock(r['start_s'])} is not on the report's "
+                       f"{step / 60:g}-minute grid (from {format_clock(first)}); every interval "
+                       "must start a whole number of intervals after the first")
+    busy = report.groupby("start_s")["offered"].sum()
+    busy = busy[busy > 0]
+    if busy.empty:
+        raise AcdError(f"{source}: column 'offered': no call was offered in any interval")
+    open_s, close_s = float(busy.index.min()), float(busy.index.max()) + step
+    if close_s > 86_400:
+        raise AcdError(f"{source}: column 'interval': the last interval with calls ends after "
+                       "24:00")
+    n = round((close_s - open_s) / step)
+    dates = sorted(report["date"].unique())
+    slot = np.round((report["start_s"].to_numpy() - open_s) / step).astype(int)
+    inside = (slot >= 0) & (slot < n)
+    day = np.searchsorted(np.array(dates), report["date"].to_numpy())
+    grid = np.zeros((len(dates), n))  # missing rows inside the hours: nothing offered
+    np.add.at(grid, (day[inside], slot[inside]), report["offered"].to_numpy()[inside])
+    outside = int(report["offered"].to_numpy()[~inside].sum())
+    if outside:
+        notes.append(f"{outside} calls offered outside the opening hours were left out")
+    profile = grid.mean(axis=0)
+    profile = profile / profile.max()
+    totals = grid.sum(axis=1)
+    mean_day = float(totals.mean())
+    wd = np.array([d.weekday() for d in dates])
+    dow = {WEEKDAYS[w]: float(totals[wd == w].mean() / mean_day) for w in sorted(set(wd))}
+    cv = 0.0
+    groups = len(dow)
+    if len(dates) > groups and mean_day > 0:
+        resid = totals / np.array([dow[WEEKDAYS[w]] for w in wd])
+        var = float(((resid - mean_day) ** 2).sum() / (len(dates) - groups))
+        cv = math.sqrt(max(0.0, (var - mean_day) / mean_day**2))
+        cv = min(cv, 2.0)
+    else:
+        notes.append("busyness_cv: too few days to tell day-to-day variation from the "
+                     "day-of-week pattern (needs more days than weekdays seen); set to 0")
+    ans = report[report["answered"] > 0]
+    answered = int(report["answered"].sum())
+    if answered == 0:
+        raise AcdError(f"{source}: column 'answered': no call was answered, so there is no "
+                       "handle time to estimate")
+    aht = float((ans["aht"] * ans["answered"]).sum() / answered)
+    t, a = base.calls.talk.mean_s, base.calls.acw.mean_s
+    talk_share = t / (t + a) if t + a > 0 else 1.0
+    offered, abandoned = int(report["offered"].sum()), int(report["abandoned"].sum())
+    patience, method = _patience(report, aht, step, offered, abandoned, notes)
+    return AcdEstimate(
+        source=source, days=len(dates), open_s=open_s, hours=(close_s - open_s) / 3600,
+        interval_minutes=step / 60, profile=tuple(float(x) for x in profile),
+        calls_per_day=mean_day, dow_factors=dow, busyness_cv=cv, aht_s=aht,
+        talk_mean_s=aht * talk_share, acw_mean_s=aht * (1 - talk_share),
+        abandon_rate=abandoned / offered if offered else 0.0, patience_s=patience,
+        patience_method=method, notes=notes)
+
+
+def _patience(report: pd.DataFrame, aht: float, step: float, offered: int, abandoned: int,
+              notes: list[str]) -> tuple[float | None, str]:
+    """A rough mean patience (see the module doc), and how it was found."""
+    if abandoned == 0:
+        notes.append("patience: no call was abandoned, so the report says nothing about it; "
+                     "the base scenario's patience is kept")
+        return None, "none (no abandoned calls)"
+    if "asa" in report and report["asa"].notna().any():
+        r = report[report["asa"].notna()]
+        waited = float((r["asa"] * r["offered"]).sum())
+        return waited / abandoned, "offered x ASA / abandoned (crude)"
+    if "agents" in report and report["agents"].notna().any():
+        from sim.erlang import erlang_a_metrics
+
+        load = report["offered"] / step * aht / report["agents"].clip(lower=0.5)
+        r = report[(report["offered"] > 0) & (report["agents"] >= 0.5) & (load <= 0.9)]
+        hit = int(r["abandoned"].sum())
+        # intervals with the same offered calls and agents count once, weighted
+        same = r.assign(c=np.round(r["agents"]).astype(int)).groupby(
+            ["offered", "c"]).size().reset_index(name="n")
+        cases = list(zip(same["offered"].to_numpy(dtype=float), same["c"], same["n"],
+                         strict=True))
+
+        def expected(p: float) -> float:
+            return float(sum(n * o * erlang_a_metrics(o / step, aht, int(c), 0.0, p).abandon_rate
+                             for o, c, n in cases))
+
+        lo, hi = math.log(5.0), math.log(7200.0)
+        if hit == 0 or expected(math.exp(hi)) > hit or expected(math.exp(lo)) < hit:
+            notes.append("patience: Erlang A cannot match the abandoned calls with any "
+                         "patience between 5 s and 2 h at these agents; not estimated")
+            return None, "none (Erlang A found no patience)"
+        for _ in range(16):  # the abandoned calls fall as patience grows
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if expected(math.exp(mid)) > hit else (lo, mid)
+        return math.exp((lo + hi) / 2), "Erlang A inversion with the report's agents (rough)"
+    notes.append("patience: the report has neither an agents nor an asa column; the base "
+                 "scenario's patience is kept")
+    return None, "none (no agents or asa column)"
+
+
+def scenario_toml(est: AcdEstimate, extends: str, name: str) -> str:
+    """A scenario file extending ``extends`` (a path relative to the written file)."""
+    prof = [f"{x:.4f}".rstrip("0").rstrip(".") for x in est.profile]
+    per_line = max(1, round(60 / est.interval_minutes))
+    lines = []
+    for i in range(0, len(prof), per_line):
+        chunk = ", ".join(prof[i:i + per_line])
+        lines.append(f"  {chunk},   # {format_clock(est.open_s + i * est.interval_minutes * 60)}")
+    dow = ", ".join(f"{k} {v:.3f}" for k, v in est.dow_factors.items())
+    pat = (f"[calls.patience]           # {est.patience_method}\n"
+           f'distribution = "exponential"\nmean_s = {est.patience_s:.0f}\n'
+           if est.patience_s is not None else
+           f"# calls.patience: not estimated ({est.patience_method}); the base's stays\n")
+    notes = "".join(f"# note: {n}\n" for n in est.notes)
+    rationale = textwrap.fill(
+        f"Imported by ccsim import-acd from {est.source}: {est.days} days, mean "
+        f"{est.calls_per_day:,.0f} calls offered a day, AHT {est.aht_s:.0f} s, "
+        f"{est.abandon_rate:.1%} abandoned. The profile is the mean offered per "
+        f"{est.interval_minutes:g}-minute interval; busyness_cv is the day-to-day variation "
+        "beyond Poisson after the day-of-week factors; talk and wrap-up split the AHT in the "
+        "base's proportions; the patience is a rough first estimate "
+        f"({est.patience_method}). Staffing, schedule and behaviour are the base's until "
+        "replaced.", width=88)
+    return f'''# Imported from the ACD interval report {est.source} by `ccsim import-acd`
+# ({est.days} days). Demand and handle time are the report's; shifts, breaks, behaviour and
+# everything else are the base scenario's: plan shifts next (docs/own-centre.md).
+# Day-of-week factors (daily offered / mean; the schema has none, so calls_per_day is the
+# mean over all days): {dow}
+{notes}extends = "{extends}"
+description = "{name}: demand and handle time imported from an ACD report ({est.days} days)"
+rationale = """{rationale}"""
+
+[horizon]
+open = "{format_clock(est.open_s)}"
+hours = {est.hours:g}
+interval_minutes = {est.interval_minutes:g}
+
+[demand]
+calls_per_day = {est.calls_per_day:.0f}
+busyness_cv = {est.busyness_cv:.3f}
+profile = [
+{chr(10).join(lines)}
+]
+
+[calls.talk]               # the AHT split in the base's talk : wrap-up proportions
+mean_s = {est.talk_mean_s:.0f}
+
+[calls.acw]
+mean_s = {est.acw_mean_s:.0f}
+
+{pat}'''
+
+
+def import_report(report_path: str | Path, out_path: str | Path,
+                  base_path: str | Path, force: bool = False) -> tuple[AcdEstimate, Scenario]:
+    """Read the report, write the scenario next to ``out_path``, and load it back."""
+    report_path, out_path, base_path = Path(report_path), Path(out_path), Path(base_path)
+    if out_path.suffix != ".toml":
+        raise AcdError(f"--out: {out_path} should be a .toml file")
+    if out_path.exists() and not force:
+        raise AcdError(f"--out: {out_path} exists; choose another name or add --force")
+    base = load_scenario(base_path)
+    est = estimate(read_report(report_path), base, source=report_path.name)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    rel = os.path.relpath(base_path.resolve(), out_path.parent.resolve())
+    text = scenario_toml(est, Path(rel).as_posix(), out_path.stem)
+    tmp = out_path.with_suffix(".toml.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    try:
+        scenario = load_scenario(tmp)  # the file must load before it replaces anything
+    except ValueError:
+        tmp.unlink()
+        raise
+    tmp.replace(out_path)
+    return est, scenario.model_copy(update={"name": out_path.stem})
+
+
+def summary(est: AcdEstimate) -> str:
+    """What was estimated, in a few lines for the terminal."""
+    pat = (f"{est.patience_s:.0f} s ({est.patience_method})" if est.patience_s is not None
+           else est.patience_method)
+    lines = [
+        f"{est.days} days, open {format_clock(est.open_s)} for {est.hours:g} h in "
+        f"{est.interval_minutes:g}-minute intervals",
+        f"calls_per_day {est.calls_per_day:,.0f} (mean); busyness_cv {est.busyness_cv:.3f}",
+        "day-of-week factors (not in the schema; calls_per_day is the mean): "
+        + ", ".join(f"{k} {v:.3f}" for k, v in est.dow_factors.items()),
+        f"AHT {est.aht_s:.0f} s -> talk {est.talk_mean_s:.0f} s + ACW {est.acw_mean_s:.0f} s "
+        "(the base's split)",
+        f"abandoned {est.abandon_rate:.1%}; patience {pat}",
+        *[f"note: {n}" for n in est.notes],
+    ]
+    return "\n".join(lines)
