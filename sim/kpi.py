@@ -474,8 +474,10 @@ def _paid(d: KPIData) -> tuple[float, float, int]:
     """(paid agent-hours, of which overtime hours, days) over the agent-days of ``d``.
 
     Paid: every rostered shift worked (its whole length), the paid pre-shift log-in
-    minutes, the overtime after shift end, and rostered days lost to absence when
-    ``cost.absence_paid``. Days: those with an agent rostered (worked or absent).
+    minutes, the overtime after shift end, and rostered days lost to sickness when
+    ``cost.absence_paid``. A seat left vacant after a quit, a day off or leave is not paid
+    hours (holiday pay is in the fully loaded ``hourly_cost``). Days: those with an agent
+    rostered (worked or absent).
     """
     ad, ab = d.agent_days, d.absences
     if d.cost is None or ad is None:
@@ -486,7 +488,8 @@ def _paid(d: KPIData) -> tuple[float, float, int]:
     if ab is not None and len(ab):
         days |= set(ab["day"].unique().tolist())
         if d.cost.absence_paid:
-            paid += float(ab["scheduled_s"].sum())
+            sick = (ab["reason"] == "sickness").to_numpy()
+            paid += float(ab["scheduled_s"].to_numpy()[sick].sum())
     if not days:
         return math.nan, math.nan, 0
     return paid / 3600, overtime / 3600, len(days)
@@ -501,8 +504,8 @@ def _cost(d: KPIData) -> float:
 
 
 @kpi("paid_agent_hours", "Paid agent-hours per day: rostered shifts (whole length), paid "
-     "pre-shift log-in minutes, overtime, and rostered days lost to absence when "
-     "cost.absence_paid.", "h")
+     "pre-shift log-in minutes, overtime, and rostered days lost to sickness when "
+     "cost.absence_paid (a seat vacant after a quit is not paid).", "h")
 def paid_agent_hours(d: KPIData) -> float:
     """Paid hours / days."""
     hours, _, days = _paid(d)

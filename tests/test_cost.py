@@ -56,12 +56,16 @@ def test_the_cost_section_changes_only_the_cost_kpis(small):
 
 
 def _data(cost: Cost, answered: int = 100) -> KPIData:
-    """Two days: day 0 two agents worked 8 h (one 0.5 h overtime); day 1 one worked, one absent."""
+    """Two days of hand-made agent-days, absences and calls.
+
+    Day 0: two agents worked 8 h (one 0.5 h overtime); day 1: one worked, one was sick, one
+    seat was vacant after a quit.
+    """
     ad = pd.DataFrame({"agent": [0, 1, 0], "day": [0, 0, 1],
                        "scheduled_s": [28800.0, 28800.0, 28800.0],
                        "overtime_s": [1800.0, 0.0, 0.0]})
-    absences = pd.DataFrame({"agent": [1], "day": [1], "reason": ["sick"],
-                             "scheduled_s": [28800.0]})
+    absences = pd.DataFrame({"agent": [1, 2], "day": [1, 1], "reason": ["sickness", "quit"],
+                             "scheduled_s": [28800.0, 28800.0]})
     calls = pd.DataFrame({"outcome": ["answered"] * answered + ["abandoned"] * 5,
                           "wait_s": 0.0, "day": 0, "interval": 0})
     return KPIData(calls, pd.DataFrame({"day": [], "status": [], "duration_s": []}),
@@ -73,7 +77,10 @@ def _cost_kpis(d: KPIData) -> dict[str, float]:
 
 
 def test_absence_is_paid_unless_said_otherwise():
-    """By hand: 3 shifts of 8 h + 3 x 10 min paid log-in + 0.5 h overtime (+ 8 h sick pay)."""
+    """By hand: 3 shifts of 8 h + 3 x 10 min paid log-in + 0.5 h overtime (+ 8 h sick pay).
+
+    The vacant seat after a quit is never paid.
+    """
     worked = 3 * 8 + 3 * 10 / 60 + 0.5
     k = _cost_kpis(_data(Cost()))
     assert k["paid_agent_hours"] == pytest.approx((worked + 8) / 2)

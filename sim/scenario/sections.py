@@ -292,7 +292,8 @@ class Cost(_Model):
     )
     absence_paid: bool = _field(
         True, description="Are rostered agent-days lost to sickness absence paid (sick "
-        "pay)? They then count in paid hours and cost.",
+        "pay)? They then count in paid hours and cost. A seat vacant after a quit, a day "
+        "off or leave never counts (holiday pay is in `hourly_cost`).",
         source="Norwegian sick pay is full pay (employer period, then NAV); assumption that "
         "the centre bears it",
     )
