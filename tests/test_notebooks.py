@@ -16,7 +16,7 @@ import re
 import numpy as np
 import pytest
 
-from analysis.notebook import parameter_table, scenario
+from analysis.notebook import parameter_table, scenario, strain_over_day
 from analysis.staffing import erlang_requirements
 from analysis.stats import t_ppf
 from sim.erlang import erlang_a_metrics, erlang_c
@@ -267,3 +267,20 @@ def test_fast_runs_are_small():
     for p in NOTEBOOKS:
         first = code_cells(nbformat.read(p, as_version=4))[0].source
         assert 'os.environ.get("CCSIM_NOTEBOOK_FAST"' in first, p.name
+
+
+def test_strain_over_day_agrees_with_the_models_daily_mean():
+    """The strain curve of notebook 03 is the model's own strain, evaluated between changes.
+
+    Averaged over the day (weighted by agents logged in, on a 1-minute grid) it must equal
+    the model's exact daily mean strain (``agent_days.strain_mean``, weighted by time logged
+    in) up to the grid's discretisation; without the stress layer it refuses.
+    """
+    s = scenario("policy/individual-strict.toml", {"horizon.days": 1, "stress.enabled": True})
+    curve = strain_over_day(s, seed=1, step_minutes=1)
+    days = simulate(s, seed=1).agent_days
+    from_curve = np.average(curve["strain"].fillna(0), weights=curve["agents"])
+    exact = np.average(days["strain_mean"], weights=days["logged_in_s"])
+    assert from_curve == pytest.approx(exact, rel=0.005)
+    with pytest.raises(ValueError, match="stress.enabled"):
+        strain_over_day(scenario("base.toml", {"horizon.days": 1}))
