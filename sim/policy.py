@@ -90,6 +90,7 @@ class AgentPolicy(Behaviour):
         self.warnings = 0
         self.breaches: deque[float] = deque()  # times of recent breaches seen
         self.reasons: deque[tuple[float, str]] = deque()  # real time: (time, reason)
+        self.last_talk = -math.inf  # time of the last warning or coaching talk
         self.pending: list[tuple[int, float, str]] = []  # (status, seconds, reason)
         self.tracker: Tracker | None = None  # real-time adherence, when alerts are on
 
@@ -333,6 +334,9 @@ class Regime:
         n = pol.recent_breaches(now)
         if n < self.rules.warning_after:
             return
+        if now - pol.last_talk < sup.escalation_interval_days * DAY_S:
+            return  # one formal step at a time: the breaches keep counting
+        pol.last_talk = now
         system = sum(r in SYSTEM_REASONS for r in window) / max(len(window), 1)
         detail = f"{n} breaches; {system:.0%} outside the agent's control"
         why = "system" if system > 0.5 else "agent"

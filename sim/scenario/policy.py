@@ -252,6 +252,15 @@ class Supervisor(_Model):
         15.0, gt=0, le=240, description="A warning conversation takes the agent off queue this "
         'long (as "Not Ready - Manager Approved").', source="assumption",
     )
+    escalation_interval_days: float = _field(
+        20.0, ge=0, le=366, description="A warning or coaching talk about adherence comes at "
+        "most once in this many working days per agent; breaches in between are chased "
+        "(punitive) and keep counting toward the next. A formal warning is an HR step toward "
+        "dismissal, not a daily message (0: whenever the count is reached).",
+        source="assumption (one formal step a month); it keeps the strict regime's "
+        "warnings in the range a workplace sees (docs/stress.md, calibration)",
+        unit="working days",
+    )
 
 
 class Responses(_Model):
