@@ -161,7 +161,8 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
         strains = [Strain(scenario, k, streams.rng("stress", stable_key(shift), j, 0),
                           functools.partial(streams.rng, "stress", stable_key(shift), j, 1),
                           streams.rng("stress", stable_key(shift), j, 2) if st.attrition
-                          else None)
+                          else None,
+                          functools.partial(streams.rng, "stress", stable_key(shift), j, 3))
                    for k, (_, shift, j) in enumerate(roster(scenario))]
         built = ([Both(b, s) for b, s in zip(built, strains, strict=True)]
                  if regime is not None else strains)

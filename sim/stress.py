@@ -81,12 +81,14 @@ class Strain(Behaviour):
 
     def __init__(self, scenario: Scenario, k: int, rng: np.random.Generator,
                  day_rng: Callable[[int], np.random.Generator],
-                 quit_rng: np.random.Generator | None = None) -> None:
+                 quit_rng: np.random.Generator | None = None,
+                 person_rng: Callable[[int], np.random.Generator] | None = None) -> None:
         """Agent ``k``'s strain; ``rng`` draws hostile calls.
 
         ``day_rng(day)`` draws the day's survey noise and absence, so they are common random
         numbers across scenarios whatever the calls were; ``quit_rng`` one uniform per
-        working day for quitting (attrition), drawn up front for the same reason.
+        working day for quitting (attrition), drawn up front for the same reason;
+        ``person_rng(hire)`` the trait of each person who holds the seat.
         """
         p = scenario.stress
         self.p = p
@@ -134,6 +136,8 @@ class Strain(Behaviour):
         self.hired_on = 0  # the day the current person started
         self.back_on: int | None = None  # while vacant: the replacement's first day
         self.learn = 1.0  # today's handle-time multiplier of the learning curve
+        self.person_rng = person_rng or (lambda hire: np.random.default_rng([k, 3, hire]))
+        self.trait = self._trait()
 
     def advance(self, now: float) -> None:
         """Bring A to ``now`` with the current status's load and time constant (exact)."""
@@ -275,7 +279,13 @@ class Strain(Behaviour):
         self.hire += 1
         self.hired_on = day
         self.a, self.e, self.threat, self.t = 0.0, 0.0, 0.0, now
+        self.trait = self._trait()
         presence.hired(self.k, day)
+
+    def _trait(self) -> float:
+        """The person's own level on the survey's scale (between-person differences)."""
+        sd = self.p.trait_sd
+        return float(self.person_rng(self.hire).normal(0.0, sd)) if sd > 0 else 0.0
 
     def _end_day(self, day: int, now: float) -> None:
         p = self.p
@@ -283,7 +293,7 @@ class Strain(Behaviour):
         mean = self.area / worked if worked > 0 else self.a
         self.e += p.alpha * max(0.0, self.a - p.strain_baseline) - self.e / p.tau_exhaustion_days
         self.threat *= math.exp(-1.0 / p.tau_threat_days)
-        measured = mean + self.e + self.day_rng(day).normal(0.0, p.noise_sd)
+        measured = mean + self.e + self.trait + self.day_rng(day).normal(0.0, p.noise_sd)
         self.rows.append((self.k, day, mean, self.a, self.e, self.threat, measured,
                           self.hostile))
 

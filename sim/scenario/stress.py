@@ -78,9 +78,11 @@ class Stress(_Model):
     tau_threat_days: float = _field(14.0, gt=0, le=366, description="Days over which "
                                     "threat decays.", source=_S6,
                                     unit="days", plausible=(7.0, 21.0))
-    control_buffer: float = _field(0.3, ge=0, le=1, description="c: load is multiplied by "
-                                   "(1 - c x control).", source="Hausser et al. 2010; " + _S6,
-                                   unit="share (0-1)", plausible=(0.15, 0.45))
+    control_buffer: float = _field(
+        0.15, ge=0, le=1, description="c: load is multiplied by (1 - c x control).",
+        source="Hausser et al. 2010 (buffering weak and inconsistent); §6 proposes 0.3, "
+        "calibrated to 0.15 so that monitored vs unmonitored gives r = .11-.13 "
+        "(docs/stress.md)", unit="share (0-1)", plausible=(0.075, 0.3))
     strain_baseline: float = _field(
         1.5, ge=0, le=100, description="A0: end-of-shift strain a day may leave without "
         "adding to exhaustion (about a typical day of base.toml); only strain above it "
@@ -93,9 +95,17 @@ class Stress(_Model):
                                         "which exhaustion decays (twice as fast on days "
                                         "off).", source=_S6,
                                         unit="working days", plausible=(10.5, 31.5))
-    noise_sd: float = _field(0.15, ge=0, le=10, description="Standard deviation of the "
-                             "survey's error on measured stress.", source=_S6,
-                             unit="survey scale units", plausible=(0.075, 0.225))
+    noise_sd: float = _field(0.25, ge=0, le=10, description="Standard deviation of the "
+                             "survey's error on measured stress (half the between-person "
+                             "SD, as STRESS-EVIDENCE §6 sets it).", source=_S6,
+                             unit="survey scale units", plausible=(0.125, 0.375))
+    trait_sd: float = _field(
+        0.5, ge=0, le=10, description="Between-person standard deviation of the survey's "
+        "reading: people differ in how stressed they report being whatever the job; each "
+        "person keeps their own level (a new hire draws anew). It changes no dynamics.",
+        source="calibrated: a 10-minute break then lowers strain by d = .35 of the survey's "
+        "SD at tau_break_min = 60 (Albulescu et al. 2022; docs/stress.md)",
+        unit="survey scale units", plausible=(0.25, 0.75))
     high_threshold: float = _field(2.0, ge=0, le=100, description="Measured stress above "
                                    "this counts as high (`stress_high_share`); a typical "
                                    "day of base.toml reads about 1.5.",
