@@ -111,7 +111,8 @@ def r_from_d(d: float) -> float:
     return d / math.sqrt(d * d + 4)
 
 
-def break_effect(days: int = 3, seed: int = 1, reps: int = 2) -> Estimate:
+def break_effect(days: int = 3, seed: int = 1, reps: int = 4,
+                 extra: Mapping[str, Any] | None = None) -> Estimate:
     """Target 4: the fall of A over a 10-minute break, in SDs of measured stress.
 
     Every scheduled 15-minute break's strain at its start is recorded through the status
@@ -122,7 +123,7 @@ def break_effect(days: int = 3, seed: int = 1, reps: int = 2) -> Estimate:
     from sim.status import Status
     from sim.stress import Strain
 
-    s = scenario("none", days)
+    s = scenario("none", days, extra)
     tau = s.stress.tau_break_min * 60
     at_start: list[float] = []
     original = Strain.on_status
@@ -145,9 +146,62 @@ def break_effect(days: int = 3, seed: int = 1, reps: int = 2) -> Estimate:
     return t_interval(effects)
 
 
-def measure(days: int = 5, reps: int = 3, seed: int = 1) -> dict[str, Any]:
-    """Targets 1-4 of STRESS-EVIDENCE §6 from one set of replications per rung."""
-    runs = {name: run_rung(name, days, reps, seed) for name in LADDER}
+def quit_rates(name: str, days: int, reps: int, seed: int,
+               extra: Mapping[str, Any] | None = None) -> tuple[list[float], list]:
+    """Expected annual quit rate of one rung, per replication, and the runs.
+
+    With absence and attrition on, every morning each person at work has a chance of
+    quitting (``Strain.quit_hazard``); the mean of those chances over the worked
+    agent-days times ``schedule.days_per_year`` is the expected annual quit rate. It is
+    the realised ``attrition_rate``'s expectation given the strain paths, with far less
+    noise than counting the few quits of one run (a Rao-Blackwell estimate).
+    """
+    from sim.model import simulate
+    from sim.stress import Strain
+
+    over = {"stress.absence": True, "stress.attrition": True, **(extra or {})}
+    s = scenario(name, days, over)
+    seen: list[float] = []
+    original = Strain.quit_hazard
+
+    def spy(self):  # instrumentation of this measurement only
+        h = original(self)
+        seen.append(h)
+        return h
+
+    rates, runs = [], []
+    Strain.quit_hazard = spy
+    try:
+        for k in range(reps):
+            seen.clear()
+            runs.append(simulate(s, seed=seed, replication=k))
+            rates.append(float(np.mean(seen)) * s.schedule.days_per_year)
+    finally:
+        Strain.quit_hazard = original
+    return rates, runs
+
+
+#: target 5: the strict individual regime against the team regime with agents' control
+QUIT_PAIR = ("team_control", "individual_targets")
+LADDER["team_control"] = {**LADDER["team"], "monitoring.break_control": "flexible"}
+
+
+def quit_gap(days: int = 60, reps: int = 2, seed: int = 1,
+             extra: Mapping[str, Any] | None = None) -> dict[str, Estimate]:
+    """Target 5: expected annual quit rates of the pair and their paired difference."""
+    a, _ = quit_rates(QUIT_PAIR[0], days, reps, seed, extra)
+    b, _ = quit_rates(QUIT_PAIR[1], days, reps, seed, extra)
+    return {"team": t_interval(a), "strict": t_interval(b),
+            "gap": t_interval([y - x for x, y in zip(a, b, strict=True)])}
+
+
+def measure(days: int = 5, reps: int = 3, seed: int = 1,
+            extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Targets 1-4 of STRESS-EVIDENCE §6 from one set of replications per rung.
+
+    ``extra``: overrides on every rung (e.g. other stress parameters to try).
+    """
+    runs = {name: run_rung(name, days, reps, seed, extra) for name in LADDER}
     means = {name: t_interval([_reading(r).mean() for r in rs]) for name, rs in runs.items()}
     sl = {name: t_interval([r.kpis["service_level"] for r in rs]) for name, rs in runs.items()}
     return {
@@ -155,7 +209,7 @@ def measure(days: int = 5, reps: int = 3, seed: int = 1) -> dict[str, Any]:
         "ladder": means,
         "ladder_service_level": sl,
         "individual_vs_team": pair(runs[GROUP_PAIR[0]], runs[GROUP_PAIR[1]]),
-        "break": break_effect(min(days, 3), seed),
+        "break": break_effect(min(days, 3), seed, max(reps, 4), extra),
     }
 
 
@@ -183,8 +237,16 @@ def report(m: Mapping[str, Any]) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover - a measurement to read
+    import json
     import sys
 
     days = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     reps = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    print(report(measure(days, reps)))
+    extra = json.loads(sys.argv[3]) if len(sys.argv) > 3 else None
+    if days >= 20:
+        q = quit_gap(days, reps, extra=extra)
+        print("target 5, expected annual quit rate: team with control "
+              f"{_ci(q['team'], 100)}%, individual with targets {_ci(q['strict'], 100)}%, "
+              f"gap {_ci(q['gap'], 100, '+')} points (target +5 to +15)")
+    else:
+        print(report(measure(days, reps, extra=extra)))
