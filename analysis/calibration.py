@@ -195,6 +195,47 @@ def quit_gap(days: int = 60, reps: int = 2, seed: int = 1,
             "gap": t_interval([y - x for x, y in zip(a, b, strict=True)])}
 
 
+#: the spiral: the reference centre 5% under-staffed (demand up), under each regime
+SPIRAL = {"team": "scenarios/policy/team-level.toml",
+          "strict": "scenarios/policy/individual-strict.toml"}
+
+
+def spiral(days: int = 60, reps: int = 3, seed: int = 1, demand: float = 1.05
+           ) -> dict[str, np.ndarray]:
+    """Service level lost to absence and attrition, per regime, replication and week.
+
+    Each regime runs twice on the same replications: with strain measured only, and with
+    sickness absence and attrition on. The loss is the paired difference of the week's
+    service level (offered-weighted over its days); ``[regime][replication, week]``.
+    """
+    from sim.model import simulate
+    from sim.scenario import load_scenario
+
+    out = {}
+    for name, path in SPIRAL.items():
+        s = load_scenario(ROOT / path)
+        s = s.replace({"horizon.days": days, "stress.enabled": True,
+                       "demand.calls_per_day": s.demand.calls_per_day * demand})
+        on = s.replace({"stress.absence": True, "stress.attrition": True})
+        week = s.stress.work_days_per_week
+        losses = []
+        for k in range(reps):
+            a = simulate(s, seed=seed, replication=k).daily
+            b = simulate(on, seed=seed, replication=k).daily
+            losses.append([_weekly(a, week)[w] - _weekly(b, week)[w]
+                           for w in range(days // week)])
+        out[name] = np.asarray(losses)
+    return out
+
+
+def _weekly(daily, week: int) -> list[float]:
+    """Service level per week of a daily table (answered within threshold / offered)."""
+    sl = daily["service_level"].to_numpy(float)
+    offered = daily["offered"].to_numpy(float)
+    return [float(np.average(sl[i:i + week], weights=offered[i:i + week]))
+            for i in range(0, len(sl) - week + 1, week)]
+
+
 def measure(days: int = 5, reps: int = 3, seed: int = 1,
             extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Targets 1-4 of STRESS-EVIDENCE §6 from one set of replications per rung.
