@@ -329,7 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
 RUN_TABLES = ("calls", "intervals", "daily", "team_days")
 #: tables about individual agents: written only with --individual
 INDIVIDUAL_TABLES = ("statuses", "agent_days", "agents", "activities", "schedule", "breaks",
-                     "imposed", "absences", "exceptions", "actions", "evaluations")
+                     "imposed", "absences", "exceptions", "actions", "evaluations",
+                     "alerts", "league")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

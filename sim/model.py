@@ -35,6 +35,10 @@ from sim.streams import Streams, stable_key
 from sim.stress import Both, Strain, add_attrition_columns, stress_table
 from sim.tables import OUTCOMES, OUTCOMES_ACT, STATUS_CATEGORIES
 
+#: columns of the real-time alerts and league tables (sim.policy.Regime builds them)
+ALERT_COLUMNS = ("agent", "day", "time_s", "reason", "counted_s", "seen")
+LEAGUE_COLUMNS = ("table", "day", "unit", "id", "rank", "ranked", "adherence")
+
 __all__ = ["OUTCOMES", "OUTCOMES_ACT", "STATUS_CATEGORIES", "RunResult", "closings",
            "model_digest", "simulate", "versions"]
 
@@ -83,6 +87,12 @@ class RunResult:
     evaluations: pd.DataFrame = field(default_factory=pd.DataFrame)
     """One row per call scored by monitoring: call, agent, day, kind (recorded or
     listen_in), score (0-1, with the evaluator's noise)."""
+    alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """With real-time alerts: one row per breach the supervisor's screen showed, when, why,
+    and whether the team leader could see it (``seen``, by the measurement level)."""
+    league: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """With league tables: one row per unit (agent, or team of at least ``min_group``)
+    ranked in each published table, with its rank and adherence."""
     exceptions: pd.DataFrame = field(default_factory=exceptions.empty)
     """One row per adherence exception (a run of time out of adherence in an agent-day,
     by ``measurement.adherence``): agent, day, start, end, counted seconds, reason (and
@@ -289,6 +299,10 @@ def collect(r: Run) -> RunResult:
         imposed=imposed,
         absences=absences,
         actions=actions, exceptions=exc, evaluations=evals,
+        alerts=(r.regime.alerts_table() if r.regime is not None
+                else pd.DataFrame(columns=list(ALERT_COLUMNS))),
+        league=(r.regime.league_table() if r.regime is not None
+                else pd.DataFrame(columns=list(LEAGUE_COLUMNS))),
         team_days=tables.team_days_table(agent_days_df, agents_df, actions,
                                          scenario.teams.min_group),
     )

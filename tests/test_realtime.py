@@ -156,6 +156,25 @@ def test_realtime_breaches_are_the_reports_breaches(strict_realtime):
     # every alert is chased at its moment (individual level: the leader sees all)
     chases = res.actions[res.actions["action"] == "chase"]
     assert len(chases) == len(al) and al["seen"].all()
+    pd.testing.assert_frame_equal(res.alerts, r.regime.alerts_table())
+
+
+def test_run_writes_alerts_and_league_only_with_individual_output(tmp_path):
+    """The alerts and league tables are agent-level: written with --individual only."""
+    from analysis.cli import main
+
+    args = ["run", str(SCENARIOS / "policy" / "employer-proposal.toml"), "--days", "2",
+            "--reps", "1", "--set", "monitoring.league_table=true",
+            "--set", "monitoring.league_table_days=1"]
+    assert main([*args, "--out", str(tmp_path / "agg")]) == 0
+    assert main([*args, "--individual", "--out", str(tmp_path / "ind")]) == 0
+    agg = {p.name for p in (tmp_path / "agg").rglob("*.parquet")}
+    ind = list((tmp_path / "ind").rglob("*.parquet"))
+    assert "alerts.parquet" not in agg and "league.parquet" not in agg
+    alerts = pd.read_parquet(next(p for p in ind if p.name == "alerts.parquet"))
+    league = pd.read_parquet(next(p for p in ind if p.name == "league.parquet"))
+    assert len(alerts) > 0 and set(alerts.columns) >= {"agent", "time_s", "reason"}
+    assert len(league) > 0 and set(league["unit"]) == {"agent"}
 
 
 def test_no_polling_one_timeout_per_change_of_kind(strict_realtime):
@@ -256,6 +275,7 @@ def test_league_table_ranks_weekly_and_marks_the_bottom_quartile(level):
     run(r)
     res = collect(r)
     lt = r.regime.league_table()
+    pd.testing.assert_frame_equal(res.league, lt)
     assert sorted(lt["day"].unique()) == [1, 3]
     ranked = acts(res, "ranking")
     for day, t in lt.groupby("day"):
