@@ -63,6 +63,8 @@ class Centre:
         #: repeat call index -> the call it repeats; calls an agent released early
         self.repeat_of: dict[int, int] = {}
         self.released: set[int] = set()
+        #: calls answered since the supervisor last looked (None: nobody looks)
+        self.answered: list[int] | None = None
 
     def arrivals(self) -> Generator[simpy.Event, None, None]:
         """SimPy process: each call arrives, goes to the longest-idle agent or queues."""
@@ -130,6 +132,8 @@ class Centre:
         """Record that call ``i`` is answered by ``agent`` now."""
         self.answered_at[i] = now
         self.answered_by[i] = agent
+        if self.answered is not None:
+            self.answered.append(i)
 
     def closing(self) -> Generator[simpy.Event, None, None]:
         """SimPy process: each day's closing, then its cut-off (see the module docstring)."""

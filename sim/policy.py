@@ -186,6 +186,8 @@ class Regime:
         self.league = mon.league_table
         self.day_adherence: list[tuple[int, int, float, float]] = []  # agent, day, in, sched
         self.league_rows: list[tuple] = []  # published tables
+        self._repeated: set[int] = set()  # calls repeated so far (seen by _monitor)
+        self._rep_pos = 0  # call indices up to here looked at for repeats
 
     def behaviours(self, scenario: Scenario) -> list[AgentPolicy]:
         """One policy per agent, each drawing from its own response stream."""
@@ -225,8 +227,20 @@ class Regime:
         if not u:
             u += self.streams.rng("monitoring", 0).random(n_first).tolist()
         while len(u) < n_calls:
-            u.append(float(self.streams.rng("monitoring", 1, len(u)).random()))
+            u.append(float(self.streams.fast("monitoring", 1, len(u)).random()))
         return np.asarray(u[:n_calls]) < mon.recorded_share
+
+    def _recorded_at(self, idx: np.ndarray, n_calls: int, n_first: int) -> np.ndarray:
+        """:meth:`recorded` of the calls ``idx`` only (the draws up to ``n_calls`` made)."""
+        mon = self.monitoring
+        if mon.recording == "none" or mon.recorded_share == 0:
+            return np.zeros(len(idx), dtype=bool)
+        u = self.record_u
+        if not u:
+            u += self.streams.rng("monitoring", 0).random(n_first).tolist()
+        while len(u) < n_calls:
+            u.append(float(self.streams.fast("monitoring", 1, len(u)).random()))
+        return np.array([u[i] for i in idx.tolist()], dtype=float) < mon.recorded_share
 
     def evaluations_table(self) -> pd.DataFrame:
         """One row per call scored: call, agent, day, kind (recorded or listen_in), score."""
@@ -258,6 +272,8 @@ class Regime:
         if self.realtime:
             self._start_realtime(run, segs)
         need_exc = not self.realtime or self.adh_target or self.league
+        if self.eval_rate > 0 or self.listen_rate > 0:
+            run.centre.answered = []  # the calls to choose from, day by day
         pos = 0
         shift_end = run.plan.shift_end
         for d, (_, cutoff) in enumerate(closings(scenario)):
@@ -275,7 +291,7 @@ class Regime:
                     self._monitor(run, d, env.now)
                 continue
             statuses = _day_statuses(rows, d)
-            imposed = tables.imposed_table(run.agents)
+            imposed = tables.imposed_table(run.agents, day=d)
             mine = splice(segs[(seg_day == d)
                                & run.presence.present[segs["agent"].to_numpy(), seg_day]],
                           imposed[imposed["day"].to_numpy() == d])
@@ -306,22 +322,35 @@ class Regime:
         sup = self.scenario.supervisor
         if len(exc) == 0:
             return
-        breaches = exc[exc["breach"].to_numpy(bool)]
-        for agent, g in breaches.groupby("agent", sort=True):
-            agent = int(agent)
+        b = exc["breach"].to_numpy(bool)
+        if not b.any():
+            return
+        agents = exc["agent"].to_numpy()[b]
+        order = np.argsort(agents, kind="stable")  # by agent, in table order within one
+        agents = agents[order].tolist()
+        starts = exc["start_s"].to_numpy(float)[b][order].tolist()
+        counted = exc["counted_s"].to_numpy(float)[b][order].tolist()
+        reasons = exc["reason"].astype(str).to_numpy()[b][order].tolist()
+        lo = 0
+        while lo < len(agents):
+            agent = int(agents[lo])
+            hi = lo
+            while hi < len(agents) and agents[hi] == agent:
+                hi += 1
+            window = reasons[lo:hi]
+            first, lo = lo, hi
             if not self._visible(agent, day):
                 continue
             pol = self.policies[agent]
-            for row in g.itertuples():
-                reason = str(row.reason)
-                pol.breaches.append(float(row.start_s))
+            for j in range(first, hi):
+                pol.breaches.append(starts[j])
                 if self.punitive:
-                    self.act(agent, day, now, "supervisor", "chase", reason,
-                             f"{row.counted_s:.0f} s out of adherence")
+                    self.act(agent, day, now, "supervisor", "chase", reasons[j],
+                             f"{counted[j]:.0f} s out of adherence")
                     if sup.chase_minutes > 0:
                         pol.pending.append((Status.NOT_READY_MANAGER_APPROVED,
                                             sup.chase_minutes * 60, "chase"))
-            self._count(agent, day, now, g["reason"].astype(str).tolist(),
+            self._count(agent, day, now, window,
                         lambda st, sec, why, pol=pol: pol.pending.append((st, sec, why)))
 
     def _count(self, agent: int, day: int, now: float, window: list[str], give) -> None:
@@ -497,16 +526,25 @@ class Regime:
         """Score some of each agent's calls of the day (recorded, or heard live)."""
         mon, sup, target = self.monitoring, self.scenario.supervisor, self.scenario.targets
         centre = run.centre
-        at = np.asarray(centre.answered_at)
-        by = np.asarray(centre.answered_by)
+        at_all, by_all = centre.answered_at, centre.answered_by
         lo = day * DAY_S
-        today = np.flatnonzero((at >= lo) & (at < lo + DAY_S))
-        rec = self.recorded(len(at), centre.n_first)
-        unresolved = set(centre.repeat_of.values()) | centre.released
-        for agent in np.unique(by[today]):
+        # the calls answered since the last review (each answered once), today's of them
+        new, centre.answered = centre.answered, []
+        today = np.array(sorted(i for i in new if lo <= at_all[i] < lo + DAY_S), dtype=np.intp)
+        by = np.array([by_all[i] for i in today.tolist()], dtype=np.int64)
+        rec_today = self._recorded_at(today, len(at_all), centre.n_first)
+        rec = np.zeros(len(at_all), dtype=bool)
+        rec[today] = rec_today
+        # the calls repeated since the last review
+        for j in range(max(self._rep_pos, centre.n_first), len(at_all)):
+            if j in centre.repeat_of:
+                self._repeated.add(centre.repeat_of[j])
+        self._rep_pos = len(at_all)
+        released, repeated = centre.released, self._repeated
+        for agent in np.unique(by):
             agent = int(agent)
-            mine = today[by[today] == agent]
-            rng = self.streams.rng("supervisor", 1, agent, day)
+            mine = today[by == agent]
+            rng = self.streams.fast("supervisor", 1, agent, day)
             n_eval, n_listen = rng.poisson(self.eval_rate), rng.poisson(self.listen_rate)
             pool = mine[rec[mine]] if mon.recording != "none" else mine[:0]
             chosen = [(int(i), "recorded") for i in rng.permutation(pool)[:n_eval]]
@@ -514,7 +552,7 @@ class Regime:
             rest = np.setdiff1d(mine, [i for i, _ in chosen])
             chosen += [(int(i), "listen_in") for i in rng.permutation(rest)[:heard]]
             for i, kind in chosen:
-                quality = 0.4 if i in unresolved else 0.9
+                quality = 0.4 if i in repeated or i in released else 0.9
                 score = float(np.clip(quality + rng.normal(0, mon.evaluator_noise_sd), 0, 1))
                 self.evals.append((i, agent, day, kind, score))
                 self.act(agent, day, now, "supervisor", "evaluation", kind, f"score {score:.2f}")

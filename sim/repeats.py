@@ -9,6 +9,8 @@ next opening's first hour; one after the last day's closing is lost to the run (
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 import numpy as np
 
 from sim.demand import DayCalls, sample_duration
@@ -38,18 +40,16 @@ class Repeats:
 
     def repeat_of(self, i: int, t_end: float) -> tuple[float, float, float, float] | None:
         """(arrival, talk, ACW, patience) of call ``i``'s repeat, or None beyond the run."""
-        rng = self.streams.rng("repeats", 1, i)
+        rng = self.streams.fast("repeats", 1, i)
         t = t_end + rng.exponential(self.mean_delay_s)
         late = rng.uniform(0.0, 3600.0)
-        for o, c in zip(self.opens, self.closes, strict=True):
-            if t < o:  # before this day's opening: early in it
-                t = o + min(late, c - o) * (1 - 1e-9)
-                break
-            if t < c:
-                break
-        else:
+        k = bisect_right(self.closes, t)  # the first day closing after t
+        if k == len(self.closes):
             self.lost += 1
             return None
+        o, c = self.opens[k], self.closes[k]
+        if t < o:  # before this day's opening: early in it
+            t = o + min(late, c - o) * (1 - 1e-9)
         talk = float(sample_duration(rng, self.calls.talk, 1)[0])
         acw = float(sample_duration(rng, self.calls.acw, 1)[0])
         patience = float(sample_duration(rng, self.calls.patience, 1)[0])

@@ -4,17 +4,32 @@ Every stream is derived from ``SeedSequence(entropy=[seed, replication])`` with 
 ``(stream index, *key)``, so a stream never depends on how many other streams were used:
 call draws of day *d* are keyed by *d*, an agent's draws by that agent's stable key.
 New names are appended to ``STREAMS``; existing ones are never reordered.
+
+:meth:`Streams.fast` gives the same numbers as :meth:`Streams.rng` for the many short-lived
+generators of a run (one per repeat call, per recorded repeat, per agent-day), at a tenth
+of the cost: the seed sequences of a block of consecutive keys are hashed at once in numpy
+(numpy's ``SeedSequence`` algorithm, checked against it in ``tests/test_reproducibility.py``)
+and one shared generator is set to each key's state in turn.
 """
 
 from __future__ import annotations
 
 import zlib
+from itertools import accumulate
 
 import numpy as np
 
 STREAMS: tuple[str, ...] = ("busyness", "arrivals", "talk", "acw", "patience", "agents",
                             "supervisor", "responses", "repeats",
                             "monitoring", "stress")
+
+# numpy's SeedSequence constants (numpy/random/bit_generator.pyx) and PCG64's multiplier
+_INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
+_MIX_L, _MIX_R, _XSHIFT, _POOL = 0xCA01F9DD, 0x4973F715, 16, 4
+_M32, _M128 = 0xFFFFFFFF, (1 << 128) - 1
+_PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645
+#: consecutive last keys hashed at once, and how many such blocks a stream keeps
+_BLOCK, _KEEP = 256, 128
 
 
 class Streams:
@@ -25,6 +40,9 @@ class Streams:
             raise ValueError(f"seed and replication must be >= 0, got {seed}, {replication}")
         self.seed = seed
         self.replication = replication
+        self._gens: dict[str, np.random.Generator] = {}  # fast: one per stream
+        self._state = np.random.PCG64(0).state
+        self._blocks: dict[str, dict[tuple, tuple[list[int], ...]]] = {}
 
     def rng(self, name: str, *key: int) -> np.random.Generator:
         """The generator for stream ``name`` at ``key`` (e.g. a day, or an agent's key)."""
@@ -33,6 +51,82 @@ class Streams:
             entropy=[self.seed, self.replication], spawn_key=(index, *key)
         )
         return np.random.default_rng(seq)
+
+    def fast(self, name: str, *key: int) -> np.random.Generator:
+        """A generator giving exactly the numbers of ``rng(name, *key)``, cheaply.
+
+        The generator is shared by the stream: it is valid until the next call of ``fast``
+        for the same ``name`` (draw from it at once, never keep it). Keys are ints; the
+        last one varies fastest (blocks of consecutive last keys are hashed at once).
+        """
+        *head, last = key
+        if last < 0 or last >> 32:
+            return self.rng(name, *key)
+        block = (*head, last // _BLOCK)
+        blocks = self._blocks.setdefault(name, {})
+        states = blocks.get(block)
+        if states is None:
+            if any(k < 0 or k >> 32 for k in head):
+                return self.rng(name, *key)
+            if len(blocks) >= _KEEP:
+                del blocks[next(iter(blocks))]  # the stream's oldest block
+            lo = last // _BLOCK * _BLOCK
+            words = [self.seed, self.replication, STREAMS.index(name), *head]
+            states = blocks[block] = _pcg_states(words, lo, _BLOCK)
+        i = last % _BLOCK
+        s_hi, s_lo, i_hi, i_lo = states
+        inc = ((i_hi[i] << 64 | i_lo[i]) << 1 | 1) & _M128
+        st = self._state
+        # pcg_setseq_128_srandom_r: from state 0, a step, add the seed, a step
+        st["state"]["state"] = ((inc + (s_hi[i] << 64 | s_lo[i])) * _PCG_MULT + inc) & _M128
+        st["state"]["inc"] = inc
+        gen = self._gens.get(name)
+        if gen is None:
+            gen = self._gens[name] = np.random.Generator(np.random.PCG64(0))
+        gen.bit_generator.state = st
+        return gen
+
+
+def _pcg_states(words: list[int], lo: int, n: int) -> tuple[list[int], ...]:
+    """PCG64's seed words (state high, low, increment high, low) for keys lo .. lo + n - 1.
+
+    Those of ``SeedSequence(entropy=words[:2], spawn_key=(*words[2:], k))`` (every word
+    below 2**32), hashed as numpy does, each a list of ``n`` ints.
+    """
+    if len(words) < 2 or any(w >> 32 for w in words[:2]):
+        raise ValueError("seed and replication must be below 2**32")
+    # the entropy pool: seed and replication padded to the pool size, then the spawn key
+    cols = [np.full(n, w, dtype=np.uint32) for w in [*words[:2], 0, 0, *words[2:]]]
+    cols.append(np.arange(lo, lo + n, dtype=np.uint64).astype(np.uint32))
+    consts = list(accumulate(range(4 * len(cols)), lambda h, _: h * _MULT_A & _M32,
+                             initial=_INIT_A))
+    ci = iter(consts)
+
+    def hashmix(v: np.ndarray) -> np.ndarray:
+        h = next(ci)
+        v = (v ^ np.uint32(h)) * np.uint32(h * _MULT_A & _M32)
+        return v ^ (v >> np.uint32(_XSHIFT))
+
+    def mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        r = np.uint32(_MIX_L) * x - np.uint32(_MIX_R) * y
+        return r ^ (r >> np.uint32(_XSHIFT))
+
+    pool = [hashmix(cols[i]) for i in range(_POOL)]
+    for src in range(_POOL):
+        for dst in range(_POOL):
+            if src != dst:
+                pool[dst] = mix(pool[dst], hashmix(pool[src]))
+    for src in range(_POOL, len(cols)):
+        for dst in range(_POOL):
+            pool[dst] = mix(pool[dst], hashmix(cols[src]))
+    # generate_state(4, uint64): eight 32-bit words cycling over the pool
+    h, out = _INIT_B, []
+    for i in range(8):
+        v = (pool[i % _POOL] ^ np.uint32(h)) * np.uint32(h * _MULT_B & _M32)
+        h = h * _MULT_B & _M32
+        out.append((v ^ (v >> np.uint32(_XSHIFT))).astype(np.uint64))
+    u64 = [(out[2 * j + 1] << np.uint64(32) | out[2 * j]).tolist() for j in range(4)]
+    return u64[0], u64[1], u64[2], u64[3]
 
 
 def stable_key(text: str) -> int:

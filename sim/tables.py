@@ -322,9 +322,21 @@ def intervals_table(scenario: Scenario, calls: pd.DataFrame, statuses: pd.DataFr
     return out
 
 
-def imposed_table(agents: list[Agent]) -> pd.DataFrame:
-    """One row per activity imposed at run time (a supervisor's conversation)."""
-    rows = [(a.index, *r) for a in agents for r in a.imposed_log]
+def imposed_table(agents: list[Agent], day: int | None = None) -> pd.DataFrame:
+    """One row per activity imposed at run time (a supervisor's conversation).
+
+    ``day``: only that day's (read from the end of each log: its days never decrease).
+    """
+    if day is None:
+        rows = [(a.index, *r) for a in agents for r in a.imposed_log]
+    else:
+        rows = []
+        for a in agents:
+            log = a.imposed_log
+            k = len(log)
+            while k and log[k - 1][0] >= day:
+                k -= 1
+            rows += [(a.index, *r) for r in log[k:] if r[0] == day]
     out = pd.DataFrame(rows, columns=["agent", "day", "reason", "status", "length_s",
                                       "requested_s", "start_s", "end_s"])
     out = out.astype({"agent": np.int64, "day": np.int64, "length_s": float,

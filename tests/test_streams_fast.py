@@ -1,0 +1,29 @@
+"""Streams.fast gives exactly the numbers of Streams.rng (the benchmark's cheap path)."""
+
+import numpy as np
+import pytest
+
+from sim.streams import Streams
+
+
+@pytest.mark.parametrize("seed,replication", [(1, 0), (7, 3), (2**32 - 1, 12)])
+def test_fast_equals_rng(seed: int, replication: int) -> None:
+    """Same draws, over block edges, several key lengths and seeds."""
+    s = Streams(seed, replication)
+    rs = np.random.default_rng(5)
+    keys = [("repeats", 1, i) for i in (0, 1, 255, 256, 511, 100_000)]
+    keys += [("supervisor", 1, a, d) for a in (0, 99) for d in (0, 59)]
+    keys += [("stress", *rs.integers(0, 2**32, rs.integers(1, 5)).tolist()) for _ in range(50)]
+    for key in keys:
+        a = s.rng(*key)
+        b = s.fast(*key)
+        assert np.array_equal(a.random(3), b.random(3)), key
+        assert np.array_equal(a.normal(size=2), b.normal(size=2)), key
+        assert a.integers(0, 10**6) == b.integers(0, 10**6), key
+
+
+def test_fast_keys_beyond_32_bits_fall_back() -> None:
+    """Keys numpy splits into two words go the slow way, with the same draws."""
+    s = Streams(1, 0)
+    for key in [("repeats", 1, 2**40), ("repeats", 2**33, 5)]:
+        assert np.array_equal(s.rng(*key).random(2), s.fast(*key).random(2))
