@@ -227,7 +227,7 @@ class Regime:
         if not u:
             u += self.streams.rng("monitoring", 0).random(n_first).tolist()
         while len(u) < n_calls:
-            u.append(float(self.streams.fast("monitoring", 1, len(u)).random()))
+            u.append(self.streams.first_uniform("monitoring", 1, len(u)))
         return np.asarray(u[:n_calls]) < mon.recorded_share
 
     def _recorded_at(self, idx: np.ndarray, n_calls: int, n_first: int) -> np.ndarray:
@@ -239,7 +239,7 @@ class Regime:
         if not u:
             u += self.streams.rng("monitoring", 0).random(n_first).tolist()
         while len(u) < n_calls:
-            u.append(float(self.streams.fast("monitoring", 1, len(u)).random()))
+            u.append(self.streams.first_uniform("monitoring", 1, len(u)))
         return np.array([u[i] for i in idx.tolist()], dtype=float) < mon.recorded_share
 
     def evaluations_table(self) -> pd.DataFrame:
@@ -295,8 +295,8 @@ class Regime:
             mine = splice(segs[(seg_day == d)
                                & run.presence.present[segs["agent"].to_numpy(), seg_day]],
                           imposed[imposed["day"].to_numpy() == d])
-            acts = tables.activities_table(run.agents, run.plan, run.presence, complete=False)
-            brk = tables.breaks_table(run.agents)
+            acts = tables.activities_table(run.agents, run.plan, run.presence, day=d)
+            brk = tables.breaks_table(run.agents, day=d)
             exc = exceptions(mine, statuses, acts, brk, scenario.adherence_schedule,
                              self.rules, len(run.agents), scenario.horizon.days)
             self.seen.append(exc)

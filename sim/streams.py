@@ -26,7 +26,7 @@ STREAMS: tuple[str, ...] = ("busyness", "arrivals", "talk", "acw", "patience", "
 # numpy's SeedSequence constants (numpy/random/bit_generator.pyx) and PCG64's multiplier
 _INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
 _MIX_L, _MIX_R, _XSHIFT, _POOL = 0xCA01F9DD, 0x4973F715, 16, 4
-_M32, _M128 = 0xFFFFFFFF, (1 << 128) - 1
+_M32, _M64, _M128 = 0xFFFFFFFF, (1 << 64) - 1, (1 << 128) - 1
 _PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645
 #: consecutive last keys hashed at once, and how many such blocks a stream keeps
 _BLOCK, _KEEP = 256, 128
@@ -59,15 +59,44 @@ class Streams:
         for the same ``name`` (draw from it at once, never keep it). Keys are ints; the
         last one varies fastest (blocks of consecutive last keys are hashed at once).
         """
+        seeded = self._seeded(name, key)
+        if seeded is None:
+            return self.rng(name, *key)
+        state, inc = seeded
+        st = self._state
+        st["state"]["state"], st["state"]["inc"] = state, inc
+        gen = self._gens.get(name)
+        if gen is None:
+            gen = self._gens[name] = np.random.Generator(np.random.PCG64(0))
+        gen.bit_generator.state = st
+        return gen
+
+    def first_uniform(self, name: str, *key: int) -> float:
+        """``rng(name, *key).random()`` (the generator's first double), without a generator."""
+        seeded = self._seeded(name, key)
+        if seeded is None:
+            return float(self.rng(name, *key).random())
+        state, inc = seeded
+        state = (state * _PCG_MULT + inc) & _M128  # pcg64_random_r: a step, then XSL-RR
+        hi, lo = state >> 64, state & _M64
+        x, rot = hi ^ lo, hi >> 58
+        out = ((x >> rot) | (x << (-rot & 63))) & _M64
+        return (out >> 11) * (1.0 / 9007199254740992.0)
+
+    def _seeded(self, name: str, key: tuple[int, ...]) -> tuple[int, int] | None:
+        """PCG64's (state, inc) right after seeding from ``rng(name, *key)``'s sequence.
+
+        None when a key is outside [0, 2**32) (numpy splits those into several words).
+        """
         *head, last = key
         if last < 0 or last >> 32:
-            return self.rng(name, *key)
+            return None
         block = (*head, last // _BLOCK)
         blocks = self._blocks.setdefault(name, {})
         states = blocks.get(block)
         if states is None:
             if any(k < 0 or k >> 32 for k in head):
-                return self.rng(name, *key)
+                return None
             if len(blocks) >= _KEEP:
                 del blocks[next(iter(blocks))]  # the stream's oldest block
             lo = last // _BLOCK * _BLOCK
@@ -76,15 +105,8 @@ class Streams:
         i = last % _BLOCK
         s_hi, s_lo, i_hi, i_lo = states
         inc = ((i_hi[i] << 64 | i_lo[i]) << 1 | 1) & _M128
-        st = self._state
         # pcg_setseq_128_srandom_r: from state 0, a step, add the seed, a step
-        st["state"]["state"] = ((inc + (s_hi[i] << 64 | s_lo[i])) * _PCG_MULT + inc) & _M128
-        st["state"]["inc"] = inc
-        gen = self._gens.get(name)
-        if gen is None:
-            gen = self._gens[name] = np.random.Generator(np.random.PCG64(0))
-        gen.bit_generator.state = st
-        return gen
+        return ((inc + (s_hi[i] << 64 | s_lo[i])) * _PCG_MULT + inc) & _M128, inc
 
 
 def _pcg_states(words: list[int], lo: int, n: int) -> tuple[list[int], ...]:

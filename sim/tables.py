@@ -16,7 +16,7 @@ import pandas as pd
 from sim.demand import DayCalls
 from sim.kpi import outcome_is, service_level_masks
 from sim.presence import ABSENCE_REASONS, Presence
-from sim.scenario import DAY_S, Scenario
+from sim.scenario import ACTIVITY_KINDS, DAY_S, Scenario
 from sim.schedule import Plan, interval_bounds, time_in
 from sim.status import LABELS, Status, StatusRow
 
@@ -31,12 +31,16 @@ OUTCOMES_ACT = pd.CategoricalDtype(["taken", "displaced", "shortened", "missed",
 
 
 def activities_table(agents: list[Agent], plan: Plan, presence: Presence,
-                     complete: bool = True) -> pd.DataFrame:
+                     complete: bool = True, day: int | None = None) -> pd.DataFrame:
     """Every planned activity with what happened to it (exactly one record per plan row).
 
     ``complete=False`` builds it during a run (for a supervisor's review): rows not yet
-    worked have NaN times, and the one-record-per-row check is left out.
+    worked have NaN times, and the one-record-per-row check is left out. ``day``: only that
+    day's plan rows (indexed by plan row, as a slice of the whole table; implies
+    ``complete=False``).
     """
+    if day is not None:
+        return _day_activities(agents, plan, presence, day)
     recs = [r for a in agents for r in a.activity_log]
     rows = np.array([r[0] for r in recs], dtype=np.int64)
     if complete and (len(rows) != len(plan) or (
@@ -64,9 +68,60 @@ def activities_table(agents: list[Agent], plan: Plan, presence: Presence,
     return out
 
 
-def breaks_table(agents: list[Agent]) -> pd.DataFrame:
-    """One row per unplanned-break need and the break taken for it."""
-    rows = [(a.index, *r) for a in agents for r in a.break_log]
+def _day_activities(agents: list[Agent], plan: Plan, presence: Presence,
+                    day: int) -> pd.DataFrame:
+    """:func:`activities_table` rows of one day's plan rows (the same values, same index)."""
+    sel = np.flatnonzero(plan.day == day)
+    pos = np.full(len(plan), -1, dtype=np.int64)
+    pos[sel] = np.arange(len(sel))
+    act_s = np.full(len(sel), np.nan)
+    act_e = np.full(len(sel), np.nan)
+    pday = plan.day.tolist()
+    for a in agents:  # read from the end of each log: its days never decrease
+        log = a.activity_log
+        k = len(log)
+        while k and pday[log[k - 1][0]] >= day:
+            k -= 1
+        for r in log[k:]:
+            j = pos[r[0]]
+            if j >= 0:
+                act_s[j], act_e[j] = r[1], r[2]
+    out = pd.DataFrame({
+        "agent": plan.agent[sel], "day": plan.day[sel],
+        "activity": pd.Categorical.from_codes(plan.activity[sel], categories=list(plan.names))
+        if plan.names else pd.Categorical([]),
+        "kind": pd.Categorical.from_codes(plan.kind[sel], categories=list(ACTIVITY_KINDS)),
+        "planned_start_s": plan.start[sel], "planned_end_s": plan.end[sel],
+    }, index=sel)
+    start, end, keep = plan.start[sel], plan.end[sel], plan.keep_length[sel]
+    out["keep_length"] = keep
+    out["actual_start_s"] = act_s
+    out["actual_end_s"] = act_e
+    out["displaced_s"] = act_s - start
+    planned_len = end - start
+    got = act_e - act_s
+    missed = np.isnan(act_s) | (got <= 0)
+    code = np.where(missed, 3, np.where(got < planned_len - 1e-9, 2,
+                                        np.where(out["displaced_s"] > 1e-9, 1, 0)))
+    code = np.where(presence.present[plan.agent[sel], plan.day[sel]], code, 4)
+    out["outcome"] = pd.Categorical.from_codes(code, dtype=OUTCOMES_ACT)
+    out["late_return_s"] = np.where(missed, np.nan, act_e - np.where(
+        keep, act_s + planned_len, end))
+    return out
+
+
+def breaks_table(agents: list[Agent], day: int | None = None) -> pd.DataFrame:
+    """One row per unplanned-break need and the break taken for it (``day``: that day's)."""
+    if day is None:
+        rows = [(a.index, *r) for a in agents for r in a.break_log]
+    else:  # read from the end of each log: its days never decrease
+        rows = []
+        for a in agents:
+            log = a.break_log
+            k = len(log)
+            while k and log[k - 1][0] >= day:
+                k -= 1
+            rows += [(a.index, *r) for r in log[k:] if r[0] == day]
     out = pd.DataFrame(rows, columns=["agent", "day", "need_s", "start_s", "end_s"])
     out = out.astype({"agent": np.int64, "day": np.int64, "need_s": float, "start_s": float,
                       "end_s": float})

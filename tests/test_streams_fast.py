@@ -20,6 +20,7 @@ def test_fast_equals_rng(seed: int, replication: int) -> None:
         assert np.array_equal(a.random(3), b.random(3)), key
         assert np.array_equal(a.normal(size=2), b.normal(size=2)), key
         assert a.integers(0, 10**6) == b.integers(0, 10**6), key
+        assert s.first_uniform(*key) == s.rng(*key).random(), key
 
 
 def test_fast_keys_beyond_32_bits_fall_back() -> None:
@@ -27,3 +28,4 @@ def test_fast_keys_beyond_32_bits_fall_back() -> None:
     s = Streams(1, 0)
     for key in [("repeats", 1, 2**40), ("repeats", 2**33, 5)]:
         assert np.array_equal(s.rng(*key).random(2), s.fast(*key).random(2))
+        assert s.first_uniform(*key) == s.rng(*key).random()
