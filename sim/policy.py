@@ -164,7 +164,7 @@ class Regime:
         per_month = scenario.schedule.days_per_year / 12  # working days in a month
         self.eval_rate = mon.evaluations_per_agent_month / per_month
         self.listen_rate = mon.listen_in_per_agent_month / per_month
-        self.record_u: list[float] = []  # per call: recorded when below recorded_share
+        self.record_u = bytearray()  # per call: recorded (its uniform below recorded_share)
         self.evals: list[tuple] = []  # (call, agent, day, kind, score)
         t = scenario.targets
         self.aht_target = (t.aht_s is not None and t.aht_applies_to == "agent"
@@ -223,24 +223,27 @@ class Regime:
         mon = self.monitoring
         if mon.recording == "none" or mon.recorded_share == 0:
             return np.zeros(n_calls, dtype=bool)
-        u = self.record_u
-        if not u:
-            u += self.streams.rng("monitoring", 0).random(n_first).tolist()
-        while len(u) < n_calls:
-            u.append(self.streams.first_uniform("monitoring", 1, len(u)))
-        return np.asarray(u[:n_calls]) < mon.recorded_share
+        return np.frombuffer(self._record_flags(n_calls, n_first), dtype=bool)[:n_calls].copy()
 
     def _recorded_at(self, idx: np.ndarray, n_calls: int, n_first: int) -> np.ndarray:
         """:meth:`recorded` of the calls ``idx`` only (the draws up to ``n_calls`` made)."""
         mon = self.monitoring
         if mon.recording == "none" or mon.recorded_share == 0:
             return np.zeros(len(idx), dtype=bool)
-        u = self.record_u
+        flags = self._record_flags(n_calls, n_first)
+        return np.array([flags[i] for i in idx.tolist()], dtype=bool)
+
+    def _record_flags(self, n_calls: int, n_first: int) -> bytearray:
+        """Recorded? per call (1/0), drawn up to ``n_calls``.
+
+        First calls from one draw, each repeat from its own generator (keyed by its index).
+        """
+        u, share = self.record_u, self.monitoring.recorded_share
         if not u:
-            u += self.streams.rng("monitoring", 0).random(n_first).tolist()
+            u += (self.streams.rng("monitoring", 0).random(n_first) < share).tobytes()
         while len(u) < n_calls:
-            u.append(self.streams.first_uniform("monitoring", 1, len(u)))
-        return np.array([u[i] for i in idx.tolist()], dtype=float) < mon.recorded_share
+            u.append(self.streams.first_uniform("monitoring", 1, len(u)) < share)
+        return u
 
     def evaluations_table(self) -> pd.DataFrame:
         """One row per call scored: call, agent, day, kind (recorded or listen_in), score."""

@@ -42,7 +42,7 @@ class Streams:
         self.replication = replication
         self._gens: dict[str, np.random.Generator] = {}  # fast: one per stream
         self._state = np.random.PCG64(0).state
-        self._blocks: dict[str, dict[tuple, tuple[list[int], ...]]] = {}
+        self._blocks: dict[str, dict[tuple, np.ndarray]] = {}
 
     def rng(self, name: str, *key: int) -> np.random.Generator:
         """The generator for stream ``name`` at ``key`` (e.g. a day, or an agent's key)."""
@@ -102,18 +102,17 @@ class Streams:
             lo = last // _BLOCK * _BLOCK
             words = [self.seed, self.replication, STREAMS.index(name), *head]
             states = blocks[block] = _pcg_states(words, lo, _BLOCK)
-        i = last % _BLOCK
-        s_hi, s_lo, i_hi, i_lo = states
-        inc = ((i_hi[i] << 64 | i_lo[i]) << 1 | 1) & _M128
+        s_hi, s_lo, i_hi, i_lo = states[:, last % _BLOCK].tolist()
+        inc = ((i_hi << 64 | i_lo) << 1 | 1) & _M128
         # pcg_setseq_128_srandom_r: from state 0, a step, add the seed, a step
-        return ((inc + (s_hi[i] << 64 | s_lo[i])) * _PCG_MULT + inc) & _M128, inc
+        return ((inc + (s_hi << 64 | s_lo)) * _PCG_MULT + inc) & _M128, inc
 
 
-def _pcg_states(words: list[int], lo: int, n: int) -> tuple[list[int], ...]:
+def _pcg_states(words: list[int], lo: int, n: int) -> np.ndarray:
     """PCG64's seed words (state high, low, increment high, low) for keys lo .. lo + n - 1.
 
     Those of ``SeedSequence(entropy=words[:2], spawn_key=(*words[2:], k))`` (every word
-    below 2**32), hashed as numpy does, each a list of ``n`` ints.
+    below 2**32), hashed as numpy does: a (4, n) uint64 array.
     """
     if len(words) < 2 or any(w >> 32 for w in words[:2]):
         raise ValueError("seed and replication must be below 2**32")
@@ -147,8 +146,7 @@ def _pcg_states(words: list[int], lo: int, n: int) -> tuple[list[int], ...]:
         v = (pool[i % _POOL] ^ np.uint32(h)) * np.uint32(h * _MULT_B & _M32)
         h = h * _MULT_B & _M32
         out.append((v ^ (v >> np.uint32(_XSHIFT))).astype(np.uint64))
-    u64 = [(out[2 * j + 1] << np.uint64(32) | out[2 * j]).tolist() for j in range(4)]
-    return u64[0], u64[1], u64[2], u64[3]
+    return np.stack([out[2 * j + 1] << np.uint64(32) | out[2 * j] for j in range(4)])
 
 
 def stable_key(text: str) -> int:
