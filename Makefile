@@ -23,6 +23,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_process.py
+	$(BIN)/python bench/bench_regime.py
 
 # JupyterLab on the notebooks (installed by the dev extra); Ctrl-C twice stops it
 notebooks: $(STAMP)
