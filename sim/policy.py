@@ -77,6 +77,9 @@ def team_of(scenario: Scenario) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
+_LOGGED_OUT = int(Status.LOGGED_OUT)  # a plain int: compared at every status change
+
+
 class AgentPolicy(Behaviour):
     """One agent under the regime: remembers its warnings and breaches, defers breaks."""
 
@@ -132,7 +135,7 @@ class AgentPolicy(Behaviour):
         """
         if self.tracker is not None:
             self.tracker.on_status(agent, old, new, now)
-        if old == Status.LOGGED_OUT and self.pending:
+        if old == _LOGGED_OUT and self.pending:
             for status, seconds, reason in self.pending:
                 self.impose(agent, status, seconds, reason)
             self.pending.clear()
@@ -172,6 +175,7 @@ class Regime:
         self.responses = scenario.responses
         self.window_s = self.rules.warning_window_days * DAY_S
         self.team = team_of(scenario)
+        self._teams: list[int] = self.team.tolist()  # the same, for the action log
         self.streams = streams
         self.rows: list[tuple] = []
         self.strains: list | None = None  # the agents' strain, when stress is on
@@ -201,7 +205,7 @@ class Regime:
     def act(self, agent: int, day: int, time_s: float, actor: str, action: str, reason: str,
             detail: str) -> None:
         """Log one action with its reason (and let the agent's strain feel it)."""
-        self.rows.append((agent, int(self.team[agent]), day, time_s, actor, action, reason,
+        self.rows.append((agent, self._teams[agent], day, time_s, actor, action, reason,
                           detail))
         if self.strains is not None and actor == "supervisor":
             self.strains[agent].on_action(action, self.punitive, time_s)
