@@ -9,13 +9,15 @@ next opening's first hour; one after the last day's closing is lost to the run (
 
 from __future__ import annotations
 
+import math
 from array import array
 from bisect import bisect_right
+from collections.abc import Callable
 
 import numpy as np
 
 from sim.demand import DayCalls, sample_duration
-from sim.scenario import DAY_S, Scenario
+from sim.scenario import DAY_S, Duration, Patience, Scenario
 from sim.streams import Streams
 
 
@@ -34,6 +36,8 @@ class Repeats:
         self.opens = [d * DAY_S + h.open for d in range(h.days)]
         self.closes = [o + h.hours * 3600 for o in self.opens]
         self.lost = 0
+        # one draw each, exactly as sample_duration(rng, d, 1)[0] (no array)
+        self._talk, self._acw, self._patience = (_one(d) for d in (c.talk, c.acw, c.patience))
 
     def unresolved(self, i: int, extra: float) -> bool:
         """Whether call ``i`` is left unresolved (its chance raised by ``extra``)."""
@@ -51,8 +55,29 @@ class Repeats:
         o, c = self.opens[k], self.closes[k]
         if t < o:  # before this day's opening: early in it
             t = o + min(late, c - o) * (1 - 1e-9)
-        talk = float(sample_duration(rng, self.calls.talk, 1)[0])
-        acw = float(sample_duration(rng, self.calls.acw, 1)[0])
-        patience = float(sample_duration(rng, self.calls.patience, 1)[0])
+        talk, acw, patience = self._talk(rng), self._acw(rng), self._patience(rng)
         self.u.append(float(rng.random()))
         return t, talk, acw, patience
+
+
+def _one(d: Duration | Patience) -> Callable[[np.random.Generator], float]:
+    """One draw of :func:`sim.demand.sample_duration` (``n=1``) as a float, without arrays.
+
+    The same numbers: numpy draws one value the same way with or without a size.
+    """
+    kind, mean = d.distribution, d.mean_s
+    if kind == "none":
+        return lambda rng: math.inf
+    if mean == 0 or kind == "fixed":
+        return lambda rng: float(mean)
+    if kind == "exponential":
+        return lambda rng: float(rng.exponential(mean))
+    if kind == "lognormal":
+        s2 = np.log1p(d.cv**2)
+        mu, sigma = np.log(mean) - s2 / 2, np.sqrt(s2)
+        return lambda rng: float(rng.lognormal(mu, sigma))
+    if kind == "gamma":
+        shape = 1.0 / d.cv**2
+        scale = mean / shape
+        return lambda rng: float(rng.gamma(shape, scale))
+    return lambda rng: float(sample_duration(rng, d, 1)[0])  # its error for the unknown

@@ -29,3 +29,20 @@ def test_fast_keys_beyond_32_bits_fall_back() -> None:
     for key in [("repeats", 1, 2**40), ("repeats", 2**33, 5)]:
         assert np.array_equal(s.rng(*key).random(2), s.fast(*key).random(2))
         assert s.first_uniform(*key) == s.rng(*key).random()
+
+
+@pytest.mark.parametrize("kind", ["exponential", "lognormal", "gamma", "fixed"])
+def test_repeat_single_draws_equal_sample_duration(kind: str) -> None:
+    """A repeat's talk, ACW and patience drawn one by one equal sample_duration(rng, d, 1)."""
+    from sim.demand import sample_duration
+    from sim.repeats import _one
+    from sim.scenario import Duration
+
+    for cv in (0.3, 1.0, 2.5):
+        d = Duration(distribution=kind, mean_s=180.0,
+                     **({} if kind == "exponential" else {"cv": cv}))
+        one = _one(d)
+        for seed in range(50):
+            a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+            assert [float(sample_duration(a, d, 1)[0]) for _ in range(3)] == \
+                [one(b) for _ in range(3)], (kind, cv, seed)
