@@ -18,7 +18,7 @@ import simpy
 
 from sim.behaviour import NULL, Behaviour
 from sim.centre import Centre
-from sim.status import Status, StatusRow
+from sim.status import Status, StatusLog
 
 if TYPE_CHECKING:
     from sim.presence import Presence
@@ -42,17 +42,18 @@ class Agent:
     """An agent working a list of sessions ``(log-in time, shift end)``, one per day.
 
     Every status change goes through :meth:`set_status`, the one door where it is
-    appended to the shared ``log`` as ``(agent, time, status)`` and where the agent's
-    behaviour may watch it; a session ends with a ``LOGGED_OUT`` row, so the rows tile
-    logged-in time exactly. With ``days`` (one :class:`~sim.schedule.AgentDay` per
-    session) the agent also logs in after its log-in delay, works its planned activities
-    and takes unplanned breaks; ``activity_log`` and ``break_log`` record what happened to
-    each. ``presence`` says which days it works at all; :meth:`impose` takes it off queue
-    at run time (a supervisor's conversation), recorded in ``imposed_log``.
+    appended to the shared ``log`` (a :class:`~sim.status.StatusLog`, typed columns) as
+    ``(agent, time, status)`` and where the agent's behaviour may watch it; a session
+    ends with a ``LOGGED_OUT`` row, so the rows tile logged-in time exactly. With ``days``
+    (one :class:`~sim.schedule.AgentDay` per session) the agent also logs in after its
+    log-in delay, works its planned activities and takes unplanned breaks;
+    ``activity_log`` and ``break_log`` record what happened to each. ``presence`` says
+    which days it works at all; :meth:`impose` takes it off queue at run time (a
+    supervisor's conversation), recorded in ``imposed_log``.
     """
 
     def __init__(self, env: simpy.Environment, centre: Centre, index: int,
-                 sessions: Sequence[tuple[float, float]], log: list[StatusRow],
+                 sessions: Sequence[tuple[float, float]], log: StatusLog,
                  days: Sequence[AgentDay] | None = None, behaviour: Behaviour = NULL,
                  presence: Presence | None = None) -> None:
         self.env = env
@@ -87,7 +88,10 @@ class Agent:
 
     def set_status(self, status: int, now: float) -> None:
         """The one place a status changes: logged, and shown to a watching behaviour."""
-        self.log.append((self.index, now, status))
+        log = self.log  # three typed columns, not a tuple per change (13 bytes a row)
+        log.agent.append(self.index)
+        log.t.append(now)
+        log.status.append(status)
         old, self.status = self.status, status
         if self._watch:
             self.behaviour.on_status(self, old, status, now)

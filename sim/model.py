@@ -30,7 +30,7 @@ from sim.provenance import model_digest, versions
 from sim.repeats import Repeats
 from sim.scenario import DAY_S, SCHEDULE_STATES, Scenario
 from sim.schedule import AgentDay, Plan, agent_days, build_plan, roster, segments, splice
-from sim.status import StatusRow
+from sim.status import StatusLog
 from sim.streams import Streams, stable_key
 from sim.stress import Both, Strain, add_attrition_columns, stress_table
 from sim.tables import OUTCOMES, OUTCOMES_ACT, STATUS_CATEGORIES
@@ -112,7 +112,7 @@ class Run:
     env: simpy.Environment
     centre: Centre
     agents: list[Agent]
-    log: list[StatusRow]
+    log: StatusLog
     presence: Presence
     t0: float
     regime: Regime | None = None
@@ -178,7 +178,7 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
                  if regime is not None else strains)
         if regime is not None:
             regime.strains = strains
-    log: list[StatusRow] = []
+    log = StatusLog()
     agents = []
     for k in range(len(staff)):
         sessions = list(zip(plan.shift_start[k].tolist(), plan.shift_end[k].tolist(),

@@ -43,7 +43,7 @@ import simpy
 from sim import tables
 from sim.behaviour import Behaviour
 from sim.scenario import DAY_S, SYSTEM_REASONS, Scenario
-from sim.status import Status
+from sim.status import Status, StatusLog
 from sim.streams import Streams, stable_key
 
 if TYPE_CHECKING:
@@ -289,15 +289,14 @@ class Regime:
             if scenario.horizon.days > 1:
                 at = min(at, (d + 1) * DAY_S - 1.0)
             yield env.timeout(max(0.0, at - env.now))
-            rows = run.log[pos:]
-            pos = len(run.log)
-            if not rows:
+            start, pos = pos, len(run.log)
+            if start == pos:
                 continue
             if not need_exc:  # real time has acted on every breach already
                 if self.eval_rate > 0 or self.listen_rate > 0:
                     self._monitor(run, d, env.now)
                 continue
-            statuses = _day_statuses(rows, d)
+            statuses = _day_statuses(run.log, start, d)
             imposed = tables.imposed_table(run.agents, day=d)
             mine = splice(segs[(seg_day == d)
                                & run.presence.present[segs["agent"].to_numpy(), seg_day]],
@@ -579,7 +578,7 @@ class Regime:
                                         "feedback"))
 
 
-def _day_statuses(rows: list[tuple[int, float, int]], day: int) -> pd.DataFrame:
-    """Status spells of one day's slice of the log (each agent's session ends in it)."""
-    agent, t, code = tables.log_arrays(rows)
+def _day_statuses(log: StatusLog, start: int, day: int) -> pd.DataFrame:
+    """Status spells of the log's rows ``start:``, one day's (each session ends in them)."""
+    agent, t, code = tables.log_arrays(log, start)
     return tables.spells(agent, t, code, np.full(len(agent), day, dtype=np.int64))

@@ -1,13 +1,13 @@
 """A run's tables, built once at the end from the agents' and the centre's plain logs.
 
-The model appends plain tuples while it runs; here they become DataFrames with compact
-dtypes, and per agent-day measures (adherence, overtime) are joined on. Nothing here
-changes what happened; every function is a pure conversion of the logs it is given.
+The model appends plain tuples (the status log: typed columns) while it runs; here they
+become DataFrames with compact dtypes, and per agent-day measures (adherence, overtime)
+are joined on. Nothing here changes what happened; every function is a pure conversion of
+the logs it is given.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,7 +18,7 @@ from sim.kpi import outcome_is, service_level_masks
 from sim.presence import ABSENCE_REASONS, Presence
 from sim.scenario import ACTIVITY_KINDS, DAY_S, Scenario
 from sim.schedule import Plan, interval_bounds, time_in
-from sim.status import LABELS, Status, StatusRow
+from sim.status import LABELS, Status, StatusLog
 
 if TYPE_CHECKING:
     from sim.agent import Agent
@@ -207,26 +207,16 @@ def calls_table(scenario: Scenario, days: list[DayCalls], centre: Centre) -> pd.
     })
 
 
-def log_arrays(log: list[StatusRow], consume: bool = False
+def log_arrays(log: StatusLog, start: int = 0, consume: bool = False
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(agent, time, status code) of the log's rows, sorted by agent (stable, so in time).
+    """(agent, time, status code) of rows ``start:``, sorted by agent (stable: in time).
 
-    Read through an iterator, not np.array(list of tuples); with ``consume`` the log is
-    emptied a slice at a time, so that its tuples are freed while the array grows.
+    Agent as int64, code as int8. With ``consume`` the log hands its columns over (no
+    copy) and is left empty.
     """
-    flat = np.empty((len(log), 3))
-    done, step = 0, 1 << 18
-    while done < len(flat):
-        part = log[:step] if consume else log[done:done + step]
-        flat[done:done + len(part)] = np.fromiter(
-            itertools.chain.from_iterable(part), dtype=float, count=3 * len(part)
-        ).reshape(-1, 3)
-        done += len(part)
-        if consume:
-            del log[:step]
-        del part
-    order = np.argsort(flat[:, 0], kind="stable")
-    return flat[order, 0].astype(np.int64), flat[order, 1], flat[order, 2].astype(np.int8)
+    agent, t, code = log.columns(start, consume=consume)
+    order = np.argsort(agent, kind="stable")
+    return agent[order].astype(np.int64), t[order], code[order]
 
 
 def spells(agent: np.ndarray, t: np.ndarray, code: np.ndarray, day: np.ndarray
@@ -250,7 +240,7 @@ def spells(agent: np.ndarray, t: np.ndarray, code: np.ndarray, day: np.ndarray
     })
 
 
-def statuses_table(log: list[StatusRow], agents: list[Agent]) -> pd.DataFrame:
+def statuses_table(log: StatusLog, agents: list[Agent]) -> pd.DataFrame:
     """Status spells from the change log (which it empties); each agent's rows are in order.
 
     An agent's n-th session (counted by its log-outs) is the n-th day it worked, which is
