@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 
 HOUR = 3600.0
 DAY = 86_400.0
+# plain ints for the per-status-change path: an int compare, not an enum attribute lookup
+_LOGGED_OUT = int(Status.LOGGED_OUT)
+_TALK = int(Status.TALK)
+_exp = math.exp
 ROW_COLUMNS = ("agent", "day", "strain_mean", "strain_end", "exhaustion", "threat", "stress",
                "hostile_calls")
 
@@ -140,18 +144,24 @@ class Strain(Behaviour):
         self.trait = self._trait()
 
     def advance(self, now: float) -> None:
-        """Bring A to ``now`` with the current status's load and time constant (exact)."""
+        """Bring A to ``now`` with the current status's load and time constant (exact).
+
+        ``on_status`` has the same arithmetic inline (the hot path): change both together.
+        """
         dt = now - self.t
         if dt <= 0:
             return
         s = self.status
         tau = self.tau[s]
-        lt = (self.load[s] + (self.threat_load * self.threat
-                              if s != Status.LOGGED_OUT else 0.0)) * tau
-        decay = math.exp(-dt / tau)
-        if s != Status.LOGGED_OUT:
-            self.area += lt * dt + (self.a - lt) * tau * (1 - decay)
-        self.a = lt + (self.a - lt) * decay
+        a = self.a
+        if s != _LOGGED_OUT:
+            lt = (self.load[s] + self.threat_load * self.threat) * tau
+            decay = _exp(-dt / tau)
+            self.area += lt * dt + (a - lt) * tau * (1 - decay)
+        else:  # no load logged out (load[LOGGED_OUT] is 0, so lt = (0 + 0) tau = 0)
+            lt = 0.0
+            decay = _exp(-dt / tau)
+        self.a = lt + (a - lt) * decay
         self.t = now
 
     def impulse(self, size: float, now: float) -> None:
@@ -160,17 +170,34 @@ class Strain(Behaviour):
         self.a += size
 
     def on_status(self, agent: Agent, old: int, new: int, now: float) -> None:
-        """The funnel: update A exactly, then switch to the new status's law."""
-        self.advance(now)
-        if old == Status.LOGGED_OUT:
+        """The funnel: update A exactly, then switch to the new status's law.
+
+        ``advance(now)`` inline, with the same expressions in the same order (bit for bit).
+        """
+        dt = now - self.t
+        if dt > 0:
+            s = self.status
+            tau = self.tau[s]
+            a = self.a
+            if s != _LOGGED_OUT:
+                lt = (self.load[s] + self.threat_load * self.threat) * tau
+                decay = _exp(-dt / tau)
+                self.area += lt * dt + (a - lt) * tau * (1 - decay)
+            else:
+                lt = 0.0
+                decay = _exp(-dt / tau)
+            self.a = lt + (a - lt) * decay
+            self.t = now
+        if old == _LOGGED_OUT:
             self.catch_up(agent.day)
             self.area, self.day_start_s, self.hostile = 0.0, now, 0
             self.learn = self.learning(agent.day)
-        if (new == Status.TALK and not self.p.feedback
-                and self.rng.random() < self.p.hostile_probability):
-            self.a += self.p.hostile_impulse
-            self.hostile += 1
-        if new == Status.LOGGED_OUT:
+        if new == _TALK:
+            p = self.p
+            if not p.feedback and self.rng.random() < p.hostile_probability:
+                self.a += p.hostile_impulse
+                self.hostile += 1
+        elif new == _LOGGED_OUT:
             self._end_day(agent.day, now)
         self.status = new
 
@@ -233,8 +260,15 @@ class Strain(Behaviour):
         factor, extra = self.learn, 0.0
         if p.feedback:
             centre = agent.centre
-            if self.rng.random() < self.hostile_chance(
-                    centre.answered_at[call] - centre.arrival[call]):
+            u = self.rng.random()
+            # hostile_chance(wait) inline (once per call), the same expressions
+            if self.hostile_logit is None or p.hostile_per_wait_minute == 0:
+                chance = p.hostile_probability
+            else:
+                z = (self.hostile_logit + p.hostile_per_wait_minute
+                     * (centre.answered_at[call] - centre.arrival[call]) / 60)
+                chance = 1 / (1 + _exp(-z))
+            if u < chance:
                 self.a += p.hostile_impulse
                 self.hostile += 1
             over = self.a - p.slowdown_strain
@@ -378,6 +412,8 @@ class Both(Behaviour):
 
     def on_status(self, agent: Agent, old: int, new: int, now: float) -> None:
         """Strain first (it sees the status the agent had), then the regime."""
+        # looked up at each call, not bound once: an instance's hook may be wrapped after
+        # Both is built (analysis.notebook.strain_over_day records strain that way)
         self.strain.on_status(agent, old, new, now)
         self.policy.on_status(agent, old, new, now)
 
