@@ -9,7 +9,6 @@ workers, and tables are always assembled in (scenario, replication) order.
 from __future__ import annotations
 
 import contextlib
-import gc
 import math
 import multiprocessing
 import os
@@ -37,6 +36,7 @@ from analysis.store import (
 )
 from sim.kpi import KPIS
 from sim.model import simulate
+from sim.runtime import GC_THRESHOLD, few_collections  # noqa: F401 (re-exported)
 from sim.scenario import Scenario
 
 DEFAULT_TABLES = ("intervals", "daily")
@@ -72,8 +72,7 @@ class RepOutput:
 
 def run_task(task: Task) -> RepOutput:
     """Simulate one task (runs in a worker; module-level so that it can be sent anywhere)."""
-    with few_collections():
-        r = simulate(task.scenario, seed=task.seed, replication=task.replication)
+    r = simulate(task.scenario, seed=task.seed, replication=task.replication)
     tables = {}
     for name in task.tables:
         df = getattr(r, name)
@@ -81,40 +80,6 @@ def run_task(task: Task) -> RepOutput:
             df = df.drop(columns="agent")
         tables[name] = df
     return RepOutput(task.index, task.replication, r.kpis, r.provenance, tables)
-
-
-#: objects allocated (net) between two collections of the youngest generation while a
-#: replication runs; Python's default is 700
-GC_THRESHOLD = 50_000
-_gc_lock = threading.Lock()
-_gc_depth = 0
-_gc_saved: tuple[int, ...] = ()
-
-
-@contextlib.contextmanager
-def few_collections(threshold: int = GC_THRESHOLD) -> Iterator[None]:
-    """Collect cyclic garbage less often while a replication runs; restored afterwards.
-
-    A replication allocates millions of small objects that live until it ends (the status
-    log, the calls, SimPy's events) and almost no cyclic garbage. With Python's default
-    threshold the collector runs every 700 allocations and scans them again and again:
-    about a third of a run's time. Every object is freed as before (reference counting; the
-    collector still runs, less often), so results are unchanged. Nested and concurrent uses
-    (Dask worker threads) share one setting, restored when the last one ends.
-    """
-    global _gc_depth, _gc_saved
-    with _gc_lock:
-        if _gc_depth == 0:
-            _gc_saved = gc.get_threshold()
-            gc.set_threshold(max(threshold, _gc_saved[0]), *_gc_saved[1:])
-        _gc_depth += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_depth -= 1
-            if _gc_depth == 0:
-                gc.set_threshold(*_gc_saved)
 
 
 # --------------------------------------------------------------------------- executors

@@ -28,6 +28,7 @@ from sim.policy import Regime, team_of
 from sim.presence import Presence
 from sim.provenance import model_digest, versions
 from sim.repeats import Repeats
+from sim.runtime import few_collections
 from sim.scenario import DAY_S, SCHEDULE_STATES, Scenario
 from sim.schedule import AgentDay, Plan, agent_days, build_plan, roster, segments, splice
 from sim.status import StatusLog
@@ -131,9 +132,10 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     or a function of the agent): for tests of the behaviour seam; experiments always build
     them from the scenario, so they run the same on every executor.
     """
-    r = build(scenario, seed, replication, calls=calls, behaviours=behaviours)
-    run(r)
-    return collect(r)
+    with few_collections():  # millions of objects that live until the end: see sim.runtime
+        r = build(scenario, seed, replication, calls=calls, behaviours=behaviours)
+        run(r)
+        return collect(r)
 
 
 def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,

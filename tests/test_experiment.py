@@ -77,26 +77,26 @@ def test_one_task_on_the_process_executor_runs_in_this_process(pair):
 
 
 def test_a_replication_runs_with_fewer_garbage_collections(pair, monkeypatch):
-    """run_task raises the collector's threshold while it simulates, and restores it."""
+    """simulate() collects less often while it runs (so run_task does), then restores."""
     import gc
 
-    from analysis import experiment
     from analysis.experiment import GC_THRESHOLD, Task, few_collections, run_task
+    from sim import model
 
     seen = []
-    real = experiment.simulate
+    real = model.build
 
-    def spy(*args, **kwargs):
+    def spy(*args, **kwargs):  # inside simulate(): the model itself collects less often
         seen.append(gc.get_threshold())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(experiment, "simulate", spy)
     before = gc.get_threshold()
+    expected = model.simulate(pair[0], seed=7, replication=0).kpis
+    monkeypatch.setattr(model, "build", spy)
     out = run_task(Task(0, pair[0], 7, 0))
     assert gc.get_threshold() == before
     assert seen == [(max(GC_THRESHOLD, before[0]), *before[1:])]
-    pd.testing.assert_series_equal(pd.Series(out.kpis),
-                                   pd.Series(real(pair[0], seed=7, replication=0).kpis))
+    pd.testing.assert_series_equal(pd.Series(out.kpis), pd.Series(expected))
     with few_collections(), few_collections():  # nested: restored by the outermost only
         inner = gc.get_threshold()
     assert inner[0] >= GC_THRESHOLD and gc.get_threshold() == before
