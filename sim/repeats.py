@@ -4,7 +4,8 @@ Whether a call is left unresolved is drawn up front for first calls (one uniform
 from the ``repeats`` stream keyed by its day), and each repeat's own timing and attributes
 from a generator keyed by the call it repeats, so first calls keep their common random
 numbers whatever happens to repeats. A repeat falling outside opening hours comes in the
-next opening's first hour; one after the last day's closing is lost to the run (counted).
+next opening at a time drawn from the demand profile (callers call back when callers
+call, not all at opening); one after the last day's closing is lost to the run (counted).
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ class Repeats:
         self.opens = [d * DAY_S + h.open for d in range(h.days)]
         self.closes = [o + h.hours * 3600 for o in self.opens]
         self.lost = 0
+        # the demand profile as a distribution over the opening: where a repeat that fell
+        # outside opening hours comes in (one uniform through its inverse CDF)
+        w = np.asarray(scenario.demand.profile, dtype=float)
+        self._cum = (np.cumsum(w) / w.sum()).tolist()
+        self._weights = (w / w.sum()).tolist()
+        self._interval_s = h.interval_s
         # one draw each, exactly as sample_duration(rng, d, 1)[0] (no array)
         self._talk, self._acw, self._patience = (_one(d) for d in (c.talk, c.acw, c.patience))
 
@@ -47,17 +54,30 @@ class Repeats:
         """(arrival, talk, ACW, patience) of call ``i``'s repeat, or None beyond the run."""
         rng = self.streams.fast("repeats", 1, i)
         t = t_end + rng.exponential(self.mean_delay_s)
-        late = rng.uniform(0.0, 3600.0)
+        u = rng.random()
         k = bisect_right(self.closes, t)  # the first day closing after t
         if k == len(self.closes):
             self.lost += 1
             return None
         o, c = self.opens[k], self.closes[k]
-        if t < o:  # before this day's opening: early in it
-            t = o + min(late, c - o) * (1 - 1e-9)
+        if t < o:  # before this day's opening: in it, as the day's calls come
+            t = o + min(self._into_opening(u), c - o) * (1 - 1e-9)
         talk, acw, patience = self._talk(rng), self._acw(rng), self._patience(rng)
         self.u.append(float(rng.random()))
         return t, talk, acw, patience
+
+    def _into_opening(self, u: float) -> float:
+        return _inverse_profile(self._cum, self._weights, self._interval_s, u)
+
+
+def _inverse_profile(cum: list[float], weights: list[float], interval_s: float,
+                     u: float) -> float:
+    """Seconds after opening at which the demand profile's distribution reaches ``u``."""
+    i = min(bisect_right(cum, u), len(cum) - 1)
+    while weights[i] == 0:  # never into an interval without calls
+        i -= 1
+    below = cum[i] - weights[i]
+    return (i + (u - below) / weights[i]) * interval_s
 
 
 def _one(d: Duration | Patience) -> Callable[[np.random.Generator], float]:

@@ -227,6 +227,36 @@ def test_repeat_calls_come_later_in_opening_hours_and_keep_first_calls(aht_pair)
         assert np.array_equal(first[col].to_numpy(), none[col].to_numpy()), col
 
 
+def test_repeats_from_closed_hours_come_as_the_days_calls_come():
+    """A repeat that falls while the centre is closed comes as the day's calls come.
+
+    It is placed in the next opening at a time drawn from the demand profile, not all in
+    its first hour (the inverse of the profile's distribution, by hand and on a run).
+    """
+    from sim.repeats import _inverse_profile
+
+    w = [1.0, 3.0, 0.0, 4.0]
+    cum = list(np.cumsum(w) / 8)
+    weights = [x / 8 for x in w]
+    assert _inverse_profile(cum, weights, 900.0, 0.0) == 0.0
+    assert _inverse_profile(cum, weights, 900.0, 0.0625) == pytest.approx(450.0)
+    assert _inverse_profile(cum, weights, 900.0, 0.25) == pytest.approx(1200.0)
+    assert _inverse_profile(cum, weights, 900.0, 0.5) == pytest.approx(2700.0)  # skips 0
+    assert _inverse_profile(cum, weights, 900.0, 0.75) == pytest.approx(3150.0)
+    assert _inverse_profile(cum, weights, 900.0, 0.999999) < 3600.0
+    s = load_scenario(SCENARIOS / "base.toml").replace(
+        {"horizon.days": 4, "calls.repeat_probability": 0.3})
+    c = simulate(s, seed=3).calls
+    rep = c[c["repeat_of"] >= 0]
+    since = (rep["arrival_s"] - rep["day"] * DAY - T0).to_numpy()
+    first = c[(c["repeat_of"] < 0) & (c["day"] > 0)]
+    first_since = (first["arrival_s"] - first["day"] * DAY - T0).to_numpy()
+    # the first opening hour gets about its share of the day's calls, not every overnight
+    # repeat: its share of repeats within 1.5x of its share of first calls
+    assert (since < 3600).mean() < 1.5 * (first_since < 3600).mean()
+    assert (since >= 11 * 3600).mean() > 0
+
+
 def test_new_fields_reject_bad_values():
     """Every field of the regime refuses a bad value with one clear error naming it."""
     from sim.scenario import ScenarioError

@@ -160,7 +160,8 @@ class Calls(_Model):
     )
     repeat_delay_hours: float = _field(
         48.0, gt=0, le=24 * 366, description="Mean of the exponential delay before a repeat "
-        "call; one falling outside opening hours comes in the next opening's first hour, "
+        "call; one falling outside opening hours comes in the next opening at a time drawn "
+        "from the demand profile, "
         "one after the horizon is lost to the run (counted).",
         source="STRESS-EVIDENCE §6: mean 2 days (assumption)",
     )
