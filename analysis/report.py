@@ -217,12 +217,36 @@ def headlines(c: Comparison, target: float | None = None) -> list[str]:
     return lines
 
 
+def unmeasured(c: Comparison) -> list[str]:
+    """KPIs without a value in any scenario (no targets, no regime, no stress measured...).
+
+    The tables leave them out and say which they are; comparison.json keeps them.
+    """
+    return [k for k in c.kpis[c.baseline]
+            if all(k not in c.kpis[n] or math.isnan(c.kpis[n][k].mean) for n in c.kpis)]
+
+
+def unmeasured_note(c: Comparison) -> str:
+    """One line naming the KPIs the tables leave out (empty when there are none)."""
+    gone = unmeasured(c)
+    if not gone:
+        return ""
+    return (f"Not shown: {len(gone)} KPI(s) with no value in these scenarios (what they "
+            f"measure is not in them): {', '.join(gone)}.")
+
+
 def means_rows(c: Comparison, with_ci: bool = False
                ) -> tuple[list[str], list[list[str]]]:
-    """KPIs as rows, scenarios as columns: each scenario's mean (and CI)."""
+    """KPIs as rows, scenarios as columns: each scenario's mean (and CI).
+
+    KPIs with no value in any scenario are left out (``unmeasured``).
+    """
     names = list(c.kpis)
     rows = []
+    gone = set(unmeasured(c))
     for k in c.kpis[c.baseline]:
+        if k in gone:
+            continue
         row = [k]
         for n in names:
             e = c.kpis[n].get(k)
@@ -242,7 +266,10 @@ def difference_rows(c: Comparison, name: str) -> tuple[list[str], list[list[str]
     pct = f"{100 * c.confidence:g}%"
     header = ["KPI", "difference", f"{pct} CI (paired)", "p", "Holm p", "differs"]
     rows = []
+    gone = set(unmeasured(c))
     for k, d in c.differences[name].items():
+        if k in gone:
+            continue
         e = d.estimate
         rows.append([k + (" *" if k in c.primary else ""), fmt_diff(k, e.mean),
                      _diff_ci(k, e) + _dropped(e), format_p(d.p_value), format_p(d.p_holm),
@@ -313,6 +340,8 @@ def compare_text(exp: Experiment, c: Comparison, notes: Sequence[str] = ()) -> s
         header, rows = difference_rows(c, n)
         lines += ["", f"{n} - {c.baseline}, paired (* primary KPI):", "",
                   text_table(header, rows)]
+    if unmeasured(c):
+        lines += ["", textwrap.fill(unmeasured_note(c), width=w)]
     lines += ["", textwrap.fill(c.explanation(), width=w),
               *(textwrap.fill(n, width=w, subsequent_indent="  ") for n in notes)]
     if c.selection:
@@ -526,6 +555,8 @@ def write_report(exp: Experiment, c: Comparison, out: Path,
         cols = [0, *range(j, min(len(header), j + HTML_COLUMNS))]
         parts.append(_html_table([header[k] for k in cols], [[r[k] for k in cols] for r in rows],
                                  "kpis" if i == 0 else "kpis-more"))
+    if unmeasured(c):
+        parts.append(f"<p>{e(unmeasured_note(c))}</p>")
     parts.append(f"<h2>Paired differences against {e(c.baseline)}</h2>"
                  "<p>* primary KPI (tested unadjusted); the others are Holm-adjusted.</p>")
     for n in c.differences:

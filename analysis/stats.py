@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -415,9 +416,16 @@ def kpi_table(est: Mapping[str, Estimate], with_ci: bool) -> str:
     w = max([16, *map(len, est)])  # the KPI column fits the longest name
     lines = [f"{'KPI':<{w}} {'mean':>11}" + (f"   {'95% CI':<24}" if with_ci else "   ")
              + "meaning"]
+    gone = [k for k, e in est.items() if math.isnan(e.mean)]
     for k, e in est.items():
+        if math.isnan(e.mean):
+            continue  # nothing to measure in this scenario: named below
         ci = f"[{format_kpi(k, e.ci_low)}, {format_kpi(k, e.ci_high)}]" if with_ci else ""
         desc = KPIS[k].description if k in KPIS else ""
         lines.append(f"{k:<{w}} {format_kpi(k, e.mean):>11}   "
                      + (f"{ci:<24}" if with_ci else "") + desc + e.dropped_note())
+    if gone:
+        lines += ["", textwrap.fill(f"Not shown: {len(gone)} KPI(s) with no value in this "
+                                    f"scenario (what they measure is not in it): "
+                                    f"{', '.join(gone)}.", width=100)]
     return "\n".join(lines)
