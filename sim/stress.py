@@ -47,6 +47,9 @@ DAY = 86_400.0
 # plain ints for the per-status-change path: an int compare, not an enum attribute lookup
 _LOGGED_OUT = int(Status.LOGGED_OUT)
 _TALK = int(Status.TALK)
+#: statuses that meet a pending break need (and end the load of putting it off)
+_RESTS = frozenset({int(Status.NOT_READY_BREAK), int(Status.NOT_READY_LUNCH),
+                    int(Status.LOGGED_OUT)})
 _exp = math.exp
 ROW_COLUMNS = ("agent", "day", "strain_mean", "strain_end", "exhaustion", "threat", "stress",
                "hostile_calls")
@@ -125,6 +128,8 @@ class Strain(Behaviour):
         tau[Status.LOGGED_OUT] = p.tau_off_h * HOUR
         self.load, self.tau = load.tolist(), tau.tolist()
         self.threat_load = p.threat_load / HOUR
+        self.deferred_load = p.deferred_break_load / HOUR
+        self.extra = 0.0  # extra load now: a needed break put off (0.0 adds nothing, exactly)
         self.a = 0.0  # acute strain
         self.e = 0.0  # exhaustion
         self.threat = 0.0
@@ -155,7 +160,7 @@ class Strain(Behaviour):
         tau = self.tau[s]
         a = self.a
         if s != _LOGGED_OUT:
-            lt = (self.load[s] + self.threat_load * self.threat) * tau
+            lt = (self.load[s] + self.threat_load * self.threat + self.extra) * tau
             decay = _exp(-dt / tau)
             self.area += lt * dt + (a - lt) * tau * (1 - decay)
         else:  # no load logged out (load[LOGGED_OUT] is 0, so lt = (0 + 0) tau = 0)
@@ -163,6 +168,12 @@ class Strain(Behaviour):
             decay = _exp(-dt / tau)
         self.a = lt + (a - lt) * decay
         self.t = now
+
+    def defer_break(self, now: float) -> None:
+        """A needed break is put off: the extra load runs from now until a rest."""
+        if not self.extra and self.deferred_load:
+            self.advance(now)
+            self.extra = self.deferred_load
 
     def impulse(self, size: float, now: float) -> None:
         """A sudden rise of strain (a hostile call, a chase, a scored call)."""
@@ -180,7 +191,7 @@ class Strain(Behaviour):
             tau = self.tau[s]
             a = self.a
             if s != _LOGGED_OUT:
-                lt = (self.load[s] + self.threat_load * self.threat) * tau
+                lt = (self.load[s] + self.threat_load * self.threat + self.extra) * tau
                 decay = _exp(-dt / tau)
                 self.area += lt * dt + (a - lt) * tau * (1 - decay)
             else:
@@ -192,6 +203,8 @@ class Strain(Behaviour):
             self.catch_up(agent.day)
             self.area, self.day_start_s, self.hostile = 0.0, now, 0
             self.learn = self.learning(agent.day)
+        if self.extra and new in _RESTS:
+            self.extra = 0.0  # the need is met (or the day is over)
         if new == _TALK:
             p = self.p
             if not p.feedback and self.rng.random() < p.hostile_probability:
@@ -392,8 +405,11 @@ class Both(Behaviour):
         self.watches_days = policy.watches_days or strain.watches_days
 
     def defer_unplanned_break(self, agent: Agent, now: float) -> bool:
-        """The regime's answer."""
-        return self.policy.defer_unplanned_break(agent, now)
+        """The regime's answer; putting the break off strains (``deferred_break_load``)."""
+        deferred = self.policy.defer_unplanned_break(agent, now)
+        if deferred:
+            self.strain.defer_break(now)
+        return deferred
 
     def handling(self, agent: Agent, call: int, talk: float, acw: float
                  ) -> tuple[float, float, float]:

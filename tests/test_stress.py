@@ -203,3 +203,22 @@ def test_feedback_changes_work_but_not_the_callers():
         np.testing.assert_array_equal(off[col].to_numpy()[:n], on[col].to_numpy()[:n])
     assert not off["talk_s"].equals(on["talk_s"])
     assert on["talk_s"].sum() > off["talk_s"].sum()
+
+
+def test_a_deferred_break_adds_its_load_until_a_rest():
+    """STRESS-EVIDENCE §6: +0.5 per hour while a needed break is put off, in closed form."""
+    st, s = strain(hostile_probability=0.0)
+    p = s.stress
+    scale = 1 - p.control_buffer * 0.4  # m = 0; no regime: control 0.4
+    tau = p.tau_work_h * 3600
+    st.on_status(FakeAgent, Status.LOGGED_OUT, Status.READY, 0.0)
+    st.defer_break(0.0)
+    st.advance(1800.0)
+    lt = (p.load_ready * scale / 3600 + p.deferred_break_load / 3600) * tau
+    assert st.a == pytest.approx(lt * (1 - math.exp(-1800 / tau)), rel=1e-12)
+    st.defer_break(1800.0)  # a second deferral of the same need adds nothing more
+    st.on_status(FakeAgent, Status.READY, Status.NOT_READY_BREAK, 3600.0)
+    assert st.extra == 0.0, "the break meets the need"
+    at_break = st.a  # A at the break's start
+    st.advance(3600.0 + 600.0)
+    assert st.a == pytest.approx(at_break * math.exp(-600 / (p.tau_break_min * 60)))

@@ -75,6 +75,11 @@ class Stress(_Model):
                                 "unit of threat T (T rises by 1 per warning).", source=_S6,
                                 unit="strain units per hour per unit of threat",
                                 plausible=(0.05, 0.15))
+    deferred_break_load: float = _field(
+        0.5, ge=0, le=10, description="Extra load per hour while an agent puts off a needed "
+        "unplanned break (from the first deferral until a break, lunch or the end of the "
+        "shift meets the need).", source=_S6, unit="strain units per hour",
+        plausible=(0.25, 0.75))
     tau_threat_days: float = _field(14.0, gt=0, le=366, description="Days over which "
                                     "threat decays.", source=_S6,
                                     unit="days", plausible=(7.0, 21.0))
