@@ -60,6 +60,11 @@ LADDER: dict[str, dict[str, Any]] = {
         "targets.aht_s": 280, "targets.quality": 0.8},
 }
 
+#: every rung a measurement can run: the ladder, and the team regime with agents' control
+#: over their breaks (target 5's "team + developmental + control"), not on the ladder
+RUNGS: dict[str, dict[str, Any]] = {
+    **LADDER, "team_control": {**LADDER["team"], "monitoring.break_control": "flexible"}}
+
 #: target 3: the same rules seen by the manager per agent or per team only
 GROUP_PAIR = ("team", "monitored")
 
@@ -68,7 +73,7 @@ def scenario(name: str, days: int, extra: Mapping[str, Any] | None = None):
     """A rung of the ladder as a scenario: base.toml, stress on, ``days`` days."""
     from sim.scenario import load_scenario
 
-    over = {"horizon.days": days, "stress.enabled": True, **LADDER[name], **(extra or {})}
+    over = {"horizon.days": days, "stress.enabled": True, **RUNGS[name], **(extra or {})}
     return load_scenario(BASE).replace(over, source=f"calibration ladder: {name}")
 
 
@@ -183,7 +188,6 @@ def quit_rates(name: str, days: int, reps: int, seed: int,
 
 #: target 5: the strict individual regime against the team regime with agents' control
 QUIT_PAIR = ("team_control", "individual_targets")
-LADDER["team_control"] = {**LADDER["team"], "monitoring.break_control": "flexible"}
 
 
 def quit_gap(days: int = 60, reps: int = 2, seed: int = 1,
