@@ -1,8 +1,11 @@
 """The golden run's tables: build them, compare them, rewrite the committed copies.
 
-``python -m tests.golden.regenerate`` re-simulates ``golden.toml`` and rewrites the CSV
-files beside it, printing what changed table by table, so the commit that changes them
-can say why. ``tests/test_golden.py`` compares a fresh run with the committed files.
+Two runs are pinned: ``golden.toml`` (two short days, every deviation of the engine on;
+its tables beside this file) and ``everything.toml`` (the regime, real-time alerts, stress,
+absence, attrition and feedback over eight days; its tables in ``everything/``).
+``python -m tests.golden.regenerate`` re-simulates both and rewrites the CSV files,
+printing what changed table by table, so the commit that changes them can say why.
+``tests/test_golden.py`` compares fresh runs with the committed files.
 """
 
 from __future__ import annotations
@@ -18,18 +21,27 @@ HERE = Path(__file__).resolve().parent
 SCENARIO = HERE / "golden.toml"
 SEED = 2026
 TABLES = ("calls", "statuses", "activities", "agent_days", "breaks")
+#: the everything-on run pins the policy and stress layers' tables too
+TABLES_ALL = (*TABLES, "imposed", "absences", "actions", "evaluations", "alerts", "league",
+              "exceptions", "team_days", "daily")
+#: name -> (scenario file, tables pinned, folder of the committed CSV files)
+RUNS = {
+    "golden": (SCENARIO, TABLES, HERE),
+    "everything": (HERE / "everything.toml", TABLES_ALL, HERE / "everything"),
+}
 #: seconds: far below any modelled duration, far above float noise across platforms
 ATOL = 1e-6
 
 
-def golden_tables() -> dict[str, pd.DataFrame]:
-    """The tables of one run of the golden scenario, as plain columns (categories as text)."""
+def golden_tables(run: str = "golden") -> dict[str, pd.DataFrame]:
+    """The tables of one run of a golden scenario, as plain columns (categories as text)."""
     from sim.model import simulate
     from sim.scenario import load_scenario
 
-    r = simulate(load_scenario(SCENARIO), seed=SEED, replication=0)
+    scenario, names, _ = RUNS[run]
+    r = simulate(load_scenario(scenario), seed=SEED, replication=0)
     out = {}
-    for name in TABLES:
+    for name in names:
         df = getattr(r, name).reset_index(drop=True).copy()
         for col in df.columns:
             if isinstance(df[col].dtype, pd.CategoricalDtype):
@@ -39,10 +51,11 @@ def golden_tables() -> dict[str, pd.DataFrame]:
     return out
 
 
-def read_committed() -> dict[str, pd.DataFrame]:
-    """The committed tables."""
-    return {name: pd.read_csv(HERE / f"{name}.csv", keep_default_na=True)
-            for name in (*TABLES, "kpis")}
+def read_committed(run: str = "golden") -> dict[str, pd.DataFrame]:
+    """The committed tables of one golden run."""
+    _, names, folder = RUNS[run]
+    return {name: pd.read_csv(folder / f"{name}.csv", keep_default_na=True)
+            for name in (*names, "kpis")}
 
 
 def differences(expected: pd.DataFrame, got: pd.DataFrame) -> list[str]:
@@ -69,7 +82,8 @@ def differences(expected: pd.DataFrame, got: pd.DataFrame) -> list[str]:
             x, y = a.to_numpy(float), b.to_numpy(float)
             same = (np.isnan(x) & np.isnan(y)) | (np.abs(x - y) <= ATOL)
         else:
-            same = (a.astype(str).to_numpy() == b.astype(str).to_numpy())
+            # an empty text cell reads back from CSV as NaN
+            same = (a.fillna("").astype(str).to_numpy() == b.fillna("").astype(str).to_numpy())
         if not same.all():
             first = int(np.flatnonzero(~same)[0])
             out.append(f"{col}: {int((~same).sum())} rows differ, first row {first}: "
@@ -78,21 +92,23 @@ def differences(expected: pd.DataFrame, got: pd.DataFrame) -> list[str]:
 
 
 def main() -> int:
-    """Rewrite the committed tables and say what changed."""
-    old = read_committed() if (HERE / "calls.csv").exists() else {}
-    new = golden_tables()
+    """Rewrite the committed tables of both runs and say what changed."""
     changed = False
-    for name, df in new.items():
-        diffs = differences(old[name], df) if name in old else ["new table"]
-        if diffs:
-            changed = True
-            print(f"{name}:", *diffs, sep="\n  ")
-        df.to_csv(HERE / f"{name}.csv", index=False, float_format="%.17g")
+    for run, (scenario, names, folder) in RUNS.items():
+        folder.mkdir(exist_ok=True)
+        old = read_committed(run) if (folder / "calls.csv").exists() else {}
+        new = golden_tables(run)
+        for name, df in new.items():
+            diffs = differences(old[name], df) if name in old else ["new table"]
+            if diffs:
+                changed = True
+                print(f"{run}/{name}:", *diffs, sep="\n  ")
+            df.to_csv(folder / f"{name}.csv", index=False, float_format="%.17g")
+        (folder / "README.json").write_text(json.dumps(
+            {"scenario": scenario.name, "seed": SEED, "tables": [*names, "kpis"],
+             "rows": {n: len(d) for n, d in new.items()}}, indent=1) + "\n")
     print("unchanged" if not changed else "rewritten; commit them with the reason",
           file=sys.stderr)
-    (HERE / "README.json").write_text(json.dumps(
-        {"scenario": SCENARIO.name, "seed": SEED, "tables": [*TABLES, "kpis"],
-         "rows": {n: len(d) for n, d in new.items()}}, indent=1) + "\n")
     return 0
 
 
