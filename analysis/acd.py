@@ -287,7 +287,7 @@ def _patience(report: pd.DataFrame, aht: float, step: float, offered: int, aband
         waited = float((r["asa"] * r["offered"]).sum())
         return waited / abandoned, "offered x ASA / abandoned (crude)"
     if "agents" in report and report["agents"].notna().any():
-        from sim.erlang import erlang_a_metrics
+        from sim.planning.erlang import erlang_a_metrics
 
         load = report["offered"] / step * aht / report["agents"].clip(lower=0.5)
         r = report[(report["offered"] > 0) & (report["agents"] >= 0.5) & (load <= 0.9)]

@@ -58,7 +58,7 @@ share = arg_type(float, lambda v: 0 < v < 1, "a share between 0 and 1 (exclusive
 
 def rate(text: str) -> float:
     """``--rate``: calls per second from ``"360/h"``, ``"6/min"``, ``"0.1/s"`` or per hour."""
-    from sim.stationary import parse_rate  # the model's own reading of a rate
+    from sim.planning.stationary import parse_rate  # the model's own reading of a rate
 
     try:
         return parse_rate(text)
@@ -159,7 +159,7 @@ def parse_factor(text: str) -> tuple[str, list[Any]]:
 
 def parse_primary(text: str) -> tuple[str, ...]:
     """``--primary KPI[,KPI]``: known KPI names, in order, without repeats."""
-    from sim.kpi import KPIS
+    from sim.measure.kpi import KPIS
 
     names = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
     unknown = [k for k in names if k not in KPIS]
@@ -171,7 +171,7 @@ def parse_primary(text: str) -> tuple[str, ...]:
 
 def known_kpi(option: str, kpi: str) -> str:
     """``kpi`` if the model has it, else a :class:`CLIError` naming ``option``."""
-    from sim.kpi import KPIS
+    from sim.measure.kpi import KPIS
 
     if kpi not in KPIS:
         raise CLIError(f"{option}: unknown KPI {kpi!r}; known: {', '.join(KPIS)}")

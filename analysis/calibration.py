@@ -124,9 +124,9 @@ def break_effect(days: int = 3, seed: int = 1, reps: int = 4,
     funnel; A falls in closed form on a break (no load), so a 10-minute break lowers it by
     ``A0 (1 - e^(-10 min / tau_break))``. Divided by the SD of the agent-days' readings.
     """
+    from sim.engine.status import Status
     from sim.model import simulate
-    from sim.status import Status
-    from sim.stress import Strain
+    from sim.people.stress import Strain
 
     s = scenario("none", days, extra)
     tau = s.stress.tau_break_min * 60
@@ -162,7 +162,7 @@ def quit_rates(name: str, days: int, reps: int, seed: int,
     noise than counting the few quits of one run (a Rao-Blackwell estimate).
     """
     from sim.model import simulate
-    from sim.stress import Strain
+    from sim.people.stress import Strain
 
     over = {"stress.absence": True, "stress.attrition": True, **(extra or {})}
     s = scenario(name, days, over)

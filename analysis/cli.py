@@ -338,8 +338,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from analysis.experiment import fresh_out, run_experiment, write_experiment
     from analysis.stats import kpi_table, summarise
     from analysis.store import ReplicationStore, json_safe
+    from sim.engine.schedule import CoverageWarning, check_coverage
     from sim.scenario import load_scenario
-    from sim.schedule import CoverageWarning, check_coverage
 
     scenario = load_scenario(args.scenario, _overrides(args))
     if args.agent_timeline is not None:
@@ -718,9 +718,3 @@ def _print_ran(exp, out: Path | None = None) -> None:
         print(f"\nresumed: {exp.resumed} replication(s) were already finished in {out}/")
     print(f"\n{exp.ran + exp.resumed} replications in {exp.wall_s:.1f} s "
           f"({exp.executor}, {exp.workers} worker(s))")
-
-
-if __name__ == "__main__":  # python -m analysis.cli: the console script's wrapper, too
-    from analysis.entry import main as entry
-
-    sys.exit(entry())

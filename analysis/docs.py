@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sim.kpi import KPIS
+from sim.measure.kpi import KPIS
 from sim.scenario import SL_DEFINITIONS, Scenario, format_clock
 
 

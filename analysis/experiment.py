@@ -34,9 +34,9 @@ from analysis.store import (
     write_json,
     write_parquet,
 )
-from sim.kpi import KPIS
+from sim.engine.runtime import GC_THRESHOLD, few_collections  # noqa: F401 (re-exported)
+from sim.measure.kpi import KPIS
 from sim.model import simulate
-from sim.runtime import GC_THRESHOLD, few_collections  # noqa: F401 (re-exported)
 from sim.scenario import Scenario
 
 DEFAULT_TABLES = ("intervals", "daily")

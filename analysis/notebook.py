@@ -19,10 +19,10 @@ import pandas as pd
 from analysis.experiment import DEFAULT_TABLES, Experiment, SerialExecutor, run_experiment
 from analysis.report import Comparison
 from analysis.stats import Estimate, format_difference, summarise, t_interval
-from sim.kpi import format_kpi
+from sim.engine.status import Status
+from sim.measure.kpi import format_kpi
 from sim.model import build, collect, run
 from sim.scenario import Scenario, load_scenario
-from sim.status import Status
 
 #: the repository's scenarios folder (the notebooks run from ``notebooks/``)
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"

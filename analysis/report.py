@@ -35,8 +35,8 @@ from analysis.stats import (  # noqa: E402
 )
 from analysis.stats import format_difference as fmt_diff  # noqa: E402
 from analysis.store import atomic_write, json_safe  # noqa: E402
-from sim.kpi import KPIS
-from sim.kpi import format_kpi as fmt  # noqa: E402
+from sim.measure.kpi import KPIS
+from sim.measure.kpi import format_kpi as fmt  # noqa: E402
 from sim.scenario import Scenario, format_clock  # noqa: E402
 
 TRADE_OFF_KPI = "stress_mean"

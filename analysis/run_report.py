@@ -25,8 +25,8 @@ from analysis.experiment import Experiment, rep_range
 from analysis.report import CSS, _clock_axis, _html_table, plt, png_bytes
 from analysis.stats import Estimate, summarise, t_interval
 from analysis.store import atomic_write, json_safe
-from sim.kpi import KPIS
-from sim.kpi import format_kpi as fmt
+from sim.measure.kpi import KPIS
+from sim.measure.kpi import format_kpi as fmt
 from sim.scenario import Scenario, format_clock
 
 

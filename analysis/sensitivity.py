@@ -51,7 +51,7 @@ TOP_SHARE = 0.5
 TOP_MAX = 3
 
 
-#: parameters that act only when a switch of their section is on (sim/stress.py reads them
+#: parameters that act only when a switch of their section is on (sim/people/stress.py reads them
 #: only then): left out of the default design when the switch is off in both scenarios,
 #: since they cannot move anything there (``--param`` still varies them)
 SWITCHES: dict[str, dict[str, tuple[str, ...]]] = {

@@ -23,10 +23,10 @@ import pandas as pd
 from analysis.experiment import Executor, Experiment, run_experiment
 from analysis.stats import Estimate, summarise, t_interval
 from analysis.store import ReplicationStore
-from sim.erlang import first_true
-from sim.kpi import format_kpi as fmt
+from sim.engine.schedule import coverage, erlang_required
+from sim.measure.kpi import format_kpi as fmt
+from sim.planning.erlang import first_true
 from sim.scenario import Scenario, format_clock
-from sim.schedule import coverage, erlang_required
 
 
 def scheduled_agents(scenario: Scenario) -> np.ndarray:
@@ -44,10 +44,10 @@ def scheduled_agents(scenario: Scenario) -> np.ndarray:
 def erlang_requirements(scenario: Scenario, target: float, threshold_s: float) -> pd.DataFrame:
     """Per interval: offered rate, and the Erlang C/A agents on queue for the target.
 
-    The requirement is :func:`sim.schedule.erlang_required` (the same number the coverage
+    The requirement is :func:`sim.engine.schedule.erlang_required` (the same number the coverage
     check warns with), beside the agents the shifts log in (``scheduled_agents``) and the
     agents the published schedule has on queue, breaks and activities taken out, as a mean
-    over the days (``on_queue_agents``: what :func:`sim.schedule.check_coverage` compares).
+    over the days (``on_queue_agents``: what :func:`sim.engine.schedule.check_coverage` compares).
     """
     h, d = scenario.horizon, scenario.demand
     w = np.asarray(d.profile, dtype=float)
@@ -282,7 +282,7 @@ def erlang_need(scenario: Scenario, share: float, threshold_s: float
     """
     import warnings
 
-    from sim.schedule import CoverageWarning, check_coverage
+    from sim.engine.schedule import CoverageWarning, check_coverage
 
     erl = erlang_requirements(scenario, share, threshold_s)
     with warnings.catch_warnings():

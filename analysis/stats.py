@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from sim.kpi import KPIS, format_kpi
+from sim.measure.kpi import KPIS, format_kpi
 
 #: confidence of compare's and sweep's intervals (and 1 - the primary tests' level)
 COMPARE_CONFIDENCE = 0.95

@@ -21,7 +21,7 @@ from analysis.stats import (
 )
 from analysis.stats import format_difference as fmt_diff
 from analysis.store import slug
-from sim.kpi import format_kpi as fmt
+from sim.measure.kpi import format_kpi as fmt
 from sim.scenario import Scenario
 
 

@@ -15,9 +15,9 @@ from typing import Any
 from analysis.experiment import Executor, run_experiment
 from analysis.stats import Estimate, JointTest, format_p, joint_test, summarise
 from analysis.store import json_safe
-from sim.erlang import agents_for_service_level
-from sim.kpi import format_kpi as fmt
-from sim.stationary import (
+from sim.measure.kpi import format_kpi as fmt
+from sim.planning.erlang import agents_for_service_level
+from sim.planning.stationary import (
     EXACT_KPIS,
     exact_metrics,
     run_length_note,
@@ -130,7 +130,7 @@ def validate(rate: float, aht_s: float, agents: int, threshold_s: float,
     """Simulate the stationary queue ``reps`` times; test its KPIs against the exact values.
 
     Each replication measures ``calls`` calls after a warm-up long enough to forget the
-    empty start (:func:`sim.stationary.warmup_calls_for`). The verdict is one joint test of
+    empty start (:func:`sim.planning.stationary.warmup_calls_for`). The verdict is one joint test of
     all KPIs (:func:`analysis.stats.joint_test`); notes say when the run is too short to
     be stationary or when measured calls were cut short by the closing.
     """

@@ -38,9 +38,9 @@ from plain_simpy import (  # bench/ is on sys.path when run as a script
     plain_model,
 )
 
-from sim.erlang import erlang_a_metrics
 from sim.model import simulate, versions
-from sim.stationary import stationary_scenario
+from sim.planning.erlang import erlang_a_metrics
+from sim.planning.stationary import stationary_scenario
 
 KPI_NAMES = ("abandon_rate", "p_wait", "service_level", "asa_s")
 

@@ -18,25 +18,25 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from sim import exceptions, tables
-from sim.agent import Agent
-from sim.behaviour import Behaviour, build_behaviours
-from sim.centre import Centre
-from sim.demand import CallSet, DayCalls, sample_day
-from sim.kpi import KPIData, compute_kpis
-from sim.policy import Regime, team_of
-from sim.presence import Presence
+from sim.engine.agent import Agent
+from sim.engine.behaviour import Behaviour, build_behaviours
+from sim.engine.centre import Centre
+from sim.engine.demand import CallSet, DayCalls, sample_day
+from sim.engine.presence import Presence
+from sim.engine.repeats import Repeats
+from sim.engine.runtime import few_collections
+from sim.engine.schedule import AgentDay, Plan, agent_days, build_plan, roster, segments, splice
+from sim.engine.status import StatusLog
+from sim.engine.streams import Streams, stable_key
+from sim.measure import exceptions, tables
+from sim.measure.kpi import KPIData, compute_kpis
+from sim.measure.tables import OUTCOMES, OUTCOMES_ACT, STATUS_CATEGORIES
+from sim.people.stress import Both, Strain, add_attrition_columns, stress_table
 from sim.provenance import model_digest, versions
-from sim.repeats import Repeats
-from sim.runtime import few_collections
+from sim.regime.policy import Regime, team_of
 from sim.scenario import DAY_S, SCHEDULE_STATES, Scenario
-from sim.schedule import AgentDay, Plan, agent_days, build_plan, roster, segments, splice
-from sim.status import StatusLog
-from sim.streams import Streams, stable_key
-from sim.stress import Both, Strain, add_attrition_columns, stress_table
-from sim.tables import OUTCOMES, OUTCOMES_ACT, STATUS_CATEGORIES
 
-#: columns of the real-time alerts and league tables (sim.policy.Regime builds them)
+#: columns of the real-time alerts and league tables (sim.regime.policy.Regime builds them)
 ALERT_COLUMNS = ("agent", "day", "time_s", "reason", "counted_s", "seen")
 LEAGUE_COLUMNS = ("table", "day", "unit", "id", "rank", "ranked", "adherence")
 
@@ -132,7 +132,7 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     or a function of the agent): for tests of the behaviour seam; experiments always build
     them from the scenario, so they run the same on every executor.
     """
-    with few_collections():  # millions of objects that live until the end: see sim.runtime
+    with few_collections():  # millions of objects that live until the end: see sim.engine.runtime
         r = build(scenario, seed, replication, calls=calls, behaviours=behaviours)
         run(r)
         return collect(r)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from analysis.stats import t_interval
-from sim.behaviour import Behaviour
-from sim.demand import DayCalls
+from sim.engine.behaviour import Behaviour
+from sim.engine.demand import DayCalls
 from sim.model import simulate
 from sim.scenario import scenario_from_dict
 from tests.conftest import small_dict

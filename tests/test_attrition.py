@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.kpi import KPIData, attrition_rate, fte_available
+from sim.engine.presence import Presence
+from sim.measure.kpi import KPIData, attrition_rate, fte_available
 from sim.model import simulate
-from sim.presence import Presence
+from sim.people.stress import Both, Strain
 from sim.scenario import load_scenario
-from sim.stress import Both, Strain
 from tests.conftest import SCENARIOS
 
 

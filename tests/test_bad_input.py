@@ -392,7 +392,7 @@ def test_file_size_limit_in_a_real_process(small_file, tmp_path):
         resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
 
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis.cli", "run", str(small_file), "--out",
+        [sys.executable, "-m", "analysis.entry", "run", str(small_file), "--out",
          str(tmp_path / "o"), "--quiet", "--executor", "serial"],
         cwd=ROOT, capture_output=True, text=True, preexec_fn=limit, timeout=120)
     assert proc.returncode == 2, proc.stderr
@@ -415,7 +415,7 @@ def test_output_piped_into_head_ends_quietly(small_file):
     """Output closed early (``| head``): exit 141, nothing on stderr."""
     for argv in (["docs"], ["run", str(small_file), "--no-write", "--quiet", "--executor",
                             "serial"]):
-        proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", *argv], cwd=ROOT,
+        proc = subprocess.Popen([sys.executable, "-m", "analysis.entry", *argv], cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         proc.stdout.close()  # the reader has gone before anything is printed
         err = proc.stderr.read().decode()

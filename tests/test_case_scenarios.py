@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from analysis.stats import t_interval
+from sim.engine.schedule import build_plan
 from sim.model import simulate
 from sim.scenario import ScenarioError, load_scenario
-from sim.schedule import build_plan
 from tests.conftest import SCENARIOS
 
 ALL = sorted(p.relative_to(SCENARIOS).as_posix() for p in SCENARIOS.rglob("*.toml"))

@@ -12,10 +12,10 @@ import pytest
 from analysis import docs
 from analysis.cli import main
 from analysis.stats import joint_test
-from sim.erlang import erlang_a_metrics
-from sim.kpi import KPIS
+from sim.measure.kpi import KPIS
+from sim.planning.erlang import erlang_a_metrics
+from sim.planning.stationary import EXACT_KPIS
 from sim.scenario import Scenario
-from sim.stationary import EXACT_KPIS
 from tests.conftest import ROOT, SCENARIOS
 
 
@@ -101,7 +101,7 @@ WRONG = {"26 agents": {"servers": 26}, "28 agents": {"servers": 28},
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_validate_json_values_and_joint_verdict(capsys, monkeypatch, seed):
-    """Default settings: exact values are sim.erlang's, the verdict passes; wrong ones fail.
+    """Default settings: the exact values are sim.planning.erlang's, the verdict passes.
 
     On the same replications, the exact values of a slightly different system fail.
     Seeds are fixed: the verdict is a 5% test, so an exact model fails it at about 1 seed
@@ -309,7 +309,7 @@ def test_console_script_output_is_complete_and_ends_cleanly():
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as users run it
 
     def ccsim(*argv):
-        return subprocess.run([sys.executable, "-m", "analysis.cli", *argv], cwd=ROOT, env=env,
+        return subprocess.run([sys.executable, "-m", "analysis.entry", *argv], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=300, check=False)
 
     ref = ccsim("docs")

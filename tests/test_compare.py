@@ -27,7 +27,7 @@ from analysis.stats import (
     welch_difference,
 )
 from analysis.store import ReplicationStore
-from sim.kpi import KPIS
+from sim.measure.kpi import KPIS
 from sim.scenario import load_scenario
 from tests.conftest import SCENARIOS
 

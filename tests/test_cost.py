@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from sim.kpi import KPIS, KPIData
+from sim.measure.kpi import KPIS, KPIData
 from sim.model import simulate
 from sim.scenario import Cost, ScenarioError, ServiceLevel, scenario_from_dict
 from tests.conftest import small_dict

@@ -136,9 +136,9 @@ class RefAgent:
 
 def closing_reference(scenario, result, streams_seed):
     """Outcome, answer or end time, and answering agent of every call, independently."""
+    from sim.engine.schedule import agent_days, build_plan
+    from sim.engine.streams import Streams
     from sim.model import closings
-    from sim.schedule import agent_days, build_plan
-    from sim.streams import Streams
 
     plan = build_plan(scenario)
     days = agent_days(scenario, plan, Streams(streams_seed, 0))

@@ -1,4 +1,4 @@
-"""Tests for sim.erlang: exact Erlang B, C and A formulas and staffing."""
+"""Tests for sim.planning.erlang: exact Erlang B, C and A formulas and staffing."""
 
 import dataclasses
 import math
@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.stats import poisson
 
-from sim.erlang import (
+from sim.planning.erlang import (
     QueueMetrics,
     agents_for_service_level,
     erlang_a_distribution,

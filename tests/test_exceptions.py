@@ -12,13 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.adherence import REASONS
-from sim.demand import DayCalls
-from sim.exceptions import COLUMNS, exceptions, warnings
+from sim.engine.demand import DayCalls
+from sim.engine.schedule import build_plan, segments
+from sim.measure.adherence import REASONS
+from sim.measure.exceptions import COLUMNS, exceptions, warnings
+from sim.measure.tables import STATUS_CATEGORIES
 from sim.model import simulate
 from sim.scenario import DAY_S, LOSS_REASONS, SYSTEM_REASONS, scenario_from_dict
-from sim.schedule import build_plan, segments
-from sim.tables import STATUS_CATEGORIES
 from tests.conftest import small_dict
 from tests.test_schedule import ADHERES, scheduled_scenarios
 

@@ -16,7 +16,7 @@ import pytest
 from analysis.cli import main
 from analysis.experiment import make_executor, run_experiment, run_until
 from analysis.store import ReplicationStore, StoreWarning
-from sim.kpi import KPIS
+from sim.measure.kpi import KPIS
 from sim.model import model_digest
 from sim.scenario import scenario_from_dict
 from tests.conftest import ROOT, small_dict
@@ -158,7 +158,7 @@ def test_killed_run_resumes_and_matches_uninterrupted(tmp_path):
     (tmp_path / "more.toml").write_text('extends = "small.toml"\ndescription = "more"\n'
                                         'rationale = "tests"\n[staffing.shifts.a]\nagents = 8\n')
     out = tmp_path / "interrupted"
-    cmd = [sys.executable, "-m", "analysis.cli", "compare", str(tmp_path / "small.toml"),
+    cmd = [sys.executable, "-m", "analysis.entry", "compare", str(tmp_path / "small.toml"),
            str(tmp_path / "more.toml"), "--reps", "15", "--executor", "serial", "--quiet",
            "--out"]
     proc = subprocess.Popen([*cmd, str(out)], cwd=ROOT, stdout=subprocess.DEVNULL,

@@ -21,9 +21,9 @@ from analysis.staffing import (
 )
 from analysis.stats import t_interval
 from analysis.store import ReplicationStore
-from sim.erlang import agents_for_service_level
+from sim.engine.schedule import coverage
+from sim.planning.erlang import agents_for_service_level
 from sim.scenario import load_scenario
-from sim.schedule import coverage
 from tests.conftest import SCENARIOS
 
 BASE = str(SCENARIOS / "base.toml")

@@ -12,7 +12,7 @@ from scipy import stats
 
 from analysis.args import split_values
 from analysis.cli import main
-from sim.kpi import KPIS
+from sim.measure.kpi import KPIS
 from sim.scenario import ScenarioError, load_scenario
 from tests.conftest import SCENARIOS
 from tests.test_compare import holm_by_closed_testing

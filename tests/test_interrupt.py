@@ -125,7 +125,7 @@ def test_killed_compare_resumes_with_nothing_lost(files, uninterrupted, tmp_path
     message, not a traceback.
     """
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "analysis.cli",
+    cmd = [sys.executable, "-m", "analysis.entry",
            *compare_args(files, out, "--executor", "process", "--workers", "2")]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True, text=True)
@@ -224,7 +224,7 @@ def test_two_writers_never_share_a_folder(files, uninterrupted, tmp_path):
     uninterrupted run's.
     """
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "analysis.cli",
+    cmd = [sys.executable, "-m", "analysis.entry",
            *compare_args(files, out, "--executor", "serial")]
     first = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                              text=True)
@@ -274,7 +274,7 @@ def test_ctrl_c_does_not_wait_for_a_long_replication(files, tmp_path):
     """
     out = tmp_path / "out"
     # one replication of 100,000 agents takes several seconds (mostly agent set-up)
-    cmd = [sys.executable, "-m", "analysis.cli", "run", str(files[0]), "--set",
+    cmd = [sys.executable, "-m", "analysis.entry", "run", str(files[0]), "--set",
            "staffing.agents=100000", "--reps", "2", "--executor", "process", "--workers", "2",
            "--quiet", "--out", str(out)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -311,7 +311,7 @@ def test_one_replication_runs_in_this_process(files, tmp_path):
     within seconds, with the usual message and no traceback.
     """
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "analysis.cli", "run", str(files[0]), "--set",
+    cmd = [sys.executable, "-m", "analysis.entry", "run", str(files[0]), "--set",
            "staffing.agents=100000", "--reps", "1", "--executor", "process", "--workers", "2",
            "--quiet", "--out", str(out)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -19,9 +19,9 @@ import pytest
 from analysis.notebook import parameter_table, scenario, strain_over_day
 from analysis.staffing import erlang_requirements
 from analysis.stats import t_ppf
-from sim.erlang import erlang_a_metrics, erlang_c
-from sim.kpi import KPIS
+from sim.measure.kpi import KPIS
 from sim.model import simulate
+from sim.planning.erlang import erlang_a_metrics, erlang_c
 from tests.conftest import ROOT
 
 nbformat = pytest.importorskip("nbformat")
@@ -145,9 +145,9 @@ def test_sections_end_in_try_it_and_no_plus_minus(executed, path):
 
 
 def test_01_erlang_values_simulation_and_littles_law(executed):
-    """01: Erlang C as sim.erlang computes it; the simulation's CIs cover Erlang A; L = λW.
+    """01: Erlang C as sim.planning.erlang computes it; the simulation's CIs cover Erlang A; L = λW.
 
-    The simulation cell prints the exact Erlang A value (must equal sim.erlang's to the
+    The simulation cell prints the exact Erlang A value (must equal sim.planning.erlang's to the
     printed decimals) and the mean and 95% CI of the replications; the exact value must lie
     in the corresponding 99% interval (widened from the printed one by the t quantiles).
     """

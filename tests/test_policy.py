@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from analysis.stats import paired_difference, t_interval
-from sim.behaviour import NULL
-from sim.demand import DayCalls
+from sim.engine.behaviour import NULL
+from sim.engine.demand import DayCalls
 from sim.model import build, collect, run, simulate
-from sim.policy import team_of
+from sim.regime.policy import team_of
 from sim.scenario import load_scenario, scenario_from_dict
 from tests.conftest import SCENARIOS, small_dict
 
@@ -233,7 +233,7 @@ def test_repeats_from_closed_hours_come_as_the_days_calls_come():
     It is placed in the next opening at a time drawn from the demand profile, not all in
     its first hour (the inverse of the profile's distribution, by hand and on a run).
     """
-    from sim.repeats import _inverse_profile
+    from sim.engine.repeats import _inverse_profile
 
     w = [1.0, 3.0, 0.0, 4.0]
     cum = list(np.cumsum(w) / 8)

@@ -139,7 +139,7 @@ def test_realtime_breaches_are_the_reports_breaches(strict_realtime):
     The reason agrees except where an exception's dominant reason changed after its
     threshold was passed (a break displaced by a call that then runs over its planned
     end: "call" so far, "late_return" over the whole): then the alert's reason still has
-    counted seconds in that exception. Documented in sim/realtime.py and docs/policy.md.
+    counted seconds in that exception. Documented in sim/regime/realtime.py and docs/policy.md.
     """
     r, res = strict_realtime
     al = r.regime.alerts_table().sort_values(["agent", "time_s"]).reset_index(drop=True)

@@ -14,7 +14,7 @@ import pytest
 
 from analysis.cli import main
 from analysis.report import TRADE_OFF_KPI, flatten, parameter_diff
-from sim.kpi import KPIS
+from sim.measure.kpi import KPIS
 from sim.scenario import format_clock
 from tests.conftest import SCENARIOS
 

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.adherence import REASONS, SHRINK
+from sim.engine.schedule import CoverageWarning, build_plan, check_coverage, coverage
+from sim.measure.adherence import REASONS, SHRINK
 from sim.model import simulate
 from sim.scenario import ScenarioError, format_clock, load_scenario, scenario_from_dict
-from sim.schedule import CoverageWarning, build_plan, check_coverage, coverage
 from tests.conftest import SCENARIOS, assert_statuses_tile, small_dict
 
 GOOD = textwrap.dedent('''

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from sim import provenance
-from sim.behaviour import NULL, Behaviour, build_behaviours
+from sim.engine.behaviour import NULL, Behaviour, build_behaviours
+from sim.engine.status import Status
 from sim.model import simulate
 from sim.scenario import load_scenario
-from sim.status import Status
 from tests.conftest import assert_statuses_tile
 from tests.golden.regenerate import SCENARIO, SEED
 
@@ -160,7 +160,7 @@ def test_absence_is_an_exception_not_a_login_delay(golden):
 
 def test_absence_reason_must_be_known():
     """A typo in a reason is an error, not a new category."""
-    from sim.presence import Presence
+    from sim.engine.presence import Presence
     with pytest.raises(ValueError, match="sickness"):
         Presence(2, 2).mark_absent(0, 0, "sick-ish")
 

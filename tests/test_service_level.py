@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.kpi import KPIS, KPIData, service_level_masks
+from sim.measure.kpi import KPIS, KPIData, service_level_masks
 from sim.model import OUTCOMES, simulate
 from sim.scenario import ServiceLevel, scenario_from_dict
 from tests.conftest import small_dict

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import tables
-from sim.status import Status, StatusLog
+from sim.engine.status import Status, StatusLog
+from sim.measure import tables
 
 ROWS = [(2, 0.1, Status.READY), (0, 5.0, Status.TALK), (2, 7.25, Status.LOGGED_OUT),
         (0, 1e9 + 1 / 3, Status.NOT_READY_DEFERRED_TRANSACTION), (1, 3.0, Status.ACW),

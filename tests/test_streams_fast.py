@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.streams import Streams
+from sim.engine.streams import Streams
 
 
 @pytest.mark.parametrize("seed,replication", [(1, 0), (7, 3), (2**32 - 1, 12)])
@@ -34,8 +34,8 @@ def test_fast_keys_beyond_32_bits_fall_back() -> None:
 @pytest.mark.parametrize("kind", ["exponential", "lognormal", "gamma", "fixed"])
 def test_repeat_single_draws_equal_sample_duration(kind: str) -> None:
     """A repeat's talk, ACW and patience drawn one by one equal sample_duration(rng, d, 1)."""
-    from sim.demand import sample_duration
-    from sim.repeats import _one
+    from sim.engine.demand import sample_duration
+    from sim.engine.repeats import _one
     from sim.scenario import Duration
 
     for cv in (0.3, 1.0, 2.5):

@@ -13,10 +13,10 @@ import pytest
 from scipy import integrate
 
 from analysis.stats import t_interval
+from sim.engine.status import Status
 from sim.model import simulate
+from sim.people.stress import Strain
 from sim.scenario import load_scenario
-from sim.status import Status
-from sim.stress import Strain
 from tests.conftest import SCENARIOS
 
 

@@ -14,10 +14,10 @@ from scipy import stats
 
 from analysis.experiment import make_executor, run_experiment
 from analysis.stats import summarise, t_interval
-from sim.erlang import erlang_a_metrics, erlang_c_metrics
 from sim.model import simulate
+from sim.planning.erlang import erlang_a_metrics, erlang_c_metrics
+from sim.planning.stationary import stationary_scenario
 from sim.scenario import load_scenario
-from sim.stationary import stationary_scenario
 from tests.conftest import SCENARIOS
 
 SEED = 2026

@@ -7,10 +7,10 @@ minutes, 6- and 4-hour shifts every hour; for base.toml 08:00-12:00, 08:00-14:00
 08:00-16:00) the scenario's own
 schedule rules give the share of the shift's agents planned on queue in each 15-minute
 interval (breaks, lunch and ROS conversations staggered as the schedule publishes them,
-computed by ``sim.schedule.coverage`` for a shift of 12 agents), less a behavioural
+computed by ``sim.engine.schedule.coverage`` for a shift of 12 agents), less a behavioural
 allowance (the mean log-in delay in the shift's first interval and 1.5% for unplanned
 breaks and late returns: base's measured conformance is about 98.6%). The requirement
-per interval is Erlang A for the service-level target (``sim.schedule.erlang_required``).
+per interval is Erlang A for the service-level target (``sim.engine.schedule.erlang_required``).
 
 ``scipy.optimize.milp`` then chooses whole head counts per candidate that minimise the
 total shortfall (agents on queue below the requirement, summed over the intervals)
@@ -28,8 +28,8 @@ import sys
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from sim.engine.schedule import coverage, erlang_required
 from sim.scenario import format_clock, load_scenario
-from sim.schedule import coverage, erlang_required
 
 ALLOWANCE = 0.015
 

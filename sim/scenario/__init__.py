@@ -23,10 +23,10 @@ from sim.scenario.base import (
     parse_clock,
 )
 from sim.scenario.behaviour import Behaviour, ReturnTiming
+from sim.scenario.checking import MAX_NESTING
 from sim.scenario.loading import (
     MAX_EXTENDS,
     MAX_FILE_BYTES,
-    MAX_NESTING,
     load_scenario,
     read_text_file,
     scenario_from_dict,

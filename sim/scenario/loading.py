@@ -13,30 +13,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import (
-    ValidationError,
-)
-
-from sim.scenario.base import NAME_MAX, ScenarioError, _to_tuples
+from sim.scenario.base import NAME_MAX, ScenarioError
+from sim.scenario.checking import MAX_NESTING, _set_dotted, _validate
 from sim.scenario.model import Scenario
 
 # --------------------------------------------------------------------------- loading
 
 
-def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
-    parts = key.split(".")
-    node = data
-    for i, p in enumerate(parts[:-1]):
-        nxt = node.get(p)
-        if nxt is None:
-            nxt = node[p] = {}
-        if not isinstance(nxt, dict):
-            raise ScenarioError(
-                f"{source}: {'.'.join(parts[: i + 1])}: is a value, not a section, so "
-                f"{key!r} cannot be set"
-            )
-        node = nxt
-    node[parts[-1]] = value
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any], origin: dict[str, str], src: str,
@@ -163,87 +146,20 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         origin[key] = "--set"
     # errors should name the file the user typed, not its resolved absolute path
     origin = {k: (str(path) if v == str(path.resolve()) else v) for k, v in origin.items()}
-    return _validate(data, origin, str(path))
+    return _validate(data, origin, str(path), Scenario)
 
 
 def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scenario:
     """Validate a scenario given as plain data (e.g. built by code or a notebook)."""
-    return _validate(dict(data), {}, source)
+    return _validate(dict(data), {}, source, Scenario)
 
 
-#: deepest nesting of tables and arrays in a scenario
-MAX_NESTING = 16
 
 
-def _nesting(value: Any, depth: int = 0) -> int:
-    """Depth of nested tables and arrays, counting no further than ``MAX_NESTING + 1``."""
-    if depth > MAX_NESTING or not isinstance(value, dict | list | tuple):
-        return depth
-    items = value.values() if isinstance(value, dict) else value
-    return max((_nesting(v, depth + 1) for v in items), default=depth + 1)
 
 
-def _validate(data: dict[str, Any], origin: dict[str, str], default_src: str) -> Scenario:
-    if _nesting(data) > MAX_NESTING:
-        raise ScenarioError(f"{default_src}: arrays or tables nested too deeply (a scenario "
-                            f"needs at most {MAX_NESTING} levels)")
-    try:
-        return Scenario.model_validate(_to_tuples(data))
-    except ValidationError as exc:
-        lines = [_describe(err, data, origin, default_src) for err in exc.errors()]
-        raise ScenarioError("invalid scenario:\n  " + "\n  ".join(lines)) from None
 
 
-def _describe(err: Mapping[str, Any], data: Mapping[str, Any], origin: Mapping[str, str],
-              default_src: str) -> str:
-    """One line: file: dotted.path: value — what is allowed."""
-    loc = [str(p) for p in err["loc"]]
-    path = ".".join(loc) or "(top level)"
-    src = default_src
-    for i in range(len(loc), 0, -1):
-        key = ".".join(loc[:i])
-        if key in origin:
-            src = origin[key]
-            break
-    kind, msg = err["type"], err["msg"]
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
-        return (f"{src}: {path}: unknown key (value {err['input']!r}); allowed here: "
-                f"{', '.join(allowed)}")
-    if kind == "missing":
-        return f"{src}: {path}: required field is missing"
-    if kind == "finite_number":
-        hint = ('; for callers who never hang up use distribution = "none"'
-                if path.endswith("patience.mean_s") else "")
-        return f"{src}: {path}: got {err['input']!r}; must be a finite number{hint}"
-    msg = msg.removeprefix("Value error, ")
-    if kind.startswith("value_error") or kind == "assertion_error":
-        # model-level checks name their field first: "profile: has 3 weights but ..."
-        m = re.match(r"^([a-z_]+(?:\.[A-Za-z0-9_\-]+)*): (.*)$", msg, re.S)
-        if m:
-            path = m[1] if path == "(top level)" else f"{path}.{m[1]}"
-            msg = m[2]
-            src = next((origin[k] for k in _prefixes(path) if k in origin), src)
-        return f"{src}: {path}: {msg}"
-    return f"{src}: {path}: got {err['input']!r}; {msg[0].lower()}{msg[1:]}"
 
 
-def _prefixes(path: str) -> list[str]:
-    parts = path.split(".")
-    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
 
-
-def _allowed_keys(loc: list[str]) -> list[str]:
-    model: Any = Scenario
-    for part in loc:
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            # a dict entry (e.g. staffing.shifts.<name>): step into the dict's value model
-            args = getattr(model, "__args__", ())
-            model = args[-1] if args else model
-            continue
-        model = field.annotation
-        args = getattr(model, "__args__", ())
-        if args and not hasattr(model, "model_fields"):
-            model = next((a for a in args if hasattr(a, "model_fields")), args[-1])
-    return sorted(getattr(model, "model_fields", {}))

@@ -13,6 +13,7 @@ from pydantic import (
 
 from sim.scenario.base import DAY_S, NAME_MAX, SafeName, _field, _Model, format_clock
 from sim.scenario.behaviour import Behaviour
+from sim.scenario.checking import _set_dotted, _validate
 from sim.scenario.policy import (
     AdherenceRules,
     Measurement,
@@ -232,9 +233,7 @@ class Scenario(_Model):
 
     def replace(self, overrides: Mapping[str, Any], source: str = "override") -> Scenario:
         """A new scenario with dotted keys set (``{"staffing.agents": 90}``), re-validated."""
-        from sim.scenario.loading import _set_dotted, _validate  # loading imports this
-
         data = self.to_dict()
         for key, value in overrides.items():
             _set_dotted(data, key, value, source)
-        return _validate(data, {k: source for k in overrides}, source)
+        return _validate(data, {k: source for k in overrides}, source, type(self))

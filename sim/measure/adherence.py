@@ -42,6 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.engine.schedule import KIND_STATUS
+from sim.engine.status import ON_QUEUE, Status
 from sim.scenario import (
     ACTIVITY_KINDS,
     LOSS_REASONS,
@@ -49,8 +51,6 @@ from sim.scenario import (
     AdherenceRules,
     Schedule,
 )
-from sim.schedule import KIND_STATUS
-from sim.status import ON_QUEUE, Status
 
 #: schedule/actual state codes: 0 on queue, 1.. activity kinds, then logged out
 OUT = len(SCHEDULE_STATES)

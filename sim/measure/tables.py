@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.demand import DayCalls
-from sim.kpi import outcome_is, service_level_masks
-from sim.presence import ABSENCE_REASONS, Presence
+from sim.engine.demand import DayCalls
+from sim.engine.presence import ABSENCE_REASONS, Presence
+from sim.engine.schedule import Plan, interval_bounds, time_in
+from sim.engine.status import LABELS, Status, StatusLog
+from sim.measure.kpi import outcome_is, service_level_masks
 from sim.scenario import ACTIVITY_KINDS, DAY_S, Scenario
-from sim.schedule import Plan, interval_bounds, time_in
-from sim.status import LABELS, Status, StatusLog
 
 if TYPE_CHECKING:
-    from sim.agent import Agent
-    from sim.centre import Centre
+    from sim.engine.agent import Agent
+    from sim.engine.centre import Centre
 
 STATUS_CATEGORIES = pd.CategoricalDtype([LABELS[s] for s in Status], ordered=False)
 OUTCOMES = pd.CategoricalDtype(["answered", "abandoned", "closed"])

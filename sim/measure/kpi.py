@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.engine.status import LABELS, Status
 from sim.scenario import LOSS_REASONS, SYSTEM_REASONS, Cost, ServiceLevel, Targets
-from sim.status import LABELS, Status
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class KPIData:
     actions: pd.DataFrame | None = None
     """The measurement regime's actions (chases, warnings, coaching, deferred breaks)."""
     exceptions: pd.DataFrame | None = None
-    """Adherence exceptions (``sim.exceptions``), one row each, of the same agent-days."""
+    """Adherence exceptions (``sim.measure.exceptions``), one row each, of the same agent-days."""
     cost: Cost | None = None
     """What a paid agent-hour costs ([cost]); None: no cost KPIs."""
     paid_login_s: float = 0.0
@@ -338,7 +338,7 @@ def absence_rate(d: KPIData) -> float:
     return _ratio(float(absent), float(worked + absent))
 
 
-# --- attrition and available staff (issue 10: stress.attrition; sim/stress.py) ---
+# --- attrition and available staff (issue 10: stress.attrition; sim/people/stress.py) ---
 
 
 @kpi("attrition_rate", "Quits per average headcount, annualised: quits / person-days "
@@ -543,7 +543,7 @@ def paid_hours_per_answered_call(d: KPIData) -> float:
     return _ratio(hours, float(_outcome(d, "answered").sum()))
 
 
-# --- COPC-style target attainment and league tables (issue 9: [targets], sim/policy.py) ---
+# --- COPC-style target attainment and league tables (issue 9: [targets], sim/regime/policy.py) ---
 
 
 def _target(d: KPIData, name: str) -> float | None:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.engine.streams import Streams
 from sim.scenario import DAY_S, Duration, Patience, Scenario
-from sim.streams import Streams
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 A WFM real-time adherence screen compares each agent's status with the schedule as time
 passes. Here nothing polls: one :class:`Tracker` per agent keeps the adherence sweep of
-:mod:`sim.adherence` *incrementally* for the agent-day under way. It is advanced only
+:mod:`sim.measure.adherence` *incrementally* for the agent-day under way. It is advanced only
 when the agent's state changes kind (through the status funnel ``Agent.set_status``; a
 change between Ready, Talk and After Call Work changes nothing it measures, so it costs a
 comparison), and after each change it predicts, from the schedule ahead, the moment the
@@ -12,7 +12,7 @@ timeout stale (a token) and a new prediction is made. When a timeout fires and t
 exception is still running with its counted time at the threshold, the breach is
 **alerted**: at that moment, with the reason that has most counted seconds so far.
 
-The walk mirrors :func:`sim.adherence.sweep` piece by piece (the tolerance conventions,
+The walk mirrors :func:`sim.measure.adherence.sweep` piece by piece (the tolerance conventions,
 imposed talks entered into the schedule as they start, the loss reasons), so the alerts
 agree with the end-of-run exceptions table's breaches: same agent, day and moment
 (``breach_s``). They can differ in two documented ways: an exception whose dominant reason
@@ -28,13 +28,13 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING
 
-from sim.adherence import OUT, STATUS_STATE
+from sim.engine.status import Status
+from sim.measure.adherence import OUT, STATUS_STATE
 from sim.scenario import LOSS_REASONS, SCHEDULE_STATES
-from sim.status import Status
 
 if TYPE_CHECKING:
-    from sim.agent import Agent
-    from sim.policy import Regime
+    from sim.engine.agent import Agent
+    from sim.regime.policy import Regime
 
 # kinds of spell (what the agent is doing, as the sweep tells them apart)
 QUEUE, PLANNED, UNPLANNED, IMPOSED, LOGGED_OUT = range(5)
@@ -43,7 +43,7 @@ _LOGIN, _CALL, _LATE, _EARLY, _UNPL, _OTHER = (
     _R["login_delay"], _R["call"], _R["late_return"], _R["early_return"],
     _R["unplanned_break"], _R["other"])
 _EPS = 1e-9
-# Agent.doing values (sim.agent): what the agent is doing besides calls
+# Agent.doing values (sim.engine.agent): what the agent is doing besides calls
 _DOING_PLANNED, _DOING_UNPLANNED = 1, 2
 
 
@@ -163,7 +163,7 @@ class Tracker:
         return (st, -1, 0.0, 0.0)  # nothing known: "other"
 
     def _splice(self, s0: float, s1: float, state: int) -> None:
-        """Enter an imposed talk over the schedule, as ``sim.schedule.splice`` does."""
+        """Enter an imposed talk over the schedule, as ``sim.engine.schedule.splice`` does."""
         segs = self.segs
         if not segs:
             return

@@ -34,13 +34,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.behaviour import Behaviour
+from sim.engine.behaviour import Behaviour
+from sim.engine.status import Status
 from sim.scenario import Scenario
-from sim.status import Status
 
 if TYPE_CHECKING:
-    from sim.agent import Agent
-    from sim.presence import Presence
+    from sim.engine.agent import Agent
+    from sim.engine.presence import Presence
 
 HOUR = 3600.0
 DAY = 86_400.0
@@ -390,7 +390,7 @@ class Strain(Behaviour):
         elif action == "evaluation":
             self.impulse(p.evaluation_impulse_punitive if punitive
                          else p.evaluation_impulse_developmental, now)
-        elif action == "ranking":  # bottom quartile of a league table (issue 9, sim/policy.py)
+        elif action == "ranking":  # bottom quartile of a league table (sim/regime/policy.py)
             self.impulse(p.chase_impulse, now)
 
 

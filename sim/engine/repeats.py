@@ -17,9 +17,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sim.demand import DayCalls, sample_duration
+from sim.engine.demand import DayCalls, sample_duration
+from sim.engine.streams import Streams
 from sim.scenario import DAY_S, Duration, Patience, Scenario
-from sim.streams import Streams
 
 
 class Repeats:
@@ -81,7 +81,7 @@ def _inverse_profile(cum: list[float], weights: list[float], interval_s: float,
 
 
 def _one(d: Duration | Patience) -> Callable[[np.random.Generator], float]:
-    """One draw of :func:`sim.demand.sample_duration` (``n=1``) as a float, without arrays.
+    """One draw of :func:`sim.engine.demand.sample_duration` (``n=1``) as a float, without arrays.
 
     The same numbers: numpy draws one value the same way with or without a size.
     """

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 import simpy
 
 if TYPE_CHECKING:
-    from sim.agent import Agent
-    from sim.demand import CallSet
-    from sim.repeats import Repeats
+    from sim.engine.agent import Agent
+    from sim.engine.demand import CallSet
+    from sim.engine.repeats import Repeats
 
 
 class Centre:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.demand import sample_duration
-from sim.erlang import agents_for_service_level
+from sim.engine.demand import sample_duration
+from sim.engine.status import LABELS, Status
+from sim.engine.streams import Streams, stable_key
+from sim.planning.erlang import agents_for_service_level
 from sim.scenario import ACTIVITY_KINDS, DAY_S, Scenario, format_clock
-from sim.status import LABELS, Status
-from sim.streams import Streams, stable_key
 
 #: the IWS status an activity kind is worked in
 KIND_STATUS: dict[str, Status] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from sim.erlang import QueueMetrics, erlang_a_metrics, erlang_c_metrics
+from sim.planning.erlang import QueueMetrics, erlang_a_metrics, erlang_c_metrics
 from sim.scenario import Scenario, scenario_from_dict
 
 #: KPIs that the exact formulas give, by their KPI names

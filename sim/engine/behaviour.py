@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sim.agent import Agent
-    from sim.presence import Presence
+    from sim.engine.agent import Agent
+    from sim.engine.presence import Presence
     from sim.scenario import Scenario
 
 
@@ -37,7 +37,7 @@ class Behaviour:
         return talk, acw, 0.0
 
     def on_status(self, agent: Agent, old: int, new: int, now: float) -> None:
-        """A status change of ``agent`` (IWS status codes of :class:`sim.status.Status`)."""
+        """A status change of ``agent`` (IWS status codes of :class:`sim.engine.status.Status`)."""
 
     def day_start(self, agent: Agent, day: int, presence: Presence) -> None:
         """Day ``day`` begins: e.g. mark the agent absent (``presence.mark_absent``)."""

@@ -6,7 +6,7 @@ has some *counted* time: the part the tolerance does not forgive (``schedule.tol
 after each scheduled change, or at the start of each exception, by
 ``measurement.adherence.convention``). Its ``start_s``/``end_s`` span the whole run, its
 ``counted_s`` is the counted part. Each counted second has a loss reason (the same sweep
-as :func:`sim.adherence.measure`, so an agent-day's exceptions add up to its
+as :func:`sim.measure.adherence.measure`, so an agent-day's exceptions add up to its
 ``lost_<reason>_s`` columns, reason by reason); the exception's ``reason`` is the one
 with most counted seconds in it (ties: the first in ``LOSS_REASONS``).
 
@@ -27,8 +27,8 @@ from collections import deque
 import numpy as np
 import pandas as pd
 
-from sim import adherence
-from sim.adherence import Sweep
+from sim.measure import adherence
+from sim.measure.adherence import Sweep
 from sim.scenario import DAY_S, LOSS_REASONS, SYSTEM_REASONS, AdherenceRules, Schedule
 
 #: the categories of ``reason``
@@ -48,7 +48,7 @@ def exceptions(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.DataFr
                n_agents: int, days: int) -> pd.DataFrame:
     """One row per adherence exception of the agent-days given (see the module doc).
 
-    The arguments are those of :func:`sim.adherence.measure` (``segs``: the schedule
+    The arguments are those of :func:`sim.measure.adherence.measure` (``segs``: the schedule
     segments of the agent-days worked, with their plan ``row``; ``statuses``: their status
     spells; ``activities``: the activities table indexed by plan row, whole or sliced;
     ``breaks``: the unplanned-break table), plus the rules. Agent-days with no statuses
@@ -65,7 +65,7 @@ def measure_all(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.DataF
                 breaks: pd.DataFrame, schedule: Schedule, rules: AdherenceRules,
                 n_agents: int, days: int
                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """:func:`sim.adherence.measure` and :func:`exceptions` from one sweep per block."""
+    """:func:`sim.measure.adherence.measure` and :func:`exceptions` from one sweep per block."""
     total, pieces, parts = None, [], []
     for sg, st in adherence.blocks(segs, statuses, n_agents):
         sw = adherence.sweep(sg, st, activities, breaks, schedule, n_agents, days, rules)

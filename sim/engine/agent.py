@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from sim.behaviour import NULL, Behaviour
-from sim.centre import Centre
-from sim.status import Status, StatusLog
+from sim.engine.behaviour import NULL, Behaviour
+from sim.engine.centre import Centre
+from sim.engine.status import Status, StatusLog
 
 if TYPE_CHECKING:
-    from sim.presence import Presence
-    from sim.schedule import AgentDay
+    from sim.engine.presence import Presence
+    from sim.engine.schedule import AgentDay
 
 #: what an idle agent is woken with at shift end instead of a call
 LOG_OFF = -1
@@ -42,10 +42,10 @@ class Agent:
     """An agent working a list of sessions ``(log-in time, shift end)``, one per day.
 
     Every status change goes through :meth:`set_status`, the one door where it is
-    appended to the shared ``log`` (a :class:`~sim.status.StatusLog`, typed columns) as
+    appended to the shared ``log`` (a :class:`~sim.engine.status.StatusLog`, typed columns) as
     ``(agent, time, status)`` and where the agent's behaviour may watch it; a session
     ends with a ``LOGGED_OUT`` row, so the rows tile logged-in time exactly. With ``days``
-    (one :class:`~sim.schedule.AgentDay` per session) the agent also logs in after its
+    (one :class:`~sim.engine.schedule.AgentDay` per session) the agent also logs in after its
     log-in delay, works its planned activities and takes unplanned breaks;
     ``activity_log`` and ``break_log`` record what happened to each. ``presence`` says
     which days it works at all; :meth:`impose` takes it off queue at run time (a

@@ -3,7 +3,7 @@
 Built by ``sim.model.build`` only when the scenario's measurement level is not "none", so
 a scenario without a regime costs nothing. The supervisor of each team reviews each day's
 adherence exceptions after the day, with exactly the function the end-of-run measure uses
-(``sim.exceptions.exceptions``), so its view agrees with the report; it sees what the
+(``sim.measure.exceptions.exceptions``), so its view agrees with the report; it sees what the
 measurement level lets it see:
 
 ===========  ==================================================================
@@ -16,7 +16,7 @@ team         team aggregates only: no individual action is possible
 ===========  ==================================================================
 
 With ``monitoring.realtime_alerts`` the leader sees each breach the moment it happens
-instead (``sim.realtime``: no polling, one timeout per predicted breach) and acts then; the
+instead (``sim.regime.realtime``: no polling, one timeout per predicted breach) and acts then; the
 talks start at once (after the agent's call or activity) or at its next log-in. Targets
 (``[targets]``) add breaches for agent-days under the adherence target; league tables
 (``monitoring.league_table``) rank agents or teams on adherence every few days.
@@ -40,16 +40,16 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from sim import tables
-from sim.behaviour import Behaviour
+from sim.engine.behaviour import Behaviour
+from sim.engine.status import Status, StatusLog
+from sim.engine.streams import Streams, stable_key
+from sim.measure import tables
 from sim.scenario import DAY_S, SYSTEM_REASONS, Scenario
-from sim.status import Status, StatusLog
-from sim.streams import Streams, stable_key
 
 if TYPE_CHECKING:
-    from sim.agent import Agent
+    from sim.engine.agent import Agent
     from sim.model import Run
-    from sim.realtime import Tracker
+    from sim.regime.realtime import Tracker
 
 #: action log columns
 ACTION_COLUMNS = ("agent", "team", "day", "time_s", "actor", "action", "reason", "detail")
@@ -60,7 +60,7 @@ def team_of(scenario: Scenario) -> np.ndarray:
 
     Every agent is in team 0 when there are no teams.
     """
-    from sim.schedule import roster
+    from sim.engine.schedule import roster
 
     size = scenario.teams.size
     out, next_team, current = [], 0, None
@@ -195,7 +195,7 @@ class Regime:
 
     def behaviours(self, scenario: Scenario) -> list[AgentPolicy]:
         """One policy per agent, each drawing from its own response stream."""
-        from sim.schedule import roster
+        from sim.engine.schedule import roster
 
         self.policies = [
             AgentPolicy(self, k, self.streams.rng("responses", stable_key(shift), j))
@@ -268,9 +268,9 @@ class Regime:
 
     def reviews(self, run: Run) -> Generator[simpy.Event, None, None]:
         """SimPy process: after each day, review that day's exceptions and act on them."""
-        from sim.exceptions import exceptions
+        from sim.engine.schedule import segments, splice
+        from sim.measure.exceptions import exceptions
         from sim.model import closings
-        from sim.schedule import segments, splice
 
         env, scenario = run.env, run.scenario
         self.run = run
@@ -390,7 +390,7 @@ class Regime:
 
     def _start_realtime(self, run: Run, segs: pd.DataFrame) -> None:
         """Trackers for every agent, the schedule per agent-day, a start-of-day process."""
-        from sim.realtime import Tracker
+        from sim.regime.realtime import Tracker
 
         a, d = segs["agent"].to_numpy(), segs["day"].to_numpy()
         vals = zip(a.tolist(), d.tolist(), segs["start_s"].tolist(), segs["end_s"].tolist(),
