@@ -395,3 +395,21 @@ def splice(segs: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
         {"agent": segs["agent"].dtype, "day": segs["day"].dtype, "start_s": float,
          "end_s": float, "state": segs["state"].dtype, "row": segs["row"].dtype})
     return res.sort_values(["agent", "day", "start_s"], kind="stable").reset_index(drop=True)
+
+
+def closings(scenario: Scenario) -> list[tuple[float, float]]:
+    """Per day: (closing time, cut-off after which no call waits), in seconds from day 0.
+
+    The cut-off is closing plus ``closing.max_overtime_minutes`` under the "serve" rule and
+    closing itself under "close"; in a multi-day run it is never after midnight.
+    """
+    h, c = scenario.horizon, scenario.closing
+    extra = c.max_overtime_minutes * 60 if c.rule == "serve" else 0.0
+    out = []
+    for d in range(h.days):
+        close = d * DAY_S + h.open + h.hours * 3600
+        cutoff = close + extra
+        if h.days > 1:
+            cutoff = min(cutoff, (d + 1) * DAY_S)
+        out.append((close, max(close, cutoff)))
+    return out
