@@ -120,34 +120,21 @@ def break_effect(days: int = 3, seed: int = 1, reps: int = 4,
                  extra: Mapping[str, Any] | None = None) -> Estimate:
     """Target 4: the fall of A over a 10-minute break, in SDs of measured stress.
 
-    Every scheduled 15-minute break's strain at its start is recorded through the status
-    funnel; A falls in closed form on a break (no load), so a 10-minute break lowers it by
+    Every break's strain at its start (each change to Not Ready - Break, scheduled or
+    not) is recorded through the status funnel by the ``break_strain`` observer; A falls
+    in closed form on a break (no load), so a 10-minute break lowers it by
     ``A0 (1 - e^(-10 min / tau_break))``. Divided by the SD of the agent-days' readings.
     """
-    from sim.engine.status import Status
     from sim.model import simulate
-    from sim.people.stress import Strain
 
     s = scenario("none", days, extra)
     tau = s.stress.tau_break_min * 60
-    at_start: list[float] = []
-    original = Strain.on_status
-
-    def spy(self, agent, old, new, now):  # instrumentation of this measurement only
-        original(self, agent, old, new, now)
-        if new == Status.NOT_READY_BREAK:
-            at_start.append(self.a)
-
     effects = []
-    Strain.on_status = spy
-    try:
-        for k in range(reps):
-            at_start.clear()
-            r = simulate(s, seed=seed, replication=k)
-            drop = float(np.mean(at_start)) * (1 - math.exp(-600 / tau))
-            effects.append(drop / _reading(r).std(ddof=1))
-    finally:
-        Strain.on_status = original
+    for k in range(reps):
+        r = simulate(s, seed=seed, replication=k, observe=("break_strain",))
+        at_start = r.observed["break_strain"]["strain"].to_numpy()
+        drop = float(np.mean(at_start)) * (1 - math.exp(-600 / tau))
+        effects.append(drop / _reading(r).std(ddof=1))
     return t_interval(effects)
 
 
@@ -159,30 +146,19 @@ def quit_rates(name: str, days: int, reps: int, seed: int,
     quitting (``Strain.quit_hazard``); the mean of those chances over the worked
     agent-days times ``schedule.days_per_year`` is the expected annual quit rate. It is
     the realised ``attrition_rate``'s expectation given the strain paths, with far less
-    noise than counting the few quits of one run (a Rao-Blackwell estimate).
+    noise than counting the few quits of one run (a Rao-Blackwell estimate). The chances
+    are those the model drew against, recorded by the ``quit_hazard`` observer.
     """
     from sim.model import simulate
-    from sim.people.stress import Strain
 
     over = {"stress.absence": True, "stress.attrition": True, **(extra or {})}
     s = scenario(name, days, over)
-    seen: list[float] = []
-    original = Strain.quit_hazard
-
-    def spy(self):  # instrumentation of this measurement only
-        h = original(self)
-        seen.append(h)
-        return h
-
     rates, runs = [], []
-    Strain.quit_hazard = spy
-    try:
-        for k in range(reps):
-            seen.clear()
-            runs.append(simulate(s, seed=seed, replication=k))
-            rates.append(float(np.mean(seen)) * s.schedule.days_per_year)
-    finally:
-        Strain.quit_hazard = original
+    for k in range(reps):
+        r = simulate(s, seed=seed, replication=k, observe=("quit_hazard",))
+        runs.append(r)
+        seen = r.observed["quit_hazard"]["hazard"].to_numpy()
+        rates.append(float(np.mean(seen)) * s.schedule.days_per_year)
     return rates, runs
 
 

@@ -357,10 +357,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.no_write:
         out = args.out or fresh_out(scenario.name)
     tables = () if out is None else RUN_TABLES + (INDIVIDUAL_TABLES if args.individual else ())
+    # the report's strain over the day is recorded in these same replications
+    observe = ("strain_profile",) if out is not None and scenario.stress.enabled else ()
     with _experiment_context(args, args.reps, args.quiet or args.json) as (executor, bar):
         exp = run_experiment([scenario], args.seed, args.reps, executor=executor,
                              store=ReplicationStore(out / "replications") if out else None,
-                             tables=tables, individual=args.individual, progress=bar.update)
+                             tables=tables, individual=args.individual, progress=bar.update,
+                             observe=observe)
     est = summarise(exp.kpi_rows(0))
     if out is not None:
         write_experiment(out, exp, _command_line(args), "run")
@@ -395,15 +398,7 @@ def _run_report(exp, out: Path, args: argparse.Namespace) -> None:
     """``ccsim run``'s report.html (matplotlib, SciPy: imported only here)."""
     from analysis.run_report import write_run_report
 
-    scenario = exp.scenarios[0]
-    strain = None
-    if scenario.stress.enabled:  # strain over the last day, replication 0 run again
-        def strain():
-            from analysis.notebook import strain_over_day
-
-            last = scenario.horizon.days - 1
-            return strain_over_day(scenario, args.seed, 0, day=last), last
-    write_run_report(exp, out, {"command": _command_line(args)}, strain)
+    write_run_report(exp, out, {"command": _command_line(args)})
 
 
 def cmd_erlang(args: argparse.Namespace) -> int:

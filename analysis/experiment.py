@@ -37,6 +37,7 @@ from analysis.store import (
 from sim.engine.runtime import GC_THRESHOLD, few_collections  # noqa: F401 (re-exported)
 from sim.measure.kpi import KPIS
 from sim.model import simulate
+from sim.people.observe import Observer, observers
 from sim.scenario import Scenario
 
 DEFAULT_TABLES = ("intervals", "daily")
@@ -57,6 +58,8 @@ class Task:
     tables: tuple[str, ...] = DEFAULT_TABLES
     individual: bool = False
     """Keep agent identity (the calls' ``agent`` column); asked for explicitly only."""
+    observe: tuple[str | Observer, ...] = ()
+    """Observers recording during the run; their records join ``tables`` by name."""
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,9 @@ class RepOutput:
 
 def run_task(task: Task) -> RepOutput:
     """Simulate one task (runs in a worker; module-level so that it can be sent anywhere)."""
-    r = simulate(task.scenario, seed=task.seed, replication=task.replication)
-    tables = {}
+    r = simulate(task.scenario, seed=task.seed, replication=task.replication,
+                 observe=task.observe)
+    tables = dict(r.observed)
     for name in task.tables:
         df = getattr(r, name)
         if name == "calls" and not task.individual:  # aggregate output: no agent identity
@@ -471,7 +475,8 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
                    executor: Executor | None = None, store: ReplicationStore | None = None,
                    tables: Sequence[str] = DEFAULT_TABLES, individual: bool = False,
                    progress: Callable[[int], None] | None = None,
-                   experiment: Experiment | None = None) -> Experiment:
+                   experiment: Experiment | None = None,
+                   observe: Sequence[str | Observer] = ()) -> Experiment:
     """Run replications ``reps`` (a count, or the replication numbers) of every scenario.
 
     Finished replications found in ``store`` are loaded, not run again; every newly finished
@@ -479,8 +484,13 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
     number of replications just completed (or loaded). Pass ``experiment`` to add
     replications to an earlier result. ``individual`` keeps the calls' agent column (agent
     tables such as ``statuses`` are individual by nature and only written when requested).
+    ``observe``: observers recorded in every replication (:mod:`sim.people.observe`); each
+    one's records are a table of the experiment under its name (``exp.table(name)``), made
+    in the same simulation as the KPIs.
     """
     scenarios = list(scenarios)
+    watch = tuple(observe)
+    wanted = (*tables, *(o.name for o in observers(watch)))  # what a stored rep must hold
     rep_ids = list(range(reps)) if isinstance(reps, int) else sorted(set(reps))
     if not rep_ids or rep_ids[0] < 0:
         raise ValueError(f"reps must be >= 1, got {reps}")
@@ -494,14 +504,14 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
             if (i, r) in exp.outputs:
                 continue
             stored = store.load(s, seed, r, KPIS) if store else None
-            if stored is not None and all(t in stored["tables"] for t in tables):
+            if stored is not None and all(t in stored["tables"] for t in wanted):
                 exp.outputs[i, r] = RepOutput(i, r, stored["kpis"], stored["provenance"],
                                               stored["tables"])
                 exp.resumed += 1
                 if progress:
                     progress(1)
             else:
-                todo.append(Task(i, s, seed, r, tuple(tables), individual))
+                todo.append(Task(i, s, seed, r, tuple(tables), individual, watch))
     guard.check([t.scenario for t in todo], len(todo), ex.workers)
     for out in ex.run(todo):
         if store:

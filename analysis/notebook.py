@@ -13,15 +13,14 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from analysis.experiment import DEFAULT_TABLES, Experiment, SerialExecutor, run_experiment
 from analysis.report import Comparison
 from analysis.stats import Estimate, format_difference, summarise, t_interval
-from sim.engine.status import Status
 from sim.measure.kpi import format_kpi
-from sim.model import build, collect, run
+from sim.model import simulate
+from sim.people.observe import StrainProfile
 from sim.scenario import Scenario, load_scenario
 
 #: the repository's scenarios folder (the notebooks run from ``notebooks/``)
@@ -119,51 +118,21 @@ def strain_over_day(s: Scenario, seed: int = 1, replication: int = 0, day: int =
                     step_minutes: float = 15) -> pd.DataFrame:
     """Mean acute strain of the agents logged in, every ``step_minutes`` of one day.
 
-    Runs the scenario once (``stress.enabled`` must be on) and records each agent's strain
-    A at every status change, as the model updates it; between changes A follows the
-    model's own closed form with that agent's load and time constant, evaluated here at
-    the grid times. Observation only: the run is the same as without it. Columns: ``time_s``
+    Runs the scenario once (``stress.enabled`` must be on) with the ``strain_profile``
+    observer (:class:`sim.people.observe.StrainProfile`): each agent's strain A is taken
+    at every status change, as the model updates it, and between changes follows the
+    model's own closed form with that agent's load and time constant, evaluated at the
+    grid times. Observation only: the run is the same as without it. Columns: ``time_s``
     (seconds since midnight of the day), ``strain`` (mean over agents logged in), ``agents``.
+    For a run's replications, ask ``run_experiment(..., observe=("strain_profile",))``
+    instead of calling this once more.
     """
     if not s.stress.enabled:
         raise ValueError("strain_over_day: the scenario needs stress.enabled = true")
-    r = build(s, seed, replication)
-    points: list[tuple[int, float, float, int, float]] = []
-    for strain in r.strains or []:
-        original = strain.on_status
-
-        def record(agent, old, new, now, _s=strain, _f=original):
-            _f(agent, old, new, now)
-            points.append((_s.k, now, _s.a, new, _s.threat))
-
-        strain.on_status = record
-    run(r)
-    collect(r)
-    if not points:
-        return pd.DataFrame(columns=["time_s", "strain", "agents"])
-    strains = r.strains
-    pts = pd.DataFrame(points, columns=["agent", "t", "a", "status", "threat"])
-    pts = pts.sort_values(["agent", "t"], kind="stable")
-    start = day * 86_400 + s.horizon.open
-    grid = start + np.arange(0, s.horizon.hours * 3600 + 1, step_minutes * 60)
-    total = np.zeros(len(grid))
-    count = np.zeros(len(grid))
-    logged_out = int(Status.LOGGED_OUT)
-    for k, g in pts.groupby("agent", sort=False):
-        st = strains[k]
-        t, a = g["t"].to_numpy(), g["a"].to_numpy()
-        status, threat = g["status"].to_numpy(), g["threat"].to_numpy()
-        idx = np.searchsorted(t, grid, side="right") - 1
-        for j, i in enumerate(idx):
-            if i < 0 or status[i] == logged_out:
-                continue
-            load, tau = st.load[status[i]], st.tau[status[i]]
-            lt = (load + st.threat_load * threat[i]) * tau
-            total[j] += lt + (a[i] - lt) * math.exp(-(grid[j] - t[i]) / tau)
-            count[j] += 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    return pd.DataFrame({"time_s": grid - day * 86_400, "strain": mean, "agents": count})
+    r = simulate(s, seed, replication, observe=(StrainProfile(step_minutes),))
+    prof = r.observed[StrainProfile.name]
+    return (prof[prof["day"] == day].drop(columns="day")[["time_s", "strain", "agents"]]
+            .reset_index(drop=True))
 
 
 def parameter_table() -> pd.DataFrame:

@@ -13,7 +13,7 @@ import base64
 import html
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -172,15 +172,39 @@ def figure_stress_horizon(per_day: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def figure_strain_day(strain: pd.DataFrame, day: int) -> plt.Figure:
-    """Mean acute strain of the agents logged in over one day."""
+def figure_strain_day(strain: pd.DataFrame, day: int, reps: int = 1) -> plt.Figure:
+    """Mean acute strain of the agents logged in over one day (band: 95% CI)."""
     fig, ax = plt.subplots(figsize=(8, 3.2))
-    ax.plot(strain["time_s"] / 3600, strain["strain"], color="C4")
+    _band(ax, strain["time_s"] / 3600, strain, "strain", "C4")
     _clock_axis(ax)
     ax.set_ylabel("mean acute strain")
-    ax.set_title(f"Strain over day {day} (replication 0, agents logged in)")
+    over = f"mean of {reps} replications" if reps > 1 else "1 replication"
+    ax.set_title(f"Strain over day {day} ({over}, agents logged in)")
     fig.tight_layout()
     return fig
+
+
+def strain_day(exp: Experiment, day: int | None = None, confidence: float = 0.95
+               ) -> tuple[pd.DataFrame, int, int] | None:
+    """Strain over ``day`` (default: the last) from the runs' own ``strain_profile`` records.
+
+    The records were made by the observer in the replications the experiment simulated
+    (``run_experiment(..., observe=("strain_profile",))``): nothing is run again. Per grid
+    time, the mean over replications of the mean strain of the agents logged in, and its
+    CI; columns ``time_s, mean, ci_low, ci_high``. Returns (curve, day, replications), or
+    None when the experiment recorded no strain profile.
+    """
+    prof = exp.table("strain_profile")
+    if prof.empty:
+        return None
+    day = int(prof["day"].max()) if day is None else day
+    prof = prof[prof["day"] == day]
+    rows = []
+    for t, g in prof.groupby("time_s", sort=True):
+        e = t_interval(g["strain"].dropna().to_numpy(), confidence)
+        rows.append({"time_s": float(t), "mean": e.mean, "ci_low": e.ci_low,
+                     "ci_high": e.ci_high})
+    return pd.DataFrame(rows), day, int(prof["replication"].nunique())
 
 
 def stress_per_day(exp: Experiment) -> pd.DataFrame:
@@ -204,12 +228,12 @@ def kpi_rows(est: Mapping[str, Estimate]) -> list[list[str]]:
              KPIS[k].description if k in KPIS else ""] for k, e in est.items()]
 
 
-def write_run_report(exp: Experiment, out: Path, run_info: Mapping[str, Any],
-                     strain: Callable[[], tuple[pd.DataFrame, int]] | None = None) -> Path:
+def write_run_report(exp: Experiment, out: Path, run_info: Mapping[str, Any]) -> Path:
     """Write ``out/report.html`` and ``out/figures/*.png`` for a one-scenario run.
 
-    ``strain`` (with measured stress): returns the strain over one day and that day's
-    number (:func:`analysis.notebook.strain_over_day`), called only when the report is made.
+    With measured stress, strain over the last day comes from the ``strain_profile``
+    records of the experiment's own replications (:func:`strain_day`), when it asked for
+    them; the report never simulates.
     """
     e = html.escape
     s = exp.scenarios[0]
@@ -224,10 +248,11 @@ def write_run_report(exp: Experiment, out: Path, run_info: Mapping[str, Any],
                 png_bytes(figure_net_staffing(net, s)))]
     stress_on = s.stress.enabled and "stress_mean" in est
     if stress_on:
+        strain = strain_day(exp)
         if strain is not None:
-            curve, day = strain()
+            curve, day, n = strain
             figures.append(("strain_over_day", f"Strain over day {day}",
-                            png_bytes(figure_strain_day(curve, day))))
+                            png_bytes(figure_strain_day(curve, day, n))))
         figures.append(("stress_over_horizon", "Measured stress over the horizon",
                         png_bytes(figure_stress_horizon(stress_per_day(exp)))))
     for name, _, data in figures:

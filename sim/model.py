@@ -8,7 +8,6 @@ adherence, KPIs, provenance).
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ import pandas as pd
 import simpy
 
 from sim.engine.agent import Agent
-from sim.engine.behaviour import Behaviour, build_behaviours
+from sim.engine.behaviour import Behaviour
 from sim.engine.centre import Centre
 from sim.engine.demand import CallSet, DayCalls, sample_day
 from sim.engine.presence import Presence
@@ -27,11 +26,13 @@ from sim.engine.repeats import Repeats
 from sim.engine.runtime import few_collections
 from sim.engine.schedule import AgentDay, Plan, agent_days, build_plan, roster, segments, splice
 from sim.engine.status import StatusLog
-from sim.engine.streams import Streams, stable_key
+from sim.engine.streams import Streams
 from sim.measure import exceptions, tables
 from sim.measure.kpi import KPIData, compute_kpis
 from sim.measure.tables import OUTCOMES, OUTCOMES_ACT, STATUS_CATEGORIES
-from sim.people.stress import Both, Strain, add_attrition_columns, stress_table
+from sim.people.compose import build_behaviours
+from sim.people.observe import Observer, Recorder
+from sim.people.stress import Strain, add_attrition_columns, stress_table
 from sim.provenance import model_digest, versions
 from sim.regime.policy import Regime, team_of
 from sim.scenario import DAY_S, SCHEDULE_STATES, Scenario
@@ -98,6 +99,9 @@ class RunResult:
     """One row per adherence exception (a run of time out of adherence in an agent-day,
     by ``measurement.adherence``): agent, day, start, end, counted seconds, reason (and
     seconds by reason), excused, breach. Computed whatever the measurement level."""
+    observed: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """The records of each observer asked for (``simulate(..., observe=...)``) by its
+    name, e.g. ``strain_profile`` (see :mod:`sim.people.observe`); empty when none."""
 
 
 @dataclass
@@ -119,21 +123,26 @@ class Run:
     regime: Regime | None = None
     strains: list[Strain] | None = None
     sim_s: float = 0.0
+    recorders: list[Recorder] = field(default_factory=list)
 
 
 def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
              calls: list[DayCalls] | None = None,
              behaviours: Sequence[Behaviour] | Callable[[Agent], Behaviour] | None = None,
+             observe: Sequence[str | Observer] = (),
              ) -> RunResult:
     """Simulate ``scenario`` for its horizon with the streams of ``(seed, replication)``.
 
     ``calls`` replaces the sampled calls (one :class:`DayCalls` per day, e.g. hand-made in
     a test). ``behaviours`` replaces the behaviours built from the scenario (one per agent,
     or a function of the agent): for tests of the behaviour seam; experiments always build
-    them from the scenario, so they run the same on every executor.
+    them from the scenario, so they run the same on every executor. ``observe`` names the
+    observers to record with (:data:`sim.people.observe.OBSERVERS`, or instances): their
+    records are ``RunResult.observed``; the run itself is the same with or without them.
     """
     with few_collections():  # millions of objects that live until the end: see sim.engine.runtime
-        r = build(scenario, seed, replication, calls=calls, behaviours=behaviours)
+        r = build(scenario, seed, replication, calls=calls, behaviours=behaviours,
+                  observe=observe)
         run(r)
         return collect(r)
 
@@ -141,6 +150,7 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
 def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
           calls: list[DayCalls] | None = None,
           behaviours: Sequence[Behaviour] | Callable[[Agent], Behaviour] | None = None,
+          observe: Sequence[str | Observer] = (),
           ) -> Run:
     """Sample the calls, publish the plan and set up the centre and its agents."""
     t0 = time.perf_counter()
@@ -162,24 +172,16 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     if (scenario.calls.repeat_probability > 0 or (regime is not None and regime.aht_target)
             or strained):
         centre.repeats = Repeats(scenario, streams, days)  # only when a call can come back
-    if behaviours is not None:
+    strains, recorders = None, []
+    if behaviours is not None:  # a test of the behaviour seam: exactly what it gives
+        if observe:
+            raise ValueError("observe needs the behaviours built from the scenario")
         built = behaviours
-    elif regime is not None:
-        built = regime.behaviours(scenario)
-    else:
-        built = build_behaviours(scenario, len(staff))
-    strains = None
-    if behaviours is None and scenario.stress.enabled:
-        strains = [Strain(scenario, k, streams.rng("stress", stable_key(shift), j, 0),
-                          functools.partial(streams.rng, "stress", stable_key(shift), j, 1),
-                          streams.rng("stress", stable_key(shift), j, 2) if st.attrition
-                          else None,
-                          functools.partial(streams.rng, "stress", stable_key(shift), j, 3))
-                   for k, (_, shift, j) in enumerate(roster(scenario))]
-        built = ([Both(b, s) for b, s in zip(built, strains, strict=True)]
-                 if regime is not None else strains)
+    else:  # policy, strain and observers composed per agent (sim.people.compose)
+        people = build_behaviours(scenario, streams, regime, observe)
+        built, strains, recorders = people.behaviours, people.strains, people.recorders
         if regime is not None:
-            regime.strains = strains
+            regime.strains = strains  # the supervisor's actions strain the agent
     log = StatusLog()
     agents = []
     for k in range(len(staff)):
@@ -191,7 +193,7 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
         agent._adjusts = beh.adjusts_handling
         agents.append(agent)
     return Run(scenario, seed, replication, days, staff, plan, env, centre, agents, log,
-               presence, t0, regime, strains)
+               presence, t0, regime, strains, recorders=recorders)
 
 
 def run(r: Run) -> None:
@@ -307,6 +309,7 @@ def collect(r: Run) -> RunResult:
                 else pd.DataFrame(columns=list(LEAGUE_COLUMNS))),
         team_days=tables.team_days_table(agent_days_df, agents_df, actions,
                                          scenario.teams.min_group),
+        observed={rec.name: rec.table() for rec in r.recorders},
     )
 
 

@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.engine.behaviour import Behaviour
 from sim.engine.presence import Presence
 from sim.measure.kpi import KPIData, attrition_rate, fte_available
 from sim.model import simulate
-from sim.people.stress import Both, Strain
+from sim.people.compose import Composite
+from sim.people.stress import Strain
 from sim.scenario import load_scenario
 from tests.conftest import SCENARIOS
 
@@ -77,7 +79,7 @@ class _Seat:
     env = _Env()
 
 
-class _Policy:
+class _Policy(Behaviour):
     """What a regime remembers of the person in a seat."""
 
     adjusts_handling = watches_days = False
@@ -96,7 +98,7 @@ def test_a_quit_leaves_the_seat_vacant_then_a_fresh_person_takes_it():
     """
     st, _ = strain(quit_base_monthly=1.0)
     presence = Presence(1, 30)
-    both = Both(_Policy(), st)
+    both = Composite(_Policy(), st)
     st.e, st.threat, st.cal_day = 3.0, 1.0, 3
     both.day_start(_Seat, 3, presence)
     assert list(np.flatnonzero(~presence.present[0])) == list(range(3, 23))

@@ -10,9 +10,11 @@ import pandas as pd
 import pytest
 
 from sim import provenance
-from sim.engine.behaviour import NULL, Behaviour, build_behaviours
+from sim.engine.behaviour import NULL, Behaviour
 from sim.engine.status import Status
+from sim.engine.streams import Streams
 from sim.model import simulate
+from sim.people.compose import build_behaviours
 from sim.scenario import load_scenario
 from tests.conftest import assert_statuses_tile
 from tests.golden.regenerate import SCENARIO, SEED
@@ -39,7 +41,9 @@ class Recorder(Behaviour):
 
 def test_null_behaviour_is_what_the_scenario_builds(golden):
     """With no policy or stress section, every agent gets the shared null behaviour."""
-    assert build_behaviours(golden, 8) == [NULL] * 8
+    people = build_behaviours(golden, Streams(SEED, 0))
+    assert people.behaviours == [NULL] * 8
+    assert people.strains is None and people.recorders == []
     assert not NULL.watches_status and not NULL.watches_days
 
 

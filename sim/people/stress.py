@@ -147,6 +147,8 @@ class Strain(Behaviour):
         self.learn = 1.0  # today's handle-time multiplier of the learning curve
         self.person_rng = person_rng or (lambda hire: np.random.default_rng([k, 3, hire]))
         self.trait = self._trait()
+        #: told each morning's quit hazard (k, day, hazard) when an observer subscribes
+        self.hazard_seen: Callable[[int, int, float], None] | None = None
 
     def advance(self, now: float) -> None:
         """Bring A to ``now`` with the current status's load and time constant (exact).
@@ -356,9 +358,13 @@ class Strain(Behaviour):
             if day < self.back_on:
                 return  # vacant: marked absent ("quit") when the person left
             self._hire(day, agent.env.now, presence)
-        if p.attrition and self.quit_u[day] < self.quit_hazard():
-            self._quit(day, presence)
-            return
+        if p.attrition:
+            hazard = self.quit_hazard()
+            if self.hazard_seen is not None:  # an observer (sim.people.observe.QuitHazard)
+                self.hazard_seen(self.k, day, hazard)
+            if self.quit_u[day] < hazard:
+                self._quit(day, presence)
+                return
         if not p.absence:
             return
         if self.sick_days_left > 0:
@@ -392,57 +398,6 @@ class Strain(Behaviour):
                          else p.evaluation_impulse_developmental, now)
         elif action == "ranking":  # bottom quartile of a league table (sim/regime/policy.py)
             self.impulse(p.chase_impulse, now)
-
-
-class Both(Behaviour):
-    """An agent under a regime and with strain: each hook goes to both parts."""
-
-    watches_status = True
-
-    def __init__(self, policy: Behaviour, strain: Strain) -> None:
-        self.policy, self.strain = policy, strain
-        self.adjusts_handling = policy.adjusts_handling or strain.adjusts_handling
-        self.watches_days = policy.watches_days or strain.watches_days
-
-    def defer_unplanned_break(self, agent: Agent, now: float) -> bool:
-        """The regime's answer; putting the break off strains (``deferred_break_load``)."""
-        deferred = self.policy.defer_unplanned_break(agent, now)
-        if deferred:
-            self.strain.defer_break(now)
-        return deferred
-
-    def handling(self, agent: Agent, call: int, talk: float, acw: float
-                 ) -> tuple[float, float, float]:
-        """The regime's response (e.g. to an AHT target) first, then strain's on top.
-
-        Each part is asked only if it adjusts handling, so neither draws when it would not
-        alone; the added chances of leaving the call unresolved add up.
-        """
-        extra = 0.0
-        if self.policy.adjusts_handling:
-            talk, acw, extra = self.policy.handling(agent, call, talk, acw)
-        if self.strain.adjusts_handling:
-            talk, acw, more = self.strain.handling(agent, call, talk, acw)
-            extra += more
-        return talk, acw, extra
-
-    def on_status(self, agent: Agent, old: int, new: int, now: float) -> None:
-        """Strain first (it sees the status the agent had), then the regime."""
-        # looked up at each call, not bound once: an instance's hook may be wrapped after
-        # Both is built (analysis.notebook.strain_over_day records strain that way)
-        self.strain.on_status(agent, old, new, now)
-        self.policy.on_status(agent, old, new, now)
-
-    def day_start(self, agent: Agent, day: int, presence: Presence) -> None:
-        """Both; a new person in the seat starts with a clean record under the regime."""
-        hire = self.strain.hire
-        self.strain.day_start(agent, day, presence)
-        if self.strain.hire != hire:  # the regime's memory was of the person who left
-            for name in ("breaches", "pending"):
-                getattr(self.policy, name, []).clear()
-            if hasattr(self.policy, "warnings"):
-                self.policy.warnings = 0
-        self.policy.day_start(agent, day, presence)
 
 
 def stress_table(strains: list[Strain]) -> pd.DataFrame:

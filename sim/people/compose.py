@@ -1,0 +1,190 @@
+"""Each agent's behaviour, built from the scenario in one place: policy, strain, observers.
+
+``build_behaviours`` gives every agent one object the agent calls through the engine's
+hooks (:mod:`sim.engine.behaviour`): the regime's per-agent policy, the agent's strain
+and the watchers of any observers asked for before the run (:mod:`sim.people.observe`),
+composed by :func:`compose`. Nothing is wrapped or patched after the build.
+
+Cost: an agent with nothing to do keeps the shared ``NULL`` object (the engine calls no
+hook), an agent with one part gets that part itself (no composite in between), and a
+:class:`Composite` binds each hook once, at build, to the parts that use it, so a status
+change or a call costs one extra Python call at most. An observer not asked for is not
+built and costs nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sim.engine.behaviour import NULL, Behaviour
+from sim.engine.schedule import roster
+from sim.engine.streams import Streams, stable_key
+from sim.people.observe import Observer, Recorder, observers
+from sim.people.stress import Strain
+
+if TYPE_CHECKING:
+    from sim.engine.agent import Agent
+    from sim.engine.presence import Presence
+    from sim.regime.policy import Regime
+    from sim.scenario import Scenario
+
+
+@dataclass
+class People:
+    """What ``build_behaviours`` made for one run."""
+
+    behaviours: list[Behaviour]
+    """One per agent, in agent order (``NULL`` where nothing changes the engine's way)."""
+    strains: list[Strain] | None = None
+    """The agents' strain, with ``stress.enabled`` (what the regime's actions strain)."""
+    recorders: list[Recorder] = field(default_factory=list)
+    """One per observer asked for: their records become ``RunResult.observed``."""
+
+
+def make_strains(scenario: Scenario, streams: Streams) -> list[Strain]:
+    """One strain per agent, each drawing from the streams of its seat (shift, index)."""
+    attrition = scenario.stress.attrition
+    out = []
+    for k, (_, shift, j) in enumerate(roster(scenario)):
+        key = stable_key(shift)
+        out.append(Strain(scenario, k, streams.rng("stress", key, j, 0),
+                          functools.partial(streams.rng, "stress", key, j, 1),
+                          streams.rng("stress", key, j, 2) if attrition else None,
+                          functools.partial(streams.rng, "stress", key, j, 3)))
+    return out
+
+
+def build_behaviours(scenario: Scenario, streams: Streams, regime: Regime | None = None,
+                     observe: Sequence[str | Observer] = ()) -> People:
+    """Every agent's behaviour from the scenario's data, with the observers asked for.
+
+    The regime's policy (when a regime is active), the strain (``stress.enabled``) and the
+    observers' watchers are composed per agent; each is built only from the scenario and
+    the run's random streams, so a run is the same on every executor. Observers draw no
+    random numbers and change no state: a run observed is the run unobserved.
+    """
+    n = len(roster(scenario))
+    policies: Sequence[Behaviour] = (regime.behaviours(scenario) if regime is not None
+                                     else [NULL] * n)
+    strains = make_strains(scenario, streams) if scenario.stress.enabled else None
+    recorders = [o.start(scenario, strains) for o in observers(observe)]
+    behaviours = []
+    for k in range(n):
+        watchers = [w for rec in recorders if (w := rec.watcher(k)) is not None]
+        behaviours.append(compose(policies[k], strains[k] if strains is not None else None,
+                                  watchers))
+    return People(behaviours, strains, recorders)
+
+
+def compose(policy: Behaviour = NULL, strain: Strain | None = None,
+            watchers: Sequence[Behaviour] = ()) -> Behaviour:
+    """One agent's behaviour: the part itself when there is one, else a :class:`Composite`."""
+    parts = [p for p in (policy, strain) if p is not None and p is not NULL]
+    if not watchers and len(parts) <= 1:
+        return parts[0] if parts else NULL
+    return Composite(policy, strain, watchers)
+
+
+class Composite(Behaviour):
+    """An agent's policy, strain and observers' watchers behind the engine's hooks.
+
+    Each hook goes only to the parts that ask for it (``watches_status``,
+    ``adjusts_handling``, ``watches_days``), bound once when the composite is built:
+
+    - ``on_status``: the strain first (it sees the status the agent had), then the
+      policy, then the watchers, which so see the change after every part has reacted;
+    - ``handling``: the policy's response (e.g. to an AHT target), then strain's on top;
+      the added chances of leaving the call unresolved add up;
+    - ``defer_unplanned_break``: the policy's answer; a break put off strains
+      (``Strain.defer_break``, the ``deferred_break_load``);
+    - ``day_start``: the strain (absence, quits), the policy, the watchers; a new person
+      in the seat starts with a clean record under the regime.
+    """
+
+    def __init__(self, policy: Behaviour = NULL, strain: Strain | None = None,
+                 watchers: Sequence[Behaviour] = ()) -> None:
+        self.policy, self.strain, self.watchers = policy, strain, tuple(watchers)
+        parts = [p for p in (strain, policy) if p is not None and p is not NULL]
+        status = [p.on_status for p in (*parts, *self.watchers) if p.watches_status]
+        self.watches_status = bool(status)
+        if status:
+            self.on_status = _chain(status)  # type: ignore[method-assign]
+        adjust = [p.handling for p in (policy, strain) if p is not None and p.adjusts_handling]
+        self.adjusts_handling = bool(adjust)
+        if adjust:
+            self.handling = (adjust[0] if len(adjust) == 1  # type: ignore[method-assign]
+                             else _handle_both(*adjust))
+        self._days = [p for p in (*parts, *self.watchers) if p.watches_days]
+        self.watches_days = bool(self._days)
+
+    def defer_unplanned_break(self, agent: Agent, now: float) -> bool:
+        """The policy's answer; putting the break off strains (``deferred_break_load``)."""
+        deferred = self.policy.defer_unplanned_break(agent, now)
+        if deferred and self.strain is not None:
+            self.strain.defer_break(now)
+        return deferred
+
+    def day_start(self, agent: Agent, day: int, presence: Presence) -> None:
+        """Each part that watches days, in order; the regime forgets a person who left."""
+        strain = self.strain
+        hire = strain.hire if strain is not None else 0
+        for part in self._days:
+            part.day_start(agent, day, presence)
+            if part is strain and strain.hire != hire:
+                forget_person(self.policy)
+
+
+def forget_person(policy: Behaviour) -> None:
+    """A new person in the seat: the regime's memory was of the one who left.
+
+    A policy may say what it forgets (``new_person()``); otherwise its warnings, recent
+    breaches and pending talks are cleared.
+    """
+    new_person = getattr(policy, "new_person", None)
+    if callable(new_person):
+        new_person()
+        return
+    for name in ("breaches", "pending"):
+        getattr(policy, name, []).clear()
+    if hasattr(policy, "warnings"):
+        policy.warnings = 0  # type: ignore[attr-defined]
+
+
+StatusHook = Callable[["Agent", int, int, float], None]
+HandlingHook = Callable[["Agent", int, float, float], tuple[float, float, float]]
+
+
+def _chain(hooks: Sequence[StatusHook]) -> StatusHook:
+    """One status hook calling ``hooks`` in order (the one hook itself when alone)."""
+    if len(hooks) == 1:
+        return hooks[0]
+    if len(hooks) == 2:
+        first, second = hooks
+
+        def both(agent: Agent, old: int, new: int, now: float) -> None:
+            first(agent, old, new, now)
+            second(agent, old, new, now)
+        return both
+    hooks = tuple(hooks)
+
+    def each(agent: Agent, old: int, new: int, now: float) -> None:
+        for hook in hooks:
+            hook(agent, old, new, now)
+    return each
+
+
+def _handle_both(first: HandlingHook, second: HandlingHook) -> HandlingHook:
+    """Two handling hooks in a row: the second works on the first's times; extras add."""
+    def handling(agent: Agent, call: int, talk: float, acw: float
+                 ) -> tuple[float, float, float]:
+        talk, acw, extra = first(agent, call, talk, acw)
+        talk, acw, more = second(agent, call, talk, acw)
+        return talk, acw, extra + more
+    return handling
+
+
+__all__ = ["Composite", "People", "build_behaviours", "compose", "forget_person",
+           "make_strains"]
