@@ -201,10 +201,17 @@ def test_composite_calls_each_hook_on_the_parts_that_ask_in_order():
     j.clear()
     c.day_start(None, 0, None)
     assert j == [("strain", "day")]  # the policy does not watch days: not called
-    # one part adjusting handling: its own bound method, no layer in between
+    j.clear()
+    # one part adjusting handling, one watching status: each hook goes to its part alone
     lone = compose(Part("policy", j, status=True), Part("strain", j, handling=True))
-    assert lone.handling == lone.strain.handling
-    assert lone.on_status == lone.policy.on_status
+    assert lone.handling(None, 0, 10.0, 5.0) == (20.0, 5.0, 0.1)
+    lone.on_status(None, 0, 1, 0.0)
+    assert j == [("strain", "handling"), ("policy", "status")]
+    j.clear()
+    pair = compose(Part("policy", j, status=True), Part("strain", j, status=True))
+    pair.on_status(None, 0, 1, 0.0)
+    assert j == [("strain", "status"), ("policy", "status")]
+    assert type(pair) is not Composite  # two parts watching status: no loop (the hot path)
 
 
 def test_null_and_single_parts_are_not_wrapped(everything):
@@ -220,7 +227,7 @@ def test_null_and_single_parts_are_not_wrapped(everything):
     assert people.behaviours == people.strains
     regime = Regime(everything, streams)
     people = build_behaviours(everything, streams, regime)
-    assert all(type(b) is Composite and b.watchers == () for b in people.behaviours)
+    assert all(isinstance(b, Composite) and b.watchers == () for b in people.behaviours)
     assert [b.strain for b in people.behaviours] == people.strains
     watched = build_behaviours(everything, streams, Regime(everything, streams),
                                ("strain_profile",))

@@ -7,15 +7,15 @@ composed by :func:`compose`. Nothing is wrapped or patched after the build.
 
 Cost: an agent with nothing to do keeps the shared ``NULL`` object (the engine calls no
 hook), an agent with one part gets that part itself (no composite in between), and a
-:class:`Composite` binds each hook once, at build, to the parts that use it, so a status
-change or a call costs one extra Python call at most. An observer not asked for is not
+:class:`Composite` chooses once, at build, the parts each hook goes to, so a status change
+or a call costs one extra Python call at most. An observer not asked for is not
 built and costs nothing.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -85,14 +85,16 @@ def compose(policy: Behaviour = NULL, strain: Strain | None = None,
     parts = [p for p in (policy, strain) if p is not None and p is not NULL]
     if not watchers and len(parts) <= 1:
         return parts[0] if parts else NULL
-    return Composite(policy, strain, watchers)
+    watching = sum(p.watches_status for p in (*parts, *watchers))
+    # the common case, strain and policy, calls both without a loop
+    return (_PairComposite if watching == 2 else Composite)(policy, strain, watchers)
 
 
 class Composite(Behaviour):
     """An agent's policy, strain and observers' watchers behind the engine's hooks.
 
     Each hook goes only to the parts that ask for it (``watches_status``,
-    ``adjusts_handling``, ``watches_days``), bound once when the composite is built:
+    ``adjusts_handling``, ``watches_days``), chosen once when the composite is built:
 
     - ``on_status``: the strain first (it sees the status the agent had), then the
       policy, then the watchers, which so see the change after every part has reacted;
@@ -108,17 +110,33 @@ class Composite(Behaviour):
                  watchers: Sequence[Behaviour] = ()) -> None:
         self.policy, self.strain, self.watchers = policy, strain, tuple(watchers)
         parts = [p for p in (strain, policy) if p is not None and p is not NULL]
-        status = [p.on_status for p in (*parts, *self.watchers) if p.watches_status]
-        self.watches_status = bool(status)
-        if status:
-            self.on_status = _chain(status)  # type: ignore[method-assign]
-        adjust = [p.handling for p in (policy, strain) if p is not None and p.adjusts_handling]
+        #: the parts told of a status change, in order
+        self.status_parts = tuple(p for p in (*parts, *self.watchers) if p.watches_status)
+        self.watches_status = bool(self.status_parts)
+        if self.status_parts:
+            self._s0 = self.status_parts[0]
+            self._s1 = self.status_parts[1] if len(self.status_parts) > 1 else None
+        adjust = [p for p in (policy, strain) if p is not None and p.adjusts_handling]
         self.adjusts_handling = bool(adjust)
-        if adjust:
-            self.handling = (adjust[0] if len(adjust) == 1  # type: ignore[method-assign]
-                             else _handle_both(*adjust))
-        self._days = [p for p in (*parts, *self.watchers) if p.watches_days]
+        self._h0 = adjust[0] if adjust else NULL
+        self._h1 = adjust[1] if len(adjust) > 1 else None
+        self._days = tuple(p for p in (*parts, *self.watchers) if p.watches_days)
         self.watches_days = bool(self._days)
+
+    def on_status(self, agent: Agent, old: int, new: int, now: float) -> None:
+        """Each part that watches status, in order."""
+        for part in self.status_parts:
+            part.on_status(agent, old, new, now)
+
+    def handling(self, agent: Agent, call: int, talk: float, acw: float
+                 ) -> tuple[float, float, float]:
+        """The policy's times, then the strain's on them; the extra chances add up."""
+        talk, acw, extra = self._h0.handling(agent, call, talk, acw)
+        second = self._h1
+        if second is not None:
+            talk, acw, more = second.handling(agent, call, talk, acw)
+            extra += more
+        return talk, acw, extra
 
     def defer_unplanned_break(self, agent: Agent, now: float) -> bool:
         """The policy's answer; putting the break off strains (``deferred_break_load``)."""
@@ -137,6 +155,15 @@ class Composite(Behaviour):
                 forget_person(self.policy)
 
 
+class _PairComposite(Composite):
+    """A composite with exactly two parts watching status: both called without a loop."""
+
+    def on_status(self, agent: Agent, old: int, new: int, now: float) -> None:
+        """The first part, then the second (as :meth:`Composite.on_status`)."""
+        self._s0.on_status(agent, old, new, now)
+        self._s1.on_status(agent, old, new, now)
+
+
 def forget_person(policy: Behaviour) -> None:
     """A new person in the seat: the regime's memory was of the one who left.
 
@@ -151,39 +178,6 @@ def forget_person(policy: Behaviour) -> None:
         getattr(policy, name, []).clear()
     if hasattr(policy, "warnings"):
         policy.warnings = 0  # type: ignore[attr-defined]
-
-
-StatusHook = Callable[["Agent", int, int, float], None]
-HandlingHook = Callable[["Agent", int, float, float], tuple[float, float, float]]
-
-
-def _chain(hooks: Sequence[StatusHook]) -> StatusHook:
-    """One status hook calling ``hooks`` in order (the one hook itself when alone)."""
-    if len(hooks) == 1:
-        return hooks[0]
-    if len(hooks) == 2:
-        first, second = hooks
-
-        def both(agent: Agent, old: int, new: int, now: float) -> None:
-            first(agent, old, new, now)
-            second(agent, old, new, now)
-        return both
-    hooks = tuple(hooks)
-
-    def each(agent: Agent, old: int, new: int, now: float) -> None:
-        for hook in hooks:
-            hook(agent, old, new, now)
-    return each
-
-
-def _handle_both(first: HandlingHook, second: HandlingHook) -> HandlingHook:
-    """Two handling hooks in a row: the second works on the first's times; extras add."""
-    def handling(agent: Agent, call: int, talk: float, acw: float
-                 ) -> tuple[float, float, float]:
-        talk, acw, extra = first(agent, call, talk, acw)
-        talk, acw, more = second(agent, call, talk, acw)
-        return talk, acw, extra + more
-    return handling
 
 
 __all__ = ["Composite", "People", "build_behaviours", "compose", "forget_person",
