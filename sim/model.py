@@ -265,24 +265,12 @@ def collect(r: Run) -> RunResult:
     team = agents_df["team"].to_numpy()
     cost = {"cost": scenario.cost,
             "paid_login_s": scenario.measurement.adherence.paid_login_minutes * 60.0}
-    kpis = compute_kpis(KPIData(counted, in_window, sl, agent_days_df, absences=absences,
-                                actions=actions,
-                                exceptions=exc, evaluations=evals,
-                                working_days_per_month=per_month, **cost,
-                                targets=scenario.targets, team_of=team))
-    daily = pd.DataFrame([
-        {"day": d.day, "busyness": d.busyness,
-         **compute_kpis(KPIData(counted[counted["day"] == d.day],
-                                in_window[in_window["day"] == d.day], sl,
-                                agent_days_df[agent_days_df["day"] == d.day],
-                                absences=absences[absences["day"] == d.day],
-                                actions=actions[actions["day"] == d.day],
-                                exceptions=exc[exc["day"] == d.day],
-                                evaluations=evals[evals["day"] == d.day],
-                                working_days_per_month=per_month, **cost,
-                                targets=scenario.targets, team_of=team))}
-        for d in r.days
-    ])
+    whole = KPIData(counted, in_window, sl, agent_days_df, absences=absences, actions=actions,
+                    exceptions=exc, evaluations=evals, working_days_per_month=per_month,
+                    **cost, targets=scenario.targets, team_of=team)
+    kpis = compute_kpis(whole)
+    daily = compute_kpis(whole, by="day", keys=[d.day for d in r.days])  # grouped once
+    daily.insert(1, "busyness", [d.busyness for d in r.days])
     provenance = {
         "scenario": scenario.name,
         "scenario_hash": scenario.digest(),

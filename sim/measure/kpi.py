@@ -9,8 +9,8 @@ reports iterate over it and never hard-code the list.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -684,6 +684,102 @@ def format_kpi(kpi: str, v: float | None) -> str:
     return f"{v:.3g}" if abs(v) < 1 else f"{v:.2f}"
 
 
-def compute_kpis(data: KPIData) -> dict[str, float]:
-    """Every registered KPI on the same data, in registry order."""
-    return {name: k.func(data) for name, k in KPIS.items()}
+# --------------------------------------------------------------------------- by
+
+#: the tables of :class:`KPIData` that a ``by`` grouping splits
+FRAMES = ("calls", "statuses", "agent_days", "evaluations", "absences", "actions",
+          "exceptions")
+#: what :func:`compute_kpis` can group by (``None``: the centre, one value per KPI)
+BY = ("day", "team", "interval")
+#: a (day, interval) pair as one integer key: day * _SLOT + interval
+_SLOT = 100_000
+
+
+def _group_key(d: KPIData, name: str, df: pd.DataFrame, by: str) -> np.ndarray | None:
+    """Per row of one of ``d``'s tables, its group under ``by`` (-1: none).
+
+    None when the table has no such dimension (its KPIs are not defined at that grain).
+    """
+    if by == "day":
+        if "day" not in df:
+            raise ValueError(f"KPIs by day: the {name} table has no day column")
+        return df["day"].to_numpy(np.int64)
+    if by == "team":
+        if d.team_of is None:
+            raise ValueError("KPIs by team need team_of (the team of each agent)")
+        if "agent" not in df:
+            raise ValueError(f"KPIs by team: the {name} table has no agent column")
+        agent = df["agent"].to_numpy(np.int64)
+        team = np.asarray(d.team_of, dtype=np.int64)
+        return np.where(agent >= 0, team[np.maximum(agent, 0)], -1)  # unanswered: no team
+    if by == "interval":
+        if name != "calls":
+            return None  # agent time and agent-days have no reporting interval
+        return df["day"].to_numpy(np.int64) * _SLOT + df["interval"].to_numpy(np.int64)
+    raise ValueError(f"KPIs by {by!r}: allowed None or one of {', '.join(BY)}")
+
+
+def split(data: KPIData, by: str, keys: Sequence[int] | None = None
+          ) -> list[tuple[int, KPIData]]:
+    """``data`` cut into one :class:`KPIData` per group of ``by``, each table grouped once.
+
+    Each part holds the rows of its group in their original order and with their index, the
+    same rows as filtering the table on the group (so every KPI has the same value as on
+    that filtered data). ``keys``: the groups wanted, in order (default: every group with
+    a row, sorted); a group without rows gets empty tables. By ``"team"`` calls belong to
+    the team of the agent who answered them (unanswered calls to none); by ``"interval"``
+    only the calls are split, by day and reporting interval (key ``day * 100000 +
+    interval``), and the other tables are empty in every part.
+    """
+    grouped: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
+    seen: list[np.ndarray] = []
+    for name in FRAMES:
+        df = getattr(data, name)
+        if df is None:
+            continue
+        key = _group_key(data, name, df, by)
+        if key is None:
+            grouped[name] = None
+            continue
+        order = np.argsort(key, kind="stable")  # stable: rows keep their order in a group
+        sk = key[order]
+        grouped[name] = (order, sk, np.unique(sk))
+        seen.append(grouped[name][2])
+    if keys is None:
+        every = np.unique(np.concatenate(seen)) if seen else np.zeros(0, np.int64)
+        keys = every[every >= 0].tolist()
+    parts = []
+    for k in keys:
+        change = {}
+        for name, g in grouped.items():
+            df = getattr(data, name)
+            if g is None:
+                change[name] = df.iloc[0:0]
+                continue
+            order, sk, _ = g
+            lo, hi = np.searchsorted(sk, k, "left"), np.searchsorted(sk, k, "right")
+            change[name] = df.iloc[order[lo:hi]]
+        parts.append((int(k), replace(data, **change)))
+    return parts
+
+
+def compute_kpis(data: KPIData, by: str | None = None, keys: Sequence[int] | None = None
+                 ) -> dict[str, float] | pd.DataFrame:
+    """Every registered KPI on the same data, in registry order; ``by``: per group.
+
+    ``by=None`` (the centre): one value per KPI, as a dict. ``by="day"``, ``"team"`` or
+    ``"interval"``: a DataFrame with one row per group (``keys``, default every group seen;
+    see :func:`split`), the group's column(s) (``day``; ``team``; ``day`` and
+    ``interval``) first, then every KPI over that group's rows alone.
+    """
+    if by is None:
+        return {name: k.func(data) for name, k in KPIS.items()}
+    rows = []
+    for k, part in split(data, by, keys):
+        group = ({"day": k // _SLOT, "interval": k % _SLOT} if by == "interval"
+                 else {by: k})
+        rows.append({**group, **compute_kpis(part)})
+    if not rows:
+        cols = ["day", "interval"] if by == "interval" else [by]
+        return pd.DataFrame(columns=[*cols, *KPIS])
+    return pd.DataFrame(rows)

@@ -289,10 +289,12 @@ def add_overtime(out: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def clip_to_opening(statuses: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+def clip_to_opening(statuses: pd.DataFrame, scenario: Scenario, agent: bool = False
+                    ) -> pd.DataFrame:
     """Status time cut to each day's opening hours (and day 0's warm-up removed).
 
-    Returns day, status and duration_s of the pieces inside the window.
+    Returns day, status and duration_s of the pieces inside the window (and their agent
+    with ``agent``: what KPIs by team need).
 
     Time-based KPIs such as occupancy describe the hours the queue is open; overtime after
     closing (rule "serve": clearing the queue; see ``overtime_hours``) and a steady-state
@@ -308,8 +310,11 @@ def clip_to_opening(statuses: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     # only what the time-based KPIs read: a lean copy (the full table is the largest)
     status = pd.Categorical.from_codes(statuses["status"].cat.codes.to_numpy()[keep],
                                        dtype=STATUS_CATEGORIES)
-    return pd.DataFrame({"day": day[keep], "status": status,
-                         "duration_s": (end - start)[keep]})
+    out = pd.DataFrame({"day": day[keep], "status": status,
+                        "duration_s": (end - start)[keep]})
+    if agent:
+        out.insert(0, "agent", statuses["agent"].to_numpy()[keep])
+    return out
 
 
 def intervals_table(scenario: Scenario, calls: pd.DataFrame, statuses: pd.DataFrame,
