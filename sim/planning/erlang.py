@@ -19,6 +19,7 @@ never by partial fractions, which cancel catastrophically.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable
@@ -327,6 +328,10 @@ def erlang_a_metrics(
 # -------------------------------------------------------------------------- staffing
 
 
+# A pure function of hashable numbers, and the one a requirement per interval calls: a
+# run, its coverage check and its report ask for the same intervals again (each costing
+# about ten Erlang A solutions), so answers are kept by their inputs for the process.
+@functools.lru_cache(maxsize=65_536)
 def agents_for_service_level(
     rate: float,
     mean_service_s: float,
@@ -335,7 +340,11 @@ def agents_for_service_level(
     mean_patience_s: float = math.inf,
     max_agents: int = 100000,
 ) -> int:
-    """Return the fewest agents whose service level reaches ``target`` (Erlang C or A)."""
+    """Return the fewest agents whose service level reaches ``target`` (Erlang C or A).
+
+    Cached by its arguments (``agents_for_service_level.cache_info()``): asked again with
+    the same inputs it answers without solving a queue.
+    """
     lam = _positive("rate", rate)
     s = _positive("mean_service_s", mean_service_s)
     t = _nonnegative("threshold_s", threshold_s)
