@@ -24,6 +24,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_process.py
 	$(BIN)/python bench/bench_regime.py
+	$(BIN)/python bench/bench_user.py
 
 # JupyterLab on the notebooks (installed by the dev extra); Ctrl-C twice stops it
 notebooks: $(STAMP)
