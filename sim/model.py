@@ -24,17 +24,27 @@ from sim.engine.demand import CallSet, DayCalls, sample_day
 from sim.engine.presence import Presence
 from sim.engine.repeats import Repeats
 from sim.engine.runtime import few_collections
-from sim.engine.schedule import AgentDay, Plan, agent_days, build_plan, roster, segments, splice
+from sim.engine.schedule import (
+    AgentDay,
+    Plan,
+    agent_days,
+    build_plan,
+    closings,
+    roster,
+    segments,
+    splice,
+)
 from sim.engine.status import StatusLog
 from sim.engine.streams import Streams
 from sim.measure import exceptions, tables
+from sim.measure.adherence import AdherenceData
 from sim.measure.kpi import KPIData, compute_kpis
 from sim.measure.tables import OUTCOMES, OUTCOMES_ACT, STATUS_CATEGORIES
 from sim.people.compose import build_behaviours
 from sim.people.observe import Observer, Recorder
 from sim.people.stress import Strain, add_attrition_columns, stress_table
 from sim.provenance import model_digest, versions
-from sim.regime.policy import Regime, team_of
+from sim.regime.policy import Floor, Regime, team_of
 from sim.scenario import DAY_S, SCHEDULE_STATES, Scenario
 
 #: columns of the real-time alerts and league tables (sim.regime.policy.Regime builds them)
@@ -206,7 +216,7 @@ def run(r: Run) -> None:
     if any(a.behaviour.watches_days for a in r.agents):
         env.process(_day_starts(r))
     if r.regime is not None:
-        env.process(r.regime.reviews(r))
+        r.regime.start(Floor(env, r.plan, r.log, r.agents, r.presence, r.centre))
     env.run()
     r.sim_s = time.perf_counter() - r.t0
 
@@ -242,9 +252,10 @@ def collect(r: Run) -> RunResult:
     imposed = tables.imposed_table(agents)
     worked = splice(worked, imposed)  # a supervisor's conversations are exceptions entered
     agent_days_df = tables.agent_days_table(agents, agents_df, statuses, calls)
-    measured, pieces, exc = exceptions.measure_all(worked, statuses, activities, breaks,
-                                                   scenario.adherence_schedule,
-                                                   scenario.adherence_rules, n, n_days)
+    measured, pieces, exc = exceptions.measure_all(AdherenceData(
+        segments=worked, statuses=statuses, activities=activities, breaks=breaks,
+        schedule=scenario.adherence_schedule, rules=scenario.adherence_rules,
+        n_agents=n, days=n_days))
     agent_days_df = tables.add_overtime(tables.add_adherence(
         agent_days_df, measured, plan, activities, breaks, n_days))
     if r.strains is not None:  # the survey and the latent values, per agent-day worked
@@ -300,20 +311,3 @@ def collect(r: Run) -> RunResult:
         observed={rec.name: rec.table() for rec in r.recorders},
     )
 
-
-def closings(scenario: Scenario) -> list[tuple[float, float]]:
-    """Per day: (closing time, cut-off after which no call waits), in seconds from day 0.
-
-    The cut-off is closing plus ``closing.max_overtime_minutes`` under the "serve" rule and
-    closing itself under "close"; in a multi-day run it is never after midnight.
-    """
-    h, c = scenario.horizon, scenario.closing
-    extra = c.max_overtime_minutes * 60 if c.rule == "serve" else 0.0
-    out = []
-    for d in range(h.days):
-        close = d * DAY_S + h.open + h.hours * 3600
-        cutoff = close + extra
-        if h.days > 1:
-            cutoff = min(cutoff, (d + 1) * DAY_S)
-        out.append((close, max(close, cutoff)))
-    return out

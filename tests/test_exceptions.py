@@ -6,6 +6,8 @@ random schedules and rules.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,10 +16,11 @@ from hypothesis import strategies as st
 
 from sim.engine.demand import DayCalls
 from sim.engine.schedule import build_plan, segments
-from sim.measure.adherence import REASONS
-from sim.measure.exceptions import COLUMNS, exceptions, warnings
+from sim.measure.adherence import REASONS, AdherenceData
+from sim.measure.exceptions import COLUMNS, exceptions
 from sim.measure.tables import STATUS_CATEGORIES
 from sim.model import simulate
+from sim.regime.rules import Rules, warnings
 from sim.scenario import DAY_S, LOSS_REASONS, SYSTEM_REASONS, scenario_from_dict
 from tests.conftest import small_dict
 from tests.test_schedule import ADHERES, scheduled_scenarios
@@ -163,7 +166,7 @@ def test_three_long_lunches_make_one_warning(days, window, due):
     s = one_agent(days, rules=rules, behaviour=LUNCH_72)
     r = simulate(s, calls=calls(days))
     assert len(r.exceptions) == days and r.exceptions["breach"].all()
-    w = warnings(r.exceptions, s.measurement.adherence)
+    w = warnings(r.exceptions, Rules.from_adherence(s.measurement.adherence))
     assert w["day"].tolist() == due
     assert w["time_s"].tolist() == pytest.approx([d * DAY_S + LUNCH + 1800 + 60 for d in due])
     assert (w["breaches"] == 3).all() and (w["system_breaches"] == 0).all()
@@ -173,7 +176,8 @@ def test_three_long_lunches_make_one_warning(days, window, due):
 def test_a_warning_for_log_in_delays_is_outside_the_agents_control():
     """Three 4-minute log-ins: a warning, every breach behind it the system's."""
     s = one_agent(3, rules={"warning_after": 3}, behaviour=LOGIN_240)
-    w = warnings(simulate(s, calls=calls(3)).exceptions, s.measurement.adherence)
+    w = warnings(simulate(s, calls=calls(3)).exceptions,
+                 Rules.from_adherence(s.measurement.adherence))
     assert w[["day", "breaches", "system_breaches", "system"]].values.tolist() == \
         [[2, 3, 3, True]]
 
@@ -275,13 +279,14 @@ def test_hand_made_tables_of_one_agent_day_of_many(convention, counted):
                            "start_s": [t0 + 1800, t0 + 2040], "end_s": [t0 + 2040, t0 + 2160]})
     s = one_agent(rules={"convention": convention})
     rules = s.measurement.adherence
-    e = exceptions(segs, statuses, activities, breaks, s.schedule, rules, 3, 2)
+    data = AdherenceData(segments=segs, statuses=statuses, activities=activities,
+                         breaks=breaks, schedule=s.schedule, rules=rules, n_agents=3, days=2)
+    e = exceptions(data)
     assert [(x.agent, x.day, x.start_s, x.end_s, str(x.reason)) for x in e.itertuples()] == \
         [(0, 1, t0 + 1800, t0 + 2160, "unplanned_break")]
     assert e["counted_s"].tolist() == pytest.approx([counted])
     assert e["lost_unplanned_break_s"].tolist() == pytest.approx([counted])
-    none = exceptions(segs.iloc[:0], statuses.iloc[:0], activities, breaks, s.schedule, rules,
-                      3, 2)
+    none = exceptions(replace(data, segments=segs.iloc[:0], statuses=statuses.iloc[:0]))
     assert list(none.columns) == list(COLUMNS) and len(none) == 0
 
 
@@ -384,8 +389,9 @@ def test_exceptions_add_up_to_the_adherence_measure(scenario, adh, seed):
     n, days = len(r.agents), scenario.horizon.days
     for d in range(days):
         s_d = r.statuses[r.statuses["day"] == d]
-        day_exc = exceptions(segs[segs["day"] == d], s_d, acts[acts["day"] == d], r.breaks,
-                             scenario.schedule, rules_, n, days)
+        day_exc = exceptions(AdherenceData(
+            segments=segs[segs["day"] == d], statuses=s_d, activities=acts[acts["day"] == d],
+            breaks=r.breaks, schedule=scenario.schedule, rules=rules_, n_agents=n, days=days))
         pd.testing.assert_frame_equal(day_exc, e[e["day"] == d].reset_index(drop=True))
     # the KPIs are those counts
     assert r.kpis["exceptions_per_agent_day"] == pytest.approx(len(e) / len(ad))

@@ -14,7 +14,7 @@ import pytest
 from sim.model import build, collect, run, simulate
 from sim.scenario import ScenarioError, load_scenario, scenario_from_dict
 from tests.conftest import SCENARIOS, small_dict
-from tests.test_policy import no_calls
+from tests.test_policy import agent_days_scenario, no_calls
 
 DAY = 86_400.0
 T0 = 8 * 3600.0
@@ -120,6 +120,30 @@ def test_developmental_alerts_coach_instead_of_chasing():
     r, res = sim(s, 4)
     assert len(r.regime.alerts) == 4
     assert len(acts(res, "chase")) == 0 and acts(res, "coaching")["day"].tolist() == [2]
+
+
+@pytest.mark.parametrize(("window", "due"), [(2.0, []), (2.5, [2])])
+def test_a_breach_exactly_a_window_back_is_out_of_it_on_both_paths(window, due):
+    """One rule engine: the window is (now - window, now] in the review and in real time.
+
+    One breach a day at the same time of day, three making a warning. In real time: a
+    4-minute log-in, seen at 08:03 each day. Under the end-of-day review: a day under a
+    99% adherence target (the log-in's 180 s, not a breach itself under a 1000 s rule),
+    counted at the review's moment. With a 2-day window the breach of two days before is
+    exactly a window back, so out of it: never three within it, no warning; with 2.5
+    days, the warning comes on day 2.
+    """
+    rules = {"warning_after": 3, "warning_window_days": window}
+    r, res = sim(one_agent(4, LOGIN_DELAY, {"exception_threshold_s": 120, **rules}), 4)
+    assert len(r.regime.alerts) == 4
+    assert acts(res, "warning")["day"].tolist() == due
+    s = agent_days_scenario(4, LOGIN_DELAY, {"exception_threshold_s": 1000, **rules},
+                            targets={"adherence": 0.99, "adherence_applies_to": "agent"})
+    res = simulate(s, seed=1, calls=no_calls(4))
+    assert acts(res, "target_breach")["day"].tolist() == [0, 1, 2, 3]
+    times = acts(res, "target_breach")["time_s"].to_numpy()
+    assert np.diff(times).tolist() == [DAY] * 3  # the same moment of each day
+    assert acts(res, "warning")["day"].tolist() == due
 
 
 @pytest.fixture(scope="module", params=["after_change", "exception_start"])

@@ -37,7 +37,7 @@ another one.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -151,15 +151,43 @@ def _by_row(activities: pd.DataFrame, col: str, rows: np.ndarray) -> np.ndarray:
     return np.where(pos >= 0, vals[np.maximum(pos, 0)], np.nan)
 
 
-def blocks(segs: pd.DataFrame, statuses: pd.DataFrame, n_agents: int
-           ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
-    """Segments and statuses in blocks of whole agents of about ``BLOCK_ROWS`` status rows.
+@dataclass(frozen=True, kw_only=True)
+class AdherenceData:
+    """What the adherence calculation reads, by name: schedule, logs, rules and sizes.
+
+    Any subset of agent-days may be given (e.g. one day's rows, as the supervisor's daily
+    review does); agent-days with no statuses are not measured.
+    """
+
+    segments: pd.DataFrame
+    """Schedule segments of the agent-days worked: agent, day, start_s, end_s, state and
+    the plan ``row`` (-1 on queue or for an imposed talk); sorted by agent."""
+    statuses: pd.DataFrame
+    """Their status spells (agent, day, status, start_s, end_s); sorted by agent."""
+    activities: pd.DataFrame
+    """The activities table indexed by plan row, whole or sliced: actual_start_s,
+    actual_end_s, planned_start_s, planned_end_s, keep_length."""
+    breaks: pd.DataFrame
+    """Unplanned breaks (agent, start_s, end_s)."""
+    schedule: Schedule
+    """The tolerance per scheduled state (``scenario.adherence_schedule``)."""
+    n_agents: int
+    days: int
+    rules: AdherenceRules = DEFAULT_RULES
+    """``scenario.measurement.adherence`` (default: after each change, nothing excused):
+    where the tolerance applies and which reasons are excused."""
+
+
+def blocks(data: AdherenceData) -> Iterator[AdherenceData]:
+    """``data`` in blocks of whole agents of about ``BLOCK_ROWS`` status rows.
 
     Agent-days are independent, so a block's sweep needs nothing from another block; the
-    blocks bound the sweep's temporary memory. Both tables must be sorted by agent.
+    blocks bound the sweep's temporary memory. Segments and statuses must be sorted by
+    agent.
     """
+    segs, statuses, n_agents = data.segments, data.statuses, data.n_agents
     if len(statuses) <= BLOCK_ROWS:
-        yield segs, statuses
+        yield data
         return
     s_agent, b_agent = segs["agent"].to_numpy(), statuses["agent"].to_numpy()
     if (np.diff(s_agent) < 0).any() or (np.diff(b_agent) < 0).any():
@@ -176,50 +204,31 @@ def blocks(segs: pd.DataFrame, statuses: pd.DataFrame, n_agents: int
     for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
         si = np.searchsorted(s_agent, [lo, hi])
         bi = np.searchsorted(b_agent, [lo, hi])
-        yield segs.iloc[si[0]:si[1]], statuses.iloc[bi[0]:bi[1]]
+        yield replace(data, segments=segs.iloc[si[0]:si[1]],
+                      statuses=statuses.iloc[bi[0]:bi[1]])
 
 
-def measure(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.DataFrame,
-            breaks: pd.DataFrame, schedule: Schedule, n_agents: int, days: int,
-            rules: AdherenceRules | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def measure(data: AdherenceData) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Adherence, conformance inputs, shrinkage and loss reasons per agent-day.
 
     The sweep runs over blocks of whole agents (:func:`blocks`) and the per agent-day sums
-    are added up: the same numbers with a bounded peak of temporary arrays. ``rules``
-    (``scenario.measurement.adherence``; default: after each change, nothing excused)
-    say where the tolerance applies and which reasons are excused. See
-    :func:`measure_block` for the other arguments.
+    are added up: the same numbers with a bounded peak of temporary arrays. Returns (per
+    agent-day table indexed by agent*days + day, pieces of scheduled time with their
+    in-adherence part: start_s, end_s, adherent_s).
     """
     total, pieces = None, []
-    for sg, st in blocks(segs, statuses, n_agents):
-        out, pc = measure_block(sg, st, activities, breaks, schedule, n_agents, days, rules)
+    for block in blocks(data):
+        out, pc = per_agent_day(sweep(block), block.rules)
         total = out if total is None else total + out
         pieces.append(pc)
     return total, pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
 
 
-def measure_block(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.DataFrame,
-                  breaks: pd.DataFrame, schedule: Schedule, n_agents: int, days: int,
-                  rules: AdherenceRules | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Adherence, conformance inputs, shrinkage and loss reasons per agent-day.
-
-    ``segs``: schedule segments (agent, day, start_s, end_s, state, row); ``statuses``:
-    the status spells; ``activities``: per plan row (its index) actual_start_s/actual_end_s
-    and planned_start_s/planned_end_s and keep_length; ``breaks``: unplanned breaks taken
-    (agent, start_s, end_s). Any subset of agent-days may be given (e.g. one day's rows).
-    Returns (per agent-day table indexed by agent*days + day, pieces of scheduled time
-    with their in-adherence part: start_s, end_s, adherent_s).
-    """
-    rules = DEFAULT_RULES if rules is None else rules
-    return per_agent_day(sweep(segs, statuses, activities, breaks, schedule, n_agents, days,
-                               rules), rules)
-
-
-def sweep(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.DataFrame,
-          breaks: pd.DataFrame, schedule: Schedule, n_agents: int, days: int,
-          rules: AdherenceRules | None = None) -> Sweep:
-    """The sorted sweep of one block (see :func:`measure_block` for the arguments)."""
-    rules = DEFAULT_RULES if rules is None else rules
+def sweep(data: AdherenceData) -> Sweep:
+    """The sorted sweep of one block of agents (see :class:`AdherenceData`)."""
+    segs, statuses, activities, breaks = (data.segments, data.statuses, data.activities,
+                                          data.breaks)
+    schedule, n_agents, days, rules = data.schedule, data.n_agents, data.days, data.rules
     n_groups = n_agents * days
     # ---- schedule segments
     sg = (segs["agent"].to_numpy() * days + segs["day"].to_numpy()).astype(np.int64)

@@ -1,4 +1,4 @@
-"""Adherence exceptions, breaches and warnings, as a WFM system lists them.
+"""Adherence exceptions and breaches, as a WFM system lists them.
 
 An **exception** is a maximal run of time out of adherence within one agent-day (the
 status does not match the scheduled state; outside the shift nothing is measured) that
@@ -13,8 +13,8 @@ with most counted seconds in it (ties: the first in ``LOSS_REASONS``).
 An exception is ``excused`` when its reason is in ``measurement.adherence.excused``, and a
 **breach** when it is not excused and ``counted_s > exception_threshold_s``
 ("late by more than 2 minutes"); ``breach_s`` is the moment its counted time passed the
-threshold. A **warning** is due when ``warning_after`` breaches of one agent fall within
-``warning_window_days`` (:func:`warnings`); the count then starts again.
+threshold. What the breaches lead to (warnings, coaching talks) is the regime's rule
+engine, :mod:`sim.regime.rules`.
 
 Everything here is a pure function of a run's tables, and works on any subset of
 agent-days (a supervisor's review of one day gives that day's exceptions exactly).
@@ -22,57 +22,42 @@ agent-days (a supervisor's review of one day gives that day's exceptions exactly
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 import pandas as pd
 
 from sim.measure import adherence
-from sim.measure.adherence import Sweep
-from sim.scenario import DAY_S, LOSS_REASONS, SYSTEM_REASONS, AdherenceRules, Schedule
+from sim.measure.adherence import AdherenceData, Sweep
+from sim.scenario import LOSS_REASONS, AdherenceRules
 
 #: the categories of ``reason``
 REASON_DTYPE = pd.CategoricalDtype(list(LOSS_REASONS))
 #: columns of the exceptions table, in order
 COLUMNS = ("agent", "day", "start_s", "end_s", "counted_s", "reason", "excused", "breach",
            "breach_s", *(f"lost_{r}_s" for r in LOSS_REASONS))
-#: columns of the warnings table, in order
-WARNING_COLUMNS = ("agent", "day", "time_s", "first_breach_s", "breaches",
-                   "system_breaches", "system")
 #: counted time below this (seconds) is float noise, not an exception
 _EPS = 1e-9
 
 
-def exceptions(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.DataFrame,
-               breaks: pd.DataFrame, schedule: Schedule, rules: AdherenceRules,
-               n_agents: int, days: int) -> pd.DataFrame:
+def exceptions(data: AdherenceData) -> pd.DataFrame:
     """One row per adherence exception of the agent-days given (see the module doc).
 
-    The arguments are those of :func:`sim.measure.adherence.measure` (``segs``: the schedule
-    segments of the agent-days worked, with their plan ``row``; ``statuses``: their status
-    spells; ``activities``: the activities table indexed by plan row, whole or sliced;
-    ``breaks``: the unplanned-break table), plus the rules. Agent-days with no statuses
-    are not measured (absent days have no exceptions). Columns: :data:`COLUMNS`, sorted
-    by agent, day and start.
+    ``data`` is what :func:`sim.measure.adherence.measure` reads, its ``rules`` included.
+    Agent-days with no statuses are not measured (absent days have no exceptions).
+    Columns: :data:`COLUMNS`, sorted by agent, day and start.
     """
-    parts = [from_sweep(adherence.sweep(sg, st, activities, breaks, schedule, n_agents, days,
-                                        rules), rules)
-             for sg, st in adherence.blocks(segs, statuses, n_agents)]
-    return _concat(parts)
+    return _concat([from_sweep(adherence.sweep(block), block.rules)
+                    for block in adherence.blocks(data)])
 
 
-def measure_all(segs: pd.DataFrame, statuses: pd.DataFrame, activities: pd.DataFrame,
-                breaks: pd.DataFrame, schedule: Schedule, rules: AdherenceRules,
-                n_agents: int, days: int
-                ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def measure_all(data: AdherenceData) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """:func:`sim.measure.adherence.measure` and :func:`exceptions` from one sweep per block."""
     total, pieces, parts = None, [], []
-    for sg, st in adherence.blocks(segs, statuses, n_agents):
-        sw = adherence.sweep(sg, st, activities, breaks, schedule, n_agents, days, rules)
-        out, pc = adherence.per_agent_day(sw, rules)
+    for block in adherence.blocks(data):
+        sw = adherence.sweep(block)
+        out, pc = adherence.per_agent_day(sw, block.rules)
         total = out if total is None else total + out
         pieces.append(pc)
-        parts.append(from_sweep(sw, rules))
+        parts.append(from_sweep(sw, block.rules))
     pieces_df = pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
     return total, pieces_df, _concat(parts)
 
@@ -135,37 +120,3 @@ def from_sweep(sw: Sweep, rules: AdherenceRules) -> pd.DataFrame:
         cols[f"lost_{r}_s"] = by_reason[j]
     keep = counted > _EPS
     return _frame({k_: v[keep] for k_, v in cols.items()})
-
-
-def warnings(exceptions: pd.DataFrame, rules: AdherenceRules) -> pd.DataFrame:
-    """One row per warning due: ``warning_after`` breaches within ``warning_window_days``.
-
-    Per agent, breaches are taken in the order they happened (``breach_s``, the moment
-    each passed the threshold); a warning is due at the breach that makes
-    ``warning_after`` within the window (breaches at most ``warning_window_days`` apart,
-    the earliest excluded when exactly that far back), and the count then starts again
-    from zero. ``system_breaches`` counts the breaches behind it whose reason is outside
-    the agent's control (``SYSTEM_REASONS``: the log-in delay, a call running into an
-    activity); ``system`` is true when they are more than half. Columns:
-    :data:`WARNING_COLUMNS`, sorted by agent and time.
-    """
-    rows = []
-    window = rules.warning_window_days * DAY_S
-    b = exceptions[exceptions["breach"].to_numpy(bool)]
-    b = b.assign(system=b["reason"].astype(str).isin(SYSTEM_REASONS).to_numpy())
-    for agent, mine in b.sort_values("breach_s", kind="stable").groupby("agent", sort=True):
-        recent: deque[tuple[float, bool]] = deque()
-        for day, t, sys_ in zip(mine["day"].to_numpy(), mine["breach_s"].to_numpy(),
-                                mine["system"].to_numpy(), strict=True):
-            while recent and recent[0][0] <= t - window:
-                recent.popleft()
-            recent.append((float(t), bool(sys_)))
-            if len(recent) >= rules.warning_after:
-                n_sys = sum(s for _, s in recent)
-                rows.append((int(agent), int(day), float(t), recent[0][0], len(recent), n_sys,
-                             2 * n_sys > len(recent)))
-                recent.clear()
-    out = pd.DataFrame(rows, columns=list(WARNING_COLUMNS))
-    return out.astype({"agent": np.int64, "day": np.int64, "time_s": float,
-                       "first_breach_s": float, "breaches": np.int64,
-                       "system_breaches": np.int64, "system": bool})

@@ -10,7 +10,10 @@ current exception's counted time would pass ``measurement.adherence.exception_th
 if nothing changed. One SimPy timeout waits for that moment; a change before it makes the
 timeout stale (a token) and a new prediction is made. When a timeout fires and the
 exception is still running with its counted time at the threshold, the breach is
-**alerted**: at that moment, with the reason that has most counted seconds so far.
+**alerted** on the :class:`Screen`: at that moment, with the reason that has most counted
+seconds so far, unless the rules (:mod:`sim.regime.rules`) excuse it; the screen passes the
+breaches the leader can see to the supervisor, who applies the same rule engine as the
+end-of-day review.
 
 The walk mirrors :func:`sim.measure.adherence.sweep` piece by piece (the tolerance conventions,
 imposed talks entered into the schedule as they start, the loss reasons), so the alerts
@@ -26,15 +29,25 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
 
 from sim.engine.status import Status
 from sim.measure.adherence import OUT, STATUS_STATE
-from sim.scenario import LOSS_REASONS, SCHEDULE_STATES
+from sim.regime.rules import Rules
+from sim.scenario import DAY_S, LOSS_REASONS, SCHEDULE_STATES, Schedule
 
 if TYPE_CHECKING:
+    import simpy
+
     from sim.engine.agent import Agent
-    from sim.regime.policy import Regime
+    from sim.engine.presence import Presence
+
+#: columns of the alerts table
+ALERT_COLUMNS = ("agent", "day", "time_s", "reason", "counted_s", "seen")
 
 # kinds of spell (what the agent is doing, as the sweep tells them apart)
 QUEUE, PLANNED, UNPLANNED, IMPOSED, LOGGED_OUT = range(5)
@@ -74,16 +87,81 @@ class _Run:
             self.decided = False
 
 
+class Screen:
+    """The real-time adherence screen: a tracker per agent and every alert it showed.
+
+    ``visible(agent, day)`` says whether the team leader sees the agent's numbers that
+    day; ``on_breach(agent, day, now, reason, counted)`` is what the leader does with a
+    breach seen (:meth:`sim.regime.supervisor.Supervisor.on_alert`).
+    """
+
+    def __init__(self, rules: Rules, schedule: Schedule, days: int,
+                 visible: Callable[[int, int], bool],
+                 on_breach: Callable[[Agent, int, float, str, float], None]) -> None:
+        self.rules = rules
+        self.tol_by = [schedule.tolerance(s) for s in SCHEDULE_STATES]
+        self.days = days
+        self.visible = visible
+        self.on_breach = on_breach
+        self.alerts: list[tuple] = []  # (agent, day, time_s, reason, counted, seen)
+        self.trackers: list[Tracker] = []
+        self._segs: dict[tuple[int, int], list[list]] = {}
+        self._present: np.ndarray | None = None
+
+    def start(self, env: simpy.Environment, agents: list[Agent], presence: Presence,
+              segs: pd.DataFrame) -> list[Tracker]:
+        """Trackers for every agent, the schedule per agent-day, a start-of-day process."""
+        self._present = presence.present
+        a, d = segs["agent"].to_numpy(), segs["day"].to_numpy()
+        vals = zip(a.tolist(), d.tolist(), segs["start_s"].tolist(), segs["end_s"].tolist(),
+                   segs["state"].tolist(), segs["row"].tolist(), strict=True)
+        for k, day, s0, s1, state, row in vals:
+            self._segs.setdefault((k, day), []).append([s0, s1, state, row])
+        self.trackers = [Tracker(self, agent) for agent in agents]
+        env.process(self._day_starts(env))
+        return self.trackers
+
+    def _day_starts(self, env: simpy.Environment) -> Generator[simpy.Event, None, None]:
+        """SimPy process: at each midnight, the trackers start the day (logged out)."""
+        for d in range(self.days):
+            yield env.timeout(max(0.0, d * DAY_S - env.now))
+            for tr in self.trackers:
+                if tr.day != d and tr.agent.status == Status.LOGGED_OUT:
+                    tr.start_day(d)
+
+    def day_segments(self, agent: int, day: int) -> list[list]:
+        """The agent-day's schedule segments ``[start, end, state, plan row]`` (a copy)."""
+        return [list(s) for s in self._segs.get((agent, day), [])]
+
+    def present(self, agent: int, day: int) -> bool:
+        """Whether the agent works that day."""
+        return bool(self._present[agent, day])
+
+    def alert(self, agent: Agent, day: int, now: float, reason: str, counted: float) -> None:
+        """A breach on the screen: logged, and acted on if the leader can see it."""
+        k = agent.index
+        seen = self.visible(k, day)
+        self.alerts.append((k, day, now, reason, counted, seen))
+        if seen:
+            self.on_breach(agent, day, now, reason, counted)
+
+
+def alerts_frame(rows: list[tuple]) -> pd.DataFrame:
+    """Every breach the real-time screen showed (``seen``: the leader could see it)."""
+    out = pd.DataFrame(rows, columns=list(ALERT_COLUMNS))
+    return out.astype({"agent": np.int64, "day": np.int64, "time_s": float,
+                       "reason": str, "counted_s": float, "seen": bool})
+
+
 class Tracker:
     """One agent's real-time adherence, advanced at its changes of state (see module doc)."""
 
-    def __init__(self, regime: Regime, agent: Agent) -> None:
-        self.regime = regime
+    def __init__(self, screen: Screen, agent: Agent) -> None:
+        self.screen = screen
         self.agent = agent
-        sched = regime.scenario.adherence_schedule
-        self.tol_by = [sched.tolerance(s) for s in SCHEDULE_STATES]
-        self.after_change = regime.rules.convention == "after_change"
-        self.thr = regime.rules.exception_threshold_s
+        self.tol_by = screen.tol_by
+        self.after_change = screen.rules.convention == "after_change"
+        self.thr = screen.rules.threshold_s
         self.day = -1
         self.segs: list[list] = []
         self.login = math.inf
@@ -103,7 +181,7 @@ class Tracker:
     def start_day(self, day: int) -> None:
         """A new agent-day: its schedule, logged out from the shift start."""
         self.day = day
-        self.segs = self.regime.day_segments(self.agent.index, day)
+        self.segs = self.screen.day_segments(self.agent.index, day)
         self.login = math.inf
         self.t = self.segs[0][0] if self.segs else 0.0
         self.spell = (OUT, LOGGED_OUT, 0.0, 0.0)
@@ -114,7 +192,7 @@ class Tracker:
         self._predict()
 
     def imposed_asked(self, item: tuple) -> None:
-        """The regime imposed a talk (the agent's ``due`` entry): its spell is entered."""
+        """The supervisor imposed a talk (the agent's ``due`` entry): its spell is entered."""
         self.imposed.append(item)
 
     # ------------------------------------------------------------------ the funnel
@@ -261,7 +339,7 @@ class Tracker:
             return  # stale: a change came first
         self.timer_at = math.inf
         agent, now = self.agent, self.agent.env.now
-        if not self.regime.present(agent.index, self.day):
+        if not self.screen.present(agent.index, self.day):
             return
         self._sync()
         run = self.run
@@ -276,8 +354,8 @@ class Tracker:
                 self._walk(ahead, now, self.segs[-1][1], self.spell)
                 rs = ahead.reasons
             reason = LOSS_REASONS[max(range(len(rs)), key=lambda i: (rs[i], -i))]
-            if reason not in self.regime.rules.excused:
-                self.regime.alert(agent, self.day, now, reason, run.counted)
+            if not self.screen.rules.excuses(reason):
+                self.screen.alert(agent, self.day, now, reason, run.counted)
         self._predict()
 
     def _out_now(self, now: float) -> bool:

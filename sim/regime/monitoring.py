@@ -1,0 +1,137 @@
+"""Monitoring: which calls are recorded, and the calls scored after each day (recorded or live).
+
+A ``recorded_share`` of calls is recorded (first calls from one draw, each repeat call
+from its own generator keyed by its index, so that repeats leave first calls' draws
+alone). After each day the leader scores some of each agent's calls of the day: a Poisson
+number of recorded calls (``evaluations_per_agent_month``) and of calls heard live
+(``listen_in_per_agent_month``; all of them when nothing is recorded). A call repeated or
+released early scores lower, with the evaluator's noise. Under punitive feedback a score
+under the quality target is a breach counted toward a talk; under developmental feedback
+a score the leader may discuss gives a feedback talk at the agent's next log-in. A
+listen-in may be discussed whatever the level (the leader was there); recorded scores
+under team level go into team figures only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.engine.status import Status
+from sim.engine.streams import Streams
+from sim.regime.supervisor import Supervisor
+from sim.scenario import DAY_S, Scenario
+
+if TYPE_CHECKING:
+    from sim.engine.centre import Centre
+
+
+class Monitoring:
+    """Recording and scored evaluations of one run."""
+
+    def __init__(self, scenario: Scenario, streams: Streams, supervisor: Supervisor) -> None:
+        mon = scenario.monitoring
+        self.config = mon
+        per_month = scenario.schedule.days_per_year / 12  # working days in a month
+        self.eval_rate = mon.evaluations_per_agent_month / per_month
+        self.listen_rate = mon.listen_in_per_agent_month / per_month
+        self.quality = scenario.targets.quality
+        self.feedback_s = scenario.supervisor.feedback_minutes * 60
+        self.streams = streams
+        self.supervisor = supervisor
+        self.record_u = bytearray()  # per call: recorded (its uniform below recorded_share)
+        self.evals: list[tuple] = []  # (call, agent, day, kind, score)
+        self._repeated: set[int] = set()  # calls repeated so far (seen by score_day)
+        self._rep_pos = 0  # call indices up to here looked at for repeats
+
+    @property
+    def scores(self) -> bool:
+        """Whether any call is scored."""
+        return self.eval_rate > 0 or self.listen_rate > 0
+
+    def recorded(self, n_calls: int, n_first: int) -> np.ndarray:
+        """Per call so far: recorded? (first calls from one draw, repeats each their own)."""
+        mon = self.config
+        if mon.recording == "none" or mon.recorded_share == 0:
+            return np.zeros(n_calls, dtype=bool)
+        return np.frombuffer(self._record_flags(n_calls, n_first), dtype=bool)[:n_calls].copy()
+
+    def _recorded_at(self, idx: np.ndarray, n_calls: int, n_first: int) -> np.ndarray:
+        """:meth:`recorded` of the calls ``idx`` only (the draws up to ``n_calls`` made)."""
+        mon = self.config
+        if mon.recording == "none" or mon.recorded_share == 0:
+            return np.zeros(len(idx), dtype=bool)
+        flags = self._record_flags(n_calls, n_first)
+        return np.array([flags[i] for i in idx.tolist()], dtype=bool)
+
+    def _record_flags(self, n_calls: int, n_first: int) -> bytearray:
+        """Recorded? per call (1/0), drawn up to ``n_calls``.
+
+        First calls from one draw, each repeat from its own generator (keyed by its index).
+        """
+        u, share = self.record_u, self.config.recorded_share
+        if not u:
+            u += (self.streams.rng("monitoring", 0).random(n_first) < share).tobytes()
+        while len(u) < n_calls:
+            u.append(self.streams.first_uniform("monitoring", 1, len(u)) < share)
+        return u
+
+    def table(self) -> pd.DataFrame:
+        """One row per call scored: call, agent, day, kind (recorded or listen_in), score."""
+        return evaluations_frame(self.evals)
+
+    def score_day(self, centre: Centre, day: int, now: float) -> None:
+        """Score some of each agent's calls of the day (recorded, or heard live)."""
+        mon, sup = self.config, self.supervisor
+        act, punitive = sup.log.act, sup.punitive
+        at_all, by_all = centre.answered_at, centre.answered_by
+        lo = day * DAY_S
+        # the calls answered since the last review (each answered once), today's of them
+        new, centre.answered = centre.answered, []
+        today = np.array(sorted(i for i in new if lo <= at_all[i] < lo + DAY_S), dtype=np.intp)
+        by = np.array([by_all[i] for i in today.tolist()], dtype=np.int64)
+        rec_today = self._recorded_at(today, len(at_all), centre.n_first)
+        rec = np.zeros(len(at_all), dtype=bool)
+        rec[today] = rec_today
+        # the calls repeated since the last review
+        for j in range(max(self._rep_pos, centre.n_first), len(at_all)):
+            if j in centre.repeat_of:
+                self._repeated.add(centre.repeat_of[j])
+        self._rep_pos = len(at_all)
+        released, repeated = centre.released, self._repeated
+        for agent in np.unique(by):
+            agent = int(agent)
+            mine = today[by == agent]
+            rng = self.streams.fast("supervisor", 1, agent, day)
+            n_eval, n_listen = rng.poisson(self.eval_rate), rng.poisson(self.listen_rate)
+            pool = mine[rec[mine]] if mon.recording != "none" else mine[:0]
+            chosen = [(int(i), "recorded") for i in rng.permutation(pool)[:n_eval]]
+            heard = n_listen + (n_eval - len(chosen) if mon.recording == "none" else 0)
+            rest = np.setdiff1d(mine, [i for i, _ in chosen])
+            chosen += [(int(i), "listen_in") for i in rng.permutation(rest)[:heard]]
+            for i, kind in chosen:
+                quality = 0.4 if i in repeated or i in released else 0.9
+                score = float(np.clip(quality + rng.normal(0, mon.evaluator_noise_sd), 0, 1))
+                self.evals.append((i, agent, day, kind, score))
+                act(agent, day, now, "supervisor", "evaluation", kind, f"score {score:.2f}")
+                live_talk = kind == "listen_in" and not punitive
+                if not (sup.visible(agent, day) or live_talk):
+                    continue  # team level: the score goes into the team's figures only
+                pol = sup.policies[agent]
+                if punitive:
+                    if self.quality is not None and score < self.quality:
+                        pol.breaches.add(now, "quality")
+                        act(agent, day, now, "supervisor", "quality_breach", kind,
+                            f"score {score:.2f} < {self.quality:.2f}")
+                elif self.feedback_s > 0:
+                    act(agent, day, now, "supervisor", "feedback", kind, f"score {score:.2f}")
+                    pol.give_later(Status.NOT_READY_TRAINING, self.feedback_s, "feedback")
+
+
+def evaluations_frame(rows: list[tuple]) -> pd.DataFrame:
+    """The evaluations table's columns and types."""
+    out = pd.DataFrame(rows, columns=["call", "agent", "day", "kind", "score"])
+    return out.astype({"call": np.int64, "agent": np.int64, "day": np.int64,
+                       "kind": str, "score": float})
