@@ -23,6 +23,7 @@ from sim.engine.centre import Centre
 from sim.engine.demand import CallSet, DayCalls, sample_day
 from sim.engine.presence import Presence
 from sim.engine.repeats import Repeats
+from sim.engine.routing import Router, build_router
 from sim.engine.runtime import few_collections
 from sim.engine.schedule import (
     AgentDay,
@@ -140,6 +141,7 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
              calls: list[DayCalls] | None = None,
              behaviours: Sequence[Behaviour] | Callable[[Agent], Behaviour] | None = None,
              observe: Sequence[str | Observer] = (),
+             router: Router | None = None,
              ) -> RunResult:
     """Simulate ``scenario`` for its horizon with the streams of ``(seed, replication)``.
 
@@ -149,10 +151,12 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     them from the scenario, so they run the same on every executor. ``observe`` names the
     observers to record with (:data:`sim.people.observe.OBSERVERS`, or instances): their
     records are ``RunResult.observed``; the run itself is the same with or without them.
+    ``router`` replaces the scenario's routing policy (:mod:`sim.engine.routing`): for tests
+    of the routing seam.
     """
     with few_collections():  # millions of objects that live until the end: see sim.engine.runtime
         r = build(scenario, seed, replication, calls=calls, behaviours=behaviours,
-                  observe=observe)
+                  observe=observe, router=router)
         run(r)
         return collect(r)
 
@@ -161,6 +165,7 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
           calls: list[DayCalls] | None = None,
           behaviours: Sequence[Behaviour] | Callable[[Agent], Behaviour] | None = None,
           observe: Sequence[str | Observer] = (),
+          router: Router | None = None,
           ) -> Run:
     """Sample the calls, publish the plan and set up the centre and its agents."""
     t0 = time.perf_counter()
@@ -173,8 +178,8 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     day_plans: list[list[AgentDay]] = agent_days(scenario, plan, streams)
     env = simpy.Environment()
     centre = Centre(env, CallSet.join(days), closings(scenario),
-                    scenario.closing.rule == "serve")
-    centre.acw_callout = scenario.calls.acw_callout
+                    scenario.closing.rule == "serve",
+                    router if router is not None else build_router(scenario))
     presence = Presence(len(staff), h.days)
     regime = Regime(scenario, streams) if scenario.policy_active else None
     st = scenario.stress

@@ -3,8 +3,10 @@
 The agent logs in (after the system's log-in delay), cycles through Ready/Talk/ACW, works
 its planned activities and unplanned breaks, and logs off. Nothing polls: planned
 activities and break needs are timeouts with callbacks (like the shift end). An idle agent
-is taken out of the ready queue at once; a busy one finishes the call and its ACW first
-(the activity is displaced, and the record says by how much).
+leaves the router at once; a busy one finishes the call and its ACW first (the activity is
+displaced, and the record says by how much). Which call it takes is the router's choice
+(:mod:`sim.engine.routing`): the agent only asks for work, waits with the router and leaves
+it.
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ class Agent:
         self.due: deque[tuple[int, float, float, int, bool, float]] = deque()
         self.need: tuple[float, float] | None = None
         self._acw_timer: simpy.Event | None = None
+        #: the router may call this agent out of its ACW now
+        self._acw_open = False
         #: (plan row, actual start, actual end); NaN start and end: never taken
         self.activity_log: list[tuple[int, float, float]] = []
         #: (day, time the need arose, start, end); NaN start and end: merged or never taken
@@ -110,40 +114,49 @@ class Agent:
         self.imposed_log.append([self.day, reason, int(status), float(length_s), now,
                                  math.nan, math.nan])
         self.due.append((-1 - j, now, now + length_s, int(status), True, 0.0))
-        self.centre.in_acw.pop(self, None)
+        self._close_acw()
         if self.idle:
             self._interrupt_idle(WORK)
         return True
 
     def offer(self, item: int) -> None:
-        """Give this idle agent a call (or ``LOG_OFF`` / ``WORK``); it leaves the ready queue."""
+        """Give this idle agent a call (or ``LOG_OFF`` / ``WORK``); it is no longer idle."""
         self.idle = False
         self.wake.succeed(item)
 
     def call_out(self, item: int) -> None:
         """Give this agent, in interruptible ACW, a call: the wrap-up ends now."""
         self._acw_timer = None
+        self._acw_open = False  # the router has let go of it
         self.wake.succeed(item)
 
     def _acw_over(self, event: simpy.Event) -> None:
         if event is self._acw_timer:  # not called out meanwhile
             self._acw_timer = None
-            self.centre.in_acw.pop(self, None)
+            if self._acw_open:  # as _close_acw, inline: this runs after most such ACWs
+                self._acw_open = False
+                self.centre.router.acw_close(self)
             self.wake.succeed(ACW_DONE)
 
+    def _close_acw(self) -> None:
+        """The ACW is over, or something comes after it: no call-out from it any more."""
+        if self._acw_open:  # only then does the router hold the agent (ACW call-out)
+            self._acw_open = False
+            self.centre.router.acw_close(self)
+
     def _interrupt_idle(self, item: int) -> None:
-        self.centre.ready.remove(self)
+        self.centre.router.leave_idle(self)
         self.offer(item)
 
     def _end_shift(self, _event: simpy.Event) -> None:
         self.shift_over = True
-        self.centre.in_acw.pop(self, None)  # never called out after the shift
+        self._close_acw()  # never called out after the shift
         if self.idle:  # waiting in Ready: log off now, not at the next call
             self._interrupt_idle(LOG_OFF)
 
     def _activity_due(self, event: simpy.Event) -> None:
         self.due.append(event.value)
-        self.centre.in_acw.pop(self, None)  # the activity comes after this ACW
+        self._close_acw()  # the activity comes after this ACW
         if self.idle:
             self._interrupt_idle(WORK)
 
@@ -154,7 +167,7 @@ class Agent:
             self.break_log.append((self.day, t, math.nan, math.nan))
             return
         self.need = event.value
-        self.centre.in_acw.pop(self, None)
+        self._close_acw()
         if self.idle and not self.behaviour.defer_unplanned_break(self, self.env.now):
             self._interrupt_idle(WORK)
 
@@ -194,27 +207,28 @@ class Agent:
         env, centre, k = self.env, self.centre, self.index
         set_status = self.set_status
         timeout, talk, acw = env.timeout, centre.talk, centre.acw
-        callout = centre.acw_callout
+        router = centre.router
+        next_call, idle, callout = router.next_call, router.idle, router.acw_callout
         nxt: int | None = None  # a call given to this agent in ACW
         while True:
             if not self.shift_over and (self.due or self.need is not None):
                 yield from self._other_work()
             if self.shift_over and nxt is None:
                 # after the shift only overtime at closing, and only while calls wait
-                i = centre.next_call(env.now) if self.overtime else None
+                i = next_call(self, env.now) if self.overtime else None
                 if i is None:
                     break
             elif nxt is not None:
                 i, nxt = nxt, None
             else:
-                i = centre.next_call(env.now)
+                i = next_call(self, env.now)
             if i is None:
                 set_status(READY, env.now)
                 if self.due:  # imposed by a behaviour watching this very change
                     continue
                 self.wake = env.event()
                 self.idle = True
-                centre.ready.append(self)
+                idle(self)
                 i = yield self.wake
                 if i == LOG_OFF:
                     break
@@ -256,11 +270,12 @@ class Agent:
         """
         env, centre = self.env, self.centre
         start = env.now
-        j = centre.next_call(start)
+        j = centre.router.next_call(self, start)
         if j is None:
             self.set_status(ACW, start)
             self.wake = env.event()
-            centre.in_acw[self] = None
+            self._acw_open = True
+            centre.router.acw_open(self)
             self._acw_timer = env.timeout(wrap)
             self._acw_timer.callbacks.append(self._acw_over)
             got = yield self.wake

@@ -1,9 +1,10 @@
-"""The ACD: one FIFO queue, longest-idle-agent routing, abandonment without events.
+"""The ACD: calls arriving, waiting, abandoning, coming back and closing.
 
-Abandonment is exact and costs no event: a waiting call's deadline (arrival + patience)
-is known on arrival, so when an agent looks for work, calls at the head of the queue
-whose deadline has passed are recorded as abandoned at their deadline and skipped. Only
-calls that are still waiting can be answered, as if each had hung up on time.
+The centre keeps each call's record (arrival, deadline, handling, answer, closing) and
+runs the arrivals and the closings; which agent a call goes to, and which waiting call an
+agent takes, is the router's (:mod:`sim.engine.routing`), and so is abandonment: exact and
+eventless, a call past its deadline is skipped when an agent looks, as if its caller had
+hung up on time.
 
 Closing is explicit (``scenario.closing``): the queue takes no call after closing time.
 Under ``serve`` the agents logged in at closing stay on until the queue is empty; calls
@@ -15,25 +16,35 @@ Either way nothing waits past the day's cut-off, which is never after midnight.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Generator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import simpy
 
+from sim.engine.routing import FifoLongestIdle, Router
+
 if TYPE_CHECKING:
-    from sim.engine.agent import Agent
     from sim.engine.demand import CallSet
     from sim.engine.repeats import Repeats
 
 
+class OnShift(Protocol):
+    """What the centre's closing needs of a logged-in agent."""
+
+    #: set at closing (rule "serve"): clear the queue before logging off
+    overtime: bool
+
+
 class Centre:
-    """Routes one run's calls (all days, sorted by arrival) to agents."""
+    """One run's calls (all days, sorted by arrival), handed to agents by its router."""
 
     def __init__(self, env: simpy.Environment, calls: CallSet,
                  closings: list[tuple[float, float]] | None = None,
-                 serve_after_close: bool = True) -> None:
-        """``closings``: per day (closing time, cut-off); ``serve_after_close``: the rule."""
+                 serve_after_close: bool = True, router: Router | None = None) -> None:
+        """Per day ``closings`` (closing time, cut-off), the closing rule, the routing policy.
+
+        ``router`` defaults to one FIFO queue, longest idle agent first.
+        """
         self.env = env
         arrival = calls.arrival
         patience, talk, acw = calls.patience, calls.talk, calls.acw
@@ -44,17 +55,15 @@ class Centre:
         self.talk = talk.tolist()
         self.acw = acw.tolist()
         n = len(self.arrival)
-        self.queue: deque[int] = deque()
-        self.ready: deque[Agent] = deque()  # idle agents, longest idle on the left
-        self.acw_callout = False
-        #: agents in ACW who may be called out (only with acw_callout), longest in ACW first
-        self.in_acw: dict[Agent, None] = {}
+        #: the one place that pairs waiting calls with agents
+        self.router: Router = router if router is not None else FifoLongestIdle()
+        self.router.bind(self)
         self.answered_at = [math.nan] * n
         self.answered_by = [-1] * n
         #: when a call still waiting was ended by closing (NaN: it was not)
         self.closed_at = [math.nan] * n
         #: agents logged in now (insertion-ordered)
-        self.logged_in: dict[Agent, None] = {}
+        self.logged_in: dict[OnShift, None] = {}
         #: between a closing (rule "serve") and its cut-off
         self.after_close = False
         self.n_first = n
@@ -67,23 +76,17 @@ class Centre:
         self.answered: list[int] | None = None
 
     def arrivals(self) -> Generator[simpy.Event, None, None]:
-        """SimPy process: each call arrives, goes to the longest-idle agent or queues."""
-        env, timeout, ready, queue = self.env, self.env.timeout, self.ready, self.queue
-        in_acw = self.in_acw
-        arrival = self.arrival
+        """SimPy process: each call arrives and is handed to the router."""
+        env, timeout, arrive = self.env, self.env.timeout, self.router.arrive
+        arrival, deadline = self.arrival, self.deadline
+        now = env.now  # read once per call: the clock does not move while this runs
         for i in range(self.n_first):
             t = arrival[i]
-            yield timeout(t - env.now)
-            arrival[i] = env.now  # the clock's own value, so waits are exactly >= 0
-            self.deadline[i] = env.now + (self.deadline[i] - t)
-            if ready:
-                ready.popleft().offer(i)
-            elif in_acw:  # only ever filled when ACW call-out is allowed
-                agent = next(iter(in_acw))
-                del in_acw[agent]
-                agent.call_out(i)
-            else:
-                queue.append(i)
+            yield timeout(t - now)
+            now = env.now
+            arrival[i] = now  # the clock's own value, so waits are exactly >= 0
+            deadline[i] = now + (deadline[i] - t)
+            arrive(i)
 
     def call_ended(self, i: int, now: float, extra: float) -> None:
         """The talk of call ``i`` is over: if left unresolved, its caller will call again."""
@@ -110,23 +113,7 @@ class Centre:
         now = self.env.now
         self.deadline[j] = now + (self.deadline[j] - self.arrival[j])
         self.arrival[j] = now  # the clock's own value, as for first calls
-        if self.ready:
-            self.ready.popleft().offer(j)
-        elif self.in_acw:
-            agent = next(iter(self.in_acw))
-            del self.in_acw[agent]
-            agent.call_out(j)
-        else:
-            self.queue.append(j)
-
-    def next_call(self, now: float) -> int | None:
-        """The first still-waiting call, skipping (= abandoning) those past their deadline."""
-        queue, deadline = self.queue, self.deadline
-        while queue:
-            i = queue.popleft()
-            if deadline[i] > now:
-                return i
-        return None
+        self.router.arrive(j)
 
     def answer(self, i: int, agent: int, now: float) -> None:
         """Record that call ``i`` is answered by ``agent`` now."""
@@ -148,7 +135,7 @@ class Centre:
                 self.after_close = False
             self.close_queue(env.now)
 
-    def logged_off(self, agent: Agent, now: float) -> None:
+    def logged_off(self, agent: OnShift, now: float) -> None:
         """``agent`` logged off; after closing, calls nobody is left to serve end as closed."""
         del self.logged_in[agent]
         if self.after_close and not self.logged_in:
@@ -156,19 +143,17 @@ class Centre:
 
     def close_queue(self, now: float) -> None:
         """End every call still waiting now as closed (those past their deadline abandoned)."""
-        queue, deadline, closed_at = self.queue, self.deadline, self.closed_at
-        while queue:
-            i = queue.popleft()
-            if deadline[i] > now:
-                closed_at[i] = now
+        closed_at = self.closed_at
+        for i in self.router.close(now):
+            closed_at[i] = now
 
     def release(self) -> None:
         """Drop the per-call lists once the run's tables are built (they hold copies)."""
         for name in ("arrival", "deadline", "talk", "acw", "answered_at", "answered_by",
                      "closed_at"):
             setattr(self, name, [])
+        self.router.bind(self)  # so the router holds no reference to the old lists either
 
     def waiting(self, now: float) -> int:
-        """Calls waiting now (for supervisors and dashboards; O(queue length))."""
-        deadline = self.deadline
-        return sum(1 for i in self.queue if deadline[i] > now)
+        """Calls waiting now (for supervisors and dashboards)."""
+        return self.router.waiting(now)
