@@ -84,7 +84,7 @@ level = "team"
 FEW = ("alpha", "load_talk", "hostile_impulse")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def files(tmp_path_factory):
     """A.toml and B.toml in a folder of their own."""
     d = tmp_path_factory.mktemp("scen")
@@ -93,7 +93,7 @@ def files(tmp_path_factory):
     return d / "strict.toml", d / "team.toml"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def pair(files):
     """The two scenarios, loaded."""
     return tuple(load_scenario(p, {"horizon.days": 1}) for p in files)
@@ -257,14 +257,23 @@ def _frames(res):
     return res.design_table(), res.indices_table()
 
 
-def test_serial_equals_parallel(pair):
+#: the small design the runs below share: two trajectories of three parameters, paired
+SMALL_DESIGN = {"trajectories": 2, "reps": 2, "seed": 3, "only": FEW}
+
+
+@pytest.fixture(scope="module")
+def serial(pair):
+    """The small design run once on one core, uninterrupted: what the other runs must equal."""
+    a, b = pair
+    return run_sensitivity(a, b, executor=SerialExecutor(), **SMALL_DESIGN)
+
+
+def test_serial_equals_parallel(pair, serial):
     """The same seed gives identical design tables and indices on one core or a pool."""
     a, b = pair
-    kw = {"trajectories": 2, "reps": 2, "seed": 7, "only": FEW}
-    serial = run_sensitivity(a, b, executor=SerialExecutor(), **kw)
     pool = ProcessExecutor(2)
     try:
-        parallel = run_sensitivity(a, b, executor=pool, **kw)
+        parallel = run_sensitivity(a, b, executor=pool, **SMALL_DESIGN)
     finally:
         pool.close()
     for x, y in zip(_frames(serial), _frames(parallel), strict=True):
@@ -289,10 +298,10 @@ def test_switch_table_names_real_parameters(pair):
     assert set(inert("stress", (on, b))) == {"feedback", "attrition"}
 
 
-def test_resume_after_interruption_does_not_recompute(pair, tmp_path):
+def test_resume_after_interruption_does_not_recompute(pair, serial, tmp_path):
     """Interrupted after 5 replications: the next run loads those 5 and runs only the rest."""
     a, b = pair
-    kw = {"trajectories": 2, "reps": 2, "seed": 3, "only": FEW, "executor": SerialExecutor()}
+    kw = {**SMALL_DESIGN, "executor": SerialExecutor()}
     store = ReplicationStore(tmp_path / "replications")
     done = []
 
@@ -306,8 +315,7 @@ def test_resume_after_interruption_does_not_recompute(pair, tmp_path):
     again = run_sensitivity(a, b, store=store, **kw)
     total = again.distinct * 2 * 2
     assert (again.resumed, again.ran) == (5, total - 5)
-    fresh = run_sensitivity(a, b, **kw)
-    for x, y in zip(_frames(again), _frames(fresh), strict=True):
+    for x, y in zip(_frames(again), _frames(serial), strict=True):  # as if uninterrupted
         pd.testing.assert_frame_equal(x, y, check_exact=True)
     third = run_sensitivity(a, b, store=store, **kw)
     assert (third.resumed, third.ran) == (total, 0)
