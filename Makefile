@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench notebooks clean
+.PHONY: demo test test-slow lint bench notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,9 +16,15 @@ demo: $(STAMP)
 	$(BIN)/ccsim run scenarios/base.toml --reps 5
 	$(BIN)/ccsim compare scenarios/base.toml scenarios/more-agents.toml --reps 5
 
+# every test but the long statistical suites, on every core; tests that share a simulated
+# run stay on one worker (loadgroup, see tests/conftest.py)
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
+
+# the long statistical suites only (twelve-week calibration and spiral: pytest -m slow)
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup -m slow
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_engine.py

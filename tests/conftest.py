@@ -55,3 +55,38 @@ def assert_statuses_tile(statuses: pd.DataFrame, agent_days: pd.DataFrame) -> No
         assert start[0] == row["login_s"] and end[-1] == row["logout_s"]
         assert abs(g["duration_s"].sum() - row["logged_in_s"]) < 1e-6
     assert len(statuses.groupby(["agent", "day"])) == len(agent_days)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that read the same module-scoped fixture run on one worker under xdist.
+
+    ``make test`` distributes with ``--dist loadgroup``: a test without an ``xdist_group``
+    goes to whichever worker is free, so a module-scoped fixture (a shared simulation) would
+    be computed again on every worker that runs one of its readers. Readers of the same
+    module-scoped fixtures are put in one group here, so each shared run happens once; a
+    test with an explicit ``xdist_group`` keeps it, and every other test stays free. So a
+    fixture worth sharing (a simulation) is module-scoped, and a cheap one (a file, a loaded
+    scenario) session-scoped: its readers need not wait for one worker.
+    """
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    shared_by: list[tuple[pytest.Item, str]] = []
+    for item in items:
+        info, module = getattr(item, "_fixtureinfo", None), getattr(item, "module", None)
+        if info is None or module is None or item.get_closest_marker("xdist_group"):
+            continue
+        keys = [f"{module.__name__}::{name}"
+                for name, defs in info.name2fixturedefs.items()
+                if defs and defs[-1].scope == "module"]
+        for key in keys[1:]:  # fixtures read together by one test share a group
+            parent[root(key)] = root(keys[0])
+        if keys:
+            shared_by.append((item, keys[0]))
+    for item, key in shared_by:
+        item.add_marker(pytest.mark.xdist_group(root(key)))

@@ -86,6 +86,18 @@ def difference(line: str, kpi: str) -> tuple[float, float, float]:
     return tuple(float(v) for v in m.groups())
 
 
+def on_worker_of(name: str) -> pytest.MarkDecorator:
+    """Every test of one notebook on one xdist worker, so the notebook is executed once.
+
+    Each notebook is its own group: the five run in parallel, each on the first worker free.
+    """
+    return pytest.mark.xdist_group(f"notebook-{name[:2]}")
+
+
+#: every notebook as a parameter, marked with its group
+EACH = [pytest.param(p, marks=on_worker_of(p.name), id=p.name) for p in NOTEBOOKS]
+
+
 class Executed(dict):
     """Notebooks by file name, each executed (small runs) on first use, then kept."""
 
@@ -114,7 +126,7 @@ def test_the_five_notebooks_exist_with_outputs_committed():
         assert "FAST=False" in text(cells[0]), f"{p.name}: committed from a FAST run"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", EACH)
 def test_every_cell_runs_without_error(executed, path):
     """No cell raises, none writes to stderr, every cell ran in order, the FAST flag took."""
     cells = code_cells(executed[path.name])
@@ -129,7 +141,7 @@ def test_every_cell_runs_without_error(executed, path):
     assert "FAST=True" in text(cells[0]), "the notebook did not read CCSIM_NOTEBOOK_FAST"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", EACH)
 def test_sections_end_in_try_it_and_no_plus_minus(executed, path):
     """Exercises in every notebook, and no output with "±".
 
@@ -144,6 +156,7 @@ def test_sections_end_in_try_it_and_no_plus_minus(executed, path):
     assert "±" not in shown, f"{path.name} prints ±"
 
 
+@on_worker_of("01")
 def test_01_erlang_values_simulation_and_littles_law(executed):
     """01: Erlang C as sim.planning.erlang computes it; the simulation's CIs cover Erlang A; L = λW.
 
@@ -187,6 +200,7 @@ def test_01_erlang_values_simulation_and_littles_law(executed):
         assert printed[k] == round(v, 3) or (np.isnan(v) and np.isnan(printed[k])), k
 
 
+@on_worker_of("02")
 def test_02_plan_lunch_and_login_delay(executed):
     """02: the plan, lunch all at once, and the log-in delay.
 
@@ -209,6 +223,7 @@ def test_02_plan_lunch_and_login_delay(executed):
     assert lo <= mean <= hi < 0, delay
 
 
+@on_worker_of("03")
 def test_03_stress_has_the_documented_signs(executed):
     """03: the documented signs of the stress results.
 
@@ -229,6 +244,7 @@ def test_03_stress_has_the_documented_signs(executed):
     assert last > first, spiral
 
 
+@on_worker_of("04")
 def test_04_negotiation_headline_match_plot_and_sliders(executed):
     """04: the negotiation notebook's key outputs.
 
@@ -249,6 +265,7 @@ def test_04_negotiation_headline_match_plot_and_sliders(executed):
     assert any(WIDGET in o.get("data", {}) for o in sliders.outputs), "no widget displayed"
 
 
+@on_worker_of("05")
 def test_05_inputs_and_outputs_generated_from_the_code(executed):
     """05: every KPI of the registry is listed; the input counts are the schema's."""
     cells = code_cells(executed["05-model-description.ipynb"])
