@@ -272,7 +272,7 @@ def collect(r: Run) -> RunResult:
         add_attrition_columns(r.presence, agent_days_df, absences, agents_df)
     in_window = tables.clip_to_opening(statuses, scenario)
     intervals = tables.intervals_table(scenario, calls, statuses, worked, pieces)
-    counted = calls[calls["counted"]]
+    counted = calls if calls["counted"].all() else calls[calls["counted"]]  # no copy: all count
     sl = scenario.service_level
     actions = r.regime.table() if r.regime is not None else Regime.empty_table()
     evals = (r.regime.evaluations_table() if r.regime is not None

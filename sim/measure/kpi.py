@@ -9,8 +9,9 @@ reports iterate over it and never hard-code the list.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,12 +47,37 @@ class KPIData:
     """The scenario's COPC-style targets (``[targets]``), for the target KPIs."""
     team_of: np.ndarray | None = None
     """Team per agent (for targets that apply to teams)."""
+    memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """What several KPIs read (outcome masks, sums, counts), computed once per data."""
+
+    def once(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()``, computed the first time ``key`` is asked for and kept."""
+        memo = self.memo
+        if key not in memo:
+            memo[key] = make()
+        return memo[key]
 
     def status_seconds(self, *statuses: Status) -> float:
         """Total seconds agents spent in the given statuses."""
-        labels = [LABELS[s] for s in statuses]
-        st = self.statuses
-        return float(st["duration_s"][st["status"].isin(labels)].sum())
+        return self.once(("status_s", statuses), lambda: _status_seconds(self.statuses, statuses))
+
+
+def _status_seconds(st: pd.DataFrame, statuses: tuple[Status, ...]) -> float:
+    """Seconds of the rows in ``statuses``, summed in table order (as pandas sums them)."""
+    col = st["status"]
+    if isinstance(col.dtype, pd.CategoricalDtype):  # compare codes, not strings
+        cats = col.cat.categories
+        want = [cats.get_loc(LABELS[s]) for s in statuses if LABELS[s] in cats]
+        hit = np.isin(col.cat.codes.to_numpy(), want)
+    else:
+        hit = col.isin([LABELS[s] for s in statuses]).to_numpy()
+    return float(np.nansum(st["duration_s"].to_numpy(float)[hit]))
+
+
+def _total(col: pd.Series) -> float:
+    """A column's sum as pandas computes it (NaN skipped), straight from its values."""
+    v = col.to_numpy()
+    return v.sum() if v.dtype.kind in "iub" else np.nansum(v)
 
 
 @dataclass(frozen=True)
@@ -95,7 +121,29 @@ def outcome_is(calls: pd.DataFrame, what: str) -> np.ndarray:
 
 
 def _outcome(d: KPIData, what: str) -> np.ndarray:
-    return outcome_is(d.calls, what)
+    return d.once(("outcome", what), lambda: outcome_is(d.calls, what))
+
+
+def _sl_masks(d: KPIData) -> tuple[np.ndarray, np.ndarray]:
+    return d.once("sl_masks", lambda: service_level_masks(d.calls, d.service_level))
+
+
+def _handle(d: KPIData) -> np.ndarray:
+    """Talk + ACW of each answered call, in table order."""
+    def make() -> np.ndarray:
+        ans = _outcome(d, "answered")
+        return d.calls["talk_s"].to_numpy()[ans] + d.calls["acw_s"].to_numpy()[ans]
+    return d.once("handle", make)
+
+
+def _column_total(d: KPIData, table: str, column: str) -> float:
+    """The sum of one column of one of ``d``'s tables (as pandas sums it), once."""
+    return d.once(("total", table, column), lambda: _total(getattr(d, table)[column]))
+
+
+def _nunique(d: KPIData, table: str, column: str) -> int:
+    """Distinct values of one column of one of ``d``'s tables, once."""
+    return d.once(("nunique", table, column), lambda: getattr(d, table)[column].nunique())
 
 
 @kpi("offered", "Calls offered (arrived in the measurement window).", "calls")
@@ -146,15 +194,19 @@ def service_level_masks(calls: pd.DataFrame, sl: ServiceLevel) -> tuple[np.ndarr
      "service_level.definition (default: over offered).", "share")
 def service_level(d: KPIData) -> float:
     """Service level by the configured definition."""
-    within, den = service_level_masks(d.calls, d.service_level)
+    within, den = _sl_masks(d)
     return _ratio(within.sum(), den.sum())
 
 
 def interval_service_levels(d: KPIData) -> np.ndarray:
     """Service level of every (day, interval) with calls in the window, by the definition."""
+    return d.once("interval_sl", lambda: _interval_service_levels(d))
+
+
+def _interval_service_levels(d: KPIData) -> np.ndarray:
     if len(d.calls) == 0 or "interval" not in d.calls:
         return np.zeros(0)
-    within, den = service_level_masks(d.calls, d.service_level)
+    within, den = _sl_masks(d)
     slot = d.calls["day"].to_numpy() * 100_000 + d.calls["interval"].to_numpy()
     _, idx = np.unique(slot, return_inverse=True)
     num, n = np.bincount(idx, weights=within), np.bincount(idx, weights=den)
@@ -201,8 +253,7 @@ def p_wait(d: KPIData) -> float:
 @kpi("aht_s", "Average handle time of answered calls: talk + after call work.", "s")
 def aht_s(d: KPIData) -> float:
     """Mean talk + ACW over answered calls."""
-    c = d.calls[_outcome(d, "answered")]
-    return _ratio((c["talk_s"] + c["acw_s"]).sum(), len(c))
+    return _ratio(np.nansum(_handle(d)), len(_handle(d)))
 
 
 @kpi("occupancy", "Time in Talk and After Call Work / time Ready, in Talk or in ACW.", "share")
@@ -217,7 +268,8 @@ def _agent_day_ratio(d: KPIData, num: str | tuple[str, ...], den: str) -> float:
     if ad is None or len(ad) == 0:
         return float("nan")
     cols = (num,) if isinstance(num, str) else num
-    return _ratio(float(sum(ad[c].sum() for c in cols)), float(ad[den].sum()))
+    return _ratio(float(sum(_column_total(d, "agent_days", c) for c in cols)),
+                  float(_column_total(d, "agent_days", den)))
 
 
 @kpi("adherence", "Time in the scheduled state (with the tolerance of "
@@ -251,7 +303,8 @@ def overtime_hours(d: KPIData) -> float:
     ad = d.agent_days
     if ad is None or len(ad) == 0 or "overtime_s" not in ad:
         return float("nan")
-    return float(ad["overtime_s"].sum() / 3600 / ad["day"].nunique())
+    return float(_column_total(d, "agent_days", "overtime_s") / 3600
+                 / _nunique(d, "agent_days", "day"))
 
 
 @kpi("repeat_call_rate", "Share of offered calls that are repeat calls (a caller calling "
@@ -293,8 +346,8 @@ def evaluations_per_agent_month(d: KPIData) -> float:
     if ad is None or len(ad) == 0:
         return float("nan")
     n = 0 if d.evaluations is None else len(d.evaluations)
-    months = ad["day"].nunique() / d.working_days_per_month
-    return n / ad["agent"].nunique() / months
+    months = _nunique(d, "agent_days", "day") / d.working_days_per_month
+    return n / _nunique(d, "agent_days", "agent") / months
 
 
 @kpi("quality_score", "Mean score of the calls evaluated (0-1, with the evaluator's noise).",
@@ -371,8 +424,13 @@ def _per_agent(d: KPIData, action: str) -> float:
     ad = d.agent_days
     if ad is None or len(ad) == 0:
         return float("nan")
-    n = 0 if d.actions is None else int((d.actions["action"] == action).sum())
-    return n / ad["agent"].nunique()
+    n = 0 if d.actions is None else int(_action_counts(d).get(action, 0))
+    return n / _nunique(d, "agent_days", "agent")
+
+
+def _action_counts(d: KPIData) -> dict[str, int]:
+    """Actions of the regime by kind, counted once."""
+    return d.once("actions", lambda: d.actions["action"].value_counts().to_dict())
 
 
 @kpi("warnings_per_agent", "Warnings given by supervisors per agent over the run "
@@ -402,8 +460,9 @@ def warnings_system_share(d: KPIData) -> float:
     """Share of warnings caused mostly by system reasons."""
     if d.actions is None:
         return float("nan")
-    w = d.actions[d.actions["action"] == "warning"]
-    return _ratio(float((w["reason"] == "system").sum()), float(len(w)))
+    warning = (d.actions["action"] == "warning").to_numpy(bool)
+    system = (d.actions["reason"] == "system").to_numpy(bool)
+    return _ratio(float((warning & system).sum()), float(warning.sum()))
 
 
 def _per_agent_day(d: KPIData, column: str | None) -> float:
@@ -462,8 +521,15 @@ def breaches_system_share(d: KPIData) -> float:
     ex = d.exceptions
     if ex is None:
         return float("nan")
-    b = ex["reason"][ex["breach"].to_numpy(bool)].astype(str)
-    return _ratio(float(b.isin(SYSTEM_REASONS).sum()), float(len(b)))
+    breach = ex["breach"].to_numpy(bool)
+    reason = ex["reason"]
+    if isinstance(reason.dtype, pd.CategoricalDtype):  # by code: no strings per row
+        system = np.asarray(reason.cat.categories.astype(str).isin(SYSTEM_REASONS))
+        codes = reason.cat.codes.to_numpy()
+        is_system = np.where(codes >= 0, system[np.maximum(codes, 0)], False)
+    else:
+        is_system = reason.astype(str).isin(SYSTEM_REASONS).to_numpy()
+    return _ratio(float((is_system & breach).sum()), float(breach.sum()))
 
 
 # --------------------------------------------------------------------------- cost
@@ -471,6 +537,11 @@ def breaches_system_share(d: KPIData) -> float:
 
 
 def _paid(d: KPIData) -> tuple[float, float, int]:
+    """:func:`_paid_hours`, computed once per data (five cost KPIs read it)."""
+    return d.once("paid", lambda: _paid_hours(d))
+
+
+def _paid_hours(d: KPIData) -> tuple[float, float, int]:
     """(paid agent-hours, of which overtime hours, days) over the agent-days of ``d``.
 
     Paid: every rostered shift worked (its whole length), the paid pre-shift log-in
@@ -624,12 +695,12 @@ def aht_target_met_share(d: KPIData) -> float:
     goal = _target(d, "aht_s")
     if goal is None or "agent" not in d.calls:
         return float("nan")
-    c = d.calls[_outcome(d, "answered")]
-    if len(c) == 0:
+    ans = _outcome(d, "answered")
+    handle = _handle(d)
+    if len(handle) == 0:
         return float("nan")
-    units = _units(d, d.targets.aht_applies_to, c["agent"].to_numpy(np.int64))
-    return _met_share(_ratio_by(units, (c["talk_s"] + c["acw_s"]).to_numpy(float),
-                                np.ones(len(c))), goal, False)
+    units = _units(d, d.targets.aht_applies_to, d.calls["agent"].to_numpy(np.int64)[ans])
+    return _met_share(_ratio_by(units, handle, np.ones(len(handle))), goal, False)
 
 
 @kpi("quality_target_met_share", "Share of agents evaluated whose mean score meets "
@@ -720,7 +791,7 @@ def _group_key(d: KPIData, name: str, df: pd.DataFrame, by: str) -> np.ndarray |
 
 
 def split(data: KPIData, by: str, keys: Sequence[int] | None = None
-          ) -> list[tuple[int, KPIData]]:
+          ) -> Iterator[tuple[int, KPIData]]:
     """``data`` cut into one :class:`KPIData` per group of ``by``, each table grouped once.
 
     Each part holds the rows of its group in their original order and with their index, the
@@ -729,7 +800,8 @@ def split(data: KPIData, by: str, keys: Sequence[int] | None = None
     a row, sorted); a group without rows gets empty tables. By ``"team"`` calls belong to
     the team of the agent who answered them (unanswered calls to none); by ``"interval"``
     only the calls are split, by day and reporting interval (key ``day * 100000 +
-    interval``), and the other tables are empty in every part.
+    interval``), and the other tables are empty in every part. Parts are made one at a
+    time, as they are asked for: only one group's rows are copied at once.
     """
     grouped: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
     seen: list[np.ndarray] = []
@@ -742,13 +814,12 @@ def split(data: KPIData, by: str, keys: Sequence[int] | None = None
             grouped[name] = None
             continue
         order = np.argsort(key, kind="stable")  # stable: rows keep their order in a group
-        sk = key[order]
-        grouped[name] = (order, sk, np.unique(sk))
-        seen.append(grouped[name][2])
+        groups, start = np.unique(key[order], return_index=True)
+        grouped[name] = (order, groups, np.r_[start, len(key)])
+        seen.append(groups)
     if keys is None:
         every = np.unique(np.concatenate(seen)) if seen else np.zeros(0, np.int64)
         keys = every[every >= 0].tolist()
-    parts = []
     for k in keys:
         change = {}
         for name, g in grouped.items():
@@ -756,11 +827,12 @@ def split(data: KPIData, by: str, keys: Sequence[int] | None = None
             if g is None:
                 change[name] = df.iloc[0:0]
                 continue
-            order, sk, _ = g
-            lo, hi = np.searchsorted(sk, k, "left"), np.searchsorted(sk, k, "right")
-            change[name] = df.iloc[order[lo:hi]]
-        parts.append((int(k), replace(data, **change)))
-    return parts
+            order, groups, bounds = g
+            i = np.searchsorted(groups, k)
+            found = i < len(groups) and groups[i] == k
+            rows = order[bounds[i]:bounds[i + 1]] if found else order[0:0]
+            change[name] = df.iloc[rows]
+        yield int(k), replace(data, **change)
 
 
 def compute_kpis(data: KPIData, by: str | None = None, keys: Sequence[int] | None = None
