@@ -267,14 +267,14 @@ def test_ccsim_run_simulates_each_replication_once(tmp_path):
     prof = cProfile.Profile()
     prof.enable()
     try:
-        code = main(["run", str(EVERYTHING), "--days", "2", "--reps", "3", "--executor",
+        code = main(["run", str(EVERYTHING), "--days", "2", "--reps", "2", "--executor",
                      "serial", "--quiet", "--out", str(out)])
     finally:
         prof.disable()
     assert code == 0
     calls = {fn: nc for (path, _, fn), (_, nc, *_) in pstats.Stats(prof).stats.items()
              if path.replace("\\", "/").endswith("sim/model.py")}
-    assert calls.get("build") == 3 and calls.get("collect") == 3, calls
+    assert calls.get("build") == 2 and calls.get("collect") == 2, calls
     html = (out / "report.html").read_text()
     assert "strain_over_day" in set(re.findall(r'<img id="([^"]+)"', html))
     assert "Strain over day 1" in html
