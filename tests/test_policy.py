@@ -347,3 +347,52 @@ def test_team_days_add_up_and_hide_small_groups():
                                               / mine["scheduled_s"].sum())
         acts = r.actions[(r.actions["team"] == row.team) & (r.actions["day"] == row.day)]
         assert row.chases == (acts["action"] == "chase").sum()
+
+
+def mixed_causes(realtime: bool, feedback: str):
+    """One agent, 5 days: a 4-minute log-in each day, a lunch (returned 72 s late) on day 4.
+
+    The log-in delay is the system's (``SYSTEM_REASONS``), the late return the agent's.
+    The lunch is planned only on day 4 (``per_year``: every 8th working day, the first at
+    day 4); to the second (threshold 0), each is a breach: 180 s and 12 s counted after
+    the 60 s grace. Six breaches make a talk, so the talk comes on day 4: in real time at
+    the late return (10:31:00), the sixth breach; under the review after day 4.
+    """
+    return scenario_from_dict(small_dict(
+        horizon={"days": 5, "open": "08:00", "hours": 4, "interval_minutes": 60},
+        demand={"calls_per_day": 1, "profile": [1, 1, 1, 1]},
+        staffing={"shifts": {"a": {"start": "08:00", "hours": 4, "agents": 1}}},
+        schedule={"min_break_minutes": 0, "tolerance_s": 60, "days_per_year": 240,
+                  "activities": {"lunch": {"kind": "lunch", "minutes": 30,
+                                           "offset_minutes": 120, "per_year": 30}}},
+        behaviour={"login_delay_min_s": 240, "login_delay_max_s": 240,
+                   "returns": {"lunch": {"late_probability": 1.0,
+                                         "late": {"distribution": "fixed", "mean_s": 72}}}},
+        measurement={"level": "individual",
+                     "adherence": {"exception_threshold_s": 0, "warning_after": 6}},
+        monitoring={"feedback": feedback, "realtime_alerts": realtime,
+                    "alert_tolerance_s": 60},
+    ))
+
+
+@pytest.mark.parametrize("feedback", ["punitive", "developmental"])
+@pytest.mark.parametrize("realtime", [False, True])
+def test_a_talk_is_labelled_by_the_breaches_behind_it(realtime, feedback):
+    """A warning (or coaching talk) is labelled by the majority of the breaches behind it.
+
+    Behind the talk of day 4 are five log-in delays (days 0-4, the system's) and one late
+    return (day 4, the agent's): 5 of 6 outside the agent's control, so "system", not
+    the day's own half-and-half. The end-of-day review and the real-time screen agree.
+    """
+    r = simulate(mixed_causes(realtime, feedback), seed=1, calls=no_calls(5))
+    b = r.exceptions[r.exceptions["breach"]]
+    assert b["day"].tolist() == [0, 1, 2, 3, 4, 4]
+    assert b["reason"].astype(str).tolist() == ["login_delay"] * 5 + ["late_return"]
+    talk = actions(r, "warning" if feedback == "punitive" else "coaching")
+    assert talk["day"].tolist() == [4]
+    assert talk["reason"].tolist() == ["system"]
+    assert talk["detail"].tolist() == ["6 breaches; 83% outside the agent's control"]
+    if realtime:  # at the sixth breach, the late return from lunch
+        assert talk["time_s"].iloc[0] == pytest.approx(4 * DAY + T0 + 150 * 60 + 60)
+    if feedback == "punitive":
+        assert r.kpis["warnings_system_share"] == 1.0

@@ -13,7 +13,6 @@ them unresolved. With real-time alerts its tracker sees each status change first
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -50,7 +49,6 @@ class AgentPolicy(Behaviour):
         self.policed = policed
         self.warnings = 0
         self.breaches = BreachRecord()  # the breaches still counting toward a talk
-        self.alert_reasons: deque[tuple[float, str]] = deque()  # real time: (time, reason)
         self.pending: list[tuple[int, float, str]] = []  # (status, seconds, reason)
         self.tracker: Tracker | None = None  # real-time adherence, when alerts are on
 

@@ -11,8 +11,10 @@ time, both with these rules). Each agent's breaches are kept in a :class:`Breach
 now]``: a breach exactly a window back is out of it) make a talk, a warning under punitive
 feedback and a coaching talk under developmental, at most one per
 ``supervisor.escalation_interval_days``; the count then starts again. A talk is labelled
-"system" when more than half of its reasons are outside the agent's control
-(``SYSTEM_REASONS``), else "agent".
+by the breaches behind it (those counted since the agent's previous talk, within the
+window), whatever day it is given on: "system" when more than half of them have a reason
+outside the agent's control (``SYSTEM_REASONS``), else "agent"; its detail gives the count
+and that share.
 """
 
 from __future__ import annotations
@@ -65,14 +67,12 @@ class Talk:
     first_s: float
     """When the earliest of them happened."""
     system: int
-    """How many of the reasons it is labelled by are outside the agent's control."""
-    labelled: int
-    """How many reasons it is labelled by."""
+    """How many of them have a reason outside the agent's control."""
 
     @property
     def share(self) -> float:
-        """Share of the reasons outside the agent's control."""
-        return self.system / max(self.labelled, 1)
+        """Share of the breaches behind it outside the agent's control."""
+        return self.system / max(self.breaches, 1)
 
     @property
     def why(self) -> str:
@@ -132,12 +132,11 @@ class Rules:
             reasons.popleft()
         return len(times)
 
-    def talk(self, record: BreachRecord, now: float, reasons: list[str] | None = None
-             ) -> Talk | None:
+    def talk(self, record: BreachRecord, now: float) -> Talk | None:
         """The talk due at ``now``, if any: the count reached and the last talk far enough back.
 
-        A talk due starts the count again and paces the next. ``reasons``: what it is
-        labelled by (default: the reasons of the breaches behind it).
+        It is labelled by the breaches behind it; it starts the count again and paces the
+        next.
         """
         n = self.recent(record, now)
         if n < self.warning_after:
@@ -145,8 +144,7 @@ class Rules:
         if now - record.last_talk < self.escalation_s:
             return None  # one formal step at a time: the breaches keep counting
         record.last_talk = now
-        labels = record.reasons if reasons is None else reasons
-        out = Talk(n, record.times[0], system_count(labels), len(labels))
+        out = Talk(n, record.times[0], system_count(record.reasons))
         record.clear()
         return out
 

@@ -143,7 +143,6 @@ class Supervisor:
             hi = lo
             while hi < len(agents) and agents[hi] == agent:
                 hi += 1
-            window = reasons[lo:hi]
             first, lo = lo, hi
             if not self.visible(agent, day):
                 continue
@@ -155,7 +154,7 @@ class Supervisor:
                         f"{counted[j]:.0f} s out of adherence")
                     if chase_s > 0:
                         pol.give_later(Status.NOT_READY_MANAGER_APPROVED, chase_s, "chase")
-            self.count(agent, day, now, pol.give_later, window)
+            self.count(agent, day, now, pol.give_later)
 
     def on_alert(self, agent: Agent, day: int, now: float, reason: str,
                  counted: float) -> None:
@@ -167,9 +166,6 @@ class Supervisor:
         k = agent.index
         pol = self.policies[k]
         pol.breaches.add(now, reason)
-        pol.alert_reasons.append((now, reason))
-        while pol.alert_reasons and pol.alert_reasons[0][0] <= now - self.rules.window_s:
-            pol.alert_reasons.popleft()
         if self.punitive:
             self.log.act(k, day, now, "supervisor", "chase", reason,
                          f"{counted:.0f} s counted at the {self.rules.threshold_s:.0f} s "
@@ -177,20 +173,18 @@ class Supervisor:
             if self.config.chase_minutes > 0:
                 pol.give(agent, Status.NOT_READY_MANAGER_APPROVED,
                          self.config.chase_minutes * 60, "chase")
-        self.count(k, day, now, lambda st, sec, why: pol.give(agent, st, sec, why),
-                   [r for _, r in pol.alert_reasons])
+        self.count(k, day, now, lambda st, sec, why: pol.give(agent, st, sec, why))
 
     def count(self, agent: int, day: int, now: float,
-              give: Callable[[int, float, str], None], reasons: list[str]) -> None:
+              give: Callable[[int, float, str], None]) -> None:
         """A warning (punitive) or coaching talk when the rule engine says one is due.
 
-        ``give(status, seconds, reason)`` schedules the talk; ``reasons`` label it.
+        Labelled by the breaches behind it; ``give(status, seconds, reason)`` schedules it.
         """
         pol = self.policies[agent]
-        talk = self.rules.talk(pol.breaches, now, reasons)
+        talk = self.rules.talk(pol.breaches, now)
         if talk is None:
             return
-        pol.alert_reasons.clear()
         seconds = self.config.warning_minutes * 60
         if self.punitive:
             pol.warnings += 1

@@ -56,4 +56,4 @@ class Targets:
             pol.breaches.add(now, "adherence_target")
             sup.log.act(k, day, now, "supervisor", "target_breach", "adherence_target",
                         f"adherence {inside / sched[k]:.1%} < {goal:.1%}")
-            sup.count(k, day, now, pol.give_later, ["adherence_target"])
+            sup.count(k, day, now, pol.give_later)
