@@ -396,3 +396,28 @@ def test_a_talk_is_labelled_by_the_breaches_behind_it(realtime, feedback):
         assert talk["time_s"].iloc[0] == pytest.approx(4 * DAY + T0 + 150 * 60 + 60)
     if feedback == "punitive":
         assert r.kpis["warnings_system_share"] == 1.0
+
+
+def test_the_rule_engine_by_hand():
+    """Rules.talk: the count, the window's open edge, the escalation pace and the label."""
+    from sim.regime.rules import BreachRecord, Rules
+
+    rules = Rules(threshold_s=120.0, excused=frozenset(), convention="after_change",
+                  warning_after=3, window_s=10.0, escalation_s=5.0)
+    rec = BreachRecord()
+    rec.add(0.0, "login_delay")
+    rec.add(4.0, "late_return")
+    assert rules.talk(rec, 4.0) is None  # two of three
+    rec.add(10.0, "call")
+    assert rules.talk(rec, 10.0) is None and len(rec) == 2  # 0 is a window back: out
+    rec.add(12.0, "login_delay")
+    talk = rules.talk(rec, 12.0)  # behind it: 4 (agent), 10 and 12 (system)
+    assert (talk.breaches, talk.first_s, talk.system, talk.why) == (3, 4.0, 2, "system")
+    assert talk.detail == "3 breaches; 67% outside the agent's control"
+    assert len(rec) == 0 and rec.last_talk == 12.0  # the count starts again
+    for t in (13.0, 14.0, 15.0):
+        rec.add(t, "late_return")
+    assert rules.talk(rec, 15.0) is None and len(rec) == 3  # 3 s after the last: they wait
+    rec.add(17.0, "late_return")
+    talk = rules.talk(rec, 17.0)  # 5 s after the last talk: due, with all four behind it
+    assert (talk.breaches, talk.system, talk.why) == (4, 0, "agent")
