@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,7 +28,7 @@ from analysis.stats import (
     target_reached,
     welch_difference,
 )
-from analysis.store import ReplicationStore
+from analysis.store import ReplicationStore, release_outputs
 from sim.measure.kpi import KPIS
 from sim.scenario import load_scenario
 from tests.conftest import SCENARIOS
@@ -86,9 +88,30 @@ def compare_args(tmp_path, *extra):
             *extra]
 
 
-def test_compare_json_contract_and_files(capsys, tmp_path):
+@pytest.fixture(scope="session")
+def stored_pair(tmp_path_factory) -> Path:
+    """The replications of ``compare_args``, simulated once (per worker) and stored.
+
+    The tests of what ``compare`` prints and chooses copy them into their own output folder
+    first, so the command resumes these six days instead of simulating them again (resumed
+    replications are the fresh ones: test_compare_table_and_resume_message, tests of the
+    store). Session-scoped: a copy is cheap, so its readers need not share one worker.
+    """
+    out = tmp_path_factory.mktemp("compare-pair")
+    assert main(compare_args(out, "--quiet")) == 0
+    release_outputs()
+    return out / "replications"
+
+
+def resume_from(stored: Path, out: Path) -> Path:
+    """``out`` with a copy of the stored replications, for a command to resume."""
+    shutil.copytree(stored, out / "replications")
+    return out
+
+
+def test_compare_json_contract_and_files(capsys, tmp_path, stored_pair):
     """`--json` prints the comparison; p-values are paired t-tests, the secondary ones Holm."""
-    assert main(compare_args(tmp_path, "--json")) == 0
+    assert main(compare_args(resume_from(stored_pair, tmp_path), "--json")) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"baseline", "confidence", "primary", "replications", "selection",
                         "scenarios", "differences"}
@@ -147,8 +170,9 @@ def test_compare_table_and_resume_message(capsys, tmp_path):
     assert "resumed: 6 replication(s)" in capsys.readouterr().out
 
 
-def test_compare_primary_option(capsys, tmp_path):
+def test_compare_primary_option(capsys, tmp_path, stored_pair):
     """--primary names the unadjusted KPIs; the Holm family is every other KPI."""
+    resume_from(stored_pair, tmp_path)
     assert main(compare_args(tmp_path, "--primary", "occupancy, asa_s", "--json")) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["primary"] == ["occupancy", "asa_s"]
@@ -163,11 +187,12 @@ def test_compare_primary_option(capsys, tmp_path):
 
 
 def test_compare_until_stops_at_the_first_n_then_confirms_on_fresh_replications(
-        capsys, tmp_path):
+        capsys, tmp_path, stored_pair):
     """--until stops at the first n whose paired half-width <= H; the table uses n fresh ones.
 
     The half-widths are recomputed here from the stored replications (loaded, not re-run).
     """
+    resume_from(stored_pair, tmp_path)  # the pilot's first three
     h = 0.02  # 2 pp of service level: reached after several replications of one day (8)
     assert main(compare_args(tmp_path, "--reps", "3", "--until", f"service_level={h}",
                              "--max-reps", "12", "--json")) == 0
@@ -198,8 +223,9 @@ def test_compare_until_stops_at_the_first_n_then_confirms_on_fresh_replications(
     assert "unknown KPI 'stress'" in capsys.readouterr().err
 
 
-def test_compare_until_no_confirm_says_so(capsys, tmp_path):
+def test_compare_until_no_confirm_says_so(capsys, tmp_path, stored_pair):
     """--no-confirm reports the replications that chose n, and says so in words."""
+    resume_from(stored_pair, tmp_path)  # the pilot's first three
     assert main(compare_args(tmp_path, "--reps", "3", "--until", "service_level=0.012",
                              "--max-reps", "12", "--no-confirm", "--quiet")) == 0
     text = capsys.readouterr().out
