@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,7 +33,7 @@ def _release():
     release_outputs()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def files(tmp_path_factory) -> tuple[Path, Path]:
     """Two small scenarios (the second with two more agents)."""
     folder = tmp_path_factory.mktemp("scenarios")
@@ -49,12 +50,28 @@ def compare_args(files, out: Path, *extra: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(files, tmp_path_factory) -> pd.DataFrame:
-    """The KPI table of an uninterrupted run (serial, in this process)."""
+def fresh_out(files, tmp_path_factory) -> Path:
+    """The output folder of an uninterrupted run (serial, in this process)."""
     out = tmp_path_factory.mktemp("fresh") / "out"
     assert main(compare_args(files, out, "--executor", "serial", "--json")) == 0
     release_outputs()
-    return pd.read_parquet(out / "kpis.parquet")
+    return out
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(fresh_out) -> pd.DataFrame:
+    """The KPI table of an uninterrupted run."""
+    return pd.read_parquet(fresh_out / "kpis.parquet")
+
+
+def finished_copy(fresh_out: Path, out: Path) -> Path:
+    """``out`` holding a copy of the uninterrupted run's stored replications.
+
+    What a finished run leaves to resume from, without simulating the same replications
+    again for each test that damages or litters them.
+    """
+    shutil.copytree(fresh_out / "replications", out / "replications")
+    return out
 
 
 def stored(out: Path) -> list[Path]:
@@ -172,18 +189,15 @@ def test_killed_compare_resumes_with_nothing_lost(files, uninterrupted, tmp_path
     pd.testing.assert_frame_equal(pd.read_parquet(out / "kpis.parquet"), uninterrupted)
 
 
-def test_damaged_replications_are_detected_and_run_again(capsys, files, uninterrupted,
-                                                         tmp_path):
+def test_damaged_replications_are_detected_and_run_again(capsys, files, fresh_out,
+                                                         uninterrupted, tmp_path):
     """Damaged stored replications are detected, reported and simulated again, never used.
 
     A truncated table, a truncated manifest, an altered KPI, a missing table and a table
     swapped for another replication's are each caught by the manifest's checksums.
     """
-    out = tmp_path / "out"
+    out = finished_copy(fresh_out, tmp_path / "out")
     args = compare_args(files, out, "--executor", "serial")
-    assert main(args) == 0
-    capsys.readouterr()
-    release_outputs()
     reps = sorted(p.parent for p in stored(out))
     # 1. a table cut short (a disk that filled up, a copy that stopped)
     table = reps[0] / "intervals.parquet"
@@ -247,14 +261,12 @@ def test_two_writers_never_share_a_folder(files, uninterrupted, tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(out / "kpis.parquet"), uninterrupted)
 
 
-def test_leftovers_of_a_killed_writer_are_removed(files, uninterrupted, tmp_path):
+def test_leftovers_of_a_killed_writer_are_removed(files, fresh_out, uninterrupted, tmp_path):
     """Temporary files and folders a killed process left are cleared, never read.
 
     They go when the folder is next claimed.
     """
-    out = tmp_path / "out"
-    assert main(compare_args(files, out, "--executor", "serial")) == 0
-    release_outputs()
+    out = finished_copy(fresh_out, tmp_path / "out")
     group = next(out.glob("replications/*/"))
     (group / ".rep-00003.abc.tmp").mkdir()
     (group / ".rep-00003.abc.tmp" / "manifest.json").write_text("{}")
