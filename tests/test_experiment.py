@@ -159,7 +159,7 @@ def test_killed_run_resumes_and_matches_uninterrupted(tmp_path):
                                         'rationale = "tests"\n[staffing.shifts.a]\nagents = 8\n')
     out = tmp_path / "interrupted"
     cmd = [sys.executable, "-m", "analysis.entry", "compare", str(tmp_path / "small.toml"),
-           str(tmp_path / "more.toml"), "--reps", "15", "--executor", "serial", "--quiet",
+           str(tmp_path / "more.toml"), "--reps", "6", "--executor", "serial", "--quiet",
            "--out"]
     proc = subprocess.Popen([*cmd, str(out)], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, start_new_session=True)
@@ -173,13 +173,13 @@ def test_killed_run_resumes_and_matches_uninterrupted(tmp_path):
     finally:
         proc.wait(timeout=30)
     done = {p.parent: os.stat(p) for p in out.glob("replications/*/rep-*/manifest.json")}
-    assert 3 <= len(done) < 30, "the run was not interrupted"
+    assert 3 <= len(done) < 12, "the run was not interrupted"
     assert not (out / "kpis.csv").exists()
 
     subprocess.run([*cmd, str(out)], cwd=ROOT, check=True, capture_output=True)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["replications_resumed"] >= len(done)
-    assert manifest["replications_resumed"] + manifest["replications_run"] == 30
+    assert manifest["replications_resumed"] + manifest["replications_run"] == 12
     for folder, st in done.items():  # finished replications were not rewritten
         now = os.stat(folder / "manifest.json")
         assert (now.st_ino, now.st_mtime_ns) == (st.st_ino, st.st_mtime_ns)
