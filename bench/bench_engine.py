@@ -9,8 +9,12 @@ calls simulated per second. The ccsim side is timed twice over: the whole of
 including the full agent status log). The KPIs of both models are printed beside the
 exact Erlang A values as a check that they simulate the same system.
 
+``--frames`` counts instead of timing: the Python frames and builtin calls per call of
+ccsim's event loop and of the plain model, the same on a quiet and on a loaded machine (so
+a change to the hot path can be judged where timings are noise).
+
 This is a benchmark, not a test: it asserts nothing. Run it with ``make bench`` or
-``.venv/bin/python bench/bench_engine.py [--calls N] [--repeat R] [--json]``.
+``.venv/bin/python bench/bench_engine.py [--calls N] [--repeat R] [--json] [--frames]``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import gc
 import json
 import math
 import platform
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,7 +43,7 @@ from plain_simpy import (  # bench/ is on sys.path when run as a script
     plain_model,
 )
 
-from sim.model import simulate, versions
+from sim.model import build, run, simulate, versions
 from sim.planning.erlang import erlang_a_metrics
 from sim.planning.stationary import stationary_scenario
 
@@ -121,6 +126,39 @@ def run_plain(calls: int, seed: int, best: Timing) -> None:
     best.seconds = min(best.seconds, total)
     best.events = events_scheduled(env)
     best.kpis = plain_kpis(wait, abandoned)
+
+
+# ----------------------------------------------------------------------- frame counts
+
+
+def count_calls(work: Any) -> tuple[int, int]:
+    """(Python frames, builtin calls) that ``work()`` makes, counted by a profile hook."""
+    counts = {"call": 0, "c_call": 0}
+
+    def hook(_frame: Any, event: str, _arg: Any) -> None:
+        if event in counts:
+            counts[event] += 1
+
+    sys.setprofile(hook)
+    try:
+        work()
+    finally:
+        sys.setprofile(None)
+    return counts["call"], counts["c_call"]
+
+
+def frames(calls: int, seed: int) -> dict[str, dict[str, float]]:
+    """Python frames and builtin calls per simulated call: ccsim's event loop, plain SimPy."""
+    scenario = stationary_scenario(RATE, AHT_S, AGENTS, THRESHOLD_S, PATIENCE_S,
+                                   calls=calls, warmup_calls=0)
+    r = build(scenario, seed, 0)
+    n = r.centre.n_first
+    py, c = count_calls(lambda: run(r))
+    out = {"ccsim event loop": {"calls": n, "frames": py / n, "builtin": c / n}}
+    plain: list[int] = []
+    py, c = count_calls(lambda: plain.append(len(plain_model(calls, seed)[2])))
+    out["plain SimPy"] = {"calls": plain[0], "frames": py / plain[0], "builtin": c / plain[0]}
+    return out
 
 
 # ---------------------------------------------------------------------------- report
@@ -208,9 +246,20 @@ def main(argv: list[str] | None = None) -> None:
                         help="runs of each model; the best time is reported (default 3)")
     parser.add_argument("--seed", type=int, default=1, help="seed of both models (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    parser.add_argument("--frames", action="store_true",
+                        help="count Python frames and builtin calls per call instead of timing")
     args = parser.parse_args(argv)
     if args.calls < 1 or args.repeat < 1:
         parser.error("--calls and --repeat must be >= 1")
+    if args.frames:
+        counts = frames(args.calls, args.seed)
+        if args.json:
+            print(json.dumps(counts, indent=2))
+            return
+        print(f"{'per call':<18} {'calls':>8} {'Python frames':>14} {'builtin calls':>14}")
+        for name, c in counts.items():
+            print(f"{name:<18} {c['calls']:>8,} {c['frames']:>14.3f} {c['builtin']:>14.3f}")
+        return
     f = figures(args.calls, args.repeat, args.seed)
     if args.json:
         print(json.dumps(f, indent=2))
