@@ -99,14 +99,16 @@ WRONG = {"26 agents": {"servers": 26}, "28 agents": {"servers": 28},
          "threshold 22 s": {"threshold_s": 22.0}}
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, pytest.param(2, marks=pytest.mark.slow),
+                                  pytest.param(3, marks=pytest.mark.slow)])
 def test_validate_json_values_and_joint_verdict(capsys, monkeypatch, seed):
     """Default settings: the exact values are sim.planning.erlang's, the verdict passes.
 
     On the same replications, the exact values of a slightly different system fail.
     Seeds are fixed: the verdict is a 5% test, so an exact model fails it at about 1 seed
     in 20; these three pass, and a model that is off by one agent, 2% of AHT, 8% of
-    patience or 2 s of threshold fails them.
+    patience or 2 s of threshold fails them. Seed 1 runs in ``make test``; seeds 2 and 3
+    repeat the same check on other replications (600,000 calls each) in ``make test-slow``.
     """
     from analysis import validation
 
