@@ -800,10 +800,11 @@ def split(data: KPIData, by: str, keys: Sequence[int] | None = None
     a row, sorted); a group without rows gets empty tables. By ``"team"`` calls belong to
     the team of the agent who answered them (unanswered calls to none); by ``"interval"``
     only the calls are split, by day and reporting interval (key ``day * 100000 +
-    interval``), and the other tables are empty in every part. Parts are made one at a
-    time, as they are asked for: only one group's rows are copied at once.
+    interval``), and the other tables are empty in every part. Each table is put in group
+    order once (one copy, none when it is in order already); a part's tables are slices of
+    it, made as the parts are asked for.
     """
-    grouped: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
+    grouped: dict[str, tuple[pd.DataFrame, np.ndarray, np.ndarray] | None] = {}
     seen: list[np.ndarray] = []
     for name in FRAMES:
         df = getattr(data, name)
@@ -815,7 +816,9 @@ def split(data: KPIData, by: str, keys: Sequence[int] | None = None
             continue
         order = np.argsort(key, kind="stable")  # stable: rows keep their order in a group
         groups, start = np.unique(key[order], return_index=True)
-        grouped[name] = (order, groups, np.r_[start, len(key)])
+        # one reordered copy (nothing to copy when already in order): each group is a slice
+        ordered = df if np.array_equal(order, np.arange(len(order))) else df.iloc[order]
+        grouped[name] = (ordered, groups, np.r_[start, len(key)])
         seen.append(groups)
     if keys is None:
         every = np.unique(np.concatenate(seen)) if seen else np.zeros(0, np.int64)
@@ -827,11 +830,10 @@ def split(data: KPIData, by: str, keys: Sequence[int] | None = None
             if g is None:
                 change[name] = df.iloc[0:0]
                 continue
-            order, groups, bounds = g
+            ordered, groups, bounds = g
             i = np.searchsorted(groups, k)
             found = i < len(groups) and groups[i] == k
-            rows = order[bounds[i]:bounds[i + 1]] if found else order[0:0]
-            change[name] = df.iloc[rows]
+            change[name] = ordered.iloc[bounds[i]:bounds[i + 1]] if found else ordered.iloc[0:0]
         yield int(k), replace(data, **change)
 
 
