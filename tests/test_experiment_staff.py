@@ -201,13 +201,18 @@ def test_compare_match_service_level(capsys, tmp_path, small_files):
     assert "--match: unknown KPI 'x'" in capsys.readouterr().err
 
 
-def test_staff_with_stated_confidence(small_files):
-    """With confidence 0.9 the answer's one-sided lower bound reaches the goal, one fewer's not."""
+def test_staff_with_stated_confidence(small_files, tmp_path):
+    """With confidence 0.9 the answer's one-sided lower bound reaches the goal, one fewer's not.
+
+    Both searches share a store: the second loads the head counts the first simulated (the
+    same replications either way) instead of simulating them again.
+    """
     scenario = load_scenario(small_files[0])
+    store = ReplicationStore(tmp_path / "replications")
     mean_res = search_head_count(scenario, "service_level", 0.8, 1, 4, increasing=True,
-                                 executor=make_executor("serial"))
+                                 executor=make_executor("serial"), store=store)
     res = search_head_count(scenario, "service_level", 0.8, 1, 4, increasing=True,
-                            confidence=0.9, executor=make_executor("serial"))
+                            confidence=0.9, executor=make_executor("serial"), store=store)
     n = res.agents
 
     def lower(k):
