@@ -1,7 +1,9 @@
 """Agents' behaviour objects: where policy and stress layers change what an agent does.
 
-``simulate`` gives every agent a behaviour built from the scenario (``build_behaviours``),
-so a response to measurement is scenario data and runs the same on every executor. The
+``simulate`` gives every agent a behaviour built from the scenario
+(:func:`sim.people.compose.build_behaviours`: the regime's policy, the strain and any
+observers, composed), so a response to measurement is scenario data and runs the same on
+every executor. The
 default, ``NULL``, changes nothing and costs nothing: the agent calls no hook on a status
 change unless its behaviour asks for it (``watches_status``), and the run starts no
 day-start process unless some behaviour asks for one (``watches_days``).
@@ -19,7 +21,6 @@ if TYPE_CHECKING:
     import simpy
 
     from sim.engine.presence import Presence
-    from sim.scenario import Scenario
 
 
 class AgentView(Protocol):
@@ -67,11 +68,3 @@ class Behaviour:
 #: the shared null behaviour (it holds no state)
 NULL = Behaviour()
 
-
-def build_behaviours(scenario: Scenario, n_agents: int) -> list[Behaviour]:
-    """One behaviour per agent from the scenario's data (null while nothing asks for more).
-
-    The policy and stress sections of the scenario plug in here; each returns objects
-    built only from the scenario and the run's random streams, never from process state.
-    """
-    return [NULL] * n_agents

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sim.engine.behaviour import NULL, Behaviour
 from sim.engine.schedule import roster
@@ -28,8 +28,19 @@ from sim.people.stress import Strain
 if TYPE_CHECKING:
     from sim.engine.agent import Agent
     from sim.engine.presence import Presence
-    from sim.regime.policy import Regime
     from sim.scenario import Scenario
+
+
+class PolicySource(Protocol):
+    """What the composite needs of a regime: one policy behaviour per agent.
+
+    (:class:`sim.regime.policy.Regime` is one; people do not import the regime, which acts
+    on their strain.)
+    """
+
+    def behaviours(self, scenario: Scenario) -> Sequence[Behaviour]:
+        """One policy behaviour per agent, in roster order."""
+        ...
 
 
 @dataclass
@@ -57,7 +68,7 @@ def make_strains(scenario: Scenario, streams: Streams) -> list[Strain]:
     return out
 
 
-def build_behaviours(scenario: Scenario, streams: Streams, regime: Regime | None = None,
+def build_behaviours(scenario: Scenario, streams: Streams, regime: PolicySource | None = None,
                      observe: Sequence[str | Observer] = ()) -> People:
     """Every agent's behaviour from the scenario's data, with the observers asked for.
 
