@@ -81,7 +81,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         info, module = getattr(item, "_fixtureinfo", None), getattr(item, "module", None)
         if info is None or module is None or item.get_closest_marker("xdist_group"):
             continue
-        keys = [f"{module.__name__}::{name}"
+        keys = [f"{module.__name__}.{name}"
                 for name, defs in info.name2fixturedefs.items()
                 if defs and defs[-1].scope == "module"]
         for key in keys[1:]:  # fixtures read together by one test share a group
@@ -90,3 +90,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             shared_by.append((item, keys[0]))
     for item, key in shared_by:
         item.add_marker(pytest.mark.xdist_group(root(key)))
+    if config.getvalue("loadgroup") if hasattr(config.option, "loadgroup") else False:
+        _suffix_groups(items)
+
+
+def _suffix_groups(items: list[pytest.Item]) -> None:
+    """Append ``@group`` to each grouped test's node id, as pytest-xdist means to.
+
+    xdist's scheduler groups tests by that suffix, which its worker adds by setting
+    ``item._nodeid``; since pytest 9 the node id comes from ``item._id`` instead, so with
+    pytest 9.2 and xdist 3.8 the suffix never appears and every group is silently split
+    (two tests of one group were seen on two workers). Done here on the worker, once: a
+    node id that already carries its suffix (a fixed xdist) is left alone.
+    """
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:  # an older pytest, where xdist's own suffix works
+        return
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})
+        if not names:
+            continue
+        suffix = "@" + "_".join(names)
+        if not item.nodeid.endswith(suffix):
+            item._id = NodeId.parse(item.nodeid + suffix)
