@@ -24,6 +24,10 @@ from tests.conftest import ROOT
 from tests.test_experiment_staff import SMALL
 
 REPS = 12
+#: replications a scenario in the killed-command tests: killed after 3 of 12 are stored,
+#: the 2-worker pool still has 9 to go (the uninterrupted table's replications 0-5 are
+#: those of a 6-replication run: same streams)
+KILLED_REPS = 6
 
 
 @pytest.fixture(autouse=True)
@@ -43,9 +47,9 @@ def files(tmp_path_factory) -> tuple[Path, Path]:
     return folder / "small.toml", folder / "more.toml"
 
 
-def compare_args(files, out: Path, *extra: str) -> list[str]:
+def compare_args(files, out: Path, *extra: str, reps: int = REPS) -> list[str]:
     """``ccsim compare`` of the two files into ``out``."""
-    return ["compare", str(files[0]), str(files[1]), "--reps", str(REPS), "--quiet",
+    return ["compare", str(files[0]), str(files[1]), "--reps", str(reps), "--quiet",
             "--out", str(out), *extra]
 
 
@@ -143,7 +147,8 @@ def test_killed_compare_resumes_with_nothing_lost(files, uninterrupted, tmp_path
     """
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "analysis.entry",
-           *compare_args(files, out, "--executor", "process", "--workers", "2")]
+           *compare_args(files, out, "--executor", "process", "--workers", "2",
+                         reps=KILLED_REPS)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True, text=True)
     try:
@@ -174,19 +179,20 @@ def test_killed_compare_resumes_with_nothing_lost(files, uninterrupted, tmp_path
         time.sleep(0.1)
     assert not [p for p in workers if alive(p)], "worker processes outlived the command"
     done = {p: os.stat(p) for p in stored(out)}
-    assert 3 <= len(done) < 2 * REPS, "the command was not interrupted"
+    assert 3 <= len(done) < 2 * KILLED_REPS, "the command was not interrupted"
     assert not (out / "kpis.parquet").exists()
 
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["replications_resumed"] >= len(done)
-    assert manifest["replications_resumed"] + manifest["replications_run"] == 2 * REPS
+    assert manifest["replications_resumed"] + manifest["replications_run"] == 2 * KILLED_REPS
     for path, st in done.items():  # finished replications were not rewritten
         now = os.stat(path)
         assert (now.st_ino, now.st_mtime_ns) == (st.st_ino, st.st_mtime_ns)
     assert not list(out.glob("replications/*/.*")), "temporary folders left behind"
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "kpis.parquet"), uninterrupted)
+    first = uninterrupted[uninterrupted["replication"] < KILLED_REPS].reset_index(drop=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "kpis.parquet"), first)
 
 
 def test_damaged_replications_are_detected_and_run_again(capsys, files, fresh_out,
