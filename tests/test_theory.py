@@ -36,39 +36,62 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def executor():
-    """The experiment runner's process pool (all cores), shared by this module's runs."""
-    ex = make_executor("process")
-    yield ex
-    ex.close()
+class PerCase(dict):
+    """Results by validation scenario name, each simulated on first use, then kept."""
+
+    def __init__(self, run):
+        super().__init__()
+        self.run = run
+
+    def __missing__(self, name):
+        self[name] = self.run(load_scenario(SCENARIOS / "validation" / f"{name}.toml"))
+        return self[name]
 
 
-@pytest.fixture(scope="module")
-def runs(executor):
-    """KPIs of REPS replications of every validation scenario, run in parallel.
+def on_worker_of(name: str) -> pytest.MarkDecorator:
+    """Every test of one validation scenario on one xdist worker, so it is simulated once.
 
-    Through the experiment runner, as ``ccsim`` runs them: replication k of each scenario
-    uses the streams of (SEED, k) whatever the executor, so the numbers are those of a
-    serial loop (tests/test_experiment.py checks that), in a fraction of the time.
+    Each scenario is its own group: under ``make test`` the four run in parallel on the
+    workers (serially here: the workers are the parallelism, a pool inside one would only
+    compete with the other worker).
     """
-    scenarios = [load_scenario(SCENARIOS / "validation" / f"{name}.toml") for name in CASES]
-    exp = run_experiment(scenarios, SEED, REPS, executor=executor, tables=())
-    assert exp.ran == len(CASES) * REPS
-    return {name: exp.kpi_rows(i) for i, name in enumerate(CASES)}
+    return pytest.mark.xdist_group(f"theory-{name}")
+
+
+def each(names) -> list:
+    """``names`` as parameters, each marked with its scenario's group."""
+    return [pytest.param(n, marks=on_worker_of(n), id=n) for n in names]
 
 
 @pytest.fixture(scope="module")
-def logs(executor):
-    """Calls and status logs of replication 0 of the systems Little's law is checked on."""
-    names = ["erlang-c-small", "erlang-a-medium"]
-    scenarios = [load_scenario(SCENARIOS / "validation" / f"{n}.toml") for n in names]
-    exp = run_experiment(scenarios, SEED, [0], executor=executor,
-                         tables=("calls", "statuses"))
-    return {n: exp.outputs[i, 0].tables for i, n in enumerate(names)}
+def runs():
+    """KPIs of REPS replications of each validation scenario (simulated on first use).
+
+    Through the experiment runner, as ``ccsim`` runs them: replication k of a scenario uses
+    the streams of (SEED, k) whatever the executor or the other scenarios of the run
+    (tests/test_experiment.py checks that executors agree exactly).
+    """
+    def run(scenario):
+        exp = run_experiment([scenario], SEED, REPS, executor=make_executor("serial"),
+                             tables=())
+        assert exp.ran == REPS
+        return exp.kpi_rows(0)
+
+    return PerCase(run)
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.fixture(scope="module")
+def logs():
+    """Calls and status logs of replication 0 of a system Little's law is checked on."""
+    def run(scenario):
+        exp = run_experiment([scenario], SEED, [0], executor=make_executor("serial"),
+                             tables=("calls", "statuses"))
+        return exp.outputs[0, 0].tables
+
+    return PerCase(run)
+
+
+@pytest.mark.parametrize("name", each(CASES))
 def test_matches_exact_formulas(runs, name):
     """Exact Erlang C / A values lie inside the simulation's 99% confidence intervals."""
     exact_fn, kpis = CASES[name]
@@ -100,7 +123,7 @@ def little(spans_start, spans_end, t0, t1):
     return area / span, lam_w / span, bound / span
 
 
-@pytest.mark.parametrize("name", ["erlang-c-small", "erlang-a-medium"])
+@pytest.mark.parametrize("name", each(["erlang-c-small", "erlang-a-medium"]))
 def test_littles_law_on_the_logs(logs, name):
     """L = lambda W holds for the queue (call log) and for agents in Talk (status log)."""
     c, s = logs[name]["calls"], logs[name]["statuses"]
