@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import (
@@ -80,14 +81,28 @@ def _to_tuples(value: Any) -> Any:
 
 
 def _field(default: Any = ..., *, description: str, source: str, unit: str | None = None,
-           plausible: tuple[float, float] | None = None, **kw: Any) -> Any:
+           plausible: tuple[float, float] | None = None, describe_bounds: bool = True,
+           bounds: tuple[float, float] | None = None, **kw: Any) -> Any:
     """A model field whose description and source (or "assumption") the docs show.
 
     ``unit``: what the number counts (``"per hour"``, ``"hours"``, ``"share"``...), shown by
     ``ccsim docs``. ``plausible``: the (low, high) range an assumed parameter is varied over
-    by ``ccsim sensitivity``; it must contain the default.
+    by ``ccsim sensitivity``; it must contain the default. A numeric field's bounds
+    (``ge``/``gt`` and ``le``/``lt``) are appended to its description ("Allowed: ..."), so
+    that ``ccsim docs`` shows them; ``describe_bounds=False`` when the description states
+    them itself (clock times, which the docs show as "HH:MM"). ``bounds``: the (low, high)
+    range of a field whose type cannot carry ``ge``/``le`` (``bool | float``), enforced by
+    its model's validator and shown as "Allowed: ...".
     """
-    extra: dict[str, Any] = {"source": source}
+    if bounds is not None:
+        extra_bounds = {"bounds": bounds}
+        description = f"{description.rstrip()} Allowed: {bounds[0]:g} to {bounds[1]:g}."
+    else:
+        extra_bounds = {}
+    bounds = _bounds_text(kw)
+    if bounds and describe_bounds:
+        description = f"{description.rstrip()} {bounds}"
+    extra: dict[str, Any] = {"source": source, **extra_bounds}
     if unit is not None:
         extra["unit"] = unit
     if plausible is not None:
@@ -97,6 +112,14 @@ def _field(default: Any = ..., *, description: str, source: str, unit: str | Non
                              f"{default!r}")
         extra["plausible"] = (lo, hi)
     return Field(default, description=description, json_schema_extra=extra, **kw)
+
+
+def _bounds_text(kw: Mapping[str, Any]) -> str:
+    """The allowed range of a field with ``ge``/``gt``/``le``/``lt``, as the docs show it."""
+    lo = (f">= {kw['ge']:g}" if "ge" in kw else f"> {kw['gt']:g}" if "gt" in kw else None)
+    hi = (f"<= {kw['le']:g}" if "le" in kw else f"< {kw['lt']:g}" if "lt" in kw else None)
+    parts = [p for p in (lo, hi) if p is not None]
+    return f"Allowed: {' and '.join(parts)}." if parts else ""
 
 
 class _Model(BaseModel):

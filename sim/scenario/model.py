@@ -25,6 +25,7 @@ from sim.scenario.policy import (
 )
 from sim.scenario.schedule import Schedule
 from sim.scenario.sections import (
+    MAX_CALLS,
     Calls,
     Closing,
     Cost,
@@ -105,6 +106,13 @@ class Scenario(_Model):
                 f"({self.horizon.hours:g} h of {self.horizon.interval_minutes:g}-minute "
                 f"intervals) have {n} intervals; give one weight per interval"
             )
+        calls = self.demand.calls_per_day * self.horizon.days
+        if calls > MAX_CALLS:
+            raise ValueError(
+                f"demand.calls_per_day: {self.demand.calls_per_day:g} calls a day over "
+                f"horizon.days = {self.horizon.days} are {calls:.3g} calls; at most "
+                f"{MAX_CALLS:,} are allowed in a run (use fewer days or calls)")
+        opens, closes = self.horizon.open, self.horizon.open + self.horizon.hours * 3600
         for name, sh in self.staffing.shifts.items():
             if self.horizon.days > 1 and sh.hours > 24:
                 raise ValueError(f"staffing.shifts.{name}.hours: {sh.hours} h is longer than "
@@ -119,9 +127,60 @@ class Scenario(_Model):
                     f"{format_clock(sh.start)} and lasts {sh.hours:g} h, so it would end after "
                     "midnight; shifts must end by 24:00 when days > 1 (split a night shift "
                     "into one ending at 24:00 and one starting at 00:00)")
+            if sh.agents and (sh.start >= closes or sh.start + sh.hours * 3600 <= opens):
+                raise ValueError(
+                    f"staffing.shifts.{name}.start: the shift ({format_clock(sh.start)}, "
+                    f"{sh.hours:g} h) lies outside the opening hours (horizon.open "
+                    f"{format_clock(opens)} + horizon.hours {self.horizon.hours:g}); a shift "
+                    "must overlap them (its agents would never take a call)")
         self._check_schedule()
         self._check_monitoring()
+        self._check_policy()
         return self
+
+    def _check_policy(self) -> None:
+        """Policy fields that contradict each other: an error naming both fields."""
+        teams, level = self.teams, self.measurement.level
+        small = 0 < teams.size < teams.min_group
+        if level == "team" and small:
+            raise ValueError(
+                f'measurement.level: "team" with teams.size = {teams.size}, below '
+                f"teams.min_group = {teams.min_group}: no team aggregate may be shown; use "
+                "teams of at least teams.min_group agents (or teams.size = 0: the centre)")
+        if self.monitoring.league_table and level == "team" and teams.size == 0:
+            raise ValueError(
+                'monitoring.league_table: true under measurement.level "team" ranks teams, '
+                "but teams.size = 0 (no teams); set teams.size (at least teams.min_group)")
+        if self.monitoring.league_table and level == "team" and small:
+            raise ValueError(
+                f"monitoring.league_table: true ranks teams of teams.size = {teams.size}, "
+                f"below teams.min_group = {teams.min_group}: a team that small may not be "
+                "published")
+        tg = self.targets
+        for what, value in (("aht", tg.aht_s), ("adherence", tg.adherence)):
+            applies = getattr(tg, f"{what}_applies_to")
+            if applies == "team" and value is not None and teams.size == 0:
+                raise ValueError(
+                    f'targets.{what}_applies_to: "team" but teams.size = 0 (no teams); set '
+                    f'teams.size, or apply targets.{"aht_s" if what == "aht" else what} to '
+                    '"agent" or "centre"')
+        m = self.measurement
+        if m.share_probability > 0 and level != "voluntary":
+            raise ValueError(
+                f"measurement.share_probability: {m.share_probability:g} is set but "
+                f'measurement.level is {level!r}; agents share their numbers only under '
+                '"voluntary" (set share_probability = 0, or level = "voluntary")')
+        mon = self.monitoring
+        if mon.alert_tolerance_s is not None and not mon.realtime_alerts:
+            raise ValueError(
+                f"monitoring.alert_tolerance_s: {mon.alert_tolerance_s:g} is the grace of "
+                "real-time alerts, but monitoring.realtime_alerts is false (it would be "
+                "ignored; schedule.tolerance_s applies)")
+        if mon.recorded_share > 0 and mon.recording == "none":
+            raise ValueError(
+                f'monitoring.recorded_share: {mon.recorded_share:g} of calls recorded, but '
+                'monitoring.recording is "none"; set recording to "audio" or "audio_screen", '
+                "or recorded_share = 0")
 
     def _check_monitoring(self) -> None:
         """Real-time alerts and league tables need someone who sees the numbers."""

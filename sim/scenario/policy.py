@@ -56,8 +56,9 @@ class AdherenceRules(_Model):
         source="a negotiable remedy for the log-in delay; scenario choice",
     )
     exception_threshold_s: float = _field(
-        120.0, ge=0, description="An exception (time out of adherence, after the tolerance) "
-        'counts as a breach when it lasts longer than this ("late by more than 2 minutes").',
+        120.0, ge=0, le=28_800, description="An exception (time out of adherence, after the "
+        'tolerance) counts as a breach when it lasts longer than this ("late by more than 2 '
+        'minutes").',
         source="CASE.md: 'logged in 2 minutes late'; scenario choice",
     )
     warning_after: int = _field(
@@ -187,6 +188,7 @@ class Targets(_Model):
         False, description="Also a goal per reporting interval: true uses `service_level`, a "
         "number (0-1] is its own goal per interval, false: none.",
         source="COPC: service level measured per interval as well as per day",
+        bounds=(0, 1),
     )
     abandon_rate: float | None = _field(
         None, ge=0, le=1, description="Highest abandon rate (abandoned / offered) allowed, for "

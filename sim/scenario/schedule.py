@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
+    Field,
     model_validator,
 )
 
@@ -14,6 +15,8 @@ from sim.scenario.base import _field, _Model
 from sim.scenario.vocab import ActivityKind, ScheduleState
 
 _NAME = re.compile(r"[A-Za-z0-9_\-]+")
+#: minutes into a shift (at most a week, the longest single-day shift)
+_Minutes = Annotated[float, Field(ge=0, le=10_080)]
 
 
 class Activity(_Model):
@@ -31,12 +34,13 @@ class Activity(_Model):
         source="scenario choice",
     )
     offset_minutes: float | None = _field(
-        None, ge=0, description="Fixed start, minutes after the shift's start, the same for "
-        "every agent (give this or `window_minutes`).", source="scenario choice",
+        None, ge=0, le=10_080, description="Fixed start, minutes after the shift's start, the "
+        "same for every agent (give this or `window_minutes`).", source="scenario choice",
     )
-    window_minutes: tuple[float, float] | None = _field(
-        None, description="Earliest and latest start, minutes after the shift's start; "
-        "`stagger` places each agent's start inside it.", source="scenario choice",
+    window_minutes: tuple[_Minutes, _Minutes] | None = _field(
+        None, description="Earliest and latest start, minutes after the shift's start (each "
+        "from 0 to 10080); `stagger` places each agent's start inside it.",
+        source="scenario choice",
     )
     stagger: Literal["even", "none"] = _field(
         "even", description='How starts are placed in the window: "even" spreads the shift\'s '
@@ -44,11 +48,11 @@ class Activity(_Model):
         "its start.", source="WFM practice: staggered breaks keep coverage",
     )
     step_minutes: float = _field(
-        5.0, gt=0, description="Staggered starts are rounded down to multiples of this.",
+        5.0, gt=0, le=1440, description="Staggered starts are rounded down to multiples of this.",
         source="assumption (schedulers plan in 5-minute steps)",
     )
     per_year: float | None = _field(
-        None, gt=0, description="If set, the activity is not daily: each agent has it this "
+        None, gt=0, le=366, description="If set, the activity is not daily: each agent has it this "
         "many times a year, spread evenly over the days and over the shift's agents (e.g. "
         "ROS conversations: 10).",
         source="CASE.md: fixed ROS conversations, about 10 a year per agent",
@@ -127,14 +131,14 @@ class Schedule(_Model):
         "whole shift (the Erlang validation model).", source="scenario choice",
     )
     min_break_minutes: float = _field(
-        30.0, ge=0, description="Minimum planned break + lunch minutes per shift of "
+        30.0, ge=0, le=1440, description="Minimum planned break + lunch minutes per shift of "
         "`min_break_shift_hours` or more, checked whenever activities are given (0 turns "
         "the rule off).",
         source="Norwegian Working Environment Act (arbeidsmiljoloven) s. 10-9: breaks of at "
         "least 30 minutes in total when the working day is at least 8 hours",
     )
     min_break_shift_hours: float = _field(
-        8.0, gt=0, description="Shifts at least this long must meet `min_break_minutes`.",
+        8.0, gt=0, le=168, description="Shifts at least this long must meet `min_break_minutes`.",
         source="arbeidsmiljoloven s. 10-9",
     )
     days_per_year: float = _field(
@@ -142,13 +146,13 @@ class Schedule(_Model):
         "`per_year` activities.", source="assumption (about 230 working days a year)",
     )
     tolerance_s: float = _field(
-        60.0, ge=0, description="Adherence grace: the first seconds after each scheduled "
+        60.0, ge=0, le=3600, description="Adherence grace: the first seconds after each scheduled "
         "state change in which being in another state is not counted against adherence.",
         source="WFM practice (typical 1-minute adherence tolerance); assumption",
     )
-    tolerance_by_state: dict[ScheduleState, float] = _field(
+    tolerance_by_state: dict[ScheduleState, Annotated[float, Field(ge=0, le=3600)]] = _field(
         {}, description="Grace per schedule state entered (on_queue, break, lunch, ...), "
-        "overriding `tolerance_s`.", source="assumption",
+        "overriding `tolerance_s` (each from 0 to 3600 seconds).", source="assumption",
     )
 
     @model_validator(mode="after")

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
+    Field,
     model_validator,
 )
 
 from sim.scenario.base import DAY_S, Clock, _field, _Model, format_clock
 from sim.scenario.vocab import SLDefinition
+
+#: longest opening day or shift (hours): a week, in a single-day stationary run
+MAX_HOURS = 168.0
+#: most agents in a scenario (as ``--agents`` allows)
+MAX_AGENTS = 100_000
+#: most expected calls per day, and over the whole horizon (as ``--calls`` allows)
+MAX_CALLS_PER_DAY = 10_000_000
+MAX_CALLS = 100_000_000
+#: most reporting intervals in a day (a week of 1-minute intervals)
+MAX_INTERVALS = 10_080
 
 
 class Horizon(_Model):
@@ -22,19 +33,23 @@ class Horizon(_Model):
         source="scenario choice",
     )
     open: Clock = _field(
-        description='Opening time of the queue each day ("HH:MM").', source="scenario choice"
+        ge=0, lt=DAY_S, describe_bounds=False,
+        description='Opening time of the queue each day ("HH:MM"), from 00:00 to 23:59 (a '
+        "queue opening at 24:00 opens the next day: give 00:00).", source="scenario choice"
     )
     hours: float = _field(
-        gt=0, description="Opening hours per day (calls arrive only while open); more than 24 "
-        "only in a single-day stationary run.", source="scenario choice",
+        gt=0, le=MAX_HOURS, description="Opening hours per day (calls arrive only while open); "
+        "more than 24 only in a single-day stationary run (at most a week).",
+        source="scenario choice",
     )
     interval_minutes: float = _field(
-        15.0, gt=0, description="Length of a reporting interval; the demand profile has one "
-        "weight per interval.", source="industry convention (15-minute ACD intervals)",
+        15.0, gt=0, le=MAX_HOURS * 60, description="Length of a reporting interval; the demand "
+        "profile has one weight per interval.",
+        source="industry convention (15-minute ACD intervals)",
     )
     warmup_minutes: float = _field(
-        0.0, ge=0, description="Calls arriving in the first minutes of day 0 are simulated but "
-        "left out of KPIs (steady-state runs only; whole days need none).",
+        0.0, ge=0, le=MAX_HOURS * 60, description="Calls arriving in the first minutes of day 0 "
+        "are simulated but left out of KPIs (steady-state runs only; whole days need none).",
         source="simulation methodology",
     )
 
@@ -71,13 +86,15 @@ class Demand(_Model):
     """How many calls arrive and when (a non-homogeneous Poisson process)."""
 
     calls_per_day: float = _field(
-        gt=0, description="Expected calls offered per day (before the busyness factor).",
+        gt=0, le=MAX_CALLS_PER_DAY, description="Expected calls offered per day (before the "
+        f"busyness factor); over the whole horizon at most {MAX_CALLS:,} calls.",
         source="scenario choice",
     )
-    profile: tuple[float, ...] = _field(
+    profile: tuple[Annotated[float, Field(ge=0, le=1e9)], ...] = _field(
         description="Relative call volume per reporting interval over the opening hours "
-        "(any non-negative weights; they are normalised).", source="scenario choice",
-        min_length=1,
+        "(any weights from 0 to 1e9, not all 0; they are normalised); at most "
+        f"{MAX_INTERVALS:,} intervals.", source="scenario choice",
+        min_length=1, max_length=MAX_INTERVALS,
     )
     busyness_cv: float = _field(
         0.0, ge=0, le=2, description="Coefficient of variation of a day-level Gamma busyness "
@@ -101,7 +118,8 @@ class Duration(_Model):
         "lognormal", description="Family of the distribution.",
         source="log-normal service times: Brown et al. (2005), JASA 100(469)",
     )
-    mean_s: float = _field(ge=0, description="Mean in seconds (0 means none).", source="-")
+    mean_s: float = _field(ge=0, le=DAY_S, description="Mean in seconds (0 means none).",
+                           source="-")
     cv: float = _field(
         1.0, ge=0, le=10, description="Coefficient of variation (ignored by exponential: 1, "
         "and fixed: 0).", source="assumption",
@@ -123,7 +141,7 @@ class Patience(_Model):
         source="exponential patience: Garnett, Mandelbaum & Reiman (2002), MSOM 4(3)",
     )
     mean_s: float = _field(
-        180.0, gt=0, description="Mean patience in seconds.",
+        180.0, gt=0, le=DAY_S, description="Mean patience in seconds.",
         source="assumption (illustrative: a few minutes)",
     )
     cv: float = _field(1.0, gt=0, le=10, description="Coefficient of variation (lognormal, "
@@ -170,20 +188,25 @@ class Calls(_Model):
 class Shift(_Model):
     """A shift pattern worked every day of the horizon."""
 
-    start: Clock = _field(description='Log-in time ("HH:MM").', source="scenario choice")
+    start: Clock = _field(
+        ge=0, le=DAY_S, describe_bounds=False, description='Log-in time ("HH:MM", 00:00 to '
+        "24:00; before 24:00 when days > 1); the shift must overlap the opening hours.",
+        source="scenario choice")
     hours: float = _field(
-        gt=0, description="Shift length in hours (agents finish the current call after it).",
-        source="scenario choice",
+        gt=0, le=MAX_HOURS, description="Shift length in hours (agents finish the current call "
+        "after it); at most 24 when days > 1.", source="scenario choice",
     )
-    agents: int = _field(ge=0, description="Agents working this shift.", source="scenario choice")
+    agents: int = _field(ge=0, le=MAX_AGENTS, description="Agents working this shift.",
+                         source="scenario choice")
 
 
 class Staffing(_Model):
     """Who is there: named shift patterns and their head counts."""
 
     agents: int | None = _field(
-        None, ge=1, description="Optional total head count: if set, agents are distributed "
-        "over the shifts in proportion to their `agents` (largest remainder).",
+        None, ge=1, le=MAX_AGENTS, description="Optional total head count: if set, agents are "
+        "distributed over the shifts in proportion to their `agents` (largest remainder); "
+        f"the shifts' agents together are at most {MAX_AGENTS:,} too.",
         source="scenario choice",
     )
     shifts: dict[str, Shift] = _field(
@@ -195,8 +218,12 @@ class Staffing(_Model):
         for name in self.shifts:
             if not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
                 raise ValueError(f"shifts: name {name!r} may use letters, digits, _ and - only")
-        if sum(s.agents for s in self.shifts.values()) == 0:
+        total = sum(s.agents for s in self.shifts.values())
+        if total == 0:
             raise ValueError("shifts: at least one shift needs agents > 0")
+        if total > MAX_AGENTS:
+            raise ValueError(f"shifts: {total:,} agents in all; at most {MAX_AGENTS:,} are "
+                             "allowed")
         return self
 
     def head_counts(self) -> dict[str, int]:
@@ -218,7 +245,8 @@ class ServiceLevel(_Model):
     """How service level is defined and what it is measured against."""
 
     threshold_s: float = _field(
-        20.0, ge=0, description="T: answered within this many seconds counts as in service.",
+        20.0, ge=0, le=3600,
+        description="T: answered within this many seconds counts as in service.",
         source="industry convention (80/20)",
     )
     target: float = _field(
@@ -230,7 +258,7 @@ class ServiceLevel(_Model):
         "the KPI docs.", source="industry practice varies; 'offered' is the strictest",
     )
     short_abandon_s: float = _field(
-        5.0, ge=0, description="Abandons within this many seconds are not counted by "
+        5.0, ge=0, le=3600, description="Abandons within this many seconds are not counted by "
         "`offered_excluding_short_abandons`.", source="industry convention",
     )
 
@@ -253,8 +281,8 @@ class Closing(_Model):
         "assumption for the default",
     )
     max_overtime_minutes: float = _field(
-        60.0, ge=0, description='Under "serve", calls still waiting this long after closing '
-        'end as "closed" and agents leave after their current call; never later than '
+        60.0, ge=0, le=1440, description='Under "serve", calls still waiting this long after '
+        'closing end as "closed" and agents leave after their current call; never later than '
         "midnight of a multi-day run.",
         source="assumption",
     )
@@ -276,7 +304,7 @@ class Cost(_Model):
     """
 
     hourly_cost: float = _field(
-        450.0, ge=0, description="Fully loaded cost of one paid agent-hour (wage, holiday "
+        450.0, ge=0, le=1e6, description="Fully loaded cost of one paid agent-hour (wage, holiday "
         "pay, pension, employer's tax, overhead), in `currency`.",
         source="assumption (illustrative figure for a Norwegian contact centre, NOK 450/h "
         "fully loaded; use your own)",
