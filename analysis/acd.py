@@ -38,22 +38,33 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import math
 import os
 import re
+import tempfile
 import textwrap
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import tomli_w
 
 from sim.scenario import Scenario, format_clock, load_scenario
+from sim.scenario.loading import extends_chain, read_limited, shown
 
 REQUIRED = ("date", "interval", "offered", "answered", "abandoned", "aht")
 OPTIONAL = ("asa", "agents")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MAX_ROWS = 1_000_000
+#: largest report read, in bytes (a million rows of about 60 bytes, with room to spare)
+MAX_REPORT_BYTES = 128 * 1024 * 1024
+#: the encodings tried, in order: UTF-8 (with or without a byte-order mark), then
+#: Windows-1252, what spreadsheet programs on Windows write (a superset of Latin-1's
+#: printable characters); a report in neither is refused, naming the encoding to use
+ENCODINGS = ("utf-8", "cp1252")
 _CLOCK = re.compile(r"^(\d{1,2}):([0-5]\d)(?::([0-5]\d))?$")
 
 
@@ -84,7 +95,7 @@ class AcdEstimate:
 
 
 def _where(path: Path, row: int, column: str) -> str:
-    return f"{path}: row {row} (line {row + 1}), column {column!r}"
+    return f"{shown(path)}: row {row} (line {row + 1}), column {column!r}"
 
 
 def read_report(path: str | Path) -> pd.DataFrame:
@@ -98,11 +109,10 @@ def read_report(path: str | Path) -> pd.DataFrame:
     (seconds after midnight) and ``weekday`` (0 = Monday) added.
     """
     path = Path(path)
-    try:
-        fh = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise AcdError(f"{path}: cannot read the report: {exc.strerror or exc}") from None
-    with fh:
+    data = read_limited(path, "the report", MAX_REPORT_BYTES, kind="an ACD report",
+                        hint="give the report as a .csv file", error=AcdError)
+    text, encoding = decode_report(path, data)
+    with io.StringIO(text, newline="") as fh:
         sample = fh.read(4096)
         fh.seek(0)
         delim = ";" if sample.count(";") > sample.count(",") else ","
@@ -110,19 +120,20 @@ def read_report(path: str | Path) -> pd.DataFrame:
         try:
             header = next(reader)
         except StopIteration:
-            raise AcdError(f"{path}: the file is empty; expected a header row with the "
+            raise AcdError(f"{shown(path)}: the file is empty; expected a header row with the "
                            f"columns {', '.join(REQUIRED)}") from None
         except csv.Error as exc:
-            raise AcdError(f"{path}: line 1: not CSV: {exc}") from None
+            raise AcdError(f"{shown(path)}: line 1: not CSV: {exc}") from None
         names = [h.strip().lower() for h in header]
         missing = [c for c in REQUIRED if c not in names]
         if missing:
-            raise AcdError(f"{path}: the header has no column {', '.join(map(repr, missing))}; "
-                           f"found {', '.join(map(repr, names))}; required are "
+            raise AcdError(f"{shown(path)}: the header has no column "
+                           f"{', '.join(map(repr, missing))}; found "
+                           f"{', '.join(map(repr, names))}; required are "
                            f"{', '.join(REQUIRED)} (optional: {', '.join(OPTIONAL)})")
         dup = sorted({n for n in names if names.count(n) > 1 and n in REQUIRED + OPTIONAL})
         if dup:
-            raise AcdError(f"{path}: column {dup[0]!r} appears more than once in the header")
+            raise AcdError(f"{shown(path)}: column {dup[0]!r} appears more than once in the header")
         col = {n: names.index(n) for n in REQUIRED + OPTIONAL if n in names}
         rows: list[dict] = []
         try:
@@ -130,23 +141,45 @@ def read_report(path: str | Path) -> pd.DataFrame:
                 if not any(c.strip() for c in cells):
                     continue
                 if k > MAX_ROWS:
-                    raise AcdError(f"{path}: more than {MAX_ROWS:,} rows; split the report")
+                    raise AcdError(f"{shown(path)}: more than {MAX_ROWS:,} rows; split the report")
                 if len(cells) < len(names):
-                    raise AcdError(f"{path}: row {k} (line {k + 1}) has {len(cells)} cells, "
+                    raise AcdError(f"{shown(path)}: row {k} (line {k + 1}) has {len(cells)} cells, "
                                    f"the header {len(names)}")
                 rows.append(_row(path, k, {n: cells[i].strip() for n, i in col.items()}))
         except csv.Error as exc:
-            raise AcdError(f"{path}: line {reader.line_num}: not CSV: {exc}") from None
+            raise AcdError(f"{shown(path)}: line {reader.line_num}: not CSV: {exc}") from None
     if not rows:
-        raise AcdError(f"{path}: no data rows under the header")
+        raise AcdError(f"{shown(path)}: no data rows under the header")
     df = pd.DataFrame(rows)
+    df.attrs["encoding"] = encoding
     seen = df.duplicated(["date", "start_s"], keep="first")
     if seen.any():
         r = df[seen].iloc[0]
         raise AcdError(f"{_where(path, int(r['row']), 'interval')}: {r['date']} "
                        f"{format_clock(r['start_s'])} appears twice; one row per date and "
                        "interval")
-    return df.sort_values(["date", "start_s"]).reset_index(drop=True)
+    out = df.sort_values(["date", "start_s"]).reset_index(drop=True)
+    out.attrs["encoding"] = encoding
+    return out
+
+
+def decode_report(path: Path, data: bytes) -> tuple[str, str]:
+    """The report's text and the encoding it was read in: UTF-8 if valid, else Windows-1252.
+
+    A UTF-8 byte-order mark is dropped. Bytes that are neither (Windows-1252 leaves five
+    undefined) are an :class:`AcdError` naming the file, the byte and the encoding to use.
+    """
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise AcdError(f"{shown(path)}: line {line}: byte 0x{data[exc.start]:02x} is neither "
+                       "UTF-8 nor Windows-1252 (cp1252) text; save the report as CSV with "
+                       "the encoding UTF-8") from None
 
 
 def _row(path: Path, k: int, cell: dict[str, str]) -> dict:
@@ -204,6 +237,9 @@ def _row(path: Path, k: int, cell: dict[str, str]) -> dict:
 def estimate(report: pd.DataFrame, base: Scenario, source: str = "report") -> AcdEstimate:
     """Estimate the demand, handle time and a first patience from a checked report."""
     notes: list[str] = []
+    if report.attrs.get("encoding", "utf-8") != "utf-8":
+        notes.append(f"the report is not UTF-8; it was read as {report.attrs['encoding']} "
+                     "(Windows-1252, what spreadsheet programs on Windows write)")
     # the interval length: the commonest step between a day's consecutive starts (ties:
     # the longer, since a stray start makes short steps)
     steps = report.groupby("date")["start_s"].diff().dropna().to_numpy()
@@ -225,11 +261,11 @@ def estimate(report: pd.DataFrame, base: Scenario, source: str = "report") -> Ac
     busy = report.groupby("start_s")["offered"].sum()
     busy = busy[busy > 0]
     if busy.empty:
-        raise AcdError(f"{source}: column 'offered': no call was offered in any interval")
+        raise AcdError(f"{shown(source)}: column 'offered': no call was offered in any interval")
     open_s, close_s = float(busy.index.min()), float(busy.index.max()) + step
     if close_s > 86_400:
-        raise AcdError(f"{source}: column 'interval': the last interval with calls ends after "
-                       "24:00")
+        raise AcdError(f"{shown(source)}: column 'interval': the last interval with calls "
+                       "ends after 24:00")
     n = round((close_s - open_s) / step)
     dates = sorted(report["date"].unique())
     slot = np.round((report["start_s"].to_numpy() - open_s) / step).astype(int)
@@ -259,7 +295,7 @@ def estimate(report: pd.DataFrame, base: Scenario, source: str = "report") -> Ac
     ans = report[report["answered"] > 0]
     answered = int(report["answered"].sum())
     if answered == 0:
-        raise AcdError(f"{source}: column 'answered': no call was answered, so there is no "
+        raise AcdError(f"{shown(source)}: column 'answered': no call was answered, so there is no "
                        "handle time to estimate")
     aht = float((ans["aht"] * ans["answered"]).sum() / answered)
     t, a = base.calls.talk.mean_s, base.calls.acw.mean_s
@@ -316,57 +352,104 @@ def _patience(report: pd.DataFrame, aht: float, step: float, offered: int, aband
     return None, "none (no agents or asa column)"
 
 
-def scenario_toml(est: AcdEstimate, extends: str, name: str) -> str:
-    """A scenario file extending ``extends`` (a path relative to the written file)."""
-    prof = [f"{x:.4f}".rstrip("0").rstrip(".") for x in est.profile]
-    per_line = max(1, round(60 / est.interval_minutes))
-    lines = []
-    for i in range(0, len(prof), per_line):
-        chunk = ", ".join(prof[i:i + per_line])
-        lines.append(f"  {chunk},   # {format_clock(est.open_s + i * est.interval_minutes * 60)}")
+def one_line(text: str, limit: int = 200) -> str:
+    r"""``text`` as one printable line, at most ``limit`` characters (cut with "...").
+
+    Control and format characters (newlines, tabs, terminal escape sequences, bidirectional
+    overrides) and every space but the plain one become visible ``\n`` / ``\xNN`` /
+    ``\uNNNN`` escapes, and a backslash ``\\``. For text from outside (a report's file
+    name) shown in a terminal line or a rationale: it can neither start a line nor hide.
+    """
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch != " " and unicodedata.category(ch)[0] in "CZ":
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    line = "".join(out)
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
+#: the comment at the top of every written scenario: fixed text only (no text from the
+#: report goes into a comment; the values are TOML data, written by the serializer)
+HEADER = """\
+# Written by `ccsim import-acd` from an ACD interval report (the rationale names it and says
+# how each value was estimated). Demand and handle time are the report's; shifts, breaks,
+# behaviour and everything else are the base scenario's (extends): plan shifts next
+# (docs/own-centre.md).
+"""
+
+
+def scenario_data(est: AcdEstimate, extends: str, name: str) -> dict:
+    """The scenario ``import-acd`` writes, as TOML data (see :func:`scenario_toml`)."""
+    source = one_line(est.source)
     dow = ", ".join(f"{k} {v:.3f}" for k, v in est.dow_factors.items())
-    pat = (f"[calls.patience]           # {est.patience_method}\n"
-           f'distribution = "exponential"\nmean_s = {est.patience_s:.0f}\n'
-           if est.patience_s is not None else
-           f"# calls.patience: not estimated ({est.patience_method}); the base's stays\n")
-    notes = "".join(f"# note: {n}\n" for n in est.notes)
-    rationale = textwrap.fill(
-        f"Imported by ccsim import-acd from {est.source}: {est.days} days, mean "
+    parts = [
+        f"Imported by ccsim import-acd from the ACD report '{source}': {est.days} days, mean "
         f"{est.calls_per_day:,.0f} calls offered a day, AHT {est.aht_s:.0f} s, "
         f"{est.abandon_rate:.1%} abandoned. The profile is the mean offered per "
         f"{est.interval_minutes:g}-minute interval; busyness_cv is the day-to-day variation "
         "beyond Poisson after the day-of-week factors; talk and wrap-up split the AHT in the "
         "base's proportions; the patience is a rough first estimate "
         f"({est.patience_method}). Staffing, schedule and behaviour are the base's until "
-        "replaced.", width=88)
-    return f'''# Imported from the ACD interval report {est.source} by `ccsim import-acd`
-# ({est.days} days). Demand and handle time are the report's; shifts, breaks, behaviour and
-# everything else are the base scenario's: plan shifts next (docs/own-centre.md).
-# Day-of-week factors (daily offered / mean; the schema has none, so calls_per_day is the
-# mean over all days): {dow}
-{notes}extends = "{extends}"
-description = "{name}: demand and handle time imported from an ACD report ({est.days} days)"
-rationale = """{rationale}"""
+        "replaced.",
+        f"Day-of-week factors (daily offered / mean; the schema has none, so calls_per_day is "
+        f"the mean over all days): {dow}.",
+        *(f"Note: {one_line(n, 400)}." for n in est.notes),
+    ]
+    rationale = "\n\n".join(textwrap.fill(t, width=88) for t in parts)
+    calls: dict = {"talk": {"mean_s": round(est.talk_mean_s)},
+                   "acw": {"mean_s": round(est.acw_mean_s)}}
+    if est.patience_s is not None:
+        calls["patience"] = {"distribution": "exponential", "mean_s": round(est.patience_s)}
+    return {
+        "extends": extends,
+        "description": f"{one_line(name, 120)}: demand and handle time imported from an ACD "
+                       f"report ({est.days} days)",
+        "rationale": rationale,
+        "horizon": {"open": format_clock(est.open_s), "hours": float(f"{est.hours:g}"),
+                    "interval_minutes": float(f"{est.interval_minutes:g}")},
+        "demand": {"calls_per_day": round(est.calls_per_day),
+                   "busyness_cv": round(est.busyness_cv, 3),
+                   "profile": [round(x, 4) for x in est.profile]},
+        "calls": calls,
+    }
 
-[horizon]
-open = "{format_clock(est.open_s)}"
-hours = {est.hours:g}
-interval_minutes = {est.interval_minutes:g}
 
-[demand]
-calls_per_day = {est.calls_per_day:.0f}
-busyness_cv = {est.busyness_cv:.3f}
-profile = [
-{chr(10).join(lines)}
-]
+def scenario_toml(est: AcdEstimate, extends: str, name: str) -> str:
+    """A scenario file extending ``extends`` (a path relative to the written file).
 
-[calls.talk]               # the AHT split in the base's talk : wrap-up proportions
-mean_s = {est.talk_mean_s:.0f}
+    Every value is written by a TOML serializer (``tomli_w``), never by formatting text,
+    so nothing in the report or its file name can become a line of the scenario; the only
+    comments are the fixed :data:`HEADER` and a line of the day-of-week factors (numbers).
+    """
+    # one comment line of numbers (weekday names and factors the code formats), made one
+    # safe line all the same; everything from the report's name is data in the rationale
+    dow = one_line(", ".join(f"{k} {v:.3f}" for k, v in est.dow_factors.items()))
+    return (HEADER + f"# Day-of-week factors (daily offered / mean; not in the schema): {dow}\n"
+            + tomli_w.dumps(scenario_data(est, extends, name), multiline_strings=True))
 
-[calls.acw]
-mean_s = {est.acw_mean_s:.0f}
 
-{pat}'''
+def _refuse_inputs(out_path: Path, report_path: Path, base_path: Path) -> None:
+    """Refuse an ``--out`` that is the report, the base or a file the base extends."""
+    inputs = [("the ACD report", report_path.resolve())]
+    inputs += [("the base scenario (--base)" if i == 0 else f"a file the base extends "
+                f"({i} step{'s' if i > 1 else ''} up its extends chain)", f)
+               for i, f in enumerate(extends_chain(base_path))]
+    target = out_path.resolve()
+    for what, f in inputs:
+        same = target == f
+        if not same and out_path.exists():
+            try:
+                same = os.path.samefile(out_path, f)  # hard links, symlinks
+            except OSError:
+                same = False
+        if same:
+            raise AcdError(f"--out {out_path}: is {what} {f}; writing it would replace an "
+                           "input of this import (with or without --force); choose another "
+                           "--out")
 
 
 def import_report(report_path: str | Path, out_path: str | Path,
@@ -375,21 +458,30 @@ def import_report(report_path: str | Path, out_path: str | Path,
     report_path, out_path, base_path = Path(report_path), Path(out_path), Path(base_path)
     if out_path.suffix != ".toml":
         raise AcdError(f"--out: {out_path} should be a .toml file")
+    base = load_scenario(base_path)
+    _refuse_inputs(out_path, report_path, base_path)
+    if out_path.is_symlink() or (out_path.exists() and not out_path.is_file()):
+        raise AcdError(f"--out: {out_path} exists and is not a plain file (a folder, link or "
+                       "device); choose another name")
     if out_path.exists() and not force:
         raise AcdError(f"--out: {out_path} exists; choose another name or add --force")
-    base = load_scenario(base_path)
     est = estimate(read_report(report_path), base, source=report_path.name)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     rel = os.path.relpath(base_path.resolve(), out_path.parent.resolve())
     text = scenario_toml(est, Path(rel).as_posix(), out_path.stem)
-    tmp = out_path.with_suffix(".toml.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    # a temporary of our own naming next to the target (so extends resolves the same), never
+    # a fixed name that could be a user's file
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.stem[:40]}.", suffix=".toml.tmp",
+                                    dir=out_path.parent)
+    tmp = Path(tmp_name)
     try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
         scenario = load_scenario(tmp)  # the file must load before it replaces anything
-    except ValueError:
-        tmp.unlink()
+        tmp.replace(out_path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
-    tmp.replace(out_path)
     return est, scenario.model_copy(update={"name": out_path.stem})
 
 
@@ -398,8 +490,8 @@ def summary(est: AcdEstimate) -> str:
     pat = (f"{est.patience_s:.0f} s ({est.patience_method})" if est.patience_s is not None
            else est.patience_method)
     lines = [
-        f"{est.days} days, open {format_clock(est.open_s)} for {est.hours:g} h in "
-        f"{est.interval_minutes:g}-minute intervals",
+        f"{est.days} days of {one_line(est.source)}, open {format_clock(est.open_s)} for "
+        f"{est.hours:g} h in {est.interval_minutes:g}-minute intervals",
         f"calls_per_day {est.calls_per_day:,.0f} (mean); busyness_cv {est.busyness_cv:.3f}",
         "day-of-week factors (not in the schema; calls_per_day is the mean): "
         + ", ".join(f"{k} {v:.3f}" for k, v in est.dow_factors.items()),

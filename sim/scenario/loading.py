@@ -44,37 +44,51 @@ MAX_FILE_BYTES = 1 << 20
 MAX_EXTENDS = 16
 
 
-def read_text_file(path: Path, where: str) -> str:
-    """The UTF-8 text of a regular file of at most ``MAX_FILE_BYTES``, else a ScenarioError.
+def shown(path: str | Path) -> str:
+    r"""A path (or any text from outside) as one printable line for a message.
+
+    Newlines, terminal escape sequences and other unprintable characters become visible
+    escapes (``\n``, ``\x1b``), so a hostile file name can neither add lines to an error
+    nor drive the terminal.
+    """
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in str(path))
+
+
+def read_limited(path: Path, where: str, limit: int, kind: str = "a scenario file",
+                 hint: str = "give a .toml file", error: type[Exception] = ScenarioError) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, else ``error`` naming the file.
 
     Folders, devices (``/dev/zero``), pipes and sockets are refused before anything is read,
-    so a wrong path never blocks or fills memory; ``where`` says who named the path.
+    and the read stops one byte past ``limit``, so a wrong path never blocks or fills memory
+    (a file that grows while read is cut there too); ``where`` says who named the path,
+    ``kind`` what the file should be and ``hint`` what to give instead.
     """
+    name = shown(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise ScenarioError(f"{where}: file not found: {path}") from None
+        raise error(f"{where}: file not found: {name}") from None
     except OSError as exc:
-        raise ScenarioError(f"{where}: cannot open {path}: {exc.strerror}") from None
+        raise error(f"{where}: cannot open {name}: {exc.strerror}") from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
-            raise ScenarioError(f"{where}: {path} is a folder, not a scenario file (give a "
-                                ".toml file)")
+            raise error(f"{where}: {name} is a folder, not {kind} ({hint})")
         if not stat.S_ISREG(st.st_mode):
-            raise ScenarioError(f"{where}: {path} is not a regular file (a device, pipe or "
-                                "socket); give a .toml file")
-        if st.st_size > MAX_FILE_BYTES:
-            raise ScenarioError(f"{where}: {path} has {st.st_size} bytes; a scenario file may "
-                                f"have at most {MAX_FILE_BYTES} bytes")
+            raise error(f"{where}: {name} is not a regular file (a device, pipe or socket), "
+                        f"not {kind}; {hint}")
+        if st.st_size > limit:
+            raise error(f"{where}: {name} has {st.st_size} bytes; {kind} may have at most "
+                        f"{limit} bytes")
         chunks: list[bytes] = []
         size = 0
-        while size <= MAX_FILE_BYTES:
+        while size <= limit:
             try:
-                chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
+                chunk = os.read(fd, min(limit + 1 - size, 1 << 24))
             except OSError as exc:
-                raise ScenarioError(f"{where}: cannot read {path}: {exc.strerror}") from None
+                raise error(f"{where}: cannot read {name}: {exc.strerror}") from None
             if not chunk:
                 break
             chunks.append(chunk)
@@ -82,40 +96,69 @@ def read_text_file(path: Path, where: str) -> str:
         data = b"".join(chunks)
     finally:
         os.close(fd)
-    if len(data) > MAX_FILE_BYTES:
-        raise ScenarioError(f"{where}: {path} has more than {MAX_FILE_BYTES} bytes; a scenario "
-                            f"file may have at most {MAX_FILE_BYTES} bytes")
+    if len(data) > limit:
+        raise error(f"{where}: {name} has more than {limit} bytes; {kind} may have at most "
+                    f"{limit} bytes")
+    return data
+
+
+def read_text_file(path: Path, where: str) -> str:
+    """The UTF-8 text of a regular file of at most ``MAX_FILE_BYTES``, else a ScenarioError.
+
+    See :func:`read_limited`; TOML is UTF-8 by its specification, so a file in another
+    encoding (e.g. Windows-1252 from a spreadsheet program) is refused, naming the encoding.
+    """
+    data = read_limited(path, where, MAX_FILE_BYTES)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start}); a scenario is a TOML "
-                            "text file") from None
+        raise ScenarioError(f"{shown(path)}: not UTF-8 text (byte {exc.start} is "
+                            f"0x{data[exc.start]:02x}); a scenario is a TOML text file and "
+                            "TOML is UTF-8: save it with the encoding UTF-8") from None
+
+
+def extends_chain(path: str | Path) -> list[Path]:
+    """The resolved files a scenario is made of: itself, then what it extends, in turn.
+
+    For a scenario that loads (:func:`load_scenario` checked it); a file that does not read
+    ends the chain. Used to refuse writing over any of them.
+    """
+    chain: list[Path] = []
+    here: Path | None = Path(path).resolve()
+    while here is not None and here not in chain and len(chain) < MAX_EXTENDS:
+        chain.append(here)
+        try:
+            parent = tomllib.loads(read_text_file(here, "scenario")).get("extends")
+        except (ValueError, RecursionError):
+            break
+        here = (here.parent / parent).resolve() if isinstance(parent, str) and parent else None
+    return chain
 
 
 def _read_toml(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, str]]:
     """Read a file and everything it extends; return merged data and key -> file map."""
-    shown = str(path)
+    name = shown(path)
     if path in chain:
-        raise ScenarioError(f"{shown}: extends: cycle {' -> '.join(map(str, chain + (path,)))}")
+        raise ScenarioError(f"{name}: extends: cycle {' -> '.join(map(str, chain + (path,)))}")
     if len(chain) >= MAX_EXTENDS:
         raise ScenarioError(f"{chain[-1]}: extends: more than {MAX_EXTENDS} files in the chain "
                             f"starting at {chain[0]}; a scenario may extend at most "
                             f"{MAX_EXTENDS - 1} files in turn")
     text = read_text_file(path, f"{chain[-1]}: extends" if chain else "scenario")
     if not text.strip():
-        raise ScenarioError(f"{shown}: the file is empty; a scenario file needs at least "
+        raise ScenarioError(f"{name}: the file is empty; a scenario file needs at least "
                             "description and rationale")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{shown}: not valid TOML: {exc}") from None
+        raise ScenarioError(f"{name}: not valid TOML: {exc}") from None
     except RecursionError:
-        raise ScenarioError(f"{shown}: arrays or tables nested too deeply (a scenario needs "
+        raise ScenarioError(f"{name}: arrays or tables nested too deeply (a scenario needs "
                             f"at most {MAX_NESTING} levels)") from None
     for key in ("description", "rationale"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise ScenarioError(
-                f"{shown}: {key}: required text in every scenario file (a what-if states its "
+                f"{name}: {key}: required text in every scenario file (a what-if states its "
                 "own description and rationale)"
             )
     origin: dict[str, str] = {}
@@ -123,13 +166,13 @@ def _read_toml(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dic
     if parent is None:
         data: dict[str, Any] = {}
     elif isinstance(parent, str) and not parent.strip():
-        raise ScenarioError(f"{shown}: extends: empty file name; give the scenario file this "
+        raise ScenarioError(f"{name}: extends: empty file name; give the scenario file this "
                             "one builds on, e.g. extends = \"base.toml\"")
     elif isinstance(parent, str):
         data, origin = _read_toml((path.parent / parent).resolve(), chain + (path,))
     else:
-        raise ScenarioError(f"{shown}: extends: expected a file name (text), got {parent!r}")
-    return _merge(data, raw, origin, shown), origin
+        raise ScenarioError(f"{name}: extends: expected a file name (text), got {parent!r}")
+    return _merge(data, raw, origin, name), origin
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
