@@ -153,12 +153,13 @@ class Calls(_Model):
 
     talk: Duration = _field(
         Duration(distribution="lognormal", mean_s=255.0, cv=0.8),
-        description="Talk time.", source="assumption (illustrative; AHT ~5 min)",
+        description="Talk time (a mean of 0: none; talk and ACW may not both be 0).",
+        source="assumption (illustrative; AHT ~5 min)",
     )
     acw: Duration = _field(
         Duration(distribution="lognormal", mean_s=45.0, cv=0.6),
-        description="After Call Work (wrap-up) time.",
-        source="assumption (illustrative; ACW ~15% of AHT)",
+        description="After Call Work (wrap-up) time (a mean of 0: none; talk and ACW may not "
+        "both be 0).", source="assumption (illustrative; ACW ~15% of AHT)",
     )
     patience: Patience = _field(
         Patience(), description="Caller patience (abandonment).", source="assumption",
@@ -183,6 +184,17 @@ class Calls(_Model):
         "one after the horizon is lost to the run (counted).",
         source="STRESS-EVIDENCE §6: mean 2 days (assumption)",
     )
+
+    @model_validator(mode="after")
+    def _check(self) -> Calls:
+        # each may be 0 ("none": no wrap-up, or a call that is all wrap-up), but a call of
+        # no time at all has no queue, no occupancy and no staffing to plan (Erlang needs an
+        # AHT > 0), so both 0 is refused here, naming both, not later as "must be positive"
+        if self.talk.mean_s == 0 and self.acw.mean_s == 0:
+            raise ValueError("talk.mean_s: 0 with calls.acw.mean_s also 0; each may be 0 "
+                             "(none), but not both: a call's handle time (talk + ACW) must be "
+                             "> 0 s")
+        return self
 
 
 class Shift(_Model):
