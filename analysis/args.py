@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 #: the executors of an experiment (:func:`analysis.experiment.make_executor`)
@@ -54,6 +55,23 @@ positive_float = arg_type(float, lambda v: v > 0 and math.isfinite(v), "a number
 nonneg_float = arg_type(float, lambda v: v >= 0 and math.isfinite(v), "a number >= 0")
 half_open_share = arg_type(float, lambda v: 0.5 <= v < 1, "a confidence in [0.5, 1)")
 share = arg_type(float, lambda v: 0 < v < 1, "a share between 0 and 1 (exclusive)")
+
+
+def path(text: str) -> Path:
+    """A file or folder option: ``~`` and ``~user`` at the start are expanded, as a shell would.
+
+    A quoted ``'~/x'`` reaches ccsim unexpanded; without this it became a folder named ``~``
+    in the working directory. An empty path, one with a NUL byte, or a ``~user`` that is not
+    known is refused, naming the value.
+    """
+    if not text or "\0" in text:
+        raise argparse.ArgumentTypeError(f"expected a file or folder path, got {text!r}")
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # no home folder known for this ~ or ~user
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: cannot expand {text.split('/')[0]!r} (no such user or no home folder); "
+            "give the path without ~") from None
 
 
 def rate(text: str) -> float:
@@ -111,7 +129,10 @@ def parse_set(text: str) -> tuple[str, Any]:
         raise CLIError(f"--set {text!r}: expected KEY=VALUE, e.g. staffing.agents=95")
     try:
         import tomllib
-        value = tomllib.loads(f"v = {raw}")["v"]
+        doc = tomllib.loads(f"v = {raw}")
+        # one TOML value, nothing after it: text holding a newline and a second key
+        # ("95\nmeasurement.level = ...") is kept as text, never read as more keys
+        value = doc["v"] if list(doc) == ["v"] else raw
     except Exception:
         value = raw
     return key.strip(), value

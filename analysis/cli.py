@@ -139,14 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="simulate a scenario and print its KPIs",
                        description="Simulate SCENARIO for R replications; print every KPI "
                        "(mean and 95% CI when R > 1) and write kpis.csv and the logs.")
-    r.add_argument("scenario", type=Path, help="scenario TOML file")
+    r.add_argument("scenario", type=argtypes.path, help="scenario TOML file")
     r.add_argument("--days", type=argtypes.positive_int, help="override horizon.days")
     r.add_argument("--seed", type=argtypes.seed, default=1,
                    help=f"base seed, 0 to {argtypes.MAX_SEED} (default 1)")
     r.add_argument("--reps", type=argtypes.reps, default=1, help="replications (default 1)")
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario field, e.g. --set staffing.agents=95 (repeatable)")
-    r.add_argument("--out", type=Path, help="output folder (default results/<scenario>/<time>/;"
+    r.add_argument("--out", type=argtypes.path,
+                   help="output folder (default results/<scenario>/<time>/;"
                    " re-running with the same folder resumes)")
     r.add_argument("--individual", action="store_true",
                    help="also write agent-level tables (statuses, agent_days, agents, "
@@ -201,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
         "numbers), print each KPI's mean and 95% CI per scenario and the paired difference "
         "against the first scenario, and write report.html with figures. Re-running the same "
         "command resumes: finished replications are not run again.")
-    c.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO",
+    c.add_argument("scenarios", type=argtypes.path, nargs="+", metavar="SCENARIO",
                    help="scenario TOML files; the first is the baseline")
     _experiment_options(c, "compare")
     c.add_argument("--until", type=argtypes.until, metavar="KPI=HALFWIDTH",
@@ -227,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulate every combination of the --set values (full factorial), each "
         "validated like a scenario file; write a tidy table (one row per combination and KPI: "
         "mean and 95% CI) as sweep.csv and sweep.parquet and one PNG plot per KPI.")
-    w.add_argument("scenario", type=Path, help="base scenario TOML file")
+    w.add_argument("scenario", type=argtypes.path, help="base scenario TOML file")
     _experiment_options(w, "sweep", with_set=False)
     w.add_argument("--set", dest="factors", action="append", default=[], required=True,
                    metavar="KEY=V1,V2,...",
@@ -243,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         "spread over the shifts in proportion) whose mean service level over the replications "
         "reaches the target. The scenario's service-level definition is kept; its threshold "
         "and target are set from --target.")
-    st.add_argument("scenario", type=Path, help="scenario TOML file")
+    st.add_argument("scenario", type=argtypes.path, help="scenario TOML file")
     st.add_argument("--target", required=True, type=argtypes.sl_target, metavar="SHARE@SECONDS",
                     help="service-level goal, e.g. 0.8@20 (80%% answered within 20 s)")
     st.add_argument("--max-agents", type=argtypes.agents, default=5000,
@@ -274,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
         "or S1 and ST (Sobol), ranked, and whether the sign of B - A ever flips across the "
         "design. Cost: design points x 2 scenarios x --reps replications. Re-running the same "
         "command resumes: finished replications are not run again.")
-    se.add_argument("scenarios", type=Path, nargs=2, metavar="SCENARIO",
+    se.add_argument("scenarios", type=argtypes.path, nargs=2, metavar="SCENARIO",
                     help="scenario TOML files A and B (the difference is B - A)")
     se.add_argument("--section", default="stress",
                     help="the section whose parameters are varied (default stress)")
@@ -300,10 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
         "scenario extending BASE with the report's opening hours, demand profile, calls "
         "per day, busyness, handle time and a rough first patience; day-of-week factors "
         "are printed and written as comments. See docs/own-centre.md.")
-    ia.add_argument("report", type=Path, help="the ACD interval report (CSV with a header)")
-    ia.add_argument("--out", dest="scenario_out", type=Path, required=True,
+    ia.add_argument("report", type=argtypes.path,
+                    help="the ACD interval report (CSV with a header)")
+    ia.add_argument("--out", dest="scenario_out", type=argtypes.path, required=True,
                     metavar="FILE.toml", help="scenario file to write")
-    ia.add_argument("--base", type=Path, default=Path("scenarios/base.toml"),
+    ia.add_argument("--base", type=argtypes.path, default=Path("scenarios/base.toml"),
                     help="scenario the new one extends (default scenarios/base.toml)")
     ia.add_argument("--force", action="store_true", help="overwrite FILE.toml if it exists")
     ia.set_defaults(func=cmd_import_acd)
@@ -611,7 +613,8 @@ def _experiment_options(p: argparse.ArgumentParser, kind: str, with_set: bool = 
                    help=f"replications per scenario (default {reps})")
     p.add_argument("--seed", type=argtypes.seed, default=1,
                    help=f"base seed, 0 to {argtypes.MAX_SEED} (default 1)")
-    p.add_argument("--out", type=Path, help=f"output folder (default results/{kind}/<names>/; "
+    p.add_argument("--out", type=argtypes.path,
+                   help=f"output folder (default results/{kind}/<names>/; "
                    "re-running with the same folder resumes)")
     p.add_argument("--days", type=argtypes.positive_int,
                    help="override horizon.days of every scenario")
