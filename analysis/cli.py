@@ -34,6 +34,7 @@ EPILOG = """examples:
   ccsim sensitivity scenarios/policy/individual-strict.toml \
       scenarios/policy/team-level.toml --set stress.enabled=true --days 5
   ccsim import-acd report.csv --out scenarios/mine.toml
+  ccsim verify results/compare/base-vs-more-agents
   ccsim docs > docs/reference.md
 """
 
@@ -73,6 +74,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 warnings.simplefilter("always", StoreWarning)
             warnings.showwarning = _show_warning
             out = getattr(args, "out", None)
+            inputs = getattr(args, "scenarios", None) or (
+                [args.scenario] if isinstance(getattr(args, "scenario", None), Path) else [])
+            if inputs and hasattr(args, "out"):  # an output folder never is or holds an input
+                from analysis.store import declare_inputs
+
+                declare_inputs(inputs)
             if out is not None and not getattr(args, "no_write", False):
                 from analysis.store import claim_output
 
@@ -310,6 +317,25 @@ def build_parser() -> argparse.ArgumentParser:
     ia.add_argument("--force", action="store_true", help="overwrite FILE.toml if it exists")
     ia.set_defaults(func=cmd_import_acd)
 
+    v = sub.add_parser(
+        "verify", help="check a result folder: re-derive its KPIs, re-simulate a sample",
+        description="Check a result folder (one ccsim wrote, or one you received): every "
+        "stored replication's checksums and the KPIs its own tables determine (re-derived "
+        "with the model's KPI functions), the folder's kpis.csv and kpis.parquet against "
+        "them, and a random sample of replications simulated again from their scenario, "
+        "seed and replication and compared byte for byte. Exit status 0: verified; 1: "
+        "something differs (one line per failing replication says what); 3: made by other "
+        "model code, so it cannot be verified here. Writes nothing.")
+    v.add_argument("folder", type=argtypes.path, metavar="DIR", help="the result folder")
+    v.add_argument("--sample", type=argtypes.nonneg_int, default=2, metavar="N",
+                   help="replications simulated again (default 2; 0: re-derive only)")
+    v.add_argument("--seed", type=argtypes.seed, default=0,
+                   help="seed of the sample's draw (default 0: the same sample each time)")
+    v.add_argument("--force", action="store_true",
+                   help="re-simulate even if the size estimate is over the limits")
+    v.add_argument("--json", action="store_true", help="print one JSON object")
+    v.set_defaults(func=cmd_verify)
+
     d = sub.add_parser("docs", help="print the scenario-field and KPI reference (Markdown)",
                        description="Print the reference of every scenario field (default, "
                        "source, description) and every KPI, as Markdown; with --section, "
@@ -459,13 +485,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
                            store=ReplicationStore(out / "replications"), progress=bar.update)
     exp = run.experiment
     comp = compare(exp, COMPARE_CONFIDENCE, primary, run.selection)
+    inputs = exp.inputs()  # simulated here, or resumed and re-derived from stored tables
+    notes = [*run.notes, inputs["text"]]
     write_experiment(out, exp, _command_line(args), "compare")
-    write_json(comp.as_json(), out / "comparison.json")
-    report = write_report(exp, comp, out, {"command": _command_line(args)}, run.notes)
+    write_json({**comp.as_json(), "inputs": inputs}, out / "comparison.json")
+    report = write_report(exp, comp, out, {"command": _command_line(args)}, notes)
     if args.json:
-        print(json.dumps(comp.as_json(), allow_nan=False))
+        print(json.dumps({**comp.as_json(), "inputs": inputs}, allow_nan=False))
         return 0
-    print(compare_text(exp, comp, run.notes))
+    print(compare_text(exp, comp, notes))
     _print_ran(exp, out)
     print(f"report written to {report}")
     return 0
@@ -586,6 +614,17 @@ def cmd_import_acd(args: argparse.Namespace) -> int:
     print(f"written {args.scenario_out} (extends {args.base}); next: ccsim run "
           f"{args.scenario_out} --reps 5, then plan its shifts (docs/own-centre.md)")
     return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """``ccsim verify``: exit 0 verified, 1 something differs, 3 other model code."""
+    from analysis.experiment import guard
+    from analysis.verify import verify_folder
+
+    guard.force = args.force  # reset by main
+    result = verify_folder(args.folder, sample=args.sample, seed=args.seed)
+    print(json.dumps(result.as_json(), allow_nan=False) if args.json else result.text())
+    return result.status
 
 
 def cmd_docs(args: argparse.Namespace) -> int:

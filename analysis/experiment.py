@@ -71,6 +71,10 @@ class RepOutput:
     kpis: dict[str, float]
     provenance: dict[str, Any]
     tables: dict[str, pd.DataFrame]
+    checked: str = "simulated"
+    """How the result is known to be right: ``simulated`` (by this process, with this model
+    code) or ``re-derived`` (loaded from a store: checksums match and its KPIs are what its
+    stored tables give, but it was not simulated again; ``ccsim verify`` does that)."""
 
 
 def run_task(task: Task) -> RepOutput:
@@ -506,7 +510,7 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
             stored = store.load(s, seed, r, KPIS) if store else None
             if stored is not None and all(t in stored["tables"] for t in wanted):
                 exp.outputs[i, r] = RepOutput(i, r, stored["kpis"], stored["provenance"],
-                                              stored["tables"])
+                                              stored["tables"], checked="re-derived")
                 exp.resumed += 1
                 if progress:
                     progress(1)
@@ -590,6 +594,23 @@ def unique_names(scenarios: Sequence[Scenario]) -> list[Scenario]:
         out.append(s if seen[s.name] == 1 else
                    s.replace({"name": f"{s.name}-{seen[s.name]}"}, source="name"))
     return out
+
+    def inputs(self) -> dict[str, Any]:
+        """Whether the replications behind the results were verified, as data and in words.
+
+        ``simulated``: run by this process with this model code (verified by construction);
+        ``re_derived``: resumed from the output folder's store, its checksums matched and
+        its KPIs re-derived from its own stored tables, but not simulated again.
+        ``verified``: every replication was simulated here.
+        """
+        ways = [o.checked for o in self.outputs.values()]
+        sim, red = ways.count("simulated"), ways.count("re-derived")
+        text = f"Inputs: {sim} replication(s) simulated by this command"
+        if red:
+            text += (f"; {red} resumed from the output folder's replications/, checksums "
+                     "matched and KPIs re-derived from their stored tables, not simulated "
+                     "again (`ccsim verify FOLDER` re-simulates a sample)")
+        return {"simulated": sim, "re_derived": red, "verified": red == 0, "text": text + "."}
 
 
 def write_experiment(out: Path, exp: Experiment, command: str, kind: str) -> None:

@@ -237,7 +237,8 @@ def test_out_never_overwrites_what_a_user_made(capsys, small_file, tmp_path):
     (mine / "thesis.tex").write_text("chapter 1")
     err = fails(capsys, "run", str(small_file), "--out", str(mine), "--quiet",
                 "--executor", "serial")
-    assert "holds files ccsim did not write (thesis.tex)" in err
+    assert (f"--out {mine}: the folder is not empty and is not ccsim's (no .ccsim-output.json "
+            "marker); manifest.json, thesis.tex are not ccsim's" in err)
     assert (mine / "manifest.json").read_text() == '{"my": "data"}'
     assert sorted(p.name for p in mine.iterdir()) == ["manifest.json", "thesis.tex"]
 

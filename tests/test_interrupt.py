@@ -274,12 +274,14 @@ def test_leftovers_of_a_killed_writer_are_removed(files, fresh_out, uninterrupte
     """
     out = finished_copy(fresh_out, tmp_path / "out")
     group = next(out.glob("replications/*/"))
-    (group / ".rep-00003.abc.tmp").mkdir()
-    (group / ".rep-00003.abc.tmp" / "manifest.json").write_text("{}")
-    (group / ".rep-00004.def.old").mkdir()
-    (out / ".kpis.csv.xyz.tmp").write_text("half a file")
+    (group / ".ccsim-tmp-rep-00003.abc12345.tmp").mkdir()  # the names ccsim gives them
+    (group / ".ccsim-tmp-rep-00003.abc12345.tmp" / "manifest.json").write_text("{}")
+    (group / ".ccsim-tmp-rep-00004.def_6789.old").mkdir()
+    (out / ".ccsim-tmp-kpis.csv.xyz98765.tmp").write_text("half a file")
+    (out / ".kpis.csv.xyz.tmp").write_text("a user's file")  # not ccsim's name: kept
     assert main(compare_args(files, out, "--executor", "serial")) == 0
-    assert not [p for p in out.rglob(".*") if p.name.endswith((".tmp", ".old"))]
+    assert [p.name for p in out.rglob(".*") if p.name.endswith((".tmp", ".old"))] == [
+        ".kpis.csv.xyz.tmp"]
     pd.testing.assert_frame_equal(pd.read_parquet(out / "kpis.parquet"), uninterrupted)
 
 
