@@ -353,7 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------- commands
 
 
-#: aggregate tables, always written (team-days under teams.min_group agents are blanked)
+#: aggregate tables, always written (team-days blanked under the privacy floor and for
+#: complementary suppression: Privacy in docs/policy.md)
 RUN_TABLES = ("calls", "intervals", "daily", "team_days")
 #: tables about individual agents: written only with --individual
 INDIVIDUAL_TABLES = ("statuses", "agent_days", "agents", "activities", "schedule", "breaks",

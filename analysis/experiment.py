@@ -36,7 +36,8 @@ from analysis.store import (
 )
 from sim.engine.runtime import GC_THRESHOLD, few_collections  # noqa: F401 (re-exported)
 from sim.measure.kpi import KPIS
-from sim.model import simulate
+from sim.measure.tables import publish_floor, team_days_table
+from sim.model import RunResult, simulate
 from sim.people.observe import Observer, observers
 from sim.scenario import Scenario
 
@@ -82,12 +83,44 @@ def run_task(task: Task) -> RepOutput:
     r = simulate(task.scenario, seed=task.seed, replication=task.replication,
                  observe=task.observe)
     tables = dict(r.observed)
+    if "strain_profile" in tables and not task.individual:  # a mean over few is theirs
+        tables["strain_profile"] = published_profile(tables["strain_profile"], task.scenario)
     for name in task.tables:
         df = getattr(r, name)
         if name == "calls" and not task.individual:  # aggregate output: no agent identity
             df = df.drop(columns="agent")
+        if name == "team_days":  # the floor, whatever the scenario says (--individual aside)
+            df = published_team_days(r, task.scenario, task.individual)
         tables[name] = df
     return RepOutput(task.index, task.replication, r.kpis, r.provenance, tables)
+
+
+def published_team_days(r: RunResult, scenario: Scenario, individual: bool) -> pd.DataFrame:
+    """The ``team_days`` table as written: blanked under :func:`publish_floor` at least.
+
+    The run's own table honours the scenario's ``teams.min_group``, which a received
+    scenario may set as low as 1; written without ``individual`` it is rebuilt from the
+    run's agent-days under the floor (with complementary suppression).
+    """
+    floor = publish_floor(scenario.teams.min_group, individual)
+    if floor == scenario.teams.min_group:
+        return r.team_days
+    return team_days_table(r.agent_days, r.agents, r.actions, floor,
+                           days=scenario.horizon.days)
+
+
+def published_profile(profile: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Strain over the day as written: blanked where fewer agents than the floor are in.
+
+    A grid time with fewer agents logged in than :func:`publish_floor` has its mean and
+    head count blanked (no total is published per grid time, so nothing else is needed).
+    """
+    small = profile["agents"].to_numpy() < publish_floor(scenario.teams.min_group)
+    if not small.any():
+        return profile
+    out = profile.astype({"agents": float})
+    out.loc[small, ["strain", "agents"]] = float("nan")
+    return out
 
 
 # --------------------------------------------------------------------------- executors

@@ -96,7 +96,9 @@ class RunResult:
     coaching talk, an agent deferring a break), with its reason."""
     team_days: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Per team and day: sums and rates over its agents (the privacy-safe view); team-days
-    with fewer than ``teams.min_group`` agents are blanked (``suppressed``)."""
+    with fewer than ``teams.min_group`` agents, and others so that none can be recovered
+    from a day's total, are blanked (``suppressed``). What ``ccsim run`` writes without
+    ``--individual`` blanks under ``tables.PUBLISH_FLOOR`` at least."""
     evaluations: pd.DataFrame = field(default_factory=pd.DataFrame)
     """One row per call scored by monitoring: call, agent, day, kind (recorded or
     listen_in), score (0-1, with the evaluator's noise)."""
@@ -312,7 +314,7 @@ def collect(r: Run) -> RunResult:
         league=(r.regime.league_table() if r.regime is not None
                 else pd.DataFrame(columns=list(LEAGUE_COLUMNS))),
         team_days=tables.team_days_table(agent_days_df, agents_df, actions,
-                                         scenario.teams.min_group),
+                                         scenario.teams.min_group, days=n_days),
         observed={rec.name: rec.table() for rec in r.recorders},
     )
 

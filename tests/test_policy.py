@@ -326,7 +326,8 @@ def test_monitoring_does_what_the_scenario_says(name):
 def test_team_days_add_up_and_hide_small_groups():
     """Team-day figures are the sums of their agents' days.
 
-    Groups under min_group are blanked so that no individual can be singled out.
+    Groups under min_group are blanked, head count too, so that no individual can be
+    singled out (complementary suppression: tests/test_privacy.py).
     """
     s = load_scenario(SCENARIOS / "policy" / "individual-strict.toml").replace(
         {"horizon.days": 2, "teams.size": 7, "teams.min_group": 5})
@@ -337,11 +338,11 @@ def test_team_days_add_up_and_hide_small_groups():
     assert (sizes < 5).any(), "the case needs a small team"
     for row in td.itertuples():
         mine = ad[(team.loc[ad["agent"]].to_numpy() == row.team) & (ad["day"] == row.day)]
-        assert row.agents == len(mine)
-        if row.agents < 5:
-            assert row.suppressed and np.isnan(row.adherence) and np.isnan(row.chases)
+        if len(mine) < 5 or row.suppressed:
+            assert row.suppressed and np.isnan(row.agents) and np.isnan(row.adherence) \
+                and np.isnan(row.chases)
             continue
-        assert not row.suppressed
+        assert row.agents == len(mine)
         assert row.in_adherence_s == pytest.approx(mine["in_adherence_s"].sum())
         assert row.adherence == pytest.approx(mine["in_adherence_s"].sum()
                                               / mine["scheduled_s"].sum())

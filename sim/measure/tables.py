@@ -412,20 +412,67 @@ def absences_table(presence: Presence, plan: Plan) -> pd.DataFrame:
 TEAM_SUMS = ("scheduled_s", "in_adherence_s", "excused_s", "ready_s", "talk_s", "acw_s",
              "calls", "overtime_s", "unplanned_breaks")
 
+#: The smallest group any aggregate written without ``--individual`` describes: a scenario's
+#: ``teams.min_group`` can raise it, never lower it (only the run option ``--individual``
+#: does). Source: the threshold (minimum frequency) rule of tabular disclosure control,
+#: Hundepool, A. et al. (2012), *Statistical Disclosure Control*, Wiley, ch. 4 (3 to 10 in
+#: the practice of statistical offices); 5 is DESIGN.md §6's "minimum group size, default 5".
+PUBLISH_FLOOR = 5
+
+
+def publish_floor(min_group: int, individual: bool = False) -> int:
+    """Smallest group a written aggregate shows: ``min_group`` raised to PUBLISH_FLOOR.
+
+    ``individual`` (the explicit run option, never scenario data) keeps the scenario's own
+    ``min_group``: its output holds the agent-level tables anyway.
+    """
+    return int(min_group) if individual else max(PUBLISH_FLOOR, int(min_group))
+
+
+def suppress_cells(size: np.ndarray, day: np.ndarray, floor: int) -> np.ndarray:
+    """Which cells of a group-by-day table to blank: primary and complementary suppression.
+
+    ``size`` is each cell's contributors (agents who worked). Primary: a cell of fewer than
+    ``floor`` (an empty one too, so a group's absence is not shown). Complementary, day by
+    day: a day's total is published elsewhere (the centre's daily KPIs and counts, the
+    calls), so the blanked cells' sum is always derivable as total minus published cells;
+    while the blanked cells hold fewer than two non-empty groups or fewer than ``floor``
+    contributors together, the smallest published cell (the first on ties) is blanked too.
+    A day where that is impossible is blanked whole (Hundepool et al. 2012, ch. 4).
+    """
+    size = np.asarray(size)
+    day = np.asarray(day)
+    out = size < floor
+    for d in np.unique(day[out]):
+        idx = np.flatnonzero(day == d)
+        idx = idx[np.argsort(size[idx], kind="stable")]  # smallest first
+        for j in idx:
+            hidden = size[idx][out[idx]]
+            if (hidden > 0).sum() >= 2 and hidden.sum() >= floor:
+                break
+            out[j] = True
+    return out
+
 
 def team_days_table(agent_days: pd.DataFrame, agents: pd.DataFrame, actions: pd.DataFrame,
-                    min_group: int) -> pd.DataFrame:
+                    min_group: int, days: int | None = None) -> pd.DataFrame:
     """Per team and day: sums and rates over its agents, the privacy-safe view.
 
-    A team-day with fewer than ``min_group`` agents worked has every figure blanked
-    (``suppressed``), so no individual can be singled out from the aggregate.
+    One row per team of the roster and day (``days``: the horizon; default up to the last
+    day worked), worked or not. A team-day with fewer than ``min_group`` agents worked is
+    blanked, and further team-days by :func:`suppress_cells` so that none can be recovered
+    from a day's total; a blanked row keeps its team and day only, ``agents`` too is
+    blanked (``suppressed``).
     """
     ad = agent_days.assign(team=agents["team"].to_numpy()[agent_days["agent"].to_numpy()])
     cols = [c for c in TEAM_SUMS if c in ad] + \
         [c for c in ad.columns if c.startswith("lost_") and c.endswith("_s")]
     g = ad.groupby(["team", "day"], sort=True)
-    out = g[cols].sum()
-    out.insert(0, "agents", g.size())
+    n_days = days if days is not None else int(ad["day"].max()) + 1 if len(ad) else 0
+    grid = pd.MultiIndex.from_product([np.unique(agents["team"].to_numpy()), range(n_days)],
+                                      names=["team", "day"])
+    out = g[cols].sum().reindex(grid, fill_value=0)  # a team-day nobody worked: zeros
+    out.insert(0, "agents", g.size().reindex(grid, fill_value=0))
     out["adherence"] = out["in_adherence_s"] / out["scheduled_s"].where(lambda x: x > 0)
     busy = out["talk_s"] + out["acw_s"]
     out["occupancy"] = busy / (busy + out["ready_s"]).where(lambda x: x > 0)
@@ -434,8 +481,9 @@ def team_days_table(agent_days: pd.DataFrame, agents: pd.DataFrame, actions: pd.
         n = a.groupby(["team", "day"]).size() if len(a) else pd.Series(dtype=float)
         out[f"{what}s"] = n.reindex(out.index, fill_value=0).astype(float)
     out = out.reset_index()
-    small = out["agents"] < min_group
-    figures = [c for c in out.columns if c not in ("team", "day", "agents")]
-    out.loc[small, figures] = np.nan
-    out["suppressed"] = small
+    hidden = suppress_cells(out["agents"].to_numpy(), out["day"].to_numpy(), min_group)
+    figures = [c for c in out.columns if c not in ("team", "day")]
+    out[figures] = out[figures].astype(float)  # blanks are NaN; head counts blanked too
+    out.loc[hidden, figures] = np.nan
+    out["suppressed"] = hidden
     return out

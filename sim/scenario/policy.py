@@ -28,9 +28,13 @@ class Teams(_Model):
         "shift (0: no teams; the whole centre is one group).", source="scenario choice",
     )
     min_group: int = _field(
-        5, ge=1, le=1000, description="Smallest group an aggregate is reported for, so that no "
-        "individual can be singled out (unless individual output is asked for).",
-        source="privacy by design (DESIGN.md §6); a common disclosure-control threshold",
+        5, ge=1, le=1000, description="Smallest group an aggregate is reported for (team "
+        "league tables, the run's `team_days`), so that no individual can be singled out. "
+        "What ccsim writes without `--individual` uses at least 5 (the floor, "
+        "`sim.measure.tables.PUBLISH_FLOOR`): a scenario can raise it, not lower it; only "
+        "the run option `--individual` does. See Privacy in docs/policy.md.",
+        source="privacy by design (DESIGN.md §6); the threshold rule of Hundepool et al. "
+        "(2012), Statistical Disclosure Control, ch. 4",
     )
 
 

@@ -1,0 +1,176 @@
+"""Privacy that a scenario cannot switch off: the floor and complementary suppression.
+
+What ``ccsim run`` writes without ``--individual`` is read back from the output folder and
+attacked the way a reader of the tables would: every table with a group dimension is
+checked day by day, column by column, for a blanked group recoverable by subtracting the
+published groups from the day's total (the centre's daily figures make every total known).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tomli_w
+
+from analysis.cli import main
+from sim.measure.tables import PUBLISH_FLOOR, publish_floor, suppress_cells
+from sim.model import simulate
+from sim.scenario import load_scenario
+from tests.conftest import small_dict
+
+SEED = 11
+#: shifts of 7, 6, 2, 2 and 1 agents in teams of up to 7: teams 0-4 of those sizes, so a
+#: day has groups over the floor, two small groups together at the floor, and a group of one
+MIXED = {"a": 7, "b": 6, "c": 2, "d": 2, "e": 1}
+
+
+def mixed_scenario(tmp_path: Path, size: int = 7, min_group: int = 1) -> Path:
+    """Three short days of the mixed teams under a punitive individual regime, as a file.
+
+    Sickness absence is frequent (hazard 0.1 a day) so that some team-days are short of
+    agents or empty; the regime's actions fill the count columns.
+    """
+    d = small_dict(horizon={"days": 3, "open": "08:00", "hours": 2, "interval_minutes": 30})
+    d["staffing"] = {"shifts": {k: {"start": "08:00", "hours": 2, "agents": n}
+                                for k, n in MIXED.items()}}
+    d["teams"] = {"size": size, "min_group": min_group}
+    d["measurement"] = {"level": "individual"}
+    d["monitoring"] = {"feedback": "punitive"}
+    d["stress"] = {"enabled": True, "absence": True, "absence_base_hazard": 0.1}
+    path = tmp_path / "received.toml"
+    path.write_bytes(tomli_w.dumps(d).encode())
+    return path
+
+
+def run_cli(scenario: Path, out: Path, *extra: str) -> Path:
+    """``ccsim run`` one replication into ``out``; the replication's stored folder."""
+    assert main(["run", str(scenario), "--reps", "1", "--seed", str(SEED), "--executor",
+                 "serial", "--out", str(out), "--quiet", *extra]) == 0
+    (folder,) = out.glob("replications/*/rep-00000")
+    return folder
+
+
+def truth(scenario: Path) -> pd.DataFrame:
+    """Per team and day, what the blanked cells hide: agents and every additive column.
+
+    Computed here from the run's agent-days and actions (the same seed and replication as
+    the CLI's), independently of the code under test.
+    """
+    s = load_scenario(scenario)
+    r = simulate(s, seed=SEED, replication=0)
+    ad = r.agent_days.assign(team=r.agents["team"].to_numpy()[r.agent_days["agent"]])
+    cols = [c for c in ("scheduled_s", "in_adherence_s", "excused_s", "ready_s", "talk_s",
+                        "acw_s", "calls", "overtime_s", "unplanned_breaks") if c in ad]
+    cols += [c for c in ad.columns if c.startswith("lost_") and c.endswith("_s")]
+    grid = pd.MultiIndex.from_product([sorted(r.agents["team"].unique()),
+                                       range(s.horizon.days)], names=["team", "day"])
+    g = ad.groupby(["team", "day"])
+    out = g[cols].sum().reindex(grid, fill_value=0)
+    out["agents"] = g.size().reindex(grid, fill_value=0)
+    for what in ("chase", "warning", "defer_break", "evaluation"):
+        a = r.actions[r.actions["action"] == what]
+        out[f"{what}s"] = a.groupby(["team", "day"]).size().reindex(grid, fill_value=0)
+    return out.astype(float)
+
+
+def subtraction_attack(published: pd.DataFrame, real: pd.DataFrame, floor: int) -> dict:
+    """Try total minus published groups on every day and additive column; count outcomes.
+
+    Asserts, for each day with a blanked group: the residual is exactly the blanked groups'
+    sum (so that is all the attack gives), it covers at least two groups that worked with
+    at least ``floor`` agents together, and it equals no single blanked group's value
+    wherever two or more of them are non-zero.
+    """
+    seen = {"days_attacked": 0, "residuals": 0, "distinct_from_each": 0}
+    pub = published.set_index(["team", "day"]).sort_index()
+    assert list(pub.index) == list(real.index), "a team-day row is missing or extra"
+    for day in sorted(real.index.get_level_values("day").unique()):
+        p, t = pub.xs(day, level="day"), real.xs(day, level="day")
+        hidden = p["suppressed"].to_numpy()
+        shown = ~hidden
+        figures = [c for c in p.columns if c != "suppressed"]
+        assert p.loc[hidden, figures].isna().all().all(), "a blanked row shows a figure"
+        if not hidden.any():
+            continue
+        seen["days_attacked"] += 1
+        sizes = t["agents"].to_numpy()[hidden]
+        assert (sizes > 0).sum() >= 2 and sizes.sum() >= floor, \
+            f"day {day}: the blanked teams {list(t.index[hidden])} hold {sizes.tolist()} agents"
+        for col in real.columns:
+            residual = t[col].sum() - p.loc[shown, col].sum()
+            assert residual == pytest.approx(t.loc[hidden, col].sum(), abs=1e-6)
+            seen["residuals"] += 1
+            values = t.loc[hidden, col].to_numpy()
+            if (values != 0).sum() >= 2:
+                assert not np.isclose(values, residual, atol=1e-6).any(), \
+                    f"day {day}, {col}: the residual {residual} is one team's value"
+                seen["distinct_from_each"] += 1
+    return seen
+
+
+def test_floor_only_raised_by_scenario_only_lowered_by_individual():
+    """A scenario's min_group raises the floor; only the --individual option lowers it."""
+    assert PUBLISH_FLOOR == 5
+    assert publish_floor(1) == 5 and publish_floor(5) == 5 and publish_floor(8) == 8
+    assert publish_floor(1, individual=True) == 1 and publish_floor(8, individual=True) == 8
+
+
+@pytest.mark.parametrize(("sizes", "blanked"), [
+    ([7, 6, 9], [False, False, False]),  # nothing under the floor
+    ([7, 6, 2], [False, True, True]),  # one small team: the smallest other one joins it
+    ([7, 6, 2, 2, 1], [False, False, True, True, True]),  # three small ones make 5 together
+    ([7, 6, 2, 2], [False, True, True, True]),  # two small ones make 4: one more joins
+    ([7, 0], [True, True]),  # an empty team and one other: the day is blanked whole
+    ([3], [True]),  # a centre under the floor: its only group is blanked
+])
+def test_suppress_cells_rule(sizes, blanked):
+    """Primary cells under the floor, then the smallest others until the rule holds."""
+    got = suppress_cells(np.array(sizes), np.zeros(len(sizes), dtype=int), 5)
+    assert got.tolist() == blanked
+
+
+def test_subtraction_attack_on_every_written_table(tmp_path):
+    """No blanked team-day is recoverable from a day's total in what run writes.
+
+    The received scenario asks for groups of 1; the floor (5) holds without --individual.
+    """
+    scenario = mixed_scenario(tmp_path)
+    rep = run_cli(scenario, tmp_path / "out")
+    written = {p.stem: pd.read_parquet(p) for p in rep.glob("*.parquet")}
+    assert set(written) == {"calls", "intervals", "daily", "team_days", "strain_profile"}
+    for name, df in written.items():  # only team_days has a group below the centre
+        assert "agent" not in df.columns, name
+        assert ("team" in df.columns) == (name == "team_days"), name
+    prof = written["strain_profile"]  # a mean over the agents logged in at a grid time
+    assert (prof["strain"].isna() | (prof["agents"] >= PUBLISH_FLOOR)).all()
+    assert prof.loc[prof["agents"].isna(), "strain"].isna().all()
+    real = truth(scenario)
+    seen = subtraction_attack(written["team_days"], real, PUBLISH_FLOOR)
+    td = written["team_days"].set_index(["team", "day"]).sort_index()
+    shown = ~td["suppressed"]
+    assert (td.loc[shown, "agents"] >= PUBLISH_FLOOR).all()
+    for col in real.columns:  # published figures are the true sums
+        assert np.allclose(td.loc[shown, col], real.loc[shown[shown].index, col])
+    # the case has teeth: published teams beside blanked ones, secondary suppression of a
+    # team over the floor, and residuals of several non-zero teams
+    secondary = td["suppressed"] & (real["agents"] >= PUBLISH_FLOOR)
+    assert shown.any() and secondary.any() and seen["days_attacked"] == 3
+    assert seen["distinct_from_each"] > 0, seen
+
+
+def test_teams_of_one_write_no_agent_rows(tmp_path):
+    """teams.size = 1, min_group = 1 writes no per-agent figure without --individual.
+
+    With --individual (the run option) the scenario's groups of one are written.
+    """
+    scenario = mixed_scenario(tmp_path, size=1, min_group=1)
+    td = pd.read_parquet(run_cli(scenario, tmp_path / "agg") / "team_days.parquet")
+    assert len(td) == 18 * 3 and td["suppressed"].all()
+    assert td.drop(columns=["team", "day", "suppressed"]).isna().all().all()
+    ind = pd.read_parquet(run_cli(scenario, tmp_path / "ind", "--individual")
+                          / "team_days.parquet")
+    worked = ind[~ind["suppressed"]]
+    assert len(worked) > 0 and (worked["agents"] == 1).all()
