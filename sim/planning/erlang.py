@@ -15,6 +15,13 @@ with probability ``prod (c*mu + i*theta) / R_i``. Once answered, its wait is the
 independent ``Exp(R_i)``, ``i = 0..j``. Its distribution function is the matrix
 exponential of a pure-death chain, evaluated by uniformisation (every term nonnegative),
 never by partial fractions, which cancel catastrophically.
+
+A chain too long to hold (more than 2,000,000 states: very long patience near or above
+capacity) is solved on the window around its mode that holds all but ~1e-20 of the mass,
+with the answer probability ``c mu / (c mu + (j+1) theta)`` and the mean climb time of the
+states below it in closed form; where even that window is too wide, the theta -> 0 limit is
+exact to rounding (Erlang C below capacity, all agents busy far above it). So every
+staffing question a scenario can ask has an answer (``_window_metrics``, ``_limit_metrics``).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.special import gammaln, logsumexp
+from scipy.special import digamma, gammainc, gammaln, logsumexp
 
 __all__ = [
     "QueueMetrics",
@@ -41,6 +48,17 @@ __all__ = [
 _LOG_CUTOFF = -700.0  # drop queue states with pi_k < exp(-700) ~ 1e-304 of the largest
 _NEGLIGIBLE = 1e-18  # total probability that shortcuts in the service level may ignore
 _MAX_STATES = 2_000_000  # cap on the truncated Erlang A chain (memory and time guard)
+# Past the cap (a queue far out in overload, or near critical load with very long patience)
+# the metrics use a window of the chain around its mode instead (_window_metrics): states
+# below exp(-_WINDOW_CUT) of the largest are dropped (their total is below ~1e-20 there),
+# and the answer probabilities and waits of the dropped lower states come in closed form.
+_WINDOW_CUT = 60.0
+_MAX_WINDOW = 8_000_000  # states in that window (its width grows as sqrt(rate * patience))
+_EXACT_SUM = 50_000_000  # sums of more terms than this use the gamma-function closed form
+
+
+class _ChainTooLong(ValueError):
+    """The exact truncated chain would exceed ``_MAX_STATES`` states."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +192,7 @@ def _log_weights(lam: float, mu: float, theta: float, c: int) -> np.ndarray:
     j, size = 1, 1024
     while True:
         if j > _MAX_STATES:
-            raise ValueError(
+            raise _ChainTooLong(
                 f"Erlang A chain needs more than {_MAX_STATES} states: the queue is at "
                 f"or near overload (load {a:.6g} Erlangs on {c} servers) and mean patience "
                 f"{1.0 / theta:.6g} s is too long for an exact solution; use Erlang C "
@@ -303,7 +321,10 @@ def erlang_a_metrics(
     if math.isinf(patience):
         return erlang_c_metrics(lam, s, c, t)
     mu, theta = 1.0 / s, 1.0 / patience
-    pi = _distribution(lam, mu, theta, c)
+    try:
+        pi = _distribution(lam, mu, theta, c)
+    except _ChainTooLong:
+        return _window_metrics(lam, mu, theta, c, t)
     p_now = float(pi[:c].sum())  # answered at once
     q = pi[c:]  # q[j]: an arrival finds j calls waiting
     p_wait = float(q.sum())
@@ -321,6 +342,158 @@ def erlang_a_metrics(
         service_level=min(max(service_level, 0.0), 1.0),
         asa_s=waited / p_answered,
         occupancy=min(lam * (1.0 - abandon) / mu / c, 1.0),  # clip ~1e-12 rounding
+        abandon_rate=abandon,
+    )
+
+
+def _log1p_sum(r: float, j: int) -> float:
+    """Return sum_{i=1..j} log1p(i r), summed in chunks, or in closed form past _EXACT_SUM.
+
+    The closed form ``j log r + lgamma(1/r + j + 1) - lgamma(1/r + 1)`` loses absolute
+    precision for huge arguments; it is used only where the mode is so far out that the
+    states it places (the ones at once answered) weigh nothing next to it.
+    """
+    if j <= 0:
+        return 0.0
+    if j > _EXACT_SUM:
+        return j * math.log(r) + math.lgamma(1.0 / r + j + 1.0) - math.lgamma(1.0 / r + 1.0)
+    total, chunk = 0.0, 1 << 20
+    for lo in range(1, j + 1, chunk):
+        total += float(np.log1p(np.arange(lo, min(j, lo + chunk - 1) + 1, dtype=float) * r).sum())
+    return total
+
+
+def _inverse_sum(c_mu: float, theta: float, j: int) -> float:
+    """Return sum_{i=1..j} 1 / (c_mu + i theta): the mean time to climb j places."""
+    if j <= 0:
+        return 0.0
+    if j > _EXACT_SUM:  # (digamma(b + j + 1) - digamma(b + 1)) / theta with b = c_mu / theta
+        b = c_mu / theta
+        return float((digamma(b + j + 1.0) - digamma(b + 1.0)) / theta)
+    total, chunk = 0.0, 1 << 20
+    for lo in range(1, j + 1, chunk):
+        i = np.arange(lo, min(j, lo + chunk - 1) + 1, dtype=float)
+        total += float((1.0 / (c_mu + i * theta)).sum())
+    return total
+
+
+def _walk(start: float, first: int, step: int, lam: float, c_mu: float, theta: float,
+          floor: float, stop: int) -> np.ndarray:
+    """Return log q_j of queue states first, first+step, ... until below ``floor`` (or stop).
+
+    ``start`` is log q of the state before ``first``; log q_j - log q_{j-1} =
+    log(lam / (c_mu + j theta)). Walking down (step -1), state j-1 comes from state j.
+    """
+    chunks: list[np.ndarray] = []
+    last, j, size, walked = start, first, 1024, 0
+    log_rho, ratio = math.log(lam / c_mu), theta / c_mu
+    while (j <= stop) if step > 0 else (j >= stop):
+        n = min(size, (stop - j) // step + 1)
+        idx = j + step * np.arange(n, dtype=float)
+        d = log_rho - np.log1p(idx * ratio)  # log q_idx - log q_(idx-1)
+        seg = last + (np.cumsum(d) if step > 0 else -np.cumsum(d))
+        chunks.append(seg)
+        last, j, walked = float(seg[-1]), j + step * n, walked + n
+        if last < floor:
+            break
+        if walked > _MAX_WINDOW:
+            raise ValueError(
+                f"Erlang A: the queue's distribution spans more than {_MAX_WINDOW} states "
+                f"(rate {lam:.6g}/s, {c_mu / theta:.6g} service-to-patience ratio); no "
+                "staffing question needs such a load: check the rate, AHT and patience")
+        size *= 2
+    return np.concatenate(chunks) if chunks else np.empty(0)
+
+
+def _limit_metrics(lam: float, mu: float, theta: float, c: int,
+                   t: float) -> QueueMetrics | None:
+    """Return the theta -> 0 limit of M/M/c+M where it is exact to rounding, else None.
+
+    Below capacity with ``theta c mu / (c mu - lam)^2 <= 1e-12`` (log pi_{c+j} differs from
+    Erlang C's by about ``j^2 theta / (2 c mu)``, and Erlang C's queue has ``E[j^2] ~
+    2 / (1 - rho)^2``), the queue is Erlang C's to ~1e-12 and each call abandons with
+    probability theta x its mean wait (to first order, added). Far above capacity (the
+    mode ``(lam - c mu) / theta`` more than 40 standard deviations ``sqrt(lam / theta)``
+    from an empty queue, the window too wide to hold, and no call answered by ``t`` from
+    the mode's neighbourhood): all agents always busy (to exp(-800)), so a share
+    ``c mu / lam`` is answered, none within ``t``, after ``log(lam / c mu) / theta`` (the
+    climb from the mode; relative error O(1 / sqrt(lam / theta))).
+    """
+    c_mu = c * mu
+    if lam < c_mu and theta * c_mu / (c_mu - lam) ** 2 <= 1e-12:
+        m = erlang_c_metrics(lam, 1.0 / mu, c, t)
+        abandon = min(theta * m.asa_s, 1.0)
+        return QueueMetrics(p_wait=m.p_wait, service_level=m.service_level, asa_s=m.asa_s,
+                            occupancy=min(lam * (1.0 - abandon) / mu / c, 1.0),
+                            abandon_rate=abandon)
+    mode = (lam - c_mu) / theta
+    if (lam > c_mu and mode >= 40.0 * math.sqrt(lam / theta) and lam / theta > 1e10
+            and lam * t < mode / 2):
+        return QueueMetrics(p_wait=1.0, service_level=0.0,
+                            asa_s=math.log(lam / c_mu) / theta, occupancy=1.0,
+                            abandon_rate=1.0 - c_mu / lam)
+    return None
+
+
+def _window_metrics(lam: float, mu: float, theta: float, c: int, t: float,
+                    from_zero: bool = False) -> QueueMetrics:
+    """Return M/M/c+M metrics from the window of the chain that holds all its mass.
+
+    Exact up to the dropped states (below exp(-60) of the largest each, ~1e-20 in all):
+    an arrival finding j calls waiting is answered with probability
+    ``c mu / (c mu + (j+1) theta)`` (the product of the stage probabilities telescopes) and,
+    if answered, has waited ``sum_{i=1..j+1} 1 / (c mu + i theta)`` on average. A window
+    that starts at j_lo > 0 adds nothing to the service level when a Gamma bound on being
+    answered by ``t`` from so far back says so (<= 1e-18); else the chain from 0 is used.
+    """
+    c_mu = c * mu
+    limit = _limit_metrics(lam, mu, theta, c, t)
+    if limit is not None and not from_zero:
+        return limit
+    a = lam / mu
+    k = np.arange(c, dtype=float)
+    # log pi_k - log pi_c for k < c: (k - c) log a + log c! - log k!
+    log_head = (k - c) * math.log(a) + gammaln(c + 1.0) - gammaln(k + 1.0)
+    head_top = float(log_head.max()) if c else -math.inf
+    ratio = theta / c_mu
+    mode = 0 if from_zero else max(0, math.floor((lam - c_mu) / theta))
+    at_mode = mode * math.log(lam / c_mu) - _log1p_sum(ratio, mode)
+    top = max(at_mode, head_top)
+    floor = top - _WINDOW_CUT
+    up = _walk(at_mode, mode + 1, 1, lam, c_mu, theta, floor, mode + 4 * _MAX_WINDOW)
+    down = _walk(at_mode, mode, -1, lam, c_mu, theta, -math.inf if from_zero else floor, 1)
+    log_q = np.concatenate([down[::-1], [at_mode], up])
+    j_lo = mode - down.size
+    keep = np.flatnonzero(log_q >= floor)
+    if not from_zero and keep.size:  # trim the ends below the floor (mass ~1e-26 each)
+        j_lo += int(keep[0])
+        log_q = log_q[keep[0]:keep[-1] + 1]
+    head = np.exp(log_head - top)
+    q = np.exp(log_q - top)
+    z = float(head.sum() + q.sum())
+    head, q = head / z, q / z
+    j = np.arange(j_lo, j_lo + q.size, dtype=float)
+    rates = c_mu + (j + 1.0) * theta  # R_j: the stage rate with j still ahead
+    served = c_mu / rates  # P(answered | j waiting), telescoped
+    w = q * served
+    abandon = float(np.dot(q, (j + 1.0) * theta / rates))
+    p_now = float(head.sum())
+    p_answered = p_now + float(w.sum())
+    waited_by = _inverse_sum(c_mu, theta, j_lo) + np.cumsum(1.0 / rates)
+    waited = float(np.dot(w, waited_by))
+    if j_lo == 0:
+        within = _answered_within(w, rates, t)
+    else:
+        # answered by t from j ahead needs j+1 stages each no faster than R_j:
+        # P <= P(Gamma(j+1, R_j) <= t) = gammainc(j+1, R_j t)
+        if t > 0.0 and float(np.dot(w, gammainc(j + 1.0, rates * t))) > _NEGLIGIBLE:
+            return _window_metrics(lam, mu, theta, c, t, from_zero=True)
+        within = 0.0
+    return QueueMetrics(
+        p_wait=min(float(q.sum()), 1.0),
+        service_level=min(max(p_now + within, 0.0), 1.0),
+        asa_s=waited / p_answered,
+        occupancy=min(lam * (1.0 - abandon) / mu / c, 1.0),
         abandon_rate=abandon,
     )
 
