@@ -223,6 +223,11 @@ def _check_stored(folder: Path, current_digest: str) -> tuple[RepCheck, Any]:
     return check, (scenario, seed, rep, manifest, tables)
 
 
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python number it holds (so messages read ``0.5``)."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def _table_difference(name: str, stored: pd.DataFrame, fresh: pd.DataFrame) -> str:
     """What differs between a stored table and the same table simulated again, in words."""
     if list(stored.columns) != list(fresh.columns):
@@ -235,7 +240,8 @@ def _table_difference(name: str, stored: pd.DataFrame, fresh: pd.DataFrame) -> s
         if not bool(same.all()):
             row = int((~same).to_numpy().nonzero()[0][0])
             return (f"the {name} table differs in column {col} ({int((~same).sum())} row(s); "
-                    f"row {row}: stored {a[row]!r}, simulated again {b[row]!r})")
+                    f"row {row}: stored {_plain(a[row])!r}, simulated again "
+                    f"{_plain(b[row])!r})")
     return f"the {name} table's bytes differ (same values: another Parquet writer?)"
 
 
