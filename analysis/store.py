@@ -377,7 +377,7 @@ def _check_links(folder: Path, label: str) -> None:
     The marker, the lock, every name ccsim writes at the top, the folders it enters and, in
     ``replications/``, every scenario group and replication folder (the store writes there).
     """
-    for name in sorted(OUTPUT_NAMES):
+    for name in sorted(OUTPUT_NAMES | {n.name for n in folder.iterdir() if _ours(n.name)}):
         if _is_link(folder / name):
             raise _link_error(folder / name, folder, label)
     store = folder / "replications"

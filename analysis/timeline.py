@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from analysis.store import atomic_write  # noqa: E402
 from sim.model import RunResult  # noqa: E402
 from sim.scenario import DAY_S  # noqa: E402
 
@@ -86,7 +87,7 @@ def plot_timeline(result: RunResult, path: str | Path, day: int = 0,
     ax.set_title(title or f"{result.provenance.get('scenario', '')}: statuses and schedule, "
                  f"day {day}")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    # atomically, and never through a link planted in the output folder
+    atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
     plt.close(fig)
     return path

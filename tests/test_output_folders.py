@@ -115,7 +115,8 @@ def test_temporary_names_are_checked_whole():
 # --------------------------------------------------------------------------- links
 
 
-@pytest.mark.parametrize("name", ["replications", "figures", "kpis.csv", ".ccsim.lock"])
+@pytest.mark.parametrize("name", ["replications", "figures", "kpis.csv", ".ccsim.lock",
+                                  "timeline-day0.png"])
 def test_a_link_inside_a_resumed_folder_is_refused(capsys, small_file, tmp_path, name):
     """A resumed folder whose replications/, figures/, a file or its lock is a link is refused.
 
@@ -127,7 +128,7 @@ def test_a_link_inside_a_resumed_folder_is_refused(capsys, small_file, tmp_path,
     elsewhere.mkdir()
     precious = elsewhere / "thesis.tex"
     precious.write_text("chapter 1")
-    target = precious if name in ("kpis.csv", ".ccsim.lock") else elsewhere
+    target = elsewhere if name in ("replications", "figures") else precious
     path = out / name
     if path.is_dir():
         import shutil
