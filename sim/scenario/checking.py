@@ -72,14 +72,14 @@ def _describe(err: Mapping[str, Any], data: Mapping[str, Any], origin: Mapping[s
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1], root)
-        return (f"{src}: {path}: unknown key (value {err['input']!r}); allowed here: "
+        return (f"{src}: {path}: unknown key (value {_as_given(err['input'])!r}); allowed here: "
                 f"{', '.join(allowed)}")
     if kind == "missing":
         return f"{src}: {path}: required field is missing"
     if kind == "finite_number":
         hint = ('; for callers who never hang up use distribution = "none"'
                 if path.endswith("patience.mean_s") else "")
-        return f"{src}: {path}: got {err['input']!r}; must be a finite number{hint}"
+        return f"{src}: {path}: got {_as_given(err['input'])!r}; must be a finite number{hint}"
     msg = msg.removeprefix("Value error, ")
     if kind.startswith("value_error") or kind == "assertion_error":
         # model-level checks name their field first: "profile: has 3 weights but ..."
@@ -89,7 +89,16 @@ def _describe(err: Mapping[str, Any], data: Mapping[str, Any], origin: Mapping[s
             msg = m[2]
             src = next((origin[k] for k in _prefixes(path) if k in origin), src)
         return f"{src}: {path}: {msg}"
-    return f"{src}: {path}: got {err['input']!r}; {msg[0].lower()}{msg[1:]}"
+    return f"{src}: {path}: got {_as_given(err['input'])!r}; {msg[0].lower()}{msg[1:]}"
+
+
+def _as_given(value: Any) -> Any:
+    """A value as the user wrote it: the arrays that validation turned into tuples as lists."""
+    if isinstance(value, tuple):
+        return [_as_given(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_given(v) for k, v in value.items()}
+    return value
 
 
 def _prefixes(path: str) -> list[str]:
