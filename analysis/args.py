@@ -61,10 +61,10 @@ def path(text: str) -> Path:
     """A file or folder option: ``~`` and ``~user`` at the start are expanded, as a shell would.
 
     A quoted ``'~/x'`` reaches ccsim unexpanded; without this it became a folder named ``~``
-    in the working directory. An empty path, one with a NUL byte, or a ``~user`` that is not
-    known is refused, naming the value.
+    in the working directory. A path with a NUL byte, or a ``~user`` that is not known, is
+    refused naming the value ("" stays the working folder, which each command checks).
     """
-    if not text or "\0" in text:
+    if "\0" in text:
         raise argparse.ArgumentTypeError(f"expected a file or folder path, got {text!r}")
     try:
         return Path(text).expanduser()
