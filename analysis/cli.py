@@ -364,13 +364,15 @@ INDIVIDUAL_TABLES = ("statuses", "agent_days", "agents", "activities", "schedule
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``ccsim run``."""
-    from analysis.experiment import fresh_out, run_experiment, write_experiment
+    from analysis.experiment import fresh_out, guard, run_experiment, write_experiment
     from analysis.stats import kpi_table, summarise
     from analysis.store import ReplicationStore, json_safe
     from sim.engine.schedule import CoverageWarning, check_coverage
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, _overrides(args))
+    # refused before the coverage check below builds a plan: one pilot, under a second
+    guard.refuse([scenario])
     if args.agent_timeline is not None:
         if args.no_write:
             raise CLIError("--agent-timeline writes a PNG; it cannot be used with --no-write")

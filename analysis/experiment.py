@@ -336,27 +336,36 @@ class SizeEstimate:
     status_rows: float
     """Expected rows of the status log (about 2.8 per call plus 2 per agent event)."""
     memory_bytes: float
-    """Peak memory of one replication (its logs and tables), roughly."""
+    """Peak memory one replication adds to its process (its logs and tables)."""
     seconds: float
-    """Run time of one replication on one core of a 2024 laptop, roughly."""
+    """Run time of one replication on one core, its tables written included."""
+    measured: bool = False
+    """Whether memory and time were scaled from a pilot run on this machine (else: the
+    static model's figures, calibrated once on a 2024 laptop)."""
 
     def describe(self) -> str:
         """One line with the estimate and the sizes it comes from."""
+        how = "measured by a pilot" if self.measured else "roughly"
         return (f"about {_bytes(self.memory_bytes)} of memory and {_duration(self.seconds)} "
-                f"per replication ({_count(self.calls)} calls, {_count(self.agent_days)} "
-                f"agent-days, {_count(self.status_rows)} status rows)")
+                f"per replication ({how}; {_count(self.calls)} calls, "
+                f"{_count(self.agent_days)} agent-days, {_count(self.status_rows)} status rows)")
 
 
-# calibrated on base.toml (1 to 40 days, 100 to 20,000 agents) and a no-break centre of
-# 100,000 agents: the estimates were within a factor of 2 of the measured peak memory and
-# run time, and above them in most cases
+# the static model: the shape (calls against agent events) that a pilot's measured time and
+# memory are scaled by; calibrated on base.toml (1 to 40 days, 100 to 20,000 agents) and a
+# no-break centre of 100,000 agents, within a factor of 2 of the measured peak and time
 _BYTES_PER_CALL, _BYTES_PER_STATUS = 400, 300
 _BYTES_PER_AGENT_DAY, _BYTES_PER_AGENT_EVENT = 4000, 2000
 _SECONDS_PER_CALL, _SECONDS_PER_AGENT_EVENT = 12e-6, 85e-6
+#: a pilot simulates one day with at most this many expected calls and agents (scaled down
+#: together, so that the load per agent stays the scenario's); the memory pilot is smaller
+#: (tracing allocations slows a run about threefold)
+PILOT_CALLS, PILOT_AGENTS = 2000, 80
+SMALL_PILOT_CALLS, SMALL_PILOT_AGENTS = 250, 10
 
 
-def estimate(scenario: Scenario) -> SizeEstimate:
-    """Estimate one replication's calls, agent-days, status rows, memory and time."""
+def static_estimate(scenario: Scenario) -> SizeEstimate:
+    """Calls, agent-days, status rows, memory and time from the static model (no pilot)."""
     days = scenario.horizon.days
     calls = scenario.demand.calls_per_day * days
     heads = scenario.staffing.head_counts()
@@ -374,6 +383,99 @@ def estimate(scenario: Scenario) -> SizeEstimate:
               + _BYTES_PER_AGENT_DAY * agent_days + _BYTES_PER_AGENT_EVENT * events * days)
     seconds = _SECONDS_PER_CALL * calls + _SECONDS_PER_AGENT_EVENT * events * days
     return SizeEstimate(calls, agent_days, status_rows, memory, seconds)
+
+
+def pilot_scenario(scenario: Scenario, calls: float = PILOT_CALLS,
+                   agents: int = PILOT_AGENTS) -> Scenario:
+    """The scenario cut to a pilot: day 0 only, calls and agents scaled down together.
+
+    Everything the scenario has on (schedule, regime, stress, targets) stays on. When the
+    scaled head count would contradict the scenario (teams, schedules), the pilot keeps the
+    head count and scales only the horizon.
+    """
+    one = scenario.replace({"horizon.days": 1}, source="pilot")
+    heads = sum(one.staffing.head_counts().values())
+    f = min(1.0, calls / one.demand.calls_per_day, agents / heads)
+    if f >= 1.0:
+        return one
+    try:
+        return one.replace({"demand.calls_per_day": one.demand.calls_per_day * f,
+                            "staffing.agents": max(1, round(heads * f))}, source="pilot")
+    except ValueError:  # the scaled centre breaks a rule of the scenario: a whole day
+        return one
+
+
+_PILOTS: dict[tuple[str, tuple[str, ...], bool], float] = {}
+
+
+def _measure_pilot(pilot: Scenario, tables: Sequence[str], memory: bool) -> float:
+    """CPU seconds of one pilot replication with its tables written, or its peak memory.
+
+    Memory is the peak of traced allocations (Python objects and numpy arrays), which
+    does not depend on what the process allocated before.
+    """
+    import tracemalloc
+
+    key = (pilot.digest(), tuple(tables), memory)
+    if key in _PILOTS:
+        return _PILOTS[key]
+    if memory:
+        tracemalloc.start()
+        try:
+            _run_pilot(pilot, tables)
+            value = float(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    else:
+        t0 = time.process_time()
+        _run_pilot(pilot, tables)
+        value = time.process_time() - t0
+    _PILOTS[key] = value
+    return value
+
+
+def _run_pilot(pilot: Scenario, tables: Sequence[str]) -> None:
+    import tempfile
+
+    out = run_task(Task(0, pilot, 0, 0, tuple(tables)))
+    with tempfile.TemporaryDirectory(prefix="ccsim-pilot-") as tmp:
+        for name, df in out.tables.items():
+            write_parquet(df, Path(tmp) / f"{name}.parquet")
+
+
+def estimate(scenario: Scenario, tables: Sequence[str] = DEFAULT_TABLES,
+             pilot: bool = True) -> SizeEstimate:
+    """Estimate one replication's calls, agent-days, status rows, memory and time.
+
+    With ``pilot`` (the default), pilot replications of the scenario (:func:`pilot_scenario`:
+    one day, everything on) are simulated with their ``tables`` written: a large one (at
+    most ``PILOT_CALLS`` calls) and a small one (``SMALL_PILOT_CALLS``), timed, give the
+    time per unit of work and the fixed cost of a replication (building and writing its
+    tables), which are scaled to the whole scenario by the static model's size; the small
+    one, with its allocations traced, gives the memory per unit. Pilots are cached by
+    scenario digest. Without ``pilot``, the static model's figures.
+    """
+    full = static_estimate(scenario)
+    if not pilot:
+        return full
+    large = pilot_scenario(scenario)
+    small = pilot_scenario(scenario, SMALL_PILOT_CALLS, SMALL_PILOT_AGENTS)
+    if not _PILOTS:  # a process's first replication imports the table writers, fills
+        _run_pilot(small, tables)  # caches: neither traced nor timed
+    peak = _measure_pilot(small, tables, memory=True)
+    t_large = _measure_pilot(large, tables, memory=False)
+    r_large, r_small = static_estimate(large).seconds, static_estimate(small).seconds
+    if r_large > 1.5 * r_small:
+        t_small = _measure_pilot(small, tables, memory=False)
+        per_unit = (t_large - t_small) / (r_large - r_small)
+        fixed = t_large - per_unit * r_large
+    if r_large <= 1.5 * r_small or per_unit <= 0 or fixed < 0:
+        # one size only (a scenario as small as its pilot), or timings too noisy to split
+        # (a loaded machine): all of the pilot's time scales, an upper bound
+        per_unit, fixed = t_large / r_large, 0.0
+    return SizeEstimate(full.calls, full.agent_days, full.status_rows,
+                        peak * full.memory_bytes / static_estimate(small).memory_bytes,
+                        fixed + per_unit * full.seconds, measured=True)
 
 
 class TooLargeError(ValueError):
@@ -397,13 +499,64 @@ class SizeGuard:
     force: bool = False
     notify: Callable[[str], None] | None = None
 
-    def check(self, scenarios: Sequence[Scenario], tasks: int, workers: int) -> None:
-        """Raise :class:`TooLargeError` if the ``tasks`` replications left are too large."""
+    pilot_after_s: float = 1.0
+    """Work the static model puts under this many seconds (and far under the memory limit)
+    is not piloted: nothing would be announced or refused, so a pilot would only cost."""
+
+    def estimates(self, scenarios: Sequence[Scenario], tables: Sequence[str] = DEFAULT_TABLES,
+                  tasks: int = 1, parallel: int = 1) -> list[SizeEstimate]:
+        """Each scenario's estimate: the largest one piloted, the others scaled like it.
+
+        One pilot (under a second) whatever the number of scenarios: a sweep's scenarios
+        share their structure, so the piloted one's measured-to-static ratios of time and
+        memory carry over to the others' static estimates. Small work (``pilot_after_s``)
+        keeps the static estimates.
+        """
+        unique = {s.digest(): s for s in scenarios}
+        statics = {d: static_estimate(s) for d, s in unique.items()}
+        big = max(statics, key=lambda d: (statics[d].memory_bytes, statics[d].seconds))
+        work = sum(e.seconds for e in statics.values()) * tasks / len(statics) / parallel
+        if work < self.pilot_after_s and statics[big].memory_bytes < self.max_memory_bytes / 16:
+            return list(statics.values())
+        piloted = estimate(unique[big], tables)
+        ref = statics[big]
+        return [piloted if d == big else SizeEstimate(
+            e.calls, e.agent_days, e.status_rows,
+            e.memory_bytes * piloted.memory_bytes / ref.memory_bytes,
+            e.seconds * piloted.seconds / ref.seconds, measured=True)
+            for d, e in statics.items()]
+
+    def refuse(self, scenarios: Sequence[Scenario],
+               tables: Sequence[str] = DEFAULT_TABLES) -> None:
+        """Raise :class:`TooLargeError` now if one replication is over the memory limit.
+
+        Called before anything heavy is built (a coverage check, a plan); it costs one pilot.
+        """
+        if self.force or not scenarios:
+            return
+        # far over the limit by the static model (within a factor of 2 of the truth): no
+        # pilot needed to say no
+        worst = max((static_estimate(s) for s in scenarios), key=lambda e: e.memory_bytes)
+        if worst.memory_bytes <= 2 * self.max_memory_bytes:
+            worst = max(self.estimates(scenarios, tables), key=lambda e: e.memory_bytes)
+        if worst.memory_bytes > self.max_memory_bytes:
+            raise TooLargeError(f"too large: {worst.describe()}; over the limit of "
+                                f"{_bytes(self.max_memory_bytes)} per replication; use fewer "
+                                "days, agents or calls (or --force to run it anyway)")
+
+    def check(self, scenarios: Sequence[Scenario], tasks: int, workers: int,
+              tables: Sequence[str] = DEFAULT_TABLES) -> None:
+        """Raise :class:`TooLargeError` if the ``tasks`` replications left are too large.
+
+        The time announced is the replications' estimated time spread over the workers
+        that can run at once: no more than the tasks, the workers, or this machine's cores.
+        """
         if not tasks:
             return
-        ests = {s.digest(): estimate(s) for s in scenarios}
-        worst = max(ests.values(), key=lambda e: e.memory_bytes)
         at_once = min(max(1, workers), tasks)
+        parallel = min(at_once, os.cpu_count() or 1)
+        ests = self.estimates(scenarios, tables, tasks, parallel)
+        worst = max(ests, key=lambda e: e.memory_bytes)
         physical = _physical_memory()
         problem = None
         if worst.memory_bytes > self.max_memory_bytes:
@@ -416,7 +569,7 @@ class SizeGuard:
         if problem and not self.force:
             raise TooLargeError(f"too large: {worst.describe()}; {problem} (or --force to "
                                 "run it anyway)")
-        total = sum(e.seconds for e in ests.values()) * tasks / len(ests) / at_once
+        total = sum(e.seconds for e in ests) * tasks / len(ests) / parallel
         if self.notify and total > self.notify_after_s:
             self.notify(f"estimate: {worst.describe()}; {tasks} replication(s) on {at_once} "
                         f"worker(s): about {_duration(total)} in all")
@@ -549,7 +702,7 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
                     progress(1)
             else:
                 todo.append(Task(i, s, seed, r, tuple(tables), individual, watch))
-    guard.check([t.scenario for t in todo], len(todo), ex.workers)
+    guard.check([t.scenario for t in todo], len(todo), ex.workers, tables)
     for out in ex.run(todo):
         if store:
             store.save(scenarios[out.index], seed, out.replication, out.kpis, out.provenance,

@@ -102,7 +102,7 @@ def _refused(match: str, **changes: Any) -> str:
     ({"calls__talk": {"mean_s": 1e12}},
      "calls.talk.mean_s: got 1000000000000.0; input should be less than or equal to 86400"),
     ({"horizon__hours": 1_000_000.0},
-     "horizon.hours: got 1000000.0; input should be less than or equal to 168"),
+     "horizon.hours: got 1000000.0; input should be less than or equal to 8784"),
     ({"horizon__open": "24:00"},
      "horizon.open: got 86400.0; input should be less than 86400"),
     ({"demand__calls_per_day": 1e9},
@@ -197,3 +197,55 @@ def test_a_million_agents_is_refused_by_the_schema_in_well_under_a_second():
              staffing={"agents": 1_000_000,
                        "shifts": {"a": {"start": "08:00", "hours": 2, "agents": 6}}})
     assert time.perf_counter() - t0 < 0.5
+
+
+# --------------------------------------------------------------------------- size estimates
+
+def test_the_pilot_keeps_everything_on_and_is_small():
+    """The pilot of the TMR case: one day, scaled-down calls, the whole regime still on."""
+    from analysis.experiment import PILOT_AGENTS, PILOT_CALLS, pilot_scenario
+    from sim.scenario import load_scenario
+    from tests.conftest import SCENARIOS
+
+    tmr = load_scenario(SCENARIOS / "case" / "telenor-2018-tmr.toml")
+    pilot = pilot_scenario(tmr)
+    assert pilot.horizon.days == 1
+    assert pilot.demand.calls_per_day <= PILOT_CALLS + 1e-9
+    assert sum(pilot.staffing.head_counts().values()) <= PILOT_AGENTS
+    for section in ("measurement", "monitoring", "targets", "stress", "schedule", "behaviour",
+                    "teams", "supervisor", "responses"):
+        assert getattr(pilot, section) == getattr(tmr, section), section
+
+
+def test_a_measured_estimate_scales_the_pilot_and_keeps_the_sizes(small):
+    """A piloted estimate has the static sizes, measured time and memory, and says so."""
+    from analysis.experiment import estimate, static_estimate
+
+    big = small.replace({"horizon.days": 3})
+    est, static = estimate(big), static_estimate(big)
+    assert est.measured and not static.measured
+    assert (est.calls, est.agent_days, est.status_rows) == (
+        static.calls, static.agent_days, static.status_rows)
+    assert est.seconds > 0 and est.memory_bytes > 0
+    assert "measured by a pilot" in est.describe() and "roughly" in static.describe()
+
+
+def test_small_work_is_not_piloted(small):
+    """Work the static model puts under a second keeps the static estimate (no pilot cost)."""
+    from analysis.experiment import SizeGuard
+
+    (est,) = SizeGuard().estimates([small], tasks=1, parallel=1)
+    assert not est.measured
+
+
+def test_days_3660_is_refused_before_anything_is_built_in_under_a_second(base):
+    """3660 days of base: refused by the guard's early check at once, naming the limit."""
+    from analysis.experiment import SizeGuard, TooLargeError
+
+    long = base.replace({"horizon.days": 3660})
+    t0 = time.perf_counter()
+    with pytest.raises(TooLargeError) as info:
+        SizeGuard().refuse([long])
+    assert time.perf_counter() - t0 < 1
+    assert "2.56e+07 calls, 457,500 agent-days" in str(info.value)
+    assert "over the limit of 4 GiB per replication" in str(info.value)

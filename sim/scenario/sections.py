@@ -14,8 +14,9 @@ from pydantic import (
 from sim.scenario.base import DAY_S, Clock, _field, _Model, format_clock
 from sim.scenario.vocab import SLDefinition
 
-#: longest opening day or shift (hours): a week, in a single-day stationary run
-MAX_HOURS = 168.0
+#: longest opening day or shift (hours): a leap year, in a single-day stationary run (what
+#: ``ccsim validate`` builds: its calls at a low rate, plus the warm-up, on one long day)
+MAX_HOURS = 8784.0
 #: most agents in a scenario (as ``--agents`` allows)
 MAX_AGENTS = 100_000
 #: most expected calls per day, and over the whole horizon (as ``--calls`` allows)
@@ -39,7 +40,7 @@ class Horizon(_Model):
     )
     hours: float = _field(
         gt=0, le=MAX_HOURS, description="Opening hours per day (calls arrive only while open); "
-        "more than 24 only in a single-day stationary run (at most a week).",
+        "more than 24 only in a single-day stationary run (at most a year).",
         source="scenario choice",
     )
     interval_minutes: float = _field(
