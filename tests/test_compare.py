@@ -28,7 +28,7 @@ from analysis.stats import (
     target_reached,
     welch_difference,
 )
-from analysis.store import ReplicationStore, release_outputs
+from analysis.store import MARKER, ReplicationStore, release_outputs
 from sim.measure.kpi import KPIS
 from sim.scenario import load_scenario
 from tests.conftest import SCENARIOS
@@ -104,8 +104,9 @@ def stored_pair(tmp_path_factory) -> Path:
 
 
 def resume_from(stored: Path, out: Path) -> Path:
-    """``out`` with a copy of the stored replications, for a command to resume."""
+    """``out`` with a copy of the stored replications (and ccsim's marker), to resume."""
     shutil.copytree(stored, out / "replications")
+    shutil.copy(stored.parent / MARKER, out / MARKER)  # a folder ccsim wrote
     return out
 
 
@@ -114,7 +115,8 @@ def test_compare_json_contract_and_files(capsys, tmp_path, stored_pair):
     assert main(compare_args(resume_from(stored_pair, tmp_path), "--json")) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"baseline", "confidence", "primary", "replications", "selection",
-                        "scenarios", "differences"}
+                        "scenarios", "differences", "inputs"}
+    assert out["inputs"]["re_derived"] == 6 and out["inputs"]["verified"] is False
     assert out["baseline"] == "base" and out["primary"] == ["service_level"]
     assert out["confidence"] == 0.95 and out["replications"] == [0, 1, 2]
     assert out["selection"] is None
