@@ -358,10 +358,11 @@ _BYTES_PER_CALL, _BYTES_PER_STATUS = 400, 300
 _BYTES_PER_AGENT_DAY, _BYTES_PER_AGENT_EVENT = 4000, 2000
 _SECONDS_PER_CALL, _SECONDS_PER_AGENT_EVENT = 12e-6, 85e-6
 #: a pilot simulates one day with at most this many expected calls and agents (scaled down
-#: together, so that the load per agent stays the scenario's); the memory pilot is smaller
-#: (tracing allocations slows a run about threefold)
+#: together, so that the load per agent stays the scenario's); the small one times the
+#: fixed cost of a replication
 PILOT_CALLS, PILOT_AGENTS = 2000, 80
 SMALL_PILOT_CALLS, SMALL_PILOT_AGENTS = 250, 10
+MIN_PILOT_AGENTS = 10
 
 
 def static_estimate(scenario: Scenario) -> SizeEstimate:
@@ -396,6 +397,9 @@ def pilot_scenario(scenario: Scenario, calls: float = PILOT_CALLS,
     one = scenario.replace({"horizon.days": 1}, source="pilot")
     heads = sum(one.staffing.head_counts().values())
     f = min(1.0, calls / one.demand.calls_per_day, agents / heads)
+    # a queue of a handful of agents behaves unlike the scenario's (pooling): keep at least
+    # MIN_PILOT_AGENTS, and the calls that keep their load
+    f = max(f, min(1.0, MIN_PILOT_AGENTS / heads))
     if f >= 1.0:
         return one
     try:
@@ -452,7 +456,7 @@ def estimate(scenario: Scenario, tables: Sequence[str] = DEFAULT_TABLES,
     most ``PILOT_CALLS`` calls) and a small one (``SMALL_PILOT_CALLS``), timed, give the
     time per unit of work and the fixed cost of a replication (building and writing its
     tables), which are scaled to the whole scenario by the static model's size; the small
-    one, with its allocations traced, gives the memory per unit. Pilots are cached by
+    large one, with its allocations traced, gives the memory per unit. Pilots are cached by
     scenario digest. Without ``pilot``, the static model's figures.
     """
     full = static_estimate(scenario)
@@ -462,7 +466,9 @@ def estimate(scenario: Scenario, tables: Sequence[str] = DEFAULT_TABLES,
     small = pilot_scenario(scenario, SMALL_PILOT_CALLS, SMALL_PILOT_AGENTS)
     if not _PILOTS:  # a process's first replication imports the table writers, fills
         _run_pilot(small, tables)  # caches: neither traced nor timed
-    peak = _measure_pilot(small, tables, memory=True)
+    # the large pilot traced: at smaller sizes fixed allocations (pandas, numpy) swamp
+    # the part that grows with calls and agents
+    mem_unit = _measure_pilot(large, tables, memory=True) / static_estimate(large).memory_bytes
     t_large = _measure_pilot(large, tables, memory=False)
     r_large, r_small = static_estimate(large).seconds, static_estimate(small).seconds
     if r_large > 1.5 * r_small:
@@ -474,7 +480,7 @@ def estimate(scenario: Scenario, tables: Sequence[str] = DEFAULT_TABLES,
         # (a loaded machine): all of the pilot's time scales, an upper bound
         per_unit, fixed = t_large / r_large, 0.0
     return SizeEstimate(full.calls, full.agent_days, full.status_rows,
-                        peak * full.memory_bytes / static_estimate(small).memory_bytes,
+                        mem_unit * full.memory_bytes,
                         fixed + per_unit * full.seconds, measured=True)
 
 
