@@ -8,6 +8,7 @@ only the temporaries it named itself; nothing is written through a symbolic link
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -43,6 +44,23 @@ def small_file(tmp_path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """A folder ``ccsim run`` wrote (one replication of the small centre), made once."""
+    root = tmp_path_factory.mktemp("finished")
+    (root / "small.toml").write_text(SMALL)
+    assert run(root / "small.toml", root / "out") == 0
+    release_outputs()
+    return root / "out"
+
+
+def resumable(finished: Path, tmp_path: Path) -> Path:
+    """A copy of the finished folder, to resume (or to plant links in)."""
+    import shutil
+
+    return Path(shutil.copytree(finished, tmp_path / "out", symlinks=True))
+
+
 def fails(capsys, *argv: str) -> str:
     """Run ccsim; it must exit 2 with one error on stderr (no traceback); return stderr."""
     assert main(list(argv)) == 2
@@ -74,13 +92,14 @@ def test_a_folder_without_marker_is_not_ccsims(capsys, small_file, tmp_path, nam
     assert (mine / name).read_text() == "my own work"
 
 
-def test_empty_folder_is_claimed_and_marked(small_file, tmp_path):
-    """An empty folder becomes ccsim's (marker written) and a second run resumes it."""
+def test_empty_folder_is_claimed_and_marked(tmp_path):
+    """An empty folder becomes ccsim's (marker written); the marker lets it be claimed again."""
     out = tmp_path / "empty"
     out.mkdir()
-    assert run(small_file, out) == 0
-    assert (out / MARKER).is_file()
-    assert run(small_file, out) == 0  # the marker makes it ccsim's: resumed
+    claim_output(out, "run")
+    release_outputs()
+    assert json.loads((out / MARKER).read_text()) == {"kind": "run", "tool": "ccsim"}
+    assert claim_output(out, "run") == out  # the marker makes it ccsim's: resumed
 
 
 def test_only_ccsims_own_temporaries_are_removed(tmp_path):
@@ -117,13 +136,13 @@ def test_temporary_names_are_checked_whole():
 
 @pytest.mark.parametrize("name", ["replications", "figures", "kpis.csv", ".ccsim.lock",
                                   "timeline-day0.png"])
-def test_a_link_inside_a_resumed_folder_is_refused(capsys, small_file, tmp_path, name):
+def test_a_link_inside_a_resumed_folder_is_refused(capsys, small_file, finished, tmp_path,
+                                                   name):
     """A resumed folder whose replications/, figures/, a file or its lock is a link is refused.
 
     Nothing is written, created or truncated where the link points.
     """
-    out = tmp_path / "out"
-    assert run(small_file, out) == 0
+    out = resumable(finished, tmp_path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     precious = elsewhere / "thesis.tex"
@@ -145,10 +164,10 @@ def test_a_link_inside_a_resumed_folder_is_refused(capsys, small_file, tmp_path,
     assert precious.read_text() == "chapter 1"
 
 
-def test_a_linked_scenario_group_or_replication_is_refused(capsys, small_file, tmp_path):
+def test_a_linked_scenario_group_or_replication_is_refused(capsys, small_file, finished,
+                                                          tmp_path):
     """A link among replications/'s scenario groups is refused before anything is written."""
-    out = tmp_path / "out"
-    assert run(small_file, out) == 0
+    out = resumable(finished, tmp_path)
     group = next((out / "replications").iterdir())
     elsewhere = tmp_path / "elsewhere"
     group.rename(elsewhere)
@@ -180,8 +199,8 @@ def test_a_link_made_after_the_claim_is_not_written_through(tmp_path):
 
 def test_a_linked_marker_is_no_marker(capsys, small_file, tmp_path):
     """A marker that is a link (to a real marker elsewhere) does not make a folder ccsim's."""
-    real = tmp_path / "real"
-    assert run(small_file, real) == 0
+    real = claim_output(tmp_path / "real", "run")
+    release_outputs()
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "report.html").write_text("my report")
