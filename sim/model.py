@@ -206,8 +206,7 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
                             strict=True))
         agent = Agent(env, centre, k, sessions, log, day_plans[k], presence=presence)
         beh = built(agent) if callable(built) else built[k]
-        agent.behaviour, agent._watch = beh, beh.watches_status
-        agent._adjusts = beh.adjusts_handling
+        agent.set_behaviour(beh)
         agents.append(agent)
     return Run(scenario, seed, replication, days, staff, plan, env, centre, agents, log,
                presence, t0, regime, strains, recorders=recorders)
