@@ -223,10 +223,8 @@ def test_an_output_folder_holding_an_input_is_refused(capsys, small_file, tmp_pa
     inner.write_text(SMALL)
     child = tmp_path / "child.toml"
     child.write_text('extends = "out/report.html"\ndescription = "c"\nrationale = "t"\n')
-    extra = {"run": [], "compare": [str(small_file)], "sweep": ["--set", "seed_unused=1"],
+    extra = {"run": [], "compare": [str(small_file)], "sweep": ["--set", "staffing.agents=10,11"],
              "sensitivity": [str(small_file)]}[command]
-    if command == "sweep":
-        extra = ["--set", "staffing.agents=10,11"]
     err = fails(capsys, command, str(child), *extra, "--out", str(out), "--force", "--quiet")
     assert (f"--out {out}: holds {inner}: an input of this command ('out/report.html', "
             f"extended by {child}); ccsim never writes where its inputs are: give another "
@@ -234,4 +232,8 @@ def test_an_output_folder_holding_an_input_is_refused(capsys, small_file, tmp_pa
     assert inner.read_text() == SMALL
     err = fails(capsys, command, str(inner), *extra, "--out", str(out), "--quiet")
     assert f"--out {out}: holds {inner}: an input of this command (the scenario file" in err
+    assert inner.read_text() == SMALL
+    err = fails(capsys, command, str(child), *extra, "--out", str(inner), "--force")
+    assert (f"--out {inner}: is an input of this command ('out/report.html', extended by "
+            f"{child}); ccsim never writes where its inputs are") in err
     assert inner.read_text() == SMALL

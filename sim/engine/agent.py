@@ -64,9 +64,7 @@ class Agent:
         self.sessions = sessions
         self.log = log
         self.days = days
-        self.behaviour = behaviour
-        self._watch = behaviour.watches_status
-        self._adjusts = behaviour.adjusts_handling
+        self.set_behaviour(behaviour)
         self.presence = presence
         self.status = int(LOGGED_OUT)
         self.shift_over = False
@@ -90,6 +88,24 @@ class Agent:
         #: (day, reason, status, length, requested at, start, end); NaN: never taken
         self.imposed_log: list[list] = []
 
+    def set_behaviour(self, behaviour: Behaviour) -> None:
+        """Give the agent its behaviour; the hooks it calls are bound here, once.
+
+        A composite's parts (``status_hooks``, ``handling_hooks``) are called directly, one
+        Python frame less per status change and per call (the hot path of a run).
+        """
+        self.behaviour = behaviour
+        self._watch = behaviour.watches_status
+        self._adjusts = behaviour.adjusts_handling
+        hooks = getattr(behaviour, "status_hooks", None)
+        self._hooks = (tuple(hooks) if hooks is not None else (behaviour.on_status,)
+                       ) if self._watch else ()
+        handling = getattr(behaviour, "handling_hooks", None)
+        if handling is None:
+            handling = (behaviour.handling,)
+        self._handle0 = handling[0] if self._adjusts else None
+        self._handle1 = handling[1] if self._adjusts and len(handling) > 1 else None
+
     def set_status(self, status: int, now: float) -> None:
         """The one place a status changes: logged, and shown to a watching behaviour."""
         log = self.log  # three typed columns, not a tuple per change (13 bytes a row)
@@ -97,8 +113,8 @@ class Agent:
         log.t.append(now)
         log.status.append(status)
         old, self.status = self.status, status
-        if self._watch:
-            self.behaviour.on_status(self, old, status, now)
+        for hook in self._hooks:  # empty unless the behaviour watches status
+            hook(self, old, status, now)
 
     def impose(self, status: int, length_s: float, reason: str) -> bool:
         """Take the agent off queue now for ``length_s`` in ``status`` (after its call).
@@ -209,21 +225,27 @@ class Agent:
         timeout, talk, acw = env.timeout, centre.talk, centre.acw
         router = centre.router
         next_call, idle, callout = router.next_call, router.idle, router.acw_callout
+        handle0, handle1 = self._handle0, self._handle1
+        call_ended = centre.call_ended if centre.repeats is not None else None
+        answered_at, answered_by = centre.answered_at, centre.answered_by
         nxt: int | None = None  # a call given to this agent in ACW
+        # ``now`` is read from the clock once after each wait (``env.now`` is a property,
+        # a Python call each time); nothing between two waits moves the clock
         while True:
             if not self.shift_over and (self.due or self.need is not None):
                 yield from self._other_work()
+            now = env.now
             if self.shift_over and nxt is None:
                 # after the shift only overtime at closing, and only while calls wait
-                i = next_call(self, env.now) if self.overtime else None
+                i = next_call(self, now) if self.overtime else None
                 if i is None:
                     break
             elif nxt is not None:
                 i, nxt = nxt, None
             else:
-                i = next_call(self, env.now)
+                i = next_call(self, now)
             if i is None:
-                set_status(READY, env.now)
+                set_status(READY, now)
                 if self.due:  # imposed by a behaviour watching this very change
                     continue
                 self.wake = env.event()
@@ -234,21 +256,31 @@ class Agent:
                     break
                 if i == WORK:
                     continue
-            now = env.now
-            centre.answer(i, k, now)
+                now = env.now
+            # centre.answer(i, k, now), inline (once per call)
+            answered_at[i] = now
+            answered_by[i] = k
+            if centre.answered is not None:
+                centre.answered.append(i)
             set_status(TALK, now)
             extra = 0.0
-            if self._adjusts:  # the behaviour shapes the talk and wrap-up worked
-                talk[i], acw[i], extra = self.behaviour.handling(self, i, talk[i], acw[i])
+            if handle0 is not None:  # the behaviour shapes the talk and wrap-up worked
+                # as Composite.handling: the first part's times, the second's on them
+                t_i, a_i, extra = handle0(self, i, talk[i], acw[i])
+                if handle1 is not None:
+                    t_i, a_i, more = handle1(self, i, t_i, a_i)
+                    extra += more
+                talk[i], acw[i] = t_i, a_i
             yield timeout(talk[i])
-            if centre.repeats is not None:
-                centre.call_ended(i, env.now, extra)
+            now = env.now
+            if call_ended is not None:
+                call_ended(i, now, extra)
             wrap = acw[i]
             if wrap > 0:
                 if callout and not (self.shift_over or self.due or self.need is not None):
                     nxt = yield from self._interruptible_acw(i, wrap)
                 else:
-                    set_status(ACW, env.now)
+                    set_status(ACW, now)
                     yield timeout(wrap)
         # anything still due when the shift is over is not taken (recorded, never lost)
         nan = math.nan

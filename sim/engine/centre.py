@@ -91,7 +91,8 @@ class Centre:
     def call_ended(self, i: int, now: float, extra: float) -> None:
         """The talk of call ``i`` is over: if left unresolved, its caller will call again."""
         rep = self.repeats
-        if rep is None or not rep.unresolved(i, extra):
+        # Repeats.unresolved(i, extra), inline (once per call)
+        if rep is None or not rep.u[i] < rep.p + extra:
             return
         nxt = rep.repeat_of(i, now)
         if nxt is None:

@@ -127,8 +127,12 @@ class Composite(Behaviour):
         if self.status_parts:
             self._s0 = self.status_parts[0]
             self._s1 = self.status_parts[1] if len(self.status_parts) > 1 else None
+        #: their hooks, bound: the agent calls them directly (no frame of the composite)
+        self.status_hooks = tuple(p.on_status for p in self.status_parts)
         adjust = [p for p in (policy, strain) if p is not None and p.adjusts_handling]
         self.adjusts_handling = bool(adjust)
+        #: the parts shaping handling, in order, bound (the agent adds their extra chances)
+        self.handling_hooks = tuple(p.handling for p in adjust)
         self._h0 = adjust[0] if adjust else NULL
         self._h1 = adjust[1] if len(adjust) > 1 else None
         self._days = tuple(p for p in (*parts, *self.watchers) if p.watches_days)

@@ -58,6 +58,10 @@ _LOGIN, _CALL, _LATE, _EARLY, _UNPL, _OTHER = (
 _EPS = 1e-9
 # Agent.doing values (sim.engine.agent): what the agent is doing besides calls
 _DOING_PLANNED, _DOING_UNPLANNED = 1, 2
+# plain ints and a list, read at every status change (an IntEnum compare and a numpy
+# index cost a Python call each)
+_OFF = int(Status.LOGGED_OUT)
+_STATE = [int(x) for x in STATUS_STATE]
 
 
 class _Run:
@@ -199,17 +203,17 @@ class Tracker:
 
     def on_status(self, agent: Agent, old: int, new: int, now: float) -> None:
         """A status change: advance and predict again if the kind of spell changed."""
-        if new != Status.LOGGED_OUT and STATUS_STATE[new] == 0 and self.spell[1] == QUEUE:
+        if new != _OFF and _STATE[new] == 0 and self.spell[1] == QUEUE:
             return  # Ready, Talk, ACW: nothing measured changes
-        if old == Status.LOGGED_OUT and self.day != agent.day:
+        if old == _OFF and self.day != agent.day:
             self.start_day(agent.day)
         self._sync()
         self._walk(self.run, self.t, now, self.spell)
         self.t = now
-        if old == Status.LOGGED_OUT and self.login == math.inf:
+        if old == _OFF and self.login == math.inf:
             self.login = now
         self.spell = self._spell(agent, new, now)
-        if new == Status.LOGGED_OUT:
+        if new == _OFF:
             self.imposed.clear()  # talks never started at the shift end are not taken
         self._predict()
 
@@ -221,9 +225,9 @@ class Tracker:
         self.n_logged = len(log)
 
     def _spell(self, agent: Agent, new: int, now: float) -> tuple[int, int, float, float]:
-        if new == Status.LOGGED_OUT:
+        if new == _OFF:
             return (OUT, LOGGED_OUT, 0.0, 0.0)
-        st = int(STATUS_STATE[new])
+        st = _STATE[new]
         if st == 0:
             return (0, QUEUE, 0.0, 0.0)
         if agent.doing == _DOING_UNPLANNED:

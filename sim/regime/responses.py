@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.engine.behaviour import Behaviour
-from sim.engine.status import Status
+from sim.engine.status import ON_QUEUE, Status
+from sim.regime.realtime import QUEUE
 from sim.regime.rules import BreachRecord, Rules
 from sim.scenario import Responses
 
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 Act = Callable[[int, int, float, str, str, str, str], None]
 
 _LOGGED_OUT = int(Status.LOGGED_OUT)  # a plain int: compared at every status change
+#: the on-queue statuses as plain ints (``sim.regime.realtime.Tracker.on_status``'s test)
+_QUEUE = frozenset(int(s) for s in ON_QUEUE)
 
 
 class AgentPolicy(Behaviour):
@@ -91,8 +94,11 @@ class AgentPolicy(Behaviour):
 
         With real-time alerts, the agent's tracker sees the change first.
         """
-        if self.tracker is not None:
-            self.tracker.on_status(agent, old, new, now)
+        tracker = self.tracker
+        # the tracker's own first test, inline: Ready, Talk and ACW during a queue spell
+        # change nothing it measures (most changes of a run)
+        if tracker is not None and not (new in _QUEUE and tracker.spell[1] == QUEUE):
+            tracker.on_status(agent, old, new, now)
         if old == _LOGGED_OUT and self.pending:
             for status, seconds, reason in self.pending:
                 self.impose(agent, status, seconds, reason)
