@@ -666,6 +666,23 @@ class Experiment:
         return [self.outputs[i, r].provenance
                 for i in range(len(self.scenarios)) for r in self.reps(i)]
 
+    def inputs(self) -> dict[str, Any]:
+        """Whether the replications behind the results were verified, as data and in words.
+
+        ``simulated``: run by this process with this model code (verified by construction);
+        ``re_derived``: resumed from the output folder's store, its checksums matched and
+        its KPIs re-derived from its own stored tables, but not simulated again.
+        ``verified``: every replication was simulated here.
+        """
+        ways = [o.checked for o in self.outputs.values()]
+        sim, red = ways.count("simulated"), ways.count("re-derived")
+        text = f"Inputs: {sim} replication(s) simulated by this command"
+        if red:
+            text += (f"; {red} resumed from the output folder's replications/, checksums "
+                     "matched and KPIs re-derived from their stored tables, not simulated "
+                     "again (`ccsim verify FOLDER` re-simulates a sample)")
+        return {"simulated": sim, "re_derived": red, "verified": red == 0, "text": text + "."}
+
 
 def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterable[int], *,
                    executor: Executor | None = None, store: ReplicationStore | None = None,
@@ -786,23 +803,6 @@ def unique_names(scenarios: Sequence[Scenario]) -> list[Scenario]:
         out.append(s if seen[s.name] == 1 else
                    s.replace({"name": f"{s.name}-{seen[s.name]}"}, source="name"))
     return out
-
-    def inputs(self) -> dict[str, Any]:
-        """Whether the replications behind the results were verified, as data and in words.
-
-        ``simulated``: run by this process with this model code (verified by construction);
-        ``re_derived``: resumed from the output folder's store, its checksums matched and
-        its KPIs re-derived from its own stored tables, but not simulated again.
-        ``verified``: every replication was simulated here.
-        """
-        ways = [o.checked for o in self.outputs.values()]
-        sim, red = ways.count("simulated"), ways.count("re-derived")
-        text = f"Inputs: {sim} replication(s) simulated by this command"
-        if red:
-            text += (f"; {red} resumed from the output folder's replications/, checksums "
-                     "matched and KPIs re-derived from their stored tables, not simulated "
-                     "again (`ccsim verify FOLDER` re-simulates a sample)")
-        return {"simulated": sim, "re_derived": red, "verified": red == 0, "text": text + "."}
 
 
 def write_experiment(out: Path, exp: Experiment, command: str, kind: str) -> None:
