@@ -75,6 +75,7 @@ def finished_copy(fresh_out: Path, out: Path) -> Path:
     again for each test that damages or litters them.
     """
     shutil.copytree(fresh_out / "replications", out / "replications")
+    shutil.copy(fresh_out / MARKER, out / MARKER)  # a folder ccsim wrote
     return out
 
 
