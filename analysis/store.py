@@ -474,6 +474,40 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+#: largest replication manifest read (a scenario, KPIs and provenance: a few kB)
+MAX_MANIFEST_BYTES = 16 << 20
+
+
+def read_manifest_text(path: Path) -> str:
+    """A manifest's text: a regular file (a link is not followed), at most MAX_MANIFEST_BYTES.
+
+    ``FileNotFoundError`` when absent; ``OSError`` or ``ValueError`` (saying why) when it is
+    a link, a device or pipe, too large or not UTF-8, so a received store's manifest that
+    points at ``/dev/zero`` is damage, not a read that never ends.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ValueError(f"{path.name} is a symbolic link") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError(f"{path.name} is not a regular file")
+        if st.st_size > MAX_MANIFEST_BYTES:
+            raise ValueError(f"{path.name} has {st.st_size} bytes, over {MAX_MANIFEST_BYTES}")
+        data = b""
+        while len(data) <= MAX_MANIFEST_BYTES and (chunk := os.read(fd, 1 << 20)):
+            data += chunk
+    finally:
+        os.close(fd)
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise ValueError(f"{path.name} grew over {MAX_MANIFEST_BYTES} bytes while read")
+    return data.decode("utf-8")
+
+
 def _manifest_checksum(manifest: dict[str, Any]) -> str:
     body = {k: v for k, v in manifest.items() if k != "checksum"}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
@@ -523,7 +557,7 @@ class ReplicationStore:
         folder = self.folder(scenario, seed, replication)
         mpath = folder / MANIFEST
         try:
-            text = mpath.read_text(encoding="utf-8")
+            text = read_manifest_text(mpath)
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
@@ -551,8 +585,9 @@ class ReplicationStore:
         for name, p in files.items():
             want = recorded.get(name, {})
             try:
-                size = p.stat().st_size
-                ok = size == want.get("bytes") and file_sha256(p) == want.get("sha256")
+                st = os.lstat(p)  # a table planted as a link is not followed
+                ok = (stat.S_ISREG(st.st_mode) and st.st_size == want.get("bytes")
+                      and file_sha256(p) == want.get("sha256"))
             except OSError:
                 self._damaged(folder, f"{p.name} is missing or unreadable")
                 return None

@@ -40,12 +40,11 @@ from analysis.store import (
     file_sha256,
     json_safe,
     kpi_mismatches,
+    read_manifest_text,
     slug,
     to_parquet,
 )
 
-#: largest manifest read (a manifest holds a scenario and provenance: a few kB)
-MAX_MANIFEST_BYTES = 16 << 20
 #: replications re-simulated by default (each costs one replication's run time)
 DEFAULT_SAMPLE = 2
 #: a stored table's name: what ccsim writes (letters, digits, underscores)
@@ -121,25 +120,16 @@ class Verification:
 def _read_manifest(path: Path) -> dict[str, Any]:
     """A manifest as data: a regular file (no link followed), bounded in size, a JSON object."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        text = read_manifest_text(path)
     except FileNotFoundError:
         raise ValueError("no manifest.json (an unfinished or damaged replication)") from None
     except OSError as exc:
-        raise ValueError(f"manifest.json cannot be opened ({exc.strerror}; a link is "
-                         "never followed)") from None
+        raise ValueError(f"manifest.json cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ValueError("manifest.json is not UTF-8 text") from None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ValueError("manifest.json is not a regular file")
-        if st.st_size > MAX_MANIFEST_BYTES:
-            raise ValueError(f"manifest.json has {st.st_size} bytes; at most "
-                             f"{MAX_MANIFEST_BYTES} are read")
-        data = os.read(fd, MAX_MANIFEST_BYTES + 1)
-    finally:
-        os.close(fd)
-    try:
-        manifest = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        manifest = json.loads(text)
+    except ValueError:
         raise ValueError("manifest.json is not valid JSON (truncated?)") from None
     if not isinstance(manifest, dict):
         raise ValueError("manifest.json is not a JSON object")

@@ -237,3 +237,35 @@ def test_an_output_folder_holding_an_input_is_refused(capsys, small_file, tmp_pa
     assert (f"--out {inner}: is an input of this command ('out/report.html', extended by "
             f"{child}); ccsim never writes where its inputs are") in err
     assert inner.read_text() == SMALL
+
+
+def test_a_stored_manifest_or_table_planted_as_a_link_is_damage(finished, tmp_path):
+    """A received store's manifest or table that is a link (here to /dev/zero) is not read."""
+    import warnings
+
+    from analysis.store import StoreWarning
+    from sim.scenario import load_scenario
+
+    out = resumable(finished, tmp_path)
+    rep = next(out.glob("replications/*/rep-00000"))
+    scenario = load_scenario(finished.parent / "small.toml")
+    store = ReplicationStore(out / "replications")
+    (rep / "manifest.json").rename(tmp_path / "manifest.json")
+    (rep / "manifest.json").symlink_to("/dev/zero")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert store.load(scenario, 1, 0) is None
+    assert [str(w.message) for w in caught if w.category is StoreWarning] == [
+        f"stored replication {rep} is damaged (manifest unreadable: manifest.json is a "
+        "symbolic link); it is simulated again"]
+    (rep / "manifest.json").unlink()
+    (tmp_path / "manifest.json").rename(rep / "manifest.json")
+    assert store.load(scenario, 1, 0) is not None  # as stored: sound
+    (rep / "daily.parquet").rename(tmp_path / "daily.parquet")
+    (rep / "daily.parquet").symlink_to(tmp_path / "daily.parquet")  # same bytes, via a link
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert store.load(scenario, 1, 0) is None
+    assert [str(w.message) for w in caught if w.category is StoreWarning] == [
+        f"stored replication {rep} is damaged (daily.parquet does not match its recorded size "
+        "and SHA-256); it is simulated again"]
