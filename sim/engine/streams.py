@@ -28,8 +28,9 @@ _INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38
 _MIX_L, _MIX_R, _XSHIFT, _POOL = 0xCA01F9DD, 0x4973F715, 16, 4
 _M32, _M64, _M128 = 0xFFFFFFFF, (1 << 64) - 1, (1 << 128) - 1
 _PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645
-#: consecutive last keys hashed at once, and how many such blocks a stream keeps
-_BLOCK, _KEEP = 256, 128
+#: consecutive last keys hashed at once, and how many such blocks a stream keeps (8 KiB
+#: each, least recently used evicted first)
+_BLOCK, _KEEP = 256, 256
 
 
 class Streams:
@@ -93,12 +94,16 @@ class Streams:
             return None
         block = (*head, last // _BLOCK)
         blocks = self._blocks.setdefault(name, {})
-        states = blocks.get(block)
-        if states is None:
+        states = blocks.pop(block, None)
+        if states is not None:
+            blocks[block] = states  # the most recently used last (evicted least recently)
+        else:
             if any(k < 0 or k >> 32 for k in head):
                 return None
             if len(blocks) >= _KEEP:
-                del blocks[next(iter(blocks))]  # the stream's oldest block
+                # the least recently used: a block per agent (a seat's days, a score per
+                # agent-day) is used once a day in turn and must not evict the others
+                del blocks[next(iter(blocks))]
             lo = last // _BLOCK * _BLOCK
             words = [self.seed, self.replication, STREAMS.index(name), *head]
             states = blocks[block] = _pcg_states(words, lo, _BLOCK)

@@ -62,7 +62,8 @@ def make_strains(scenario: Scenario, streams: Streams) -> list[Strain]:
     for k, (_, shift, j) in enumerate(roster(scenario)):
         key = stable_key(shift)
         out.append(Strain(scenario, k, streams.rng("stress", key, j, 0),
-                          functools.partial(streams.rng, "stress", key, j, 1),
+                          # the day's stream, drawn from at once: the cheap generator
+                          functools.partial(streams.fast, "stress", key, j, 1),
                           streams.rng("stress", key, j, 2) if attrition else None,
                           functools.partial(streams.rng, "stress", key, j, 3)))
     return out
