@@ -356,11 +356,72 @@ def verify_folder(folder: Path, sample: int = DEFAULT_SAMPLE, seed: int = 0,
         if progress is not None:
             progress(1)
     stored: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    scenarios: dict[str, Any] = {}
     for check, info in passed:
         if check.status != "failed":
-            kpis = {n: math.nan if v is None else v for n, v in
-                    (info[3].get("kpis") or {}).items()}
+            raw = info[3].get("kpis") or {}
+            order = info[3].get("kpi_order") or list(raw)
+            kpis = {n: math.nan if raw.get(n) is None else raw[n] for n in order}
             stored.setdefault((info[0].name, info[2]), []).append(kpis)
+            scenarios[info[0].name] = info[0]
     complete = all(c.status in ("verified", "re-derived") for c in checks)
-    return Verification(folder, checks, _folder_tables(folder, stored, complete),
-                        min(sample, len(passed)), seed)
+    problems = _folder_tables(folder, stored, complete)
+    problems += _comparison(folder, stored, scenarios, complete)
+    return Verification(folder, checks, problems, min(sample, len(passed)), seed)
+
+
+def _leaves(data: Any, path: str = "") -> dict[str, Any]:
+    """Every number (or null) of a JSON value by its dotted path."""
+    if isinstance(data, dict):
+        return {k: v for key, val in data.items()
+                for k, v in _leaves(val, f"{path}.{key}" if path else str(key)).items()}
+    if isinstance(data, bool) or not isinstance(data, int | float | None):
+        return {}
+    return {path: data}
+
+
+def _comparison(folder: Path, stored: dict[tuple[str, int], list[dict[str, Any]]],
+                scenarios: dict[str, Any], complete: bool) -> list[str]:
+    """Where ``comparison.json`` disagrees with the comparison its replications give.
+
+    The estimates and paired differences are computed again (:func:`analysis.report.compare`)
+    from the stored replications' KPIs, on the replications and with the confidence and
+    primary KPIs it names; every number is compared (relative tolerance 1e-9).
+    """
+    from analysis.experiment import Experiment, RepOutput
+    from analysis.report import compare
+
+    path = folder / "comparison.json"
+    if not path.exists() and not path.is_symlink():
+        return []
+    try:
+        data = json.loads(read_manifest_text(path))
+        names = [data["baseline"], *data["differences"]]
+        reps = [int(r) for r in data["replications"]]
+        confidence, primary = float(data["confidence"]), list(data["primary"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return [f"comparison.json cannot be read as a comparison ({exc})"]
+    missing = [(n, r) for n in names for r in reps if len(stored.get((n, r), [])) != 1]
+    if missing:
+        n, r = missing[0]
+        return ([f"comparison.json: scenario {n!r}, replication {r}: no single stored "
+                 "replication carries it"] if complete else [])
+    exp = Experiment([scenarios[n] for n in names], 0)
+    for i, n in enumerate(names):
+        for r in reps:
+            exp.outputs[i, r] = RepOutput(i, r, stored[n, r][0], {}, {})
+    try:
+        again = compare(exp, confidence, primary, data.get("selection")).as_json()
+    except ValueError as exc:
+        return [f"comparison.json cannot be computed again ({exc})"]
+    problems = []
+    for part in ("scenarios", "differences"):
+        want, have = _leaves(again[part], part), _leaves(data.get(part), part)
+        for key in sorted(set(want) | set(have)):
+            a, b = have.get(key, "absent"), want.get(key, "absent")
+            a_num = math.nan if a is None else a
+            b_num = math.nan if b is None else b
+            if isinstance(a_num, str) or isinstance(b_num, str) or not _same(float(a_num),
+                                                                              float(b_num)):
+                problems.append(f"comparison.json: {key} is {a!r}, its replications give {b!r}")
+    return problems[:10]

@@ -167,6 +167,7 @@ def test_a_consistent_forgery_is_caught_by_resimulation(capsys, folder):
         kpis.loc[(kpis["scenario"] == "small") & (kpis["replication"] == 1),
                  "service_level"] = forged
         kpis.to_csv(path, index=False) if name.endswith(".csv") else to_parquet(kpis, path)
+    (folder / "comparison.json").unlink()  # a thorough forger writes it again; here: gone
     status, out = verify(capsys, str(folder), "--sample", "0")
     assert status == 0, out  # re-derivation alone cannot see a forgery this thorough
     status, out = verify(capsys, str(folder), "--sample", "4")
@@ -229,3 +230,17 @@ def test_verify_needs_a_result_folder(capsys, tmp_path):
     assert capsys.readouterr().err.strip() == (
         f"ccsim verify: error: {tmp_path}: no replications/ folder (a link is not followed); "
         "give a folder ccsim run, compare, sweep, staff or sensitivity wrote")
+
+
+def test_an_edited_comparison_is_named(capsys, folder):
+    """comparison.json is computed again from the replications: an edited headline is named."""
+    path = folder / "comparison.json"
+    data = json.loads(path.read_text())
+    true = data["differences"]["more"]["service_level"]["mean"]
+    data["differences"]["more"]["service_level"]["mean"] = 0.25
+    path.write_text(json.dumps(data))
+    status, out = verify(capsys, str(folder), "--sample", "0")
+    assert status == 1
+    assert out.splitlines()[0] == (
+        f"FAILED: {folder}: comparison.json: differences.more.service_level.mean is 0.25, its "
+        f"replications give {true!r}")
