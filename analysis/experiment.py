@@ -555,7 +555,8 @@ class SizeGuard:
         """Raise :class:`TooLargeError` if the ``tasks`` replications left are too large.
 
         The time announced is the replications' estimated time spread over the workers
-        that can run at once: no more than the tasks, the workers, or this machine's cores.
+        that can run at once: no more than the tasks, the workers, or this machine's cores,
+        of which other work (the 1-minute load average, less this process) takes a fair share.
         """
         if not tasks:
             return
@@ -575,14 +576,32 @@ class SizeGuard:
         if problem and not self.force:
             raise TooLargeError(f"too large: {worst.describe()}; {problem} (or --force to "
                                 "run it anyway)")
-        total = sum(e.seconds for e in ests) * tasks / len(ests) / parallel
+        cores, busy = _cores_free(parallel)
+        total = sum(e.seconds for e in ests) * tasks / len(ests) / cores
         if self.notify and total > self.notify_after_s:
+            load = (f" (sharing {os.cpu_count() or 1} cores with a load of {busy:.1f} "
+                    "from other work)") if busy >= 0.5 else ""
             self.notify(f"estimate: {worst.describe()}; {tasks} replication(s) on {at_once} "
-                        f"worker(s): about {_duration(total)} in all")
+                        f"worker(s){load}: about {_duration(total)} in all")
 
 
 guard = SizeGuard()
 """The guard every :func:`run_experiment` consults."""
+
+
+def _cores_free(parallel: int) -> tuple[float, float]:
+    """(cores ``parallel`` workers get, load of other work): a fair share of the cores.
+
+    ``parallel`` runnable workers among ``others`` runnable processes (the 1-minute load
+    average less this process) get ``cores x parallel / (others + parallel)`` cores, at
+    most ``parallel``.
+    """
+    cores = os.cpu_count() or 1
+    try:
+        others = max(0.0, os.getloadavg()[0] - 1.0)
+    except (OSError, AttributeError):
+        others = 0.0
+    return min(float(parallel), cores * parallel / (others + parallel)), others
 
 
 def _physical_memory() -> float | None:
