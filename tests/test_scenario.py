@@ -92,7 +92,8 @@ BAD = [
      ["staffing.shifts.early.start", "25:00", "HH:MM"]),
     ("profile length", ("profile = [1, 1]", "profile = [1, 1, 1]"),
      ["demand.profile", "3 weights", "2 intervals"]),
-    ("negative weight", ("profile = [1, 1]", "profile = [1, -1]"), ["demand.profile.1", "got -1", "greater than or equal to 0"]),
+    ("negative weight", ("profile = [1, 1]", "profile = [1, -1]"),
+     ["demand.profile.1", "got -1", "greater than or equal to 0"]),
     ("bool for number", ("calls_per_day = 100", "calls_per_day = true"),
      ["demand.calls_per_day", "True"]),
     ("unknown distribution", ("[demand]", '[calls.talk]\ndistribution = "weibull"\n'
