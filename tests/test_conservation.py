@@ -22,11 +22,17 @@ def scenarios(draw):
     hours = draw(st.integers(1, 4))
     n_int = hours * 60 // interval
     dist = st.sampled_from(["lognormal", "exponential", "gamma", "fixed"])
+    # opening off the shifts' quarter-hour grid: nobody logs in at the closing instant
+    open_s = 8 * 3600 + 60 * draw(st.sampled_from([5, 10, 20]))
     shifts = {}
     for k in range(draw(st.integers(1, 3))):
+        start = 8 * 3600 + draw(st.integers(-4, 12)) * 900
+        length = draw(st.sampled_from([0.5, 1, 2.25, 4]))
+        # a shift must overlap the opening hours (the schema refuses one that does not)
+        start = min(max(start, open_s - length * 3600 + 900), open_s + hours * 3600 - 900)
         shifts[f"s{k}"] = {
-            "start": format_clock(8 * 3600 + draw(st.integers(-4, 12)) * 900),
-            "hours": draw(st.sampled_from([0.5, 1, 2.25, 4])),
+            "start": format_clock(start),
+            "hours": length,
             "agents": draw(st.integers(0, 6)),
         }
     shifts["s0"]["agents"] = max(1, shifts["s0"]["agents"])
@@ -36,9 +42,8 @@ def scenarios(draw):
     ]))
     return scenario_from_dict({
         "description": "random", "rationale": "property test",
-        # opening off the shifts' quarter-hour grid: nobody logs in at the closing instant
         "horizon": {"days": draw(st.integers(1, 2)),
-                    "open": format_clock(8 * 3600 + 60 * draw(st.sampled_from([5, 10, 20]))),
+                    "open": format_clock(open_s),
                     "hours": hours,
                     "interval_minutes": interval},
         "demand": {"calls_per_day": draw(st.floats(5, 400)),

@@ -371,8 +371,9 @@ def mixed_causes(realtime: bool, feedback: str):
                                          "late": {"distribution": "fixed", "mean_s": 72}}}},
         measurement={"level": "individual",
                      "adherence": {"exception_threshold_s": 0, "warning_after": 6}},
+        # the alerts' grace is the schedule's 60 s either way (set only where alerts exist)
         monitoring={"feedback": feedback, "realtime_alerts": realtime,
-                    "alert_tolerance_s": 60},
+                    **({"alert_tolerance_s": 60} if realtime else {})},
     ))
 
 
