@@ -115,3 +115,23 @@ def _suffix_groups(items: list[pytest.Item]) -> None:
         suffix = "@" + "_".join(names)
         if not item.nodeid.endswith(suffix):
             item._id = NodeId.parse(item.nodeid + suffix)
+
+
+@pytest.fixture
+def no_output_locks():
+    """The test starts and ends holding no output-folder lock (for tests that write --out)."""
+    from analysis.store import release_outputs
+
+    release_outputs()
+    yield
+    release_outputs()
+
+
+@pytest.fixture
+def small_file(tmp_path) -> Path:
+    """The two-hour test centre as a TOML file."""
+    from tests.test_experiment_staff import SMALL
+
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    return path

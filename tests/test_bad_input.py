@@ -21,7 +21,7 @@ import pytest
 from analysis import experiment
 from analysis.cli import main
 from analysis.experiment import SizeGuard, TooLargeError, estimate, fresh_out
-from analysis.store import UnsafePathError, claim_output, inside, release_outputs
+from analysis.store import UnsafePathError, claim_output, inside
 from sim.model import simulate
 from sim.scenario import (
     MAX_EXTENDS,
@@ -33,21 +33,8 @@ from sim.scenario import (
 from tests.conftest import ROOT, SCENARIOS, small_dict
 from tests.test_experiment_staff import SMALL
 
+pytestmark = pytest.mark.usefixtures("no_output_locks")
 
-@pytest.fixture(autouse=True)
-def _release():
-    """Every test starts and ends holding no output-folder lock."""
-    release_outputs()
-    yield
-    release_outputs()
-
-
-@pytest.fixture
-def small_file(tmp_path) -> Path:
-    """The two-hour test centre as a TOML file."""
-    path = tmp_path / "small.toml"
-    path.write_text(SMALL)
-    return path
 
 
 def fails(capsys, *argv: str) -> str:

@@ -30,11 +30,7 @@ REPS = 12
 KILLED_REPS = 6
 
 
-@pytest.fixture(autouse=True)
-def _release():
-    release_outputs()
-    yield
-    release_outputs()
+pytestmark = pytest.mark.usefixtures("no_output_locks")
 
 
 @pytest.fixture(scope="session")

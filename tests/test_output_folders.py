@@ -27,21 +27,8 @@ from analysis.store import (
 )
 from tests.test_experiment_staff import SMALL
 
+pytestmark = pytest.mark.usefixtures("no_output_locks")
 
-@pytest.fixture(autouse=True)
-def _release():
-    """Every test starts and ends holding no output-folder lock."""
-    release_outputs()
-    yield
-    release_outputs()
-
-
-@pytest.fixture
-def small_file(tmp_path) -> Path:
-    """The two-hour test centre as a TOML file."""
-    path = tmp_path / "small.toml"
-    path.write_text(SMALL)
-    return path
 
 
 @pytest.fixture(scope="module")

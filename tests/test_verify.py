@@ -29,13 +29,7 @@ from sim.model import model_digest
 from sim.scenario import load_scenario
 from tests.test_experiment_staff import SMALL
 
-
-@pytest.fixture(autouse=True)
-def _release():
-    """Every test starts and ends holding no output-folder lock."""
-    release_outputs()
-    yield
-    release_outputs()
+pytestmark = pytest.mark.usefixtures("no_output_locks")
 
 
 @pytest.fixture(scope="module")
