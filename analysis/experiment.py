@@ -211,6 +211,16 @@ class ProcessExecutor:
         if pool is None:
             return
         processes = list(getattr(pool, "_processes", {}).values())
+        # the pool's manager thread may fail reading from a worker ended mid-result; that
+        # is this stop, not an error to print as a traceback over the one-line message
+        manager = getattr(pool, "_executor_manager_thread", None)
+        previous = threading.excepthook
+
+        def quiet(args: threading.ExceptHookArgs) -> None:
+            if manager is None or args.thread is not manager:
+                previous(args)
+
+        threading.excepthook = quiet
         for proc in processes:
             with contextlib.suppress(Exception):
                 proc.terminate()
