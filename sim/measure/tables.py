@@ -110,18 +110,25 @@ def _day_activities(agents: list[Agent], plan: Plan, presence: Presence,
     return out
 
 
+def _log_rows(agents: list[Agent], log: str, day: int | None) -> list[tuple]:
+    """Each agent's rows of one per-agent log (first field: the day), with the agent first.
+
+    ``day``: only that day's rows, read from the end of each log (its days never decrease).
+    """
+    if day is None:
+        return [(a.index, *r) for a in agents for r in getattr(a, log)]
+    rows: list[tuple] = []
+    for a in agents:
+        entries = getattr(a, log)
+        k = len(entries)
+        while k and entries[k - 1][0] >= day:
+            k -= 1
+        rows += [(a.index, *r) for r in entries[k:] if r[0] == day]
+    return rows
+
 def breaks_table(agents: list[Agent], day: int | None = None) -> pd.DataFrame:
     """One row per unplanned-break need and the break taken for it (``day``: that day's)."""
-    if day is None:
-        rows = [(a.index, *r) for a in agents for r in a.break_log]
-    else:  # read from the end of each log: its days never decrease
-        rows = []
-        for a in agents:
-            log = a.break_log
-            k = len(log)
-            while k and log[k - 1][0] >= day:
-                k -= 1
-            rows += [(a.index, *r) for r in log[k:] if r[0] == day]
+    rows = _log_rows(agents, "break_log", day)
     out = pd.DataFrame(rows, columns=["agent", "day", "need_s", "start_s", "end_s"])
     out = out.astype({"agent": np.int64, "day": np.int64, "need_s": float, "start_s": float,
                       "end_s": float})
@@ -377,16 +384,7 @@ def imposed_table(agents: list[Agent], day: int | None = None) -> pd.DataFrame:
 
     ``day``: only that day's (read from the end of each log: its days never decrease).
     """
-    if day is None:
-        rows = [(a.index, *r) for a in agents for r in a.imposed_log]
-    else:
-        rows = []
-        for a in agents:
-            log = a.imposed_log
-            k = len(log)
-            while k and log[k - 1][0] >= day:
-                k -= 1
-            rows += [(a.index, *r) for r in log[k:] if r[0] == day]
+    rows = _log_rows(agents, "imposed_log", day)
     out = pd.DataFrame(rows, columns=["agent", "day", "reason", "status", "length_s",
                                       "requested_s", "start_s", "end_s"])
     out = out.astype({"agent": np.int64, "day": np.int64, "length_s": float,
