@@ -145,14 +145,17 @@ def parameter_table() -> pd.DataFrame:
 
     rows = []
     in_fields = False
+    header: list[str] = []
     for line in reference().splitlines():
         if line.startswith("## "):
             in_fields = line == "## Scenario fields"
             continue
-        if in_fields and line.startswith("| `"):
-            cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
-            field, default, source, desc = (cells + [""] * 4)[:4]
-            field = field.strip("`")
-            rows.append({"field": field, "default": default, "source": source,
-                         "description": desc, "section": field.startswith("[")})
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if in_fields and line.startswith("| field "):
+            # columns by their header's names: the table may gain columns (unit, range)
+            header = cells
+        elif in_fields and line.startswith("| `"):
+            row = dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=False))
+            field = row.pop("field").strip("`")
+            rows.append({"field": field, **row, "section": field.startswith("[")})
     return pd.DataFrame(rows)
