@@ -233,7 +233,7 @@ def test_reference_docs_are_current_and_complete():
     text = docs.reference()
     current = (ROOT / "docs" / "reference.md").read_text()
     assert current == text, "stale: run ccsim docs > docs/reference.md"
-    for path, _, source, desc in docs._fields(Scenario):
+    for path, _, _, _, source, desc in docs._fields(Scenario):
         assert desc, f"{path} has no description"
         assert source, f"{path} has no source"
 

@@ -7,7 +7,7 @@ exactly with the closed form ``A(t) = L tau + (A0 - L tau) e^(-t/tau)`` when the
 changes, through the agent's status funnel: no time steps and no SimPy events of its own.
 The time integral of A over the same stretch is closed-form too, so the day's mean strain
 is exact. At the end of each shift exhaustion E takes in the strain left above a baseline A0
-and decays; threat T (+1 per warning) decays over weeks; the survey records
+and decays; threat T (+``warning_threat`` per warning) decays over weeks; the survey records
 ``mean A + E + noise``. With ``absence`` on, each morning an agent not already off sick
 starts a spell with a daily hazard rising with E (the presence seam: it does not log in).
 
@@ -56,28 +56,34 @@ ROW_COLUMNS = ("agent", "day", "strain_mean", "strain_end", "exhaustion", "threa
 
 
 def monitoring_load(scenario: Scenario) -> float:
-    """m: the extra load of being watched, from the regime (STRESS-EVIDENCE §6 table)."""
-    level, mon, tgt = scenario.measurement.level, scenario.monitoring, scenario.targets
-    m = {"none": 0.0, "team": 0.05, "voluntary": 0.05, "individual": 0.15}[level]
+    """m: the extra load of being watched, from the regime (docs/evidence.md §6).
+
+    Each value is a ``[stress]`` field (``monitoring_load_*``, ``developmental_factor``).
+    """
+    level, mon, tgt, p = (scenario.measurement.level, scenario.monitoring, scenario.targets,
+                          scenario.stress)
+    m = {"none": 0.0, "team": p.monitoring_load_team, "voluntary": p.monitoring_load_voluntary,
+         "individual": p.monitoring_load_individual}[level]
     if level == "individual" and (tgt.aht_s is not None or tgt.quality is not None):
-        m = 0.25  # individual statistics with targets
+        m = p.monitoring_load_targets  # individual statistics with targets
     if mon.recording == "audio_screen" and mon.recorded_share > 0:
-        m = max(m, 0.35)  # TMR
+        m = max(m, p.monitoring_load_audio_screen)  # TMR
     elif mon.recording == "audio" and mon.recorded_share > 0:
-        m = max(m, 0.2)
+        m = max(m, p.monitoring_load_audio)
     if mon.listen_in_per_agent_month > 0:
-        m = max(m, 0.05)
+        m = max(m, p.monitoring_load_listen_in)
     if mon.feedback == "developmental":
-        m *= 0.6
+        m *= p.developmental_factor
     return m
 
 
 def job_control(scenario: Scenario) -> float:
-    """Job control in [0, 1]: higher where agents keep their data and time (assumption)."""
-    level = scenario.measurement.level
-    ctrl = {"none": 0.4, "team": 0.5, "voluntary": 0.6, "individual": 0.2}[level]
+    """Job control in [0, 1]: higher where agents keep their data and time (``control_*``)."""
+    level, p = scenario.measurement.level, scenario.stress
+    ctrl = {"none": p.control_none, "team": p.control_team,
+            "voluntary": p.control_voluntary, "individual": p.control_individual}[level]
     if scenario.monitoring.break_control == "flexible":
-        ctrl += 0.3
+        ctrl += p.control_flexible_breaks
     return min(ctrl, 1.0)
 
 
@@ -392,12 +398,12 @@ class Strain(Behaviour):
             self.impulse(p.chase_impulse, now)
         elif action == "warning":
             self.advance(now)
-            self.threat += 1.0
+            self.threat += p.warning_threat
         elif action == "evaluation":
             self.impulse(p.evaluation_impulse_punitive if punitive
                          else p.evaluation_impulse_developmental, now)
         elif action == "ranking":  # bottom quartile of a league table (sim/regime/policy.py)
-            self.impulse(p.chase_impulse, now)
+            self.impulse(p.ranking_impulse, now)
 
 
 def stress_table(strains: list[Strain]) -> pd.DataFrame:

@@ -112,7 +112,8 @@ class Monitoring:
             rest = np.setdiff1d(mine, [i for i, _ in chosen])
             chosen += [(int(i), "listen_in") for i in rng.permutation(rest)[:heard]]
             for i, kind in chosen:
-                quality = 0.4 if i in repeated or i in released else 0.9
+                quality = (mon.score_unresolved if i in repeated or i in released
+                           else mon.score_resolved)
                 score = float(np.clip(quality + rng.normal(0, mon.evaluator_noise_sd), 0, 1))
                 self.evals.append((i, agent, day, kind, score))
                 act(agent, day, now, "supervisor", "evaluation", kind, f"score {score:.2f}")

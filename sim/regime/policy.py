@@ -127,9 +127,11 @@ class Regime:
             floor.centre.answered = []  # the calls to choose from, day by day
         pos = 0
         shift_end = floor.plan.shift_end
+        review_s = scenario.supervisor.review_delay_minutes * 60
         for d, (_, cutoff) in enumerate(closings(scenario)):
             last_out = float(shift_end[:, d].max()) if shift_end.size else cutoff
-            at = max(cutoff, last_out) + 3600.0  # everyone has finished the day's last call
+            # everyone has finished the day's last call (supervisor.review_delay_minutes)
+            at = max(cutoff, last_out) + review_s
             if scenario.horizon.days > 1:
                 at = min(at, (d + 1) * DAY_S - 1.0)
             yield env.timeout(max(0.0, at - env.now))

@@ -86,7 +86,7 @@ class AgentPolicy(Behaviour):
         r = self.responses
         if self.rng.random() < r.release_probability:
             agent.centre.released.add(call)
-            return 0.1 * talk, 0.0, 1.0
+            return r.release_talk_share * talk, 0.0, 1.0
         return talk * r.aht_talk_factor, acw * r.aht_acw_factor, r.aht_extra_repeat
 
     def on_status(self, agent: Agent, old: int, new: int, now: float) -> None:

@@ -5,7 +5,8 @@ lets it see; the agents respond.
 
 Every section is off by default (no teams, level "none"): a scenario without them runs
 exactly as before. Each behavioural number has a default, a unit in its description and
-a source or the word "assumption" (STRESS-EVIDENCE.md §6).
+a source or the word "assumption" (docs/evidence.md §6); an assumed number has a plausible
+range that ``ccsim sensitivity`` varies it over.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ class Teams(_Model):
         "What ccsim writes without `--individual` uses at least 5 (the floor, "
         "`sim.measure.tables.PUBLISH_FLOOR`): a scenario can raise it, not lower it; only "
         "the run option `--individual` does. See Privacy in docs/policy.md.",
-        source="privacy by design (DESIGN.md §6); the threshold rule of Hundepool et al. "
-        "(2012), Statistical Disclosure Control, ch. 4",
+        source="privacy by design (docs/policy.md, Privacy); the threshold rule of Hundepool "
+        "et al. (2012), Statistical Disclosure Control, ch. 4",
     )
 
 
@@ -52,7 +53,7 @@ class AdherenceRules(_Model):
     excused: tuple[LossReason, ...] = _field(
         (), description='Reasons whose lost time is not counted against the agent, e.g. '
         '["login_delay"] (the system\'s log-in delay); still reported, as excused.',
-        source="CASE.md: the 4-minute log-in delay counted against adherence",
+        source="docs/case.md: the 4-minute log-in delay counted against adherence",
     )
     paid_login_minutes: float = _field(
         0.0, ge=0, le=60, description="Paid time before the shift to log in: agents start "
@@ -63,16 +64,16 @@ class AdherenceRules(_Model):
         120.0, ge=0, le=28_800, description="An exception (time out of adherence, after the "
         'tolerance) counts as a breach when it lasts longer than this ("late by more than 2 '
         'minutes").',
-        source="CASE.md: 'logged in 2 minutes late'; scenario choice",
+        source="docs/case.md: 'logged in 2 minutes late'; scenario choice",
     )
     warning_after: int = _field(
         3, ge=1, le=1000, description="Breaches within `warning_window_days` that make a "
         "warning (punitive feedback only).",
-        source="STRESS-EVIDENCE §6: >=3 breaches in 30 days -> a warning (assumption)",
+        source="docs/evidence.md §6: >=3 breaches in 30 days -> a warning (assumption)",
     )
     warning_window_days: float = _field(
         30.0, gt=0, le=366, description="Window, in days, in which breaches are counted.",
-        source="STRESS-EVIDENCE §6 (assumption)",
+        source="docs/evidence.md §6 (assumption)",
     )
 
 
@@ -84,7 +85,7 @@ class Measurement(_Model):
         'aggregates, each agent sees their own; "individual": managers see each agent\'s '
         'numbers; "voluntary": an agent\'s numbers reach the manager only if the agent shares '
         "them (the 2016 local agreement).",
-        source="CASE.md; DESIGN.md §3",
+        source="docs/case.md; docs/policy.md",
     )
     share_probability: float = _field(
         0.0, ge=0, le=1, description='Under "voluntary": chance that an agent shares a given '
@@ -108,7 +109,7 @@ class Monitoring(_Model):
     recording: Literal["none", "audio", "audio_screen"] = _field(
         "none", description='Calls recorded: "audio", or "audio_screen" (audio and screen, as '
         "Telenor's TMR did until the data protection authority found it too extensive in "
-        "2018).", source="CASE.md; Datatilsynet 2018 (STRESS-EVIDENCE §5)",
+        "2018).", source="docs/case.md; Datatilsynet 2018 (docs/evidence.md §5)",
     )
     recorded_share: float = _field(
         0.0, ge=0, le=1, description="Share of calls recorded (with `recording`).",
@@ -118,7 +119,7 @@ class Monitoring(_Model):
         0.0, ge=0, le=200, description="Calls scored per agent per month (from recorded calls, "
         "or listened to live when nothing is recorded).",
         source="COPC: three monitoring sessions per agent per month (vendor case study); "
-        "surveys: 4-10 in 43% of centres (STRESS-EVIDENCE §4)",
+        "surveys: 4-10 in 43% of centres (docs/evidence.md §4)",
     )
     listen_in_per_agent_month: float = _field(
         0.0, ge=0, le=200, description='Live listen-in sessions ("medlytt": a supervisor '
@@ -128,6 +129,18 @@ class Monitoring(_Model):
     evaluator_noise_sd: float = _field(
         0.1, ge=0, le=1, description="Standard deviation of an evaluator's error on a quality "
         "score (0-1 scale).", source="assumption (evaluators are calibrated, COPC)",
+        unit="score units (0-1)", plausible=(0.05, 0.2),
+    )
+    score_resolved: float = _field(
+        0.9, ge=0, le=1, description="Expected quality score of a scored call that was "
+        "resolved (before the evaluator's noise); under punitive feedback a score below "
+        "targets.quality is a breach.", source="assumption", unit="score units (0-1)",
+        plausible=(0.8, 0.98),
+    )
+    score_unresolved: float = _field(
+        0.4, ge=0, le=1, description="Expected quality score of a scored call that was "
+        "repeated (left unresolved) or released early.", source="assumption",
+        unit="score units (0-1)", plausible=(0.2, 0.6),
     )
     break_control: Literal["fixed", "flexible"] = _field(
         "fixed", description='"flexible": agents take short unplanned breaks when they need '
@@ -140,19 +153,19 @@ class Monitoring(_Model):
         "moment its counted time passes `measurement.adherence.exception_threshold_s` (as a "
         "WFM real-time adherence screen shows it) and acts then, instead of at the review "
         "after the day. Needs level `individual` or `voluntary`.",
-        source="WFM real-time adherence (RTA) screens; CASE.md chats; scenario choice",
+        source="WFM real-time adherence (RTA) screens; docs/case.md chats; scenario choice",
     )
     alert_tolerance_s: float | None = _field(
         None, ge=0, le=3600, description="Seconds an exception runs before it counts (the "
         "grace of the alert): replaces `schedule.tolerance_s` for the alerts and the "
         "end-of-run measure alike, so the two agree (none: `schedule.tolerance_s`).",
-        source="CASE.md: a 60 s tolerance; scenario choice",
+        source="docs/case.md: a 60 s tolerance; scenario choice",
     )
     league_table: bool = _field(
         False, description="Rank and publish each `league_table_days` days: agents on their "
         "adherence under level `individual`, teams (of at least `teams.min_group` agents) "
         "under level `team`; the bottom quartile gets a \"ranking\" action.",
-        source="STRESS-EVIDENCE §1, §6 (league tables as a stressor); scenario choice",
+        source="docs/evidence.md §1, §6 (league tables as a stressor); scenario choice",
     )
     league_table_days: int = _field(
         5, ge=1, le=366, description="Days between two league tables (5: a working week).",
@@ -162,7 +175,7 @@ class Monitoring(_Model):
     feedback: Literal["developmental", "punitive"] = _field(
         "developmental", description='"punitive": breaches are chased and counted toward '
         'warnings; "developmental": they are discussed in coaching, never warned.',
-        source="Holman et al. 2002; Wells et al. 2007 (STRESS-EVIDENCE §1)",
+        source="Holman et al. 2002; Wells et al. 2007 (docs/evidence.md §1)",
     )
 
 
@@ -180,7 +193,7 @@ class Targets(_Model):
     quality: float | None = _field(
         None, gt=0, le=1, description="Quality score target (0-1) of evaluated calls (none: "
         "no target); a score below it is a breach under punitive feedback.",
-        source="COPC: 95% quality (vendor case study; STRESS-EVIDENCE §5)",
+        source="COPC: 95% quality (vendor case study; docs/evidence.md §5)",
     )
     service_level: float | None = _field(
         None, gt=0, le=1, description="Service-level goal for the day (share of calls "
@@ -247,16 +260,17 @@ class Supervisor(_Model):
     chase_minutes: float = _field(
         2.0, ge=0, le=60, description="A chase (a message or a word about a breach) takes the "
         "agent off queue this long; 0 makes it a message that takes no time.",
-        source="assumption",
+        source="assumption", unit="minutes", plausible=(1.0, 5.0),
     )
     feedback_minutes: float = _field(
         10.0, ge=0, le=120, description="Developmental feedback on an evaluated call takes the "
         'agent off queue this long (as "Not Ready - Training"); 0: written feedback.',
-        source="assumption",
+        source="assumption", unit="minutes", plausible=(5.0, 20.0),
     )
     warning_minutes: float = _field(
         15.0, gt=0, le=240, description="A warning conversation takes the agent off queue this "
         'long (as "Not Ready - Manager Approved").', source="assumption",
+        unit="minutes", plausible=(10.0, 30.0),
     )
     escalation_interval_days: float = _field(
         20.0, ge=0, le=366, description="A warning or coaching talk about adherence comes at "
@@ -265,7 +279,14 @@ class Supervisor(_Model):
         "dismissal, not a daily message (0: whenever the count is reached).",
         source="assumption (one formal step a month); it keeps the strict regime's "
         "warnings in the range a workplace sees (docs/stress.md, calibration)",
-        unit="working days",
+        unit="working days", plausible=(10.0, 40.0),
+    )
+    review_delay_minutes: float = _field(
+        60.0, ge=0, le=1440, description="The end-of-day review (chases, warnings, scored "
+        "calls) comes this long after the day's closing or its last log-out, whichever is "
+        "later (at most just before the next day begins).",
+        source="assumption (everyone has finished the day's last call)", unit="minutes",
+        plausible=(15.0, 240.0),
     )
 
 
@@ -276,31 +297,43 @@ class Responses(_Model):
         -2.2, ge=-20, le=20, description="Intercept of the chance (logit) that an agent puts "
         "off a needed unplanned break when adherence is policed individually (about 0.10 at "
         "baseline); team or no measurement: never.",
-        source="STRESS-EVIDENCE §6; UNISON survey: >25% had toilet breaks restricted",
+        source="docs/evidence.md §6; UNISON survey: >25% had toilet breaks restricted",
+        unit="log-odds", plausible=(-3.0, -1.4),
     )
     defer_break_per_warning: float = _field(
         1.2, ge=0, le=20, description="Added to that logit per warning the agent has had.",
-        source="STRESS-EVIDENCE §6 (assumption)",
+        source="docs/evidence.md §6 (assumption)", unit="log-odds per warning",
+        plausible=(0.6, 1.8),
     )
     aht_talk_factor: float = _field(
         0.92, gt=0, le=2, description="Talk time multiplier of an agent under an individual "
-        "AHT target.", source="STRESS-EVIDENCE §6; Oliva & Sterman 2001 (assumption)",
+        "AHT target.", source="docs/evidence.md §6; Oliva & Sterman 2001 (assumption)",
+        unit="multiplier", plausible=(0.85, 0.98),
     )
     aht_acw_factor: float = _field(
         0.7, ge=0, le=2, description="After Call Work multiplier under an individual AHT "
-        "target.", source="STRESS-EVIDENCE §6 (assumption)",
+        "target.", source="docs/evidence.md §6 (assumption)", unit="multiplier",
+        plausible=(0.5, 0.9),
     )
     aht_extra_repeat: float = _field(
         0.05, ge=0, le=1, description="Added to a call's chance of being left unresolved "
         "(a repeat call) under an individual AHT target.",
-        source="STRESS-EVIDENCE §6; de Vericourt & Zhou 2005 (assumption)",
+        source="docs/evidence.md §6; de Vericourt & Zhou 2005 (assumption)",
+        unit="probability per call", plausible=(0.025, 0.1),
     )
     release_probability: float = _field(
         0.005, ge=0, le=1, description="Chance that an agent under an individual AHT target "
         "releases a call early (a tenth of its talk, no wrap-up); the caller calls again.",
-        source="STRESS-EVIDENCE §6; Brown et al. 2005 (recalled; assumption)",
+        source="docs/evidence.md §6; Brown et al. 2005 (recalled; assumption)",
+        unit="probability per call", plausible=(0.0025, 0.01),
+    )
+    release_talk_share: float = _field(
+        0.1, ge=0, le=1, description="Share of its talk a call released early has (no "
+        "wrap-up; its caller calls again).", source="assumption",
+        unit="share of talk time", plausible=(0.05, 0.3),
     )
     defer_break_per_breach: float = _field(
         0.8, ge=0, le=20, description="Added to that logit per breach in the warning window.",
-        source="STRESS-EVIDENCE §6 (assumption)",
+        source="docs/evidence.md §6 (assumption)", unit="log-odds per breach",
+        plausible=(0.4, 1.2),
     )

@@ -1,6 +1,6 @@
 """The stress section: acute strain, exhaustion, threat, measured stress, sickness absence.
 
-Every number is an assumption calibrated to correlational evidence (STRESS-EVIDENCE.md §6);
+Every number is an assumption calibrated to correlational evidence (docs/evidence.md §6);
 each field says so. Off by default: a scenario without ``[stress]`` runs exactly as before.
 """
 
@@ -10,7 +10,7 @@ from pydantic import model_validator
 
 from sim.scenario.base import _field, _Model
 
-_S6 = "STRESS-EVIDENCE §6 (assumption)"
+_S6 = "docs/evidence.md §6 (assumption)"
 
 
 class Stress(_Model):
@@ -19,13 +19,13 @@ class Stress(_Model):
     enabled: bool = _field(
         False, description="Track each agent's acute strain A, exhaustion E and threat T, and "
         "measure stress at the end of each shift. Measuring changes nothing in the queue.",
-        source="DESIGN.md §3",
+        source="docs/stress.md (the law)",
         unit="-",
     )
     absence: bool = _field(
         False, description="Sickness absence from exhaustion: a daily hazard of a spell "
         "(the agent does not log in; reported as absence, never as log-in delay).",
-        source="Swider & Zimmerman 2010; Deery et al. 2002 (STRESS-EVIDENCE §2)",
+        source="Swider & Zimmerman 2010; Deery et al. 2002 (docs/evidence.md §2)",
         unit="-",
     )
     load_talk: float = _field(1.0, ge=0, le=10, description="Load in Talk and Deferred "
@@ -55,7 +55,7 @@ class Stress(_Model):
                               unit="hours", plausible=(2.1, 6.3))
     hostile_probability: float = _field(
         0.10, ge=0, le=1, description="Chance that a call is hostile (verbal aggression).",
-        source="Grandey et al. 2004: about 10 a day (STRESS-EVIDENCE §2)",
+        source="Grandey et al. 2004: about 10 a day (docs/evidence.md §2)",
         unit="probability per call", plausible=(0.075, 0.125))
     hostile_impulse: float = _field(0.3, ge=0, le=10, description="Strain added by a "
                                     "hostile call.", source=_S6,
@@ -91,7 +91,7 @@ class Stress(_Model):
     strain_baseline: float = _field(
         1.5, ge=0, le=100, description="A0: end-of-shift strain a day may leave without "
         "adding to exhaustion (about a typical day of base.toml); only strain above it "
-        "accumulates.", source="assumption (STRESS-EVIDENCE §6 leaves A0 open)",
+        "accumulates.", source="assumption (docs/evidence.md §6 leaves A0 open)",
         unit="strain units", plausible=(0.75, 2.25))
     alpha: float = _field(0.1, ge=0, le=10, description="Share of the day's unrecovered "
                           "strain that becomes exhaustion E.", source=_S6,
@@ -102,7 +102,7 @@ class Stress(_Model):
                                         unit="working days", plausible=(10.5, 31.5))
     noise_sd: float = _field(0.25, ge=0, le=10, description="Standard deviation of the "
                              "survey's error on measured stress (half the between-person "
-                             "SD, as STRESS-EVIDENCE §6 sets it).", source=_S6,
+                             "SD, as docs/evidence.md §6 sets it).", source=_S6,
                              unit="survey scale units", plausible=(0.125, 0.375))
     trait_sd: float = _field(
         0.5, ge=0, le=10, description="Between-person standard deviation of the survey's "
@@ -145,7 +145,7 @@ class Stress(_Model):
         "strained agents leave more calls unresolved (repeat calls), and callers who waited "
         "long are more often hostile. Off: the queue is exactly that of the run without "
         "stress.", source="Dong et al. 2015; de Vericourt & Zhou 2005; Grandey et al. 2004 "
-        "(STRESS-EVIDENCE §2, §3)", unit="-")
+        "(docs/evidence.md §2, §3)", unit="-")
     slowdown_strain: float = _field(
         1.5, ge=0, le=100, description="Strain A above which handle time slows and more "
         "calls are left unresolved (feedback).", source=_S6,
@@ -174,12 +174,12 @@ class Stress(_Model):
         "(absence reason \"quit\") until a replacement arrives after hiring_delay_days, "
         "a new pseudonymous agent with E = T = 0 and a learning curve.",
         source="Swider & Zimmerman 2010 (burnout and turnover R = .33); Batt & Colvin 2011 "
-        "(STRESS-EVIDENCE §2, §3)", unit="-")
+        "(docs/evidence.md §2, §3)", unit="-")
     quit_base_monthly: float = _field(
         0.0165, ge=0, le=1, description="q0: monthly chance of quitting at E = T = 0. The "
         "monthly chance q is applied per working day as 1 - (1 - q)^(12 / "
         "schedule.days_per_year); 0.0165 gives about 20 quits per 100 heads a year.",
-        source="ContactBabel UK 16-21% a year; Holman, Batt & Holtgrewe 2007 (STRESS-EVIDENCE "
+        source="ContactBabel UK 16-21% a year; Holman, Batt & Holtgrewe 2007 (docs/evidence.md "
         "§3); " + _S6, unit="probability per month", plausible=(0.0124, 0.0206))
     quit_exhaustion_effect: float = _field(
         0.45, ge=0, le=10, description="Log-hazard increase of quitting per unit of "
@@ -203,6 +203,68 @@ class Stress(_Model):
         40.0, ge=0, le=730, description="Working days until a new hire's handle time is that "
         "of the others.", source="Gans et al. 2010 (learning over the first months); "
         "assumption", unit="working days", plausible=(20.0, 60.0))
+
+    # --- the regime's constants as they reach a person (issue 17): m, control, impulses ---
+    monitoring_load_team: float = _field(
+        0.05, ge=0, le=5, description="m, the extra load of being watched, when managers see "
+        "team aggregates only (level \"team\"); the load is multiplied by (1 + m).",
+        source=_S6, unit="share of load", plausible=(0.0, 0.1))
+    monitoring_load_voluntary: float = _field(
+        0.05, ge=0, le=5, description="m under level \"voluntary\" (an agent's numbers reach "
+        "the manager only if shared).", source=_S6, unit="share of load",
+        plausible=(0.0, 0.1))
+    monitoring_load_individual: float = _field(
+        0.15, ge=0, le=5, description="m under level \"individual\" without an AHT or "
+        "quality target.", source=_S6, unit="share of load", plausible=(0.075, 0.25))
+    monitoring_load_targets: float = _field(
+        0.25, ge=0, le=5, description="m under level \"individual\" with an AHT or quality "
+        "target (individual statistics with targets).", source=_S6, unit="share of load",
+        plausible=(0.15, 0.4))
+    monitoring_load_audio: float = _field(
+        0.2, ge=0, le=5, description="m at least this when calls are recorded as audio "
+        "(monitoring.recording = \"audio\", recorded_share > 0).", source=_S6,
+        unit="share of load", plausible=(0.1, 0.3))
+    monitoring_load_audio_screen: float = _field(
+        0.35, ge=0, le=5, description="m at least this when audio and screen are recorded "
+        "(monitoring.recording = \"audio_screen\", recorded_share > 0: TMR).",
+        source="docs/evidence.md §5, §6 (assumption)", unit="share of load",
+        plausible=(0.15, 0.5))
+    monitoring_load_listen_in: float = _field(
+        0.05, ge=0, le=5, description="m at least this when supervisors listen in live "
+        "(monitoring.listen_in_per_agent_month > 0).", source=_S6, unit="share of load",
+        plausible=(0.0, 0.1))
+    developmental_factor: float = _field(
+        0.6, ge=0, le=1, description="m is multiplied by this under developmental feedback "
+        "(purpose matters less than intensity, but a developmental purpose lessens it).",
+        source="Wells et al. 2007; docs/evidence.md §1, §6 (assumption)", unit="multiplier",
+        plausible=(0.3, 1.0))
+    control_none: float = _field(
+        0.4, ge=0, le=1, description="Job control under measurement level \"none\" (the "
+        "load is multiplied by 1 - control_buffer x control).", source=_S6,
+        unit="share (0-1)", plausible=(0.2, 0.6))
+    control_team: float = _field(
+        0.5, ge=0, le=1, description="Job control under level \"team\".", source=_S6,
+        unit="share (0-1)", plausible=(0.3, 0.7))
+    control_voluntary: float = _field(
+        0.6, ge=0, le=1, description="Job control under level \"voluntary\" (agents own "
+        "their data).", source=_S6, unit="share (0-1)", plausible=(0.4, 0.8))
+    control_individual: float = _field(
+        0.2, ge=0, le=1, description="Job control under level \"individual\".", source=_S6,
+        unit="share (0-1)", plausible=(0.1, 0.4))
+    control_flexible_breaks: float = _field(
+        0.3, ge=0, le=1, description="Added to job control when monitoring.break_control is "
+        "\"flexible\" (at most 1 in all).",
+        source="Holman 2002; Albulescu et al. 2022; docs/evidence.md §6 (assumption)",
+        unit="share (0-1)", plausible=(0.15, 0.45))
+    warning_threat: float = _field(
+        1.0, ge=0, le=10, description="Added to threat T by a warning (T then decays over "
+        "tau_threat_days and loads strain by threat_load per unit).", source=_S6,
+        unit="units of threat", plausible=(0.5, 1.5))
+    ranking_impulse: float = _field(
+        0.3, ge=0, le=10, description="Strain added to an agent by a bottom-quartile place "
+        "in a published league table (a \"ranking\" action); the same as a chase by default.",
+        source="docs/evidence.md §1, §6 (league tables as a stressor; assumption)",
+        unit="strain units", plausible=(0.15, 0.45))
 
     @model_validator(mode="after")
     def _check(self) -> Stress:
