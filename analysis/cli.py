@@ -29,6 +29,7 @@ EPILOG = """examples:
   ccsim erlang --rate 360/h --aht 240 --agents 27 --target 20
   ccsim validate --rate 360/h --aht 240 --agents 27 --patience 120 --target 20 --reps 10
   ccsim compare scenarios/base.toml scenarios/more-agents.toml --reps 10
+  ccsim negotiate --days 5 --reps 3   # the case's proposals: a page and a PDF
   ccsim sweep scenarios/base.toml --set staffing.agents=90,95,100 --reps 5
   ccsim staff scenarios/base.toml --target 0.8@20
   ccsim sensitivity scenarios/policy/individual-strict.toml \
@@ -229,6 +230,28 @@ def build_parser() -> argparse.ArgumentParser:
                    "the CIs can then be somewhat optimistic, and the output says so)")
     _primary_option(c)
     c.set_defaults(func=cmd_compare)
+
+    ng = sub.add_parser(
+        "negotiate", help="proposals against a base regime: one page and a PDF in plain words",
+        description="Simulate the base and every PROPOSAL on the same calls (as compare "
+        "does), then write negotiate.html and negotiate.pdf: one sentence per proposal with "
+        "how likely its effect on stress and service level is (the IPCC's calibrated words), "
+        "the numbers, the cost in paid hours and payroll a year, and the trade-off with the "
+        "proposals no other beats. Without PROPOSAL: the case's 2016 agreement, the "
+        "authority's order, the union's and the employer's proposals (scenarios/case/), "
+        "against the 2018 regime. Scenarios on different horizons, service-level "
+        "definitions or stress settings are refused. Re-running the same command resumes. "
+        "See docs/negotiating.md.")
+    ng.add_argument("scenarios", type=argtypes.path, nargs="*", metavar="PROPOSAL",
+                    help="proposal scenario files (default: the case's four proposals)")
+    ng.add_argument("--base", type=argtypes.path,
+                    help="the regime the proposals are measured against (default "
+                    "scenarios/case/telenor-2018-tmr.toml, the 2018 regime in force when "
+                    "they were tabled)")
+    ng.add_argument("--no-pdf", action="store_true",
+                    help="write the page only (no headless browser is started)")
+    _experiment_options(ng, "negotiate")
+    ng.set_defaults(func=cmd_negotiate)
 
     w = sub.add_parser(
         "sweep", help="full factorial over scenario fields",
@@ -499,6 +522,34 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(compare_text(exp, comp, notes))
     _print_ran(exp, out)
     print(f"report written to {report}")
+    return 0
+
+
+def cmd_negotiate(args: argparse.Namespace) -> int:
+    """``ccsim negotiate``: the work is :func:`analysis.negotiate.negotiate`."""
+    from analysis import negotiate as ng
+    from analysis.experiment import default_out
+    from analysis.store import declare_inputs
+
+    paths = [ng.shown(p) for p in [args.base or ng.DEFAULT_BASE,
+                                   *(args.scenarios or ng.DEFAULT_PROPOSALS)]]
+    declare_inputs(paths)
+    overrides = _overrides(args)
+    loaded = ng.load(paths, overrides)  # incomparable scenarios fail before any folder
+    for w in loaded[1].warnings:
+        print(f"ccsim negotiate: warning: {w}", file=sys.stderr)
+    out = args.out or default_out("negotiate", [s.name for s in loaded[0]])
+    quiet = args.quiet or args.json
+    with _experiment_context(args, len(paths) * args.reps, quiet) as (executor, bar):
+        ans, line = ng.negotiate(paths, out, seed=args.seed, reps=args.reps,
+                                 overrides=overrides, executor=executor, progress=bar.update,
+                                 command=_command_line(args), pdf=not args.no_pdf,
+                                 loaded=loaded)
+    if args.json:
+        print(json.dumps({**ans.as_json(), "out": str(out)}, allow_nan=False))
+        return 0
+    print(ng.text(ans))
+    print(f"\n{line}")
     return 0
 
 

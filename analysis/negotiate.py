@@ -1,0 +1,913 @@
+"""``ccsim negotiate``: proposals against a base regime, answered in a negotiator's words.
+
+The simulation and the statistics are :mod:`analysis.experiment` and :mod:`analysis.report`
+(the same paired comparison as ``ccsim compare``, stored and resumed the same way). This
+module only turns that comparison into what is put on the meeting table: one sentence per
+proposal with the IPCC's calibrated likelihood words, the numbers in their units, the cost as
+paid hours and payroll a year, the trade-off in one picture with its Pareto frontier, and a
+self-contained HTML page with a PDF of it printed by a headless browser.
+
+How likely (:func:`sign_probability`): replication ``k`` of every scenario sees the same
+calls, so the ``n`` paired differences are independent. With a flat prior on the mean
+difference and normal differences, the mean's posterior is Student's t with ``n - 1``
+degrees of freedom around the observed mean, scaled by its standard error; the probability
+that the true mean difference has the observed sign is then ``1 - p / 2``, ``p`` the two-sided
+paired t-test's p-value. It is a probability about the model's mean over the horizon run,
+given the model's assumptions: it says nothing of whether the assumptions hold
+(``ccsim sensitivity`` asks that), and with few replications the t distribution carries the
+uncertainty of the spread only as far as normality holds.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from analysis.report import Comparison  # noqa: E402
+from analysis.report import flatten as _flatten  # noqa: E402
+from analysis.stats import Estimate  # noqa: E402
+from analysis.store import atomic_write, json_safe  # noqa: E402
+from sim.scenario import Scenario  # noqa: E402
+
+#: the case's scenarios (docs/case.md), found beside the package in a checkout
+CASE = Path(__file__).resolve().parents[1] / "scenarios" / "case"
+#: the default base: the 2018 regime, in force when the proposals were tabled (see
+#: :data:`BASE_WHY`)
+DEFAULT_BASE = CASE / "telenor-2018-tmr.toml"
+#: the default proposals: the 2016 agreement, the authority's order, the union's and the
+#: employer's proposals, all on the case's centre
+DEFAULT_PROPOSALS = tuple(CASE / f for f in ("agreement-2016.toml", "dpa-order.toml",
+                                             "union-proposal.toml", "employer-proposal.toml"))
+BASE_WHY = ("the 2018 regime is the base because it was in force when the proposals were "
+            "tabled: each proposal, the return to the 2016 agreement and compliance with the "
+            "authority's order included, is a change from it, and the question at the table "
+            "is what that change does compared with now")
+
+#: the primary KPIs: the two a proposal is judged on (each tested at 95%, unadjusted)
+PRIMARY = ("service_level", "stress_mean")
+
+# --------------------------------------------------------------------------- likelihood
+
+#: the IPCC's calibrated likelihood language (Mastrandrea et al. 2010, the AR5 guidance
+#: note): term, lowest and highest probability of its range
+IPCC_TERMS: tuple[tuple[str, float, float], ...] = (
+    ("virtually certain", 0.99, 1.0),
+    ("extremely likely", 0.95, 1.0),
+    ("very likely", 0.90, 1.0),
+    ("likely", 0.66, 1.0),
+    ("about as likely as not", 0.33, 0.66),
+    ("unlikely", 0.0, 0.33),
+    ("very unlikely", 0.0, 0.10),
+    ("extremely unlikely", 0.0, 0.05),
+    ("exceptionally unlikely", 0.0, 0.01),
+)
+
+
+def likelihood_word(p: float) -> str:
+    """The narrowest IPCC term whose range holds probability ``p``.
+
+    The ranges are nested and touch at their ends; a probability exactly on an end gets the
+    stronger term (0.99 "virtually certain", 0.66 "likely", 0.33 "unlikely", 0.10 "very
+    unlikely", 0.01 "exceptionally unlikely"); strictly between 0.33 and 0.66 it is "about as
+    likely as not".
+    """
+    if not 0.0 <= p <= 1.0 or math.isnan(p):
+        raise ValueError(f"likelihood: probability must be within 0 to 1, got {p!r}")
+    if p >= 0.66:
+        return next(t for t, lo, _ in IPCC_TERMS[:4] if p >= lo)
+    if p <= 0.33:
+        return next(t for t, _, hi in reversed(IPCC_TERMS[5:]) if p <= hi)
+    return "about as likely as not"
+
+
+def sign_probability(e: Estimate) -> float:
+    """Probability that the true mean difference has the sign of the observed one.
+
+    ``1 - p / 2`` with ``p`` the two-sided paired t-test p-value (module docstring): 0.5 when
+    the mean difference is 0, 1 when every replication moved the same distance in the same
+    direction; NaN with fewer than two replications.
+    """
+    p = e.p_value()
+    return math.nan if math.isnan(p) else 1.0 - p / 2.0
+
+
+# --------------------------------------------------------------------------- words
+
+#: how each reported KPI is named on the page, its unit in words, and whether up is better
+WORDS: dict[str, tuple[str, str, bool]] = {
+    "service_level": ("service level", "percentage points", True),
+    "stress_mean": ("measured stress", "points on the survey's scale", False),
+    "stress_high_share": ("days with high stress", "percentage points", False),
+    "absence_rate": ("absence", "percentage points", False),
+    "attrition_rate": ("quits a year", "percentage points of the staff", False),
+    "warnings_per_agent": ("warnings", "per agent and month", False),
+}
+#: KPIs shown in per cent (their differences in percentage points)
+SHARES = ("service_level", "stress_high_share", "absence_rate", "attrition_rate")
+#: the threshold under which a cost change is called "no material change": presentation
+#: only (a tenth of a per cent of the payroll is below what a budget line shows)
+NEGLIGIBLE_PAYROLL_SHARE = 0.001
+
+
+def label(s: Scenario) -> str:
+    """A proposal's name for people: its description up to the colon, else its file name."""
+    head = s.description.split(":", 1)[0].strip()
+    return head if head and len(head) <= 40 and ":" in s.description else s.name
+
+
+def _num(kpi: str, v: float, signed: bool = False) -> str:
+    """A value (or, ``signed``, a difference) in the page's units."""
+    if math.isnan(v):
+        return "-"
+    if kpi in SHARES:
+        if signed:
+            return f"{100 * v:+.2f}" if abs(v) < 0.01 else f"{100 * v:+.1f}"
+        return f"{100 * v:.1f}%"
+    return f"{v:+.2f}" if signed else f"{v:.2f}"
+
+
+def _magnitude(kpi: str, v: float) -> str:
+    """A difference's size, unsigned, with a digit more when it is small."""
+    a = 100 * abs(v) if kpi in SHARES else abs(v)
+    return f"{a:.2f}" if (kpi in SHARES and a < 1) else f"{a:.3f}" if a < 0.01 else \
+        f"{a:.1f}" if kpi in SHARES else f"{a:.2f}"
+
+
+def _interval(kpi: str, e: Estimate, direction: float) -> str:
+    """The CI in the sentence's terms: magnitudes when it lies on one side of 0."""
+    lo, hi = e.ci_low, e.ci_high
+    if math.isnan(lo):
+        return "one replication: no interval"
+    if direction > 0 and lo >= 0:
+        return f"95% CI {_magnitude(kpi, lo)} to {_magnitude(kpi, hi)}"
+    if direction < 0 and hi <= 0:
+        return f"95% CI {_magnitude(kpi, hi)} to {_magnitude(kpi, lo)}"
+    return f"95% CI {_num(kpi, lo, True)} to {_num(kpi, hi, True)}"
+
+
+def effect_clause(kpi: str, e: Estimate) -> str:
+    """``is very likely to lower measured stress (by 0.40 points ..., 95% CI 0.30 to 0.50)``.
+
+    The likelihood word is :func:`likelihood_word` of :func:`sign_probability`; below
+    "likely" the direction cannot be told, and the clause says the proposal "is about as
+    likely as not to change" the KPI, with the signed interval. A difference of exactly 0 in
+    every run is "leaves ... unchanged".
+    """
+    name, unit, _ = WORDS[kpi]
+    unit = "percentage points" if kpi in SHARES else unit
+    if e.mean == 0 and (math.isnan(e.ci_low) or e.half_width == 0):
+        return f"leaves {name} unchanged (in every run)"
+    p = sign_probability(e)
+    if math.isnan(p):
+        return (f"changes {name} by {_num(kpi, e.mean, True)} {unit} (one run: how likely "
+                "cannot be said)")
+    word = likelihood_word(p)
+    if word == "about as likely as not":
+        return (f"is {word} to change {name} ({_num(kpi, e.mean, True)} {unit}, "
+                f"{_interval(kpi, e, 0.0)})")
+    verb = "raise" if e.mean > 0 else "lower"
+    return (f"is {word} to {verb} {name} (by {_magnitude(kpi, e.mean)} {unit}, "
+            f"{_interval(kpi, e, e.mean)})")
+
+
+# --------------------------------------------------------------------------- cost
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A proposal's cost against the base, a year: paid hours and payroll (staff cost)."""
+
+    hours: Estimate
+    """Change in paid agent-hours a year (paired over replications)."""
+    payroll: Estimate
+    """Change in staff cost a year, in ``currency``."""
+    base_payroll: float
+    """The base's staff cost a year."""
+    base_fte: float
+    """The base's paid hours in full-time equivalents."""
+    currency: str
+    days_per_year: float
+
+    @property
+    def share(self) -> float:
+        """Change in payroll as a share of the base's payroll."""
+        return self.payroll.mean / self.base_payroll if self.base_payroll else math.nan
+
+    def as_dict(self) -> dict[str, Any]:
+        """For ``--json`` and negotiate.json."""
+        return {"paid_hours_per_year": self.hours.as_dict(),
+                "payroll_per_year": self.payroll.as_dict(),
+                "paid_hours_per_year_per_fte": self.hours.mean / self.base_fte,
+                "payroll_per_year_per_fte": self.payroll.mean / self.base_fte,
+                "share_of_base_payroll": self.share, "currency": self.currency,
+                "days_per_year": self.days_per_year}
+
+
+def _scaled(e: Estimate, f: float) -> Estimate:
+    return Estimate(e.mean * f, e.ci_low * f, e.ci_high * f, e.n, e.confidence, e.dropped)
+
+
+def costs(c: Comparison, scenarios: Mapping[str, Scenario]) -> dict[str, Cost]:
+    """Each proposal's change in paid hours and payroll a year against the base.
+
+    A year is the base's ``schedule.days_per_year`` working days (the model's own year, the
+    one its quit rates are annualised over); paid hours and staff cost per day are the cost
+    KPIs (``paid_agent_hours``, ``staff_cost_per_day``: roster, paid log-in minutes,
+    overtime with its premium, paid sick days). Empty when the runs have no cost KPIs.
+    """
+    base = scenarios[c.baseline]
+    year = base.schedule.days_per_year
+    k = c.kpis[c.baseline]
+    if "staff_cost_per_day" not in k or math.isnan(k["staff_cost_per_day"].mean):
+        return {}
+    out = {}
+    for n, d in c.differences.items():
+        out[n] = Cost(_scaled(d["paid_agent_hours"].estimate, year),
+                      _scaled(d["staff_cost_per_day"].estimate, year),
+                      k["staff_cost_per_day"].mean * year, k["fte"].mean,
+                      base.cost.currency, year)
+    return out
+
+
+def _money(v: float, currency: str, signed: bool = True) -> str:
+    if math.isnan(v):
+        return "-"
+    sign = ("+" if v > 0 else "-" if v < 0 else "") if signed else ""
+    a = abs(v)
+    text = f"{a / 1e6:,.2f} million" if a >= 1e6 else f"{a:,.0f}"
+    return f"{sign}{currency} {text}"
+
+
+def cost_clause(cost: Cost) -> str:
+    """``adds 920 paid hours a year (+NOK 0.41 million, +0.12% of the payroll)``."""
+    h, share = cost.hours.mean, cost.share
+    if math.isnan(share):
+        return "cost unknown"
+    if abs(share) < NEGLIGIBLE_PAYROLL_SHARE:
+        return (f"costs about the same ({h:+,.0f} paid hours a year, "
+                f"{100 * share:+.2f}% of the payroll)")
+    verb = "adds" if h > 0 else "saves"
+    return (f"{verb} {abs(h):,.0f} paid hours a year ({_money(cost.payroll.mean, cost.currency)}"
+            f", {100 * share:+.2f}% of the payroll)")
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def sentence(name: str, c: Comparison, cost: Cost | None = None) -> str:
+    """One proposal in plain words: stress and service level with how likely, then cost."""
+    d = c.differences[name]
+    parts = [effect_clause(k, d[k].estimate) for k in ("stress_mean", "service_level")
+             if k in d and not math.isnan(d[k].estimate.mean)]
+    text = " and ".join(parts) if parts else "changes nothing measured"
+    if cost is not None:
+        text += f"; it {cost_clause(cost)}"
+    return text
+
+
+def base_sentence(c: Comparison, base: Scenario) -> str:
+    """The base's own levels, so that the differences have something to stand on."""
+    k = c.kpis[c.baseline]
+    sl = base.service_level
+    bits = [f"service level {_num('service_level', k['service_level'].mean)} "
+            f"({sl_words(base)}; target {100 * sl.target:g}%)"]
+    if "stress_mean" in k and not math.isnan(k["stress_mean"].mean):
+        bits.append(f"measured stress {k['stress_mean'].mean:.2f} on the survey's scale, "
+                    f"{_num('stress_high_share', k['stress_high_share'].mean)} of agent-days "
+                    f"above {base.stress.high_threshold:g} (\"high\")")
+    return ", ".join(bits)
+
+
+def sl_words(s: Scenario) -> str:
+    """The one service-level definition, in the run report's words."""
+    sl = s.service_level
+    over = {"offered": "of all calls offered",
+            "answered": "of the calls answered",
+            "answered_and_late_abandons": "of the calls answered or abandoned after "
+                                          f"{sl.threshold_s:g} s",
+            "offered_excluding_short_abandons": "of the calls offered, leaving out callers "
+                                                f"who hung up within {sl.short_abandon_s:g} s"}
+    return f"answered within {sl.threshold_s:g} s, as a share {over[sl.definition]}"
+
+
+# --------------------------------------------------------------------------- Pareto
+
+
+@dataclass(frozen=True)
+class Point:
+    """A proposal on the trade-off: service level (up is better), stress and cost (down)."""
+
+    name: str
+    service_level: float
+    stress: float
+    cost: float
+    """Change in payroll as a share of the base's (0 for the base)."""
+
+
+#: differences smaller than these count as ties in the Pareto comparison (they are below
+#: what the page shows: 0.1 percentage point, 0.01 on the survey's scale, 0.01% of payroll)
+PARETO_TOLERANCE = {"service_level": 0.001, "stress": 0.01, "cost": 0.0001}
+
+
+def _axes(p: Point) -> dict[str, float]:
+    # as "more is better" on every axis, leaving out an axis nobody measured
+    return {"service_level": p.service_level, "stress": -p.stress, "cost": -p.cost}
+
+
+def beats(a: Point, b: Point, tol: Mapping[str, float] = PARETO_TOLERANCE) -> bool:
+    """Whether ``a`` dominates ``b``: no worse on any axis, better on at least one.
+
+    Differences within ``tol`` are ties; an axis with no value in either point is left out.
+    """
+    x, y = _axes(a), _axes(b)
+    keys = [k for k in x if not (math.isnan(x[k]) or math.isnan(y[k]))]
+    if not keys:
+        return False
+    no_worse = all(x[k] >= y[k] - tol[k] for k in keys)
+    better = any(x[k] > y[k] + tol[k] for k in keys)
+    return no_worse and better
+
+
+def pareto(points: Sequence[Point], tol: Mapping[str, float] = PARETO_TOLERANCE
+           ) -> dict[str, list[str]]:
+    """For each point, the points that beat it (empty: on the Pareto frontier)."""
+    return {p.name: [q.name for q in points if q is not p and beats(q, p, tol)]
+            for p in points}
+
+
+# --------------------------------------------------------------------------- comparability
+
+#: fields that must be equal for numbers to be compared at all (an error), by prefix
+MUST_MATCH = ("horizon.", "service_level.", "stress.enabled", "stress.absence",
+              "stress.attrition", "stress.feedback")
+#: fields that make a different centre (a warning: the difference then includes them)
+CENTRE = ("demand.", "calls.", "staffing.", "schedule.", "closing.", "behaviour.", "stress.",
+          "cost.")
+
+
+@dataclass
+class Comparability:
+    """Why some scenarios cannot be compared with the base (errors) or differ in centre."""
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _show(v: Any) -> str:
+    """A scenario value as a message shows it (TOML-like: true, "text", 20)."""
+    if v is None:
+        return "(absent)"
+    if isinstance(v, bool):
+        return str(v).lower()
+    return f'"{v}"' if isinstance(v, str) else str(v)
+
+
+def comparability(base: tuple[Path, Scenario], others: Sequence[tuple[Path, Scenario]]
+                  ) -> Comparability:
+    """Check every proposal against the base: same horizon, stress switches, SL definition.
+
+    A different horizon, service-level definition or stress switch is an error naming both
+    files, the field, both values and the fix; a different centre (demand, staffing,
+    schedule, the model's parameters, cost) is a warning naming the same.
+    """
+    out = Comparability()
+    bpath, bs = base
+    bflat = _flatten(bs.to_dict())
+    for path, s in others:
+        flat = _flatten(s.to_dict())
+        keys = [k for k in dict.fromkeys([*bflat, *flat]) if bflat.get(k) != flat.get(k)]
+        hard = [k for k in keys if k.startswith(MUST_MATCH)]
+        for k in hard:
+            if k.startswith("horizon."):
+                fix = ("run both on the same horizon (--days N sets horizon.days for all) "
+                       "or make the proposal extend the base's centre "
+                       "(extends = \"case-base.toml\")")
+            elif k.startswith("stress."):
+                fix = (f"set it the same in both (--set {k}=true sets it for all) or make "
+                       "the proposal extend the base's centre (extends = \"case-base.toml\")")
+            else:
+                fix = ("service levels defined differently are different numbers: set it the "
+                       "same in both")
+            out.errors.append(f"{path} and {bpath} are not comparable: {k} is "
+                              f"{_show(flat.get(k))} in {path} and {_show(bflat.get(k))} in "
+                              f"{bpath}; {fix}")
+        soft = [k for k in keys if k.startswith(CENTRE) and k not in hard]
+        if soft:
+            shown = "; ".join(f"{k} is {_show(flat.get(k))} in {path} and "
+                              f"{_show(bflat.get(k))} in {bpath}" for k in soft[:3])
+            more = f" (and {len(soft) - 3} more fields)" if len(soft) > 3 else ""
+            out.warnings.append(f"{path} is on a different centre from {bpath}: {shown}{more}; "
+                                "its differences include that change, not only the regime")
+    return out
+
+
+# --------------------------------------------------------------------------- the answer
+
+
+@dataclass
+class Answer:
+    """Everything the page says: sentences, numbers, costs, the frontier, warnings."""
+
+    comparison: Comparison
+    scenarios: dict[str, Scenario]
+    files: dict[str, Path]
+    sentences: dict[str, str]
+    costs: dict[str, Cost]
+    points: list[Point]
+    losers: dict[str, list[str]]
+    warnings: list[str]
+    base_text: str
+
+    @property
+    def baseline(self) -> str:
+        """The base scenario's name."""
+        return self.comparison.baseline
+
+    def as_json(self) -> dict[str, Any]:
+        """``ccsim negotiate --json`` and negotiate.json."""
+        c = self.comparison
+        return json_safe({
+            "base": self.baseline, "replications": c.reps,
+            "base_sentence": self.base_text,
+            "proposals": {n: {
+                "label": label(self.scenarios[n]), "file": str(self.files[n]),
+                "sentence": self.sentences[n],
+                "likelihood": {k: {"probability_of_sign": sign_probability(d.estimate),
+                                   "word": _word(d.estimate), **d.estimate.as_dict()}
+                               for k, d in c.differences[n].items() if k in WORDS},
+                "cost": self.costs[n].as_dict() if n in self.costs else None,
+                "loses_to": self.losers.get(n, []),
+            } for n in c.differences},
+            "base_loses_to": self.losers.get(self.baseline, []),
+            "warnings": self.warnings,
+        })
+
+
+def _word(e: Estimate) -> str | None:
+    p = sign_probability(e)
+    return None if math.isnan(p) else likelihood_word(p)
+
+
+def answer(c: Comparison, scenarios: Sequence[Scenario], files: Sequence[Path],
+           warnings: Sequence[str] = ()) -> Answer:
+    """The page's content from a comparison (scenario 0 is the base)."""
+    by = {s.name: s for s in scenarios}
+    paths = {s.name: p for s, p in zip(scenarios, files, strict=True)}
+    cost = costs(c, by)
+    base = by[c.baseline]
+    sentences = {}
+    for n in c.differences:
+        sentences[n] = f"{label(by[n])} {sentence(n, c, cost.get(n))}."
+    points = [Point(n, c.kpis[n]["service_level"].mean,
+                    c.kpis[n].get("stress_mean", Estimate(math.nan, math.nan, math.nan, 0,
+                                                          0.95)).mean,
+                    0.0 if n == c.baseline else (cost[n].share if n in cost else math.nan))
+              for n in c.kpis]
+    return Answer(c, by, paths, sentences, cost, points, pareto(points), list(warnings),
+                  base_sentence(c, base))
+
+
+# --------------------------------------------------------------------------- text
+
+
+def text(a: Answer, width: int = 100) -> str:
+    """What the terminal shows: the sentences, a small table, within ``width`` columns."""
+    c = a.comparison
+    base = a.scenarios[a.baseline]
+    w = width - 2
+    lines = [textwrap.fill(f"Against {label(base)} ({a.files[a.baseline]}): "
+                           f"{a.base_text}; {_n(c.reps, 'run')} of "
+                           f"{_n(base.horizon.days, 'working day')} each.", w), ""]
+    for n in c.differences:
+        lines += [textwrap.fill(a.sentences[n], w, subsequent_indent="  "), ""]
+    head = f"{'proposal':<28}{'service level':>15}{'stress':>8}{'high':>8}{'absence':>9}" \
+           f"{'quits/yr':>10}{'paid h/yr':>12}{'beaten by':>10}"
+    lines += [head, "-" * len(head)]
+    for n in c.kpis:
+        k = c.kpis[n]
+        hours = a.costs[n].hours.mean if n in a.costs else 0.0
+        lost = a.losers.get(n, [])
+        lines.append(f"{label(a.scenarios[n])[:27]:<28}"
+                     f"{_num('service_level', k['service_level'].mean):>15}"
+                     f"{_num('stress_mean', _mean(k, 'stress_mean')):>8}"
+                     f"{_num('stress_high_share', _mean(k, 'stress_high_share')):>8}"
+                     f"{_num('absence_rate', _mean(k, 'absence_rate')):>9}"
+                     f"{_num('attrition_rate', _mean(k, 'attrition_rate')):>10}"
+                     f"{('-' if n == a.baseline else f'{hours:+,.0f}'):>12}"
+                     f"{(str(len(lost)) if lost else '-'):>10}")
+    lines.append("")
+    for n in c.kpis:
+        lost = a.losers.get(n, [])
+        if lost:
+            lines.append(textwrap.fill(
+                f"{label(a.scenarios[n])} loses to "
+                f"{' and '.join(label(a.scenarios[x]) for x in lost)}"
+                " (as good or better on service level, stress and cost, better on one).", w,
+                subsequent_indent="  "))
+    for wtext in a.warnings:
+        lines += ["", textwrap.fill("warning: " + wtext, w, subsequent_indent="  ")]
+    return "\n".join(lines)
+
+
+def _n(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _mean(k: Mapping[str, Estimate], kpi: str) -> float:
+    return k[kpi].mean if kpi in k else math.nan
+
+
+# --------------------------------------------------------------------------- figure
+
+
+def figure(a: Answer) -> str | None:
+    """The trade-off as inline SVG: service level against stress, cost as colour.
+
+    Proposals no other proposal beats are joined as the Pareto frontier; each beaten one
+    is drawn hollow. None when stress was not measured.
+    """
+    pts = [p for p in a.points if not math.isnan(p.stress)]
+    if len(pts) < 2:
+        return None
+    fig, ax = plt.subplots(figsize=(7.2, 4.6))
+    costs_pct = [100 * (0.0 if math.isnan(p.cost) else p.cost) for p in pts]
+    span = max(0.01, max(abs(v) for v in costs_pct))
+    cmap = plt.get_cmap("coolwarm")
+    norm = matplotlib.colors.Normalize(-span, span)
+    front = sorted((p for p in pts if not a.losers.get(p.name)), key=lambda p: p.stress)
+    if len(front) > 1:
+        ax.plot([p.stress for p in front], [100 * p.service_level for p in front], ls="--",
+                color="grey", lw=1, zorder=1, label="not beaten by any other (frontier)")
+    for p, v in zip(pts, costs_pct, strict=True):
+        beaten = bool(a.losers.get(p.name))
+        ax.scatter(p.stress, 100 * p.service_level, s=110, zorder=2,
+                   facecolors="white" if beaten else cmap(norm(v)),
+                   edgecolors=cmap(norm(v)) if beaten else "black", linewidths=2)
+        ax.annotate(label(a.scenarios[p.name]), (p.stress, 100 * p.service_level),
+                    textcoords="offset points", xytext=(7, 5), fontsize=8)
+    sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
+    fig.colorbar(sm, ax=ax, label="change in payroll, % of the base's")
+    ax.set_xlabel("measured stress (survey scale; lower is better)")
+    base = a.scenarios[a.baseline]
+    ax.set_ylabel(f"service level, % answered within {base.service_level.threshold_s:g} s")
+    ax.margins(0.15)
+    if len(front) > 1:
+        ax.legend(loc="best", fontsize=8)
+    ax.set_title("Service level against stress; colour: cost (hollow: beaten)", fontsize=10)
+    fig.tight_layout()
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    svg = buf.getvalue()
+    return svg[svg.index("<svg"):]
+
+
+# --------------------------------------------------------------------------- HTML
+
+CSS = """@page{size:A4;margin:14mm}
+body{font-family:system-ui,sans-serif;max-width:980px;margin:1.5em auto;padding:0 1em;
+color:#222;font-size:14px;line-height:1.4}
+h1{font-size:22px}h2{font-size:17px;margin-top:1.4em;break-after:avoid}
+p.answer{font-size:15px;margin:.5em 0;padding-left:.6em;border-left:4px solid #2a6}
+table{border-collapse:collapse;margin:.6em 0;font-size:12.5px;width:100%;break-inside:avoid}
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:right;vertical-align:top}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+.small{font-size:12px;color:#444}.warn{background:#fff4d6;padding:.5em;border:1px solid #e0b}
+svg{max-width:100%;height:auto;display:block;margin:.5em auto}
+@media print{body{margin:0;max-width:none}}"""
+
+
+def page(a: Answer, run_info: Mapping[str, Any] | None = None) -> str:
+    """The self-contained page: no external file, link or script."""
+    e = html.escape
+    c = a.comparison
+    base = a.scenarios[a.baseline]
+    info = dict(run_info or {})
+    days = base.horizon.days
+    month = base.schedule.days_per_year / 12
+    lab = {n: label(s) for n, s in a.scenarios.items()}
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             f"<title>Proposals against {e(lab[a.baseline])}</title>",
+             f"<style>{CSS}</style></head><body>",
+             f"<h1>What the proposals do, against {e(lab[a.baseline])}</h1>"]
+    for wtext in a.warnings:
+        parts.append(f'<p class="warn"><b>Warning.</b> {e(wtext)}</p>')
+    parts += ['<h2>The answer, proposal by proposal</h2><div class="answers">',
+              *[f'<p class="answer">{e(a.sentences[n])}</p>' for n in c.differences],
+              "</div>",
+              f"<p>The base is <b>{e(lab[a.baseline])}</b>: {e(a.base_text)}. "
+              f"Why this base: {e(BASE_WHY)}.</p>"]
+    parts.append(_how_sure(a))
+    # --- numbers
+    parts.append("<h2>The numbers</h2>")
+    parts.append(f"<p class=\"small\">Mean over {_n(c.reps, 'run')} of "
+                 f"{_n(days, 'working day')} each; "
+                 "in brackets the range the true mean lies in with 95% confidence. "
+                 f"Service level: calls {e(sl_words(base))}. Warnings per agent and month: a "
+                 f"month is {month:.1f} working days.</p>")
+    rows = []
+    for n in c.kpis:
+        k = c.kpis[n]
+        heads = sum(a.scenarios[n].staffing.head_counts().values())
+        quits = _mean(k, "attrition_rate")
+        wpm = _mean(k, "warnings_per_agent") * month / days
+        rows.append([lab[n], _cell("service_level", k), _cell("stress_mean", k),
+                     _cell("stress_high_share", k), _cell("absence_rate", k),
+                     "-" if math.isnan(quits) else
+                     f"{100 * quits:.0f}% (about {quits * heads:.0f} of {heads} people)",
+                     "-" if math.isnan(wpm) else f"{wpm:.2f}"])
+    parts.append(_table(["", "service level", "measured stress", "agent-days with high "
+                         "stress", "absence (share of scheduled days)", "quits a year",
+                         "warnings per agent and month"], rows))
+    rows = []
+    for n, d in c.differences.items():
+        row = [lab[n]]
+        for kpi in ("service_level", "stress_mean", "stress_high_share", "absence_rate",
+                    "attrition_rate", "warnings_per_agent"):
+            if kpi not in d or math.isnan(d[kpi].estimate.mean):
+                row.append("-")
+                continue
+            est = d[kpi].estimate
+            if kpi == "warnings_per_agent":
+                est = _scaled(est, month / days)
+            word = "unchanged" if est.mean == 0 and not est.half_width else _word(est)
+            row.append(f"{_num(kpi, est.mean, True)} [{_num(kpi, est.ci_low, True)}, "
+                       f"{_num(kpi, est.ci_high, True)}]" + (f"<br><i>{e(word)}</i>"
+                                                             if word else ""))
+        rows.append(row)
+    parts.append(f"<p class=\"small\">Change against {e(lab[a.baseline])} (per cent values in "
+                 "percentage points), with how likely the change is in that direction "
+                 "(see below).</p>")
+    parts.append(_table(["", "service level", "measured stress", "high-stress days",
+                         "absence", "quits a year", "warnings per agent and month"],
+                        rows, raw=True))
+    parts.append(_cost_section(a))
+    # --- trade-off
+    parts.append("<h2>The trade-off in one picture</h2>")
+    svg = figure(a)
+    parts.append(svg if svg else "<p>Stress was not measured: no picture.</p>")
+    parts.append("<ul>")
+    for p in a.points:
+        lost = a.losers.get(p.name, [])
+        if lost:
+            parts.append(f"<li><b>{e(lab[p.name])}</b> loses to "
+                         f"{e(' and '.join(lab[x] for x in lost))}: "
+                         f"{'they have' if len(lost) > 1 else 'it has'} at least as high a "
+                         "service level, at least as low stress and costs no more, and is "
+                         "better on at least one of the three.</li>")
+        else:
+            parts.append(f"<li><b>{e(lab[p.name])}</b> is beaten by no other (on the "
+                         "frontier).</li>")
+    parts.append("</ul><p class=\"small\">Differences smaller than the page shows "
+                 "(0.1 percentage point of service level, 0.01 of stress, 0.01% of "
+                 "payroll) count as ties.</p>")
+    # --- what the words mean
+    parts.append(_scale_section(a))
+    parts.append("<h2>What each proposal is</h2><ul class=\"small\">")
+    for n, s in a.scenarios.items():
+        parts.append(f"<li><b>{e(lab[n])}</b> ({e(str(a.files[n]))}): {e(s.description)}."
+                     f"<br>{e(' '.join(s.rationale.split()))}</li>")
+    parts.append("</ul>")
+    parts.append("<h2>How this was made</h2><p class=\"small\">"
+                 + e("; ".join(f"{k}: {v}" for k, v in info.items())) + "</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _cell(kpi: str, k: Mapping[str, Estimate]) -> str:
+    if kpi not in k or math.isnan(k[kpi].mean):
+        return "-"
+    est = k[kpi]
+    if math.isnan(est.ci_low):
+        return _num(kpi, est.mean)
+    return f"{_num(kpi, est.mean)} [{_num(kpi, est.ci_low)}, {_num(kpi, est.ci_high)}]"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], raw: bool = False) -> str:
+    e = html.escape
+    out = ["<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in header)
+           + "</tr></thead><tbody>"]
+    for r in rows:
+        out.append("<tr>" + "".join(
+            f"<td>{e(v) if j == 0 or not raw else v}</td>" for j, v in enumerate(r)) + "</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def _cost_section(a: Answer) -> str:
+    e = html.escape
+    if not a.costs:
+        return "<h2>The cost</h2><p>The runs have no cost figures.</p>"
+    any_cost = next(iter(a.costs.values()))
+    cur = any_cost.currency
+    rows = []
+    for n, cost in a.costs.items():
+        h, pay = cost.hours, cost.payroll
+        rows.append([label(a.scenarios[n]),
+                     f"{h.mean:+,.0f} [{h.ci_low:+,.0f}, {h.ci_high:+,.0f}]"
+                     if not math.isnan(h.ci_low) else f"{h.mean:+,.0f}",
+                     f"{h.mean / cost.base_fte:+.1f}",
+                     _money(pay.mean, cur), _money(pay.mean / cost.base_fte, cur),
+                     f"{100 * cost.share:+.2f}%"])
+    base = a.scenarios[a.baseline]
+    return ("<h2>The cost</h2>"
+            f"<p class=\"small\">A year is {any_cost.days_per_year:g} working days "
+            f"(schedule.days_per_year). Paid hours: the rostered shifts, paid log-in "
+            "minutes, overtime and paid sick days. Payroll: those hours at the fully "
+            f"loaded cost of {cur} {base.cost.hourly_cost:,.0f} an hour (cost.hourly_cost), "
+            f"overtime at {100 * (1 + base.cost.overtime_premium):.0f}%. The base pays "
+            f"{_money(any_cost.base_payroll, cur, signed=False)} a year for "
+            f"{any_cost.base_fte:.0f} full-time equivalents (FTE of "
+            f"{base.cost.fte_hours_per_day:g} hours a day); \"per FTE\" divides by those.</p>"
+            + _table(["", "paid hours a year [95% CI]", "paid hours a year per FTE",
+                      "payroll a year", "payroll a year per FTE", "share of the base's "
+                      "payroll"], rows)
+            + f"<p class=\"small\">{e(cur)}: the currency of cost.currency.</p>")
+
+
+def _how_sure(a: Answer) -> str:
+    c = a.comparison
+    terms = ", ".join(f"{t} {100 * lo:g}-{100 * hi:g}%" for t, lo, hi in IPCC_TERMS)
+    return (
+        "<h2>How sure the model is</h2>"
+        f"<p>Each scenario was run {_n(c.reps, 'time')}. Run number k of every scenario meets the "
+        "same callers at the same moments and the same sick days drawn by chance, so a "
+        "difference between two scenarios in the same run comes from the proposal, not from "
+        "luck in the calls; the differences are averaged over the runs. From how much they "
+        "vary between runs follows how likely it is that the true average difference "
+        "(over endlessly many runs) has the direction seen. That probability is put in the "
+        "words of the IPCC's calibrated language (Mastrandrea et al. 2010): "
+        f"{terms}. \"About as likely as not to change\" means the direction cannot be "
+        "told from these runs. The 95% range in brackets is two-sided: it can reach past no "
+        "change while the direction is still \"extremely likely\" (95 to 97.5%).</p>"
+        "<p class=\"small\">What this does not say: the probability is "
+        "about the model, given its assumptions (docs/stress.md, docs/evidence.md); whether "
+        "those hold in a real centre is another question (ccsim sensitivity varies them). "
+        "It assumes the run-to-run differences scatter roughly normally; with few runs it "
+        "is rougher. Service level and measured stress are each judged at 95% on their own; "
+        "with many proposals and figures, one of them may look sure by chance.</p>")
+
+
+def _scale_section(a: Answer) -> str:
+    base = a.scenarios[a.baseline]
+    k = a.comparison.kpis[a.baseline]
+    if "stress_mean" not in k or math.isnan(k["stress_mean"].mean):
+        return ""
+    st = base.stress
+    spread = (f"People differ by about {st.trait_sd:g} on this scale whatever their job "
+              f"(stress.trait_sd), so a change of 0.1 is {0.1 / st.trait_sd:.2g} of that "
+              "spread." if st.trait_sd > 0 else
+              "People do not differ on this scale in this model (stress.trait_sd = 0).")
+    return (
+        "<h2>The stress scale</h2>"
+        "<p>Measured stress is what a short survey at the end of each shift would read: "
+        "the strain of the day (calls, hostile callers, being watched, chases and warnings, "
+        "relieved by breaks and by control over one's work) plus what has built up over weeks "
+        "(exhaustion), plus each person's own level and the survey's error. 0 is no strain "
+        f"at all; a higher reading is worse. In this comparison the base reads "
+        f"{k['stress_mean'].mean:.2f} on average. A reading above "
+        f"{st.high_threshold:g} counts as high (stress.high_threshold). {spread} "
+        "The scale and its calibration are in docs/stress.md.</p>"
+        "<p>Absence is the share of scheduled working days lost to sickness or to a seat "
+        "left empty after someone quit. Quits a year: people leaving per head of staff, over "
+        "a year, as a share and as people. Warnings: formal warnings a supervisor gives after "
+        "repeated breaches of the adherence rule.</p>")
+
+
+# --------------------------------------------------------------------------- PDF
+
+#: browsers tried for the PDF, in order (CCSIM_BROWSER first when set)
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
+            "/usr/bin/chromium")
+
+
+def find_browser() -> str | None:
+    """A headless-capable Chromium on this machine (``CCSIM_BROWSER`` first), or None."""
+    names = [os.environ["CCSIM_BROWSER"]] if os.environ.get("CCSIM_BROWSER") else []
+    for name in (*names, *BROWSERS):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def print_pdf(page_html: Path, pdf: Path, browser: str) -> Path:
+    """Print ``page_html`` to ``pdf`` (atomically) with headless ``browser``."""
+    def write(tmp: Path) -> None:
+        with tempfile.TemporaryDirectory(prefix="ccsim-browser-") as profile:
+            proc = subprocess.run(
+                [browser, "--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--no-pdf-header-footer",
+                 f"--user-data-dir={profile}", f"--print-to-pdf={tmp}",
+                 page_html.resolve().as_uri()],
+                capture_output=True, text=True, timeout=180, check=False)
+        if proc.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0 or \
+                tmp.read_bytes()[:5] != b"%PDF-":
+            raise OSError(f"{browser} could not print {page_html} to PDF (exit status "
+                          f"{proc.returncode}): {proc.stderr.strip()[-300:]}")
+    return atomic_write(pdf, write)
+
+
+def write_page(a: Answer, out: Path, run_info: Mapping[str, Any] | None = None,
+               pdf: bool = True) -> tuple[Path, Path | None, str]:
+    """Write ``negotiate.html`` and, with a browser, ``negotiate.pdf`` into ``out``.
+
+    Returns the two paths (None: no PDF) and a line saying what was written or why not.
+    """
+    text_ = page(a, run_info)
+    page_path = atomic_write(out / "negotiate.html",
+                             lambda p: p.write_text(text_, encoding="utf-8"))
+    if not pdf:
+        return page_path, None, f"page written to {page_path} (no PDF: --no-pdf)"
+    browser = find_browser()
+    if browser is None:
+        return page_path, None, (
+            f"page written to {page_path}; no PDF: no headless browser found (looked for "
+            f"{', '.join(BROWSERS)}, or set CCSIM_BROWSER); install Chromium or print the "
+            "page from any browser")
+    pdf_path = print_pdf(page_path, out / "negotiate.pdf", browser)
+    return page_path, pdf_path, f"page written to {page_path} and {pdf_path}"
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def load(paths: Sequence[Path], overrides: Mapping[str, Any] | None = None
+         ) -> tuple[list[Scenario], Comparability]:
+    """Load the base (first) and the proposals; refuse the incomparable, warn the rest.
+
+    Raises ``ValueError`` with every incomparability (:func:`comparability`), one a line.
+    """
+    from analysis.experiment import unique_names
+    from sim.scenario import load_scenario
+
+    scenarios = unique_names([load_scenario(p, overrides or {}) for p in paths])
+    checks = comparability((paths[0], scenarios[0]), list(zip(paths[1:], scenarios[1:],
+                                                             strict=True)))
+    if checks.errors:
+        raise ValueError("\n  ".join(checks.errors))
+    return scenarios, checks
+
+
+def shown(path: Path) -> Path:
+    """``path`` relative to the working folder when it is inside it (as people typed it)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
+def negotiate(paths: Sequence[Path], out: Path, *, seed: int = 1, reps: int = 5,
+              overrides: Mapping[str, Any] | None = None, executor: Any = None,
+              progress: Any = None, command: str = "ccsim negotiate",
+              pdf: bool = True,
+              loaded: tuple[list[Scenario], Comparability] | None = None
+              ) -> tuple[Answer, str]:
+    """Run the base (``paths[0]``) and the proposals; write the page, PDF and the tables.
+
+    The replications are stored in ``out/replications/`` as they finish (a re-run
+    resumes); ``out`` also gets ``negotiate.html``, ``negotiate.pdf`` (with a browser),
+    ``negotiate.json``, the analyst's ``report.html`` and ``comparison.json``, ``kpis.csv``
+    and ``manifest.json``, each written atomically. ``loaded``: what :func:`load` gave for
+    ``paths`` (not loaded again). Returns the answer and a line saying what was written.
+    """
+    from analysis.experiment import run_experiment, write_experiment
+    from analysis.report import compare, write_report
+    from analysis.stats import COMPARE_CONFIDENCE
+    from analysis.store import ReplicationStore, write_json
+
+    paths = [shown(Path(p)) for p in paths]
+    scenarios, checks = loaded or load(paths, overrides)
+    exp = run_experiment(scenarios, seed, reps, executor=executor,
+                         store=ReplicationStore(out / "replications"), progress=progress)
+    comp = compare(exp, COMPARE_CONFIDENCE, PRIMARY)
+    ans = answer(comp, scenarios, paths, checks.warnings)
+    inputs = exp.inputs()
+    write_experiment(out, exp, command, "negotiate")
+    write_json({**comp.as_json(), "inputs": inputs}, out / "comparison.json")
+    write_json(ans.as_json(), out / "negotiate.json")
+    write_report(exp, comp, out, {"command": command}, [inputs["text"]])
+    prov = exp.provenance()
+    info = {"command": command, "runs per scenario": comp.reps, "seed": seed,
+            "days per run": scenarios[0].horizon.days,
+            "replications run / resumed": f"{exp.ran} / {exp.resumed}",
+            "git revision": (prov[0].get("git_revision") if prov else None) or "unknown",
+            "the analyst's tables": "report.html and comparison.json beside this page"}
+    _, _, line = write_page(ans, out, info, pdf=pdf)
+    return ans, line
