@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,9 +37,10 @@ from analysis.store import (
 from sim.engine.runtime import GC_THRESHOLD, few_collections  # noqa: F401 (re-exported)
 from sim.measure.kpi import KPIS
 from sim.measure.tables import publish_floor, team_days_table
-from sim.model import RunResult, simulate
+from sim.model import RunResult, simulate, warm_start
 from sim.people.observe import Observer, observers
 from sim.scenario import Scenario
+from sim.start import StartState, compatible, warmup_length
 
 DEFAULT_TABLES = ("intervals", "daily")
 
@@ -61,6 +62,9 @@ class Task:
     """Keep agent identity (the calls' ``agent`` column); asked for explicitly only."""
     observe: tuple[str | Observer, ...] = ()
     """Observers recording during the run; their records join ``tables`` by name."""
+    start: StartState | None = None
+    """The warmed state the replication branches from (shared by the scenario's tasks);
+    None: a cold start (``horizon.warmup_days`` 0)."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ class RepOutput:
 def run_task(task: Task) -> RepOutput:
     """Simulate one task (runs in a worker; module-level so that it can be sent anywhere)."""
     r = simulate(task.scenario, seed=task.seed, replication=task.replication,
-                 observe=task.observe)
+                 observe=task.observe, start=task.start)
     tables = dict(r.observed)
     if "strain_profile" in tables and not task.individual:  # a mean over few is theirs
         tables["strain_profile"] = published_profile(tables["strain_profile"], task.scenario)
@@ -660,6 +664,10 @@ class Experiment:
     wall_s: float = 0.0
     executor: str = "serial"
     workers: int = 1
+    start_from: Scenario | None = None
+    """The scenario whose regime every warm-up ran under (``--from``); None: each its own."""
+    warmup_s: float = 0.0
+    """Seconds spent warming up (once per scenario and seed, shared by the replications)."""
 
     @property
     def names(self) -> list[str]:
@@ -676,9 +684,21 @@ class Experiment:
 
     def kpi_table(self) -> pd.DataFrame:
         """One row per (scenario, replication): every KPI the model produced."""
-        rows = [{"scenario": self.scenarios[i].name, "replication": r, **self.outputs[i, r].kpis}
+        rows = [{"scenario": self.scenarios[i].name, "replication": r,
+                 **self.warmup(i), **self.outputs[i, r].kpis}
                 for i in range(len(self.scenarios)) for r in self.reps(i)]
         return pd.DataFrame(rows)
+
+    def warmup(self, index: int) -> dict[str, Any]:
+        """How scenario ``index``'s runs started: unmeasured warm-up days, under which regime.
+
+        ``warmup_scenario`` is empty for a cold start (no warm-up).
+        """
+        s = self.scenarios[index]
+        src = self.start_from or s
+        days = warmup_length(src, s.horizon.warmup_days) if (
+            s.horizon.warmup_days or self.start_from is not None) else 0
+        return {"warmup_days": days, "warmup_scenario": src.name if days else ""}
 
     def table(self, name: str) -> pd.DataFrame:
         """A per-replication table of every run, with ``scenario`` and ``replication`` columns."""
@@ -718,7 +738,8 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
                    tables: Sequence[str] = DEFAULT_TABLES, individual: bool = False,
                    progress: Callable[[int], None] | None = None,
                    experiment: Experiment | None = None,
-                   observe: Sequence[str | Observer] = ()) -> Experiment:
+                   observe: Sequence[str | Observer] = (),
+                   start_from: Scenario | None = None) -> Experiment:
     """Run replications ``reps`` (a count, or the replication numbers) of every scenario.
 
     Finished replications found in ``store`` are loaded, not run again; every newly finished
@@ -729,6 +750,13 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
     ``observe``: observers recorded in every replication (:mod:`sim.people.observe`); each
     one's records are a table of the experiment under its name (``exp.table(name)``), made
     in the same simulation as the KPIs.
+
+    Warm-up (``horizon.warmup_days``, or ``start_from``: every scenario starts from the
+    state ``start_from``'s regime leaves): simulated once per scenario and seed, before
+    the replications, and only when one is left to run; every replication branches from
+    that state with its own streams (``sim.model.warm_start``). Scenarios whose warm-ups
+    are the same (one ``start_from``) share one. A resumed experiment simulates it again
+    (the same numbers: a warm-up is a pure function of scenario and seed).
     """
     scenarios = list(scenarios)
     watch = tuple(observe)
@@ -736,7 +764,13 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
     rep_ids = list(range(reps)) if isinstance(reps, int) else sorted(set(reps))
     if not rep_ids or rep_ids[0] < 0:
         raise ValueError(f"reps must be >= 1, got {reps}")
-    exp = experiment or Experiment(scenarios, seed)
+    exp = experiment or Experiment(scenarios, seed, start_from=start_from)
+    if start_from is not None:
+        for s in scenarios:
+            check_start_from(start_from, s)
+        if store is not None:  # the results depend on the state too: a store of their own
+            store = ReplicationStore(inside(
+                store.root, f"from-{slug(start_from.name)}-{start_from.digest()[:12]}"))
     ex = executor or SerialExecutor()
     exp.executor, exp.workers = ex.name, ex.workers
     t0 = time.perf_counter()
@@ -755,6 +789,7 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
             else:
                 todo.append(Task(i, s, seed, r, tuple(tables), individual, watch))
     guard.check([t.scenario for t in todo], len(todo), ex.workers, tables)
+    todo = _warmed(todo, seed, start_from, exp)
     for out in ex.run(todo):
         if store:
             store.save(scenarios[out.index], seed, out.replication, out.kpis, out.provenance,
@@ -765,6 +800,35 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
             progress(1)
     exp.wall_s += time.perf_counter() - t0
     return exp
+
+
+def check_start_from(old: Scenario, new: Scenario) -> None:
+    """Refuse ``--from old`` for ``new`` when the state cannot carry (the same centre)."""
+    compatible(old, new)
+
+
+def _warmed(todo: list[Task], seed: int, start_from: Scenario | None,
+            exp: Experiment) -> list[Task]:
+    """The tasks with the start state each scenario's replications branch from.
+
+    One warm-up per distinct (regime scenario, length): scenarios warmed under one
+    ``start_from`` for the same length share it.
+    """
+    states: dict[tuple[str, int], StartState] = {}
+    out = []
+    t0 = time.perf_counter()
+    for t in todo:
+        s = t.scenario
+        if not s.horizon.warmup_days and start_from is None:
+            out.append(t)
+            continue
+        src = start_from or s
+        key = (src.digest(), warmup_length(src, s.horizon.warmup_days))
+        if key not in states:
+            states[key] = warm_start(s, seed, start_from=start_from)
+        out.append(replace(t, start=states[key]))
+    exp.warmup_s += time.perf_counter() - t0
+    return out
 
 
 def run_until(scenarios: Sequence[Scenario], seed: int, kpi: str, half_width: float, *,
@@ -841,8 +905,13 @@ def write_experiment(out: Path, exp: Experiment, command: str, kind: str) -> Non
     write_parquet(kpis, out / "kpis.parquet")
     write_json({
         "command": command, "kind": kind, "seed": exp.seed,
-        "scenarios": {s.name: {"hash": s.digest(), "scenario": s.to_dict()}
-                      for s in exp.scenarios},
+        "scenarios": {s.name: {"hash": s.digest(), "scenario": s.to_dict(),
+                               **exp.warmup(i)}
+                      for i, s in enumerate(exp.scenarios)},
+        "start_from": (None if exp.start_from is None else
+                       {"name": exp.start_from.name, "hash": exp.start_from.digest(),
+                        "scenario": exp.start_from.to_dict()}),
+        "warmup_s": round(exp.warmup_s, 3),
         "executor": exp.executor, "workers": exp.workers, "wall_s": round(exp.wall_s, 3),
         "replications_run": exp.ran, "replications_resumed": exp.resumed,
         "provenance": exp.provenance(),

@@ -47,6 +47,11 @@ from sim.people.stress import Strain, add_attrition_columns, stress_table
 from sim.provenance import model_digest, versions
 from sim.regime.policy import Floor, Regime, team_of
 from sim.scenario import DAY_S, SCHEDULE_STATES, Scenario
+from sim.start import WARMUP_REPLICATION, StartState, warmup_length
+from sim.start import apply as apply_start
+from sim.start import compatible as start_compatible
+from sim.start import export as export_start
+from sim.start import jump as jump_start
 
 #: columns of the real-time alerts and league tables (sim.regime.policy.Regime builds them)
 ALERT_COLUMNS = ("agent", "day", "time_s", "reason", "counted_s", "seen")
@@ -137,6 +142,7 @@ class Run:
     strains: list[Strain] | None = None
     sim_s: float = 0.0
     recorders: list[Recorder] = field(default_factory=list)
+    start: StartState | None = None
 
 
 def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
@@ -144,6 +150,8 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
              behaviours: Sequence[Behaviour] | Callable[[Agent], Behaviour] | None = None,
              observe: Sequence[str | Observer] = (),
              router: Router | None = None,
+             start: StartState | None = None,
+             start_from: Scenario | None = None,
              ) -> RunResult:
     """Simulate ``scenario`` for its horizon with the streams of ``(seed, replication)``.
 
@@ -154,11 +162,16 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     observers to record with (:data:`sim.people.observe.OBSERVERS`, or instances): their
     records are ``RunResult.observed``; the run itself is the same with or without them.
     ``router`` replaces the scenario's routing policy (:mod:`sim.engine.routing`): for tests
-    of the routing seam.
+    of the routing seam. ``start``: the state the run starts from (:mod:`sim.start`);
+    without one, a scenario with ``horizon.warmup_days`` is warmed up first
+    (:func:`warm_start`, under ``start_from``'s regime when given), a cold one starts
+    from zero.
     """
+    if start is None and (scenario.horizon.warmup_days > 0 or start_from is not None):
+        start = warm_start(scenario, seed, start_from=start_from)
     with few_collections():  # millions of objects that live until the end: see sim.engine.runtime
         r = build(scenario, seed, replication, calls=calls, behaviours=behaviours,
-                  observe=observe, router=router)
+                  observe=observe, router=router, start=start)
         run(r)
         return collect(r)
 
@@ -168,8 +181,12 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
           behaviours: Sequence[Behaviour] | Callable[[Agent], Behaviour] | None = None,
           observe: Sequence[str | Observer] = (),
           router: Router | None = None,
+          start: StartState | None = None,
           ) -> Run:
-    """Sample the calls, publish the plan and set up the centre and its agents."""
+    """Sample the calls, publish the plan and set up the centre and its agents.
+
+    ``start``: people and the regime's memory are put in that state (:func:`sim.start.apply`).
+    """
     t0 = time.perf_counter()
     streams = Streams(seed, replication)
     h = scenario.horizon
@@ -208,8 +225,45 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
         beh = built(agent) if callable(built) else built[k]
         agent.set_behaviour(beh)
         agents.append(agent)
+    if start is not None:
+        apply_start(start, scenario, strains, regime, presence)
     return Run(scenario, seed, replication, days, staff, plan, env, centre, agents, log,
-               presence, t0, regime, strains, recorders=recorders)
+               presence, t0, regime, strains, recorders=recorders, start=start)
+
+
+def warm_start(scenario: Scenario, seed: int = 0, *, start_from: Scenario | None = None,
+               days: int | None = None, fast_forward: bool = True) -> StartState:
+    """The state after the warm-up: ``days`` (default ``horizon.warmup_days``) unmeasured.
+
+    Simulated under ``start_from``'s regime when given (the same centre:
+    :func:`sim.start.compatible`), else the scenario's own, from zero, with the warm-up's
+    own streams (:data:`sim.start.WARMUP_REPLICATION`): one state per scenario and seed,
+    from which every replication branches. With ``fast_forward`` and at least two weeks,
+    exhaustion jumps to its weekly fixed point after the first week (:func:`sim.start.jump`)
+    and the rest of the warm-up settles around it. Nothing is collected: a warm-up costs
+    its simulation only.
+    """
+    src = scenario if start_from is None else start_from
+    if start_from is not None:
+        start_compatible(start_from, scenario)
+    w = warmup_length(src, scenario.horizon.warmup_days if days is None else days)
+    week = src.stress.work_days_per_week
+    if w <= 0:
+        raise ValueError(f"warm-up of scenario {scenario.name!r}: horizon.warmup_days is "
+                         f"{scenario.horizon.warmup_days}; a warm-up needs at least 1 day")
+    pieces = [week, w - week] if fast_forward and w >= 2 * week else [w]
+    state: StartState | None = None
+    with few_collections():
+        for i, n in enumerate(pieces):
+            seg = src.replace({"horizon.days": n, "horizon.warmup_days": 0}, source="warm-up")
+            r = build(seg, seed, WARMUP_REPLICATION + i, start=state)
+            run(r)
+            state = export_start(seg, seed, n, r.strains, r.regime)
+            if i == 0 and len(pieces) > 1 and r.strains is not None:
+                state = jump_start(state, r.strains, src.stress.tau_exhaustion_days)
+    assert state is not None
+    return StartState(src.name, src.digest(), seed, w, state.agents, state.week, state.seats,
+                      state.records, state.day_adherence, len(pieces) > 1)
 
 
 def run(r: Run) -> None:
@@ -295,6 +349,9 @@ def collect(r: Run) -> RunResult:
         "replication": r.replication,
         "calls": len(calls),
         "agents": n,
+        "warmup_days": r.start.days if r.start is not None else 0,
+        "warmup_scenario": r.start.scenario if r.start is not None else "",
+        "warmup_hash": r.start.scenario_hash if r.start is not None else "",
         "simulation_s": round(r.sim_s, 4),
         "wall_s": round(time.perf_counter() - r.t0, 4),
         **versions(),

@@ -53,6 +53,15 @@ class Horizon(_Model):
         "are simulated but left out of KPIs (steady-state runs only; whole days need none).",
         source="simulation methodology",
     )
+    warmup_days: int = _field(
+        0, ge=0, le=3660, description="Working days simulated before day 0 and never measured, "
+        "so that a run starts in the steady state of a regime (strain, exhaustion, threat, "
+        "absence, vacancies, the supervisor's record), not on day one of the universe; "
+        "rounded up to whole weeks of `stress.work_days_per_week`, so day 0 is a week's first "
+        "day. Simulated once per scenario and seed and shared by every replication. "
+        "`ccsim warmup SCENARIO` checks a length (MSER-5 and Welch's moving average).",
+        source="Welch 1983; White 1997 MSER", unit="working days",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Horizon:

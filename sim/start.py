@@ -1,0 +1,244 @@
+"""The state a run starts from: people and the regime's memory at a day boundary.
+
+A run measured from "day one of the universe" starts every agent rested (A = E = T = 0),
+with a clean record and every seat filled. A centre that has worked under a regime for
+months is not like that: exhaustion has a time constant of about a month of working days,
+threat of two weeks, and the supervisor remembers breaches for a month. ``horizon.
+warmup_days`` simulates that run-in (:func:`sim.model.warm_start`) without measuring it,
+and a :class:`StartState` carries what crosses the day boundary at its end into the
+measured run (:func:`sim.model.build` applies it):
+
+- per seat, the person's strain (:class:`sim.people.stress.Strain`): acute strain A (with
+  the time of its last update, so the night's recovery is exact), exhaustion E, threat T,
+  trait, which person holds the seat, since when (the learning curve), a vacancy's end,
+  the days of a sickness spell still to run, and the weekend already accounted for;
+- per seat, the regime's record of the person (:class:`sim.regime.responses.AgentPolicy`):
+  warnings, the breaches still counting toward a talk and the last talk (the escalation
+  pace), with times on the measured run's clock (negative), and talks waiting for the
+  next log-in;
+- the daily adherence rows a league table still ranks (their days negative).
+
+Times are shifted by the warm-up's length: the measured day 0 is the warm-up's day ``W``,
+and ``W`` is a whole number of weeks (``stress.work_days_per_week``), so day 0 is a week's
+first day and the weekend before it is already applied. Not carried (documented in
+docs/experiments.md, "Warm-up", with their measured size): calls still to come back as
+repeats (a cold run lacks them on day 0 too), the evaluations and alerts tables (the
+warm-up's, never measured), and a partly published league-table cycle when ``W`` is not a
+multiple of ``monitoring.league_table_days`` (the rows are carried, the cycle restarts).
+
+:func:`jump` fast-forwards exhaustion: after the warm-up's first week each seat's E is
+set to the fixed point of the week's closed-form map (its own inputs), and the rest of the
+warm-up lets everything settle around it (``tests/test_warmup.py`` checks it reaches the
+steady state of a long plain run).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from sim.scenario import DAY_S, Scenario
+
+if TYPE_CHECKING:
+    from sim.engine.presence import Presence
+    from sim.people.stress import Strain
+    from sim.regime.policy import Regime
+
+#: the warm-up's streams: ``Streams(seed, WARMUP_REPLICATION + segment)`` (segments 0 and 1;
+#: the streams take replications below 2**32), never those of a measured replication (at
+#: most ``analysis.args.MAX_REPS``, far below), so the replications branch independently
+WARMUP_REPLICATION = (1 << 32) - 16
+
+
+@dataclass(frozen=True)
+class SeatState:
+    """One seat's person at the day boundary (times relative to the measured day 0)."""
+
+    a: float
+    e: float
+    threat: float
+    trait: float
+    t: float
+    """When A was last brought up to date (seconds, <= 0: the last log-out)."""
+    hire: int
+    hired_on: int
+    back_on: int | None
+    sick_days_left: int
+
+
+@dataclass(frozen=True)
+class RecordState:
+    """What the regime remembers of one seat's person (times relative to day 0)."""
+
+    warnings: int
+    breach_times: tuple[float, ...]
+    breach_reasons: tuple[str, ...]
+    last_talk: float
+    pending: tuple[tuple[int, float, str], ...]
+
+
+@dataclass(frozen=True)
+class StartState:
+    """Everything that carries across the day boundary into a measured run (picklable)."""
+
+    scenario: str
+    """Name of the scenario whose regime the warm-up ran under."""
+    scenario_hash: str
+    seed: int
+    days: int
+    """Working days simulated (a whole number of weeks)."""
+    agents: int
+    week: int
+    """``stress.work_days_per_week`` of the warm-up."""
+    seats: tuple[SeatState, ...] | None = None
+    """Per seat, with ``stress.enabled``; None without stress."""
+    records: tuple[RecordState, ...] | None = None
+    """Per seat, when the regime is active; None without one."""
+    day_adherence: tuple[tuple[int, int, float, float], ...] = ()
+    """(agent, day < 0, in adherence, scheduled) a league table may still rank."""
+    jumped: bool = False
+    """Whether exhaustion was fast-forwarded after the first week (:func:`jump`)."""
+
+    def describe(self) -> str:
+        """One line for reports: how the run was started."""
+        how = ", exhaustion fast-forwarded after week 1" if self.jumped else ""
+        return (f"warmed up for {self.days} unmeasured working days under {self.scenario!r} "
+                f"(seed {self.seed}{how})")
+
+
+def warmup_length(scenario: Scenario, days: int | None = None) -> int:
+    """``horizon.warmup_days`` (or ``days``) rounded up to whole weeks of work."""
+    w = scenario.horizon.warmup_days if days is None else days
+    week = scenario.stress.work_days_per_week
+    return -(-w // week) * week
+
+
+def compatible(old: Scenario, new: Scenario, old_label: str = "", new_label: str = "") -> None:
+    """Refuse to start ``new`` from a state of ``old`` when what carries cannot.
+
+    Seats are carried by position, so the roster (shift names and agents per shift) must be
+    the same; the week must have as many working days, or the week alignment breaks.
+    Raises ``ValueError`` naming both scenarios, the field and both values.
+    """
+    a = old_label or f"scenario {old.name!r}"
+    b = new_label or f"scenario {new.name!r}"
+    for field, x, y in (
+            ("staffing.shifts (names and agents per shift)",
+             {k: v.agents for k, v in old.staffing.shifts.items()},
+             {k: v.agents for k, v in new.staffing.shifts.items()}),
+            ("stress.work_days_per_week", old.stress.work_days_per_week,
+             new.stress.work_days_per_week)):
+        if x != y:
+            raise ValueError(f"cannot start {b} from the state of {a}: {field} differs "
+                             f"({x} in {a}, {y} in {b}); the seats and weeks of a warmed "
+                             "state carry over only to the same centre")
+
+
+def export(scenario: Scenario, seed: int, days: int, strains: Sequence[Strain] | None,
+           regime: Regime | None, *, jumped: bool = False) -> StartState:
+    """The state at the end of a ``days``-day run (everyone logged out), on day 0's clock.
+
+    The weekend before day ``days`` is applied now (the continuous run would apply it at
+    the next log-in: the same numbers, as recovery logged out is multiplicative).
+    """
+    shift_s = days * DAY_S
+    seats = None
+    if strains is not None:
+        out = []
+        for s in strains:
+            s.catch_up(days)
+            out.append(SeatState(
+                a=s.a, e=s.e, threat=s.threat, trait=s.trait, t=s.t - shift_s, hire=s.hire,
+                hired_on=s.hired_on - days,
+                back_on=None if s.back_on is None else s.back_on - days,
+                sick_days_left=s.sick_days_left))
+        seats = tuple(out)
+    records, adherence = None, ()
+    if regime is not None:
+        records = tuple(RecordState(
+            warnings=p.warnings,
+            breach_times=tuple(t - shift_s for t in p.breaches.times),
+            breach_reasons=tuple(p.breaches.reasons),
+            last_talk=p.breaches.last_talk - shift_s,
+            pending=tuple(p.pending)) for p in regime.policies)
+        keep = scenario.monitoring.league_table_days if regime.league is not None else 0
+        adherence = tuple((k, d - days, i, s) for k, d, i, s in regime.targets.day_adherence
+                          if d >= days - keep)
+    return StartState(scenario.name, scenario.digest(), seed, days,
+                      len(strains) if strains is not None else _agents(scenario),
+                      scenario.stress.work_days_per_week, seats, records, adherence, jumped)
+
+
+def _agents(scenario: Scenario) -> int:
+    return sum(s.agents for s in scenario.staffing.shifts.values())
+
+
+def apply(state: StartState, scenario: Scenario, strains: Sequence[Strain] | None,
+          regime: Regime | None, presence: Presence) -> None:
+    """Put a built run's people and regime in ``state`` (before it runs).
+
+    A part the state lacks starts as in a cold run (e.g. a regime warmed without one).
+    """
+    n = _agents(scenario)
+    if state.agents != n:
+        raise ValueError(f"start state of {state.scenario!r} has {state.agents} agents; "
+                         f"scenario {scenario.name!r} has {n}")
+    if strains is not None and state.seats is not None:
+        days = presence.present.shape[1]
+        for s, st in zip(strains, state.seats, strict=True):
+            s.a, s.e, s.threat, s.trait, s.t = st.a, st.e, st.threat, st.trait, st.t
+            s.hire, s.hired_on, s.back_on = st.hire, st.hired_on, st.back_on
+            s.sick_days_left = st.sick_days_left
+            s.learn = s.learning(0)
+            if st.back_on is not None:  # the vacancy runs on into the measured days
+                for d in range(min(max(st.back_on, 0), days)):
+                    presence.mark_absent(s.k, d, "quit")
+    if regime is not None and state.records is not None:
+        for p, rec in zip(regime.policies, state.records, strict=True):
+            p.warnings = rec.warnings
+            for t, why in zip(rec.breach_times, rec.breach_reasons, strict=True):
+                p.breaches.add(t, why)
+            p.breaches.last_talk = rec.last_talk
+            p.pending.extend(rec.pending)
+        regime.targets.day_adherence.extend(state.day_adherence)
+
+
+def fixed_point(e_start: float, e_end: float, worked: int, off: int, tau_days: float) -> float:
+    """The fixed point of a week's closed-form exhaustion map, from one week of it.
+
+    Each worked day ``E <- E (1 - 1/tau) + input``, each day off (a weekend, a sick day)
+    ``E <- E (1 - 2/tau)``: over the week ``E <- M E + I`` with ``M = (1 - 1/tau)^worked
+    (1 - 2/tau)^off``, and ``I = e_end - M e_start`` are the week's inputs. The map's fixed
+    point ``I / (1 - M)`` is where E settles if every week were like this one.
+    """
+    m = max(0.0, 1 - 1 / tau_days) ** worked * max(0.0, 1 - 2 / tau_days) ** off
+    inputs = e_end - m * e_start
+    return inputs / (1 - m) if m < 1 else e_end
+
+
+def jump(state: StartState, strains: Sequence[Strain], tau_days: float) -> StartState:
+    """``state``, a first week's end from zero, with each seat's E at the week's fixed point.
+
+    ``strains`` hold the week's rows (one per day worked). A seat whose person changed
+    during the week, or is vacant, keeps its E (a new person starts from zero). T is not
+    jumped: a first week's warnings are not a steady week's (the breach record starts
+    empty and a warning needs ``warning_after`` breaches), so T settles in the rest of the
+    warm-up instead.
+    """
+    if state.seats is None:
+        return state
+    seats = []
+    for s, strain in zip(state.seats, strains, strict=True):
+        if s.hire != 0 or s.back_on is not None:
+            seats.append(s)
+            continue
+        worked = len(strain.rows)
+        e = fixed_point(0.0, s.e, worked, 7 - worked, tau_days)
+        seats.append(replace(s, e=e if math.isfinite(e) else s.e))
+    return replace(state, seats=tuple(seats), jumped=True)
+
+
+__all__ = ["WARMUP_REPLICATION", "RecordState", "SeatState", "StartState", "apply",
+           "compatible", "export", "fixed_point", "jump", "warmup_length"]
