@@ -374,6 +374,8 @@ def _show(v: Any) -> str:
         return "(absent)"
     if isinstance(v, bool):
         return str(v).lower()
+    if isinstance(v, float):
+        return f"{v:g}"
     return f'"{v}"' if isinstance(v, str) else str(v)
 
 
@@ -796,10 +798,10 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stab
             "/usr/bin/chromium")
 
 
-def find_browser() -> str | None:
+def find_browser(names: Sequence[str] = BROWSERS) -> str | None:
     """A headless-capable Chromium on this machine (``CCSIM_BROWSER`` first), or None."""
-    names = [os.environ["CCSIM_BROWSER"]] if os.environ.get("CCSIM_BROWSER") else []
-    for name in (*names, *BROWSERS):
+    first = [os.environ["CCSIM_BROWSER"]] if os.environ.get("CCSIM_BROWSER") else []
+    for name in (*first, *names):
         found = shutil.which(name)
         if found:
             return found
@@ -825,21 +827,23 @@ def print_pdf(page_html: Path, pdf: Path, browser: str) -> Path:
 
 
 def write_page(a: Answer, out: Path, run_info: Mapping[str, Any] | None = None,
-               pdf: bool = True) -> tuple[Path, Path | None, str]:
+               pdf: bool = True, browsers: Sequence[str] = BROWSERS
+               ) -> tuple[Path, Path | None, str]:
     """Write ``negotiate.html`` and, with a browser, ``negotiate.pdf`` into ``out``.
 
-    Returns the two paths (None: no PDF) and a line saying what was written or why not.
+    ``browsers``: the names looked for on the PATH (after ``CCSIM_BROWSER``). Returns the
+    two paths (None: no PDF) and a line saying what was written or why not.
     """
     text_ = page(a, run_info)
     page_path = atomic_write(out / "negotiate.html",
                              lambda p: p.write_text(text_, encoding="utf-8"))
     if not pdf:
         return page_path, None, f"page written to {page_path} (no PDF: --no-pdf)"
-    browser = find_browser()
+    browser = find_browser(browsers)
     if browser is None:
         return page_path, None, (
             f"page written to {page_path}; no PDF: no headless browser found (looked for "
-            f"{', '.join(BROWSERS)}, or set CCSIM_BROWSER); install Chromium or print the "
+            f"{', '.join(browsers)}, or set CCSIM_BROWSER); install Chromium or print the "
             "page from any browser")
     pdf_path = print_pdf(page_path, out / "negotiate.pdf", browser)
     return page_path, pdf_path, f"page written to {page_path} and {pdf_path}"

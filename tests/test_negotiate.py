@@ -1,0 +1,284 @@
+"""``ccsim negotiate``: likelihood words, sentences, cost, Pareto, comparability, the page.
+
+The statistics are built by hand where the expected words and numbers must be exact; the
+page, the PDF and the refusals run on the small centre of ``tests/conftest.py`` (one day,
+two replications).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import tomli_w
+from scipy import stats
+
+from analysis import negotiate as ng
+from analysis.cli import main
+from analysis.experiment import SerialExecutor
+from analysis.report import Comparison
+from analysis.stats import paired_differences, summarise, t_interval
+from tests.conftest import small_dict
+
+# --------------------------------------------------------------------------- likelihood
+
+
+@pytest.mark.parametrize(("p", "word"), [
+    (1.0, "virtually certain"), (0.99, "virtually certain"),
+    (0.9899, "extremely likely"), (0.95, "extremely likely"),
+    (0.9499, "very likely"), (0.90, "very likely"),
+    (0.8999, "likely"), (0.66, "likely"),
+    (0.6599, "about as likely as not"), (0.5, "about as likely as not"),
+    (0.3301, "about as likely as not"), (0.33, "unlikely"),
+    (0.1001, "unlikely"), (0.10, "very unlikely"),
+    (0.0501, "very unlikely"), (0.05, "extremely unlikely"),
+    (0.0101, "extremely unlikely"), (0.01, "exceptionally unlikely"),
+    (0.0, "exceptionally unlikely"),
+])
+def test_likelihood_words_at_the_ipcc_boundaries(p, word):
+    """Each boundary of the IPCC ranges gets the stronger term, just inside it the weaker."""
+    assert ng.likelihood_word(p) == word
+
+
+@pytest.mark.parametrize("p", [-0.01, 1.01, math.nan])
+def test_likelihood_outside_zero_to_one_is_refused(p):
+    """A probability outside 0-1 is an error naming the value."""
+    with pytest.raises(ValueError, match=re.escape(f"must be within 0 to 1, got {p!r}")):
+        ng.likelihood_word(p)
+
+
+def test_sign_probability_is_the_t_posterior_of_the_paired_mean():
+    """P(sign as seen) equals Student's t CDF of mean / se with n - 1 df (scipy, independent)."""
+    diffs = [0.3, -0.1, 0.5, 0.2, 0.05]
+    e = t_interval(diffs)
+    se = stats.sem(diffs)
+    assert ng.sign_probability(e) == pytest.approx(stats.t.cdf(e.mean / se, len(diffs) - 1))
+    assert ng.sign_probability(t_interval([0.2, -0.2, 0.0])) == 0.5
+    assert ng.sign_probability(t_interval([0.2, 0.2])) == 1.0
+    assert math.isnan(ng.sign_probability(t_interval([0.2])))
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def _comparison(base_rows: list[dict], other_rows: list[dict]) -> Comparison:
+    """A comparison of two hand-made scenarios over the same replications."""
+    kpis = list(base_rows[0])
+    return Comparison("base", {"base": summarise(base_rows), "prop": summarise(other_rows)},
+                      {"prop": paired_differences(base_rows, other_rows, kpis, ng.PRIMARY)},
+                      len(base_rows), 0.95, ng.PRIMARY)
+
+
+BASE_ROWS = [{"service_level": 0.80, "stress_mean": 1.50},
+             {"service_level": 0.82, "stress_mean": 1.60},
+             {"service_level": 0.78, "stress_mean": 1.40}]
+
+
+def test_sentence_for_a_clear_difference_and_a_null_one():
+    """Stress down 0.40 (SD 0.01) is virtually certain; SL +1, -1, 0 pp is a toss-up."""
+    other = [{"service_level": 0.81, "stress_mean": 1.10},
+             {"service_level": 0.81, "stress_mean": 1.19},
+             {"service_level": 0.78, "stress_mean": 1.01}]
+    c = _comparison(BASE_ROWS, other)
+    assert ng.sentence("prop", c) == (
+        "is virtually certain to lower measured stress (by 0.40 points on the survey's "
+        "scale, 95% CI 0.38 to 0.42) and is about as likely as not to change service level "
+        "(+0.00 percentage points, 95% CI -2.5 to +2.5)")
+
+
+def test_sentence_when_nothing_changes_in_any_run():
+    """Identical runs leave both KPIs unchanged, said so (no likelihood word is invented)."""
+    c = _comparison(BASE_ROWS, [dict(r) for r in BASE_ROWS])
+    assert ng.sentence("prop", c) == ("leaves measured stress unchanged (in every run) and "
+                                      "leaves service level unchanged (in every run)")
+
+
+def test_cost_clause_in_paid_hours_and_payroll_a_year():
+    """+2 paid hours a day over a 230-day year: 460 hours, NOK 207,000, 1% of 20.7 million."""
+    hours = t_interval([460.0, 460.0])
+    cost = ng.Cost(hours, t_interval([207_000.0, 207_000.0]), 20_700_000.0, 100.0, "NOK", 230)
+    assert cost.share == pytest.approx(0.01)
+    assert ng.cost_clause(cost) == ("adds 460 paid hours a year (+NOK 207,000, +1.00% of the "
+                                    "payroll)")
+    small = ng.Cost(t_interval([-4.0, -4.0]), t_interval([-1_800.0, -1_800.0]),
+                    20_700_000.0, 100.0, "NOK", 230)
+    assert ng.cost_clause(small) == ("costs about the same (-4 paid hours a year, -0.01% of "
+                                     "the payroll)")
+
+
+# --------------------------------------------------------------------------- Pareto
+
+
+def test_pareto_frontier_and_who_each_loses_to():
+    """Constructed points: the beaten ones name exactly the points that beat them."""
+    pts = [ng.Point("status quo", 0.80, 1.50, 0.0),
+           ng.Point("cheap relief", 0.80, 1.20, 0.0),     # beats the status quo
+           ng.Point("dear relief", 0.85, 1.00, 0.02),     # better, but costs more: frontier
+           ng.Point("worse", 0.79, 1.60, 0.01),           # beaten by both cheaper ones
+           ng.Point("tie", 0.8004, 1.205, 0.00005)]       # within tolerance of cheap relief
+    assert ng.pareto(pts) == {
+        "status quo": ["cheap relief", "tie"],
+        "cheap relief": [],
+        "dear relief": [],
+        "worse": ["status quo", "cheap relief", "tie"],
+        "tie": [],
+    }
+
+
+def test_pareto_leaves_out_an_axis_nobody_measured():
+    """Without stress, service level and cost decide; a point is never beaten by itself."""
+    pts = [ng.Point("a", 0.8, math.nan, 0.0), ng.Point("b", 0.9, math.nan, 0.0)]
+    assert ng.pareto(pts) == {"a": ["b"], "b": []}
+
+
+# --------------------------------------------------------------------------- files and runs
+
+
+def _write(path: Path, data: dict) -> Path:
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def centre(tmp_path: Path) -> dict[str, Path]:
+    """A small stressed centre (base: individual, punitive) and two proposals on it."""
+    base = small_dict(stress={"enabled": True}, teams={"size": 5},
+                      measurement={"level": "individual",
+                                   "adherence": {"exception_threshold_s": 60,
+                                                 "warning_after": 1}},
+                      monitoring={"feedback": "punitive", "recording": "audio_screen",
+                                  "recorded_share": 0.8, "evaluations_per_agent_month": 10})
+    base["description"] = "Strict regime: individual numbers, punitive"
+    del base["name"]  # each file's name is its own (the file name)
+    files = {"base": _write(tmp_path / "strict.toml", base)}
+    files["team"] = _write(tmp_path / "team.toml", {
+        "extends": "strict.toml", "description": "Team level: managers see teams only",
+        "rationale": "tests", "measurement": {"level": "team"},
+        "monitoring": {"feedback": "developmental", "recording": "none",
+                       "recorded_share": 0.0, "evaluations_per_agent_month": 0}})
+    files["login"] = _write(tmp_path / "login.toml", {
+        "extends": "strict.toml", "description": "Paid log-in: ten minutes before the shift",
+        "rationale": "tests", "measurement": {"adherence": {"paid_login_minutes": 10}}})
+    return files
+
+
+def test_page_is_self_contained_and_says_each_sentence(centre, tmp_path):
+    """negotiate.html names every proposal in its sentence and fetches nothing from anywhere."""
+    paths = [centre["base"], centre["team"], centre["login"]]
+    ans, line = ng.negotiate(paths, tmp_path / "out", reps=2, executor=SerialExecutor(),
+                             pdf=False)
+    page = (tmp_path / "out" / "negotiate.html").read_text(encoding="utf-8")
+    assert line == f"page written to {tmp_path / 'out' / 'negotiate.html'} (no PDF: --no-pdf)"
+    assert set(ans.sentences) == {"team", "login"}
+    for n, s in ans.sentences.items():
+        label = {"team": "Team level", "login": "Paid log-in"}[n]
+        assert s.startswith(f"{label} "), s
+        assert f'<p class="answer">{html.escape(s)}</p>' in page
+    assert not re.findall(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page)
+    assert "<link" not in page and "<script" not in page and "@import" not in page
+    assert "<svg" in page  # the trade-off, inline
+    for word in ("Holm", "stress_mean", "paired"):
+        assert word not in page, word
+    # paid log-in minutes are paid hours: 10 agents x 10 minutes a day (plus any change in
+    # overtime), over the 230 working days of the model's year
+    d = ans.comparison.differences["login"]
+    overtime = d["overtime_hours"].estimate.mean
+    assert ans.costs["login"].hours.mean == pytest.approx(230 * (10 * 10 / 60 + overtime))
+    assert (tmp_path / "out" / "negotiate.json").is_file()
+    assert (tmp_path / "out" / "report.html").is_file()
+
+
+def test_pdf_is_printed_where_a_browser_exists(centre, tmp_path):
+    """With Chromium installed, negotiate.pdf is a PDF; without, the line says so."""
+    paths = [centre["base"], centre["team"]]
+    ans, _ = ng.negotiate(paths, tmp_path / "out", reps=2, executor=SerialExecutor(),
+                          pdf=False)
+    browser = ng.find_browser()
+    if browser is None:
+        _, pdf, line = ng.write_page(ans, tmp_path / "out")
+        assert pdf is None and "no PDF: no headless browser found" in line
+        pytest.skip("no headless browser (chromium) installed: the PDF cannot be printed "
+                    "here; the message saying so was checked")
+    html_path, pdf, line = ng.write_page(ans, tmp_path / "out")
+    assert pdf == tmp_path / "out" / "negotiate.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
+    assert line == f"page written to {html_path} and {pdf}"
+
+
+def test_no_browser_means_the_page_and_a_clear_line(centre, tmp_path, monkeypatch):
+    """No browser found: the HTML is written; the line says what was looked for, what to do."""
+    paths = [centre["base"], centre["team"]]
+    ans, _ = ng.negotiate(paths, tmp_path / "out", reps=2, executor=SerialExecutor(),
+                          pdf=False)
+    monkeypatch.delenv("CCSIM_BROWSER", raising=False)
+    html_path, pdf, line = ng.write_page(ans, tmp_path / "out",
+                                         browsers=("no-such-browser-ccsim",))
+    assert pdf is None and html_path.is_file()
+    assert line == (f"page written to {html_path}; no PDF: no headless browser found (looked "
+                    "for no-such-browser-ccsim, or set CCSIM_BROWSER); install Chromium or "
+                    "print the page from any browser")
+
+
+def test_different_horizons_are_refused_naming_both_files_and_the_field(centre, tmp_path):
+    """A 2-day proposal against a 1-day base: an error with both files, field, values, fix."""
+    long = _write(tmp_path / "long.toml", {"extends": "strict.toml", "description": "Longer",
+                                           "rationale": "tests", "horizon": {"days": 2}})
+    base = centre["base"]
+    with pytest.raises(ValueError) as err:
+        ng.load([base, long])
+    assert str(err.value) == (
+        f"{long} and {base} are not comparable: horizon.days is 2 in {long} and 1 in "
+        f"{base}; run both on the same horizon (--days N sets horizon.days for all) or make "
+        "the proposal extend the base's centre (extends = \"case-base.toml\")")
+
+
+def test_stress_on_and_off_are_refused_by_the_command(centre, tmp_path, capsys):
+    """The command exits 2 naming stress.enabled, both files and the fix; nothing is run."""
+    off = _write(tmp_path / "off.toml", {"extends": "strict.toml", "description": "No stress",
+                                         "rationale": "tests", "stress": {"enabled": False}})
+    out = tmp_path / "never"
+    status = main(["negotiate", str(off), "--base", str(centre["base"]), "--out", str(out),
+                   "--executor", "serial", "--quiet", "--no-pdf"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert (f"ccsim negotiate: error: {off} and {centre['base']} are not comparable: "
+            f"stress.enabled is false in {off} and true in {centre['base']}; set it the same "
+            "in both (--set stress.enabled=true sets it for all) or make the proposal extend "
+            "the base's centre (extends = \"case-base.toml\")") in err
+    # --out is claimed before any command starts (a bad folder fails fast); nothing ran
+    assert not (out / "replications").exists() and not (out / "negotiate.html").exists()
+
+
+def test_a_different_centre_is_warned(centre, tmp_path):
+    """More calls a day is a different centre: a warning naming the field, both values, files."""
+    busy = _write(tmp_path / "busy.toml", {"extends": "strict.toml", "description": "Busier",
+                                           "rationale": "tests",
+                                           "demand": {"calls_per_day": 330}})
+    base = centre["base"]
+    _, checks = ng.load([base, busy])
+    assert checks.warnings == [
+        f"{busy} is on a different centre from {base}: demand.calls_per_day is 330 in {busy} "
+        f"and 300 in {base}; its differences include that change, not only the regime"]
+
+
+def test_the_default_case_proposals_are_comparable():
+    """The defaults exist, extend the same case centre, and load with no error or warning."""
+    paths = [ng.DEFAULT_BASE, *ng.DEFAULT_PROPOSALS]
+    scenarios, checks = ng.load(paths)
+    assert [s.name for s in scenarios] == ["telenor-2018-tmr", "agreement-2016", "dpa-order",
+                                           "union-proposal", "employer-proposal"]
+    assert checks.errors == [] and checks.warnings == []
+    assert [ng.label(s) for s in scenarios[1:]] == [
+        "The 2016 agreement", "The authority's order", "Union proposal", "Employer proposal"]
+
+
+def test_browser_lookup_prefers_ccsim_browser(monkeypatch, tmp_path):
+    """CCSIM_BROWSER names the browser first (an executable on this machine)."""
+    exe = shutil.which("true")
+    assert exe is not None
+    monkeypatch.setenv("CCSIM_BROWSER", exe)
+    assert ng.find_browser() == exe
