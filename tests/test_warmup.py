@@ -1,0 +1,177 @@
+"""The warm-up: a start state carried across the day boundary, shared by replications."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.experiment import ProcessExecutor, SerialExecutor, run_experiment
+from analysis.stats import t_interval
+from sim.engine.status import Status
+from sim.model import build, simulate, warm_start
+from sim.scenario import Scenario, scenario_from_dict
+from sim.start import (
+    RecordState,
+    SeatState,
+    StartState,
+    compatible,
+    export,
+    fixed_point,
+    warmup_length,
+)
+from tests.conftest import small_dict
+
+
+def stressed(**changes) -> Scenario:
+    """The small centre with stress, absence and attrition on, policed individually."""
+    return scenario_from_dict(small_dict(
+        stress={"enabled": True, "absence": True, "attrition": True},
+        measurement={"level": "individual"}, **changes))
+
+
+def test_fixed_point_is_where_the_weekly_map_settles():
+    """Iterating a week of E's closed-form steps from zero ends at fixed_point's value."""
+    tau, c = 21.0, 0.01
+    e = 0.0
+    for _ in range(400):
+        for _ in range(4):  # four worked days, one sick day, a two-day weekend
+            e = e * (1 - 1 / tau) + c
+        e *= (1 - 2 / tau) ** 3
+    one_week = 0.0
+    for _ in range(4):
+        one_week = one_week * (1 - 1 / tau) + c
+    one_week *= (1 - 2 / tau) ** 3
+    assert fixed_point(0.0, one_week, 4, 3, tau) == pytest.approx(e, rel=1e-12)
+    assert fixed_point(e, e, 4, 3, tau) == pytest.approx(e, rel=1e-12)  # a fixed point
+
+
+def test_warmup_length_is_whole_weeks():
+    """horizon.warmup_days is rounded up to whole weeks of stress.work_days_per_week."""
+    s = stressed(horizon__warmup_days=7)
+    assert warmup_length(s) == 10
+    assert warmup_length(s, 10) == 10
+    assert warmup_length(s, 0) == 0
+
+
+def test_the_state_round_trips_through_a_build():
+    """A warmed state applied to a run and exported before it runs is the same state."""
+    s = stressed(horizon__days=2, horizon__warmup_days=10)
+    state = warm_start(s, seed=3)
+    assert state.days == 10 and state.jumped and state.seats is not None
+    assert any(seat.e > 0 for seat in state.seats)
+    r = build(s, 3, 0, start=state)
+    again = export(s, 3, 0, r.strains, r.regime)
+    assert again.seats == state.seats
+    assert again.records == state.records
+
+
+def test_vacancy_sickness_and_waiting_talks_continue_into_the_measured_days():
+    """A vacancy, a sickness spell and a pending warning of the state go on after day 0."""
+    s = stressed(horizon__days=3)
+    seat = SeatState(a=0.5, e=0.2, threat=1.0, trait=0.0, t=-30_000.0, hire=0,
+                     hired_on=-40, back_on=None, sick_days_left=0)
+    rec = RecordState(warnings=1, breach_times=(), breach_reasons=(), last_talk=-1e6,
+                      pending=())
+    talk = (int(Status.NOT_READY_MANAGER_APPROVED), 300.0, "warning")
+    state = StartState(
+        "old", "-", 1, 20, 10, 5,
+        seats=(replace(seat, hire=1, hired_on=-45, back_on=2),
+               replace(seat, sick_days_left=1), *[seat] * 8),
+        records=(rec, rec, replace(rec, pending=(talk,)), *[rec] * 7))
+    r = simulate(s, 1, 0, start=state)
+    absent = r.absences[r.absences["agent"] < 3][["agent", "day", "reason"]]
+    assert absent.values.tolist() == [[0, 0, "quit"], [0, 1, "quit"], [1, 0, "sickness"]]
+    seat0 = r.agent_days[r.agent_days["agent"] == 0]
+    assert seat0["day"].tolist() == [2] and seat0["hire"].tolist() == [1]  # replaced on day 2
+    assert seat0["exhaustion"].tolist() == [0.0]  # a new person starts rested
+    imposed = r.imposed[["agent", "day", "reason", "length_s"]].values.tolist()
+    assert imposed == [[2, 0, "warning", 300.0]]  # the talk waiting at the first log-in
+    day0 = r.agent_days[(r.agent_days["agent"] == 2) & (r.agent_days["day"] == 0)]
+    tau_t = s.stress.tau_threat_days
+    assert day0["threat"].item() == pytest.approx(np.exp(-1 / tau_t))  # T carried, decayed
+    assert r.provenance["warmup_days"] == 20 and r.provenance["warmup_scenario"] == "old"
+
+
+def test_another_centre_is_refused_with_both_names_and_the_field():
+    """Starting from a scenario with other shifts is refused, naming both and the field."""
+    old, new = stressed(), stressed(staffing={"shifts": {
+        "a": {"start": "08:00", "hours": 2, "agents": 7},
+        "b": {"start": "08:30", "hours": 1.5, "agents": 4}}})
+    with pytest.raises(ValueError) as err:
+        compatible(old, new, "old.toml", "new.toml")
+    assert str(err.value) == (
+        "cannot start new.toml from the state of old.toml: staffing.shifts (names and agents "
+        "per shift) differs ({'a': 6, 'b': 4} in old.toml, {'a': 7, 'b': 4} in new.toml); "
+        "the seats and weeks of a warmed state carry over only to the same centre")
+
+
+def test_replications_branch_from_one_state_the_same_serial_or_parallel():
+    """Two replications of a warmed scenario: identical serial and in a process pool."""
+    s = stressed(horizon__days=2, horizon__warmup_days=5)
+    serial = run_experiment([s], 4, 2, executor=SerialExecutor())
+    pool = ProcessExecutor(2)
+    try:
+        parallel = run_experiment([s], 4, 2, executor=pool)
+    finally:
+        pool.close()
+    a, b = serial.kpi_table(), parallel.kpi_table()
+    pd.testing.assert_frame_equal(a, b)
+    assert a["warmup_days"].tolist() == [5, 5]
+    assert a["warmup_scenario"].tolist() == ["small", "small"]
+    assert a["stress_mean"].iloc[0] != a["stress_mean"].iloc[1]  # own streams each
+    assert [p["warmup_days"] for p in serial.provenance()] == [5, 5]
+
+
+def test_a_warm_start_is_reproducible_and_not_the_cold_one():
+    """The same scenario and seed warm to the same state; the warmed run differs from cold."""
+    s = stressed(horizon__days=2, horizon__warmup_days=5)
+    assert warm_start(s, 2) == warm_start(s, 2)
+    warm, cold = simulate(s, 2, 0), simulate(s.replace({"horizon.warmup_days": 0}), 2, 0)
+    assert cold.provenance["warmup_days"] == 0 and warm.provenance["warmup_days"] == 5
+    assert warm.agent_days["exhaustion"].mean() > cold.agent_days["exhaustion"].mean()
+
+
+def _steady(seeds: range, plain_days: int, warm_days: int, measured: int
+            ) -> tuple[list[float], list[float], list[float], list[float], list[float]]:
+    """Per seed: mean E and stress late in a long cold run and after a warm-up; cold E early."""
+    base = stressed(stress__attrition=False, stress__trait_sd=0.0)
+    e_plain, s_plain, e_warm, s_warm, e_cold = [], [], [], [], []
+    for seed in seeds:
+        long = simulate(base.replace({"horizon.days": plain_days}), seed, 0).agent_days
+        tail = long[long["day"] >= plain_days - measured]
+        e_plain.append(tail["exhaustion"].mean())
+        s_plain.append(tail["stress"].mean())
+        e_cold.append(long.loc[long["day"] < measured, "exhaustion"].mean())
+        warm = simulate(base.replace({"horizon.days": measured,
+                                      "horizon.warmup_days": warm_days}), seed, 0).agent_days
+        e_warm.append(warm["exhaustion"].mean())
+        s_warm.append(warm["stress"].mean())
+    return e_plain, s_plain, e_warm, s_warm, e_cold
+
+
+def _same_within_ci(a: list[float], b: list[float]) -> None:
+    """The 95% CI of the mean difference of two independent samples contains 0."""
+    diff = np.asarray(b) - np.asarray(a)  # different streams: each pair is independent
+    ci = t_interval(diff.tolist(), 0.95)
+    assert ci.ci_low <= 0 <= ci.ci_high, (np.mean(a), np.mean(b), ci)
+
+
+@pytest.mark.slow
+def test_a_jump_started_warmup_reaches_the_steady_state_of_a_long_run():
+    """Mean E and stress after a 20-day jump-started warm-up: those of days 60-79 cold."""
+    e_plain, s_plain, e_warm, s_warm, e_cold = _steady(range(6), 80, 20, 20)
+    _same_within_ci(e_plain, e_warm)
+    _same_within_ci(s_plain, s_warm)
+    # the check can tell: the cold start's first 20 days are far from it
+    assert t_interval(np.subtract(e_plain, e_cold).tolist()).ci_low > 0
+
+
+def test_a_short_jump_started_warmup_is_near_the_long_runs_steady_state():
+    """The fast variant: 10 warm-up days, 5 measured, against days 30-34 of a cold run."""
+    e_plain, s_plain, e_warm, s_warm, e_cold = _steady(range(3), 35, 10, 5)
+    _same_within_ci(e_plain, e_warm)
+    _same_within_ci(s_plain, s_warm)
+    assert t_interval(np.subtract(e_plain, e_cold).tolist()).ci_low > 0  # cold is not
