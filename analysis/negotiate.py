@@ -127,7 +127,7 @@ NEGLIGIBLE_PAYROLL_SHARE = 0.001
 def label(s: Scenario) -> str:
     """A proposal's name for people: its description up to the colon, else its file name."""
     head = s.description.split(":", 1)[0].strip()
-    return head if head and len(head) <= 40 and ":" in s.description else s.name
+    return head if head and len(head) <= 50 and ":" in s.description else s.name
 
 
 def _num(kpi: str, v: float, signed: bool = False) -> str:
@@ -518,12 +518,17 @@ def text(a: Answer, width: int = 100) -> str:
         if lost:
             lines.append(textwrap.fill(
                 f"{label(a.scenarios[n])} loses to "
-                f"{' and '.join(label(a.scenarios[x]) for x in lost)}"
+                f"{_and([label(a.scenarios[x]) for x in lost])}"
                 " (as good or better on service level, stress and cost, better on one).", w,
                 subsequent_indent="  "))
     for wtext in a.warnings:
         lines += ["", textwrap.fill("warning: " + wtext, w, subsequent_indent="  ")]
     return "\n".join(lines)
+
+
+def _and(names: Sequence[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _n(n: int, noun: str) -> str:
@@ -540,37 +545,41 @@ def _mean(k: Mapping[str, Estimate], kpi: str) -> float:
 def figure(a: Answer) -> str | None:
     """The trade-off as inline SVG: service level against stress, cost as colour.
 
-    Proposals no other proposal beats are joined as the Pareto frontier; each beaten one
-    is drawn hollow. None when stress was not measured.
+    Each point is numbered as in the list under it (names would overlap). Proposals no
+    other beats (the Pareto frontier over all three) have a thick black ring, beaten ones a
+    thin grey one; a line is not drawn through the frontier, which is a surface in three
+    dimensions, not a curve in this picture. None when stress was not measured.
     """
     pts = [p for p in a.points if not math.isnan(p.stress)]
     if len(pts) < 2:
         return None
-    fig, ax = plt.subplots(figsize=(7.2, 4.6))
+    number = {p.name: i for i, p in enumerate(a.points, start=1)}
+    fig, ax = plt.subplots(figsize=(7.2, 4.4))
     costs_pct = [100 * (0.0 if math.isnan(p.cost) else p.cost) for p in pts]
     span = max(0.01, max(abs(v) for v in costs_pct))
     cmap = plt.get_cmap("coolwarm")
     norm = matplotlib.colors.Normalize(-span, span)
-    front = sorted((p for p in pts if not a.losers.get(p.name)), key=lambda p: p.stress)
-    if len(front) > 1:
-        ax.plot([p.stress for p in front], [100 * p.service_level for p in front], ls="--",
-                color="grey", lw=1, zorder=1, label="not beaten by any other (frontier)")
     for p, v in zip(pts, costs_pct, strict=True):
         beaten = bool(a.losers.get(p.name))
-        ax.scatter(p.stress, 100 * p.service_level, s=110, zorder=2,
-                   facecolors="white" if beaten else cmap(norm(v)),
-                   edgecolors=cmap(norm(v)) if beaten else "black", linewidths=2)
-        ax.annotate(label(a.scenarios[p.name]), (p.stress, 100 * p.service_level),
-                    textcoords="offset points", xytext=(7, 5), fontsize=8)
+        ax.scatter(p.stress, 100 * p.service_level, s=90 if beaten else 150, zorder=2,
+                   color=cmap(norm(v)), edgecolors="grey" if beaten else "black",
+                   linewidths=0.8 if beaten else 2.2)
+        ax.annotate(str(number[p.name]), (p.stress, 100 * p.service_level),
+                    textcoords="offset points", xytext=(7, 4), fontsize=9,
+                    color="dimgrey" if beaten else "black",
+                    fontweight="normal" if beaten else "bold")
+    ax.scatter([], [], s=150, color="white", edgecolors="black", linewidths=2.2,
+               label="beaten by no other (frontier)")
+    ax.scatter([], [], s=90, color="white", edgecolors="grey", linewidths=0.8,
+               label="beaten (see the list)")
+    ax.legend(loc="best", fontsize=8)
     sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, label="change in payroll, % of the base's")
     ax.set_xlabel("measured stress (survey scale; lower is better)")
     base = a.scenarios[a.baseline]
     ax.set_ylabel(f"service level, % answered within {base.service_level.threshold_s:g} s")
     ax.margins(0.15)
-    if len(front) > 1:
-        ax.legend(loc="best", fontsize=8)
-    ax.set_title("Service level against stress; colour: cost (hollow: beaten)", fontsize=10)
+    ax.set_title("Service level against stress; colour: cost", fontsize=10)
     fig.tight_layout()
     buf = io.StringIO()
     fig.savefig(buf, format="svg")
@@ -647,7 +656,10 @@ def page(a: Answer, run_info: Mapping[str, Any] | None = None) -> str:
             est = d[kpi].estimate
             if kpi == "warnings_per_agent":
                 est = _scaled(est, month / days)
-            word = "unchanged" if est.mean == 0 and not est.half_width else _word(est)
+            if est.mean == 0 and not est.half_width:
+                row.append("no change in any run")
+                continue
+            word = _word(est)
             row.append(f"{_num(kpi, est.mean, True)} [{_num(kpi, est.ci_low, True)}, "
                        f"{_num(kpi, est.ci_high, True)}]" + (f"<br><i>{e(word)}</i>"
                                                              if word else ""))
@@ -663,19 +675,20 @@ def page(a: Answer, run_info: Mapping[str, Any] | None = None) -> str:
     parts.append("<h2>The trade-off in one picture</h2>")
     svg = figure(a)
     parts.append(svg if svg else "<p>Stress was not measured: no picture.</p>")
-    parts.append("<ul>")
+    parts.append("<ol>")
     for p in a.points:
         lost = a.losers.get(p.name, [])
         if lost:
             parts.append(f"<li><b>{e(lab[p.name])}</b> loses to "
-                         f"{e(' and '.join(lab[x] for x in lost))}: "
+                         f"{e(_and([lab[x] for x in lost]))}: "
                          f"{'they have' if len(lost) > 1 else 'it has'} at least as high a "
                          "service level, at least as low stress and costs no more, and is "
                          "better on at least one of the three.</li>")
         else:
             parts.append(f"<li><b>{e(lab[p.name])}</b> is beaten by no other (on the "
                          "frontier).</li>")
-    parts.append("</ul><p class=\"small\">Differences smaller than the page shows "
+    parts.append("</ol><p class=\"small\">The numbers are those of the picture. "
+                 "Differences smaller than the page shows "
                  "(0.1 percentage point of service level, 0.01 of stress, 0.01% of "
                  "payroll) count as ties.</p>")
     # --- what the words mean

@@ -22,7 +22,9 @@ from analysis.cli import main
 from analysis.experiment import SerialExecutor
 from analysis.report import Comparison
 from analysis.stats import paired_differences, summarise, t_interval
+from sim.scenario import scenario_from_dict
 from tests.conftest import small_dict
+from tests.test_report import overflow
 
 # --------------------------------------------------------------------------- likelihood
 
@@ -282,3 +284,29 @@ def test_browser_lookup_prefers_ccsim_browser(monkeypatch, tmp_path):
     assert exe is not None
     monkeypatch.setenv("CCSIM_BROWSER", exe)
     assert ng.find_browser() == exe
+
+
+def test_page_of_eight_proposals_fits_the_browser_window(tmp_path):
+    """Eight proposals with long names: nothing reaches past a 1024 px window (Chromium)."""
+    scenarios, rows = [], []
+    for i in range(9):
+        d = small_dict(description=f"Proposal number {i} with a long plain name for the table: "
+                                   "what it does", name=f"proposal-{i}")
+        scenarios.append(scenario_from_dict(d))
+        rows.append([{"service_level": 0.8 + 0.01 * i + 0.001 * r,
+                      "stress_mean": 1.5 - 0.05 * i + 0.01 * r,
+                      "stress_high_share": 0.2 - 0.01 * i, "absence_rate": 0.05,
+                      "attrition_rate": 0.2, "warnings_per_agent": 0.5 - 0.05 * i,
+                      "paid_agent_hours": 18.0 + i, "staff_cost_per_day": 450.0 * (18 + i),
+                      "fte": (18.0 + i) / 7.5} for r in range(3)])
+    kpis = list(rows[0][0])
+    c = Comparison("proposal-0", {s.name: summarise(r) for s, r in zip(scenarios, rows,
+                                                                       strict=True)},
+                   {s.name: paired_differences(rows[0], r, kpis, ng.PRIMARY)
+                    for s, r in zip(scenarios[1:], rows[1:], strict=True)}, 3, 0.95,
+                   ng.PRIMARY)
+    ans = ng.answer(c, scenarios, [tmp_path / f"p{i}.toml" for i in range(9)])
+    assert len(ans.sentences) == 8
+    page, _, _ = ng.write_page(ans, tmp_path, pdf=False)
+    width, scroll, bad, what = overflow(page, tmp_path, 1024)
+    assert (scroll, bad) == (width, 0), what
