@@ -8,6 +8,7 @@ two replications).
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 import shutil
@@ -286,8 +287,12 @@ def test_browser_lookup_prefers_ccsim_browser(monkeypatch, tmp_path):
     assert ng.find_browser() == exe
 
 
-def test_page_of_eight_proposals_fits_the_browser_window(tmp_path):
-    """Eight proposals with long names: nothing reaches past a 1024 px window (Chromium)."""
+def test_page_of_eight_proposals_fits_an_a4_page(tmp_path):
+    """Eight proposals with long names: nothing reaches past an A4 page's width (Chromium).
+
+    A4 less the page's 14 mm margins is 182 mm, 688 CSS pixels: the width the PDF is printed
+    at, narrower than any screen the page is read on.
+    """
     scenarios, rows = [], []
     for i in range(9):
         d = small_dict(description=f"Proposal number {i} with a long plain name for the table: "
@@ -308,5 +313,23 @@ def test_page_of_eight_proposals_fits_the_browser_window(tmp_path):
     ans = ng.answer(c, scenarios, [tmp_path / f"p{i}.toml" for i in range(9)])
     assert len(ans.sentences) == 8
     page, _, _ = ng.write_page(ans, tmp_path, pdf=False)
-    width, scroll, bad, what = overflow(page, tmp_path, 1024)
+    width, scroll, bad, what = overflow(page, tmp_path, 688)
     assert (scroll, bad) == (width, 0), what
+
+
+def test_command_prints_one_json_object_and_resumes(centre, tmp_path, capsys):
+    """--json prints the page's sentences as data; the same command again simulates nothing."""
+    out = tmp_path / "out"
+    argv = ["negotiate", str(centre["team"]), "--base", str(centre["base"]), "--out", str(out),
+            "--executor", "serial", "--reps", "2", "--json", "--no-pdf"]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["base"] == "strict" and list(first["proposals"]) == ["team"]
+    team = first["proposals"]["team"]
+    assert team["sentence"].startswith("Team level ")
+    assert team["likelihood"]["stress_mean"]["word"] in [t for t, _, _ in ng.IPCC_TERMS]
+    assert main(argv) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["proposals"] == first["proposals"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (manifest["replications_run"], manifest["replications_resumed"]) == (0, 4)
