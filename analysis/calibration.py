@@ -98,10 +98,16 @@ def _reading(result) -> np.ndarray:
 
 
 def replicate(s, reps: int, seed: int, observe: tuple[str, ...] = ()) -> list:
-    """``reps`` replications of scenario ``s`` (common random numbers across scenarios)."""
-    from sim.model import simulate
+    """``reps`` replications of scenario ``s`` (common random numbers across scenarios).
 
-    return [simulate(s, seed=seed, replication=k, observe=observe) for k in range(reps)]
+    With ``horizon.warmup_days``, the warm-up is simulated once (one state per scenario
+    and seed) and every replication branches from it, as ``ccsim run`` does.
+    """
+    from sim.model import simulate, warm_start
+
+    start = warm_start(s, seed) if s.horizon.warmup_days > 0 else None
+    return [simulate(s, seed=seed, replication=k, observe=observe, start=start)
+            for k in range(reps)]
 
 
 def run_rung(name: str, days: int, reps: int, seed: int,
