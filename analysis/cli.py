@@ -164,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--agent-timeline", type=argtypes.nonneg_int, nargs="?", const=0, metavar="DAY",
                    help="also draw agents' statuses over day DAY (default 0) of replication 0 "
                    "beside their schedule, as timeline-dayDAY.png (pseudonymous agents)")
+    r.add_argument("--from", dest="start_from", type=argtypes.path, metavar="OLD.toml",
+                   help="start from the state OLD.toml's regime leaves: warm up "
+                   "horizon.warmup_days under it, then measure SCENARIO (the same centre); "
+                   "the report shows the transition week by week")
     r.add_argument("--no-write", action="store_true", help="print only, write nothing")
     r.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -228,8 +232,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --until or --match, report the replications that made the "
                    "choice instead of confirming on as many fresh replications (cheaper; "
                    "the CIs can then be somewhat optimistic, and the output says so)")
+    c.add_argument("--from", dest="start_from", type=argtypes.path, metavar="OLD.toml",
+                   help="every scenario starts from the state OLD.toml's regime leaves "
+                   "(one warm-up of horizon.warmup_days under it, shared)")
     _primary_option(c)
     c.set_defaults(func=cmd_compare)
+
+    wu = sub.add_parser(
+        "warmup", help="choose the warm-up length: MSER-5 and Welch's moving average",
+        description="Simulate SCENARIO from zero (no warm-up) for --days working days and "
+        "--reps replications; apply MSER-5 (White 1997) and Welch's moving average (Welch "
+        "1983) to the daily mean of measured stress and the service level; print the "
+        "truncation points and a recommended horizon.warmup_days; write warmup.png, "
+        "warmup.csv and warmup.json.")
+    wu.add_argument("scenario", type=argtypes.path, help="scenario TOML file")
+    _experiment_options(wu, "warmup", reps=3)
+    for action in wu._actions:  # --days is the length of the cold run here
+        if action.dest == "days":
+            action.help, action.default = "working days simulated from zero (default 60)", 60
+    wu.set_defaults(func=cmd_warmup)
 
     ng = sub.add_parser(
         "negotiate", help="proposals against a base regime: one page and a PDF in plain words",
@@ -390,10 +411,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from analysis.experiment import fresh_out, guard, run_experiment, write_experiment
     from analysis.stats import kpi_table, summarise
     from analysis.store import ReplicationStore, json_safe
+    from analysis.warmup import start_text
     from sim.engine.schedule import CoverageWarning, check_coverage
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, _overrides(args))
+    start_from = _start_from(args, [scenario])
     # refused before the coverage check below builds a plan: one pilot, under a second
     guard.refuse([scenario])
     if args.agent_timeline is not None:
@@ -411,13 +434,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.no_write:
         out = args.out or fresh_out(scenario.name)
     tables = () if out is None else RUN_TABLES + (INDIVIDUAL_TABLES if args.individual else ())
+    if out is not None and scenario.stress.enabled:  # the report's week by week view
+        tables += ("people_days",)
     # the report's strain over the day is recorded in these same replications
     observe = ("strain_profile",) if out is not None and scenario.stress.enabled else ()
     with _experiment_context(args, args.reps, args.quiet or args.json) as (executor, bar):
         exp = run_experiment([scenario], args.seed, args.reps, executor=executor,
                              store=ReplicationStore(out / "replications") if out else None,
                              tables=tables, individual=args.individual, progress=bar.update,
-                             observe=observe)
+                             observe=observe, start_from=start_from)
     est = summarise(exp.kpi_rows(0))
     if out is not None:
         write_experiment(out, exp, _command_line(args), "run")
@@ -432,12 +457,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                           title=f"{scenario.name}: agents' statuses, day {day}")
     if args.json:
         print(json.dumps(json_safe({
-            "scenario": scenario.name, "replications": args.reps,
+            "scenario": scenario.name, "replications": args.reps, **exp.warmup(0),
             "kpis": {k: e.as_dict() for k, e in est.items()},
         })))
         return 0
     print(f"\n{scenario.name}: {scenario.description}")
-    print(f"{args.reps} replication(s), seed {args.seed}, {scenario.horizon.days} day(s)\n")
+    print(f"{args.reps} replication(s), seed {args.seed}, {scenario.horizon.days} day(s)")
+    print(start_text(exp, 0) + "\n")
     print(kpi_table(est, args.reps > 1))
     if out:
         if exp.resumed:
@@ -490,10 +516,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from analysis.selection import run_selected
     from analysis.stats import COMPARE_CONFIDENCE
     from analysis.store import ReplicationStore, write_json
+    from analysis.warmup import start_text
     from sim.scenario import load_scenario
 
     overrides = _overrides(args)
     scenarios = unique_names([load_scenario(p, overrides) for p in args.scenarios])
+    start_from = _start_from(args, scenarios)
+    if start_from is not None and args.match:
+        raise CLIError("--from cannot be used with --match: the matched head counts are "
+                       "other centres, and a warmed state carries over only to the same one")
     out = args.out or default_out("compare", [s.name for s in scenarios])
     quiet = args.quiet or args.json
     primary = argtypes.parse_primary(args.primary)
@@ -508,11 +539,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         run = run_selected(scenarios, args.seed, args.reps, until=args.until,
                            max_reps=args.max_reps, match=args.match,
                            confirm=not args.no_confirm, executor=executor,
-                           store=ReplicationStore(out / "replications"), progress=bar.update)
+                           store=ReplicationStore(out / "replications"), progress=bar.update,
+                           start_from=start_from)
     exp = run.experiment
     comp = compare(exp, COMPARE_CONFIDENCE, primary, run.selection)
     inputs = exp.inputs()  # simulated here, or resumed and re-derived from stored tables
-    notes = [*run.notes, inputs["text"]]
+    notes = [*run.notes, inputs["text"],
+             "Start: " + "; ".join(start_text(exp, i) for i in range(len(exp.scenarios)))]
     write_experiment(out, exp, _command_line(args), "compare")
     write_json({**comp.as_json(), "inputs": inputs}, out / "comparison.json")
     report = write_report(exp, comp, out, {"command": _command_line(args)}, notes)
@@ -551,6 +584,59 @@ def cmd_negotiate(args: argparse.Namespace) -> int:
     print(ng.text(ans))
     print(f"\n{line}")
     return 0
+
+
+def cmd_warmup(args: argparse.Namespace) -> int:
+    """``ccsim warmup``: MSER-5 and Welch's moving average on a cold run's days."""
+    from analysis import warmup
+    from analysis.experiment import default_out
+    from analysis.report import png_bytes
+    from analysis.store import atomic_write, json_safe, write_csv, write_json
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario, argtypes.overrides(args.overrides, None))
+    if args.days < 2 * warmup.BATCH:
+        raise CLIError(f"--days {args.days}: MSER-5 needs at least {2 * warmup.BATCH} days")
+    if not scenario.stress.enabled:
+        print(f"note: {args.scenario}: stress.enabled is false; only the service level is "
+              "checked (exhaustion, threat and absence are what a warm-up is for: "
+              "--set stress.enabled=true)", file=sys.stderr)
+    with _experiment_context(args, args.reps, args.quiet or args.json) as (executor, bar):
+        found = warmup.check(scenario, args.seed, args.days, args.reps, executor=executor,
+                             progress=bar.update)
+    out = args.out or default_out("warmup", [scenario.name])
+    write_csv(found.daily, out / "warmup.csv")
+    write_json(json_safe(found.as_json()), out / "warmup.json")
+    data = png_bytes(warmup.figure(found))
+    atomic_write(out / "warmup.png", lambda p: p.write_bytes(data))
+    if args.json:
+        print(json.dumps(json_safe(found.as_json())))
+        return 0
+    print(found.text())
+    print(f"\nwritten to {out}/ (warmup.png, warmup.csv, warmup.json)")
+    return 0
+
+
+def _start_from(args: argparse.Namespace, scenarios: list) -> object:
+    """The ``--from`` scenario, checked against every scenario it starts (or None)."""
+    if getattr(args, "start_from", None) is None:
+        return None
+    from sim.scenario import load_scenario
+    from sim.start import compatible
+
+    old = load_scenario(args.start_from)
+    paths = [args.scenario] if hasattr(args, "scenario") else args.scenarios
+    for path, s in zip(paths, scenarios, strict=True):
+        if s.horizon.warmup_days <= 0:
+            raise CLIError(f"--from {args.start_from}: {path} has horizon.warmup_days = "
+                           f"{s.horizon.warmup_days}; the warm-up under the old regime needs "
+                           "at least 1 day (e.g. --set horizon.warmup_days=20; `ccsim warmup "
+                           f"{args.start_from}` recommends a length)")
+        try:
+            compatible(old, s, str(args.start_from), str(path))
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
+    return old
 
 
 def cmd_staff(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from analysis.args import EXECUTORS
@@ -90,6 +91,10 @@ def run_task(task: Task) -> RepOutput:
     if "strain_profile" in tables and not task.individual:  # a mean over few is theirs
         tables["strain_profile"] = published_profile(tables["strain_profile"], task.scenario)
     for name in task.tables:
+        if name == "people_days":  # not a table of the run: its agent-days, aggregated
+            tables[name] = people_days(r.agent_days, task.scenario.horizon.days, publish_floor(
+                task.scenario.teams.min_group, task.individual))
+            continue
         df = getattr(r, name)
         if name == "calls" and not task.individual:  # aggregate output: no agent identity
             df = df.drop(columns="agent")
@@ -111,6 +116,21 @@ def published_team_days(r: RunResult, scenario: Scenario, individual: bool) -> p
         return r.team_days
     return team_days_table(r.agent_days, r.agents, r.actions, floor,
                            days=scenario.horizon.days)
+
+
+def people_days(agent_days: pd.DataFrame, days: int, floor: int) -> pd.DataFrame:
+    """Per day: agents worked and their mean strain, exhaustion and threat (no identity).
+
+    The table ``people_days`` of an experiment with stress on (the run report's week by
+    week view). A day with fewer than ``floor`` agents worked is blanked (a mean over few
+    is theirs).
+    """
+    cols = [c for c in ("strain_mean", "exhaustion", "threat") if c in agent_days]
+    g = agent_days.groupby("day")
+    out = g[cols].mean().reindex(range(days))
+    out.insert(0, "agents", g.size().reindex(range(days), fill_value=0).astype(float))
+    out.loc[out["agents"] < floor, cols] = np.nan
+    return out.reset_index(names="day")
 
 
 def published_profile(profile: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -408,7 +428,8 @@ def pilot_scenario(scenario: Scenario, calls: float = PILOT_CALLS,
     scaled head count would contradict the scenario (teams, schedules), the pilot keeps the
     head count and scales only the horizon.
     """
-    one = scenario.replace({"horizon.days": 1}, source="pilot")
+    # a replication's own cost: the warm-up is simulated once, not per replication
+    one = scenario.replace({"horizon.days": 1, "horizon.warmup_days": 0}, source="pilot")
     heads = sum(one.staffing.head_counts().values())
     f = min(1.0, calls / one.demand.calls_per_day, agents / heads)
     # a queue of a handful of agents behaves unlike the scenario's (pooling): keep at least

@@ -25,6 +25,7 @@ from analysis.experiment import Experiment, rep_range
 from analysis.report import CSS, _clock_axis, _html_table, plt, png_bytes
 from analysis.stats import Estimate, summarise, t_interval
 from analysis.store import atomic_write, json_safe
+from analysis.warmup import start_text, weekly
 from sim.measure.kpi import KPIS
 from sim.measure.kpi import format_kpi as fmt
 from sim.scenario import Scenario, format_clock
@@ -218,6 +219,27 @@ def stress_per_day(exp: Experiment) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def weekly_rows(exp: Experiment) -> list[list[str]]:
+    """The week-by-week table's rows (none for a run shorter than two weeks)."""
+    s = exp.scenarios[0]
+    week = s.stress.work_days_per_week
+    daily = exp.table("daily")
+    if s.horizon.days < 2 * week or not len(daily):
+        return []
+    people = exp.table("people_days")
+    w = weekly(daily, people if len(people) else None, week)
+
+    def cell(col: str, kpi: str | None = None) -> list[str]:
+        if col not in w:
+            return ["-"] * len(w)
+        return ["-" if not math.isfinite(v) else fmt(kpi, v) if kpi else f"{v:.3f}"
+                for v in w[col].to_numpy(float)]
+
+    cols = [cell("stress_mean", "stress_mean"), cell("exhaustion"),
+            cell("service_level", "service_level"), cell("absence_rate", "absence_rate")]
+    return [[str(int(k) + 1), *row] for k, *row in zip(w["week"], *cols, strict=True)]
+
+
 # --------------------------------------------------------------------------- HTML
 
 
@@ -275,6 +297,7 @@ def write_run_report(exp: Experiment, out: Path, run_info: Mapping[str, Any]) ->
         f"<p>{len(reps)} replication(s) ({e(rep_range(reps))}), seed {exp.seed}, "
         f"{s.horizon.days} day(s). Per-interval values are means over the days, then over "
         "replications (band: 95% Student-t CI over replications).</p>",
+        f'<p id="start"><b>Start:</b> {e(start_text(exp, 0))}.</p>',
     ]
     for name, title, data in figures[:2]:
         parts += [f"<h2>{e(title)}</h2>", img(name, title, data)]
@@ -288,12 +311,21 @@ def write_run_report(exp: Experiment, out: Path, run_info: Mapping[str, Any]) ->
     if stress_on:
         for name, title, data in figures[2:]:
             parts += [f"<h2>{e(title)}</h2>", img(name, title, data)]
+    week = weekly_rows(exp)
+    if week:
+        parts += ["<h2>Week by week</h2>",
+                  "<p>Each week's daily values averaged over its days, then over "
+                  "replications: how the centre moves from its start (the transition after "
+                  "<code>--from</code>, or a cold start's run-in) to its steady state.</p>",
+                  _html_table(["week", "measured stress", "exhaustion", "service level",
+                               "absence"], week, "weekly")]
     parts += ["<h2>KPIs</h2>",
               _html_table(["KPI", "mean", "95% CI", "meaning"], kpi_rows(est), "kpis")]
     prov = exp.provenance()
     first = prov[0] if prov else {}
     info = {**run_info, "seed": exp.seed, "replications": len(reps),
-            "scenario hash": s.digest(), "git revision": first.get("git_revision"),
+            "scenario hash": s.digest(), **exp.warmup(0),
+            "git revision": first.get("git_revision"),
             "versions": first.get("versions")}
     parts += ["<h2>Provenance</h2>",
               _html_table(["item", "value"],

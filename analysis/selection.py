@@ -44,7 +44,8 @@ def run_selected(scenarios: Sequence[Scenario], seed: int, reps: int, *,
                  until: tuple[str, float] | None = None, max_reps: int = 100,
                  match: str | None = None, confirm: bool = True,
                  executor: Executor | None = None, store: ReplicationStore | None = None,
-                 progress: Callable[[int], None] | None = None) -> Selected:
+                 progress: Callable[[int], None] | None = None,
+                 start_from: Scenario | None = None) -> Selected:
     """Run the comparison's replications; with ``until`` or ``match``, choose and confirm.
 
     Without either: ``reps`` replications of every scenario. ``until=(kpi, half_width)``:
@@ -54,7 +55,8 @@ def run_selected(scenarios: Sequence[Scenario], seed: int, reps: int, *,
     (:func:`analysis.staffing.match_head_counts`). With ``confirm`` the chosen scenarios are
     then simulated on as many fresh replications, and those are reported.
     """
-    kwargs: dict[str, Any] = {"executor": executor, "store": store, "progress": progress}
+    kwargs: dict[str, Any] = {"executor": executor, "store": store, "progress": progress,
+                              "start_from": start_from}
     if until:
         kpi, hw = until
         exp = run_until(scenarios, seed, kpi, hw, min_reps=max(2, reps), max_reps=max_reps,

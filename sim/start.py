@@ -125,9 +125,8 @@ def compatible(old: Scenario, new: Scenario, old_label: str = "", new_label: str
     a = old_label or f"scenario {old.name!r}"
     b = new_label or f"scenario {new.name!r}"
     for field, x, y in (
-            ("staffing.shifts (names and agents per shift)",
-             {k: v.agents for k, v in old.staffing.shifts.items()},
-             {k: v.agents for k, v in new.staffing.shifts.items()}),
+            ("staffing (shift names and agents per shift)", old.staffing.head_counts(),
+             new.staffing.head_counts()),
             ("stress.work_days_per_week", old.stress.work_days_per_week,
              new.stress.work_days_per_week)):
         if x != y:
@@ -172,7 +171,7 @@ def export(scenario: Scenario, seed: int, days: int, strains: Sequence[Strain] |
 
 
 def _agents(scenario: Scenario) -> int:
-    return sum(s.agents for s in scenario.staffing.shifts.values())
+    return sum(scenario.staffing.head_counts().values())
 
 
 def apply(state: StartState, scenario: Scenario, strains: Sequence[Strain] | None,

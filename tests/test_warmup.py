@@ -103,7 +103,7 @@ def test_another_centre_is_refused_with_both_names_and_the_field():
     with pytest.raises(ValueError) as err:
         compatible(old, new, "old.toml", "new.toml")
     assert str(err.value) == (
-        "cannot start new.toml from the state of old.toml: staffing.shifts (names and agents "
+        "cannot start new.toml from the state of old.toml: staffing (shift names and agents "
         "per shift) differs ({'a': 6, 'b': 4} in old.toml, {'a': 7, 'b': 4} in new.toml); "
         "the seats and weeks of a warmed state carry over only to the same centre")
 
