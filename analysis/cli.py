@@ -271,6 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "they were tabled)")
     ng.add_argument("--no-pdf", action="store_true",
                     help="write the page only (no headless browser is started)")
+    ng.add_argument("--until", type=argtypes.until, action="append", default=[],
+                    metavar="KPI=HALFWIDTH",
+                    help="add runs (from --reps) until every proposal's change in KPI has a "
+                    "95%% range of at most HALFWIDTH either side (repeatable), e.g. --until "
+                    "service_level=0.01 --until stress_mean=0.1")
+    ng.add_argument("--max-reps", type=argtypes.reps, default=30,
+                    help="upper limit on runs with --until (default 30)")
     _experiment_options(ng, "negotiate")
     ng.set_defaults(func=cmd_negotiate)
 
@@ -571,13 +578,18 @@ def cmd_negotiate(args: argparse.Namespace) -> int:
     loaded = ng.load(paths, overrides)  # incomparable scenarios fail before any folder
     for w in loaded[1].warnings:
         print(f"ccsim negotiate: warning: {w}", file=sys.stderr)
+    for kpi, _ in args.until:
+        argtypes.known_kpi("--until", kpi)
+    if args.until and args.max_reps < max(2, args.reps):
+        raise CLIError(f"--max-reps {args.max_reps} is below --reps {args.reps}")
     out = args.out or default_out("negotiate", [s.name for s in loaded[0]])
     quiet = args.quiet or args.json
-    with _experiment_context(args, len(paths) * args.reps, quiet) as (executor, bar):
+    total = None if args.until else len(paths) * args.reps
+    with _experiment_context(args, total, quiet) as (executor, bar):
         ans, line = ng.negotiate(paths, out, seed=args.seed, reps=args.reps,
                                  overrides=overrides, executor=executor, progress=bar.update,
                                  command=_command_line(args), pdf=not args.no_pdf,
-                                 loaded=loaded)
+                                 loaded=loaded, until=args.until, max_reps=args.max_reps)
     if args.json:
         print(json.dumps({**ans.as_json(), "out": str(out)}, allow_nan=False))
         return 0

@@ -434,6 +434,8 @@ class Answer:
     losers: dict[str, list[str]]
     warnings: list[str]
     base_text: str
+    notes: list[str] = field(default_factory=list)
+    """How the runs were chosen (sequential stopping), shown under "How sure"."""
 
     @property
     def baseline(self) -> str:
@@ -456,7 +458,7 @@ class Answer:
                 "loses_to": self.losers.get(n, []),
             } for n in c.differences},
             "base_loses_to": self.losers.get(self.baseline, []),
-            "warnings": self.warnings,
+            "warnings": self.warnings, "notes": self.notes,
         })
 
 
@@ -521,6 +523,8 @@ def text(a: Answer, width: int = 100) -> str:
                 f"{_and([label(a.scenarios[x]) for x in lost])}"
                 " (as good or better on service level, stress and cost, better on one).", w,
                 subsequent_indent="  "))
+    for note in a.notes:
+        lines += ["", textwrap.fill(note, w)]
     for wtext in a.warnings:
         lines += ["", textwrap.fill("warning: " + wtext, w, subsequent_indent="  ")]
     return "\n".join(lines)
@@ -624,6 +628,7 @@ def page(a: Answer, run_info: Mapping[str, Any] | None = None) -> str:
               f"<p>The base is <b>{e(lab[a.baseline])}</b>: {e(a.base_text)}. "
               f"Why this base: {e(BASE_WHY)}.</p>"]
     parts.append(_how_sure(a))
+    parts += [f"<p>{e(n)}</p>" for n in a.notes]
     # --- numbers
     parts.append("<h2>The numbers</h2>")
     parts.append(f"<p class=\"small\">Mean over {_n(c.reps, 'run')} of "
@@ -894,15 +899,20 @@ def negotiate(paths: Sequence[Path], out: Path, *, seed: int = 1, reps: int = 5,
               overrides: Mapping[str, Any] | None = None, executor: Any = None,
               progress: Any = None, command: str = "ccsim negotiate",
               pdf: bool = True,
-              loaded: tuple[list[Scenario], Comparability] | None = None
-              ) -> tuple[Answer, str]:
+              loaded: tuple[list[Scenario], Comparability] | None = None,
+              until: Sequence[tuple[str, float]] = (), max_reps: int = 100,
+              report: bool = True) -> tuple[Answer, str]:
     """Run the base (``paths[0]``) and the proposals; write the page, PDF and the tables.
 
     The replications are stored in ``out/replications/`` as they finish (a re-run
     resumes); ``out`` also gets ``negotiate.html``, ``negotiate.pdf`` (with a browser),
     ``negotiate.json``, the analyst's ``report.html`` and ``comparison.json``, ``kpis.csv``
     and ``manifest.json``, each written atomically. ``loaded``: what :func:`load` gave for
-    ``paths`` (not loaded again). Returns the answer and a line saying what was written.
+    ``paths`` (not loaded again). ``until``: (KPI, half-width) pairs; runs are added, from
+    ``reps`` up to ``max_reps``, until every proposal's difference in each KPI has a 95%
+    range no wider than that either side (:func:`run_until_precise`). ``report``: also the
+    analyst's report.html (its figures take a few seconds). Returns the answer and a line
+    saying what was written.
     """
     from analysis.experiment import run_experiment, write_experiment
     from analysis.report import compare, write_report
@@ -911,15 +921,20 @@ def negotiate(paths: Sequence[Path], out: Path, *, seed: int = 1, reps: int = 5,
 
     paths = [shown(Path(p)) for p in paths]
     scenarios, checks = loaded or load(paths, overrides)
-    exp = run_experiment(scenarios, seed, reps, executor=executor,
-                         store=ReplicationStore(out / "replications"), progress=progress)
+    kwargs = {"executor": executor, "store": ReplicationStore(out / "replications"),
+              "progress": progress}
+    exp = run_until_precise(scenarios, seed, reps, until, max_reps, **kwargs) if until else \
+        run_experiment(scenarios, seed, reps, **kwargs)
     comp = compare(exp, COMPARE_CONFIDENCE, PRIMARY)
     ans = answer(comp, scenarios, paths, checks.warnings)
+    if until:
+        ans.notes.append(precision_note(exp, until, max_reps))
     inputs = exp.inputs()
     write_experiment(out, exp, command, "negotiate")
     write_json({**comp.as_json(), "inputs": inputs}, out / "comparison.json")
     write_json(ans.as_json(), out / "negotiate.json")
-    write_report(exp, comp, out, {"command": command}, [inputs["text"]])
+    if report:
+        write_report(exp, comp, out, {"command": command}, [inputs["text"]])
     prov = exp.provenance()
     info = {"command": command, "runs per scenario": comp.reps, "seed": seed,
             "days per run": scenarios[0].horizon.days,
@@ -928,3 +943,46 @@ def negotiate(paths: Sequence[Path], out: Path, *, seed: int = 1, reps: int = 5,
             "the analyst's tables": "report.html and comparison.json beside this page"}
     _, _, line = write_page(ans, out, info, pdf=pdf)
     return ans, line
+
+
+def run_until_precise(scenarios: Sequence[Scenario], seed: int, reps: int,
+                      until: Sequence[tuple[str, float]], max_reps: int, **kwargs: Any) -> Any:
+    """Add runs until every (KPI, half-width) of ``until`` is reached, or ``max_reps``.
+
+    Each KPI's half-width is the widest 95% range of a proposal's paired difference
+    (:func:`analysis.experiment.until_half_width`); a KPI nobody measured (NaN) does not
+    hold the stopping up. One run of every scenario is added at a time (per free worker).
+    """
+    from analysis.experiment import run_experiment, until_half_width
+
+    def unsettled(exp: Any) -> bool:
+        return any(until_half_width(exp, k) > hw for k, hw in until)
+
+    n = max(2, reps)
+    exp = run_experiment(scenarios, seed, n, **kwargs)
+    workers = getattr(kwargs.get("executor"), "workers", 1)
+    step = max(1, workers // len(scenarios))
+    while n < max_reps and unsettled(exp):
+        n = min(max_reps, n + step)
+        exp = run_experiment(scenarios, seed, n, experiment=exp, **kwargs)
+    return exp
+
+
+def precision_note(exp: Any, until: Sequence[tuple[str, float]], max_reps: int) -> str:
+    """How the number of runs was chosen, in words, with what it reached."""
+    from analysis.experiment import until_half_width
+
+    n = len(exp.reps(0))
+    parts = []
+    for k, hw in until:
+        got = until_half_width(exp, k)
+        name = WORDS[k][0] if k in WORDS else k
+        scale = 100 if k in SHARES else 1
+        unit = " percentage points" if k in SHARES else ""
+        parts.append(f"{name} to within {scale * hw:g}{unit} either side (reached "
+                     f"{scale * got:.2g}{unit})")
+    stop = "the limit of runs was reached first" if n >= max_reps and \
+        any(until_half_width(exp, k) > hw for k, hw in until) else "then it stopped"
+    return (f"Runs were added until every proposal's change in {_and(parts)} was known "
+            f"with 95% confidence; {stop}, at {n} runs. Stopping as soon as a range looks "
+            "narrow enough can make the ranges slightly too narrow.")

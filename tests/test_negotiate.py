@@ -146,9 +146,10 @@ def _write(path: Path, data: dict) -> Path:
     return path
 
 
-@pytest.fixture
-def centre(tmp_path: Path) -> dict[str, Path]:
+@pytest.fixture(scope="module")
+def centre(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A small stressed centre (base: individual, punitive) and two proposals on it."""
+    tmp_path = tmp_path_factory.mktemp("centre")
     base = small_dict(stress={"enabled": True}, teams={"size": 5},
                       measurement={"level": "individual",
                                    "adherence": {"exception_threshold_s": 60,
@@ -169,13 +170,20 @@ def centre(tmp_path: Path) -> dict[str, Path]:
     return files
 
 
-def test_page_is_self_contained_and_says_each_sentence(centre, tmp_path):
+@pytest.fixture(scope="module")
+def negotiated(centre, tmp_path_factory) -> tuple[ng.Answer, Path, str]:
+    """The small centre's two proposals negotiated once (2 runs): answer, folder, last line."""
+    out = tmp_path_factory.mktemp("negotiated") / "out"
+    ans, line = ng.negotiate([centre["base"], centre["team"], centre["login"]], out, reps=2,
+                             executor=SerialExecutor(), pdf=False)
+    return ans, out, line
+
+
+def test_page_is_self_contained_and_says_each_sentence(negotiated):
     """negotiate.html names every proposal in its sentence and fetches nothing from anywhere."""
-    paths = [centre["base"], centre["team"], centre["login"]]
-    ans, line = ng.negotiate(paths, tmp_path / "out", reps=2, executor=SerialExecutor(),
-                             pdf=False)
-    page = (tmp_path / "out" / "negotiate.html").read_text(encoding="utf-8")
-    assert line == f"page written to {tmp_path / 'out' / 'negotiate.html'} (no PDF: --no-pdf)"
+    ans, out, line = negotiated
+    page = (out / "negotiate.html").read_text(encoding="utf-8")
+    assert line == f"page written to {out / 'negotiate.html'} (no PDF: --no-pdf)"
     assert set(ans.sentences) == {"team", "login"}
     for n, s in ans.sentences.items():
         label = {"team": "Team level", "login": "Paid log-in"}[n]
@@ -191,34 +199,29 @@ def test_page_is_self_contained_and_says_each_sentence(centre, tmp_path):
     d = ans.comparison.differences["login"]
     overtime = d["overtime_hours"].estimate.mean
     assert ans.costs["login"].hours.mean == pytest.approx(230 * (10 * 10 / 60 + overtime))
-    assert (tmp_path / "out" / "negotiate.json").is_file()
-    assert (tmp_path / "out" / "report.html").is_file()
+    assert (out / "negotiate.json").is_file()
+    assert (out / "report.html").is_file()
 
 
-def test_pdf_is_printed_where_a_browser_exists(centre, tmp_path):
+def test_pdf_is_printed_where_a_browser_exists(negotiated, tmp_path):
     """With Chromium installed, negotiate.pdf is a PDF; without, the line says so."""
-    paths = [centre["base"], centre["team"]]
-    ans, _ = ng.negotiate(paths, tmp_path / "out", reps=2, executor=SerialExecutor(),
-                          pdf=False)
+    ans = negotiated[0]
     browser = ng.find_browser()
     if browser is None:
-        _, pdf, line = ng.write_page(ans, tmp_path / "out")
+        _, pdf, line = ng.write_page(ans, tmp_path)
         assert pdf is None and "no PDF: no headless browser found" in line
         pytest.skip("no headless browser (chromium) installed: the PDF cannot be printed "
                     "here; the message saying so was checked")
-    html_path, pdf, line = ng.write_page(ans, tmp_path / "out")
-    assert pdf == tmp_path / "out" / "negotiate.pdf"
+    html_path, pdf, line = ng.write_page(ans, tmp_path)
+    assert pdf == tmp_path / "negotiate.pdf"
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
     assert line == f"page written to {html_path} and {pdf}"
 
 
-def test_no_browser_means_the_page_and_a_clear_line(centre, tmp_path, monkeypatch):
+def test_no_browser_means_the_page_and_a_clear_line(negotiated, tmp_path, monkeypatch):
     """No browser found: the HTML is written; the line says what was looked for, what to do."""
-    paths = [centre["base"], centre["team"]]
-    ans, _ = ng.negotiate(paths, tmp_path / "out", reps=2, executor=SerialExecutor(),
-                          pdf=False)
     monkeypatch.delenv("CCSIM_BROWSER", raising=False)
-    html_path, pdf, line = ng.write_page(ans, tmp_path / "out",
+    html_path, pdf, line = ng.write_page(negotiated[0], tmp_path,
                                          browsers=("no-such-browser-ccsim",))
     assert pdf is None and html_path.is_file()
     assert line == (f"page written to {html_path}; no PDF: no headless browser found (looked "
@@ -226,10 +229,11 @@ def test_no_browser_means_the_page_and_a_clear_line(centre, tmp_path, monkeypatc
                     "print the page from any browser")
 
 
-def test_different_horizons_are_refused_naming_both_files_and_the_field(centre, tmp_path):
+def test_different_horizons_are_refused_naming_both_files_and_the_field(centre):
     """A 2-day proposal against a 1-day base: an error with both files, field, values, fix."""
-    long = _write(tmp_path / "long.toml", {"extends": "strict.toml", "description": "Longer",
-                                           "rationale": "tests", "horizon": {"days": 2}})
+    long = _write(centre["base"].parent / "long.toml", {
+        "extends": "strict.toml", "description": "Longer", "rationale": "tests",
+        "horizon": {"days": 2}})
     base = centre["base"]
     with pytest.raises(ValueError) as err:
         ng.load([base, long])
@@ -241,8 +245,9 @@ def test_different_horizons_are_refused_naming_both_files_and_the_field(centre, 
 
 def test_stress_on_and_off_are_refused_by_the_command(centre, tmp_path, capsys):
     """The command exits 2 naming stress.enabled, both files and the fix; nothing is run."""
-    off = _write(tmp_path / "off.toml", {"extends": "strict.toml", "description": "No stress",
-                                         "rationale": "tests", "stress": {"enabled": False}})
+    off = _write(centre["base"].parent / "off.toml", {
+        "extends": "strict.toml", "description": "No stress", "rationale": "tests",
+        "stress": {"enabled": False}})
     out = tmp_path / "never"
     status = main(["negotiate", str(off), "--base", str(centre["base"]), "--out", str(out),
                    "--executor", "serial", "--quiet", "--no-pdf"])
@@ -256,11 +261,11 @@ def test_stress_on_and_off_are_refused_by_the_command(centre, tmp_path, capsys):
     assert not (out / "replications").exists() and not (out / "negotiate.html").exists()
 
 
-def test_a_different_centre_is_warned(centre, tmp_path):
+def test_a_different_centre_is_warned(centre):
     """More calls a day is a different centre: a warning naming the field, both values, files."""
-    busy = _write(tmp_path / "busy.toml", {"extends": "strict.toml", "description": "Busier",
-                                           "rationale": "tests",
-                                           "demand": {"calls_per_day": 330}})
+    busy = _write(centre["base"].parent / "busy.toml", {
+        "extends": "strict.toml", "description": "Busier", "rationale": "tests",
+        "demand": {"calls_per_day": 330}})
     base = centre["base"]
     _, checks = ng.load([base, busy])
     assert checks.warnings == [
@@ -333,3 +338,25 @@ def test_command_prints_one_json_object_and_resumes(centre, tmp_path, capsys):
     assert again["proposals"] == first["proposals"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert (manifest["replications_run"], manifest["replications_resumed"]) == (0, 4)
+
+
+def test_runs_are_added_until_the_ranges_are_narrow_enough_or_the_limit(centre, tmp_path):
+    """--until: an unreachable goal stops at --max-reps, a loose one at --reps; the page says so."""
+    paths = [centre["base"], centre["team"]]
+    out = tmp_path / "out"
+    tight, _ = ng.negotiate(paths, out, reps=2, executor=SerialExecutor(), pdf=False,
+                            until=[("stress_mean", 1e-9)], max_reps=3, report=False)
+    assert tight.comparison.reps == 3
+    assert tight.notes[0].startswith("Runs were added until every proposal's change in "
+                                     "measured stress to within 1e-09 either side (reached ")
+    assert "the limit of runs was reached first, at 3 runs." in tight.notes[0]
+    page = (out / "negotiate.html").read_text(encoding="utf-8")
+    assert html.escape(tight.notes[0]) in page
+    # the same folder: replications 0 and 1 are resumed, not simulated again
+    loose, _ = ng.negotiate(paths, out, reps=2, executor=SerialExecutor(), pdf=False,
+                            until=[("service_level", 0.5)], max_reps=3, report=False)
+    assert loose.comparison.reps == 2
+    assert loose.notes[0].startswith("Runs were added until every proposal's change in "
+                                     "service level to within 50 percentage points either "
+                                     "side (reached ")
+    assert "with 95% confidence; then it stopped, at 2 runs." in loose.notes[0]
