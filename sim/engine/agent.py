@@ -36,6 +36,9 @@ ACW_DONE = -3
 READY, TALK, ACW, LOGGED_OUT = Status.READY, Status.TALK, Status.ACW, Status.LOGGED_OUT
 NR_BREAK = Status.NOT_READY_BREAK
 
+#: planned statuses that meet a pending need (as the strain's rests: a break, lunch)
+_RESTS = frozenset({int(Status.NOT_READY_BREAK), int(Status.NOT_READY_LUNCH)})
+
 # what the agent is doing besides calls (for needs arising meanwhile)
 _ON_QUEUE, _PLANNED, _UNPLANNED = 0, 1, 2
 
@@ -78,6 +81,8 @@ class Agent:
         self.doing = _ON_QUEUE
         self.due: deque[tuple[int, float, float, int, bool, float]] = deque()
         self.need: tuple[float, float] | None = None
+        #: the pending need has been put off (the behaviour said so)
+        self.need_held = False
         self._acw_timer: simpy.Event | None = None
         #: the router may call this agent out of its ACW now
         self._acw_open = False
@@ -184,8 +189,24 @@ class Agent:
             return
         self.need = event.value
         self._close_acw()
-        if self.idle and not self.behaviour.defer_unplanned_break(self, self.env.now):
-            self._interrupt_idle(WORK)
+        if self.idle:
+            if self.behaviour.defer_unplanned_break(self, self.env.now):
+                self.need_held = True
+            else:
+                self._interrupt_idle(WORK)
+
+    def recall_need(self, at: float) -> None:
+        """Ask about the pending need again at ``at`` (a deferral's limit), even if idle.
+
+        A busy agent asks anyway at the end of its call; one waiting for a call is woken.
+        """
+        need = self.need
+
+        def again(_event: simpy.Event) -> None:
+            if self.need is need and self.idle and not self.shift_over:
+                self._interrupt_idle(WORK)
+
+        self.env.timeout(max(0.0, at - self.env.now)).callbacks.append(again)
 
     def working_life(self) -> Generator[simpy.Event, object, None]:
         """SimPy process: every session of the horizon in turn (absent days skipped)."""
@@ -291,6 +312,7 @@ class Agent:
         if self.need is not None:
             self.break_log.append((self.day, self.need[0], nan, nan))
             self.need = None
+            self.need_held = False
         set_status(LOGGED_OUT, env.now)
 
     def _interruptible_acw(self, i: int, wrap: float
@@ -329,6 +351,11 @@ class Agent:
                     self.activity_log.append((row, start, start))  # early at once: no spell
                     continue
                 self.doing = _PLANNED
+                if self.need is not None and status in _RESTS:
+                    # a need still pending (put off, or waiting for the call to end) is met
+                    # by the planned break or lunch, as one arising during it is
+                    self.break_log.append((self.day, self.need[0], math.nan, math.nan))
+                    self.need, self.need_held = None, False
                 self.set_status(status, start)
                 yield env.timeout(end - start)
                 self.doing = _ON_QUEUE
@@ -336,10 +363,12 @@ class Agent:
                     self.activity_log.append((row, start, env.now))
                 else:
                     self.imposed_log[-1 - row][5:] = [start, env.now]
-            elif (self.need is not None
-                  and not self.behaviour.defer_unplanned_break(self, env.now)):
+            elif self.need is not None:
+                if self.behaviour.defer_unplanned_break(self, env.now):
+                    self.need_held = True
+                    return
                 t, length = self.need
-                self.need = None
+                self.need, self.need_held = None, False
                 start = env.now
                 self.doing = _UNPLANNED
                 self.set_status(NR_BREAK, start)

@@ -17,7 +17,10 @@ computed with exactly the function the end-of-run measure uses) and for real-tim
 (:meth:`Supervisor.on_alert`). With punitive feedback each breach is chased and the count
 makes a warning; with developmental feedback nothing is chased and the count makes a
 coaching talk. Conversations are imposed activities: at once in real time, at the agent's
-next log-in after a review. Every action is a row of the :class:`ActionLog` with its reason.
+next log-in after a review. Every action is a row of the :class:`ActionLog` with its reason,
+at the moment the supervisor acts; the agent's strain feels it when the agent hears it: at
+once when it is logged in (a real-time chase, minutes after the breach), else at its next
+log-in (a review's chases, warnings and scores, read when it is back).
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ if TYPE_CHECKING:
     from sim.engine.presence import Presence
     from sim.engine.schedule import Plan
 
+_LOGGED_OUT = int(Status.LOGGED_OUT)
+
 #: action log columns
 ACTION_COLUMNS = ("agent", "team", "day", "time_s", "actor", "action", "reason", "detail")
 
@@ -70,14 +75,35 @@ class ActionLog:
         self.strains: list | None = None  # the agents' strain, when stress is on
         self._teams = teams
         self._punitive = punitive
+        #: per agent, the actions done while it was logged out, not yet felt
+        self.unheard: dict[int, list[str]] = {}
 
     def act(self, agent: int, day: int, time_s: float, actor: str, action: str, reason: str,
             detail: str) -> None:
-        """Log one action with its reason (and let the agent's strain feel it)."""
+        """Log one action with its reason; the agent's strain feels it when it hears it.
+
+        At once when the agent is logged in; else at its next log-in (:meth:`hear`).
+        """
         self.rows.append((agent, self._teams[agent], day, time_s, actor, action, reason,
                           detail))
         if self.strains is not None and actor == "supervisor":
-            self.strains[agent].on_action(action, self._punitive, time_s)
+            strain = self.strains[agent]
+            if strain.status == _LOGGED_OUT:
+                self.unheard.setdefault(agent, []).append(action)
+            else:
+                strain.on_action(action, self._punitive, time_s)
+
+    def hear(self, agent: int, now: float) -> None:
+        """The agent has logged in: what was done while it was out is felt now."""
+        actions = self.unheard.pop(agent, None)
+        if actions and self.strains is not None:
+            strain = self.strains[agent]
+            for action in actions:
+                strain.on_action(action, self._punitive, now)
+
+    def forget(self, agent: int) -> None:
+        """A new person in the seat: the one who left never hears what was waiting."""
+        self.unheard.pop(agent, None)
 
     def act_on_team(self, team: int, day: int, time_s: float, action: str, reason: str,
                     detail: str) -> None:
@@ -109,7 +135,18 @@ class Supervisor:
         self.rules = rules
         self.log = log
         self.streams = streams
-        self.policies: list[AgentPolicy] = []
+        self._policies: list[AgentPolicy] = []
+
+    @property
+    def policies(self) -> list[AgentPolicy]:
+        """Each agent's policy; each hears the action log's unheard actions at log-in."""
+        return self._policies
+
+    @policies.setter
+    def policies(self, value: list[AgentPolicy]) -> None:
+        for pol in value:
+            pol.hear, pol.forget = self.log.hear, self.log.forget
+        self._policies = value
 
     def visible(self, agent: int, day: int) -> bool:
         """Whether the team leader sees this agent's numbers for that day."""
@@ -187,7 +224,7 @@ class Supervisor:
             return
         seconds = self.config.warning_minutes * 60
         if self.punitive:
-            pol.warnings += 1
+            pol.warned_at(now)
             self.log.act(agent, day, now, "supervisor", "warning", talk.why, talk.detail)
             give(Status.NOT_READY_MANAGER_APPROVED, seconds, "warning")
         else:

@@ -301,7 +301,8 @@ class Responses(_Model):
         unit="log-odds", plausible=(-3.0, -1.4),
     )
     defer_break_per_warning: float = _field(
-        1.2, ge=0, le=20, description="Added to that logit per warning the agent has had.",
+        1.2, ge=0, le=20, description="Added to that logit per warning the agent has had "
+        "within the warning window (measurement.adherence.warning_window_days).",
         source="docs/evidence.md §6 (assumption)", unit="log-odds per warning",
         plausible=(0.6, 1.8),
     )
@@ -336,4 +337,15 @@ class Responses(_Model):
         0.8, ge=0, le=20, description="Added to that logit per breach in the warning window.",
         source="docs/evidence.md §6 (assumption)", unit="log-odds per breach",
         plausible=(0.4, 1.2),
+    )
+    defer_break_limit_min: float = _field(
+        30.0, gt=0, le=480, description="How long a needed unplanned break put off can be "
+        "held: this long after the need arose it is taken anyway (after the call under way), "
+        "and counts out of adherence like any unplanned break (action break_limit). A "
+        "planned break or lunch before it meets the need. Each need is decided once.",
+        source="assumption: guidance asks for toilet access without undue delay and names no "
+        "number of minutes (UK Workplace (Health, Safety and Welfare) Regulations 1992 "
+        "ACoP; US OSHA interpretation of 29 CFR 1910.141, 6 April 1998); holding on longer "
+        "risks urinary tract infection and incontinence (NIOSH Science Blog, Bathroom "
+        "Breaks, 2019); docs/evidence.md §3", unit="minutes", plausible=(15.0, 60.0),
     )
