@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import tomli_w
 
+from analysis.cli import main
 from analysis.experiment import ProcessExecutor, SerialExecutor, run_experiment
 from analysis.stats import t_interval
+from analysis.warmup import mser, welch, welch_end
 from sim.engine.status import Status
 from sim.model import build, simulate, warm_start
 from sim.scenario import Scenario, scenario_from_dict
@@ -175,3 +180,83 @@ def test_a_short_jump_started_warmup_is_near_the_long_runs_steady_state():
     _same_within_ci(e_plain, e_warm)
     _same_within_ci(s_plain, s_warm)
     assert t_interval(np.subtract(e_plain, e_cold).tolist()).ci_low > 0  # cold is not
+
+
+def test_mser5_cuts_a_transient_and_not_a_flat_series():
+    """MSER-5 truncates a series at the end of its initial transient, a flat one at 0."""
+    rng = np.random.default_rng(0)
+    flat = 1 + 0.01 * rng.standard_normal(60)
+    transient = flat + np.where(np.arange(60) < 15, 0.5, 0.0)
+    assert mser(transient)[0] == 15
+    assert mser(flat)[0] == 0
+    with pytest.raises(ValueError, match="MSER-5 needs at least 10 days, got 9"):
+        mser(flat[:9])
+
+
+def test_welch_moving_average_and_where_it_settles():
+    """Welch's average widens its window from the start; it settles where it stays near."""
+    y = np.arange(10, dtype=float)
+    assert welch(y, 2).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+    smooth = np.array([0.5, 0.9, 0.99, 1.01, 1.0, 0.995])
+    assert welch_end(smooth, 1.0) == 2  # day 2 on: within 2% of 1.0
+
+
+def small_toml(path: Path, **changes) -> Path:
+    """The small centre with stress on, as a scenario file."""
+    d = small_dict(stress={"enabled": True, "absence": True},
+                   measurement={"level": "individual"}, **changes)
+    path.write_bytes(tomli_w.dumps(d).encode())
+    return path
+
+
+def test_run_from_another_regime_reports_the_start_everywhere(tmp_path, capsys):
+    """`ccsim run NEW --from OLD`: the start in the text, kpis.csv, manifest and report."""
+    old = small_toml(tmp_path / "old.toml", name="old")
+    new = small_toml(tmp_path / "new.toml", name="new", measurement__level="team")
+    out = tmp_path / "out"
+    assert main(["run", str(new), "--from", str(old), "--days", "10", "--set",
+                 "horizon.warmup_days=5", "--reps", "1", "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    start = ("new: warmed up 5 unmeasured working days under the regime of 'old' (--from), "
+             "shared by every replication")
+    assert start in text
+    kpis = pd.read_csv(out / "kpis.csv")
+    assert kpis[["warmup_days", "warmup_scenario"]].values.tolist() == [[5, "old"]]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["start_from"]["name"] == "old"
+    assert manifest["scenarios"]["new"]["warmup_days"] == 5
+    assert manifest["provenance"][0]["warmup_scenario"] == "old"
+    report = (out / "report.html").read_text()
+    assert "warmed up 5 unmeasured working days under the regime of &#x27;old&#x27;" in report
+    assert "Week by week" in report
+
+
+def test_from_refusals_name_the_files_field_and_value(tmp_path, capsys):
+    """--from is refused for a cold new scenario and for another centre, saying why."""
+    old = small_toml(tmp_path / "old.toml", name="old")
+    new = small_toml(tmp_path / "new.toml", name="new")
+    assert main(["run", str(new), "--from", str(old), "--no-write", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert (f"--from {old}: {new} has horizon.warmup_days = 0; the warm-up under the old "
+            "regime needs at least 1 day") in err
+    assert main(["run", str(new), "--from", str(old), "--no-write", "--quiet",
+                 "--set", "horizon.warmup_days=5",
+                 "--set", "staffing.shifts.a.agents=7"]) == 2
+    err = capsys.readouterr().err
+    assert (f"cannot start {new} from the state of {old}: staffing (shift names and agents "
+            f"per shift) differs ({{'a': 6, 'b': 4}} in {old}, {{'a': 7, 'b': 4}} in {new})"
+            ) in err
+
+
+def test_warmup_command_prints_the_cut_and_writes_its_files(tmp_path, capsys):
+    """`ccsim warmup`: MSER-5 and Welch per series, a recommendation, the figure and data."""
+    scenario = small_toml(tmp_path / "s.toml")
+    out = tmp_path / "wu"
+    assert main(["warmup", str(scenario), "--days", "10", "--reps", "2", "--out", str(out),
+                 "--executor", "serial", "--quiet", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert set(found["mser5_truncation_days"]) == {"stress_mean", "service_level"}
+    cut = max(found["mser5_truncation_days"].values())
+    assert found["recommended_warmup_days"] == -(-cut // 5) * 5
+    assert {p.name for p in out.iterdir()} >= {"warmup.png", "warmup.csv", "warmup.json"}
+    assert len(pd.read_csv(out / "warmup.csv")) == 10
