@@ -223,6 +223,19 @@ class ProcessExecutor:
             for f in pending:
                 f.cancel()
 
+    def warm(self, jobs: Sequence[WarmJob]) -> list[StartState]:
+        """Several warm-ups at once in the pool (one: here, as a batch of one task)."""
+        if len(jobs) <= 1:
+            return [warm_job(j) for j in jobs]
+        with _sigint_ignored():
+            pool = self._get_pool()
+            futures = [pool.submit(warm_job, j) for j in jobs]
+        try:
+            return [f.result() for f in futures]
+        finally:
+            for f in futures:
+                f.cancel()
+
     def close(self) -> None:
         """Shut the pool down."""
         if self._pool is not None:
@@ -810,7 +823,7 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
             else:
                 todo.append(Task(i, s, seed, r, tuple(tables), individual, watch))
     guard.check([t.scenario for t in todo], len(todo), ex.workers, tables)
-    todo = _warmed(todo, seed, start_from, exp)
+    todo = _warmed(todo, seed, start_from, exp, ex)
     for out in ex.run(todo):
         if store:
             store.save(scenarios[out.index], seed, out.replication, out.kpis, out.provenance,
@@ -828,27 +841,53 @@ def check_start_from(old: Scenario, new: Scenario) -> None:
     compatible(old, new)
 
 
+@dataclass(frozen=True)
+class WarmJob:
+    """One warm-up: ``sim.model.warm_start(scenario, seed, start_from=start_from)``."""
+
+    scenario: Scenario
+    seed: int
+    start_from: Scenario | None = None
+
+
+def warm_job(job: WarmJob) -> StartState:
+    """Run one warm-up (module-level so that a worker can run it)."""
+    return warm_start(job.scenario, job.seed, start_from=job.start_from)
+
+
 def _warmed(todo: list[Task], seed: int, start_from: Scenario | None,
-            exp: Experiment) -> list[Task]:
+            exp: Experiment, executor: Executor) -> list[Task]:
     """The tasks with the start state each scenario's replications branch from.
 
     One warm-up per distinct (regime scenario, length): scenarios warmed under one
-    ``start_from`` for the same length share it.
+    ``start_from`` for the same length share it. Several warm-ups run at once on an
+    executor that can (``warm``: the process pool), else one after another here; the
+    state is the same either way (a pure function of scenario and seed).
     """
-    states: dict[tuple[str, int], StartState] = {}
-    out = []
+    jobs: dict[tuple[str, int], WarmJob] = {}
+    for t in todo:
+        s = t.scenario
+        if s.horizon.warmup_days or start_from is not None:
+            src = start_from or s
+            key = (src.digest(), warmup_length(src, s.horizon.warmup_days))
+            jobs.setdefault(key, WarmJob(s, seed, start_from))
+    if not jobs:
+        return todo
     t0 = time.perf_counter()
+    warm = getattr(executor, "warm", None)
+    done = warm(list(jobs.values())) if warm is not None else [
+        warm_job(j) for j in jobs.values()]
+    states = dict(zip(jobs, done, strict=True))
+    exp.warmup_s += time.perf_counter() - t0
+    out = []
     for t in todo:
         s = t.scenario
         if not s.horizon.warmup_days and start_from is None:
             out.append(t)
             continue
         src = start_from or s
-        key = (src.digest(), warmup_length(src, s.horizon.warmup_days))
-        if key not in states:
-            states[key] = warm_start(s, seed, start_from=start_from)
-        out.append(replace(t, start=states[key]))
-    exp.warmup_s += time.perf_counter() - t0
+        out.append(replace(t, start=states[src.digest(),
+                                         warmup_length(src, s.horizon.warmup_days)]))
     return out
 
 

@@ -14,6 +14,7 @@ import tomli_w
 from analysis.cli import main
 from analysis.experiment import ProcessExecutor, SerialExecutor, run_experiment
 from analysis.stats import t_interval
+from analysis.store import ReplicationStore
 from analysis.warmup import mser, welch, welch_end
 from sim.engine.status import Status
 from sim.model import build, simulate, warm_start
@@ -114,20 +115,36 @@ def test_another_centre_is_refused_with_both_names_and_the_field():
 
 
 def test_replications_branch_from_one_state_the_same_serial_or_parallel():
-    """Two replications of a warmed scenario: identical serial and in a process pool."""
+    """Two warmed scenarios, two replications: identical serial and in a process pool.
+
+    In the pool the two warm-ups run in workers too (``ProcessExecutor.warm``).
+    """
     s = stressed(horizon__days=2, horizon__warmup_days=5)
-    serial = run_experiment([s], 4, 2, executor=SerialExecutor())
+    t = stressed(name="team", horizon__days=2, horizon__warmup_days=5, measurement__level="team")
+    serial = run_experiment([s, t], 4, 2, executor=SerialExecutor())
     pool = ProcessExecutor(2)
     try:
-        parallel = run_experiment([s], 4, 2, executor=pool)
+        parallel = run_experiment([s, t], 4, 2, executor=pool)
     finally:
         pool.close()
     a, b = serial.kpi_table(), parallel.kpi_table()
     pd.testing.assert_frame_equal(a, b)
-    assert a["warmup_days"].tolist() == [5, 5]
-    assert a["warmup_scenario"].tolist() == ["small", "small"]
+    assert a["warmup_days"].tolist() == [5, 5, 5, 5]
+    assert a["warmup_scenario"].tolist() == ["small", "small", "team", "team"]
     assert a["stress_mean"].iloc[0] != a["stress_mean"].iloc[1]  # own streams each
-    assert [p["warmup_days"] for p in serial.provenance()] == [5, 5]
+    assert [p["warmup_days"] for p in serial.provenance()] == [5, 5, 5, 5]
+
+
+def test_a_resumed_warmed_experiment_is_the_uninterrupted_one(tmp_path):
+    """Replication 0 stored, then 0-1 asked for: the warm-up is simulated again, the same."""
+    s = stressed(horizon__days=2, horizon__warmup_days=5)
+    store = ReplicationStore(tmp_path / "replications")
+    run_experiment([s], 5, 1, store=store)
+    resumed = run_experiment([s], 5, 2, store=store)
+    assert resumed.resumed == 1 and resumed.ran == 1
+    whole = run_experiment([s], 5, 2)
+    cols = ["stress_mean", "service_level", "warmup_days"]
+    pd.testing.assert_frame_equal(resumed.kpi_table()[cols], whole.kpi_table()[cols])
 
 
 def test_a_warm_start_is_reproducible_and_not_the_cold_one():
