@@ -407,7 +407,7 @@ def comparability(base: tuple[Path, Scenario], others: Sequence[tuple[Path, Scen
                        "same in both")
             out.errors.append(f"{path} and {bpath} are not comparable: {k} is "
                               f"{_show(flat.get(k))} in {path} and {_show(bflat.get(k))} in "
-                              f"{bpath}; {fix}")
+                              f"{bpath}; {fix}{_case_version(path)}")
         soft = [k for k in keys if k.startswith(CENTRE) and k not in hard]
         if soft:
             shown = "; ".join(f"{k} is {_show(flat.get(k))} in {path} and "
@@ -416,6 +416,14 @@ def comparability(base: tuple[Path, Scenario], others: Sequence[tuple[Path, Scen
             out.warnings.append(f"{path} is on a different centre from {bpath}: {shown}{more}; "
                                 "its differences include that change, not only the regime")
     return out
+
+
+def _case_version(path: Path) -> str:
+    """`` (its version on the case's centre: ...)`` for a policy/ file that has one."""
+    twin = CASE / Path(path).name
+    if Path(path).parent.name != "policy" or not twin.is_file():
+        return ""
+    return f" (its version on the case's centre is {shown(twin)})"
 
 
 # --------------------------------------------------------------------------- the answer
@@ -635,7 +643,7 @@ def page(a: Answer, run_info: Mapping[str, Any] | None = None) -> str:
                  f"{_n(days, 'working day')} each; "
                  "in brackets the range the true mean lies in with 95% confidence. "
                  f"Service level: calls {e(sl_words(base))}. Warnings per agent and month: a "
-                 f"month is {month:.1f} working days.</p>")
+                 f"month is {month:.1f} working days.{e(_warmup_words(base))}</p>")
     rows = []
     for n in c.kpis:
         k = c.kpis[n]
@@ -707,6 +715,17 @@ def page(a: Answer, run_info: Mapping[str, Any] | None = None) -> str:
                  + e("; ".join(f"{k}: {v}" for k, v in info.items())) + "</p>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _warmup_words(s: Scenario) -> str:
+    """Whether the runs started where the regimes had settled (horizon.warmup_days)."""
+    days = getattr(s.horizon, "warmup_days", 0)
+    if not days:
+        return (" Each run starts on day one, with nobody strained or exhausted yet "
+                "(horizon.warmup_days = 0).")
+    return (f" Each run starts after {_n(days, 'unmeasured working day')} under its own "
+            "regime (horizon.warmup_days), where strain, exhaustion and absence have "
+            "settled.")
 
 
 def _cell(kpi: str, k: Mapping[str, Estimate]) -> str:

@@ -23,7 +23,7 @@ from analysis.cli import main
 from analysis.experiment import SerialExecutor
 from analysis.report import Comparison
 from analysis.stats import paired_differences, summarise, t_interval
-from sim.scenario import scenario_from_dict
+from sim.scenario import load_scenario, scenario_from_dict
 from tests.conftest import small_dict
 from tests.test_report import overflow
 
@@ -192,6 +192,8 @@ def test_page_is_self_contained_and_says_each_sentence(negotiated):
     assert not re.findall(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page)
     assert "<link" not in page and "<script" not in page and "@import" not in page
     assert "<svg" in page  # the trade-off, inline
+    assert "Each run starts on day one, with nobody strained or exhausted yet " \
+        "(horizon.warmup_days = 0)." in page
     for word in ("Holm", "stress_mean", "paired"):
         assert word not in page, word
     # paid log-in minutes are paid hours: 10 agents x 10 minutes a day (plus any change in
@@ -360,3 +362,15 @@ def test_runs_are_added_until_the_ranges_are_narrow_enough_or_the_limit(centre, 
                                      "service level to within 50 percentage points either "
                                      "side (reached ")
     assert "with 95% confidence; then it stopped, at 2 runs." in loose.notes[0]
+
+
+def test_a_policy_file_is_pointed_to_its_case_version():
+    """policy/union-proposal.toml against the case: refused, naming its case version."""
+    policy = ng.CASE.parent / "policy" / "union-proposal.toml"
+    with pytest.raises(ValueError) as err:
+        ng.load([ng.DEFAULT_BASE, policy])
+    first = str(err.value).split("\n")[0]
+    assert first.endswith("(its version on the case's centre is "
+                          f"{ng.shown(ng.CASE / 'union-proposal.toml')})"), first
+    days = load_scenario(policy).horizon.days
+    assert f"horizon.days is {days} in " in first
