@@ -10,12 +10,18 @@ the measured stress (``stress_mean``) and the service level, and applies two met
   truncation point is where it is smallest (the bias removed outweighs the precision lost).
 - **Welch's moving average** (Welch 1983): the series smoothed with a window of ``w`` days
   either side (shorter near the start); the warm-up ends where the curve flattens. Read by
-  eye from the figure; as a number, the first day after which the curve stays within 2%
-  of the mean of the run's second half.
+  eye from the figure; as a number, the first day after which the curve stays within a
+  band around the mean of the run's second half: 2% of it, or the curve's own noise
+  (1.96 standard deviations of the second half's days over ``sqrt(2 w + 1)``), whichever
+  is wider.
 
-The recommendation is the larger MSER-5 truncation of the two series, rounded up to
-whole weeks (what ``horizon.warmup_days`` becomes). A truncation in the last batch of the
-first half means the run is too short to tell: the output says so (run longer).
+MSER-5 is known to cut too early when a slow trend hides in noise (a few replications of
+exhaustion's month-long rise), and Welch's curve shows such a trend; so the recommendation
+is the largest of both methods' points over the series, rounded up to whole weeks (what
+``horizon.warmup_days`` becomes) - for a plain warm-up from zero; with the fast-forward
+(``sim.start.jump``) a shorter one reaches the same state (``tests/test_warmup.py``). A
+truncation in the last batch of the first half means the run is too short to tell: the
+output says so (run longer).
 
 :func:`weekly` is the week-by-week view of a run (the transition after ``--from``): the
 daily KPIs and the people's daily means by week.
@@ -74,11 +80,15 @@ def welch(values: Sequence[float], window: int) -> np.ndarray:
     return np.asarray(out)
 
 
-def welch_end(smooth: np.ndarray, reference: float, band: float = WELCH_BAND) -> int:
-    """The first day after which the moving average stays within ``band`` of ``reference``."""
-    if not len(smooth) or not math.isfinite(reference) or reference == 0:
+def welch_end(smooth: np.ndarray, reference: float, band: float = WELCH_BAND,
+              noise: float = 0.0) -> int:
+    """The first day after which the moving average stays near ``reference``.
+
+    Near: within ``band`` (relative) of it, or ``noise`` (absolute), whichever is wider.
+    """
+    if not len(smooth) or not math.isfinite(reference):
         return 0
-    outside = np.abs(smooth - reference) > band * abs(reference)
+    outside = np.abs(smooth - reference) > max(band * abs(reference), noise)
     idx = np.flatnonzero(outside)
     return int(idx[-1]) + 1 if len(idx) else 0
 
@@ -124,13 +134,15 @@ class Check:
                          f"{np.nanmean(y[:week]):>11.3f} {np.nanmean(y[cut:]):>11.3f}")
         lines.append("")
         if self.at_edge:
-            lines.append("warning: MSER-5 truncates at the edge of the half it searches for "
+            lines.append("warning: MSER-5 cuts at the edge of the half it searches, or "
+                         "Welch's curve settles only in the second half, for "
                          f"{', '.join(self.at_edge)}: the run is too short to show the steady "
                          "state; run again with more --days")
-        lines.append(f"recommendation: horizon.warmup_days = {self.recommended} (the larger "
-                     f"MSER-5 truncation, in whole weeks of {s.stress.work_days_per_week} "
-                     "days); e.g. --set horizon.warmup_days="
-                     f"{self.recommended}")
+        lines.append(f"recommendation: horizon.warmup_days = {self.recommended} (the latest "
+                     "point of MSER-5 and Welch over the series, in whole weeks of "
+                     f"{s.stress.work_days_per_week} days, for a warm-up from zero; the "
+                     "fast-forward after week 1 reaches it sooner); e.g. --set "
+                     f"horizon.warmup_days={self.recommended}")
         return "\n".join(lines)
 
 
@@ -161,8 +173,12 @@ def check(scenario: Scenario, seed: int, days: int, reps: int, **kwargs: Any) ->
         if len(stats) > 1 and cut == (len(stats) - 1) * BATCH:
             out.at_edge.append(c)
         smooth = welch(y, window)
-        out.welch_day[c] = welch_end(smooth, float(np.nanmean(y[len(y) // 2:])))
-    longest = max(out.truncation.values(), default=0)
+        late = y[len(y) // 2:]
+        noise = 1.96 * float(np.nanstd(late, ddof=1)) / math.sqrt(2 * window + 1)
+        out.welch_day[c] = welch_end(smooth, float(np.nanmean(late)), noise=noise)
+        if out.welch_day[c] > days // 2 and c not in out.at_edge:
+            out.at_edge.append(c)  # still moving in the half taken as the reference
+    longest = max([*out.truncation.values(), *out.welch_day.values()], default=0)
     out.recommended = warmup_length(scenario, longest)
     return out
 

@@ -216,6 +216,7 @@ def test_welch_moving_average_and_where_it_settles():
     assert welch(y, 2).tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
     smooth = np.array([0.5, 0.9, 0.99, 1.01, 1.0, 0.995])
     assert welch_end(smooth, 1.0) == 2  # day 2 on: within 2% of 1.0
+    assert welch_end(smooth, 1.0, noise=0.2) == 0  # the curve's noise is wider than 2%
 
 
 def small_toml(path: Path, **changes) -> Path:
@@ -273,7 +274,7 @@ def test_warmup_command_prints_the_cut_and_writes_its_files(tmp_path, capsys):
                  "--executor", "serial", "--quiet", "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert set(found["mser5_truncation_days"]) == {"stress_mean", "service_level"}
-    cut = max(found["mser5_truncation_days"].values())
+    cut = max([*found["mser5_truncation_days"].values(), *found["welch_settles_day"].values()])
     assert found["recommended_warmup_days"] == -(-cut // 5) * 5
     assert {p.name for p in out.iterdir()} >= {"warmup.png", "warmup.csv", "warmup.json"}
     assert len(pd.read_csv(out / "warmup.csv")) == 10
