@@ -325,29 +325,45 @@ def build_parser() -> argparse.ArgumentParser:
     se = sub.add_parser(
         "sensitivity", help="does a comparison's answer survive the assumed parameters? "
         "(Morris or Sobol over their plausible ranges)",
-        description="Vary every parameter of a scenario section that has a documented "
-        "plausible range (ccsim docs --section stress shows them) by a global design (Morris "
-        "screening by default, or Sobol); at each design point simulate A and B with the same "
-        "parameter values and the same replications (common random numbers) and take the "
-        "mean paired difference B - A of each KPI. Report per parameter mu* and sigma (Morris) "
-        "or S1 and ST (Sobol), ranked, and whether the sign of B - A ever flips across the "
-        "design. Cost: design points x 2 scenarios x --reps replications. Re-running the same "
-        "command resumes: finished replications are not run again.")
+        description="Vary every scenario parameter that has a documented plausible range "
+        "(ccsim docs shows them) and can move the difference of the pair (the others are "
+        "named with the reason) by global designs; at each design point simulate A and B with "
+        "the same parameter values and the same replications (common random numbers) and take "
+        "the mean paired difference B - A of each KPI. Default (two-stage): Morris screening "
+        "over all of them, Sobol indices on the --top few by mu*, then one-at-a-time sweeps "
+        "that find the value at which an assumption flips the sign of each headline "
+        "difference, said in words. --method morris or sobol: one design only. Cost: design "
+        "points x 2 scenarios x --reps replications. Re-running the same command resumes: "
+        "finished replications are not run again.")
     se.add_argument("scenarios", type=argtypes.path, nargs=2, metavar="SCENARIO",
                     help="scenario TOML files A and B (the difference is B - A)")
-    se.add_argument("--section", default="stress",
-                    help="the section whose parameters are varied (default stress)")
-    se.add_argument("--method", choices=("morris", "sobol"), default="morris",
-                    help="morris (screening, default) or sobol (variance shares; costlier)")
+    se.add_argument("--section", default="all",
+                    help="the section whose parameters are varied (default all: every "
+                    "section's)")
+    se.add_argument("--method", choices=("two-stage", "morris", "sobol"), default="two-stage",
+                    help="two-stage (default: Morris, Sobol on the top few, flip sweeps), "
+                    "morris (screening only) or sobol (variance shares only; costlier)")
     se.add_argument("--trajectories", type=argtypes.positive_int,
-                    help="Morris trajectories (k + 1 points each; default 10), or Sobol base "
-                    "samples (a power of 2; k + 2 points each; default 32)")
+                    help="Morris trajectories (k + 1 points each; default 4 in two-stage, 10 "
+                    "alone), or Sobol base samples with --method sobol (a power of 2; k + 2 "
+                    "points each; default 32)")
+    se.add_argument("--top", type=argtypes.positive_int, default=5,
+                    help="two-stage: parameters Sobol analyses (the top by mu*) and, per KPI, "
+                    "at most this many swept for a flip (default 5)")
+    se.add_argument("--samples", type=int, default=8,
+                    help="two-stage: Sobol base samples (a power of 2; 0 skips Sobol; "
+                    "default 8)")
+    se.add_argument("--levels", type=argtypes.positive_int, default=5,
+                    help="two-stage: values per one-at-a-time sweep, both ends of the range "
+                    "included (default 5)")
     se.add_argument("--param", dest="params", action="append", default=[], metavar="NAME",
                     help="vary only this parameter (repeatable; default: every parameter "
                     "of the section with a plausible range)")
     se.add_argument("--kpi", dest="kpis", action="append", default=[], metavar="KPI",
-                    help="a KPI whose difference is analysed (repeatable; default "
-                    "stress_mean and service_level)")
+                    help="a KPI whose difference is analysed (repeatable; default: the "
+                    "headline KPIs the pair measures, service_level, stress_mean, "
+                    "absence_rate, attrition_rate; stress_mean and service_level with "
+                    "--method morris or sobol)")
     _experiment_options(se, "sensitivity", reps=3)
     se.set_defaults(func=cmd_sensitivity)
 
@@ -719,12 +735,23 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """``ccsim sensitivity``."""
     from analysis.experiment import default_out
-    from analysis.sensitivity import DEFAULT_KPIS, run_sensitivity, write_sensitivity
+    from analysis.sensitivity import (
+        DEFAULT_KPIS,
+        TWO_STAGE,
+        run_sensitivity,
+        run_two_stage,
+        write_sensitivity,
+        write_two_stage,
+    )
     from analysis.store import ReplicationStore, json_safe
     from sim.scenario import load_scenario
 
+    two = args.method == TWO_STAGE
     kpis = [argtypes.known_kpi("--kpi", k) for k in dict.fromkeys(args.kpis)] or \
-        list(DEFAULT_KPIS)
+        (None if two else list(DEFAULT_KPIS))
+    if two and args.samples and (args.samples < 2 or args.samples & (args.samples - 1)):
+        raise ValueError(f"--samples {args.samples}: Sobol needs a power of 2 (e.g. 4, 8, 16) "
+                         "or 0 to skip it")
     overrides = _overrides(args)
     a, b = (load_scenario(p, overrides) for p in args.scenarios)
     if a.name == b.name:
@@ -737,14 +764,21 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                 bar.total = n
                 bar.refresh()
 
-        res = run_sensitivity(a, b, args.section, method=args.method,
-                              trajectories=args.trajectories or
-                              (10 if args.method == "morris" else 32),
-                              reps=args.reps, seed=args.seed,
-                              kpis=kpis, only=args.params or None, executor=executor,
-                              store=ReplicationStore(out / "replications"),
-                              progress=bar.update, on_design=on_design)
-    files = write_sensitivity(out, res, _command_line(args))
+        store = ReplicationStore(out / "replications")
+        if two:
+            res = run_two_stage(a, b, args.section, trajectories=args.trajectories or 4,
+                                top=args.top, samples=args.samples, levels=args.levels,
+                                reps=args.reps, seed=args.seed, kpis=kpis,
+                                only=args.params or None, executor=executor, store=store,
+                                progress=bar.update, on_design=on_design)
+        else:
+            res = run_sensitivity(a, b, args.section, method=args.method,
+                                  trajectories=args.trajectories or
+                                  (10 if args.method == "morris" else 32),
+                                  reps=args.reps, seed=args.seed,
+                                  kpis=kpis, only=args.params or None, executor=executor,
+                                  store=store, progress=bar.update, on_design=on_design)
+    files = (write_two_stage if two else write_sensitivity)(out, res, _command_line(args))
     if args.json:
         print(json.dumps(json_safe(res.as_json()), allow_nan=False))
         return 0

@@ -14,15 +14,17 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.experiment import ProcessExecutor, SerialExecutor
+from analysis.experiment import ProcessExecutor, SerialExecutor, run_experiment
 from analysis.sensitivity import (
     SWITCHES,
     describe,
     design,
+    find_flips,
     indices,
     inert,
     parameters,
     run_sensitivity,
+    select,
     sign_summary,
     top_parameters,
 )
@@ -216,19 +218,29 @@ def test_constructed_flip_is_found_and_blamed_on_its_parameter():
 
 
 def test_command_runs_end_to_end_and_reports_every_parameter(files, tmp_path, capsys):
-    """Every varied stress parameter is ranked for both default KPIs; files are written."""
+    """Every stress parameter that can act in the pair is ranked for both default KPIs.
+
+    The others are named with the reason (here: no recording, no scoring, no voluntary
+    level...); the files are written.
+    """
     a, b = files
     out = tmp_path / "sens"
     switches = [x for sw in SWITCHES["stress"] for x in ("--set", f"stress.{sw}=true")]
     assert main(["sensitivity", str(a), str(b), "--trajectories", "2", "--reps", "1",
                  "--days", "1", "--out", str(out), "--executor", "serial", "--json",
-                 *switches]) == 0
+                 "--method", "morris", "--section", "stress", *switches]) == 0
     res = json.loads(capsys.readouterr().out)
-    assert res["not_varied"] == {}
-    k = len(parameters("stress"))
+    on = {f"stress.{sw}": True for sw in SWITCHES["stress"]}
+    kept, skipped = select(*(load_scenario(p, {**on, "horizon.days": 1}) for p in files),
+                           "stress")
+    assert res["not_varied"] == {k: list(v) for k, v in skipped.items()}
+    assert res["not_varied"]["it acts only when audio and screen are recorded, which holds "
+                             "in neither scenario"] == ["monitoring_load_audio_screen"]
+    k = len(kept)
+    assert 25 <= k < len(parameters("stress"))
     assert res["points"] == 2 * (k + 1) and res["replications"] == 1
     assert res["replications_run"] == 2 * res["distinct_points"]
-    names = {p.name for p in parameters("stress")}
+    names = {p.name for p in kept}
     for kpi in ("stress_mean", "service_level"):
         got = res["kpis"][kpi]
         assert {r["parameter"] for r in got["indices"]} == names
@@ -241,6 +253,159 @@ def test_command_runs_end_to_end_and_reports_every_parameter(files, tmp_path, ca
     assert len(pd.read_csv(out / "indices.csv")) == 2 * k
 
 
+# --------------------------------------------------------------------------- issue 17
+
+#: every constant between a regime and a person (sim/people/stress.py, sim/regime/*)
+REGIME_CONSTANTS = (
+    "stress.monitoring_load_team", "stress.monitoring_load_voluntary",
+    "stress.monitoring_load_individual", "stress.monitoring_load_targets",
+    "stress.monitoring_load_audio", "stress.monitoring_load_audio_screen",
+    "stress.monitoring_load_listen_in", "stress.developmental_factor", "stress.control_none",
+    "stress.control_team", "stress.control_voluntary", "stress.control_individual",
+    "stress.control_flexible_breaks", "stress.warning_threat", "stress.ranking_impulse",
+    "stress.chase_impulse", "stress.evaluation_impulse_punitive",
+    "stress.evaluation_impulse_developmental", "stress.threat_load",
+    "stress.deferred_break_load", "monitoring.score_resolved", "monitoring.score_unresolved",
+    "monitoring.evaluator_noise_sd", "supervisor.review_delay_minutes",
+    "supervisor.chase_minutes", "supervisor.feedback_minutes", "supervisor.warning_minutes",
+    "supervisor.escalation_interval_days", "responses.defer_break_logit",
+    "responses.defer_break_per_warning", "responses.defer_break_per_breach",
+    "responses.aht_talk_factor", "responses.aht_acw_factor", "responses.aht_extra_repeat",
+    "responses.release_probability", "responses.release_talk_share",
+)
+
+
+def test_every_regime_constant_is_a_ranged_parameter(capsys):
+    """Each constant between a regime and a person has a range, a unit and a project source.
+
+    Its default is today's constant (a few spot values), and ``ccsim docs`` lists it with
+    default, unit, range and source.
+    """
+    params = {p.path: p for p in parameters()}
+    missing = [c for c in REGIME_CONSTANTS if c not in params]
+    assert not missing, missing
+    spot = {"stress.monitoring_load_audio_screen": (0.35, 0.15, 0.5),
+            "stress.control_individual": (0.2, 0.1, 0.4),
+            "stress.developmental_factor": (0.6, 0.3, 1.0),
+            "stress.warning_threat": (1.0, 0.5, 1.5),
+            "supervisor.review_delay_minutes": (60.0, 15.0, 240.0),
+            "monitoring.score_unresolved": (0.4, 0.2, 0.6)}
+    for path, (default, lo, hi) in spot.items():
+        p = params[path]
+        assert (p.default, p.low, p.high) == (default, lo, hi), path
+    for section in ("stress", "monitoring", "supervisor", "responses", "measurement"):
+        assert main(["docs", "--section", section, "--json"]) == 0
+        for r in json.loads(capsys.readouterr().out):
+            assert r["unit"] or r["plausible"] is None, r["path"]
+            assert not any(w in r["source"] for w in ("STRESS-EVIDENCE", "CASE.md",
+                                                      "DESIGN.md")), r["path"]
+            if r["path"] in REGIME_CONSTANTS:
+                assert r["plausible"] is not None and r["source"], r["path"]
+    assert main(["docs"]) == 0
+    assert ("| `stress.monitoring_load_audio_screen` | 0.35 | share of load | 0.15 to 0.5 | "
+            "docs/evidence.md §5, §6 (assumption) |") in capsys.readouterr().out
+
+
+def test_select_names_why_a_parameter_is_not_varied(pair):
+    """A parameter the pair differs in, or one that cannot act in either, is left out."""
+    a, b = pair
+    kept, skipped = select(a, b.replace({"stress.load_talk": 1.2}))
+    names = {p.name for p in kept}
+    assert skipped["its value differs between the two scenarios (it is what they "
+                   "compare)"] == ("stress.load_talk",)
+    assert "stress.monitoring_load_team" in names  # B is team level
+    assert "stress.control_individual" in names and "stress.chase_impulse" in names
+    assert "stress.control_voluntary" not in names and "stress.load_talk" not in names
+    absent = skipped["it acts only when stress.absence is on, which holds in neither scenario"]
+    assert absent == tuple(f"stress.{n}" for n in SWITCHES["stress"]["absence"])
+    # alpha by its own name finds stress.alpha; a name no section has is refused
+    assert [p.path for p in parameters(only=["alpha"])] == ["stress.alpha"]
+    with pytest.raises(ValueError, match="--param 'nope': not a varied parameter of any "
+                       "section"):
+        parameters(only=["nope"])
+
+
+def test_find_flips_interpolates_the_root_on_each_side():
+    """A linear difference flips exactly at its root; a U-shaped one on both sides."""
+    x = [0.05, 0.1625, 0.275, 0.35, 0.3875, 0.5]
+    lin = [10 * (v - 0.12) for v in x]
+    (f,) = find_flips("k", "p", 0.35, x, lin)
+    assert (f.side, f.bracket) == ("below", (0.05, 0.1625))
+    assert f.at == pytest.approx(0.12, abs=1e-12)
+    assert f.words() == "p is below 0.12 (default 0.35)"
+    u = [(v - 0.2) * (v - 0.4) for v in x]  # negative at 0.35, positive at both ends
+    low, high = find_flips("k", "p", 0.35, x, u)
+    assert (low.side, low.bracket, high.side, high.bracket) == (
+        "below", (0.1625, 0.275), "above", (0.3875, 0.5))
+    assert low.bracket[0] <= low.at <= low.bracket[1] and 0.3875 <= high.at <= 0.5
+    assert find_flips("k", "p", 0.35, x, [0.0] * 6) == []  # no sign at the default
+    assert find_flips("k", "p", 0.35, x, [1.0] * 6) == []  # never flips
+
+
+AUDIO_TOML = """\
+extends = "strict.toml"
+name = "audio"
+description = "the strict centre, half the calls recorded as audio"
+rationale = "tests"
+
+[monitoring]
+feedback = "developmental"
+recording = "audio"
+recorded_share = 0.5
+"""
+
+SCREEN_TOML = """\
+extends = "audio.toml"
+name = "screen"
+description = "the same, audio and screen recorded"
+rationale = "tests"
+
+[monitoring]
+recording = "audio_screen"
+"""
+
+
+def test_two_stage_finds_the_driver_and_where_it_flips(files, tmp_path, capsys):
+    """A pair differing only in recording: the screen's load ranks first and flips at 0.2.
+
+    B - A in stress is (m_B - m_A) x strain: m_A = max(individual 0.15, audio 0.2) = 0.2
+    and m_B = monitoring_load_audio_screen, so the difference is exactly zero at 0.2 and
+    negative below; the queue is the same in both (stress feedback off), so service level
+    has no sign to flip.
+    """
+    d = files[0].parent
+    (d / "audio.toml").write_text(AUDIO_TOML)
+    (d / "screen.toml").write_text(SCREEN_TOML)
+    out = tmp_path / "two"
+    assert main(["sensitivity", str(d / "audio.toml"), str(d / "screen.toml"), "--days", "1",
+                 "--reps", "1", "--trajectories", "2", "--samples", "0", "--levels", "5",
+                 "--param", "monitoring_load_audio_screen", "--param", "load_talk",
+                 "--param", "noise_sd", "--executor", "serial", "--out", str(out),
+                 "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["method"] == "two-stage"
+    ranked = res["screening"]["kpis"]["stress_mean"]["indices"]
+    assert ranked[0]["parameter"] == "stress.monitoring_load_audio_screen"
+    sm = res["kpis"]["stress_mean"]
+    assert sm["at_defaults"] > 0 and sm["swept"][0] == "stress.monitoring_load_audio_screen"
+    (flip,) = sm["flips"]
+    assert (flip["parameter"], flip["side"], flip["bracket"]) == (
+        "stress.monitoring_load_audio_screen", "below", [0.15, 0.2375])
+    assert flip["bracket"][0] <= flip["at"] <= flip["bracket"][1]
+    assert "the stress_mean difference flips if stress.monitoring_load_audio_screen is " \
+           f"below {flip['at']:.3g} (default 0.35)" in res["headline"]
+    assert res["kpis"]["service_level"]["at_defaults"] == 0
+    assert res["kpis"]["service_level"]["flips"] == []
+    assert set(res["kpis_not_analysed"]) == {"absence_rate", "attrition_rate"}
+    assert (out / "sweeps.csv").exists() and not (out / "sobol_design.csv").exists()
+    # the true root: at 0.2 both scenarios carry the same load, so the difference is 0
+    a, b = (load_scenario(d / f, {"horizon.days": 1,
+                                  "stress.monitoring_load_audio_screen": 0.2})
+            for f in ("audio.toml", "screen.toml"))
+    exp = run_experiment([a, b], 1, 1, tables=())
+    assert exp.kpi_rows(0)[0]["stress_mean"] == exp.kpi_rows(1)[0]["stress_mean"]
+
+
 def test_bad_requests_are_one_clear_error(files, tmp_path, capsys):
     """Unknown KPI or parameter, stress off in both: exit 2 and a message saying why."""
     a, b = files
@@ -249,8 +414,11 @@ def test_bad_requests_are_one_clear_error(files, tmp_path, capsys):
     assert "unknown KPI 'nope'" in capsys.readouterr().err
     assert main([*base, "--param", "nope", "--out", str(tmp_path / "2")]) == 2
     assert "--param 'nope'" in capsys.readouterr().err
-    assert main([*base, "--set", "stress.enabled=false", "--out", str(tmp_path / "3")]) == 2
+    assert main([*base, "--section", "stress", "--set", "stress.enabled=false",
+                 "--out", str(tmp_path / "3")]) == 2
     assert "stress.enabled is false in both" in capsys.readouterr().err
+    assert main([*base, "--samples", "6", "--out", str(tmp_path / "4")]) == 2
+    assert "--samples 6: Sobol needs a power of 2" in capsys.readouterr().err
 
 
 def _frames(res):
