@@ -1,4 +1,4 @@
-"""The stress layer against its calibration targets (STRESS-EVIDENCE.md §6).
+"""The stress layer against its calibration targets (docs/evidence.md §6).
 
 The stress parameters are assumptions fixed by calibration to correlational field
 evidence. This module measures the model's answer to each target, from replications with

@@ -414,7 +414,8 @@ TEAM_SUMS = ("scheduled_s", "in_adherence_s", "excused_s", "ready_s", "talk_s", 
 #: ``teams.min_group`` can raise it, never lower it (only the run option ``--individual``
 #: does). Source: the threshold (minimum frequency) rule of tabular disclosure control,
 #: Hundepool, A. et al. (2012), *Statistical Disclosure Control*, Wiley, ch. 4 (3 to 10 in
-#: the practice of statistical offices); 5 is DESIGN.md §6's "minimum group size, default 5".
+#: the practice of statistical offices); 5 is the project's "minimum group size, default
+#: 5" (docs/policy.md, Privacy).
 PUBLISH_FLOOR = 5
 
 

@@ -45,11 +45,11 @@ class Behaviour(_Model):
     login_delay_min_s: float = _field(
         0.0, ge=0, le=3600, description="Log-in delay (a system delay, not the agent's fault: the "
         "agent is Logged Out meanwhile) is uniform between this and `login_delay_max_s`.",
-        source="CASE.md: logging in took 4 minutes (2016 chat logs)",
+        source="docs/case.md: logging in took 4 minutes (2016 chat logs)",
     )
     login_delay_max_s: float = _field(
         0.0, ge=0, le=3600, description="Upper end of the uniform log-in delay (0 = none).",
-        source="CASE.md: logging in took 4 minutes (2016 chat logs)",
+        source="docs/case.md: logging in took 4 minutes (2016 chat logs)",
     )
     returns: dict[ActivityKind, ReturnTiming] = _field(
         {}, description="Late and early returns per activity kind (kinds not listed: on "

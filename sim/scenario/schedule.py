@@ -25,7 +25,7 @@ class Activity(_Model):
     kind: ActivityKind = _field(
         description="What it is; the agent works it in the matching IWS status (break -> "
         '"Not Ready - Break", lunch -> "Not Ready - Lunch", training -> "Not Ready - '
-        'Training", ...).', source="Genesys IWS statuses of the case (CASE.md)",
+        'Training", ...).', source="Genesys IWS statuses of the case (docs/case.md)",
     )
     minutes: float = _field(gt=0, le=1440, description="Planned length in minutes.",
                             source="scenario choice")
@@ -55,7 +55,7 @@ class Activity(_Model):
         None, gt=0, le=366, description="If set, the activity is not daily: each agent has it this "
         "many times a year, spread evenly over the days and over the shift's agents (e.g. "
         "ROS conversations: 10).",
-        source="CASE.md: fixed ROS conversations, about 10 a year per agent",
+        source="docs/case.md: fixed ROS conversations, about 10 a year per agent",
     )
     min_shift_hours: float | None = _field(
         None, ge=0, le=24, description="The activity applies only to shifts at least this "

@@ -184,15 +184,14 @@ class Calls(_Model):
         0.0, ge=0, le=1, description="Chance that an answered call is left unresolved and the "
         "caller calls again later in the run (a repeat call; 0: off). Repeat calls are drawn "
         "from their own stream, so first calls keep common random numbers.",
-        source="first-call resolution of 70-80% (industry surveys); STRESS-EVIDENCE §6 "
-        "suggests 0.20 (assumption)",
+        source="first-call resolution of 70-80% (industry surveys); 0.20 is an assumption",
     )
     repeat_delay_hours: float = _field(
         48.0, gt=0, le=24 * 366, description="Mean of the exponential delay before a repeat "
         "call; one falling outside opening hours comes in the next opening at a time drawn "
         "from the demand profile, "
         "one after the horizon is lost to the run (counted).",
-        source="STRESS-EVIDENCE §6: mean 2 days (assumption)",
+        source="assumption (a mean of 2 days)",
     )
 
     @model_validator(mode="after")
