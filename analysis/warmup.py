@@ -163,7 +163,13 @@ def check(scenario: Scenario, seed: int, days: int, reps: int, **kwargs: Any) ->
             e = t_interval(g[c].to_numpy())
             row[c], row[f"{c}_lo"], row[f"{c}_hi"] = e.mean, e.ci_low, e.ci_high
         rows.append(row)
-    table = pd.DataFrame(rows)
+    return analyse(scenario, seed, reps, pd.DataFrame(rows))
+
+
+def analyse(scenario: Scenario, seed: int, reps: int, table: pd.DataFrame) -> Check:
+    """MSER-5 and Welch on a daily table (``warmup.csv``: ``day`` and each series' mean)."""
+    days = len(table)
+    series = [c for c in SERIES if c in table and table[c].notna().any()]
     window = max(1, min(scenario.stress.work_days_per_week, days // 4))
     out = Check(scenario, days, reps, seed, table, window)
     for c in series:
