@@ -226,7 +226,7 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
         agent.set_behaviour(beh)
         agents.append(agent)
     if start is not None:
-        apply_start(start, scenario, strains, regime, presence)
+        apply_start(start, scenario, strains, regime, presence, centre)
     return Run(scenario, seed, replication, days, staff, plan, env, centre, agents, log,
                presence, t0, regime, strains, recorders=recorders, start=start)
 
@@ -257,13 +257,16 @@ def warm_start(scenario: Scenario, seed: int = 0, *, start_from: Scenario | None
         for i, n in enumerate(pieces):
             seg = src.replace({"horizon.days": n, "horizon.warmup_days": 0}, source="warm-up")
             r = build(seg, seed, WARMUP_REPLICATION + i, start=state)
+            if r.centre.repeats is not None:
+                r.centre.repeats.beyond = []  # callers who call back after the last day
             run(r)
-            state = export_start(seg, seed, n, r.strains, r.regime)
+            beyond = r.centre.repeats.beyond if r.centre.repeats is not None else None
+            state = export_start(seg, seed, n, r.strains, r.regime, repeats=beyond or ())
             if i == 0 and len(pieces) > 1 and r.strains is not None:
                 state = jump_start(state, r.strains, src.stress.tau_exhaustion_days)
     assert state is not None
     return StartState(src.name, src.digest(), seed, w, state.agents, state.week, state.seats,
-                      state.records, state.day_adherence, len(pieces) > 1)
+                      state.records, state.day_adherence, len(pieces) > 1, state.repeats)
 
 
 def run(r: Run) -> None:

@@ -16,15 +16,17 @@ measured run (:func:`sim.model.build` applies it):
   warnings, the breaches still counting toward a talk and the last talk (the escalation
   pace), with times on the measured run's clock (negative), and talks waiting for the
   next log-in;
-- the daily adherence rows a league table still ranks (their days negative).
+- the daily adherence rows a league table still ranks (their days negative);
+- the calls still to come back: repeats of calls left unresolved in the warm-up that fall
+  after its last closing (their time, handling and patience as drawn), placed in the
+  measured days as any repeat is (``repeat_of`` -2: the first call is not in the run).
 
 Times are shifted by the warm-up's length: the measured day 0 is the warm-up's day ``W``,
 and ``W`` is a whole number of weeks (``stress.work_days_per_week``), so day 0 is a week's
 first day and the weekend before it is already applied. Not carried (documented in
-docs/experiments.md, "Warm-up", with their measured size): calls still to come back as
-repeats (a cold run lacks them on day 0 too), the evaluations and alerts tables (the
-warm-up's, never measured), and a partly published league-table cycle when ``W`` is not a
-multiple of ``monitoring.league_table_days`` (the rows are carried, the cycle restarts).
+docs/experiments.md, "Warm-up"): the warm-up's tables (never measured), and a partly
+published league-table cycle when ``W`` is not a multiple of
+``monitoring.league_table_days`` (the rows are carried, the cycle restarts).
 
 :func:`jump` fast-forwards exhaustion: after the warm-up's first week each seat's E is
 set to the fixed point of the week's closed-form map (its own inputs), and the rest of the
@@ -39,9 +41,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from sim.engine.repeats import opening_time
 from sim.scenario import DAY_S, Scenario
 
 if TYPE_CHECKING:
+    from sim.engine.centre import Centre
     from sim.engine.presence import Presence
     from sim.people.stress import Strain
     from sim.regime.policy import Regime
@@ -100,6 +104,9 @@ class StartState:
     """(agent, day < 0, in adherence, scheduled) a league table may still rank."""
     jumped: bool = False
     """Whether exhaustion was fast-forwarded after the first week (:func:`jump`)."""
+    repeats: tuple[tuple[float, float, float, float, float, float], ...] = ()
+    """Calls to come back: (time < 0 or later on day 0's clock, placement uniform, talk,
+    ACW, patience, unresolved uniform)."""
 
     def describe(self) -> str:
         """One line for reports: how the run was started."""
@@ -136,11 +143,14 @@ def compatible(old: Scenario, new: Scenario, old_label: str = "", new_label: str
 
 
 def export(scenario: Scenario, seed: int, days: int, strains: Sequence[Strain] | None,
-           regime: Regime | None, *, jumped: bool = False) -> StartState:
+           regime: Regime | None, *, jumped: bool = False,
+           repeats: Sequence[tuple[float, float, float, float, float, float]] = ()
+           ) -> StartState:
     """The state at the end of a ``days``-day run (everyone logged out), on day 0's clock.
 
     The weekend before day ``days`` is applied now (the continuous run would apply it at
     the next log-in: the same numbers, as recovery logged out is multiplicative).
+    ``repeats``: the run's repeats after its last closing (``Repeats.beyond``).
     """
     shift_s = days * DAY_S
     seats = None
@@ -165,9 +175,11 @@ def export(scenario: Scenario, seed: int, days: int, strains: Sequence[Strain] |
         keep = scenario.monitoring.league_table_days if regime.league is not None else 0
         adherence = tuple((k, d - days, i, s) for k, d, i, s in regime.targets.day_adherence
                           if d >= days - keep)
+    carried = tuple((t - shift_s, *rest) for t, *rest in repeats)
     return StartState(scenario.name, scenario.digest(), seed, days,
                       len(strains) if strains is not None else _agents(scenario),
-                      scenario.stress.work_days_per_week, seats, records, adherence, jumped)
+                      scenario.stress.work_days_per_week, seats, records, adherence, jumped,
+                      carried)
 
 
 def _agents(scenario: Scenario) -> int:
@@ -175,8 +187,8 @@ def _agents(scenario: Scenario) -> int:
 
 
 def apply(state: StartState, scenario: Scenario, strains: Sequence[Strain] | None,
-          regime: Regime | None, presence: Presence) -> None:
-    """Put a built run's people and regime in ``state`` (before it runs).
+          regime: Regime | None, presence: Presence, centre: Centre | None = None) -> None:
+    """Put a built run's people, regime and calls to come back in ``state`` (before it runs).
 
     A part the state lacks starts as in a cold run (e.g. a regime warmed without one).
     """
@@ -202,6 +214,11 @@ def apply(state: StartState, scenario: Scenario, strains: Sequence[Strain] | Non
             p.breaches.last_talk = rec.last_talk
             p.pending.extend(rec.pending)
         regime.targets.day_adherence.extend(state.day_adherence)
+    if centre is not None:
+        for t, u, talk, acw, patience, unresolved in state.repeats:
+            at = opening_time(scenario, t, u)
+            if at is not None:
+                centre.carried_repeat(at, talk, acw, patience, unresolved)
 
 
 def fixed_point(e_start: float, e_end: float, worked: int, off: int, tau_days: float) -> float:

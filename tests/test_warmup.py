@@ -16,9 +16,10 @@ from analysis.experiment import ProcessExecutor, SerialExecutor, run_experiment
 from analysis.stats import t_interval
 from analysis.store import ReplicationStore
 from analysis.warmup import mser, welch, welch_end
+from sim.engine.repeats import opening_time
 from sim.engine.status import Status
 from sim.model import build, simulate, warm_start
-from sim.scenario import Scenario, scenario_from_dict
+from sim.scenario import DAY_S, Scenario, scenario_from_dict
 from sim.start import (
     RecordState,
     SeatState,
@@ -278,3 +279,19 @@ def test_warmup_command_prints_the_cut_and_writes_its_files(tmp_path, capsys):
     assert found["recommended_warmup_days"] == -(-cut // 5) * 5
     assert {p.name for p in out.iterdir()} >= {"warmup.png", "warmup.csv", "warmup.json"}
     assert len(pd.read_csv(out / "warmup.csv")) == 10
+
+
+def test_calls_still_to_come_back_are_carried_into_the_measured_days():
+    """Repeats the warm-up's callers make after its last day arrive in the measured run."""
+    s = stressed(horizon__days=3, horizon__warmup_days=5, calls={"repeat_probability": 0.2})
+    state = warm_start(s, 1)
+    assert state.repeats and all(t > -DAY_S for t, *_ in state.repeats)
+    warm = simulate(s, 1, 0, start=state)
+    carried = warm.calls[warm.calls["repeat_of"] == -2]
+    placed = [opening_time(s, t, u) for t, u, *_ in state.repeats]
+    assert sorted(carried["arrival_s"].tolist()) == pytest.approx(
+        sorted(p for p in placed if p is not None))
+    cold = simulate(s.replace({"horizon.warmup_days": 0}), 1, 0)
+    day0 = {name: r.daily.loc[r.daily["day"] == 0, "repeat_call_rate"].item()
+            for name, r in (("warm", warm), ("cold", cold))}
+    assert day0["cold"] < 0.01 < 0.05 < day0["warm"]  # a cold day 0 has no repeats yet

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from sim.engine.repeats import Repeats
 
 
+#: ``repeat_of`` of a repeat call whose first call was before day 0 (a warm-up's)
+CARRIED = -2
+
+
 class OnShift(Protocol):
     """What the centre's closing needs of a logged-in agent."""
 
@@ -108,6 +112,25 @@ class Centre:
         self.closed_at.append(math.nan)
         self.repeat_of[j] = i
         self.env.timeout(t - now, j).callbacks.append(self._repeat_arrives)
+
+    def carried_repeat(self, t: float, talk: float, acw: float, patience: float,
+                       unresolved_u: float) -> None:
+        """A repeat of a call before day 0 (a warm-up's, ``sim.start``) arriving at ``t``.
+
+        Its ``repeat_of`` is :data:`CARRIED` (the call it repeats is not in this run).
+        """
+        j = len(self.arrival)
+        self.arrival.append(t)
+        self.deadline.append(t + patience)
+        self.talk.append(talk)
+        self.acw.append(acw)
+        self.answered_at.append(math.nan)
+        self.answered_by.append(-1)
+        self.closed_at.append(math.nan)
+        self.repeat_of[j] = CARRIED
+        if self.repeats is not None:  # its own chance of being left unresolved again
+            self.repeats.u.append(unresolved_u)
+        self.env.timeout(t - self.env.now, j).callbacks.append(self._repeat_arrives)
 
     def _repeat_arrives(self, event: simpy.Event) -> None:
         j = event.value

@@ -37,6 +37,10 @@ class Repeats:
         self.opens = [d * DAY_S + h.open for d in range(h.days)]
         self.closes = [o + h.hours * 3600 for o in self.opens]
         self.lost = 0
+        #: repeats falling after the last closing, kept when a warm-up's are carried into
+        #: the measured run (sim.start): (time, uniform, talk, ACW, patience, unresolved
+        #: uniform); None: not kept (and nothing more is drawn for them)
+        self.beyond: list[tuple[float, float, float, float, float, float]] | None = None
         # the demand profile as a distribution over the opening: where a repeat that fell
         # outside opening hours comes in (one uniform through its inverse CDF)
         w = np.asarray(scenario.demand.profile, dtype=float)
@@ -58,6 +62,9 @@ class Repeats:
         k = bisect_right(self.closes, t)  # the first day closing after t
         if k == len(self.closes):
             self.lost += 1
+            if self.beyond is not None:  # the same draws as a repeat that comes in
+                self.beyond.append((t, u, self._talk(rng), self._acw(rng),
+                                    self._patience(rng), float(rng.random())))
             return None
         o, c = self.opens[k], self.closes[k]
         if t < o:  # before this day's opening: in it, as the day's calls come
@@ -101,3 +108,24 @@ def _one(d: Duration | Patience) -> Callable[[np.random.Generator], float]:
         scale = mean / shape
         return lambda rng: float(rng.gamma(shape, scale))
     return lambda rng: float(sample_duration(rng, d, 1)[0])  # its error for the unknown
+
+
+def opening_time(scenario: Scenario, t: float, u: float) -> float | None:
+    """Where a repeat call meant for time ``t`` comes in (``u``: its uniform), or None.
+
+    As :meth:`Repeats.repeat_of` places one: within the first opening that closes after
+    ``t``, at ``t`` if the queue is open then, else at a time drawn from the demand profile;
+    None after the last closing. For the repeats a warm-up carries into the measured run.
+    """
+    h = scenario.horizon
+    opens = [d * DAY_S + h.open for d in range(h.days)]
+    closes = [o + h.hours * 3600 for o in opens]
+    k = bisect_right(closes, t)
+    if k == len(closes):
+        return None
+    o, c = opens[k], closes[k]
+    if t >= o:
+        return t
+    w = np.asarray(scenario.demand.profile, dtype=float)
+    cum, weights = (np.cumsum(w) / w.sum()).tolist(), (w / w.sum()).tolist()
+    return o + min(_inverse_profile(cum, weights, h.interval_s, u), c - o) * (1 - 1e-9)

@@ -313,7 +313,8 @@ def repeat_call_rate(d: KPIData) -> float:
     """Repeat calls / offered calls."""
     if "repeat_of" not in d.calls:
         return float("nan")
-    return _ratio(float((d.calls["repeat_of"].to_numpy() >= 0).sum()), float(len(d.calls)))
+    # -1: a first call; a call's index, or -2 for a call before day 0 (a warm-up's): a repeat
+    return _ratio(float((d.calls["repeat_of"].to_numpy() != -1).sum()), float(len(d.calls)))
 
 
 @kpi("released_rate", "Share of answered calls an agent released early (under an individual "
