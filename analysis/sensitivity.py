@@ -733,6 +733,12 @@ HEADLINE_KPIS = ("service_level", "stress_mean", "absence_rate", "attrition_rate
 #: difference at the defaults (mu* is about the change over the whole range; half of it
 #: can reach the middle of the range, where a default usually sits)
 SWEEP_SHARE = 0.5
+#: replications of the pair at its own values (at least ``--reps``): enough for a CI on the
+#: sign each headline difference has, and for the noise of one paired replication
+BASELINE_REPS = 5
+#: a sweep point's sign change counts as a flip only when the difference there is beyond
+#: this many standard deviations of one point's paired difference (the baseline's)
+NOISE_SDS = 2.0
 
 
 def headline_kpis(a: Scenario, b: Scenario) -> tuple[list[str], dict[str, str]]:
@@ -767,6 +773,8 @@ class Flip:
     """``below`` or ``above``: on which side of ``at`` the sign differs from the default's."""
     bracket: tuple[float, float]
     """The two sweep values the root lies between."""
+    clear: bool = True
+    """Whether the difference beyond the root is larger than the noise of one point."""
 
     def words(self) -> str:
         """``"stress.x is below 0.12 (default 0.35)"``."""
@@ -775,18 +783,20 @@ class Flip:
     def as_dict(self) -> dict[str, Any]:
         """Plain data."""
         return {"kpi": self.kpi, "parameter": self.parameter, "default": self.default,
-                "at": self.at, "side": self.side, "bracket": list(self.bracket)}
+                "at": self.at, "side": self.side, "bracket": list(self.bracket),
+                "clear": self.clear}
 
 
 def find_flips(kpi: str, parameter: str, default: float, values: Sequence[float],
-               diffs: Sequence[float]) -> list[Flip]:
+               diffs: Sequence[float], noise: float = 0.0) -> list[Flip]:
     """The sign flips of a one-dimensional sweep, walking away from the default each way.
 
     ``values`` and ``diffs``: the sweep (the default among them). On each side of the
     default the first point whose difference has the other sign than at the default ends
     the walk; the root is interpolated linearly between it and the last point with the
     default's sign (zeros in between are passed over). None when the default's
-    difference is zero or missing.
+    difference is zero or missing. A flip is ``clear`` when the first point of the other
+    sign differs from zero by more than ``noise`` (one point's paired noise, scaled).
     """
     order = np.argsort(np.asarray(values, dtype=float), kind="stable")
     x = np.asarray(values, dtype=float)[order]
@@ -804,7 +814,8 @@ def find_flips(kpi: str, parameter: str, default: float, values: Sequence[float]
                 x1, y1, x2, y2 = x[last], y[last], x[i], y[i]
                 root = x1 + (x2 - x1) * y1 / (y1 - y2)
                 out.append(Flip(kpi, parameter, float(default), float(root), side,
-                                (float(min(x1, x2)), float(max(x1, x2)))))
+                                (float(min(x1, x2)), float(max(x1, x2))),
+                                bool(abs(y2) > noise)))
                 break
             if np.sign(y[i]) == s0:
                 last = i
@@ -857,6 +868,11 @@ class TwoStage:
     levels: int = 5
     top: int = 5
     samples: int = 8
+    settled: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Per KPI: B - A over the baseline's replications and its 95% CI half-width."""
+    noise: dict[str, float] = field(default_factory=dict)
+    """Per KPI: the size a sweep point's difference must pass for its sign to count."""
+    baseline_reps: int = 1
     ran: int = 0
     resumed: int = 0
     wall_s: float = 0.0
@@ -875,11 +891,15 @@ class TwoStage:
         """One sentence over every KPI: which assumptions could flip which difference."""
         parts = []
         for k in self.kpis:
-            f = self.flips.get(k, [])
-            if not math.isfinite(self.baseline[k]):
+            f = [x for x in self.flips.get(k, []) if x.clear]
+            mean, hw = self.settled[k]
+            if not math.isfinite(mean):
                 parts.append(f"the {k} difference has no value at the defaults")
-            elif self.baseline[k] == 0:
+            elif mean == 0 and hw == 0:
                 parts.append(f"the {k} difference is zero at the defaults (no sign to flip)")
+            elif not _clear_sign(mean, hw):
+                parts.append(f"the {k} difference has no clear sign at the defaults (its "
+                             "95% CI includes zero)")
             elif f:
                 parts.append(f"the {k} difference flips if "
                              + ", or if ".join(x.words() for x in f))
@@ -896,7 +916,10 @@ class TwoStage:
             "b_hash": self.b.digest(), "section": self.section, "method": TWO_STAGE,
             "days": self.a.horizon.days, "replications": self.screen.reps,
             "seed": self.screen.seed, "headline": self.headline(),
-            "kpis": {k: {"summary": self.words[k], "at_defaults": self.baseline[k],
+            "baseline_replications": self.baseline_reps,
+            "kpis": {k: {"summary": self.words[k], "at_defaults": self.settled[k][0],
+                         "at_defaults_half_width": self.settled[k][1],
+                         "sweep_centre": self.baseline[k], "noise": self.noise[k],
                          "flips": [f.as_dict() for f in self.flips.get(k, [])],
                          "swept": self.swept.get(k, []),
                          "signs": self.screen.signs[k].as_dict()} for k in self.kpis},
@@ -919,7 +942,8 @@ class TwoStage:
         s = self.screen
         lines = [f"sensitivity of {self.b.name} - {self.a.name} (B - A) to {len(self.params)} "
                  f"{which} over their plausible ranges; {s.a.horizon.days} day(s), "
-                 f"{s.reps} paired replication(s) per point, seed {s.seed}",
+                 f"{s.reps} paired replication(s) per point ({self.baseline_reps} at the "
+                 f"defaults), seed {s.seed}",
                  "", self.headline(), ""]
         for k in self.kpis:
             lines.append(self.words[k])
@@ -943,6 +967,9 @@ class TwoStage:
                 t = o.tables[k]
                 lines.append(f"  {k}: " + ", ".join(
                     f"{r.parameter} S1 {r.S1:.2f} ST {r.ST:.2f}" for r in t.itertuples()))
+            if o.trajectories < 64:
+                lines.append(f"  (with {o.trajectories} base samples the Sobol indices are "
+                             "rough, even outside 0-1; 64 or more is usual)")
         else:
             lines.append("2. Sobol: skipped (" + ("--samples 0" if not self.samples else
                          "fewer than two parameters move any difference") + ")")
@@ -955,12 +982,21 @@ class TwoStage:
         return "\n".join(lines)
 
 
-def _kpi_words(k: str, d0: float, flips: list[Flip], signs: SignSummary,
-               sobol: SignSummary | None, swept: list[str], top: list[str]) -> str:
+def _clear_sign(mean: float, hw: float) -> bool:
+    """Whether a difference has a sign beyond its CI (no CI: any nonzero difference)."""
+    return mean != 0 and (not math.isfinite(hw) or abs(mean) > hw)
+
+
+def _kpi_words(k: str, settled: tuple[float, float], n0: int, flips: list[Flip],
+               signs: SignSummary, sobol: SignSummary | None, swept: list[str],
+               top: list[str]) -> str:
     """One KPI's answer in words."""
-    if not math.isfinite(d0):
+    mean, hw = settled
+    if not math.isfinite(mean):
         return f"{k}: no value at the defaults (not measured in these runs)"
-    head = f"{k}: B - A = {d0:+.4g} at the defaults"
+    ci = (f" (95% CI {mean - hw:+.4g} to {mean + hw:+.4g}, {n0} replications)"
+          if math.isfinite(hw) else "")
+    head = f"{k}: B - A = {mean:+.4g} at the defaults{ci}"
     n = signs.points - signs.missing + (sobol.points - sobol.missing if sobol else 0)
     lower = signs.lower + (sobol.lower if sobol else 0)
     higher = signs.higher + (sobol.higher if sobol else 0)
@@ -971,16 +1007,22 @@ def _kpi_words(k: str, d0: float, flips: list[Flip], signs: SignSummary,
         design = f"the sign is the same at all {n} design points with a difference"
     else:
         design = f"B and A are equal at all {n} design points"
-    if flips:
-        one = "it flips if " + ", or if ".join(f.words() for f in flips)
-    elif d0 == 0:
+    clear = [f for f in flips if f.clear]
+    noisy = len(flips) - len(clear)
+    if clear:
+        one = "it flips if " + ", or if ".join(f.words() for f in clear)
+    elif mean == 0 and hw == 0:
         one = "there is no sign to flip"
+    elif not _clear_sign(mean, hw):
+        one = "its CI includes zero, so there is no clear sign to flip"
     elif not swept:
         one = ("no assumption moves it by as much as half its size at the defaults, so none "
                "was swept")
     else:
         one = (f"none of the {len(swept)} assumption(s) swept ({', '.join(swept)}) flips it "
                "alone within its range")
+    if noisy:
+        one += f" ({noisy} sign change(s) within the noise of one replication not counted)"
     most = f"; it depends most on {', '.join(top)}" if top else ""
     return f"{head}; {one}; {design}{most}"
 
@@ -988,20 +1030,25 @@ def _kpi_words(k: str, d0: float, flips: list[Flip], signs: SignSummary,
 def run_two_stage(a: Scenario, b: Scenario, section: str = ALL, *, trajectories: int = 4,
                   top: int = 5, samples: int = 8, levels: int = 5, reps: int = 1,
                   seed: int = 1, kpis: Sequence[str] | None = None,
+                  baseline_reps: int = BASELINE_REPS,
                   only: Sequence[str] | None = None, executor: Executor | None = None,
                   store: ReplicationStore | None = None,
                   progress: Callable[[int], None] | None = None,
                   on_design: Callable[[int], None] | None = None) -> TwoStage:
     """Morris over every relevant parameter, Sobol on the ``top`` few, then sweeps.
 
-    1. The pair at its own values (the baseline: the sign each difference has).
+    1. The pair at its own values, ``max(reps, baseline_reps)`` replications: the sign
+       each difference has, with its 95% CI, and the noise of one point (the standard
+       deviation of a paired replication's difference over the square root of ``reps``).
     2. Morris screening (``trajectories``) over the parameters :func:`select` keeps.
     3. Sobol (Saltelli, ``samples`` base samples) over the ``top`` parameters by mu*
        (each KPI's mu* over its largest, the best of the KPIs), when at least two move.
     4. For each KPI, a one-dimensional paired sweep (``levels`` values over the range, the
        others at the pair's values) of every parameter whose mu* is at least
-       ``SWEEP_SHARE`` of the difference at the baseline, at most ``top``, largest first;
-       a flip value is where the sweep's difference changes sign (:func:`find_flips`).
+       ``SWEEP_SHARE`` of the difference at the baseline, at most ``top``, largest first,
+       when the baseline's CI excludes zero; a flip value is where the sweep's difference
+       changes sign (:func:`find_flips`), clear when the difference beyond it exceeds
+       ``NOISE_SDS`` times that noise (only clear flips are said in words).
     Every stage is an experiment of its own in the same ``store``: an interrupted run
     resumes, and the results are the same serial or parallel.
     """
@@ -1018,12 +1065,22 @@ def run_two_stage(a: Scenario, b: Scenario, section: str = ALL, *, trajectories:
         if on_design:
             on_design(total[0])
 
+    n0 = max(reps, baseline_reps)
+    total[0] = 2 * n0
     if on_design:
         on_design(total[0])
-    base = run_experiment([a, b], seed, reps, executor=executor, store=store, tables=(),
+    base = run_experiment([a, b], seed, n0, executor=executor, store=store, tables=(),
                           progress=progress)
-    _, _, d0, _ = _paired(base, 1, kpis)
-    baseline = {k: float(d0[k][0]) for k in kpis}
+    baseline, settled, noise = {}, {}, {}
+    for k in kpis:
+        va = np.array([r.get(k, math.nan) for r in base.kpi_rows(0)], dtype=float)
+        vb = np.array([r.get(k, math.nan) for r in base.kpi_rows(1)], dtype=float)
+        est = paired_difference(va, vb, CONFIDENCE)
+        # the sweeps' centre: the same replications as every other point
+        baseline[k] = float(np.mean(vb[:reps] - va[:reps]))
+        settled[k] = (float(est.mean), float(est.half_width))
+        sd = float(np.std(vb - va, ddof=1)) if n0 > 1 else math.nan
+        noise[k] = NOISE_SDS * sd / math.sqrt(reps) if math.isfinite(sd) else 0.0
     screen = run_sensitivity(a, b, section, method="morris", trajectories=trajectories,
                              reps=reps, seed=seed, kpis=kpis, executor=executor, store=store,
                              progress=progress, on_design=grow, params=params,
@@ -1048,8 +1105,9 @@ def run_two_stage(a: Scenario, b: Scenario, section: str = ALL, *, trajectories:
     for k in kpis:
         t = screen.tables[k]
         margin = abs(baseline[k])
-        if not math.isfinite(margin) or margin == 0:
-            swept[k] = []
+        mean, hw = settled[k]
+        if not math.isfinite(margin) or margin == 0 or not _clear_sign(mean, hw):
+            swept[k] = []  # no sign at the defaults beyond noise: nothing to flip
             continue
         ok = t[np.isfinite(t["mu_star"]) & (t["mu_star"] >= SWEEP_SHARE * margin)]
         swept[k] = list(ok["parameter"])[:top]
@@ -1073,14 +1131,15 @@ def run_two_stage(a: Scenario, b: Scenario, section: str = ALL, *, trajectories:
     sweeps = sweeps.sort_values(["parameter", "value"], kind="stable").reset_index(drop=True)
     res = TwoStage(a, b, section, kpis, dropped, params, skipped, defaults, baseline, screen,
                    sobol, chosen, sweeps, levels=levels, top=top, samples=samples,
-                   swept=swept)
+                   swept=swept, settled=settled, noise=noise, baseline_reps=n0)
     for k in kpis:
         flips = []
         for name in swept[k]:
             sw = sweeps[sweeps["parameter"] == name]
-            flips += find_flips(k, name, defaults[name], sw["value"], sw[f"{k}_diff"])
+            flips += find_flips(k, name, defaults[name], sw["value"], sw[f"{k}_diff"],
+                                noise[k])
         res.flips[k] = flips
-        res.words[k] = _kpi_words(k, baseline[k], flips, screen.signs[k],
+        res.words[k] = _kpi_words(k, settled[k], n0, flips, screen.signs[k],
                                   sobol.signs[k] if sobol else None, swept[k],
                                   top_parameters(screen.tables[k], "morris"))
     stages = [base, screen, *([sobol] if sobol else []), *([exp] if exp else [])]

@@ -338,6 +338,11 @@ def test_find_flips_interpolates_the_root_on_each_side():
     assert (low.side, low.bracket, high.side, high.bracket) == (
         "below", (0.1625, 0.275), "above", (0.3875, 0.5))
     assert low.bracket[0] <= low.at <= low.bracket[1] and 0.3875 <= high.at <= 0.5
+    # a sign change smaller than the noise of one point is found but not clear
+    small = [0.5, -0.01, 0.2, 0.3, 0.4, 0.5]
+    (noisy,) = find_flips("k", "p", 0.35, x, small, noise=0.05)
+    assert (noisy.bracket, noisy.clear) == ((0.1625, 0.275), False)
+    assert find_flips("k", "p", 0.35, x, small, noise=0.005)[0].clear
     assert find_flips("k", "p", 0.35, x, [0.0] * 6) == []  # no sign at the default
     assert find_flips("k", "p", 0.35, x, [1.0] * 6) == []  # never flips
 
@@ -389,8 +394,9 @@ def test_two_stage_finds_the_driver_and_where_it_flips(files, tmp_path, capsys):
     sm = res["kpis"]["stress_mean"]
     assert sm["at_defaults"] > 0 and sm["swept"][0] == "stress.monitoring_load_audio_screen"
     (flip,) = sm["flips"]
-    assert (flip["parameter"], flip["side"], flip["bracket"]) == (
-        "stress.monitoring_load_audio_screen", "below", [0.15, 0.2375])
+    assert (flip["parameter"], flip["side"], flip["bracket"], flip["clear"]) == (
+        "stress.monitoring_load_audio_screen", "below", [0.15, 0.2375], True)
+    assert sm["at_defaults"] - sm["at_defaults_half_width"] > 0  # 5 replications: a sign
     assert flip["bracket"][0] <= flip["at"] <= flip["bracket"][1]
     assert "the stress_mean difference flips if stress.monitoring_load_audio_screen is " \
            f"below {flip['at']:.3g} (default 0.35)" in res["headline"]
