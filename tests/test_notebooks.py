@@ -5,6 +5,12 @@ pressing "Run all" would, with ``CCSIM_NOTEBOOK_FAST=1`` (small replication coun
 days, read by each notebook's first cell). The test then reads what the cells printed and
 displayed and checks it against the package, computed here independently of the kernel.
 The committed notebooks are checked too: they carry their outputs, without errors.
+
+Sentences that report a result are rendered by the cells from the numbers they computed
+(``analysis.narrative``), and the claims a lesson rests on are checked there: a notebook whose
+text its own data contradict fails to execute, and ``test_every_cell_runs_without_error``
+fails with the claim's words. The tests below also compare rendered sentences with what the
+figures' cells printed, and check the helpers themselves.
 """
 
 from __future__ import annotations
@@ -16,12 +22,13 @@ import re
 import numpy as np
 import pytest
 
+from analysis.narrative import ContradictedClaim, by_interval, change, claim, say
 from analysis.notebook import parameter_table, scenario, strain_over_day
 from analysis.staffing import erlang_requirements
 from analysis.stats import t_ppf
 from sim.measure.kpi import KPIS
 from sim.model import simulate
-from sim.planning.erlang import erlang_a_metrics, erlang_c
+from sim.planning.erlang import agents_for_service_level, erlang_a_metrics, erlang_c
 from tests.conftest import ROOT
 
 nbformat = pytest.importorskip("nbformat")
@@ -67,6 +74,17 @@ def html(cell) -> str:
     """The HTML the cell displayed (e.g. a DataFrame)."""
     return "".join(o["data"].get("text/html", "") for o in cell.outputs
                    if o.output_type in ("display_data", "execute_result"))
+
+
+def markdown(cell) -> str:
+    """The Markdown the cell displayed (a sentence rendered from its numbers)."""
+    return "".join(o["data"].get("text/markdown", "") for o in cell.outputs
+                   if o.output_type in ("display_data", "execute_result"))
+
+
+def prose(cell) -> str:
+    """The cell's rendered Markdown with its line breaks as spaces (as the reader sees it)."""
+    return " ".join(markdown(cell).split())
 
 
 def cell_with(cells, fragment):
@@ -200,6 +218,34 @@ def test_01_erlang_values_simulation_and_littles_law(executed):
         assert printed[k] == round(v, 3) or (np.isnan(v) and np.isnan(printed[k])), k
 
 
+@on_worker_of("01")
+def test_01_beta_falls_for_the_reason_the_text_gives(executed):
+    """01: the square-root section's sentences give the β values Erlang C gives, and why.
+
+    β = (N - A)/√A for 80/20 with AHT 240 s, computed here from sim.planning.erlang, must be
+    the numbers the text quotes; the text must blame the fixed 20-second threshold (β stays
+    nearly constant when the threshold shrinks like 1/√A), not whole agents.
+    """
+    cells = code_cells(executed["01-queues-and-erlang.ipynb"])
+
+    def beta(a: float, threshold_s: float = 20) -> float:
+        return (agents_for_service_level(a / 240, 240, threshold_s, 0.8) - a) / math.sqrt(a)
+
+    falls = prose(cell_with(cells, "rounding = 1 / np.sqrt(loads)"))
+    assert (f"β is not one constant: it falls from {beta(2):.2f} at 2 Erlangs to "
+            f"{beta(500):.2f} at 500." in falls), falls
+    assert "by more than whole agents can explain" in falls, falls
+    why = prose(cell_with(cells, "big = loads >= 10"))
+    scaled = [beta(a, 20 * math.sqrt(24 / a)) for a in (10, 20, 50, 100, 200, 500)]
+    assert (f"between {min(scaled):.2f} and {max(scaled):.2f} from 10 to 500 Erlangs"
+            in why), why
+    assert f"{240 / (agents_for_service_level(500 / 240, 240, 20, 0.8) - 500):.0f} s at 500" in why
+    md = "\n".join(c.source for c in executed["01-queues-and-erlang.ipynb"].cells
+                   if c.cell_type == "markdown")
+    assert "threshold is a fixed 20 seconds" in md
+    assert "whole numbers" not in md, "the old explanation of β (whole agents) is back"
+
+
 @on_worker_of("02")
 def test_02_plan_lunch_and_login_delay(executed):
     """02: the plan, lunch all at once, and the log-in delay.
@@ -225,10 +271,11 @@ def test_02_plan_lunch_and_login_delay(executed):
 
 @on_worker_of("03")
 def test_03_stress_has_the_documented_signs(executed):
-    """03: the documented signs of the stress results.
+    """03: the documented signs of the stress results, and the spiral's text matches its data.
 
     Individual policing raises measured stress against the base (CI above 0), more than
-    team-level measurement does; the strict regime's stress climbs over the weeks.
+    team-level measurement does; the strict regime's stress climbs over the weeks, and the
+    sentence under the figure gives the same first and last weeks as the printed means.
     """
     cells = code_cells(executed["03-measurement-and-stress.ipynb"])
     heads = text(cell_with(cells, 'headline(cmp, "individual-strict"')).splitlines()
@@ -239,9 +286,11 @@ def test_03_stress_has_the_documented_signs(executed):
     for name in ("kt = intensity.kpi_table()", "curve = strain_over_day",
                  "stress_days = per_day"):
         assert figures(cell_with(cells, name)), f"no figure from the {name} cell"
-    spiral = text(cell_with(cells, "first day -> last day"))
-    first, last = map(float, re.search(r"telenor-tmr: ([\d.]+) -> ([\d.]+)", spiral).groups())
-    assert last > first, spiral
+    spiral = text(cell_with(cells, "week = {}"))
+    first, last = re.search(r"telenor-tmr: ([\d.]+) -> ([\d.]+)", spiral).groups()
+    assert float(last) > float(first), spiral
+    says = prose(cell_with(cells, "def strict_minus_agreement"))
+    assert f"climbs over the weeks: from {first} to {last}." in says, (spiral, says)
 
 
 @on_worker_of("04")
@@ -284,6 +333,87 @@ def test_fast_runs_are_small():
     for p in NOTEBOOKS:
         first = code_cells(nbformat.read(p, as_version=4))[0].source
         assert 'os.environ.get("CCSIM_NOTEBOOK_FAST"' in first, p.name
+
+
+@pytest.mark.parametrize("path", EACH)
+def test_result_sentences_are_rendered_from_the_cells(executed, path):
+    """Every notebook but the description writes its result sentences from its numbers.
+
+    Each such cell displays Markdown (not a printed string), and no ``{`` or ``}`` is left
+    in it: a placeholder the f-string did not fill would show.
+    """
+    cells = code_cells(executed[path.name])
+    rendered = [markdown(c) for c in cells if "say(" in c.source]
+    if path.name == EXPECTED[-1]:
+        assert not rendered, "05 describes the model and reports no result"
+        return
+    assert len(rendered) >= 3, f"{path.name}: {len(rendered)} rendered sentences"
+    for md in rendered:
+        assert md and "{" not in md and "}" not in md, f"{path.name}: {md[:300]}"
+
+
+def test_a_contradicted_claim_stops_the_notebook_with_its_words():
+    """A cell whose claim its data contradict fails in a real kernel, quoting the claim.
+
+    This is what makes the notebook tests fail when a text and its figure disagree; the cell
+    after it (rendering the sentence) never runs.
+    """
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("from analysis.narrative import claim, say\n"
+                                  "stress = {'first week': 2.0, 'last week': 1.5}"),
+        nbformat.v4.new_code_cell("claim(stress['last week'] > stress['first week'], "
+                                  "'stress climbs over the weeks', "
+                                  "f\"{stress['first week']} then {stress['last week']}\")\n"
+                                  "say('Stress climbs over the weeks.')"),
+    ])
+    nbclient.NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(ROOT)}}).execute()
+    (error,) = [o for o in nb.cells[1].outputs if o.output_type == "error"]
+    assert error["ename"] == "ContradictedClaim"
+    assert "'stress climbs over the weeks'" in error["evalue"]
+    assert "show 2.0 then 1.5" in error["evalue"]
+    assert not any(o.output_type == "display_data" for o in nb.cells[1].outputs)
+
+
+def test_claim_returns_its_words_or_raises_them():
+    """A claim that holds is its own words; a contradicted one raises naming both sides."""
+    assert claim(True, "stress climbs", "1 then 2") == "stress climbs"
+    with pytest.raises(ContradictedClaim) as e:
+        claim(False, "stress climbs over the weeks", "2.00 then 1.50")
+    assert str(e.value).startswith("the notebook's text says 'stress climbs over the weeks', "
+                                   "but the data computed above show 2.00 then 1.50:")
+    assert isinstance(e.value, AssertionError)  # pytest shows it as a failed check
+
+
+def test_direction_words_follow_the_data():
+    """``by_interval`` states a direction only when the CI excludes 0; ``change`` by value."""
+    class CI:
+        def __init__(self, low, high):
+            self.ci_low, self.ci_high = low, high
+
+    words = ("higher", "lower", "not clearly different")
+    assert by_interval(CI(0.1, 0.3), *words) == "higher"
+    assert by_interval(CI(-0.3, -0.1), *words) == "lower"
+    assert by_interval(CI(-0.1, 0.3), *words) == "not clearly different"
+    assert by_interval(CI(0.0, 0.3), *words) == "not clearly different"  # 0 is inside
+    assert by_interval(CI(math.nan, math.nan), *words) == "not clearly different"
+    assert change(1.0, 2.0) == "rises" and change(2.0, 1.0) == "falls"
+    assert change(1.0, 1.05, tolerance=0.1) == "stays level"
+    assert change(1.0, 1.2, up="climbs", tolerance=0.1) == "climbs"
+    with pytest.raises(ValueError, match=r"no direction from 1.0 to nan"):
+        change(1.0, math.nan)
+
+
+def test_say_renders_dedented_markdown():
+    """``say`` gives JupyterLab Markdown, without the indentation of the cell's f-string."""
+    from IPython.display import Markdown
+
+    out = say("""
+        Stress climbs
+        over the weeks.
+        """)
+    assert isinstance(out, Markdown)
+    assert out.data == "Stress climbs\nover the weeks."
 
 
 def test_strain_over_day_agrees_with_the_models_daily_mean():
