@@ -240,8 +240,10 @@ def warm_start(scenario: Scenario, seed: int = 0, *, start_from: Scenario | None
     own streams (:data:`sim.start.WARMUP_REPLICATION`): one state per scenario and seed,
     from which every replication branches. With ``fast_forward`` and at least two weeks,
     exhaustion jumps to its weekly fixed point after the first week (:func:`sim.start.jump`)
-    and the rest of the warm-up settles around it. Nothing is collected: a warm-up costs
-    its simulation only.
+    and again after each further week but the last two, each time from that week's inputs
+    (which include what the higher E did: absence, quits, the work left to others); the
+    last two weeks settle around it. Nothing is collected: a warm-up costs its simulation
+    only.
     """
     src = scenario if start_from is None else start_from
     if start_from is not None:
@@ -251,7 +253,8 @@ def warm_start(scenario: Scenario, seed: int = 0, *, start_from: Scenario | None
     if w <= 0:
         raise ValueError(f"warm-up of scenario {scenario.name!r}: horizon.warmup_days is "
                          f"{scenario.horizon.warmup_days}; a warm-up needs at least 1 day")
-    pieces = [week, w - week] if fast_forward and w >= 2 * week else [w]
+    jumps = max(1, w // week - 2) if fast_forward and w >= 2 * week else 0
+    pieces = [week] * jumps + [w - jumps * week]
     state: StartState | None = None
     with few_collections():
         for i, n in enumerate(pieces):
@@ -261,9 +264,10 @@ def warm_start(scenario: Scenario, seed: int = 0, *, start_from: Scenario | None
                 r.centre.repeats.beyond = []  # callers who call back after the last day
             run(r)
             beyond = r.centre.repeats.beyond if r.centre.repeats is not None else None
-            state = export_start(seg, seed, n, r.strains, r.regime, repeats=beyond or ())
-            if i == 0 and len(pieces) > 1 and r.strains is not None:
-                state = jump_start(state, r.strains, src.stress.tau_exhaustion_days)
+            before, state = state, export_start(seg, seed, n, r.strains, r.regime,
+                                                repeats=beyond or ())
+            if i < jumps and r.strains is not None:
+                state = jump_start(state, before, r.strains, src.stress.tau_exhaustion_days)
     assert state is not None
     return StartState(src.name, src.digest(), seed, w, state.agents, state.week, state.seats,
                       state.records, state.day_adherence, len(pieces) > 1, state.repeats)

@@ -28,10 +28,10 @@ docs/experiments.md, "Warm-up"): the warm-up's tables (never measured), and a pa
 published league-table cycle when ``W`` is not a multiple of
 ``monitoring.league_table_days`` (the rows are carried, the cycle restarts).
 
-:func:`jump` fast-forwards exhaustion: after the warm-up's first week each seat's E is
-set to the fixed point of the week's closed-form map (its own inputs), and the rest of the
-warm-up lets everything settle around it (``tests/test_warmup.py`` checks it reaches the
-steady state of a long plain run).
+:func:`jump` fast-forwards exhaustion: after the warm-up's first week, and each further
+week but the last two, each seat's E is set to the fixed point of the week's closed-form
+map (its own inputs), and the last two weeks let everything settle around it
+(``tests/test_warmup.py`` checks it reaches the steady state of a long plain run).
 """
 
 from __future__ import annotations
@@ -50,10 +50,11 @@ if TYPE_CHECKING:
     from sim.people.stress import Strain
     from sim.regime.policy import Regime
 
-#: the warm-up's streams: ``Streams(seed, WARMUP_REPLICATION + segment)`` (segments 0 and 1;
-#: the streams take replications below 2**32), never those of a measured replication (at
-#: most ``analysis.args.MAX_REPS``, far below), so the replications branch independently
-WARMUP_REPLICATION = (1 << 32) - 16
+#: the warm-up's streams: ``Streams(seed, WARMUP_REPLICATION + segment)`` (a segment per
+#: week fast-forwarded; the streams take replications below 2**32), never those of a
+#: measured replication (at most ``analysis.args.MAX_REPS``, far below), so the
+#: replications branch independently
+WARMUP_REPLICATION = 1 << 31
 
 
 @dataclass(frozen=True)
@@ -234,24 +235,27 @@ def fixed_point(e_start: float, e_end: float, worked: int, off: int, tau_days: f
     return inputs / (1 - m) if m < 1 else e_end
 
 
-def jump(state: StartState, strains: Sequence[Strain], tau_days: float) -> StartState:
-    """``state``, a first week's end from zero, with each seat's E at the week's fixed point.
+def jump(state: StartState, before: StartState | None, strains: Sequence[Strain],
+         tau_days: float) -> StartState:
+    """``state``, a week after ``before`` (None: zero), with each seat's E at its fixed point.
 
     ``strains`` hold the week's rows (one per day worked). A seat whose person changed
     during the week, or is vacant, keeps its E (a new person starts from zero). T is not
-    jumped: a first week's warnings are not a steady week's (the breach record starts
-    empty and a warning needs ``warning_after`` breaches), so T settles in the rest of the
-    warm-up instead.
+    jumped: a week's warnings early in a warm-up are not a steady week's (the breach record
+    starts empty and a warning needs ``warning_after`` breaches), so T settles in the rest
+    of the warm-up instead.
     """
     if state.seats is None:
         return state
+    prior = before.seats if before is not None and before.seats is not None else None
     seats = []
-    for s, strain in zip(state.seats, strains, strict=True):
-        if s.hire != 0 or s.back_on is not None:
+    for k, (s, strain) in enumerate(zip(state.seats, strains, strict=True)):
+        hire0, e0 = (prior[k].hire, prior[k].e) if prior is not None else (0, 0.0)
+        if s.hire != hire0 or s.back_on is not None:
             seats.append(s)
             continue
         worked = len(strain.rows)
-        e = fixed_point(0.0, s.e, worked, 7 - worked, tau_days)
+        e = fixed_point(e0, s.e, worked, 7 - worked, tau_days)
         seats.append(replace(s, e=e if math.isfinite(e) else s.e))
     return replace(state, seats=tuple(seats), jumped=True)
 
