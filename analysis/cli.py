@@ -570,10 +570,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     notes = [*run.notes, inputs["text"],
              "Start: " + "; ".join(start_text(exp, i) for i in range(len(exp.scenarios)))]
     write_experiment(out, exp, _command_line(args), "compare")
-    write_json({**comp.as_json(), "inputs": inputs}, out / "comparison.json")
+    start = {s.name: exp.warmup(i) for i, s in enumerate(exp.scenarios)}
+    write_json({**comp.as_json(), "inputs": inputs, "start": start}, out / "comparison.json")
     report = write_report(exp, comp, out, {"command": _command_line(args)}, notes)
     if args.json:
-        print(json.dumps({**comp.as_json(), "inputs": inputs}, allow_nan=False))
+        print(json.dumps({**comp.as_json(), "inputs": inputs, "start": start},
+                         allow_nan=False))
         return 0
     print(compare_text(exp, comp, notes))
     _print_ran(exp, out)

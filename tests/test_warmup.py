@@ -295,3 +295,18 @@ def test_calls_still_to_come_back_are_carried_into_the_measured_days():
     day0 = {name: r.daily.loc[r.daily["day"] == 0, "repeat_call_rate"].item()
             for name, r in (("warm", warm), ("cold", cold))}
     assert day0["cold"] < 0.01 < 0.05 < day0["warm"]  # a cold day 0 has no repeats yet
+
+
+def test_compare_from_one_state_says_so_in_its_json(tmp_path, capsys):
+    """`ccsim compare A B --from OLD --json`: one shared warm-up, named for each scenario."""
+    old = small_toml(tmp_path / "old.toml", name="old")
+    a = small_toml(tmp_path / "a.toml", name="a")
+    b = small_toml(tmp_path / "b.toml", name="b", measurement__level="team")
+    assert main(["compare", str(a), str(b), "--from", str(old), "--days", "1", "--reps", "2",
+                 "--set", "horizon.warmup_days=5", "--out", str(tmp_path / "out"),
+                 "--executor", "serial", "--json"]) == 0
+    start = json.loads(capsys.readouterr().out)["start"]
+    assert start == {"a": {"warmup_days": 5, "warmup_scenario": "old"},
+                     "b": {"warmup_days": 5, "warmup_scenario": "old"}}
+    saved = json.loads((tmp_path / "out" / "comparison.json").read_text())
+    assert saved["start"] == start
