@@ -475,7 +475,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             from sim.model import simulate
 
             day = args.agent_timeline
-            plot_timeline(simulate(scenario, seed=args.seed, replication=0),
+            plot_timeline(simulate(scenario, seed=args.seed, replication=0,
+                                   start_from=start_from),
                           out / f"timeline-day{day}.png", day=day,
                           title=f"{scenario.name}: agents' statuses, day {day}")
     if args.json:
