@@ -173,6 +173,25 @@ def figure_stress_horizon(per_day: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def figure_weekly(w: pd.DataFrame, title: str) -> plt.Figure:
+    """Week by week: measured stress and exhaustion (left), service level and absence (right)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    weeks = w["week"] + 1
+    for ax, cols in ((left, ("stress_mean", "exhaustion")),
+                     (right, ("service_level", "absence_rate"))):
+        for col in cols:
+            if col in w:
+                ax.plot(weeks, w[col], marker="o", label=col)
+        ax.set_xlabel("week")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.legend(fontsize=8)
+    left.set_ylabel("survey scale")
+    right.set_ylabel("share")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def figure_strain_day(strain: pd.DataFrame, day: int, reps: int = 1) -> plt.Figure:
     """Mean acute strain of the agents logged in over one day (band: 95% CI)."""
     fig, ax = plt.subplots(figsize=(8, 3.2))
@@ -219,15 +238,22 @@ def stress_per_day(exp: Experiment) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def weekly_rows(exp: Experiment) -> list[list[str]]:
-    """The week-by-week table's rows (none for a run shorter than two weeks)."""
+def weekly_table(exp: Experiment) -> pd.DataFrame | None:
+    """Week by week means (:func:`analysis.warmup.weekly`); None under two weeks."""
     s = exp.scenarios[0]
     week = s.stress.work_days_per_week
     daily = exp.table("daily")
     if s.horizon.days < 2 * week or not len(daily):
-        return []
+        return None
     people = exp.table("people_days")
-    w = weekly(daily, people if len(people) else None, week)
+    return weekly(daily, people if len(people) else None, week)
+
+
+def weekly_rows(exp: Experiment) -> list[list[str]]:
+    """The week-by-week table's rows (none for a run shorter than two weeks)."""
+    w = weekly_table(exp)
+    if w is None:
+        return []
 
     def cell(col: str, kpi: str | None = None) -> list[str]:
         if col not in w:
@@ -277,6 +303,13 @@ def write_run_report(exp: Experiment, out: Path, run_info: Mapping[str, Any]) ->
                             png_bytes(figure_strain_day(curve, day, n))))
         figures.append(("stress_over_horizon", "Measured stress over the horizon",
                         png_bytes(figure_stress_horizon(stress_per_day(exp)))))
+    by_week = weekly_table(exp)
+    if by_week is not None:
+        w = exp.warmup(0)
+        start = (f"after {w['warmup_days']} warm-up days under {w['warmup_scenario']}"
+                 if w["warmup_days"] else "from a cold start")
+        figures.append(("by_week", "Week by week", png_bytes(figure_weekly(
+            by_week, f"{s.name}: week by week, {start}"))))
     for name, _, data in figures:
         atomic_write(out / "figures" / f"{name}.png", lambda p, d=data: p.write_bytes(d))
 
@@ -310,7 +343,8 @@ def write_run_report(exp: Experiment, out: Path, run_info: Mapping[str, Any]) ->
                            "service level"], net_rows, "net")]
     if stress_on:
         for name, title, data in figures[2:]:
-            parts += [f"<h2>{e(title)}</h2>", img(name, title, data)]
+            if name != "by_week":
+                parts += [f"<h2>{e(title)}</h2>", img(name, title, data)]
     week = weekly_rows(exp)
     if week:
         parts += ["<h2>Week by week</h2>",
@@ -318,7 +352,8 @@ def write_run_report(exp: Experiment, out: Path, run_info: Mapping[str, Any]) ->
                   "replications: how the centre moves from its start (the transition after "
                   "<code>--from</code>, or a cold start's run-in) to its steady state.</p>",
                   _html_table(["week", "measured stress", "exhaustion", "service level",
-                               "absence"], week, "weekly")]
+                               "absence"], week, "weekly"),
+                  img("by_week", "Week by week", figures[-1][2])]
     parts += ["<h2>KPIs</h2>",
               _html_table(["KPI", "mean", "95% CI", "meaning"], kpi_rows(est), "kpis")]
     prov = exp.provenance()

@@ -247,7 +247,8 @@ def test_run_from_another_regime_reports_the_start_everywhere(tmp_path, capsys):
     assert manifest["provenance"][0]["warmup_scenario"] == "old"
     report = (out / "report.html").read_text()
     assert "warmed up 5 unmeasured working days under the regime of &#x27;old&#x27;" in report
-    assert "Week by week" in report
+    assert "Week by week" in report and 'id="by_week"' in report  # the table and figure
+    assert (out / "figures" / "by_week.png").stat().st_size > 0
 
 
 def test_from_refusals_name_the_files_field_and_value(tmp_path, capsys):
