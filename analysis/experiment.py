@@ -65,7 +65,10 @@ class Task:
     """Observers recording during the run; their records join ``tables`` by name."""
     start: StartState | None = None
     """The warmed state the replication branches from (shared by the scenario's tasks);
-    None: a cold start (``horizon.warmup_days`` 0)."""
+    None: warmed here if ``horizon.warmup_days`` says so, else a cold start."""
+    start_from: Scenario | None = None
+    """The scenario whose regime the warm-up runs under (``--from``); its data goes into
+    the replication's provenance (``warmup_from``), so ``ccsim verify`` can run it again."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,9 @@ class RepOutput:
 def run_task(task: Task) -> RepOutput:
     """Simulate one task (runs in a worker; module-level so that it can be sent anywhere)."""
     r = simulate(task.scenario, seed=task.seed, replication=task.replication,
-                 observe=task.observe, start=task.start)
+                 observe=task.observe, start=task.start, start_from=task.start_from)
+    if task.start_from is not None:
+        r.provenance["warmup_from"] = task.start_from.to_dict()
     tables = dict(r.observed)
     if "strain_profile" in tables and not task.individual:  # a mean over few is theirs
         tables["strain_profile"] = published_profile(tables["strain_profile"], task.scenario)
@@ -821,7 +826,8 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
                 if progress:
                     progress(1)
             else:
-                todo.append(Task(i, s, seed, r, tuple(tables), individual, watch))
+                todo.append(Task(i, s, seed, r, tuple(tables), individual, watch,
+                                 start_from=start_from))
     guard.check([t.scenario for t in todo], len(todo), ex.workers, tables)
     todo = _warmed(todo, seed, start_from, exp, ex)
     for out in ex.run(todo):

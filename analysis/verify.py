@@ -239,13 +239,19 @@ def _resimulate(check: RepCheck, info: tuple) -> None:
     """Simulate a replication again and compare it byte for byte with what is stored."""
     from analysis.experiment import Task, guard, run_task
     from sim.people.observe import OBSERVERS
+    from sim.scenario import scenario_from_dict
 
     scenario, seed, rep, manifest, tables = info
     guard.check([scenario], 1, 1)  # a received scenario too large to run is refused first
     observe = tuple(n for n in tables if n in OBSERVERS)
     plain = tuple(n for n in tables if n not in OBSERVERS)
     individual = "calls" in tables and "agent" in tables["calls"].columns
-    out = run_task(Task(0, scenario, seed, rep, plain, individual, observe))
+    # warmed under another scenario's regime (--from): that scenario, as the run recorded it
+    old = (manifest.get("provenance") or {}).get("warmup_from")
+    start_from = scenario_from_dict(old, "warmup_from of the replication's provenance") if old \
+        else None
+    out = run_task(Task(0, scenario, seed, rep, plain, individual, observe,
+                        start_from=start_from))
     problems = []
     fresh_kpis = json.loads(json.dumps(json_safe(out.kpis), allow_nan=False))
     for k, v in (manifest.get("kpis") or {}).items():
@@ -331,7 +337,13 @@ def verify_folder(folder: Path, sample: int = DEFAULT_SAMPLE, seed: int = 0,
     digest = model_digest()
     checks: list[RepCheck] = []
     passed: list[tuple[RepCheck, tuple]] = []
-    for group in sorted(store.iterdir()):
+    groups = []
+    for group in sorted(store.iterdir()):  # --from experiments store apart: one level down
+        if group.name.startswith("from-") and group.is_dir() and not group.is_symlink():
+            groups += sorted(group.iterdir())
+        else:
+            groups.append(group)
+    for group in groups:
         if group.name.startswith("."):
             continue
         if group.is_symlink() or not group.is_dir():

@@ -15,6 +15,7 @@ from analysis.cli import main
 from analysis.experiment import ProcessExecutor, SerialExecutor, run_experiment
 from analysis.stats import t_interval
 from analysis.store import ReplicationStore
+from analysis.verify import verify_folder
 from analysis.warmup import mser, welch, welch_end
 from sim.engine.repeats import opening_time
 from sim.engine.status import Status
@@ -249,6 +250,8 @@ def test_run_from_another_regime_reports_the_start_everywhere(tmp_path, capsys):
     assert "warmed up 5 unmeasured working days under the regime of &#x27;old&#x27;" in report
     assert "Week by week" in report and 'id="by_week"' in report  # the table and figure
     assert (out / "figures" / "by_week.png").stat().st_size > 0
+    checked = verify_folder(out, sample=1)  # simulated again from the old regime's state
+    assert [c.status for c in checked.checks] == ["verified"] and checked.status == 0
 
 
 def test_from_refusals_name_the_files_field_and_value(tmp_path, capsys):
