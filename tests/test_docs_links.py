@@ -4,7 +4,8 @@ A fresh clone has nothing beside the repository, so README, docs, notebooks, sce
 and the package's own texts must not send a reader outside it (the team's notes, absolute
 paths of one machine); literature on the web (http, https) is fine. ``docs/design.md``
 describes the model as built, so every path and every dotted ``sim.``/``analysis.`` name it
-writes in backquotes must exist, or the page has drifted from the code.
+writes in backquotes must exist, or the page has drifted from the code; the same holds for
+README and every other page of ``docs/``.
 """
 
 from __future__ import annotations
@@ -96,9 +97,9 @@ def test_no_reference_outside_the_repository(path):
         f"docs/evidence.md §N or docs/design.md instead")
 
 
-def named_in_design() -> tuple[list[str], list[str]]:
-    """The paths and the dotted names ``docs/design.md`` writes in backquotes."""
-    quoted = re.findall(r"`([^`\n]+)`", DESIGN.read_text(encoding="utf-8"))
+def named_in(page: Path = DESIGN) -> tuple[list[str], list[str]]:
+    """The paths and the dotted names ``page`` writes in backquotes."""
+    quoted = re.findall(r"`([^`\n]+)`", page.read_text(encoding="utf-8"))
     paths = sorted({q for q in quoted if PATH.match(q)})
     dotted = sorted({q for q in quoted if DOTTED.match(q)})
     return paths, dotted
@@ -120,23 +121,30 @@ def resolve(name: str) -> object:
 
 def test_design_names_enough_to_check():
     """docs/design.md names the packages it describes (so the checks below are not vacuous)."""
-    paths, dotted = named_in_design()
+    paths, dotted = named_in()
     for package in ("sim/engine/", "sim/people/", "sim/regime/", "sim/measure/",
                     "sim/planning/", "sim/scenario/", "sim/model.py", "sim/start.py"):
         assert package in paths
     assert "sim.model.simulate" in dotted and len(dotted) > 50
 
 
-def test_design_paths_exist():
-    """Every file or folder docs/design.md names exists in the repository."""
-    paths, _ = named_in_design()
-    missing = [p for p in paths if not (ROOT / p).exists()]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+#: files the docs tell a reader to make (``ccsim import-acd ... --out scenarios/mine.toml``)
+MADE_BY_READER = {"scenarios/mine.toml"}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_named_paths_exist(page):
+    """Every file or folder docs/design.md (or README, another page) names exists."""
+    paths, _ = named_in(page)
+    missing = [p for p in paths if not (ROOT / p).exists() and p not in MADE_BY_READER]
     assert missing == []
 
 
-def test_design_dotted_names_exist():
-    """Every module, class, function or constant docs/design.md names by dotted name exists."""
-    _, dotted = named_in_design()
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_named_dotted_names_exist(page):
+    """Every module, class, function or constant a page names by dotted name exists."""
+    _, dotted = named_in(page)
     missing = []
     for name in dotted:
         try:
