@@ -127,14 +127,14 @@ def people_days(agent_days: pd.DataFrame, days: int, floor: int) -> pd.DataFrame
     """Per day: agents worked and their mean strain, exhaustion and threat (no identity).
 
     The table ``people_days`` of an experiment with stress on (the run report's week by
-    week view). A day with fewer than ``floor`` agents worked is blanked (a mean over few
-    is theirs).
+    week view). A day with fewer than ``floor`` agents worked is blanked, its head count
+    too, as in the strain profile (a mean over few is theirs).
     """
     cols = [c for c in ("strain_mean", "exhaustion", "threat") if c in agent_days]
     g = agent_days.groupby("day")
     out = g[cols].mean().reindex(range(days))
     out.insert(0, "agents", g.size().reindex(range(days), fill_value=0).astype(float))
-    out.loc[out["agents"] < floor, cols] = np.nan
+    out.loc[out["agents"] < floor, [*cols, "agents"]] = np.nan
     return out.reset_index(names="day")
 
 

@@ -140,13 +140,17 @@ def test_subtraction_attack_on_every_written_table(tmp_path):
     scenario = mixed_scenario(tmp_path)
     rep = run_cli(scenario, tmp_path / "out")
     written = {p.stem: pd.read_parquet(p) for p in rep.glob("*.parquet")}
-    assert set(written) == {"calls", "intervals", "daily", "team_days", "strain_profile"}
+    assert set(written) == {"calls", "intervals", "daily", "team_days", "strain_profile",
+                            "people_days"}
     for name, df in written.items():  # only team_days has a group below the centre
         assert "agent" not in df.columns, name
         assert ("team" in df.columns) == (name == "team_days"), name
     prof = written["strain_profile"]  # a mean over the agents logged in at a grid time
     assert (prof["strain"].isna() | (prof["agents"] >= PUBLISH_FLOOR)).all()
     assert prof.loc[prof["agents"].isna(), "strain"].isna().all()
+    people = written["people_days"]  # per day: means over the agents who worked it
+    assert (people["exhaustion"].isna() | (people["agents"] >= PUBLISH_FLOOR)).all()
+    assert people.loc[people["agents"].isna(), "exhaustion"].isna().all()
     real = truth(scenario)
     seen = subtraction_attack(written["team_days"], real, PUBLISH_FLOOR)
     td = written["team_days"].set_index(["team", "day"]).sort_index()
