@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sim.measure.kpi import KPIS
+from sim.measure.kpi import INTERVAL_TERMS, KPIS
 from sim.scenario import SL_DEFINITIONS, Scenario, format_clock
 
 
@@ -194,4 +194,9 @@ def reference() -> str:
     out += [f"| `{k}` | {v} |" for k, v in SL_DEFINITIONS.items()]
     out += ["", "## KPIs", "", "| KPI | unit | meaning |", "|---|---|---|"]
     out += [f"| `{k.name}` | {k.unit} | {k.description} |" for k in KPIS.values()]
+    out += ["", "## Words for intervals", "",
+            "The run report, the compare report, the notebooks and these docs use these "
+            "words with these meanings only (`sim.measure.kpi.INTERVAL_TERMS`).", "",
+            "| term | meaning |", "|---|---|"]
+    out += [f"| {t} | {d} |" for t, d in INTERVAL_TERMS.items()]
     return "\n".join(out) + "\n"

@@ -18,7 +18,7 @@ import pandas as pd
 from analysis.experiment import DEFAULT_TABLES, Experiment, SerialExecutor, run_experiment
 from analysis.report import Comparison
 from analysis.stats import Estimate, format_difference, summarise, t_interval
-from sim.measure.kpi import format_kpi
+from sim.measure.kpi import format_ci, format_kpi
 from sim.model import simulate
 from sim.people.observe import StrainProfile
 from sim.scenario import Scenario, load_scenario
@@ -54,6 +54,8 @@ def ci_text(kpi: str, e: Estimate, difference: bool = False) -> str:
     f = format_difference if difference else format_kpi
     if math.isnan(e.ci_low):
         return f(kpi, e.mean)
+    if not difference:  # a mean's bounds inside the KPI's range: no 105% service level
+        return f"{f(kpi, e.mean)} {format_ci(kpi, e.ci_low, e.ci_high)}"
     return f"{f(kpi, e.mean)} [{f(kpi, e.ci_low)}, {f(kpi, e.ci_high)}]"
 
 

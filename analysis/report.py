@@ -35,7 +35,7 @@ from analysis.stats import (  # noqa: E402
 )
 from analysis.stats import format_difference as fmt_diff  # noqa: E402
 from analysis.store import atomic_write, json_safe  # noqa: E402
-from sim.measure.kpi import KPIS
+from sim.measure.kpi import INTERVAL_TERMS, KPIS, format_ci
 from sim.measure.kpi import format_kpi as fmt  # noqa: E402
 from sim.scenario import Scenario, format_clock  # noqa: E402
 
@@ -130,7 +130,7 @@ def compare(exp: Experiment, confidence: float = 0.95,
 
 
 def _ci(kpi: str, e: Estimate) -> str:
-    return f"[{fmt(kpi, e.ci_low)}, {fmt(kpi, e.ci_high)}]"
+    return format_ci(kpi, e.ci_low, e.ci_high)  # inside the KPI's range: no 105% share
 
 
 def _diff_ci(kpi: str, e: Estimate) -> str:
@@ -145,8 +145,9 @@ def _yes(d: Difference) -> str:
 #: the KPIs a headline speaks of, when the run has them (see :func:`headline_kpis`)
 HEADLINE_KPIS = ("service_level", "stress_mean", "warnings_per_agent", "paid_agent_hours")
 #: how a headline names them
-HEADLINE_WORDS = {"service_level": "service level", "stress_mean": "measured stress",
-                  "warnings_per_agent": "warnings per agent",
+HEADLINE_WORDS = {"service_level": "service level",
+                  "stress_mean": "measured stress (stress points)",
+                  "warnings_per_agent": "warnings per agent over the run",
                   "paid_agent_hours": "paid agent-hours per day"}
 #: terminal width the printed tables keep within
 TEXT_WIDTH = 100
@@ -479,6 +480,17 @@ pre{background:#f7f7f7;padding:.6em;overflow-x:auto;white-space:pre-wrap}"""
 HTML_COLUMNS = 4
 
 
+def words_html() -> str:
+    """A report's "Words used" list: each interval term with its one definition.
+
+    The run report and the compare report both print it from
+    :data:`sim.measure.kpi.INTERVAL_TERMS`, so they state intervals in the same words.
+    """
+    items = "".join(f"<dt>{html.escape(t)}</dt><dd>{html.escape(d)}.</dd>"
+                    for t, d in INTERVAL_TERMS.items())
+    return f'<h2>Words used</h2><dl class="words">{items}</dl>'
+
+
 def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "") -> str:
     e = html.escape
     out = [f'<table class="{e(cls)}"><thead><tr>'
@@ -564,7 +576,7 @@ def write_report(exp: Experiment, c: Comparison, out: Path,
         parts += [f"<h3>{e(n)} - {e(c.baseline)}</h3>", _html_table(header, rows, "differences")]
     parts += ["<h2>What the KPIs mean</h2><dl>",
               *[f"<dt><code>{e(k)}</code></dt><dd>{e(KPIS[k].description)}</dd>"
-                for k in c.kpis[c.baseline] if k in KPIS], "</dl>"]
+                for k in c.kpis[c.baseline] if k in KPIS], "</dl>", words_html()]
     for name, title, data in figures:
         parts += [f"<h2>{e(title)}</h2>", img(name, title, data)]
     diff = parameter_diff(exp.scenarios)

@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.experiment import Experiment, rep_range
-from analysis.report import CSS, _clock_axis, _html_table, plt, png_bytes
+from analysis.report import CSS, _clock_axis, _html_table, plt, png_bytes, words_html
 from analysis.stats import Estimate, summarise, t_interval
 from analysis.store import atomic_write, json_safe
 from analysis.warmup import start_text, weekly
-from sim.measure.kpi import KPIS
+from sim.measure.kpi import KPIS, format_ci
 from sim.measure.kpi import format_kpi as fmt
 from sim.scenario import Scenario, format_clock
 
@@ -77,28 +77,31 @@ def headline(s: Scenario, est: Mapping[str, Estimate], sl_profile: pd.DataFrame,
              net: pd.DataFrame, reps: int) -> str:
     """The report's first sentence, the planner's intraday picture in words.
 
-    The service level against its target, how many intervals miss it and the worst,
-    occupancy, intervals short of the Erlang requirement, and what the staff cost.
+    The service level against its target, the intervals below target and the worst
+    interval (the KPIs, in the words of :data:`sim.measure.kpi.INTERVAL_TERMS`), the clock
+    of the average day's lowest interval, occupancy, coverage, and what the staff cost.
     """
     sl = s.service_level
     e = est["service_level"]
     text = f"{s.name}: service level {fmt('service_level', e.mean)}"
     if not math.isnan(e.ci_low):
-        text += f" [{fmt('service_level', e.ci_low)}, {fmt('service_level', e.ci_high)}]"
+        text += f" {format_ci('service_level', e.ci_low, e.ci_high)}"
     text += (f" against the {100 * sl.target:g}% target (answered within "
              f"{sl.threshold_s:g} s)")
+    for k, term in (("intervals_below_target", "intervals below target"),
+                    ("worst_interval_service_level", "worst interval")):
+        if k in est and not math.isnan(est[k].mean):
+            text += f"; {term} {fmt(k, est[k].mean)}"
     prof = sl_profile.dropna(subset=["mean"])
     if len(prof):
-        below = prof[prof["mean"] < sl.target]
         worst = prof.loc[prof["mean"].idxmin()]
         clock = format_clock(s.horizon.open + int(worst["interval"]) * s.horizon.interval_s)
-        text += (f"; {len(below)} of {len(prof)} intervals below target on average, worst "
-                 f"{100 * worst['mean']:.0f}% at {clock}")
+        text += f" (the average day lowest at {clock}, {100 * worst['mean']:.0f}%)"
     if "occupancy" in est:
         text += f"; occupancy {fmt('occupancy', est['occupancy'].mean)}"
     short = int((net["net"] < -0.5).sum())
-    text += (f"; agents on queue short of the Erlang requirement in {short} of {len(net)} "
-             "intervals")
+    text += (f"; coverage: agents on queue short of the Erlang requirement in {short} of "
+             f"{len(net)} intervals of the day")
     if "paid_agent_hours" in est and not math.isnan(est["paid_agent_hours"].mean):
         cur = s.cost.currency
         text += (f"; {est['paid_agent_hours'].mean:,.0f} paid agent-hours a day, "
@@ -272,7 +275,7 @@ def weekly_rows(exp: Experiment) -> list[list[str]]:
 def kpi_rows(est: Mapping[str, Estimate]) -> list[list[str]]:
     """KPI, mean, 95% CI, meaning: the table ``ccsim run`` prints, for HTML."""
     return [[k, fmt(k, e.mean) + e.dropped_note(),
-             "-" if math.isnan(e.ci_low) else f"[{fmt(k, e.ci_low)}, {fmt(k, e.ci_high)}]",
+             "-" if math.isnan(e.ci_low) else format_ci(k, e.ci_low, e.ci_high),
              KPIS[k].description if k in KPIS else ""] for k, e in est.items()]
 
 
@@ -355,7 +358,8 @@ def write_run_report(exp: Experiment, out: Path, run_info: Mapping[str, Any]) ->
                                "absence"], week, "weekly"),
                   img("by_week", "Week by week", figures[-1][2])]
     parts += ["<h2>KPIs</h2>",
-              _html_table(["KPI", "mean", "95% CI", "meaning"], kpi_rows(est), "kpis")]
+              _html_table(["KPI", "mean", "95% CI", "meaning"], kpi_rows(est), "kpis"),
+              words_html()]
     prov = exp.provenance()
     first = prov[0] if prov else {}
     info = {**run_info, "seed": exp.seed, "replications": len(reps),

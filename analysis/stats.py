@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from sim.measure.kpi import KPIS, format_kpi
+from sim.measure.kpi import KPIS, UNIT_WORDS, format_ci, format_kpi
 
 #: confidence of compare's and sweep's intervals (and 1 - the primary tests' level)
 COMPARE_CONFIDENCE = 0.95
@@ -411,21 +411,37 @@ def format_p(v: float | None) -> str:
     return "<0.001" if v < 0.001 else f"{v:.3f}"
 
 
-def kpi_table(est: Mapping[str, Estimate], with_ci: bool) -> str:
-    """Every KPI's mean (and CI) with what it means: the table ``ccsim run`` prints."""
+def kpi_table(est: Mapping[str, Estimate], with_ci: bool, explain: bool = False,
+              width: int = 100) -> str:
+    """Every KPI's mean (and CI) in its unit: the table ``ccsim run`` prints.
+
+    It fits ``width`` columns: the KPI meanings, the long part, come only with ``explain``
+    (``ccsim run --explain``), each wrapped under its row; a CI is shown inside the
+    values the KPI can take (:func:`sim.measure.kpi.format_ci`).
+    """
     w = max([16, *map(len, est)])  # the KPI column fits the longest name
+    unit = {k: UNIT_WORDS.get(KPIS[k].unit, KPIS[k].unit) if k in KPIS else "" for k in est}
     lines = [f"{'KPI':<{w}} {'mean':>11}" + (f"   {'95% CI':<24}" if with_ci else "   ")
-             + "meaning"]
+             + "unit"]
     gone = [k for k, e in est.items() if math.isnan(e.mean)]
+    fill = {"width": width, "initial_indent": "    ", "subsequent_indent": "    "}
     for k, e in est.items():
         if math.isnan(e.mean):
             continue  # nothing to measure in this scenario: named below
-        ci = f"[{format_kpi(k, e.ci_low)}, {format_kpi(k, e.ci_high)}]" if with_ci else ""
-        desc = KPIS[k].description if k in KPIS else ""
+        ci = format_ci(k, e.ci_low, e.ci_high) if with_ci else ""
         lines.append(f"{k:<{w}} {format_kpi(k, e.mean):>11}   "
-                     + (f"{ci:<24}" if with_ci else "") + desc + e.dropped_note())
+                     + (f"{ci:<24}" if with_ci else "") + unit[k])
+        if e.dropped:
+            lines.append(textwrap.fill(e.dropped_note().strip(" ()") + ".", **fill))
+        if explain and k in KPIS:
+            lines.append(textwrap.fill(KPIS[k].description, **fill))
+    lines += ["", textwrap.fill(
+        "% is a share shown as per cent; stress pts are the model's survey scale (0: no "
+        "strain; above stress.high_threshold: high); per agent counts are over the run."
+        + ("" if explain else " What each KPI means: add --explain (or see ccsim docs)."),
+        width=width)]
     if gone:
         lines += ["", textwrap.fill(f"Not shown: {len(gone)} KPI(s) with no value in this "
                                     f"scenario (what they measure is not in it): "
-                                    f"{', '.join(gone)}.", width=100)]
+                                    f"{', '.join(gone)}.", width=width)]
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from analysis.stats import (
 )
 from analysis.stats import format_difference as fmt_diff
 from analysis.store import slug
+from sim.measure.kpi import format_ci
 from sim.measure.kpi import format_kpi as fmt
 from sim.scenario import Scenario
 
@@ -136,27 +137,50 @@ def sweep_plots(tidy: pd.DataFrame, keys: list[str], folder: Path) -> list[Path]
 
 
 def sweep_text(tidy: pd.DataFrame, base: str, keys: list[str], combos: list[tuple],
-               reps: int, seed: int, primary: Sequence[str]) -> str:
-    """The sweep as text: what was run, the table, and what 'differs' means."""
+               reps: int, seed: int, primary: Sequence[str], width: int = 100) -> str:
+    """The sweep as text within ``width`` columns: what was run, a table per combination.
+
+    The first combination shows each KPI's mean and 95% CI; every later one its mean and
+    the paired difference from the first with its CI, the p-value that decides and the
+    verdict. KPIs with no value anywhere are named once; the full table (CI of every
+    mean, both p-values) is sweep.csv.
+    """
     first = ", ".join(f"{k}={literal(v)}" for k, v in zip(keys, combos[0], strict=True))
-    lines = [f"\n{base}: {len(combos)} combinations x {reps} replications, seed {seed}; "
-             f"differences paired against the first combination ({first}), shares in "
-             "percentage points (pp)\n"]
-    show = tidy.assign(**{c: tidy.apply(lambda r, c=c: fmt(r["kpi"], r[c]), axis=1)
-                          for c in ("mean", "ci_low", "ci_high")})
-    show = show.assign(**{c: tidy.apply(lambda r, c=c: fmt_diff(r["kpi"], r[c]), axis=1)
-                          for c in ("diff", "diff_ci_low", "diff_ci_high")})
-    show = show.assign(**{c: tidy[c].map(format_p) for c in ("p_value", "p_holm")},
-                       differs=tidy["differs"].map(
-                           lambda v: "-" if pd.isna(v) else "yes" if v else "no"))
-    drop = ["scenario", "half_width"] + ([] if tidy["dropped"].any() else ["dropped"])
-    lines.append(show.drop(columns=drop).to_string(index=False))
+    lines = [textwrap.fill(
+        f"{base}: {len(combos)} combinations x {reps} replications, seed {seed}; "
+        f"differences paired against the first combination ({first}), shares in "
+        "percentage points (pp)", width=width)]
+    gone = sorted(set(tidy["kpi"]) - set(tidy.loc[tidy["n"] > 0, "kpi"]),
+                  key=list(tidy["kpi"]).index)
+    w = max(map(len, tidy["kpi"]))
+    for i, (combo, part) in enumerate(tidy.groupby(keys, sort=False)):
+        combo = combo if isinstance(combo, tuple) else (combo,)
+        lines += ["", ", ".join(f"{k}={literal(v)}" for k, v in zip(keys, combo, strict=True))]
+        lines.append(f"  {'KPI':<{w}} {'mean':>9}  " + (
+            "95% CI" if i == 0 else f"{'difference [95% CI]':<34}{'p':>6}  differs"))
+        for r in part.itertuples(index=False):
+            if r.kpi in gone:
+                continue
+            k, mean = r.kpi, fmt(r.kpi, r.mean)
+            if i == 0:
+                cell = format_ci(k, r.ci_low, r.ci_high) if r.n > 1 else ""
+            else:
+                diff = (f"{fmt_diff(k, r.diff)} [{fmt_diff(k, r.diff_ci_low)}, "
+                        f"{fmt_diff(k, r.diff_ci_high)}]")
+                p = r.p_value if r.test == "primary" else r.p_holm
+                verdict = "-" if pd.isna(r.differs) else "yes" if r.differs else "no"
+                cell = f"{diff:<34}{format_p(p):>6}  {verdict}"
+            lines.append(f"  {k:<{w}} {mean:>9}  {cell}".rstrip())
+    if gone:
+        lines += ["", textwrap.fill(f"No value in any combination ({len(gone)} KPIs: what they "
+                                    f"measure is not in the scenario): {', '.join(gone)}.",
+                                    width=width)]
     n_sec = tidy.loc[tidy["test"] == "secondary", "kpi"].nunique()
     lines.append("\n" + textwrap.fill(
         f"differs (against the first combination): the primary KPI(s) ({', '.join(primary)})"
         f" tested at {100 * COMPARE_CONFIDENCE:g}% each, unadjusted; the other {n_sec} KPIs "
-        "are secondary, Holm-adjusted together within each combination (p_holm), so the "
-        f"chance of any false 'differs' among them is at most "
+        "are secondary, Holm-adjusted together within each combination (p is then p_holm), "
+        f"so the chance of any false 'differs' among them is at most "
         f"{100 * (1 - COMPARE_CONFIDENCE):g}%. Combinations are not adjusted for each other; "
-        "CIs are unadjusted.", width=92))
+        "CIs are unadjusted. Every column of every combination: sweep.csv.", width=width))
     return "\n".join(lines)

@@ -14,7 +14,7 @@ import pytest
 
 from analysis.cli import main
 from analysis.report import TRADE_OFF_KPI, flatten, parameter_diff
-from sim.measure.kpi import KPIS
+from sim.measure.kpi import KPIS, format_kpi
 from sim.scenario import format_clock
 from tests.conftest import SCENARIOS
 
@@ -271,9 +271,10 @@ def test_run_writes_its_report(run_report):
     head = re.search(r'<p class="headline" id="headline">([^<]*)</p>', html)
     assert head, "no headline"
     m = re.search(r"^base: service level \d+\.\d\d% \[[\d.]+%, [\d.]+%\] against the 80% target"
-                  r".*; (\d+) of 48 intervals below target on average, worst (\d+)% at "
-                  r"(\d\d:\d\d); occupancy [\d.]+%; agents on queue short of the Erlang "
-                  r"requirement in (\d+) of 48 intervals; [\d,]+ paid agent-hours a day, "
+                  r".*; intervals below target [\d.]+%; worst interval [\d.]+% \(the "
+                  r"average day lowest at (\d\d:\d\d), (\d+)%\); occupancy [\d.]+%; "
+                  r"coverage: agents on queue short of the Erlang requirement in (\d+) of 48 "
+                  r"intervals of the day; [\d,]+ paid agent-hours a day, "
                   r"NOK [\d,]+ \(NOK [\d.]+ per answered call\)", head[1])
     assert m, head[1]
     imgs = set(re.findall(r'<img id="([^"]+)"', html))
@@ -303,11 +304,13 @@ def test_run_report_numbers_are_the_runs(base):
     assert np.allclose(net["on_queue"], iv.groupby("interval")["agents_on_queue"].mean())
     assert (net["erlang_agents"] > 0).all() and len(net) == s.horizon.intervals_per_day
     text = headline(s, summarise(exp.kpi_rows(0)), prof, net, 2)
-    below = int((by_hand < s.service_level.target).sum())
+    est = summarise(exp.kpi_rows(0))
     worst = by_hand.idxmin()
     clock = format_clock(s.horizon.open + worst * s.horizon.interval_s)
-    assert f"; {below} of 48 intervals below target on average, worst " \
-        f"{100 * by_hand.min():.0f}% at {clock};" in text, text
+    below, low = (format_kpi(k, est[k].mean)
+                  for k in ("intervals_below_target", "worst_interval_service_level"))
+    assert (f"; intervals below target {below}; worst interval {low} (the average day lowest "
+            f"at {clock}, {100 * by_hand.min():.0f}%);") in text, text
     assert f"short of the Erlang requirement in {int((net['net'] < -0.5).sum())} of 48" in text
 
 

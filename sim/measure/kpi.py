@@ -92,6 +92,39 @@ class KPI:
 
 KPIS: dict[str, KPI] = {}
 
+#: The words every statement about reporting intervals uses, one definition each: the KPI
+#: descriptions below, ``ccsim run``'s and ``ccsim compare``'s reports, ``ccsim docs`` and the
+#: notebooks quote these, so the run report, the compare report and the docs cannot say the
+#: same thing three ways.
+INTERVAL_TERMS: dict[str, str] = {
+    "reporting interval": "one interval (horizon.interval_minutes) of one day, counted when "
+                          "calls arrived in it",
+    "intervals below target": "the share of reporting intervals whose service level is below "
+                              "service_level.target",
+    "worst interval": "the reporting interval with the lowest service level in a replication; "
+                      "its service level, averaged over replications",
+    "coverage": "per interval of the day, the agents on queue (Ready, Talk, After Call Work) "
+                "against the agents Erlang C/A needs for the service-level target in that "
+                "interval alone; an interval more than half an agent short is under-covered",
+}
+
+
+def interval_term(term: str) -> str:
+    """``"Intervals below target: the share of ..."``: a term with its one definition."""
+    return f"{term[0].upper()}{term[1:]}: {INTERVAL_TERMS[term]}."
+
+
+#: KPIs whose unit is a share but which can pass 100% (time on queue over time scheduled
+#: counts overtime), so a confidence interval over 100% is no display error for them.
+ABOVE_ONE = frozenset({"conformance"})
+
+#: How a unit reads in a table's unit column (shares are shown as per cent).
+UNIT_WORDS: dict[str, str] = {
+    "share": "%", "score": "stress pts", "s": "seconds", "h": "hours", "calls": "calls",
+    "currency": "currency", "per agent": "per agent", "per agent-day": "/agent-day",
+    "per year": "per year", "FTE": "FTE",
+}
+
 
 def kpi(name: str, description: str, unit: str = "") -> Callable:
     """Register a KPI function under a stable name."""
@@ -213,16 +246,15 @@ def _interval_service_levels(d: KPIData) -> np.ndarray:
     return num[n > 0] / n[n > 0]
 
 
-@kpi("intervals_below_target", "Share of reporting intervals (with calls) whose service level "
-     "is below service_level.target: the planner's intraday view.", "share")
+@kpi("intervals_below_target", interval_term("intervals below target")
+     + " A reporting interval is " + INTERVAL_TERMS["reporting interval"] + ".", "share")
 def intervals_below_target(d: KPIData) -> float:
     """Intervals missing the target / intervals with calls."""
     sl = interval_service_levels(d)
     return _ratio(float((sl < d.service_level.target).sum()), float(len(sl)))
 
 
-@kpi("worst_interval_service_level", "Service level of the worst reporting interval (with "
-     "calls).", "share")
+@kpi("worst_interval_service_level", interval_term("worst interval"), "share")
 def worst_interval_service_level(d: KPIData) -> float:
     """The lowest interval service level."""
     sl = interval_service_levels(d)
@@ -360,8 +392,10 @@ def quality_score(d: KPIData) -> float:
     return float(d.evaluations["score"].mean())
 
 
-@kpi("stress_mean", "Mean measured stress: the end-of-shift survey's reading (mean acute "
-     "strain of the day + exhaustion + survey noise; [stress] section).", "score")
+@kpi("stress_mean", "Mean measured stress on the model's survey scale (stress points: 0 is "
+     "no strain; a reading above stress.high_threshold counts as high): the end-of-shift "
+     "survey's reading (mean acute strain of the day + "
+     "exhaustion + the person's level + survey noise; [stress] section).", "score")
 def stress_mean(d: KPIData) -> float:
     """Mean of the survey readings over agent-days worked."""
     return _agent_day_mean(d, "stress")
@@ -435,7 +469,10 @@ def _action_counts(d: KPIData) -> dict[str, int]:
 
 
 @kpi("warnings_per_agent", "Warnings given by supervisors per agent over the run "
-     "(punitive feedback, `measurement.adherence.warning_after` breaches).", "per agent")
+     "(punitive feedback, `measurement.adherence.warning_after` breaches). At most one per "
+     "agent per supervisor.escalation_interval_days (20 working days by default: a formal "
+     "warning is an HR step, not a daily message), so a run shorter than that reads at most "
+     "1 (0.999: almost every agent warned once).", "per agent")
 def warnings_per_agent(d: KPIData) -> float:
     """Warnings per agent."""
     return _per_agent(d, "warning")
@@ -656,8 +693,9 @@ def service_level_target_met(d: KPIData) -> float:
     return _met_share(np.array([service_level(d)]), goal, True)
 
 
-@kpi("intervals_target_met_share", "Share of reporting intervals (with calls) whose service "
-     "level meets the per-interval goal (targets.service_level_interval; NaN: none).", "share")
+@kpi("intervals_target_met_share", "Share of reporting intervals whose service level meets "
+     "the per-interval goal (targets.service_level_interval; NaN: none); the complement of "
+     "intervals below target when that goal is the target.", "share")
 def intervals_target_met_share(d: KPIData) -> float:
     """Intervals meeting the goal / intervals with calls."""
     goal = None if d.targets is None else d.targets.interval_goal
@@ -754,6 +792,28 @@ def format_kpi(kpi: str, v: float | None) -> str:
     if unit == "currency":
         return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.2f}"
     return f"{v:.3g}" if abs(v) < 1 else f"{v:.2f}"
+
+
+def kpi_range(kpi: str) -> tuple[float, float]:
+    """The values a KPI can take: shares 0-100% (conformance may pass it), the rest 0 up."""
+    unit = KPIS[kpi].unit if kpi in KPIS else ""
+    return (0.0, 1.0 if unit == "share" and kpi not in ABOVE_ONE else math.inf)
+
+
+def in_range(kpi: str, v: float) -> float:
+    """``v`` clipped to :func:`kpi_range`, for showing a confidence interval's bound.
+
+    A Student-t bound can leave the values a KPI can take (93.59% [82.04%, 105.13%] over 3
+    replications) while the KPI cannot, so the interval shown is its part inside the range:
+    it holds the true mean exactly as often as the whole interval does.
+    """
+    lo, hi = kpi_range(kpi)
+    return v if math.isnan(v) else min(max(v, lo), hi)
+
+
+def format_ci(kpi: str, low: float, high: float) -> str:
+    """``"[82.04%, 100.00%]"``: a KPI's confidence interval in its unit and range."""
+    return f"[{format_kpi(kpi, in_range(kpi, low))}, {format_kpi(kpi, in_range(kpi, high))}]"
 
 
 # --------------------------------------------------------------------------- by
