@@ -658,9 +658,9 @@ def _start_from(args: argparse.Namespace, scenarios: list) -> object:
     old = load_scenario(args.start_from)
     paths = [args.scenario] if hasattr(args, "scenario") else args.scenarios
     for path, s in zip(paths, scenarios, strict=True):
-        if s.horizon.warmup_days <= 0:
+        if s.warmup_days <= 0:
             raise CLIError(f"--from {args.start_from}: {path} has horizon.warmup_days = "
-                           f"{s.horizon.warmup_days}; the warm-up under the old regime needs "
+                           f"{s.warmup_days}; the warm-up under the old regime needs "
                            "at least 1 day (e.g. --set horizon.warmup_days=20; `ccsim warmup "
                            f"{args.start_from}` recommends a length)")
         try:

@@ -25,7 +25,13 @@ import numpy as np
 import pandas as pd
 
 from analysis.args import EXECUTORS
-from analysis.stats import COMPARE_CONFIDENCE, paired_difference, t_interval, target_reached
+from analysis.stats import (
+    COMPARE_CONFIDENCE,
+    paired_difference,
+    replications_needed,
+    t_interval,
+    target_reached,
+)
 from analysis.store import (
     ReplicationStore,
     claim_output,
@@ -394,6 +400,13 @@ class SizeEstimate:
     measured: bool = False
     """Whether memory and time were scaled from a pilot run on this machine (else: the
     static model's figures, calibrated once on a 2024 laptop)."""
+    fixed_s: float = 0.0
+    """Of ``seconds``, what does not grow with the days (building and writing the tables):
+    a warm-up, which collects nothing, costs the rest per day."""
+
+    def day_seconds(self, days: int) -> float:
+        """Seconds one simulated day of ``days`` costs, without the fixed part."""
+        return max(0.0, self.seconds - self.fixed_s) / max(1, days)
 
     def describe(self) -> str:
         """One line with the estimate and the sizes it comes from."""
@@ -534,7 +547,7 @@ def estimate(scenario: Scenario, tables: Sequence[str] = DEFAULT_TABLES,
         per_unit, fixed = t_large / r_large, 0.0
     return SizeEstimate(full.calls, full.agent_days, full.status_rows,
                         mem_unit * full.memory_bytes,
-                        fixed + per_unit * full.seconds, measured=True)
+                        fixed + per_unit * full.seconds, measured=True, fixed_s=fixed)
 
 
 class TooLargeError(ValueError):
@@ -558,9 +571,11 @@ class SizeGuard:
     force: bool = False
     notify: Callable[[str], None] | None = None
 
-    pilot_after_s: float = 1.0
+    pilot_after_s: float = 0.1
     """Work the static model puts under this many seconds (and far under the memory limit)
-    is not piloted: nothing would be announced or refused, so a pilot would only cost."""
+    is not piloted: nothing would be announced or refused, so a pilot would only cost. The
+    static model was calibrated without stress and regimes, which make a day up to about 6
+    times dearer (the 2018 case: 0.14 s static, 0.8 s measured), hence the margin."""
 
     def estimates(self, scenarios: Sequence[Scenario], tables: Sequence[str] = DEFAULT_TABLES,
                   tasks: int = 1, parallel: int = 1) -> list[SizeEstimate]:
@@ -582,7 +597,8 @@ class SizeGuard:
         return [piloted if d == big else SizeEstimate(
             e.calls, e.agent_days, e.status_rows,
             e.memory_bytes * piloted.memory_bytes / ref.memory_bytes,
-            e.seconds * piloted.seconds / ref.seconds, measured=True)
+            piloted.fixed_s + e.seconds * (piloted.seconds - piloted.fixed_s) / ref.seconds,
+            measured=True, fixed_s=piloted.fixed_s)
             for d, e in statics.items()]
 
     def refuse(self, scenarios: Sequence[Scenario],
@@ -604,15 +620,19 @@ class SizeGuard:
                                 "days, agents or calls (or --force to run it anyway)")
 
     def check(self, scenarios: Sequence[Scenario], tasks: int, workers: int,
-              tables: Sequence[str] = DEFAULT_TABLES) -> None:
+              tables: Sequence[str] = DEFAULT_TABLES,
+              warm: Sequence[tuple[Scenario, int]] = ()) -> float:
         """Raise :class:`TooLargeError` if the ``tasks`` replications left are too large.
 
         The time announced is the replications' estimated time spread over the workers
         that can run at once: no more than the tasks, the workers, or this machine's cores,
-        of which other work (the 1-minute load average, less this process) takes a fair share.
+        of which other work (the 1-minute load average, less this process) takes a fair
+        share; plus the warm-ups ``warm`` still to simulate ((scenario, days) each, once per
+        scenario and seed, several at once on a pool), each day costing what a measured day
+        of its scenario does without the tables. Returns that time in seconds (0 for none).
         """
         if not tasks:
-            return
+            return 0.0
         at_once = min(max(1, workers), tasks)
         parallel = min(at_once, os.cpu_count() or 1)
         ests = self.estimates(scenarios, tables, tasks, parallel)
@@ -631,11 +651,46 @@ class SizeGuard:
                                 "run it anyway)")
         cores, busy = _cores_free(parallel)
         total = sum(e.seconds for e in ests) * tasks / len(ests) / cores
+        warm_s = self.warm_seconds(scenarios, ests, warm, workers)
+        total += warm_s
         if self.notify and total > self.notify_after_s:
             load = (f" (sharing {os.cpu_count() or 1} cores with a load of {busy:.1f} "
                     "from other work)") if busy >= 0.5 else ""
+            warmups = (f" after {len(warm)} warm-up(s) of {max(d for _, d in warm)} days "
+                       f"(about {_duration(warm_s)})") if warm else ""
             self.notify(f"estimate: {worst.describe()}; {tasks} replication(s) on {at_once} "
-                        f"worker(s){load}: about {_duration(total)} in all")
+                        f"worker(s){warmups}{load}: about {_duration(total)} in all")
+        return total
+
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        """No announcements inside (a caller that announced the whole run itself)."""
+        notify, self.notify = self.notify, None
+        try:
+            yield
+        finally:
+            self.notify = notify
+
+    @staticmethod
+    def warm_seconds(scenarios: Sequence[Scenario], ests: Sequence[SizeEstimate],
+                     warm: Sequence[tuple[Scenario, int]], workers: int,
+                     cores: float | None = None) -> float:
+        """Wall seconds of the warm-ups ``warm``, from the replications' estimates ``ests``.
+
+        ``ests`` are :meth:`estimates` of ``scenarios`` (one per distinct scenario, in
+        order); a warm-up under a scenario not among them (``--from``) costs their mean.
+        ``cores``: what the warm-ups get (default: a fair share, :func:`_cores_free`).
+        """
+        if not warm:
+            return 0.0
+        by = dict(zip(dict.fromkeys(s.digest() for s in scenarios), ests, strict=True))
+        days = {s.digest(): s.horizon.days for s in scenarios}
+        mean = sum(e.day_seconds(days[d]) for d, e in by.items()) / len(by)
+        cpu = sum(n * (by[s.digest()].day_seconds(days[s.digest()]) if s.digest() in by
+                       else mean) for s, n in warm)
+        if cores is None:
+            cores, _ = _cores_free(min(max(1, workers), len(warm), os.cpu_count() or 1))
+        return cpu / cores
 
 
 guard = SizeGuard()
@@ -707,6 +762,10 @@ class Experiment:
     """The scenario whose regime every warm-up ran under (``--from``); None: each its own."""
     warmup_s: float = 0.0
     """Seconds spent warming up (once per scenario and seed, shared by the replications)."""
+    starts: dict[tuple[str, int], StartState] = field(default_factory=dict, repr=False)
+    """Warmed states by (regime scenario digest, days), kept so that replications added
+    later (``--until``'s steps, a resumed run in this process) branch from the same state
+    without simulating the warm-up again."""
 
     @property
     def names(self) -> list[str]:
@@ -735,8 +794,8 @@ class Experiment:
         """
         s = self.scenarios[index]
         src = self.start_from or s
-        days = warmup_length(src, s.horizon.warmup_days) if (
-            s.horizon.warmup_days or self.start_from is not None) else 0
+        days = warmup_length(src, s.warmup_days) if (
+            s.warmup_days or self.start_from is not None) else 0
         return {"warmup_days": days, "warmup_scenario": src.name if days else ""}
 
     def table(self, name: str) -> pd.DataFrame:
@@ -828,7 +887,9 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
             else:
                 todo.append(Task(i, s, seed, r, tuple(tables), individual, watch,
                                  start_from=start_from))
-    guard.check([t.scenario for t in todo], len(todo), ex.workers, tables)
+    guard.check([t.scenario for t in todo], len(todo), ex.workers, tables,
+                [(j.scenario, key[1]) for key, j in _warm_jobs(todo, seed, start_from,
+                                                               exp).items()])
     todo = _warmed(todo, seed, start_from, exp, ex)
     for out in ex.run(todo):
         if store:
@@ -870,31 +931,39 @@ def _warmed(todo: list[Task], seed: int, start_from: Scenario | None,
     executor that can (``warm``: the process pool), else one after another here; the
     state is the same either way (a pure function of scenario and seed).
     """
-    jobs: dict[tuple[str, int], WarmJob] = {}
-    for t in todo:
-        s = t.scenario
-        if s.horizon.warmup_days or start_from is not None:
-            src = start_from or s
-            key = (src.digest(), warmup_length(src, s.horizon.warmup_days))
-            jobs.setdefault(key, WarmJob(s, seed, start_from))
-    if not jobs:
-        return todo
-    t0 = time.perf_counter()
-    warm = getattr(executor, "warm", None)
-    done = warm(list(jobs.values())) if warm is not None else [
-        warm_job(j) for j in jobs.values()]
-    states = dict(zip(jobs, done, strict=True))
-    exp.warmup_s += time.perf_counter() - t0
+    jobs = _warm_jobs(todo, seed, start_from, exp)
+    if jobs:
+        t0 = time.perf_counter()
+        warm = getattr(executor, "warm", None)
+        done = warm(list(jobs.values())) if warm is not None else [
+            warm_job(j) for j in jobs.values()]
+        exp.starts.update(zip(jobs, done, strict=True))
+        exp.warmup_s += time.perf_counter() - t0
+    states = exp.starts
     out = []
     for t in todo:
         s = t.scenario
-        if not s.horizon.warmup_days and start_from is None:
+        if not s.warmup_days and start_from is None:
             out.append(t)
             continue
         src = start_from or s
         out.append(replace(t, start=states[src.digest(),
-                                         warmup_length(src, s.horizon.warmup_days)]))
+                                         warmup_length(src, s.warmup_days)]))
     return out
+
+
+def _warm_jobs(todo: list[Task], seed: int, start_from: Scenario | None,
+               exp: Experiment) -> dict[tuple[str, int], WarmJob]:
+    """The warm-ups ``todo`` needs that ``exp`` has not simulated yet, by (digest, days)."""
+    jobs: dict[tuple[str, int], WarmJob] = {}
+    for t in todo:
+        s = t.scenario
+        if s.warmup_days or start_from is not None:
+            src = start_from or s
+            key = (src.digest(), warmup_length(src, s.warmup_days))
+            if key not in exp.starts:  # warmed by an earlier call of this experiment
+                jobs.setdefault(key, WarmJob(s, seed, start_from))
+    return jobs
 
 
 def run_until(scenarios: Sequence[Scenario], seed: int, kpi: str, half_width: float, *,
@@ -931,6 +1000,27 @@ def _precise(exp: Experiment, kpi: str, half_width: float, confidence: float,
     else:
         values = series
     return all(target_reached(v, half_width, confidence) for v in values)
+
+
+def until_reps_needed(exp: Experiment, until: Sequence[tuple[str, float]], max_reps: int,
+                      confidence: float = COMPARE_CONFIDENCE) -> int:
+    """Runs per scenario that the spread of the runs so far says ``until`` needs.
+
+    For every (KPI, half-width) of ``until``, every paired difference against the first
+    scenario (or the mean, for one scenario): :func:`analysis.stats.replications_needed`
+    from its standard deviation so far; the largest, at least the runs done, at most
+    ``max_reps``. A KPI nobody measured (NaN) needs nothing, as in :func:`until_half_width`.
+    """
+    done = len(exp.reps(0))
+    need = done
+    for kpi, hw in until:
+        rows = [np.asarray([r.get(kpi, math.nan) for r in exp.kpi_rows(i)], dtype=float)
+                for i in range(len(exp.scenarios))]
+        for v in ([r - rows[0] for r in rows[1:]] if len(rows) > 1 else rows):
+            v = v[~np.isnan(v)]
+            if len(v) >= 2:
+                need = max(need, replications_needed(v, hw, confidence, max_reps))
+    return min(need, max_reps)
 
 
 def rep_range(reps: Sequence[int]) -> str:

@@ -719,7 +719,7 @@ def page(a: Answer, run_info: Mapping[str, Any] | None = None) -> str:
 
 def _warmup_words(s: Scenario) -> str:
     """Whether the runs started where the regimes had settled (horizon.warmup_days)."""
-    days = getattr(s.horizon, "warmup_days", 0)
+    days = s.warmup_days
     if not days:
         return (" Each run starts on day one, with nobody strained or exhausted yet "
                 "(horizon.warmup_days = 0).")
@@ -971,19 +971,40 @@ def run_until_precise(scenarios: Sequence[Scenario], seed: int, reps: int,
     Each KPI's half-width is the widest 95% range of a proposal's paired difference
     (:func:`analysis.experiment.until_half_width`); a KPI nobody measured (NaN) does not
     hold the stopping up. One run of every scenario is added at a time (per free worker).
+
+    Announced (``guard.notify``) before the start: the time of the first runs and of
+    ``max_reps``; after the first runs, the runs their spread says are needed
+    (:func:`analysis.experiment.until_reps_needed`) and the time those take at the pace
+    measured so far. The steps themselves are not announced again.
     """
-    from analysis.experiment import run_experiment, until_half_width
+    from analysis import experiment as ex
+
+    run_experiment, until_half_width, guard = ex.run_experiment, ex.until_half_width, ex.guard
 
     def unsettled(exp: Any) -> bool:
         return any(until_half_width(exp, k) > hw for k, hw in until)
 
     n = max(2, reps)
+    workers = getattr(kwargs.get("executor"), "workers", 1) or 1
+    if guard.notify:  # the whole range, so that nobody takes the first runs for all of it
+        ests = guard.estimates(scenarios, tasks=n * len(scenarios), parallel=workers)
+        cores, _ = ex._cores_free(min(workers, n * len(scenarios), os.cpu_count() or 1))
+        per_run = sum(e.seconds for e in ests) * len(scenarios) / len(ests) / cores
+        guard.notify(f"with --until: from {n} to at most {max_reps} runs of each of the "
+                     f"{len(scenarios)} scenarios, at least {ex._duration(per_run * n)}"
+                     f" and at most {ex._duration(per_run * max_reps)} after the "
+                     "warm-ups; the first runs' spread will say where in between")
     exp = run_experiment(scenarios, seed, n, **kwargs)
-    workers = getattr(kwargs.get("executor"), "workers", 1)
     step = max(1, workers // len(scenarios))
-    while n < max_reps and unsettled(exp):
-        n = min(max_reps, n + step)
-        exp = run_experiment(scenarios, seed, n, experiment=exp, **kwargs)
+    if guard.notify and n < max_reps and unsettled(exp):
+        want = ex.until_reps_needed(exp, until, max_reps)
+        pace = max(0.0, exp.wall_s - exp.warmup_s) / n  # measured: this machine, this load
+        guard.notify(f"the first {n} runs' spread says about {want} runs of each are needed"
+                     f" (at most {max_reps}): about {ex._duration((want - n) * pace)} more")
+    with guard.quiet():
+        while n < max_reps and unsettled(exp):
+            n = min(max_reps, n + step)
+            exp = run_experiment(scenarios, seed, n, experiment=exp, **kwargs)
     return exp
 
 

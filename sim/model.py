@@ -167,7 +167,7 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     (:func:`warm_start`, under ``start_from``'s regime when given), a cold one starts
     from zero.
     """
-    if start is None and (scenario.horizon.warmup_days > 0 or start_from is not None):
+    if start is None and (scenario.warmup_days > 0 or start_from is not None):
         start = warm_start(scenario, seed, start_from=start_from)
     with few_collections():  # millions of objects that live until the end: see sim.engine.runtime
         r = build(scenario, seed, replication, calls=calls, behaviours=behaviours,
@@ -248,11 +248,11 @@ def warm_start(scenario: Scenario, seed: int = 0, *, start_from: Scenario | None
     src = scenario if start_from is None else start_from
     if start_from is not None:
         start_compatible(start_from, scenario)
-    w = warmup_length(src, scenario.horizon.warmup_days if days is None else days)
+    w = warmup_length(src, scenario.warmup_days if days is None else days)
     week = src.stress.work_days_per_week
     if w <= 0:
         raise ValueError(f"warm-up of scenario {scenario.name!r}: horizon.warmup_days is "
-                         f"{scenario.horizon.warmup_days}; a warm-up needs at least 1 day")
+                         f"{scenario.warmup_days}; a warm-up needs at least 1 day")
     jumps = max(1, w // week - 2) if fast_forward and w >= 2 * week else 0
     pieces = [week] * jumps + [w - jumps * week]
     state: StartState | None = None

@@ -118,7 +118,7 @@ class StartState:
 
 def warmup_length(scenario: Scenario, days: int | None = None) -> int:
     """``horizon.warmup_days`` (or ``days``) rounded up to whole weeks of work."""
-    w = scenario.horizon.warmup_days if days is None else days
+    w = scenario.warmup_days if days is None else days
     week = scenario.stress.work_days_per_week
     return -(-w // week) * week
 

@@ -1,0 +1,126 @@
+"""The whole process of a ccsim command, as a negotiator runs it: wall, CPU, load, estimate.
+
+Runs the command given after ``--`` (for example ``ccsim negotiate --until
+service_level=0.01 --until stress_mean=0.1``), and reports:
+
+- ``wall_s``: the whole process, start to exit (what ``/usr/bin/time`` says as "real");
+- ``cpu_s``: CPU seconds of the whole process tree, the pool's workers included (which
+  ``/usr/bin/time`` does not count: they are the fork server's children, not the
+  command's); sampled from ``/proc`` every 0.2 s, so a process's last 0.2 s may be missed;
+- ``load_before``/``load_after``: the 1-minute load average, for how quiet the machine was;
+- ``warmup_s``, ``experiment_s``: from the output folder's ``manifest.json`` (the warm-ups,
+  and the runs with their warm-ups); the rest of the wall time is start-up, the pilot,
+  the page, the analyst's report and the PDF;
+- ``estimate_s``: what the command announced before the runs ("about T in all", plus
+  "about T more" when ``--until`` projected more runs), and ``real/estimate``.
+
+Usage::
+
+    .venv/bin/python -m bench.bench_negotiate --out /tmp/neg -- \\
+        .venv/bin/ccsim negotiate --until service_level=0.01 --until stress_mean=0.1
+
+``--out`` is added to the command (and removed first, so nothing is resumed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu(root: int, seen: dict[int, float]) -> None:
+    """Add the CPU seconds of ``root`` and its descendants to ``seen`` (by pid, last value)."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, float] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{d}/stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2:].split()
+        ppid, utime, stime = int(fields[1]), int(fields[11]), int(fields[12])
+        children.setdefault(ppid, []).append(int(d))
+        stats[int(d)] = (utime + stime) / TICK
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            seen[pid] = max(seen.get(pid, 0.0), stats[pid])
+        todo.extend(children.get(pid, []))
+
+
+_DURATION = re.compile(r"about (\d+(?:\.\d+)?) (s|min|h|days) (in all|more)")
+_UNIT = {"s": 1, "min": 60, "h": 3600, "days": 86400}
+
+
+def announced(stderr: str) -> float | None:
+    """Seconds the command announced: "about T in all" (first) plus any "about T more"."""
+    total, more = None, 0.0
+    for value, unit, what in _DURATION.findall(stderr):
+        s = float(value) * _UNIT[unit]
+        if what == "in all" and total is None:
+            total = s
+        elif what == "more":
+            more += s
+    return None if total is None else total + more
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command, print one JSON object with the figures."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, required=True, help="the command's output folder")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    args = p.parse_args(argv)
+    cmd = [c for c in args.command if c != "--"]
+    shutil.rmtree(args.out, ignore_errors=True)
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([*cmd, "--out", str(args.out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    seen: dict[int, float] = {}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            _tree_cpu(proc.pid, seen)
+            stop.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    stop.set()
+    sampler.join()
+    manifest = {}
+    if (args.out / "manifest.json").exists():
+        manifest = json.loads((args.out / "manifest.json").read_text())
+    est = announced(err)
+    reps = manifest.get("replications_run")
+    print(json.dumps({
+        "command": " ".join(cmd), "rc": proc.returncode, "wall_s": round(wall, 1),
+        "cpu_s": round(sum(seen.values()), 1),
+        "load_before": round(load0, 2), "load_after": round(os.getloadavg()[0], 2),
+        "warmup_s": manifest.get("warmup_s"), "experiment_s": manifest.get("wall_s"),
+        "replications_run": reps,
+        "runs_per_scenario": reps // len(manifest["scenarios"]) if reps else None,
+        "estimate_s": est, "real/estimate": round(wall / est, 2) if est else None,
+        "announced": [ln for ln in err.splitlines() if "estimate" in ln or "about" in ln],
+        "stderr_tail": err.splitlines()[-3:] if proc.returncode else [],
+    }, indent=1))
+    return proc.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

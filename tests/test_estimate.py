@@ -1,0 +1,84 @@
+"""The estimate printed before a run: warm-ups counted, --until's runs projected."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.experiment import (
+    Experiment,
+    RepOutput,
+    SizeGuard,
+    static_estimate,
+    until_reps_needed,
+)
+from analysis.stats import replications_needed
+
+
+def test_a_warm_up_costs_its_days_at_the_scenarios_simulated_day(small):
+    """20 warm-up days cost 20 of the scenario's days without the fixed part, on one core."""
+    three = small.replace({"horizon.days": 3})
+    est = static_estimate(three)
+    got = SizeGuard.warm_seconds([three], [est], [(three, 20)], workers=1, cores=1.0)
+    assert got == pytest.approx(20 * (est.seconds - est.fixed_s) / 3)
+    # two warm-ups on two cores take the time of one
+    two = SizeGuard.warm_seconds([three], [est], [(three, 20), (three, 20)], workers=2,
+                                 cores=2.0)
+    assert two == pytest.approx(got)
+
+
+def test_the_announced_estimate_includes_the_warm_ups(small):
+    """The line printed before a run names the warm-ups and adds their time to the total."""
+    said: list[str] = []
+    guard = SizeGuard(notify=said.append, notify_after_s=0.0, pilot_after_s=1e9)
+    without = guard.check([small], tasks=4, workers=1)
+    with_warm = guard.check([small], tasks=4, workers=1, warm=[(small, 40)])
+    assert with_warm > without
+    assert "after 1 warm-up(s) of 40 days" in said[1]
+    assert "warm-up" not in said[0]
+
+
+def _experiment(series: list[list[float]]) -> Experiment:
+    """An experiment holding the given service levels, one list per scenario."""
+    exp = Experiment([], seed=1)
+    exp.scenarios = [None] * len(series)  # only the count is read
+    for i, values in enumerate(series):
+        for r, v in enumerate(values):
+            exp.outputs[i, r] = RepOutput(i, r, {"service_level": v, "stress_mean": 2.0}, {},
+                                          {})
+    return exp
+
+
+def test_until_projects_the_runs_the_widest_paired_difference_needs():
+    """The projection is replications_needed of the noisiest proposal's paired differences."""
+    base = [0.80, 0.82, 0.79, 0.81, 0.80]
+    calm = [b + 0.01 for b in base]                      # constant difference: 2 runs do
+    noisy = [b + d for b, d in zip(base, [0.03, -0.02, 0.01, 0.04, -0.03], strict=True)]
+    exp = _experiment([base, calm, noisy])
+    need = replications_needed([n - b for n, b in zip(noisy, base, strict=True)], 0.01)
+    assert need > 5
+    assert until_reps_needed(exp, [("service_level", 0.01)], max_reps=100) == need
+    assert until_reps_needed(exp, [("service_level", 0.01)], max_reps=8) == 8
+    # a target already met needs no more than the runs done
+    assert until_reps_needed(exp, [("stress_mean", 0.1)], max_reps=100) == 5
+
+
+def test_runs_added_to_an_experiment_reuse_its_warm_up():
+    """--until's later steps branch from the warm-up of the first: not simulated again."""
+    import pandas as pd
+
+    from analysis.experiment import SerialExecutor, run_experiment
+    from sim.scenario import scenario_from_dict
+    from tests.conftest import small_dict
+
+    s = scenario_from_dict(small_dict(stress={"enabled": True, "absence": True},
+                                      horizon={**small_dict()["horizon"], "days": 1,
+                                               "warmup_days": 5}))
+    exp = run_experiment([s], 3, 1, executor=SerialExecutor())
+    (state,) = exp.starts.values()
+    spent = exp.warmup_s
+    exp = run_experiment([s], 3, 2, executor=SerialExecutor(), experiment=exp)
+    assert len(exp.starts) == 1 and next(iter(exp.starts.values())) is state
+    assert exp.warmup_s == spent
+    whole = run_experiment([s], 3, 2, executor=SerialExecutor())
+    cols = ["stress_mean", "service_level", "warmup_days"]
+    pd.testing.assert_frame_equal(exp.kpi_table()[cols], whole.kpi_table()[cols])
