@@ -17,6 +17,7 @@ import math
 import os
 import signal
 import sys
+import textwrap
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -120,6 +121,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, old_term)
 
 
+#: the terminal width every printed table and sentence fits (an 80-100 column terminal)
+WIDTH = 100
+
+
+def fit(text: str, width: int = WIDTH) -> str:
+    """``text`` with every line longer than ``width`` wrapped at spaces, indent kept.
+
+    For the sentences the commands print (a recommendation, a verdict): tables are laid
+    out to fit by their own functions, so only prose reaches the wrapping here.
+    """
+    out = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = line[:len(line) - len(line.lstrip())]
+        out.append(textwrap.fill(line.strip(), width, initial_indent=indent,
+                                 subsequent_indent=indent + "  ", break_long_words=False,
+                                 break_on_hyphens=False))
+    return "\n".join(out)
+
+
 def _kept() -> str:
     """What an interrupted or failed command leaves behind, and how to go on."""
     store = sys.modules.get("analysis.store")  # not imported: no folder was claimed
@@ -170,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "the report shows the transition week by week")
     r.add_argument("--no-write", action="store_true", help="print only, write nothing")
     r.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    r.add_argument("--explain", action="store_true",
+                   help="print what each KPI means under its row (the table stays 100 columns)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     _executor_options(r)
     r.set_defaults(func=cmd_run)
@@ -485,16 +510,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             "kpis": {k: e.as_dict() for k, e in est.items()},
         })))
         return 0
-    print(f"\n{scenario.name}: {scenario.description}")
+    print(fit(f"\n{scenario.name}: {scenario.description}"))
     print(f"{args.reps} replication(s), seed {args.seed}, {scenario.horizon.days} day(s)")
-    print(start_text(exp, 0) + "\n")
-    print(kpi_table(est, args.reps > 1))
+    print(fit(start_text(exp, 0)) + "\n")
+    print(kpi_table(est, args.reps > 1, explain=args.explain, width=WIDTH))
     if out:
         if exp.resumed:
-            print(f"\nresumed: {exp.resumed} replication(s) were already finished in {out}/")
-        print(f"\nwritten to {out}/ (report.html, kpis.csv, manifest.json, replications/)")
+            print(fit(f"\nresumed: {exp.resumed} replication(s) were already finished in {out}/"))
+        print(fit(f"\nwritten to {out}/ (report.html, kpis.csv, manifest.json, replications/)"))
         if args.agent_timeline is not None:
-            print(f"agent timeline: {out / f'timeline-day{args.agent_timeline}.png'}")
+            print(fit(f"agent timeline: {out / f'timeline-day{args.agent_timeline}.png'}"))
     return 0
 
 
@@ -516,8 +541,8 @@ def cmd_erlang(args: argparse.Namespace) -> int:
 
         print(json.dumps(json_safe(values)))
         return 0
-    print(validation.erlang_text(values, args.rate, args.aht, args.agents, args.target,
-                                 args.patience))
+    print(fit(validation.erlang_text(values, args.rate, args.aht, args.agents, args.target,
+                                     args.patience)))
     return 0
 
 
@@ -529,7 +554,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         v = validation.validate(args.rate, args.aht, args.agents, args.target, args.patience,
                                 calls=args.calls, reps=args.reps, seed=args.seed,
                                 executor=executor, progress=bar.update)
-    print(json.dumps(v.as_json()) if args.json else v.text())
+    print(json.dumps(v.as_json()) if args.json else fit(v.text()))
     return 0
 
 
@@ -578,9 +603,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(json.dumps({**comp.as_json(), "inputs": inputs, "start": start},
                          allow_nan=False))
         return 0
-    print(compare_text(exp, comp, notes))
+    print(fit(compare_text(exp, comp, notes)))
     _print_ran(exp, out)
-    print(f"report written to {report}")
+    print(fit(f"report written to {report}"))
     return 0
 
 
@@ -643,8 +668,8 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(json_safe(found.as_json())))
         return 0
-    print(found.text())
-    print(f"\nwritten to {out}/ (warmup.png, warmup.csv, warmup.json)")
+    print(fit(found.text()))
+    print(fit(f"\nwritten to {out}/ (warmup.png, warmup.csv, warmup.json)"))
     return 0
 
 
@@ -697,8 +722,8 @@ def cmd_staff(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(json_safe(result)))
         return 0
-    print(answer.text())
-    print(f"written to {out}/ (staff.json, erlang.csv)")
+    print(fit(answer.text()))
+    print(fit(f"written to {out}/ (staff.json, erlang.csv)"))
     return 0
 
 
@@ -731,7 +756,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 0
     print(sweep.sweep_text(tidy, base.name, keys, combos, args.reps, args.seed, primary))
     _print_ran(exp)
-    print(f"written to {out}/ (sweep.csv, sweep.parquet, {len(plots)} plots in plots/)")
+    print(fit(f"written to {out}/ (sweep.csv, sweep.parquet, {len(plots)} plots in plots/)"))
     return 0
 
 
@@ -785,12 +810,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(json_safe(res.as_json()), allow_nan=False))
         return 0
-    print(res.text())
+    print(fit(res.text()))
     if res.resumed:
-        print(f"\nresumed: {res.resumed} replication(s) were already finished in {out}/")
+        print(fit(f"\nresumed: {res.resumed} replication(s) were already finished in {out}/"))
     print(f"\n{res.ran + res.resumed} replications in {res.wall_s:.1f} s ({res.executor}, "
           f"{res.workers} worker(s))")
-    print(f"written to {out}/ ({', '.join(files)}, replications/)")
+    print(fit(f"written to {out}/ ({', '.join(files)}, replications/)"))
     return 0
 
 
@@ -799,7 +824,7 @@ def cmd_import_acd(args: argparse.Namespace) -> int:
     from analysis.acd import import_report, summary
 
     est, scenario = import_report(args.report, args.scenario_out, args.base, args.force)
-    print(summary(est))
+    print(fit(summary(est)))
     print(f"written {args.scenario_out} (extends {args.base}); next: ccsim run "
           f"{args.scenario_out} --reps 5, then plan its shifts (docs/own-centre.md)")
     return 0
@@ -812,7 +837,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     guard.force = args.force  # reset by main
     result = verify_folder(args.folder, sample=args.sample, seed=args.seed)
-    print(json.dumps(result.as_json(), allow_nan=False) if args.json else result.text())
+    print(json.dumps(result.as_json(), allow_nan=False) if args.json
+          else fit(result.text()))
     return result.status
 
 
@@ -941,6 +967,6 @@ def _command_line(args: argparse.Namespace) -> str:
 def _print_ran(exp, out: Path | None = None) -> None:
     """How many replications ran (and were resumed from ``out``), on what, in how long."""
     if out is not None and exp.resumed:
-        print(f"\nresumed: {exp.resumed} replication(s) were already finished in {out}/")
+        print(fit(f"\nresumed: {exp.resumed} replication(s) were already finished in {out}/"))
     print(f"\n{exp.ran + exp.resumed} replications in {exp.wall_s:.1f} s "
           f"({exp.executor}, {exp.workers} worker(s))")
