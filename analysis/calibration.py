@@ -105,7 +105,7 @@ def replicate(s, reps: int, seed: int, observe: tuple[str, ...] = ()) -> list:
     """
     from sim.model import simulate, warm_start
 
-    start = warm_start(s, seed) if s.horizon.warmup_days > 0 else None
+    start = warm_start(s, seed) if s.warmup_days > 0 else None
     return [simulate(s, seed=seed, replication=k, observe=observe, start=start)
             for k in range(reps)]
 
@@ -239,7 +239,7 @@ RUNGS.update(FACT_RUNGS)
 
 #: measured working days of the steady-state phase, and its warm-up under the rung's regime
 STEADY_DAYS = 10
-STEADY_WARMUP = 40
+STEADY_WARMUP = 20
 
 
 @dataclass(frozen=True)
@@ -271,7 +271,7 @@ def _policed_share(runs: list) -> Estimate:
     return t_interval(shares)
 
 
-def _paired(a: list, b: list, kpi: str) -> Estimate:
+def paired_difference(a: list, b: list, kpi: str) -> Estimate:
     """Paired difference ``b - a`` of one KPI over replications."""
     return t_interval([rb.kpis[kpi] - ra.kpis[kpi] for ra, rb in zip(a, b, strict=True)])
 
@@ -297,9 +297,10 @@ def measure(phase: Phase = WEEK1, reps: int = 3, seed: int = 1,
         "break": break_effect(min(phase.days, 3), seed, max(reps, 4), extra, phase.warmup),
         "punitive_vs_developmental": pair(runs["monitored"], runs["monitored_punitive"]),
         "control": pair(runs["team"], runs["team_control"]),
-        "aht_service_level": _paired(runs["monitored"], runs["monitored_aht"],
-                                     "service_level"),
-        "aht_repeats": _paired(runs["monitored"], runs["monitored_aht"], "repeat_call_rate"),
+        "aht_service_level": paired_difference(runs["monitored"], runs["monitored_aht"],
+                                               "service_level"),
+        "aht_repeats": paired_difference(runs["monitored"], runs["monitored_aht"],
+                                         "repeat_call_rate"),
         "deferring_agents": _policed_share(runs["monitored"]),
     }
     if quits:

@@ -1,6 +1,9 @@
-"""The stress layer's defaults hold their calibration targets (STRESS-EVIDENCE.md §6).
+"""The stress layer's defaults hold their calibration targets at steady state.
 
-Each target is measured by ``analysis.calibration`` from replications with common random
+The targets are those of docs/evidence.md §6. The field studies behind them surveyed
+agents who had worked under a regime for months, so every rung is measured after a warm-up
+under its own regime (``horizon.warmup_days``); ``python -m analysis.calibration`` prints the
+week-1 values beside them. Each target is measured from replications with common random
 numbers, and each test's tolerance is the confidence interval of those replications set
 against the target's own range: the defaults are frozen where the model reproduces the
 field evidence, and a change that moves them off it fails here. How the values were found
@@ -16,8 +19,10 @@ import pytest
 
 from analysis.calibration import (
     LADDER,
+    STEADY_WARMUP,
     break_effect,
     pair,
+    paired_difference,
     quit_gap,
     r_from_d,
     run_rung,
@@ -30,23 +35,30 @@ from analysis.stats import t_ppf
 D_LOW, D_HIGH = (2 * r / math.sqrt(1 - r * r) for r in (0.08, 0.14))
 
 
+#: every target but the within-day break effect describes agents who have worked under a
+#: regime for months: measured after a warm-up under the rung's own regime
+W = STEADY_WARMUP
+
+
 @pytest.fixture(scope="module")
 def ladder():
-    """Five days of every rung of the intensity ladder, three replications each."""
-    return {name: run_rung(name, days=5, reps=3, seed=1) for name in LADDER}
+    """Every rung of the ladder at steady state: 5 days after a warm-up, three replications."""
+    return {name: run_rung(name, days=5, reps=3, seed=1, warmup=W)
+            for name in (*LADDER, "team_control", "monitored_punitive")}
 
 
 def test_monitored_against_unmonitored_small_stress_difference_no_output_difference(ladder):
-    """Target 1: r(monitoring, stress) = .11 +- .03 and about zero difference in output."""
+    """Target 1 at steady state: r(monitoring, stress) = .11 +- .03, about no output change."""
     m = pair(ladder["none"], ladder["monitored"])
+    assert D_LOW <= m.d.mean <= D_HIGH, (m.d, D_LOW, D_HIGH)
     assert m.d.ci_low <= D_HIGH and m.d.ci_high >= D_LOW, (m.d, D_LOW, D_HIGH)
-    assert 0.05 < r_from_d(m.d.mean) < 0.17
+    assert 0.08 <= r_from_d(m.d.mean) <= 0.14
     assert m.service_level.ci_low <= 0 <= m.service_level.ci_high, m.service_level
     assert abs(m.service_level.mean) < 0.01
 
 
 def test_stress_rises_monotonically_with_monitoring_intensity(ladder):
-    """Target 2: each rung more intensive than the last is more stressful (paired CIs)."""
+    """Target 2 at steady state: each rung more intensive than the last is more stressful."""
     order = ["none", "team", "monitored", "individual_targets", "tmr"]
     for lower, higher in zip(order, order[1:], strict=False):
         step = pair(ladder[lower], ladder[higher]).stress
@@ -54,38 +66,53 @@ def test_stress_rises_monotonically_with_monitoring_intensity(ladder):
 
 
 def test_group_level_is_less_stressful_than_individual_at_no_loss_of_output(ladder):
-    """Target 3: the same rules seen per team, not per agent: lower stress, output kept."""
+    """Target 3 at steady state: the same rules seen per team: lower stress, output kept."""
     g = pair(ladder["team"], ladder["monitored"])  # individual minus team
     assert g.d.ci_low > 0, g.d
     assert g.service_level.ci_low <= 0, "the team regime's output is not lower"
 
 
+def test_purpose_and_control_matter_as_the_evidence_says(ladder):
+    """§7 fact 3 at steady state: punitive feedback strains more, control buffers."""
+    assert pair(ladder["monitored"], ladder["monitored_punitive"]).d.ci_low > 0
+    assert pair(ladder["team"], ladder["team_control"]).d.ci_high < 0
+
+
 def test_a_ten_minute_break_lowers_strain_by_about_d_035():
-    """Target 4: Albulescu et al. 2022, fatigue reduction of micro-breaks d = .35."""
-    b = break_effect(days=3, seed=1, reps=4)
+    """Target 4 at steady state: Albulescu et al. 2022, fatigue reduction d = .35."""
+    b = break_effect(days=3, seed=1, reps=4, warmup=W)
     assert b.ci_low <= 0.35 <= b.ci_high, b
     assert b.ci_high - b.ci_low < 0.15, "the interval is narrow enough to mean something"
 
 
+def test_an_individual_handle_time_target_gains_little_or_no_service():
+    """§7 fact 6: shorter calls, more repeat calls; the net service gain is small or none."""
+    a = run_rung("monitored", days=3, reps=3, seed=1)
+    b = run_rung("monitored_aht", days=3, reps=3, seed=1)
+    assert paired_difference(a, b, "aht_s").ci_high < 0, "the target shortens calls"
+    assert paired_difference(a, b, "repeat_call_rate").ci_low > 0, "and leaves more unresolved"
+    gain = paired_difference(a, b, "service_level")
+    assert gain.mean < 0.01 and gain.ci_low < 0.01, gain
+
+
 @pytest.mark.slow
 def test_strict_regime_quits_five_to_fifteen_points_more_a_year_than_the_team_regime():
-    """Target 5: expected annual quit rates over twelve weeks, paired replications."""
-    q = quit_gap(days=60, reps=2, seed=1)
+    """Target 5 at steady state over four measured weeks, paired replications."""
+    q = quit_gap(days=20, reps=3, seed=1, warmup=W)
     assert 0.15 < q["team"].mean < 0.25, "the team regime near the industry's ~20% a year"
     assert 0.05 <= q["gap"].ci_low and q["gap"].ci_high <= 0.15, q["gap"]
 
 
-def test_strict_regime_quits_more_than_the_team_regime_within_two_weeks():
-    """Target 5, fast: over two weeks, team near ~20% a year and strict above it.
+def test_strict_regime_quits_five_to_fifteen_points_more_a_year_at_steady_state():
+    """Target 5, fast: one measured week after the warm-up, two replications.
 
     The team regime's expected quit rate is near the industry's, and the strict regime's
-    is higher (paired CI above zero). The gap's size (+5 to +15 points) needs the twelve
-    weeks over which exhaustion and monthly formal warnings build up: the slow test above.
-    Measured at seed 1: team 20.4% [20.4, 20.5], gap +5.5 points [+4.5, +6.6].
+    lies 5-15 points above it (the mean; its paired CI reaches into the band).
     """
-    q = quit_gap(days=10, reps=2, seed=1)
+    q = quit_gap(days=5, reps=2, seed=1, warmup=W)
     assert 0.15 < q["team"].mean < 0.25, q["team"]
-    assert q["gap"].ci_low > 0, q["gap"]
+    assert 0.05 <= q["gap"].mean <= 0.15, q["gap"]
+    assert q["gap"].ci_low <= 0.15 and q["gap"].ci_high >= 0.05, q["gap"]
 
 
 def test_measurement_without_consequences_changes_nothing_in_the_calibration_runs(ladder):

@@ -164,7 +164,8 @@ def _steady(seeds: range, plain_days: int, warm_days: int, measured: int
     base = stressed(stress__attrition=False, stress__trait_sd=0.0)
     e_plain, s_plain, e_warm, s_warm, e_cold = [], [], [], [], []
     for seed in seeds:
-        long = simulate(base.replace({"horizon.days": plain_days}), seed, 0).agent_days
+        long = simulate(base.replace({"horizon.days": plain_days, "horizon.warmup_days": 0}),
+                        seed, 0).agent_days
         tail = long[long["day"] >= plain_days - measured]
         e_plain.append(tail["exhaustion"].mean())
         s_plain.append(tail["stress"].mean())
@@ -257,7 +258,7 @@ def test_run_from_another_regime_reports_the_start_everywhere(tmp_path, capsys):
 def test_from_refusals_name_the_files_field_and_value(tmp_path, capsys):
     """--from is refused for a cold new scenario and for another centre, saying why."""
     old = small_toml(tmp_path / "old.toml", name="old")
-    new = small_toml(tmp_path / "new.toml", name="new")
+    new = small_toml(tmp_path / "new.toml", name="new", horizon__warmup_days=0)
     assert main(["run", str(new), "--from", str(old), "--no-write", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert (f"--from {old}: {new} has horizon.warmup_days = 0; the warm-up under the old "

@@ -25,6 +25,7 @@ from sim.scenario.policy import (
 )
 from sim.scenario.schedule import Schedule
 from sim.scenario.sections import (
+    AUTO_WARMUP_DAYS,
     MAX_CALLS,
     Calls,
     Closing,
@@ -245,6 +246,18 @@ class Scenario(_Model):
                         f"(schedule.min_break_minutes) asks for at least "
                         f"{sched.min_break_minutes:g} in a shift of "
                         f"{sched.min_break_shift_hours:g} h or more")
+
+    @property
+    def warmup_days(self) -> int:
+        """Working days of warm-up this run gets: ``horizon.warmup_days``, "auto" resolved.
+
+        "auto" is :data:`AUTO_WARMUP_DAYS` with stress on (exhaustion and threat take weeks
+        to settle) and 0 without (no slow state to settle).
+        """
+        w = self.horizon.warmup_days
+        if w == "auto":
+            return AUTO_WARMUP_DAYS if self.stress.enabled else 0
+        return w
 
     @property
     def policy_active(self) -> bool:

@@ -317,10 +317,12 @@ class Responses(_Model):
         plausible=(0.5, 0.9),
     )
     aht_extra_repeat: float = _field(
-        0.05, ge=0, le=1, description="Added to a call's chance of being left unresolved "
+        0.15, ge=0, le=1, description="Added to a call's chance of being left unresolved "
         "(a repeat call) under an individual AHT target.",
-        source="docs/evidence.md §6; de Vericourt & Zhou 2005 (assumption)",
-        unit="probability per call", plausible=(0.025, 0.1),
+        source="de Vericourt & Zhou 2005; docs/evidence.md §6 proposes 0.05, which left an AHT "
+        "target a net service gain of several points; calibrated to §7 fact 6 (little or no "
+        "net gain at steady state; docs/stress.md, Calibration)",
+        unit="probability per call", plausible=(0.05, 0.25),
     )
     release_probability: float = _field(
         0.005, ge=0, le=1, description="Chance that an agent under an individual AHT target "

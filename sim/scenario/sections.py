@@ -14,6 +14,12 @@ from pydantic import (
 from sim.scenario.base import DAY_S, Clock, _field, _Model, format_clock
 from sim.scenario.vocab import SLDefinition
 
+#: working days of warm-up that ``horizon.warmup_days = "auto"`` means with stress on:
+#: exhaustion's time constant is 21 working days, and the warm-up's fast-forward (a jump to
+#: each week's fixed point, two weeks settling) reaches the steady state of a long cold run
+#: in four weeks (docs/experiments.md, Warm-up; tests/test_warmup.py)
+AUTO_WARMUP_DAYS = 20
+
 #: longest opening day or shift (hours): a leap year, in a single-day stationary run (what
 #: ``ccsim validate`` builds: its calls at a low rate, plus the warm-up, on one long day)
 MAX_HOURS = 8784.0
@@ -53,14 +59,17 @@ class Horizon(_Model):
         "are simulated but left out of KPIs (steady-state runs only; whole days need none).",
         source="simulation methodology",
     )
-    warmup_days: int = _field(
-        0, ge=0, le=3660, description="Working days simulated before day 0 and never measured, "
+    warmup_days: Annotated[int, Field(ge=0, le=3660)] | Literal["auto"] = _field(
+        "auto", description="Working days simulated before day 0 and never measured, "
         "so that a run starts in the steady state of a regime (strain, exhaustion, threat, "
         "absence, vacancies, the supervisor's record), not on day one of the universe; "
         "rounded up to whole weeks of `stress.work_days_per_week`, so day 0 is a week's first "
         "day. Simulated once per scenario and seed and shared by every replication. "
+        f'"auto": {AUTO_WARMUP_DAYS} with stress on (what `ccsim warmup` finds for the shipped '
+        "scenarios), 0 without (nothing then carries across days but repeat calls). "
         "`ccsim warmup SCENARIO` checks a length (MSER-5 and Welch's moving average).",
-        source="Welch 1983; White 1997 MSER", unit="working days",
+        source="Welch 1983; White 1997 MSER; docs/experiments.md (Warm-up)",
+        unit="working days",
     )
 
     @model_validator(mode="after")

@@ -45,9 +45,10 @@ class Stress(_Model):
                                "Mulder 1998); " + _S6,
                                unit="hours", plausible=(1.0, 3.0))
     tau_break_min: float = _field(
-        60.0, gt=0, le=1440, description="Time constant (minutes) of recovery on a break, "
+        50.0, gt=0, le=1440, description="Time constant (minutes) of recovery on a break, "
         "lunch or other Not Ready time without load.",
-        source="Albulescu et al. 2022 micro-breaks d = .35 (calibration target); " + _S6,
+        source="Albulescu et al. 2022 micro-breaks d = .35 (calibration target, "
+        "calibrated at steady state (docs/stress.md, Calibration)); " + _S6,
         unit="minutes", plausible=(30.0, 90.0))
     tau_off_h: float = _field(4.2, gt=0, le=48, description="Time constant (hours) of "
                               "recovery between shifts.", source="two-process sleep model "
@@ -93,9 +94,10 @@ class Stress(_Model):
         "adding to exhaustion (about a typical day of base.toml); only strain above it "
         "accumulates.", source="assumption (docs/evidence.md §6 leaves A0 open)",
         unit="strain units", plausible=(0.75, 2.25))
-    alpha: float = _field(0.1, ge=0, le=10, description="Share of the day's unrecovered "
-                          "strain that becomes exhaustion E.", source=_S6,
-                          unit="share per day", plausible=(0.05, 0.15))
+    alpha: float = _field(0.05, ge=0, le=10, description="Share of the day's unrecovered "
+                          "strain that becomes exhaustion E.", source="docs/evidence.md §6 "
+                          "proposes 0.1; calibrated at steady state (docs/stress.md, Calibration)",
+                          unit="share per day", plausible=(0.025, 0.1))
     tau_exhaustion_days: float = _field(21.0, gt=0, le=3660, description="Working days over "
                                         "which exhaustion decays (twice as fast on days "
                                         "off).", source=_S6,
@@ -122,9 +124,10 @@ class Stress(_Model):
         source="SSB table 301240: 6.2-6.5% of working days lost in Norway; " + _S6,
         unit="probability per day", plausible=(0.0115, 0.0191))
     absence_exhaustion_effect: float = _field(
-        0.35, ge=0, le=10, description="Log-hazard increase per unit of exhaustion E.",
-        source="Swider & Zimmerman 2010 R = .23 (absence); " + _S6,
-        unit="log-hazard per unit of exhaustion", plausible=(0.175, 0.525))
+        0.7, ge=0, le=10, description="Log-hazard increase per unit of exhaustion E.",
+        source="Swider & Zimmerman 2010 R = .23 (absence); docs/evidence.md §6 proposes 0.35 "
+        "with alpha 0.1: doubled with alpha halved, so the same strain history gives the "
+        "same hazard", unit="log-hazard per unit of exhaustion", plausible=(0.35, 1.05))
     spell_short_share: float = _field(
         0.7, ge=0, le=1, description="Share of spells that last 1-3 days (uniform); the rest "
         "are geometric with mean `spell_long_mean_days`.", source=_S6,
@@ -182,9 +185,11 @@ class Stress(_Model):
         source="ContactBabel UK 16-21% a year; Holman, Batt & Holtgrewe 2007 (docs/evidence.md "
         "§3); " + _S6, unit="probability per month", plausible=(0.0124, 0.0206))
     quit_exhaustion_effect: float = _field(
-        0.45, ge=0, le=10, description="Log-hazard increase of quitting per unit of "
-        "exhaustion E.", source="Swider & Zimmerman 2010 R = .33 (turnover); " + _S6,
-        unit="log-hazard per unit of exhaustion", plausible=(0.225, 0.675))
+        0.9, ge=0, le=10, description="Log-hazard increase of quitting per unit of "
+        "exhaustion E.", source="Swider & Zimmerman 2010 R = .33 (turnover); docs/evidence.md "
+        "§6 proposes 0.45 with alpha 0.1: doubled with alpha halved (the same strain history "
+        "gives the same hazard); target 5 holds at steady state",
+        unit="log-hazard per unit of exhaustion", plausible=(0.45, 1.35))
     quit_threat_effect: float = _field(
         0.25, ge=0, le=10, description="Log-hazard increase of quitting per unit of threat T "
         "(about one per recent warning).", source="Batt & Colvin 2011 (direction); " + _S6,
@@ -214,21 +219,26 @@ class Stress(_Model):
         "the manager only if shared).", source=_S6, unit="share of load",
         plausible=(0.0, 0.1))
     monitoring_load_individual: float = _field(
-        0.15, ge=0, le=5, description="m under level \"individual\" without an AHT or "
-        "quality target.", source=_S6, unit="share of load", plausible=(0.075, 0.25))
+        0.06, ge=0, le=5, description="m under level \"individual\" without an AHT or "
+        "quality target.", source="docs/evidence.md §6 proposes 0.15 (week 1); "
+        "calibrated at steady state (docs/stress.md, Calibration)", unit="share of load",
+        plausible=(0.03, 0.15))
     monitoring_load_targets: float = _field(
-        0.25, ge=0, le=5, description="m under level \"individual\" with an AHT or quality "
-        "target (individual statistics with targets).", source=_S6, unit="share of load",
-        plausible=(0.15, 0.4))
+        0.1, ge=0, le=5, description="m under level \"individual\" with an AHT or quality "
+        "target (individual statistics with targets).", source="docs/evidence.md §6 proposes "
+        "0.25 (week 1); calibrated at steady state (docs/stress.md, Calibration)",
+        unit="share of load", plausible=(0.05, 0.25))
     monitoring_load_audio: float = _field(
-        0.2, ge=0, le=5, description="m at least this when calls are recorded as audio "
-        "(monitoring.recording = \"audio\", recorded_share > 0).", source=_S6,
-        unit="share of load", plausible=(0.1, 0.3))
+        0.08, ge=0, le=5, description="m at least this when calls are recorded as audio "
+        "(monitoring.recording = \"audio\", recorded_share > 0).", source="docs/evidence.md "
+        "§6 proposes 0.2 (week 1); calibrated at steady state (docs/stress.md, Calibration)",
+        unit="share of load", plausible=(0.04, 0.2))
     monitoring_load_audio_screen: float = _field(
-        0.35, ge=0, le=5, description="m at least this when audio and screen are recorded "
+        0.14, ge=0, le=5, description="m at least this when audio and screen are recorded "
         "(monitoring.recording = \"audio_screen\", recorded_share > 0: TMR).",
-        source="docs/evidence.md §5, §6 (assumption)", unit="share of load",
-        plausible=(0.15, 0.5))
+        source="docs/evidence.md §5, §6 proposes 0.35 (week 1); calibrated at steady state "
+        "(docs/stress.md, Calibration)",
+        unit="share of load", plausible=(0.07, 0.35))
     monitoring_load_listen_in: float = _field(
         0.05, ge=0, le=5, description="m at least this when supervisors listen in live "
         "(monitoring.listen_in_per_agent_month > 0).", source=_S6, unit="share of load",
