@@ -207,7 +207,8 @@ def spiral(days: int = 60, reps: int = 3, seed: int = 1, demand: float = 1.05
     out = {}
     for name, path in SPIRAL.items():
         s = load_scenario(ROOT / path)
-        s = s.replace({"horizon.days": days, "stress.enabled": True,
+        # from a cold start (warmup_days 0): the spiral is the onset, week by week
+        s = s.replace({"horizon.days": days, "stress.enabled": True, "horizon.warmup_days": 0,
                        "demand.calls_per_day": s.demand.calls_per_day * demand})
         on = s.replace({"stress.absence": True, "stress.attrition": True})
         week = s.stress.work_days_per_week
