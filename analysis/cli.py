@@ -303,6 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "service_level=0.01 --until stress_mean=0.1")
     ng.add_argument("--max-reps", type=argtypes.reps, default=30,
                     help="upper limit on runs with --until (default 30)")
+    ng.add_argument("--lang", choices=("en", "nb"), default="en",
+                    help="the language of the page, the PDF, the sentences and the refusals: "
+                    "en (English, the default) or nb (Norwegian Bokmål); the analyst's "
+                    "report.html stays in English")
     _experiment_options(ng, "negotiate")
     ng.set_defaults(func=cmd_negotiate)
 
@@ -613,13 +617,15 @@ def cmd_negotiate(args: argparse.Namespace) -> int:
     """``ccsim negotiate``: the work is :func:`analysis.negotiate.negotiate`."""
     from analysis import negotiate as ng
     from analysis.experiment import default_out
+    from analysis.i18n import language
     from analysis.store import declare_inputs
 
     paths = [ng.shown(p) for p in [args.base or ng.DEFAULT_BASE,
                                    *(args.scenarios or ng.DEFAULT_PROPOSALS)]]
     declare_inputs(paths)
     overrides = _overrides(args)
-    loaded = ng.load(paths, overrides)  # incomparable scenarios fail before any folder
+    with language(args.lang):  # refusals and warnings in the page's language
+        loaded = ng.load(paths, overrides)  # incomparable scenarios fail before any folder
     for w in loaded[1].warnings:
         print(f"ccsim negotiate: warning: {w}", file=sys.stderr)
     for kpi, _ in args.until:
@@ -633,7 +639,8 @@ def cmd_negotiate(args: argparse.Namespace) -> int:
         ans, line = ng.negotiate(paths, out, seed=args.seed, reps=args.reps,
                                  overrides=overrides, executor=executor, progress=bar.update,
                                  command=_command_line(args), pdf=not args.no_pdf,
-                                 loaded=loaded, until=args.until, max_reps=args.max_reps)
+                                 loaded=loaded, until=args.until, max_reps=args.max_reps,
+                                 lang=args.lang)
     if args.json:
         print(json.dumps({**ans.as_json(), "out": str(out)}, allow_nan=False))
         return 0

@@ -38,10 +38,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from analysis.i18n import _, current, language, ngettext, num, pct  # noqa: E402
 from analysis.report import Comparison  # noqa: E402
 from analysis.report import flatten as _flatten  # noqa: E402
 from analysis.stats import Estimate  # noqa: E402
 from analysis.store import atomic_write, json_safe  # noqa: E402
+from sim.engine.status import Status  # noqa: E402
 from sim.scenario import Scenario  # noqa: E402
 
 #: the case's scenarios (docs/case.md), found beside the package in a checkout
@@ -89,10 +91,20 @@ def likelihood_word(p: float) -> str:
     if not 0.0 <= p <= 1.0 or math.isnan(p):
         raise ValueError(f"likelihood: probability must be within 0 to 1, got {p!r}")
     if p >= 0.66:
-        return next(t for t, lo, _ in IPCC_TERMS[:4] if p >= lo)
+        return next(t for t, lo, _hi in IPCC_TERMS[:4] if p >= lo)
     if p <= 0.33:
-        return next(t for t, _, hi in reversed(IPCC_TERMS[5:]) if p <= hi)
+        return next(t for t, _lo, hi in reversed(IPCC_TERMS[5:]) if p <= hi)
     return "about as likely as not"
+
+
+def _term(word: str) -> str:
+    """An IPCC term in the language in force (the catalogue's Bokmål terms: docs)."""
+    return {"virtually certain": _("virtually certain"),
+            "extremely likely": _("extremely likely"), "very likely": _("very likely"),
+            "likely": _("likely"), "about as likely as not": _("about as likely as not"),
+            "unlikely": _("unlikely"), "very unlikely": _("very unlikely"),
+            "extremely unlikely": _("extremely unlikely"),
+            "exceptionally unlikely": _("exceptionally unlikely")}[word]
 
 
 def sign_probability(e: Estimate) -> float:
@@ -109,6 +121,7 @@ def sign_probability(e: Estimate) -> float:
 # --------------------------------------------------------------------------- words
 
 #: how each reported KPI is named on the page, its unit in words, and whether up is better
+#: (English; :func:`kpi_name` and :func:`kpi_unit` give them in the language in force)
 WORDS: dict[str, tuple[str, str, bool]] = {
     "service_level": ("service level", "percentage points", True),
     "stress_mean": ("measured stress", "points on the survey's scale", False),
@@ -117,6 +130,23 @@ WORDS: dict[str, tuple[str, str, bool]] = {
     "attrition_rate": ("quits a year", "percentage points of the staff", False),
     "warnings_per_agent": ("warnings", "per agent and month", False),
 }
+
+
+def kpi_name(kpi: str) -> str:
+    """A KPI's name on the page, in the language in force."""
+    return {"service_level": _("service level"), "stress_mean": _("measured stress"),
+            "stress_high_share": _("days with high stress"), "absence_rate": _("absence"),
+            "attrition_rate": _("quits a year"), "warnings_per_agent": _("warnings")}[kpi]
+
+
+def kpi_unit(kpi: str) -> str:
+    """A difference's unit in words, in the language in force."""
+    if kpi in SHARES:
+        return _("percentage points")
+    return {"stress_mean": _("points on the survey's scale"),
+            "warnings_per_agent": _("per agent and month")}[kpi]
+
+
 #: KPIs shown in per cent (their differences in percentage points)
 SHARES = ("service_level", "stress_high_share", "absence_rate", "attrition_rate")
 #: the threshold under which a cost change is called "no material change": presentation
@@ -136,28 +166,29 @@ def _num(kpi: str, v: float, signed: bool = False) -> str:
         return "-"
     if kpi in SHARES:
         if signed:
-            return f"{100 * v:+.2f}" if abs(v) < 0.01 else f"{100 * v:+.1f}"
-        return f"{100 * v:.1f}%"
-    return f"{v:+.2f}" if signed else f"{v:.2f}"
+            return num(100 * v, "+.2f" if abs(v) < 0.01 else "+.1f")
+        return pct(100 * v, ".1f")
+    return num(v, "+.2f" if signed else ".2f")
 
 
 def _magnitude(kpi: str, v: float) -> str:
     """A difference's size, unsigned, with a digit more when it is small."""
     a = 100 * abs(v) if kpi in SHARES else abs(v)
-    return f"{a:.2f}" if (kpi in SHARES and a < 1) else f"{a:.3f}" if a < 0.01 else \
-        f"{a:.1f}" if kpi in SHARES else f"{a:.2f}"
+    return num(a, ".2f" if (kpi in SHARES and a < 1) else ".3f" if a < 0.01 else
+               ".1f" if kpi in SHARES else ".2f")
 
 
 def _interval(kpi: str, e: Estimate, direction: float) -> str:
     """The CI in the sentence's terms: magnitudes when it lies on one side of 0."""
     lo, hi = e.ci_low, e.ci_high
     if math.isnan(lo):
-        return "one replication: no interval"
+        return _("one replication: no interval")
+    ci = _("95% CI {low} to {high}")
     if direction > 0 and lo >= 0:
-        return f"95% CI {_magnitude(kpi, lo)} to {_magnitude(kpi, hi)}"
+        return ci.format(low=_magnitude(kpi, lo), high=_magnitude(kpi, hi))
     if direction < 0 and hi <= 0:
-        return f"95% CI {_magnitude(kpi, hi)} to {_magnitude(kpi, lo)}"
-    return f"95% CI {_num(kpi, lo, True)} to {_num(kpi, hi, True)}"
+        return ci.format(low=_magnitude(kpi, hi), high=_magnitude(kpi, lo))
+    return ci.format(low=_num(kpi, lo, True), high=_num(kpi, hi, True))
 
 
 def effect_clause(kpi: str, e: Estimate) -> str:
@@ -168,21 +199,22 @@ def effect_clause(kpi: str, e: Estimate) -> str:
     likely as not to change" the KPI, with the signed interval. A difference of exactly 0 in
     every run is "leaves ... unchanged".
     """
-    name, unit, _ = WORDS[kpi]
-    unit = "percentage points" if kpi in SHARES else unit
+    name, unit = kpi_name(kpi), kpi_unit(kpi)
     if e.mean == 0 and (math.isnan(e.ci_low) or e.half_width == 0):
-        return f"leaves {name} unchanged (in every run)"
+        return _("leaves {name} unchanged (in every run)").format(name=name)
     p = sign_probability(e)
     if math.isnan(p):
-        return (f"changes {name} by {_num(kpi, e.mean, True)} {unit} (one run: how likely "
-                "cannot be said)")
+        return _("changes {name} by {change} {unit} (one run: how likely cannot be said)"
+                 ).format(name=name, change=_num(kpi, e.mean, True), unit=unit)
     word = likelihood_word(p)
     if word == "about as likely as not":
-        return (f"is {word} to change {name} ({_num(kpi, e.mean, True)} {unit}, "
-                f"{_interval(kpi, e, 0.0)})")
-    verb = "raise" if e.mean > 0 else "lower"
-    return (f"is {word} to {verb} {name} (by {_magnitude(kpi, e.mean)} {unit}, "
-            f"{_interval(kpi, e, e.mean)})")
+        return _("is {word} to change {name} ({change} {unit}, {interval})").format(
+            word=_term(word), name=name, change=_num(kpi, e.mean, True), unit=unit,
+            interval=_interval(kpi, e, 0.0))
+    clause = _("is {word} to raise {name} (by {size} {unit}, {interval})") if e.mean > 0 \
+        else _("is {word} to lower {name} (by {size} {unit}, {interval})")
+    return clause.format(word=_term(word), name=name, size=_magnitude(kpi, e.mean), unit=unit,
+                         interval=_interval(kpi, e, e.mean))
 
 
 # --------------------------------------------------------------------------- cost
@@ -249,7 +281,8 @@ def _money(v: float, currency: str, signed: bool = True) -> str:
         return "-"
     sign = ("+" if v > 0 else "-" if v < 0 else "") if signed else ""
     a = abs(v)
-    text = f"{a / 1e6:,.2f} million" if a >= 1e6 else f"{a:,.0f}"
+    text = _("{amount} million").format(amount=num(a / 1e6, ",.2f")) if a >= 1e6 else \
+        num(a, ",.0f")
     return f"{sign}{currency} {text}"
 
 
@@ -257,13 +290,15 @@ def cost_clause(cost: Cost) -> str:
     """``adds 920 paid hours a year (+NOK 0.41 million, +0.12% of the payroll)``."""
     h, share = cost.hours.mean, cost.share
     if math.isnan(share):
-        return "cost unknown"
+        return _("cost unknown")
     if abs(share) < NEGLIGIBLE_PAYROLL_SHARE:
-        return (f"costs about the same ({h:+,.0f} paid hours a year, "
-                f"{100 * share:+.2f}% of the payroll)")
-    verb = "adds" if h > 0 else "saves"
-    return (f"{verb} {abs(h):,.0f} paid hours a year ({_money(cost.payroll.mean, cost.currency)}"
-            f", {100 * share:+.2f}% of the payroll)")
+        return _("costs about the same ({hours} paid hours a year, {share} of the payroll)"
+                 ).format(hours=num(h, "+,.0f"), share=pct(100 * share, "+.2f"))
+    clause = _("adds {hours} paid hours a year ({payroll}, {share} of the payroll)") if h > 0 \
+        else _("saves {hours} paid hours a year ({payroll}, {share} of the payroll)")
+    return clause.format(hours=num(abs(h), ",.0f"),
+                         payroll=_money(cost.payroll.mean, cost.currency),
+                         share=pct(100 * share, "+.2f"))
 
 
 # --------------------------------------------------------------------------- sentences
@@ -274,9 +309,9 @@ def sentence(name: str, c: Comparison, cost: Cost | None = None) -> str:
     d = c.differences[name]
     parts = [effect_clause(k, d[k].estimate) for k in ("stress_mean", "service_level")
              if k in d and not math.isnan(d[k].estimate.mean)]
-    text = " and ".join(parts) if parts else "changes nothing measured"
+    text = _(" and ").join(parts) if parts else _("changes nothing measured")
     if cost is not None:
-        text += f"; it {cost_clause(cost)}"
+        text = _("{effects}; it {cost}").format(effects=text, cost=cost_clause(cost))
     return text
 
 
@@ -284,25 +319,31 @@ def base_sentence(c: Comparison, base: Scenario) -> str:
     """The base's own levels, so that the differences have something to stand on."""
     k = c.kpis[c.baseline]
     sl = base.service_level
-    bits = [f"service level {_num('service_level', k['service_level'].mean)} "
-            f"({sl_words(base)}; target {100 * sl.target:g}%)"]
+    bits = [_("service level {value} ({definition}; target {target})").format(
+        value=_num("service_level", k["service_level"].mean), definition=sl_words(base),
+        target=pct(100 * sl.target, "g"))]
     if "stress_mean" in k and not math.isnan(k["stress_mean"].mean):
-        bits.append(f"measured stress {k['stress_mean'].mean:.2f} on the survey's scale, "
-                    f"{_num('stress_high_share', k['stress_high_share'].mean)} of agent-days "
-                    f"above {base.stress.high_threshold:g} (\"high\")")
+        bits.append(_("measured stress {value} on the survey's scale, {share} of agent-days "
+                      "above {threshold} (\"high\")").format(
+            value=num(k["stress_mean"].mean, ".2f"),
+            share=_num("stress_high_share", k["stress_high_share"].mean),
+            threshold=num(base.stress.high_threshold, "g")))
     return ", ".join(bits)
 
 
 def sl_words(s: Scenario) -> str:
     """The one service-level definition, in the run report's words."""
     sl = s.service_level
-    over = {"offered": "of all calls offered",
-            "answered": "of the calls answered",
-            "answered_and_late_abandons": "of the calls answered or abandoned after "
-                                          f"{sl.threshold_s:g} s",
-            "offered_excluding_short_abandons": "of the calls offered, leaving out callers "
-                                                f"who hung up within {sl.short_abandon_s:g} s"}
-    return f"answered within {sl.threshold_s:g} s, as a share {over[sl.definition]}"
+    over = {"offered": _("of all calls offered"),
+            "answered": _("of the calls answered"),
+            "answered_and_late_abandons": _("of the calls answered or abandoned after "
+                                            "{seconds} s"),
+            "offered_excluding_short_abandons": _("of the calls offered, leaving out callers "
+                                                  "who hung up within {short} s")}
+    return _("answered within {seconds} s, as a share {over}").format(
+        seconds=num(sl.threshold_s, "g"),
+        over=over[sl.definition].format(seconds=num(sl.threshold_s, "g"),
+                                        short=num(sl.short_abandon_s, "g")))
 
 
 # --------------------------------------------------------------------------- Pareto
@@ -396,25 +437,30 @@ def comparability(base: tuple[Path, Scenario], others: Sequence[tuple[Path, Scen
         hard = [k for k in keys if k.startswith(MUST_MATCH)]
         for k in hard:
             if k.startswith("horizon."):
-                fix = ("run both on the same horizon (--days N sets horizon.days for all) "
-                       "or make the proposal extend the base's centre "
-                       "(extends = \"case-base.toml\")")
+                fix = _("run both on the same horizon (--days N sets horizon.days for all) "
+                        "or make the proposal extend the base's centre "
+                        "(extends = \"case-base.toml\")")
             elif k.startswith("stress."):
-                fix = (f"set it the same in both (--set {k}=true sets it for all) or make "
-                       "the proposal extend the base's centre (extends = \"case-base.toml\")")
+                fix = _("set it the same in both (--set {field}=true sets it for all) or make "
+                        "the proposal extend the base's centre (extends = \"case-base.toml\")"
+                        ).format(field=k)
             else:
-                fix = ("service levels defined differently are different numbers: set it the "
-                       "same in both")
-            out.errors.append(f"{path} and {bpath} are not comparable: {k} is "
-                              f"{_show(flat.get(k))} in {path} and {_show(bflat.get(k))} in "
-                              f"{bpath}; {fix}{_case_version(path)}")
+                fix = _("service levels defined differently are different numbers: set it "
+                        "the same in both")
+            out.errors.append(_("{path} and {base} are not comparable: {field} is {value} in "
+                                "{path} and {base_value} in {base}; {fix}").format(
+                path=path, base=bpath, field=k, value=_show(flat.get(k)),
+                base_value=_show(bflat.get(k)), fix=fix) + _case_version(path))
         soft = [k for k in keys if k.startswith(CENTRE) and k not in hard]
         if soft:
-            shown = "; ".join(f"{k} is {_show(flat.get(k))} in {path} and "
-                              f"{_show(bflat.get(k))} in {bpath}" for k in soft[:3])
-            more = f" (and {len(soft) - 3} more fields)" if len(soft) > 3 else ""
-            out.warnings.append(f"{path} is on a different centre from {bpath}: {shown}{more}; "
-                                "its differences include that change, not only the regime")
+            differ = _("{field} is {value} in {path} and {base_value} in {base}")
+            shown = "; ".join(differ.format(field=k, value=_show(flat.get(k)), path=path,
+                                            base_value=_show(bflat.get(k)), base=bpath)
+                              for k in soft[:3])
+            more = _(" (and {n} more fields)").format(n=len(soft) - 3) if len(soft) > 3 else ""
+            out.warnings.append(_("{path} is on a different centre from {base}: {differences}; "
+                                  "its differences include that change, not only the regime"
+                                  ).format(path=path, base=bpath, differences=shown + more))
     return out
 
 
@@ -423,7 +469,7 @@ def _case_version(path: Path) -> str:
     twin = CASE / Path(path).name
     if Path(path).parent.name != "policy" or not twin.is_file():
         return ""
-    return f" (its version on the case's centre is {shown(twin)})"
+    return _(" (its version on the case's centre is {path})").format(path=shown(twin))
 
 
 # --------------------------------------------------------------------------- the answer
@@ -444,6 +490,8 @@ class Answer:
     base_text: str
     notes: list[str] = field(default_factory=list)
     """How the runs were chosen (sequential stopping), shown under "How sure"."""
+    lang: str = "en"
+    """The language the sentences were written in; the page and text use it too."""
 
     @property
     def baseline(self) -> str:
@@ -466,7 +514,7 @@ class Answer:
                 "loses_to": self.losers.get(n, []),
             } for n in c.differences},
             "base_loses_to": self.losers.get(self.baseline, []),
-            "warnings": self.warnings, "notes": self.notes,
+            "warnings": self.warnings, "notes": self.notes, "language": self.lang,
         })
 
 
@@ -484,14 +532,15 @@ def answer(c: Comparison, scenarios: Sequence[Scenario], files: Sequence[Path],
     base = by[c.baseline]
     sentences = {}
     for n in c.differences:
-        sentences[n] = f"{label(by[n])} {sentence(n, c, cost.get(n))}."
+        sentences[n] = _("{proposal} {does}.").format(proposal=label(by[n]),
+                                                      does=sentence(n, c, cost.get(n)))
     points = [Point(n, c.kpis[n]["service_level"].mean,
                     c.kpis[n].get("stress_mean", Estimate(math.nan, math.nan, math.nan, 0,
                                                           0.95)).mean,
                     0.0 if n == c.baseline else (cost[n].share if n in cost else math.nan))
               for n in c.kpis]
     return Answer(c, by, paths, sentences, cost, points, pareto(points), list(warnings),
-                  base_sentence(c, base))
+                  base_sentence(c, base), lang=current())
 
 
 # --------------------------------------------------------------------------- text
@@ -499,16 +548,21 @@ def answer(c: Comparison, scenarios: Sequence[Scenario], files: Sequence[Path],
 
 def text(a: Answer, width: int = 100) -> str:
     """What the terminal shows: the sentences, a small table, within ``width`` columns."""
+    with language(a.lang):
+        return _text(a, width)
+
+
+def _text(a: Answer, width: int) -> str:
     c = a.comparison
     base = a.scenarios[a.baseline]
     w = width - 2
-    lines = [textwrap.fill(f"Against {label(base)} ({a.files[a.baseline]}): "
-                           f"{a.base_text}; {_n(c.reps, 'run')} of "
-                           f"{_n(base.horizon.days, 'working day')} each.", w), ""]
+    lines = [textwrap.fill(_("Against {base} ({file}): {levels}; {runs} of {days} each.").format(
+        base=label(base), file=a.files[a.baseline], levels=a.base_text,
+        runs=_n(c.reps, "run"), days=_n(base.horizon.days, "working day")), w), ""]
     for n in c.differences:
         lines += [textwrap.fill(a.sentences[n], w, subsequent_indent="  "), ""]
-    head = f"{'proposal':<28}{'service level':>15}{'stress':>8}{'high':>8}{'absence':>9}" \
-           f"{'quits/yr':>10}{'paid h/yr':>12}{'beaten by':>10}"
+    head = f"{_('proposal'):<28}{_('service level'):>15}{_('stress'):>8}{_('high'):>8}" \
+           f"{_('absence'):>9}{_('quits/yr'):>10}{_('paid h/yr'):>12}{_('beaten by'):>10}"
     lines += [head, "-" * len(head)]
     for n in c.kpis:
         k = c.kpis[n]
@@ -520,31 +574,42 @@ def text(a: Answer, width: int = 100) -> str:
                      f"{_num('stress_high_share', _mean(k, 'stress_high_share')):>8}"
                      f"{_num('absence_rate', _mean(k, 'absence_rate')):>9}"
                      f"{_num('attrition_rate', _mean(k, 'attrition_rate')):>10}"
-                     f"{('-' if n == a.baseline else f'{hours:+,.0f}'):>12}"
+                     f"{('-' if n == a.baseline else num(hours, '+,.0f')):>12}"
                      f"{(str(len(lost)) if lost else '-'):>10}")
     lines.append("")
     for n in c.kpis:
         lost = a.losers.get(n, [])
         if lost:
             lines.append(textwrap.fill(
-                f"{label(a.scenarios[n])} loses to "
-                f"{_and([label(a.scenarios[x]) for x in lost])}"
-                " (as good or better on service level, stress and cost, better on one).", w,
+                _("{proposal} loses to {others} (as good or better on service level, stress "
+                  "and cost, better on one).").format(
+                    proposal=label(a.scenarios[n]),
+                    others=_and([label(a.scenarios[x]) for x in lost])), w,
                 subsequent_indent="  "))
     for note in a.notes:
         lines += ["", textwrap.fill(note, w)]
     for wtext in a.warnings:
-        lines += ["", textwrap.fill("warning: " + wtext, w, subsequent_indent="  ")]
+        lines += ["", textwrap.fill(_("warning: ") + wtext, w, subsequent_indent="  ")]
     return "\n".join(lines)
 
 
 def _and(names: Sequence[str]) -> str:
     """``A``, ``A and B``, ``A, B and C``."""
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    if len(names) == 1:
+        return names[0]
+    return _("{first} and {last}").format(first=", ".join(names[:-1]), last=names[-1])
+
+
+#: the counted nouns of the page, singular and plural, for :func:`_n`
+_NOUNS = {"run": lambda n: ngettext("{n} run", "{n} runs", n),
+          "time": lambda n: ngettext("{n} time", "{n} times", n),
+          "working day": lambda n: ngettext("{n} working day", "{n} working days", n),
+          "unmeasured working day": lambda n: ngettext("{n} unmeasured working day",
+                                                       "{n} unmeasured working days", n)}
 
 
 def _n(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
+    return _NOUNS[noun](n).format(n=n)
 
 
 def _mean(k: Mapping[str, Estimate], kpi: str) -> float:
@@ -567,6 +632,11 @@ def figure(a: Answer) -> str | None:
         return None
     number = {p.name: i for i, p in enumerate(a.points, start=1)}
     fig, ax = plt.subplots(figsize=(7.2, 4.4))
+    if current() == "nb":  # the axes' numbers with a decimal comma, as the text has them
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+            lambda v, _pos: num(v, "g")))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+            lambda v, _pos: num(v, "g")))
     costs_pct = [100 * (0.0 if math.isnan(p.cost) else p.cost) for p in pts]
     span = max(0.01, max(abs(v) for v in costs_pct))
     cmap = plt.get_cmap("coolwarm")
@@ -581,17 +651,21 @@ def figure(a: Answer) -> str | None:
                     color="dimgrey" if beaten else "black",
                     fontweight="normal" if beaten else "bold")
     ax.scatter([], [], s=150, color="white", edgecolors="black", linewidths=2.2,
-               label="beaten by no other (frontier)")
+               label=_("beaten by no other (frontier)"))
     ax.scatter([], [], s=90, color="white", edgecolors="grey", linewidths=0.8,
-               label="beaten (see the list)")
+               label=_("beaten (see the list)"))
     ax.legend(loc="best", fontsize=8)
     sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
-    fig.colorbar(sm, ax=ax, label="change in payroll, % of the base's")
-    ax.set_xlabel("measured stress (survey scale; lower is better)")
+    bar = fig.colorbar(sm, ax=ax, label=_("change in payroll, % of the base's"))
+    if current() == "nb":
+        bar.ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+            lambda v, _pos: num(v, "g")))
+    ax.set_xlabel(_("measured stress (survey scale; lower is better)"))
     base = a.scenarios[a.baseline]
-    ax.set_ylabel(f"service level, % answered within {base.service_level.threshold_s:g} s")
+    ax.set_ylabel(_("service level, % answered within {seconds} s").format(
+        seconds=num(base.service_level.threshold_s, "g")))
     ax.margins(0.15)
-    ax.set_title("Service level against stress; colour: cost", fontsize=10)
+    ax.set_title(_("Service level against stress; colour: cost"), fontsize=10)
     fig.tight_layout()
     buf = io.StringIO()
     fig.savefig(buf, format="svg")
@@ -616,7 +690,12 @@ svg{max-width:100%;height:auto;display:block;margin:.5em auto}
 
 
 def page(a: Answer, run_info: Mapping[str, Any] | None = None) -> str:
-    """The self-contained page: no external file, link or script."""
+    """The self-contained page: no external file, link or script; in the answer's language."""
+    with language(a.lang):
+        return _page(a, run_info)
+
+
+def _page(a: Answer, run_info: Mapping[str, Any] | None) -> str:
     e = html.escape
     c = a.comparison
     base = a.scenarios[a.baseline]
@@ -624,26 +703,30 @@ def page(a: Answer, run_info: Mapping[str, Any] | None = None) -> str:
     days = base.horizon.days
     month = base.schedule.days_per_year / 12
     lab = {n: label(s) for n, s in a.scenarios.items()}
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             f"<title>Proposals against {e(lab[a.baseline])}</title>",
+    parts = ["<!DOCTYPE html>", f'<html lang="{a.lang}"><head><meta charset="utf-8">',
+             "<title>" + e(_("Proposals against {base}").format(base=lab[a.baseline]))
+             + "</title>",
              f"<style>{CSS}</style></head><body>",
-             f"<h1>What the proposals do, against {e(lab[a.baseline])}</h1>"]
+             "<h1>" + e(_("What the proposals do, against {base}").format(
+                 base=lab[a.baseline])) + "</h1>"]
     for wtext in a.warnings:
-        parts.append(f'<p class="warn"><b>Warning.</b> {e(wtext)}</p>')
-    parts += ['<h2>The answer, proposal by proposal</h2><div class="answers">',
+        parts.append(f'<p class="warn"><b>{e(_("Warning."))}</b> {e(wtext)}</p>')
+    parts += [f'<h2>{e(_("The answer, proposal by proposal"))}</h2><div class="answers">',
               *[f'<p class="answer">{e(a.sentences[n])}</p>' for n in c.differences],
               "</div>",
-              f"<p>The base is <b>{e(lab[a.baseline])}</b>: {e(a.base_text)}. "
-              f"Why this base: {e(BASE_WHY)}.</p>"]
+              "<p>" + _("The base is <b>{base}</b>: {levels}. Why this base: {why}.").format(
+                  base=e(lab[a.baseline]), levels=e(a.base_text), why=e(_(BASE_WHY)))
+              + "</p>"]
     parts.append(_how_sure(a))
     parts += [f"<p>{e(n)}</p>" for n in a.notes]
     # --- numbers
-    parts.append("<h2>The numbers</h2>")
-    parts.append(f"<p class=\"small\">Mean over {_n(c.reps, 'run')} of "
-                 f"{_n(days, 'working day')} each; "
-                 "in brackets the range the true mean lies in with 95% confidence. "
-                 f"Service level: calls {e(sl_words(base))}. Warnings per agent and month: a "
-                 f"month is {month:.1f} working days.{e(_warmup_words(base))}</p>")
+    parts.append(f"<h2>{e(_('The numbers'))}</h2>")
+    parts.append('<p class="small">' + e(_(
+        "Mean over {runs} of {days} each; in brackets the range the true mean lies in with "
+        "95% confidence. Service level: calls {definition}. Warnings per agent and month: a "
+        "month is {month} working days.").format(
+            runs=_n(c.reps, "run"), days=_n(days, "working day"), definition=sl_words(base),
+            month=num(month, ".1f")) + _warmup_words(base)) + "</p>")
     rows = []
     for n in c.kpis:
         k = c.kpis[n]
@@ -653,11 +736,14 @@ def page(a: Answer, run_info: Mapping[str, Any] | None = None) -> str:
         rows.append([lab[n], _cell("service_level", k), _cell("stress_mean", k),
                      _cell("stress_high_share", k), _cell("absence_rate", k),
                      "-" if math.isnan(quits) else
-                     f"{100 * quits:.0f}% (about {quits * heads:.0f} of {heads} people)",
-                     "-" if math.isnan(wpm) else f"{wpm:.2f}"])
-    parts.append(_table(["", "service level", "measured stress", "agent-days with high "
-                         "stress", "absence (share of scheduled days)", "quits a year",
-                         "warnings per agent and month"], rows))
+                     _("{share} (about {people} of {heads} people)").format(
+                         share=pct(100 * quits, ".0f"), people=num(quits * heads, ".0f"),
+                         heads=heads),
+                     "-" if math.isnan(wpm) else num(wpm, ".2f")])
+    parts.append(_table(["", _("service level"), _("measured stress"),
+                         _("agent-days with high stress"),
+                         _("absence (share of scheduled days)"), _("quits a year"),
+                         _("warnings per agent and month")], rows))
     rows = []
     for n, d in c.differences.items():
         row = [lab[n]]
@@ -670,62 +756,78 @@ def page(a: Answer, run_info: Mapping[str, Any] | None = None) -> str:
             if kpi == "warnings_per_agent":
                 est = _scaled(est, month / days)
             if est.mean == 0 and not est.half_width:
-                row.append("no change in any run")
+                row.append(e(_("no change in any run")))
                 continue
             word = _word(est)
-            row.append(f"{_num(kpi, est.mean, True)} [{_num(kpi, est.ci_low, True)}, "
-                       f"{_num(kpi, est.ci_high, True)}]" + (f"<br><i>{e(word)}</i>"
-                                                             if word else ""))
+            row.append(f"{_num(kpi, est.mean, True)} [{_num(kpi, est.ci_low, True)}; "
+                       f"{_num(kpi, est.ci_high, True)}]" if a.lang == "nb" else
+                       f"{_num(kpi, est.mean, True)} [{_num(kpi, est.ci_low, True)}, "
+                       f"{_num(kpi, est.ci_high, True)}]")
+            if word:
+                row[-1] += f"<br><i>{e(_term(word))}</i>"
         rows.append(row)
-    parts.append(f"<p class=\"small\">Change against {e(lab[a.baseline])} (per cent values in "
-                 "percentage points), with how likely the change is in that direction "
-                 "(see below).</p>")
-    parts.append(_table(["", "service level", "measured stress", "high-stress days",
-                         "absence", "quits a year", "warnings per agent and month"],
+    parts.append('<p class="small">' + e(_(
+        "Change against {base} (per cent values in percentage points), with how likely the "
+        "change is in that direction (see \"How sure the model is\").").format(
+            base=lab[a.baseline])) + "</p>")
+    parts.append(_table(["", _("service level"), _("measured stress"), _("high-stress days"),
+                         _("absence"), _("quits a year"), _("warnings per agent and month")],
                         rows, raw=True))
     parts.append(_cost_section(a))
     # --- trade-off
-    parts.append("<h2>The trade-off in one picture</h2>")
+    parts.append(f"<h2>{e(_('The trade-off in one picture'))}</h2>")
     svg = figure(a)
-    parts.append(svg if svg else "<p>Stress was not measured: no picture.</p>")
+    parts.append(svg if svg else f"<p>{e(_('Stress was not measured: no picture.'))}</p>")
     parts.append("<ol>")
     for p in a.points:
         lost = a.losers.get(p.name, [])
         if lost:
-            parts.append(f"<li><b>{e(lab[p.name])}</b> loses to "
-                         f"{e(_and([lab[x] for x in lost]))}: "
-                         f"{'they have' if len(lost) > 1 else 'it has'} at least as high a "
-                         "service level, at least as low stress and costs no more, and is "
-                         "better on at least one of the three.</li>")
+            why = _("they have at least as high a service level, at least as low stress and "
+                    "cost no more, and are better on at least one of the three") \
+                if len(lost) > 1 else \
+                _("it has at least as high a service level, at least as low stress and costs "
+                  "no more, and is better on at least one of the three")
+            parts.append("<li>" + _("<b>{proposal}</b> loses to {others}: {why}.").format(
+                proposal=e(lab[p.name]), others=e(_and([lab[x] for x in lost])), why=e(why))
+                + "</li>")
         else:
-            parts.append(f"<li><b>{e(lab[p.name])}</b> is beaten by no other (on the "
-                         "frontier).</li>")
-    parts.append("</ol><p class=\"small\">The numbers are those of the picture. "
-                 "Differences smaller than the page shows "
-                 "(0.1 percentage point of service level, 0.01 of stress, 0.01% of "
-                 "payroll) count as ties.</p>")
+            parts.append("<li>" + _("<b>{proposal}</b> is beaten by no other (on the "
+                                    "frontier).").format(proposal=e(lab[p.name])) + "</li>")
+    parts.append('</ol><p class="small">' + e(_(
+        "The numbers are those of the picture. Differences smaller than the page shows (0.1 "
+        "percentage point of service level, 0.01 of stress, 0.01% of payroll) count as "
+        "ties.")) + "</p>")
     # --- what the words mean
     parts.append(_scale_section(a))
-    parts.append("<h2>What each proposal is</h2><ul class=\"small\">")
+    parts.append(_statuses_section(a))
+    parts.append(f'<h2>{e(_("What each proposal is"))}</h2>')
+    if a.lang != "en":
+        parts.append(f'<p class="small">{e(_(SCENARIO_WORDS))}</p>')
+    parts.append('<ul class="small">')
     for n, s in a.scenarios.items():
         parts.append(f"<li><b>{e(lab[n])}</b> ({e(str(a.files[n]))}): {e(s.description)}."
                      f"<br>{e(' '.join(s.rationale.split()))}</li>")
     parts.append("</ul>")
-    parts.append("<h2>How this was made</h2><p class=\"small\">"
+    parts.append(f'<h2>{e(_("How this was made"))}</h2><p class="small">'
                  + e("; ".join(f"{k}: {v}" for k, v in info.items())) + "</p>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+#: said on a page in another language than English, above the proposals' own descriptions
+SCENARIO_WORDS = ("The proposals' names, descriptions and rationales are quoted from their "
+                  "scenario files, in the language they were written in.")
 
 
 def _warmup_words(s: Scenario) -> str:
     """Whether the runs started where the regimes had settled (horizon.warmup_days)."""
     days = s.warmup_days
     if not days:
-        return (" Each run starts on day one, with nobody strained or exhausted yet "
-                "(horizon.warmup_days = 0).")
-    return (f" Each run starts after {_n(days, 'unmeasured working day')} under its own "
-            "regime (horizon.warmup_days), where strain, exhaustion and absence have "
-            "settled.")
+        return _(" Each run starts on day one, with nobody strained or exhausted yet "
+                 "(horizon.warmup_days = 0).")
+    return _(" Each run starts after {days} under its own regime (horizon.warmup_days), where "
+             "strain, exhaustion and absence have settled.").format(
+        days=_n(days, "unmeasured working day"))
 
 
 def _cell(kpi: str, k: Mapping[str, Estimate]) -> str:
@@ -734,7 +836,9 @@ def _cell(kpi: str, k: Mapping[str, Estimate]) -> str:
     est = k[kpi]
     if math.isnan(est.ci_low):
         return _num(kpi, est.mean)
-    return f"{_num(kpi, est.mean)} [{_num(kpi, est.ci_low)}, {_num(kpi, est.ci_high)}]"
+    # in Bokmål the comma is the decimal sign: the range's two ends are kept apart by ";"
+    sep = "; " if current() == "nb" else ", "
+    return f"{_num(kpi, est.mean)} [{_num(kpi, est.ci_low)}{sep}{_num(kpi, est.ci_high)}]"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], raw: bool = False) -> str:
@@ -750,82 +854,120 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], raw: bool = Fal
 
 def _cost_section(a: Answer) -> str:
     e = html.escape
+    head = f"<h2>{e(_('The cost'))}</h2>"
     if not a.costs:
-        return "<h2>The cost</h2><p>The runs have no cost figures.</p>"
+        return head + f"<p>{e(_('The runs have no cost figures.'))}</p>"
     any_cost = next(iter(a.costs.values()))
     cur = any_cost.currency
+    sep = "; " if a.lang == "nb" else ", "
     rows = []
     for n, cost in a.costs.items():
         h, pay = cost.hours, cost.payroll
         rows.append([label(a.scenarios[n]),
-                     f"{h.mean:+,.0f} [{h.ci_low:+,.0f}, {h.ci_high:+,.0f}]"
-                     if not math.isnan(h.ci_low) else f"{h.mean:+,.0f}",
-                     f"{h.mean / cost.base_fte:+.1f}",
+                     f"{num(h.mean, '+,.0f')} [{num(h.ci_low, '+,.0f')}{sep}"
+                     f"{num(h.ci_high, '+,.0f')}]"
+                     if not math.isnan(h.ci_low) else num(h.mean, "+,.0f"),
+                     num(h.mean / cost.base_fte, "+.1f"),
                      _money(pay.mean, cur), _money(pay.mean / cost.base_fte, cur),
-                     f"{100 * cost.share:+.2f}%"])
+                     pct(100 * cost.share, "+.2f")])
     base = a.scenarios[a.baseline]
-    return ("<h2>The cost</h2>"
-            f"<p class=\"small\">A year is {any_cost.days_per_year:g} working days "
-            f"(schedule.days_per_year). Paid hours: the rostered shifts, paid log-in "
-            "minutes, overtime and paid sick days. Payroll: those hours at the fully "
-            f"loaded cost of {cur} {base.cost.hourly_cost:,.0f} an hour (cost.hourly_cost), "
-            f"overtime at {100 * (1 + base.cost.overtime_premium):.0f}%. The base pays "
-            f"{_money(any_cost.base_payroll, cur, signed=False)} a year for "
-            f"{any_cost.base_fte:.0f} full-time equivalents (FTE of "
-            f"{base.cost.fte_hours_per_day:g} hours a day); \"per FTE\" divides by those.</p>"
-            + _table(["", "paid hours a year [95% CI]", "paid hours a year per FTE",
-                      "payroll a year", "payroll a year per FTE", "share of the base's "
-                      "payroll"], rows)
-            + f"<p class=\"small\">{e(cur)}: the currency of cost.currency.</p>")
+    return (head + '<p class="small">' + e(_(
+        "A year is {days} working days (schedule.days_per_year). Paid hours: the rostered "
+        "shifts, paid log-in minutes, overtime and paid sick days. Payroll: those hours at the "
+        "fully loaded cost of {currency} {hourly} an hour (cost.hourly_cost), overtime at "
+        "{overtime}. The base pays {payroll} a year for {fte} full-time equivalents (FTE of "
+        "{fte_hours} hours a day); \"per FTE\" divides by those.").format(
+            days=num(any_cost.days_per_year, "g"), currency=cur,
+            hourly=num(base.cost.hourly_cost, ",.0f"),
+            overtime=pct(100 * (1 + base.cost.overtime_premium), ".0f"),
+            payroll=_money(any_cost.base_payroll, cur, signed=False),
+            fte=num(any_cost.base_fte, ".0f"), fte_hours=num(base.cost.fte_hours_per_day, "g")))
+        + "</p>"
+        + _table(["", _("paid hours a year [95% CI]"), _("paid hours a year per FTE"),
+                  _("payroll a year"), _("payroll a year per FTE"),
+                  _("share of the base's payroll")], rows)
+        + '<p class="small">' + e(_("{currency}: the currency of cost.currency.").format(
+            currency=cur)) + "</p>")
 
 
 def _how_sure(a: Answer) -> str:
+    e = html.escape
     c = a.comparison
-    terms = ", ".join(f"{t} {100 * lo:g}-{100 * hi:g}%" for t, lo, hi in IPCC_TERMS)
+    terms = ", ".join(f"{_term(t)} {num(100 * lo, 'g')}-{pct(100 * hi, 'g')}"
+                      for t, lo, hi in IPCC_TERMS)
     return (
-        "<h2>How sure the model is</h2>"
-        f"<p>Each scenario was run {_n(c.reps, 'time')}. Run number k of every scenario meets the "
-        "same callers at the same moments and the same sick days drawn by chance, so a "
-        "difference between two scenarios in the same run comes from the proposal, not from "
-        "luck in the calls; the differences are averaged over the runs. From how much they "
-        "vary between runs follows how likely it is that the true average difference "
-        "(over endlessly many runs) has the direction seen. That probability is put in the "
-        "words of the IPCC's calibrated language (Mastrandrea et al. 2010): "
-        f"{terms}. \"About as likely as not to change\" means the direction cannot be "
-        "told from these runs. The 95% range in brackets is two-sided: it can reach past no "
-        "change while the direction is still \"extremely likely\" (95 to 97.5%).</p>"
-        "<p class=\"small\">What this does not say: the probability is "
-        "about the model, given its assumptions (docs/stress.md, docs/evidence.md); whether "
-        "those hold in a real centre is another question (ccsim sensitivity varies them). "
-        "It assumes the run-to-run differences scatter roughly normally; with few runs it "
-        "is rougher. Service level and measured stress are each judged at 95% on their own; "
-        "with many proposals and figures, one of them may look sure by chance.</p>")
+        f"<h2>{e(_('How sure the model is'))}</h2>"
+        "<p>" + e(_(
+            "Each scenario was run {times}. Run number k of every scenario meets the same "
+            "callers at the same moments and the same sick days drawn by chance, so a "
+            "difference between two scenarios in the same run comes from the proposal, not "
+            "from luck in the calls; the differences are averaged over the runs. From how "
+            "much they vary between runs follows how likely it is that the true average "
+            "difference (over endlessly many runs) has the direction seen. That probability "
+            "is put in the words of the IPCC's calibrated language (Mastrandrea et al. 2010): "
+            "{terms}. \"About as likely as not to change\" means the direction cannot be told "
+            "from these runs. The 95% range in brackets is two-sided: it can reach past no "
+            "change while the direction is still \"extremely likely\" (95 to 97.5%).").format(
+                times=_n(c.reps, "time"), terms=terms)) + "</p>"
+        '<p class="small">' + e(_(
+            "What this does not say: the probability is about the model, given its "
+            "assumptions (docs/stress.md, docs/evidence.md); whether those hold in a real "
+            "centre is another question (ccsim sensitivity varies them). It assumes the "
+            "run-to-run differences scatter roughly normally; with few runs it is rougher. "
+            "Service level and measured stress are each judged at 95% on their own; with many "
+            "proposals and figures, one of them may look sure by chance.")) + "</p>")
 
 
 def _scale_section(a: Answer) -> str:
+    e = html.escape
     base = a.scenarios[a.baseline]
     k = a.comparison.kpis[a.baseline]
     if "stress_mean" not in k or math.isnan(k["stress_mean"].mean):
         return ""
     st = base.stress
-    spread = (f"People differ by about {st.trait_sd:g} on this scale whatever their job "
-              f"(stress.trait_sd), so a change of 0.1 is {0.1 / st.trait_sd:.2g} of that "
-              "spread." if st.trait_sd > 0 else
-              "People do not differ on this scale in this model (stress.trait_sd = 0).")
+    spread = _("People differ by about {sd} on this scale whatever their job "
+               "(stress.trait_sd), so a change of 0.1 is {share} of that spread.").format(
+        sd=num(st.trait_sd, "g"), share=num(0.1 / st.trait_sd, ".2g")) \
+        if st.trait_sd > 0 else \
+        _("People do not differ on this scale in this model (stress.trait_sd = 0).")
     return (
-        "<h2>The stress scale</h2>"
-        "<p>Measured stress is what a short survey at the end of each shift would read: "
-        "the strain of the day (calls, hostile callers, being watched, chases and warnings, "
-        "relieved by breaks and by control over one's work) plus what has built up over weeks "
-        "(exhaustion), plus each person's own level and the survey's error. 0 is no strain "
-        f"at all; a higher reading is worse. In this comparison the base reads "
-        f"{k['stress_mean'].mean:.2f} on average. A reading above "
-        f"{st.high_threshold:g} counts as high (stress.high_threshold). {spread} "
-        "The scale and its calibration are in docs/stress.md.</p>"
-        "<p>Absence is the share of scheduled working days lost to sickness or to a seat "
-        "left empty after someone quit. Quits a year: people leaving per head of staff, over "
-        "a year, as a share and as people. Warnings: formal warnings a supervisor gives after "
-        "repeated breaches of the adherence rule.</p>")
+        f"<h2>{e(_('The stress scale'))}</h2>"
+        "<p>" + e(_(
+            "Measured stress is what a short survey at the end of each shift would read: the "
+            "strain of the day (calls, hostile callers, being watched, chases and warnings, "
+            "relieved by breaks and by control over one's work) plus what has built up over "
+            "weeks (exhaustion), plus each person's own level and the survey's error. 0 is no "
+            "strain at all; a higher reading is worse. In this comparison the base reads "
+            "{base} on average. A reading above {threshold} counts as high "
+            "(stress.high_threshold).").format(base=num(k["stress_mean"].mean, ".2f"),
+                                               threshold=num(st.high_threshold, "g"))
+            + " " + spread + " " + _("The scale and its calibration are in docs/stress.md."))
+        + "</p><p>" + e(_(
+            "Absence is the share of scheduled working days lost to sickness or to a seat left "
+            "empty after someone quit. Quits a year: people leaving per head of staff, over a "
+            "year, as a share and as people. Warnings: formal warnings a supervisor gives after "
+            "repeated breaches of the adherence rule.")) + "</p>")
+
+
+#: the statuses the page names, as agents see them in the IWS desktop (sim.engine.status)
+PAGE_STATUSES = (Status.READY, Status.NOT_READY_BREAK, Status.NOT_READY_LUNCH,
+                 Status.NOT_READY_MANAGER_APPROVED, Status.NOT_READY_TRAINING)
+
+
+def _statuses_section(a: Answer) -> str:
+    """The agent statuses the regimes act on, under the names agents see in IWS."""
+    e = html.escape
+    quoted = _("\u201c{status}\u201d")  # each language's quotation marks
+    q = {s: quoted.format(status=s.label) for s in PAGE_STATUSES}
+    return (f"<h2>{e(_('Agent statuses'))}</h2><p class=\"small\">" + e(_(
+        "Statuses are named as agents see them in the Genesys IWS desktop, in English as "
+        "the centre's desktop shows them. Taking calls is {ready}; breaks are {brk} and "
+        "lunch {lunch}; chases and warnings take the agent to {manager}; developmental "
+        "feedback and training are {training}. Adherence compares the status an agent is "
+        "in with the schedule.").format(
+            ready=q[Status.READY], brk=q[Status.NOT_READY_BREAK],
+            lunch=q[Status.NOT_READY_LUNCH], manager=q[Status.NOT_READY_MANAGER_APPROVED],
+            training=q[Status.NOT_READY_TRAINING])) + "</p>")
 
 
 # --------------------------------------------------------------------------- PDF
@@ -874,16 +1016,19 @@ def write_page(a: Answer, out: Path, run_info: Mapping[str, Any] | None = None,
     text_ = page(a, run_info)
     page_path = atomic_write(out / "negotiate.html",
                              lambda p: p.write_text(text_, encoding="utf-8"))
-    if not pdf:
-        return page_path, None, f"page written to {page_path} (no PDF: --no-pdf)"
-    browser = find_browser(browsers)
-    if browser is None:
-        return page_path, None, (
-            f"page written to {page_path}; no PDF: no headless browser found (looked for "
-            f"{', '.join(browsers)}, or set CCSIM_BROWSER); install Chromium or print the "
-            "page from any browser")
-    pdf_path = print_pdf(page_path, out / "negotiate.pdf", browser)
-    return page_path, pdf_path, f"page written to {page_path} and {pdf_path}"
+    with language(a.lang):
+        if not pdf:
+            return page_path, None, _("page written to {page} (no PDF: --no-pdf)").format(
+                page=page_path)
+        browser = find_browser(browsers)
+        if browser is None:
+            return page_path, None, _(
+                "page written to {page}; no PDF: no headless browser found (looked for "
+                "{browsers}, or set CCSIM_BROWSER); install Chromium or print the page from "
+                "any browser").format(page=page_path, browsers=", ".join(browsers))
+        pdf_path = print_pdf(page_path, out / "negotiate.pdf", browser)
+        return page_path, pdf_path, _("page written to {page} and {pdf}").format(
+            page=page_path, pdf=pdf_path)
 
 
 # --------------------------------------------------------------------------- the command
@@ -920,7 +1065,7 @@ def negotiate(paths: Sequence[Path], out: Path, *, seed: int = 1, reps: int = 5,
               pdf: bool = True,
               loaded: tuple[list[Scenario], Comparability] | None = None,
               until: Sequence[tuple[str, float]] = (), max_reps: int = 100,
-              report: bool = True) -> tuple[Answer, str]:
+              report: bool = True, lang: str = "en") -> tuple[Answer, str]:
     """Run the base (``paths[0]``) and the proposals; write the page, PDF and the tables.
 
     The replications are stored in ``out/replications/`` as they finish (a re-run
@@ -930,38 +1075,42 @@ def negotiate(paths: Sequence[Path], out: Path, *, seed: int = 1, reps: int = 5,
     ``paths`` (not loaded again). ``until``: (KPI, half-width) pairs; runs are added, from
     ``reps`` up to ``max_reps``, until every proposal's difference in each KPI has a 95%
     range no wider than that either side (:func:`run_until_precise`). ``report``: also the
-    analyst's report.html (its figures take a few seconds). Returns the answer and a line
-    saying what was written.
+    analyst's report.html (its figures take a few seconds). ``lang``: the language of the
+    page, the PDF and the returned words (:data:`analysis.i18n.LANGS`; the analyst's
+    report stays in English). Returns the answer and a line saying what was written.
     """
     from analysis.experiment import run_experiment, write_experiment
     from analysis.report import compare, write_report
     from analysis.stats import COMPARE_CONFIDENCE
     from analysis.store import ReplicationStore, write_json
 
-    paths = [shown(Path(p)) for p in paths]
-    scenarios, checks = loaded or load(paths, overrides)
-    kwargs = {"executor": executor, "store": ReplicationStore(out / "replications"),
-              "progress": progress}
-    exp = run_until_precise(scenarios, seed, reps, until, max_reps, **kwargs) if until else \
-        run_experiment(scenarios, seed, reps, **kwargs)
-    comp = compare(exp, COMPARE_CONFIDENCE, PRIMARY)
-    ans = answer(comp, scenarios, paths, checks.warnings)
-    if until:
-        ans.notes.append(precision_note(exp, until, max_reps))
-    inputs = exp.inputs()
-    write_experiment(out, exp, command, "negotiate")
-    write_json({**comp.as_json(), "inputs": inputs}, out / "comparison.json")
-    write_json(ans.as_json(), out / "negotiate.json")
-    if report:
-        write_report(exp, comp, out, {"command": command}, [inputs["text"]])
-    prov = exp.provenance()
-    info = {"command": command, "runs per scenario": comp.reps, "seed": seed,
-            "days per run": scenarios[0].horizon.days,
-            "replications run / resumed": f"{exp.ran} / {exp.resumed}",
-            "git revision": (prov[0].get("git_revision") if prov else None) or "unknown",
-            "the analyst's tables": "report.html and comparison.json beside this page"}
-    _, _, line = write_page(ans, out, info, pdf=pdf)
-    return ans, line
+    with language(lang):
+        paths = [shown(Path(p)) for p in paths]
+        scenarios, checks = loaded or load(paths, overrides)
+        kwargs = {"executor": executor, "store": ReplicationStore(out / "replications"),
+                  "progress": progress}
+        exp = run_until_precise(scenarios, seed, reps, until, max_reps, **kwargs) if until else \
+            run_experiment(scenarios, seed, reps, **kwargs)
+        comp = compare(exp, COMPARE_CONFIDENCE, PRIMARY)
+        ans = answer(comp, scenarios, paths, checks.warnings)
+        if until:
+            ans.notes.append(precision_note(exp, until, max_reps))
+        inputs = exp.inputs()
+        write_experiment(out, exp, command, "negotiate")
+        write_json({**comp.as_json(), "inputs": inputs}, out / "comparison.json")
+        write_json(ans.as_json(), out / "negotiate.json")
+        if report:
+            write_report(exp, comp, out, {"command": command}, [inputs["text"]])
+        prov = exp.provenance()
+        info = {_("command"): command, _("runs per scenario"): comp.reps, _("seed"): seed,
+                _("days per run"): scenarios[0].horizon.days,
+                _("replications run / resumed"): f"{exp.ran} / {exp.resumed}",
+                _("git revision"): (prov[0].get("git_revision") if prov else None)
+                or _("unknown"),
+                _("the analyst's tables"): _("report.html and comparison.json beside this "
+                                             "page (in English)")}
+        line = write_page(ans, out, info, pdf=pdf)[2]
+        return ans, line
 
 
 def run_until_precise(scenarios: Sequence[Scenario], seed: int, reps: int,
@@ -1016,13 +1165,14 @@ def precision_note(exp: Any, until: Sequence[tuple[str, float]], max_reps: int) 
     parts = []
     for k, hw in until:
         got = until_half_width(exp, k)
-        name = WORDS[k][0] if k in WORDS else k
+        name = kpi_name(k) if k in WORDS else k
         scale = 100 if k in SHARES else 1
-        unit = " percentage points" if k in SHARES else ""
-        parts.append(f"{name} to within {scale * hw:g}{unit} either side (reached "
-                     f"{scale * got:.2g}{unit})")
-    stop = "the limit of runs was reached first" if n >= max_reps and \
-        any(until_half_width(exp, k) > hw for k, hw in until) else "then it stopped"
-    return (f"Runs were added until every proposal's change in {_and(parts)} was known "
-            f"with 95% confidence; {stop}, at {n} runs. Stopping as soon as a range looks "
-            "narrow enough can make the ranges slightly too narrow.")
+        unit = " " + _("percentage points") if k in SHARES else ""
+        parts.append(_("{name} to within {goal}{unit} either side (reached {got}{unit})").format(
+            name=name, goal=num(scale * hw, "g"), got=num(scale * got, ".2g"), unit=unit))
+    stop = _("the limit of runs was reached first") if n >= max_reps and \
+        any(until_half_width(exp, k) > hw for k, hw in until) else _("then it stopped")
+    return _("Runs were added until every proposal's change in {goals} was known with 95% "
+             "confidence; {stop}, at {runs}. Stopping as soon as a range looks narrow enough "
+             "can make the ranges slightly too narrow.").format(
+        goals=_and(parts), stop=stop, runs=_n(n, "run"))

@@ -192,8 +192,10 @@ def test_page_is_self_contained_and_says_each_sentence(negotiated):
     assert not re.findall(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page)
     assert "<link" not in page and "<script" not in page and "@import" not in page
     assert "<svg" in page  # the trade-off, inline
-    assert "Each run starts on day one, with nobody strained or exhausted yet " \
-        "(horizon.warmup_days = 0)." in page
+    warmup = ans.scenarios[ans.baseline].warmup_days  # "auto" (the default) follows stress
+    assert (f"Each run starts after {warmup} unmeasured working day" if warmup else
+            "Each run starts on day one, with nobody strained or exhausted yet "
+            "(horizon.warmup_days = 0).") in page
     for word in ("Holm", "stress_mean", "paired"):
         assert word not in page, word
     # paid log-in minutes are paid hours: 10 agents x 10 minutes a day (plus any change in
@@ -374,3 +376,231 @@ def test_a_policy_file_is_pointed_to_its_case_version():
                           f"{ng.shown(ng.CASE / 'union-proposal.toml')})"), first
     days = load_scenario(policy).horizon.days
     assert f"horizon.days is {days} in " in first
+
+
+# --------------------------------------------------------------------------- Bokmål (--lang nb)
+
+PO = Path(ng.__file__).parent / "locale" / "nb" / "LC_MESSAGES" / "ccsim.po"
+MO = PO.with_suffix(".mo")
+
+
+def _catalogue():
+    """The Bokmål catalogue's source, read by Babel (a development dependency)."""
+    pofile = pytest.importorskip("babel.messages.pofile", reason="Babel reads the .po file")
+    with PO.open("rb") as f:
+        return pofile.read_po(f, locale="nb")
+
+
+def _code_messages() -> set:
+    """Every message analysis/negotiate.py asks the catalogue for (gettext's own extraction).
+
+    ``_("...")`` and ``ngettext("...", "...", n)`` calls with literal text, and the two
+    constants passed to ``_`` by name (BASE_WHY, SCENARIO_WORDS).
+    """
+    import ast
+
+    found = {ng.BASE_WHY, ng.SCENARIO_WORDS}
+    for node in ast.walk(ast.parse(Path(ng.__file__).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            args = [a.value for a in node.args if isinstance(a, ast.Constant)]
+            if node.func.id == "_" and args:
+                found.add(args[0])
+            elif node.func.id == "ngettext":
+                found.add(tuple(args[:2]))
+    return found
+
+
+def _fields(text: str) -> set[str]:
+    return set(re.findall(r"\{(\w*)\}", text))
+
+
+def test_every_message_of_the_page_has_a_bokmal_translation():
+    """Each msgid has a non-fuzzy msgstr with the same {fields}; the code and catalogue agree."""
+    cat = _catalogue()
+    messages = [m for m in cat if m.id]
+    ids = {m.id for m in messages}
+    assert ids == _code_messages(), "the catalogue and analysis/negotiate.py differ: " \
+        f"missing {_code_messages() - ids}, unused {ids - _code_messages()}"
+    same = {"stress"}  # the same word in both languages
+    for m in messages:
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        sources = m.id if isinstance(m.id, tuple) else (m.id,)
+        assert not m.fuzzy and all(strings), m.id
+        for s in strings:
+            assert _fields(s) == _fields(sources[0]), (m.id, s)
+            assert s not in sources or m.id in same, f"untranslated: {m.id!r}"
+
+
+def test_the_committed_mo_is_the_po_compiled():
+    """ccsim.mo (committed: a fresh clone needs no compile) holds exactly the .po's messages."""
+    import gettext
+
+    mofile = pytest.importorskip("babel.messages.mofile", reason="Babel compiles the .po")
+    import io as _io
+
+    buf = _io.BytesIO()
+    mofile.write_mo(buf, _catalogue())
+    buf.seek(0)
+    with MO.open("rb") as f:
+        assert gettext.GNUTranslations(f)._catalog == gettext.GNUTranslations(buf)._catalog, \
+            "ccsim.mo is stale: run `python -m analysis.i18n`"
+
+
+@pytest.mark.parametrize(("value", "spec", "pattern"), [
+    (1234567.891, ",.2f", "#,##0.00"), (-1234.5, ",.1f", "#,##0.0"), (0.25, ".2f", "0.00"),
+    (207000.0, ",.0f", "#,##0"), (3.0, "+.1f", "+0.0;-0.0"), (-0.35, "+.2f", "+0.00;-0.00"),
+])
+def test_bokmal_numbers_are_written_as_cldr_writes_them(value, spec, pattern):
+    """Decimal comma and no-break-space thousands: the same text as Babel's format_decimal."""
+    numbers = pytest.importorskip("babel.numbers", reason="Babel has the CLDR number data")
+    from analysis.i18n import language, num
+
+    with language("nb"):
+        assert num(value, spec) == numbers.format_decimal(value, pattern, locale="nb")
+    assert num(value, spec) == format(value, spec)  # English outside the block
+
+
+def _seven(tmp_path: Path, lang: str) -> ng.Answer:
+    """Seven proposals against a base, hand-made (no simulation), their words in ``lang``."""
+    from analysis.i18n import language
+
+    scenarios, rows = [], []
+    for i in range(8):
+        d = small_dict(description=f"Proposal {i}: what it does, as the file says it",
+                       name=f"proposal-{i}", stress={"enabled": True})
+        scenarios.append(scenario_from_dict(d))
+        rows.append([{"service_level": 0.8 + 0.01 * (i % 4) + 0.002 * r * (i % 2),
+                      "stress_mean": 1.5 - 0.05 * i + 0.01 * r,
+                      "stress_high_share": 0.2 - 0.01 * i, "absence_rate": 0.05 + 0.001 * r,
+                      "attrition_rate": 0.2, "warnings_per_agent": 0.5 - 0.05 * i,
+                      "paid_agent_hours": 18.0 + (i % 3) + 0.1 * r,
+                      "staff_cost_per_day": 450.0 * (18 + i % 3) + 40 * r,
+                      "fte": (18.0 + i % 3) / 7.5} for r in range(3)])
+    kpis = list(rows[0][0])
+    c = Comparison("proposal-0", {s.name: summarise(r) for s, r in zip(scenarios, rows,
+                                                                       strict=True)},
+                   {s.name: paired_differences(rows[0], r, kpis, ng.PRIMARY)
+                    for s, r in zip(scenarios[1:], rows[1:], strict=True)}, 3, 0.95,
+                   ng.PRIMARY)
+    with language(lang):
+        return ng.answer(c, scenarios, [tmp_path / f"p{i}.toml" for i in range(8)])
+
+
+def test_no_english_leaks_into_the_bokmal_page(tmp_path):
+    """The nb page's own words are Bokmål; English is left only where the case is English.
+
+    Left in English on purpose: what the scenario files say (names, descriptions,
+    rationales, paths), the IWS status names as agents see them, field and file names.
+    """
+    from sim.engine.status import LABELS
+
+    ans = _seven(tmp_path, "nb")
+    page = ng.page(ans)
+    assert page.startswith('<!DOCTYPE html>\n<html lang="nb">')
+    body = re.sub(r"<style>.*?</style>|<svg.*?</svg>", " ", page, flags=re.S)
+    body = html.unescape(re.sub(r"<[^>]+>", " ", body))
+    for n, s in ans.scenarios.items():  # the scenario files' words
+        for quoted in (s.description, " ".join(s.rationale.split()), str(ans.files[n]),
+                       ng.label(s)):
+            body = body.replace(quoted, " ")
+    for status in LABELS.values():
+        body = body.replace(status, " ")
+    assert '«Not Ready - Break»' in html.unescape(page)  # named as agents see it
+    body = re.sub(r"\S*[._/]\S*", " ", body)  # field names, file names, commands
+    english = {"the", "and", "of", "is", "are", "with", "which", "what", "each", "year",
+               "likely", "unlikely", "certain", "proposal", "proposals", "service", "level",
+               "cost", "costs", "payroll", "hours", "run", "runs", "change", "lower", "higher",
+               "beaten", "frontier", "warning", "warnings", "base", "answer", "numbers",
+               "how", "sure", "model", "paid", "days", "day", "in", "on", "than"}
+    leaked = sorted(w for w in set(re.findall(r"[A-Za-zæøåÆØÅ]+", body)) if w.lower() in english)
+    assert leaked == [], leaked
+    for m in _catalogue():
+        if m.id and isinstance(m.id, str) and len(m.id) > 20:
+            assert m.id not in page, m.id
+    assert "praktisk talt sikkert lavere målt stress" in page
+    assert ans.lang == "nb" and ans.as_json()["language"] == "nb"
+
+
+@pytest.mark.parametrize("lang", ["en", "nb"])
+def test_seven_proposals_render_and_print_whole_in_chromium(lang, tmp_path):
+    """7 proposals in each language: nothing wider than A4, every sentence there, A4 PDF pages.
+
+    The page is laid out at 688 CSS pixels (A4 less the 14 mm margins, the PDF's width):
+    no element reaches past it. The PDF's pages are A4 and as many as the laid-out height
+    fills (269 mm, 1017 pixels, a page; at most two more where a table or heading is moved
+    whole to the next page).
+    """
+    ans = _seven(tmp_path, lang)
+    assert len(ans.sentences) == 7
+    browser = ng.find_browser()
+    if browser is None:
+        pytest.skip("no headless browser (chromium) installed: the page cannot be rendered "
+                    "or printed here; its words are checked by the tests above")
+    page, pdf, _ = ng.write_page(ans, tmp_path / lang)
+    from tests.test_report import OVERFLOW_PROBE, render
+
+    probe = tmp_path / "probe.html"  # one browser run: the overflow, the height, the DOM
+    probe.write_text(page.read_text(encoding="utf-8").replace(
+        "</body>", OVERFLOW_PROBE + HEIGHT_PROBE + "</body>"), encoding="utf-8")
+    dom = render(probe, tmp_path, 688)
+    m = re.search(r"viewport=(\d+) scroll=(\d+) overflowing=(\d+)([^<]*)", dom)
+    h = re.search(r"height=(\d+)", dom)
+    assert m and h, "the probes did not run"
+    assert (int(m[2]), int(m[3])) == (int(m[1]), 0), m[4]
+    for s in ans.sentences.values():  # the DOM writes a no-break space as &nbsp;
+        shown = html.escape(s, quote=False).replace("\u00a0", "&nbsp;")
+        assert f'<p class="answer">{shown}</p>' in dom, s
+    raw = pdf.read_bytes()
+    pages = len(re.findall(rb"/Type\s*/Page\b", raw))
+    assert set(re.findall(rb"/MediaBox\s*\[([^\]]*)\]", raw)) == {b"0 0 594.95996 841.91998"}
+    filled = math.ceil(int(h[1]) / 1017)
+    assert filled <= pages <= filled + 2, (pages, int(h[1]))
+
+
+#: appended to a page with OVERFLOW_PROBE: its laid-out height into <pre id="height">
+HEIGHT_PROBE = """<script>
+window.addEventListener("load", () => {
+  const pre = document.createElement("pre");
+  pre.id = "height";
+  pre.textContent = "height=" + document.documentElement.scrollHeight;
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def test_refusal_in_bokmal_names_both_files_the_field_and_the_fix(centre, tmp_path, capsys):
+    """--lang nb: the incomparable proposal is refused in Bokmål, naming files, field, values."""
+    off = _write(centre["base"].parent / "off-nb.toml", {
+        "extends": "strict.toml", "description": "No stress", "rationale": "tests",
+        "stress": {"enabled": False}})
+    status = main(["negotiate", str(off), "--base", str(centre["base"]), "--lang", "nb",
+                   "--out", str(tmp_path / "never"), "--executor", "serial", "--quiet",
+                   "--no-pdf"])
+    assert status == 2
+    assert (f"{off} og {centre['base']} kan ikke sammenlignes: stress.enabled er false i {off} "
+            f"og true i {centre['base']}; sett det likt i begge (--set stress.enabled=true "
+            "setter det for alle) eller la forslaget bygge på utgangspunktets senter (extends = "
+            "\"case-base.toml\")") in capsys.readouterr().err
+
+
+def test_an_unknown_language_is_refused_naming_the_choices(capsys):
+    """--lang de: argparse's error names the option, the value and the two allowed."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["negotiate", "--lang", "de"])
+    assert exit_.value.code == 2
+    assert "argument --lang: invalid choice: 'de' (choose from 'en', 'nb')" in \
+        capsys.readouterr().err
+
+
+def test_command_in_bokmal_writes_the_page_and_json_in_bokmal(centre, tmp_path, capsys):
+    """The command with --lang nb: sentences ``Label: ...`` in Bokmål, the page lang="nb"."""
+    out = tmp_path / "out"
+    assert main(["negotiate", str(centre["team"]), "--base", str(centre["base"]), "--out",
+                 str(out), "--executor", "serial", "--reps", "2", "--json", "--no-pdf",
+                 "--lang", "nb"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["language"] == "nb"
+    sentence = got["proposals"]["team"]["sentence"]
+    assert sentence.startswith("Team level: ") and "målt stress" in sentence, sentence
+    page = (out / "negotiate.html").read_text(encoding="utf-8")
+    assert '<html lang="nb">' in page and "<h2>Svaret, forslag for forslag</h2>" in page
