@@ -154,10 +154,21 @@ SHARES = ("service_level", "stress_high_share", "absence_rate", "attrition_rate"
 NEGLIGIBLE_PAYROLL_SHARE = 0.001
 
 
+#: the names of the case's scenarios (scenarios/case/), which the catalogue has in every
+#: language; any other file's name is shown as its description writes it
+CASE_LABELS = ("The 2016 agreement", "Case reference", "COPC-style", "The authority's order",
+               "Employer proposal", "The 2018 regime, but flexible micro-breaks",
+               "Least intrusive", "COPC's targets followed up at team level", "Union proposal")
+
+
 def label(s: Scenario) -> str:
-    """A proposal's name for people: its description up to the colon, else its file name."""
+    """A proposal's name for people: its description up to the colon, else its file name.
+
+    The case's own scenarios are named in the language in force (:data:`CASE_LABELS`).
+    """
     head = s.description.split(":", 1)[0].strip()
-    return head if head and len(head) <= 50 and ":" in s.description else s.name
+    name = head if head and len(head) <= 50 and ":" in s.description else s.name
+    return _(name) if name in CASE_LABELS else name
 
 
 def _num(kpi: str, v: float, signed: bool = False) -> str:
@@ -815,8 +826,8 @@ def _page(a: Answer, run_info: Mapping[str, Any] | None) -> str:
 
 
 #: said on a page in another language than English, above the proposals' own descriptions
-SCENARIO_WORDS = ("The proposals' names, descriptions and rationales are quoted from their "
-                  "scenario files, in the language they were written in.")
+SCENARIO_WORDS = ("The proposals' descriptions and rationales are quoted from their scenario "
+                  "files, in the language they were written in.")
 
 
 def _warmup_words(s: Scenario) -> str:

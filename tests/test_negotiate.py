@@ -395,11 +395,11 @@ def _code_messages() -> set:
     """Every message analysis/negotiate.py asks the catalogue for (gettext's own extraction).
 
     ``_("...")`` and ``ngettext("...", "...", n)`` calls with literal text, and the two
-    constants passed to ``_`` by name (BASE_WHY, SCENARIO_WORDS).
+    constants passed to ``_`` by name (BASE_WHY, SCENARIO_WORDS, CASE_LABELS).
     """
     import ast
 
-    found = {ng.BASE_WHY, ng.SCENARIO_WORDS}
+    found = {ng.BASE_WHY, ng.SCENARIO_WORDS, *ng.CASE_LABELS}
     for node in ast.walk(ast.parse(Path(ng.__file__).read_text(encoding="utf-8"))):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             args = [a.value for a in node.args if isinstance(a, ast.Constant)]
