@@ -1130,7 +1130,8 @@ def run_until_precise(scenarios: Sequence[Scenario], seed: int, reps: int,
 
     Each KPI's half-width is the widest 95% range of a proposal's paired difference
     (:func:`analysis.experiment.until_half_width`); a KPI nobody measured (NaN) does not
-    hold the stopping up. One run of every scenario is added at a time (per free worker).
+    hold the stopping up. Runs are added half-way to what the spread so far says is needed
+    (at least one of every scenario per free worker), and the rule checked again.
 
     Announced (``guard.notify``) before the start: the time of the first runs and of
     ``max_reps``; after the first runs, the runs their spread says are needed
@@ -1163,7 +1164,10 @@ def run_until_precise(scenarios: Sequence[Scenario], seed: int, reps: int,
                      f" (at most {max_reps}): about {ex._duration((want - n) * pace)} more")
     with guard.quiet():
         while n < max_reps and unsettled(exp):
-            n = min(max_reps, n + step)
+            # half-way to what the spread so far says is needed: few pauses for the pool
+            # to drain between steps, and the rule is still checked before it overshoots
+            want = ex.until_reps_needed(exp, until, max_reps)
+            n = min(max_reps, n + max(step, (want - n) // 2))
             exp = run_experiment(scenarios, seed, n, experiment=exp, **kwargs)
     return exp
 
