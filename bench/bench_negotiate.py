@@ -11,8 +11,10 @@ service_level=0.01 --until stress_mean=0.1``), and reports:
 - ``warmup_s``, ``experiment_s``: from the output folder's ``manifest.json`` (the warm-ups,
   and the runs with their warm-ups); the rest of the wall time is start-up, the pilot,
   the page, the analyst's report and the PDF;
-- ``estimate_s``: what the command announced before the runs ("about T in all", plus
-  "about T more" when ``--until`` projected more runs), and ``real/estimate``.
+- ``estimate_s``: what the command announced before the runs ("about T in all"), and
+  ``real/estimate``; ``announced``: every announcement with the second it was printed,
+  the end it predicted (printed at t, "about T more" or "in all": t + T) and
+  ``real/predicted`` (the whole process's wall time over that predicted end).
 
 Usage::
 
@@ -65,16 +67,13 @@ _DURATION = re.compile(r"about (\d+(?:\.\d+)?) (s|min|h|days) (in all|more)")
 _UNIT = {"s": 1, "min": 60, "h": 3600, "days": 86400}
 
 
-def announced(stderr: str) -> float | None:
-    """Seconds the command announced: "about T in all" (first) plus any "about T more"."""
-    total, more = None, 0.0
-    for value, unit, what in _DURATION.findall(stderr):
-        s = float(value) * _UNIT[unit]
-        if what == "in all" and total is None:
-            total = s
-        elif what == "more":
-            more += s
-    return None if total is None else total + more
+def predicted(line: str) -> float | None:
+    """Seconds still to go that an announcement predicts ("about T in all" or "T more")."""
+    found = _DURATION.findall(line)
+    if not found:
+        return None
+    value, unit, _ = found[-1]
+    return float(value) * _UNIT[unit]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,6 +90,14 @@ def main(argv: list[str] | None = None) -> int:
                             stderr=subprocess.PIPE, text=True)
     seen: dict[int, float] = {}
     stop = threading.Event()
+    lines: list[tuple[float, str]] = []
+
+    def read_err() -> None:
+        for line in proc.stderr:
+            lines.append((time.perf_counter() - t0, line.rstrip("\n")))
+
+    reader = threading.Thread(target=read_err, daemon=True)
+    reader.start()
 
     def sample() -> None:
         while not stop.is_set():
@@ -99,14 +106,18 @@ def main(argv: list[str] | None = None) -> int:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    out, err = proc.communicate()
+    proc.stdout.read()
+    proc.wait()
     wall = time.perf_counter() - t0
     stop.set()
     sampler.join()
+    reader.join()
+    err = "\n".join(line for _, line in lines)
     manifest = {}
     if (args.out / "manifest.json").exists():
         manifest = json.loads((args.out / "manifest.json").read_text())
-    est = announced(err)
+    said = [(t, line, predicted(line)) for t, line in lines if predicted(line) is not None]
+    est = said[0][2] if said else None
     reps = manifest.get("replications_run")
     print(json.dumps({
         "command": " ".join(cmd), "rc": proc.returncode, "wall_s": round(wall, 1),
@@ -116,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         "replications_run": reps,
         "runs_per_scenario": reps // len(manifest["scenarios"]) if reps else None,
         "estimate_s": est, "real/estimate": round(wall / est, 2) if est else None,
-        "announced": [ln for ln in err.splitlines() if "estimate" in ln or "about" in ln],
+        "announced": [{"at_s": round(t, 1), "line": line, "predicted_end_s": round(t + p, 1),
+                       "real/predicted": round(wall / (t + p), 2)} for t, line, p in said],
         "stderr_tail": err.splitlines()[-3:] if proc.returncode else [],
     }, indent=1))
     return proc.returncode

@@ -82,3 +82,14 @@ def test_runs_added_to_an_experiment_reuse_its_warm_up():
     whole = run_experiment([s], 3, 2, executor=SerialExecutor())
     cols = ["stress_mean", "service_level", "warmup_days"]
     pd.testing.assert_frame_equal(exp.kpi_table()[cols], whole.kpi_table()[cols])
+
+
+def test_after_the_warm_ups_the_replications_are_timed_at_their_pace(small):
+    """Two 20-day warm-ups in 10 s on 2 workers: 8 five-day replications take 40/40 of it."""
+    said: list[str] = []
+    guard = SizeGuard(notify=said.append, notify_after_s=0.0)
+    got = guard.paced([5] * 8, [(small, 20), (small, 20)], 10.0, workers=2)
+    # a worker simulated 20 warm-up days in 10 s; a measured day costs 1/0.83 of one
+    assert got == pytest.approx(40 * (10.0 * 2 / 40 / guard.warm_day_share) / 2)
+    assert said == [f"the warm-ups took 10 s: at their pace the 8 replication(s) take about "
+                    f"{got:.0f} s more"]
