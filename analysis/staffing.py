@@ -24,6 +24,7 @@ from analysis.experiment import Executor, Experiment, run_experiment
 from analysis.stats import Estimate, summarise, t_interval
 from analysis.store import ReplicationStore
 from sim.engine.schedule import coverage, erlang_required
+from sim.measure.kpi import format_ci
 from sim.measure.kpi import format_kpi as fmt
 from sim.planning.erlang import first_true
 from sim.scenario import Scenario, format_clock
@@ -376,7 +377,7 @@ class StaffAnswer:
         for n, est in sorted(res.tried.items()):
             mark = "  <- fewest reaching the goal" if n == res.agents else ""
             lines.append(f"  {n:>6} agents: service level {fmt(sl, est.mean):>8} "
-                         f"[{fmt(sl, est.ci_low)}, {fmt(sl, est.ci_high)}]"
+                         f"{format_ci(sl, est.ci_low, est.ci_high)}"
                          f"{est.dropped_note()}{mark}")
         if res.agents is None:
             lines.append(f"\nnot reached with up to {self.max_agents} agents")
