@@ -93,3 +93,28 @@ def test_after_the_warm_ups_the_replications_are_timed_at_their_pace(small):
     assert got == pytest.approx(40 * (10.0 * 2 / 40 / guard.warm_day_share) / 2)
     assert said == [f"the warm-ups took 10 s: at their pace the 8 replication(s) take about "
                     f"{got:.0f} s more"]
+
+
+def test_negotiate_until_announces_its_range_and_then_its_projection():
+    """--until: the range before the start, then the runs the first runs' spread asks for."""
+    from analysis import experiment
+    from analysis.experiment import SerialExecutor
+    from analysis.negotiate import run_until_precise
+    from sim.scenario import scenario_from_dict
+    from tests.conftest import small_dict
+
+    a = scenario_from_dict(small_dict())
+    b = scenario_from_dict(small_dict(name="more", demand={**small_dict()["demand"],
+                                                           "calls_per_day": 330}))
+    said: list[str] = []
+    notify, experiment.guard.notify = experiment.guard.notify, said.append
+    try:
+        exp = run_until_precise([a, b], 1, 2, [("service_level", 1e-9)], 3,
+                                executor=SerialExecutor())
+    finally:
+        experiment.guard.notify = notify
+    assert len(exp.reps(1)) == 3
+    assert said[0].startswith("with --until: from 2 to at most 3 runs of each of the 2 "
+                              "scenarios, at least ")
+    assert said[-1].startswith("the first 2 runs' spread says about 3 runs of each are "
+                               "needed (at most 3): about ")
