@@ -309,7 +309,10 @@ def test_04_negotiation_headline_match_plot_and_sliders(executed):
     assert re.search(r"agreement-2016 needs \d+ agents", match), match
     assert "paid hours per working day" in text(cell_with(cells, "same = ["))
     assert figures(cell_with(cells, "fig = figure_trade_off("))
-    assert "service_level" in text(cell_with(cells, "def explore"))
+    levers = text(cell_with(cells, "def explore"))  # in words, each value in its range
+    assert "service level (answered within 20 s)" in levers, levers
+    assert "measured stress (points; above" in levers, levers
+    assert all(float(p) <= 100 for p in re.findall(r"(\d+\.\d+)%", levers)), levers
     sliders = cell_with(cells, "interact_manual")
     assert any(WIDGET in o.get("data", {}) for o in sliders.outputs), "no widget displayed"
 
