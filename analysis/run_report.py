@@ -337,8 +337,9 @@ def write_run_report(exp: Experiment, out: Path, run_info: Mapping[str, Any]) ->
     ]
     for name, title, data in figures[:2]:
         parts += [f"<h2>{e(title)}</h2>", img(name, title, data)]
-    parts += ["<h3>Per interval</h3>",
-              "<p>Required: Erlang C (or A, with the scenario's patience) agents on queue for "
+    parts += ["<h3>Coverage per interval of the day</h3>",
+              "<p>Coverage (see Words used): required against on queue. Required: Erlang "
+              "C (or A, with the scenario's patience) agents on queue for "
               "the target, each interval taken alone. Scheduled: the published plan's agents "
               "on queue. On queue: agents actually Ready, in Talk or in ACW (mean over the "
               "interval), from the statuses. Net = on queue - required.</p>",
