@@ -9,6 +9,7 @@ adherence, KPIs, provenance).
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -232,7 +233,8 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
 
 
 def warm_start(scenario: Scenario, seed: int = 0, *, start_from: Scenario | None = None,
-               days: int | None = None, fast_forward: bool = True) -> StartState:
+               days: int | None = None, fast_forward: bool = True,
+               cached: bool = True) -> StartState:
     """The state after the warm-up: ``days`` (default ``horizon.warmup_days``) unmeasured.
 
     Simulated under ``start_from``'s regime when given (the same centre:
@@ -243,8 +245,33 @@ def warm_start(scenario: Scenario, seed: int = 0, *, start_from: Scenario | None
     and again after each further week but the last two, each time from that week's inputs
     (which include what the higher E did: absence, quits, the work left to others); the
     last two weeks settle around it. Nothing is collected: a warm-up costs its simulation
-    only.
+    only. The last :data:`WARMED_KEPT` states are kept in the process (``cached``), so
+    runs of one scenario and seed called one by one share their warm-up too.
     """
+    if not cached:
+        return _warm_start(scenario, seed, start_from, days, fast_forward)
+    key = (scenario.name, scenario.digest(), seed,
+           None if start_from is None else (start_from.name, start_from.digest()), days,
+           fast_forward)
+    if key in _WARMED:  # one warm-up per scenario and seed, however the runs are called
+        _WARMED.move_to_end(key)
+        return _WARMED[key]
+    state = _warm_start(scenario, seed, start_from, days, fast_forward)
+    _WARMED[key] = state
+    while len(_WARMED) > WARMED_KEPT:
+        _WARMED.popitem(last=False)
+    return state
+
+
+#: warm-up states kept in this process (each a few kilobytes per seat): a notebook, a
+#: calibration loop or a test that calls ``simulate`` once per replication warms up once
+WARMED_KEPT = 32
+_WARMED: OrderedDict[tuple, StartState] = OrderedDict()
+
+
+def _warm_start(scenario: Scenario, seed: int, start_from: Scenario | None,
+                days: int | None, fast_forward: bool) -> StartState:
+    """:func:`warm_start` without the cache."""
     src = scenario if start_from is None else start_from
     if start_from is not None:
         start_compatible(start_from, scenario)

@@ -152,7 +152,8 @@ def test_a_resumed_warmed_experiment_is_the_uninterrupted_one(tmp_path):
 def test_a_warm_start_is_reproducible_and_not_the_cold_one():
     """The same scenario and seed warm to the same state; the warmed run differs from cold."""
     s = stressed(horizon__days=2, horizon__warmup_days=5)
-    assert warm_start(s, 2) == warm_start(s, 2)
+    assert warm_start(s, 2, cached=False) == warm_start(s, 2, cached=False)
+    assert warm_start(s, 2) is warm_start(s, 2)  # one warm-up per scenario and seed
     warm, cold = simulate(s, 2, 0), simulate(s.replace({"horizon.warmup_days": 0}), 2, 0)
     assert cold.provenance["warmup_days"] == 0 and warm.provenance["warmup_days"] == 5
     assert warm.agent_days["exhaustion"].mean() > cold.agent_days["exhaustion"].mean()
