@@ -79,7 +79,9 @@ def run_selected(scenarios: Sequence[Scenario], seed: int, reps: int, *,
     matched: dict[str, int | None] = {}
     notes: list[str] = []
     if match:
-        m = match_head_counts(exp, match, seed, **kwargs)
+        # --match with --from is refused (its head counts are other centres): no start_from
+        m = match_head_counts(exp, match, seed,
+                              **{k: v for k, v in kwargs.items() if k != "start_from"})
         exp, notes, matched = m.experiment, m.notes, m.agents
         parts.append(f"--match {match} searched the head counts (NAME@AGENTS) "
                      "on the same replications.")
