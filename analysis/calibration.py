@@ -78,9 +78,8 @@ def scenario(name: str, days: int, extra: Mapping[str, Any] | None = None,
     """
     from sim.scenario import load_scenario
 
-    over = {"horizon.days": days, "stress.enabled": True, **RUNGS[name], **(extra or {})}
-    if warmup:
-        over["horizon.warmup_days"] = warmup
+    over = {"horizon.days": days, "stress.enabled": True, **RUNGS[name],
+            "horizon.warmup_days": warmup, **(extra or {})}  # 0: cold, whatever "auto" says
     return load_scenario(BASE).replace(over, source=f"calibration ladder: {name}")
 
 
