@@ -32,7 +32,7 @@ def strain(**changes):
 
 
 def test_quit_hazard_converts_a_monthly_chance_to_a_working_day():
-    """Per working day 1 - (1 - q)^(12/230), q = q0 e^(0.45 E + 0.25 T); ~20/100/year."""
+    """Per working day 1 - (1 - q)^(12/230), q = q0 e^(b_E E + b_T T); ~20/100/year."""
     st, s = strain()
     q0 = s.stress.quit_base_monthly
     assert st.quit_hazard() == pytest.approx(1 - (1 - q0) ** (12 / 230))
@@ -40,7 +40,7 @@ def test_quit_hazard_converts_a_monthly_chance_to_a_working_day():
     # a month of working days compounds back to the monthly chance
     assert 1 - (1 - st.quit_hazard()) ** (230 / 12) == pytest.approx(q0)
     st.e, st.threat = 1.0, 2.0
-    q = q0 * math.exp(0.45 * 1.0 + 0.25 * 2.0)
+    q = q0 * math.exp(s.stress.quit_exhaustion_effect * 1.0 + s.stress.quit_threat_effect * 2.0)
     assert st.quit_hazard() == pytest.approx(1 - (1 - q) ** (12 / 230))
     st.e = 100.0
     assert st.quit_hazard() == 1.0  # the monthly chance is capped at 1
@@ -137,7 +137,8 @@ def test_attrition_in_a_run_honours_the_hiring_delay_and_is_never_log_in_delay()
     are absences, never worked days, never adherence exceptions or log-in delay.
     """
     s = load_scenario(SCENARIOS / "base.toml").replace(
-        {"horizon.days": 15, "stress.enabled": True, "stress.attrition": True,
+        {"horizon.days": 15, "horizon.warmup_days": 0, "stress.enabled": True,
+         "stress.attrition": True,
          "stress.quit_base_monthly": 0.5, "stress.hiring_delay_days": 7.0})
     r = simulate(s, seed=3)
     ab, ad, days = r.absences, r.agent_days, 15

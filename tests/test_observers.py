@@ -38,8 +38,11 @@ ALL = ("strain_trace", "break_strain", "quit_hazard", StrainProfile(step_minutes
 
 @pytest.fixture(scope="module")
 def everything():
-    """The everything-on golden scenario (regime, alerts, stress, absence, attrition)."""
-    return load_scenario(EVERYTHING)
+    """The everything-on golden scenario (regime, alerts, stress, absence, attrition), cold.
+
+    Cold (no warm-up): on day 0 every person is at E = T = 0, which the hazard test uses.
+    """
+    return load_scenario(EVERYTHING).replace({"horizon.warmup_days": 0})
 
 
 @pytest.fixture(scope="module")
@@ -270,13 +273,15 @@ def test_ccsim_run_simulates_each_replication_once(tmp_path):
     prof.enable()
     try:
         code = main(["run", str(EVERYTHING), "--days", "2", "--reps", "2", "--executor",
-                     "serial", "--quiet", "--out", str(out)])
+                     "serial", "--quiet", "--out", str(out), "--set", "horizon.warmup_days=5"])
     finally:
         prof.disable()
     assert code == 0
     calls = {fn: nc for (path, _, fn), (_, nc, *_) in pstats.Stats(prof).stats.items()
              if path.replace("\\", "/").endswith("sim/model.py")}
-    assert calls.get("build") == 2 and calls.get("collect") == 2, calls
+    # the warm-up is simulated once (one segment of 5 days, nothing collected) and shared
+    assert calls.get("_warm_start") == 1, calls
+    assert calls.get("build") == 2 + 1 and calls.get("collect") == 2, calls
     html = (out / "report.html").read_text()
     assert "strain_over_day" in set(re.findall(r'<img id="([^"]+)"', html))
     assert "Strain over day 1" in html

@@ -181,7 +181,8 @@ def test_features_off_or_without_effect_leave_the_queue_alone(name):
     """
     s = load_scenario(SCENARIOS / f"{name}.toml").replace({"horizon.days": 2})
     plain = simulate(s, seed=5).calls
-    on = {"stress.enabled": True, "stress.work_days_per_week": 1}
+    # cold (no warm-up): a warmed run carries repeat calls and the regime's record
+    on = {"stress.enabled": True, "stress.work_days_per_week": 1, "horizon.warmup_days": 0}
     off = simulate(s.replace(on), seed=5)
     pd.testing.assert_frame_equal(plain, off.calls)
     idle = simulate(s.replace({**on, "stress.feedback": True, "stress.slowdown_per_strain": 0.0,
