@@ -125,12 +125,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 WIDTH = 100
 
 
-def fit(text: str, width: int = WIDTH) -> str:
+def fit(text: str, width: int | None = None) -> str:
     """``text`` with every line longer than ``width`` wrapped at spaces, indent kept.
 
     For the sentences the commands print (a recommendation, a verdict): tables are laid
-    out to fit by their own functions, so only prose reaches the wrapping here.
+    out to fit by their own functions, so only prose reaches the wrapping here. The width
+    is :data:`WIDTH` unless the environment's ``CCSIM_WIDTH`` says otherwise (a wider
+    terminal, or a script that reads whole lines).
     """
+    if width is None:
+        width = int(os.environ.get("CCSIM_WIDTH", WIDTH))
     out = []
     for line in text.split("\n"):
         if len(line) <= width:

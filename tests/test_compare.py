@@ -115,7 +115,7 @@ def test_compare_json_contract_and_files(capsys, tmp_path, stored_pair):
     assert main(compare_args(resume_from(stored_pair, tmp_path), "--json")) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"baseline", "confidence", "primary", "replications", "selection",
-                        "scenarios", "differences", "inputs"}
+                        "scenarios", "differences", "inputs", "start"}
     assert out["inputs"]["re_derived"] == 6 and out["inputs"]["verified"] is False
     assert out["baseline"] == "base" and out["primary"] == ["service_level"]
     assert out["confidence"] == 0.95 and out["replications"] == [0, 1, 2]

@@ -38,6 +38,7 @@ rationale = "tests"
 
 [horizon]
 days = 2
+warmup_days = 0  # cold: these tests are about the method, not the steady state
 open = "08:00"
 hours = 2
 interval_minutes = 30
@@ -105,7 +106,7 @@ def pair(files):
 
 
 def test_docs_section_json_shape_and_a_known_default(capsys):
-    """Every stress field: name, default, unit, description, source; alpha's default 0.1."""
+    """Every stress field: name, default, unit, description, source; alpha's default 0.05."""
     assert main(["docs", "--section", "stress", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["name"] for r in rows] == list(Stress.model_fields)
@@ -116,8 +117,8 @@ def test_docs_section_json_shape_and_a_known_default(capsys):
             lo, hi = r["plausible"]
             assert lo <= r["default"] <= hi, r["name"]
     alpha = next(r for r in rows if r["name"] == "alpha")
-    assert alpha["default"] == 0.1 and alpha["path"] == "stress.alpha"
-    assert alpha["unit"] == "share per day" and alpha["plausible"] == [0.05, 0.15]
+    assert alpha["default"] == 0.05 and alpha["path"] == "stress.alpha"
+    assert alpha["unit"] == "share per day" and alpha["plausible"] == [0.025, 0.1]
     assert next(r for r in rows if r["name"] == "tau_work_h")["unit"] == "hours"
 
 
@@ -129,7 +130,7 @@ def test_docs_nested_sections_are_dotted_and_unknown_section_lists_known(capsys)
     assert thr["default"] == 120.0 and thr["unit"] == "seconds"
     assert main(["docs", "--section", "stress"]) == 0  # Markdown, with unit and range
     md = capsys.readouterr().out
-    assert "| `stress.alpha` | 0.1 | share per day | 0.05 to 0.15 |" in md
+    assert "| `stress.alpha` | 0.05 | share per day | 0.025 to 0.1 |" in md
     assert main(["docs", "--section", "nope", "--json"]) == 2
     err = capsys.readouterr().err
     assert "nope" in err and "known:" in err and "stress" in err and "measurement" in err
@@ -284,7 +285,7 @@ def test_every_regime_constant_is_a_ranged_parameter(capsys):
     params = {p.path: p for p in parameters()}
     missing = [c for c in REGIME_CONSTANTS if c not in params]
     assert not missing, missing
-    spot = {"stress.monitoring_load_audio_screen": (0.35, 0.15, 0.5),
+    spot = {"stress.monitoring_load_audio_screen": (0.14, 0.07, 0.35),
             "stress.control_individual": (0.2, 0.1, 0.4),
             "stress.developmental_factor": (0.6, 0.3, 1.0),
             "stress.warning_threat": (1.0, 0.5, 1.5),
@@ -302,8 +303,9 @@ def test_every_regime_constant_is_a_ranged_parameter(capsys):
             if r["path"] in REGIME_CONSTANTS:
                 assert r["plausible"] is not None and r["source"], r["path"]
     assert main(["docs"]) == 0
-    assert ("| `stress.monitoring_load_audio_screen` | 0.35 | share of load | 0.15 to 0.5 | "
-            "docs/evidence.md §5, §6 (assumption) |") in capsys.readouterr().out
+    assert ("| `stress.monitoring_load_audio_screen` | 0.14 | share of load | 0.07 to 0.35 | "
+            "docs/evidence.md §5, §6 proposes 0.35 (week 1); calibrated at steady state "
+            "(docs/stress.md, Calibration) |") in capsys.readouterr().out
 
 
 def test_select_names_why_a_parameter_is_not_varied(pair):
@@ -371,10 +373,10 @@ recording = "audio_screen"
 
 
 def test_two_stage_finds_the_driver_and_where_it_flips(files, tmp_path, capsys):
-    """A pair differing only in recording: the screen's load ranks first and flips at 0.2.
+    """A pair differing only in recording: the screen's load ranks first and flips at 0.08.
 
-    B - A in stress is (m_B - m_A) x strain: m_A = max(individual 0.15, audio 0.2) = 0.2
-    and m_B = monitoring_load_audio_screen, so the difference is exactly zero at 0.2 and
+    B - A in stress is (m_B - m_A) x strain: m_A = max(individual 0.06, audio 0.08) = 0.08
+    and m_B = monitoring_load_audio_screen, so the difference is exactly zero at 0.08 and
     negative below; the queue is the same in both (stress feedback off), so service level
     has no sign to flip.
     """
@@ -395,18 +397,18 @@ def test_two_stage_finds_the_driver_and_where_it_flips(files, tmp_path, capsys):
     assert sm["at_defaults"] > 0 and sm["swept"][0] == "stress.monitoring_load_audio_screen"
     (flip,) = sm["flips"]
     assert (flip["parameter"], flip["side"], flip["bracket"], flip["clear"]) == (
-        "stress.monitoring_load_audio_screen", "below", [0.15, 0.2375], True)
+        "stress.monitoring_load_audio_screen", "below", [0.07, 0.14], True)
     assert sm["at_defaults"] - sm["at_defaults_half_width"] > 0  # 5 replications: a sign
     assert flip["bracket"][0] <= flip["at"] <= flip["bracket"][1]
     assert "the stress_mean difference flips if stress.monitoring_load_audio_screen is " \
-           f"below {flip['at']:.3g} (default 0.35)" in res["headline"]
+           f"below {flip['at']:.3g} (default 0.14)" in res["headline"]
     assert res["kpis"]["service_level"]["at_defaults"] == 0
     assert res["kpis"]["service_level"]["flips"] == []
     assert set(res["kpis_not_analysed"]) == {"absence_rate", "attrition_rate"}
     assert (out / "sweeps.csv").exists() and not (out / "sobol_design.csv").exists()
-    # the true root: at 0.2 both scenarios carry the same load, so the difference is 0
+    # the true root: at 0.08 both scenarios carry the same load, so the difference is 0
     a, b = (load_scenario(d / f, {"horizon.days": 1,
-                                  "stress.monitoring_load_audio_screen": 0.2})
+                                  "stress.monitoring_load_audio_screen": 0.08})
             for f in ("audio.toml", "screen.toml"))
     exp = run_experiment([a, b], 1, 1, tables=())
     assert exp.kpi_rows(0)[0]["stress_mean"] == exp.kpi_rows(1)[0]["stress_mean"]

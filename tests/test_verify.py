@@ -68,6 +68,12 @@ def rewrite(rep: Path, change) -> dict:
     return manifest
 
 
+@pytest.fixture(autouse=True)
+def whole_lines(monkeypatch):
+    """Lines as verify writes them, unwrapped: each finding is compared as one line."""
+    monkeypatch.setenv("CCSIM_WIDTH", "100000")
+
+
 def verify(capsys, *argv: str) -> tuple[int, str]:
     """Run ``ccsim verify``; its exit status and what it printed."""
     status = main(["verify", *argv])

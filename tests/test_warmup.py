@@ -231,8 +231,9 @@ def small_toml(path: Path, **changes) -> Path:
     return path
 
 
-def test_run_from_another_regime_reports_the_start_everywhere(tmp_path, capsys):
+def test_run_from_another_regime_reports_the_start_everywhere(tmp_path, capsys, monkeypatch):
     """`ccsim run NEW --from OLD`: the start in the text, kpis.csv, manifest and report."""
+    monkeypatch.setenv("CCSIM_WIDTH", "100000")  # the start line whole, not wrapped
     old = small_toml(tmp_path / "old.toml", name="old")
     new = small_toml(tmp_path / "new.toml", name="new", measurement__level="team")
     out = tmp_path / "out"
