@@ -170,7 +170,9 @@ def test_interval_kpis_agree_with_the_intervals_table():
     from sim.scenario import load_scenario
     from tests.conftest import SCENARIOS
 
-    s = load_scenario(SCENARIOS / "base.toml").replace({"horizon.days": 2})
+    s = load_scenario(SCENARIOS / "base.toml")
+    # 10% more calls than planned for: some intervals miss the target, most do not
+    s = s.replace({"horizon.days": 2, "demand.calls_per_day": 1.1 * s.demand.calls_per_day})
     r = simulate(s, seed=8)
     iv = r.intervals["service_level"].dropna()
     assert 0 < r.kpis["intervals_below_target"] < 1, "the case should miss some intervals"
