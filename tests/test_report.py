@@ -173,11 +173,11 @@ def test_trade_off_plot_appears_once_stress_is_measured(tmp_path):
     strict = tmp_path / "strict.toml"
     strict.write_text(f'extends = "{SCENARIOS / "policy" / "individual-strict.toml"}"\n'
                       'description = "strict, stress measured"\nrationale = "test"\n'
-                      '[stress]\nenabled = true\n')
+                      '[stress]\nenabled = true\n[horizon]\nwarmup_days = 0\n')
     team = tmp_path / "team.toml"
     team.write_text(f'extends = "{SCENARIOS / "policy" / "team-level.toml"}"\n'
                     'description = "team, stress measured"\nrationale = "test"\n'
-                    '[stress]\nenabled = true\n')
+                    '[stress]\nenabled = true\n[horizon]\nwarmup_days = 0\n')
     out = tmp_path / "out"
     assert main(["compare", str(team), str(strict), "--days", "1", "--reps", "2",
                  "--executor", "serial", "--quiet", "--out", str(out)]) == 0
@@ -205,7 +205,8 @@ def five(tmp_path_factory) -> tuple[Path, str]:
         p = folder / f"{name}.toml"
         p.write_text(f'extends = "{SCENARIOS / "policy" / f"{parent}.toml"}"\n'
                      f'name = "{name}"\ndescription = "{name}"\nrationale = "test"\n'
-                     "[stress]\nenabled = true\n")
+                     "[stress]\nenabled = true\n"
+                     "[horizon]\nwarmup_days = 0\n")  # the layout, not the steady state
         paths.append(str(p))
     out = folder / "out"
     buf = io.StringIO()
@@ -319,7 +320,7 @@ def test_run_report_with_stress_shows_strain(tmp_path):
     strict = tmp_path / "strict.toml"
     strict.write_text(f'extends = "{SCENARIOS / "policy" / "individual-strict.toml"}"\n'
                       'description = "strict, stress measured"\nrationale = "test"\n'
-                      '[stress]\nenabled = true\n')
+                      '[stress]\nenabled = true\n[horizon]\nwarmup_days = 0\n')
     out = tmp_path / "out"
     assert main(["run", str(strict), "--days", "2", "--reps", "2", "--executor", "serial",
                  "--quiet", "--out", str(out)]) == 0
