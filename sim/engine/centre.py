@@ -102,6 +102,12 @@ class Centre:
         if nxt is None:
             return
         t, talk, acw, patience = nxt
+        j = self._add_repeat(t, talk, acw, patience, i)
+        self.env.timeout(t - now, j).callbacks.append(self._repeat_arrives)
+
+    def _add_repeat(self, t: float, talk: float, acw: float, patience: float,
+                    of: int) -> int:
+        """A repeat call arriving at ``t`` appended to the call arrays; its index."""
         j = len(self.arrival)
         self.arrival.append(t)
         self.deadline.append(t + patience)
@@ -110,8 +116,8 @@ class Centre:
         self.answered_at.append(math.nan)
         self.answered_by.append(-1)
         self.closed_at.append(math.nan)
-        self.repeat_of[j] = i
-        self.env.timeout(t - now, j).callbacks.append(self._repeat_arrives)
+        self.repeat_of[j] = of
+        return j
 
     def carried_repeat(self, t: float, talk: float, acw: float, patience: float,
                        unresolved_u: float) -> None:
@@ -119,15 +125,7 @@ class Centre:
 
         Its ``repeat_of`` is :data:`CARRIED` (the call it repeats is not in this run).
         """
-        j = len(self.arrival)
-        self.arrival.append(t)
-        self.deadline.append(t + patience)
-        self.talk.append(talk)
-        self.acw.append(acw)
-        self.answered_at.append(math.nan)
-        self.answered_by.append(-1)
-        self.closed_at.append(math.nan)
-        self.repeat_of[j] = CARRIED
+        j = self._add_repeat(t, talk, acw, patience, CARRIED)
         if self.repeats is not None:  # its own chance of being left unresolved again
             self.repeats.u.append(unresolved_u)
         self.env.timeout(t - self.env.now, j).callbacks.append(self._repeat_arrives)
