@@ -24,10 +24,11 @@ from tests.conftest import ROOT
 from tests.test_experiment_staff import SMALL
 
 REPS = 12
-#: replications a scenario in the killed-command tests: killed after 3 of 12 are stored,
-#: the 2-worker pool still has 9 to go (the uninterrupted table's replications 0-5 are
-#: those of a 6-replication run: same streams)
-KILLED_REPS = 6
+#: replications a scenario in the killed-command tests: killed after 3 of 24 are stored,
+#: the 2-worker pool still has 21 to go (with 6 a scenario, a quiet CI machine once finished
+#: the 9 left before the signal arrived, and the run ended 0); the uninterrupted table is a
+#: 12-replication run of the same streams
+KILLED_REPS = 12
 
 
 pytestmark = pytest.mark.usefixtures("no_output_locks")
