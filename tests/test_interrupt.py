@@ -162,8 +162,11 @@ def test_killed_compare_resumes_with_nothing_lost(files, uninterrupted, tmp_path
     cmd = [sys.executable, "-m", "analysis.entry",
            *compare_args(files, out, "--executor", "process", "--workers", "2",
                          reps=KILLED_REPS)]
+    # Ctrl-C as a terminal delivers it: a pytest-xdist worker may ignore SIGINT, and an
+    # ignored signal is inherited, so the command gets the default disposition back
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True, text=True)
+                            start_new_session=True, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while len(stored(out)) < 3:
