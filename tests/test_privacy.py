@@ -22,9 +22,10 @@ from sim.scenario import load_scenario
 from tests.conftest import small_dict
 
 SEED = 11
-#: shifts of 7, 6, 2, 2 and 1 agents in teams of up to 7: teams 0-4 of those sizes, so a
-#: day has groups over the floor, two small groups together at the floor, and a group of one
-MIXED = {"a": 7, "b": 6, "c": 2, "d": 2, "e": 1}
+#: shifts of 7, 7, 6, 2, 2 and 1 agents in teams of up to 7: teams 0-5 of those sizes, so a
+#: day has groups over the floor, small groups at the floor together (but not without one
+#: of them, which the insider rule needs), and a group of one
+MIXED = {"a": 7, "a2": 7, "b": 6, "c": 2, "d": 2, "e": 1}
 
 
 def mixed_scenario(tmp_path: Path, size: int = 7, min_group: int = 1) -> Path:
@@ -82,9 +83,11 @@ def subtraction_attack(published: pd.DataFrame, real: pd.DataFrame, floor: int) 
     Asserts, for each day with a blanked group: the residual is exactly the blanked groups'
     sum (so that is all the attack gives), it covers at least two groups that worked with
     at least ``floor`` agents together, and it equals no single blanked group's value
-    wherever two or more of them are non-zero.
+    wherever two or more of them are non-zero. The insider's attack too: a member of one
+    blanked group who subtracts their own group's figures still faces at least two groups
+    that worked, with at least ``floor`` agents together.
     """
-    seen = {"days_attacked": 0, "residuals": 0, "distinct_from_each": 0}
+    seen = {"days_attacked": 0, "residuals": 0, "distinct_from_each": 0, "insider": 0}
     pub = published.set_index(["team", "day"]).sort_index()
     assert list(pub.index) == list(real.index), "a team-day row is missing or extra"
     for day in sorted(real.index.get_level_values("day").unique()):
@@ -99,6 +102,11 @@ def subtraction_attack(published: pd.DataFrame, real: pd.DataFrame, floor: int) 
         sizes = t["agents"].to_numpy()[hidden]
         assert (sizes > 0).sum() >= 2 and sizes.sum() >= floor, \
             f"day {day}: the blanked teams {list(t.index[hidden])} hold {sizes.tolist()} agents"
+        for own in range(len(sizes)):  # an insider of blanked team `own` subtracts it too
+            rest = np.delete(sizes, own)
+            assert (rest > 0).sum() >= 2 and rest.sum() >= floor, \
+                f"day {day}: without blanked team {own}, {rest.tolist()} agents are left"
+            seen["insider"] += 1
         for col in real.columns:
             residual = t[col].sum() - p.loc[shown, col].sum()
             assert residual == pytest.approx(t.loc[hidden, col].sum(), abs=1e-6)
@@ -120,14 +128,18 @@ def test_floor_only_raised_by_scenario_only_lowered_by_individual():
 
 @pytest.mark.parametrize(("sizes", "blanked"), [
     ([7, 6, 9], [False, False, False]),  # nothing under the floor
-    ([7, 6, 2], [False, True, True]),  # one small team: the smallest other one joins it
-    ([7, 6, 2, 2, 1], [False, False, True, True, True]),  # three small ones make 5 together
-    ([7, 6, 2, 2], [False, True, True, True]),  # two small ones make 4: one more joins
+    ([6, 6, 6, 6, 2], [True, True, False, False, True]),  # one small team: two others join
+    ([7, 6, 2], [True, True, True]),  # only three teams: all three are needed
+    ([7, 6, 2, 2, 1], [False, True, True, True, True]),  # 5 together, 3 without one: +6
+    ([7, 6, 2, 2], [True, True, True, True]),  # 4, then 10 but 4 without the 6: +7
     ([7, 0], [True, True]),  # an empty team and one other: the day is blanked whole
     ([3], [True]),  # a centre under the floor: its only group is blanked
 ])
 def test_suppress_cells_rule(sizes, blanked):
-    """Primary cells under the floor, then the smallest others until the rule holds."""
+    """Primary cells under the floor, then the smallest others until an insider is kept out.
+
+    Without any one blanked team, at least two that worked and 5 agents must remain.
+    """
     got = suppress_cells(np.array(sizes), np.zeros(len(sizes), dtype=int), 5)
     assert got.tolist() == blanked
 
@@ -162,7 +174,7 @@ def test_subtraction_attack_on_every_written_table(tmp_path):
     # team over the floor, and residuals of several non-zero teams
     secondary = td["suppressed"] & (real["agents"] >= PUBLISH_FLOOR)
     assert shown.any() and secondary.any() and seen["days_attacked"] == 3
-    assert seen["distinct_from_each"] > 0, seen
+    assert seen["distinct_from_each"] > 0 and seen["insider"] > 0, seen
 
 
 def test_teams_of_one_write_no_agent_rows(tmp_path):
@@ -172,7 +184,7 @@ def test_teams_of_one_write_no_agent_rows(tmp_path):
     """
     scenario = mixed_scenario(tmp_path, size=1, min_group=1)
     td = pd.read_parquet(run_cli(scenario, tmp_path / "agg") / "team_days.parquet")
-    assert len(td) == 18 * 3 and td["suppressed"].all()
+    assert len(td) == sum(MIXED.values()) * 3 and td["suppressed"].all()
     assert td.drop(columns=["team", "day", "suppressed"]).isna().all().all()
     ind = pd.read_parquet(run_cli(scenario, tmp_path / "ind", "--individual")
                           / "team_days.parquet")

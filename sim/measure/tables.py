@@ -428,16 +428,30 @@ def publish_floor(min_group: int, individual: bool = False) -> int:
     return int(min_group) if individual else max(PUBLISH_FLOOR, int(min_group))
 
 
+def protected(hidden: np.ndarray, floor: int) -> bool:
+    """Whether blanked cells of these sizes keep every one of them safe from an insider.
+
+    Without any one cell (the insider's own) at least two non-empty cells and ``floor``
+    contributors remain, so what subtraction leaves is still a combined figure.
+    """
+    hidden = np.asarray(hidden)
+    return bool((hidden > 0).sum() >= 3 and hidden.sum() - hidden.max() >= floor)
+
+
 def suppress_cells(size: np.ndarray, day: np.ndarray, floor: int) -> np.ndarray:
     """Which cells of a group-by-day table to blank: primary and complementary suppression.
 
     ``size`` is each cell's contributors (agents who worked). Primary: a cell of fewer than
     ``floor`` (an empty one too, so a group's absence is not shown). Complementary, day by
     day: a day's total is published elsewhere (the centre's daily KPIs and counts, the
-    calls), so the blanked cells' sum is always derivable as total minus published cells;
-    while the blanked cells hold fewer than two non-empty groups or fewer than ``floor``
-    contributors together, the smallest published cell (the first on ties) is blanked too.
-    A day where that is impossible is blanked whole (Hundepool et al. 2012, ch. 4).
+    calls), so the blanked cells' sum is always derivable as total minus published cells.
+    An insider (a member or leader of one blanked group) knows that group's own figures and
+    can subtract them too, so the blanked cells must stay protected without any one of
+    them: while they hold fewer than three non-empty groups, or fewer than ``floor``
+    contributors once the largest is taken away, the smallest published cell (the first on
+    ties) is blanked too. A day where that is impossible is blanked whole (Hundepool et al.
+    2012, ch. 4: secondary suppression, with a protection level against one respondent's
+    coalition).
     """
     size = np.asarray(size)
     day = np.asarray(day)
@@ -447,7 +461,7 @@ def suppress_cells(size: np.ndarray, day: np.ndarray, floor: int) -> np.ndarray:
         idx = idx[np.argsort(size[idx], kind="stable")]  # smallest first
         for j in idx:
             hidden = size[idx][out[idx]]
-            if (hidden > 0).sum() >= 2 and hidden.sum() >= floor:
+            if protected(hidden, floor):
                 break
             out[j] = True
     return out
