@@ -21,7 +21,7 @@ import numpy as np
 
 STREAMS: tuple[str, ...] = ("busyness", "arrivals", "talk", "acw", "patience", "agents",
                             "supervisor", "responses", "repeats",
-                            "monitoring", "stress")
+                            "monitoring", "stress", "balk")
 
 # numpy's SeedSequence constants (numpy/random/bit_generator.pyx) and PCG64's multiplier
 _INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED

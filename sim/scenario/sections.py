@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from typing import Annotated, Literal
 
 from pydantic import (
+    BeforeValidator,
     Field,
     model_validator,
 )
@@ -101,8 +103,92 @@ class Horizon(_Model):
         return self.interval_minutes * 60.0
 
 
+#: the weekdays, Monday first (``datetime.date.weekday()`` order)
+WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+Weekday = Literal[WEEKDAYS]  # type: ignore[valid-type]
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+Weight = Annotated[float, Field(ge=0, le=1e9)]
+
+
+def _iso_date(value: object) -> object:
+    """A TOML date (``2018-03-05`` unquoted) read as its ISO text, so both spellings work."""
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _check_date(value: str | None, field: str) -> None:
+    if value is not None and (not _DATE.match(value) or not _valid_date(value)):
+        raise ValueError(f"{field}: {value!r} is not a date; use YYYY-MM-DD, e.g. 2018-03-05")
+
+
+def _valid_date(value: str) -> bool:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+class DayPattern(_Model):
+    """One weekday of the weekly pattern: its volume and, if its own, its intraday profile."""
+
+    factor: float = _field(
+        1.0, ge=0, le=100, description="Expected calls on this weekday as a multiple of "
+        "`demand.calls_per_day` (0: open with no calls).",
+        source="scenario choice (`ccsim import-acd`: the weekday's mean calls over the mean "
+        "day's)", unit="factor",
+    )
+    profile: tuple[Weight, ...] | None = _field(
+        None, description="This weekday's relative volume per interval, as `demand.profile` "
+        "(one weight per interval, normalised); none: `demand.profile`.",
+        source="scenario choice (`ccsim import-acd`: the weekday's mean per interval)",
+        min_length=1, max_length=MAX_INTERVALS,
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> DayPattern:
+        if self.profile is not None and sum(self.profile) <= 0:
+            raise ValueError("profile: weights must not all be zero (use factor = 0 for a "
+                             "day without calls)")
+        return self
+
+
+class Holiday(_Model):
+    """A day whose demand is scaled (0: closed to calls), by date or by simulated day."""
+
+    date: Annotated[str | None, BeforeValidator(_iso_date)] = _field(
+        None, description="The holiday's date (YYYY-MM-DD; needs `demand.start_date`); a "
+        "date outside the horizon or on a weekday the centre is closed is ignored, so a whole "
+        "year's public holidays may be listed.", source="scenario choice",
+    )
+    day: int | None = _field(
+        None, ge=0, le=3660, description="Or the simulated day (0 is the first).",
+        source="scenario choice",
+    )
+    factor: float = _field(
+        0.0, ge=0, le=100, description="That day's expected calls as a multiple of an "
+        "ordinary day of its weekday (0: no calls; the shifts still log in, so give the "
+        "staffing a what-if of its own).", source="scenario choice", unit="factor",
+    )
+    name: str = _field("", max_length=80, description="A label (e.g. Constitution Day).",
+                       source="scenario choice")
+
+    @model_validator(mode="after")
+    def _check(self) -> Holiday:
+        if (self.date is None) == (self.day is None):
+            raise ValueError("give either date or day for a holiday, not "
+                             + ("both" if self.date is not None else "neither"))
+        _check_date(self.date, "date")
+        return self
+
+
 class Demand(_Model):
-    """How many calls arrive and when (a non-homogeneous Poisson process)."""
+    """How many calls arrive and when (a non-homogeneous Poisson process).
+
+    Without ``week`` every simulated day is alike. With it, the simulated days are the
+    centre's open days in calendar order (the weekdays ``week`` names, from
+    ``first_weekday`` or ``start_date``): a Monday-to-Friday centre's day 5 is the next
+    Monday. ``holidays`` then scale single days.
+    """
 
     calls_per_day: float = _field(
         gt=0, le=MAX_CALLS_PER_DAY, description="Expected calls offered per day (before the "
@@ -120,6 +206,26 @@ class Demand(_Model):
         "factor (mean 1) that scales the whole day; 0 gives plain Poisson arrivals.",
         source="assumption; real centres show over-dispersion of daily volume (typ. 0.05-0.15)",
     )
+    week: dict[Weekday, DayPattern] = _field(
+        {}, description="The weekly pattern: for each weekday the centre is open (Mon ... "
+        "Sun), its factor and optionally its own profile. Weekdays not named are closed and "
+        "are not simulated days; empty (the default): every simulated day is an ordinary "
+        "day (calls_per_day, profile).",
+        source="scenario choice (`ccsim import-acd` estimates it from 4 or more weeks)",
+    )
+    first_weekday: Weekday | None = _field(
+        None, description="The weekday of simulated day 0 (an open day of `week`); none: "
+        "the weekday of `start_date`, else Monday.", source="scenario choice",
+    )
+    start_date: Annotated[str | None, BeforeValidator(_iso_date)] = _field(
+        None, description="The date of simulated day 0 (YYYY-MM-DD), to place holidays given "
+        "by date; its weekday is day 0's.", source="scenario choice",
+    )
+    holidays: tuple[Holiday, ...] = _field(
+        (), description="Days whose calls are scaled (closed: factor 0), by date or by "
+        "simulated day.", source="scenario choice (national and local holidays)",
+        max_length=3660,
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Demand:
@@ -127,7 +233,39 @@ class Demand(_Model):
             raise ValueError(f"profile: weights must be finite and >= 0, got {self.profile}")
         if sum(self.profile) <= 0:
             raise ValueError("profile: weights must not all be zero")
+        for name, day in self.week.items():
+            if day.profile is not None and len(day.profile) != len(self.profile):
+                raise ValueError(f"week.{name}.profile: has {len(day.profile)} weights but "
+                                 f"demand.profile has {len(self.profile)}; give one weight per "
+                                 "interval")
+        _check_date(self.start_date, "start_date")
+        if self.start_date is not None and self.first_weekday is not None:
+            on = WEEKDAYS[dt.date.fromisoformat(self.start_date).weekday()]
+            if on != self.first_weekday:
+                raise ValueError(f"first_weekday: {self.first_weekday!r} but start_date "
+                                 f"{self.start_date} is a {on}; give one of them, or both "
+                                 "agreeing")
+        if self.week and self.first_day not in self.week:
+            raise ValueError(f"first_weekday: day 0 is a {self.first_day}, on which the "
+                             f"centre is closed (week names {', '.join(self.week)}); start "
+                             "on an open day")
+        if any(h.date is not None for h in self.holidays) and self.start_date is None:
+            raise ValueError("holidays: a holiday given by date needs demand.start_date (the "
+                             "date of simulated day 0); or give its day number")
+        days = [(h.date, h.day) for h in self.holidays]
+        dup = next((d for i, d in enumerate(days) if d in days[:i]), None)
+        if dup is not None:
+            raise ValueError(f"holidays: {dup[0] or f'day {dup[1]}'} is listed twice")
         return self
+
+    @property
+    def first_day(self) -> str:
+        """The weekday of simulated day 0 (Mon ... Sun)."""
+        if self.first_weekday is not None:
+            return self.first_weekday
+        if self.start_date is not None:
+            return WEEKDAYS[dt.date.fromisoformat(self.start_date).weekday()]
+        return "Mon"
 
 
 class Duration(_Model):
@@ -188,6 +326,14 @@ class Calls(_Model):
         "agent is Ready (the rest of the wrap-up is dropped)? Agents with a break or "
         "activity due, or whose shift is over, are never called out.",
         source="assumption; an ACD configuration choice (off: ACW is protected)",
+    )
+    balk_probability: float = _field(
+        0.0, ge=0, le=1, description="Share of callers who, finding that they would have to "
+        "wait (no agent free), hang up at once: abandoned with a wait of 0 s (the short "
+        "abandons of an ACD report). Drawn from its own stream, so other draws keep common "
+        "random numbers; a repeat call never balks.",
+        source="assumption (0: off); `ccsim import-acd` estimates it from short abandons",
+        unit="share",
     )
     repeat_probability: float = _field(
         0.0, ge=0, le=1, description="Chance that an answered call is left unresolved and the "
