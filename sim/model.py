@@ -21,7 +21,7 @@ import simpy
 from sim.engine.agent import Agent
 from sim.engine.behaviour import Behaviour
 from sim.engine.centre import Centre
-from sim.engine.demand import CallSet, DayCalls, sample_day
+from sim.engine.demand import CallSet, DayCalls, sample_day, weekday
 from sim.engine.presence import Presence
 from sim.engine.repeats import Repeats
 from sim.engine.routing import Router, build_router
@@ -201,6 +201,12 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
                     scenario.closing.rule == "serve",
                     router if router is not None else build_router(scenario))
     presence = Presence(len(staff), h.days)
+    off = scenario.labour.days_off
+    on = [weekday(scenario, d) for d in range(h.days)] if off else []
+    for k, (_, shift) in enumerate(staff if off else ()):  # a planned roster's days off
+        for d in range(h.days):
+            if on[d] in off.get(shift, ()):
+                presence.mark_absent(k, d, "day_off")
     regime = Regime(scenario, streams) if scenario.policy_active else None
     st = scenario.stress
     strained = st.enabled and st.feedback and st.repeat_per_strain > 0  # strain leaves calls

@@ -14,6 +14,7 @@ from pydantic import (
 from sim.scenario.base import DAY_S, NAME_MAX, SafeName, _field, _Model, format_clock
 from sim.scenario.behaviour import Behaviour
 from sim.scenario.checking import _set_dotted, _validate
+from sim.scenario.labour import Labour
 from sim.scenario.policy import (
     AdherenceRules,
     Measurement,
@@ -97,6 +98,10 @@ class Scenario(_Model):
         Cost(), description="What a paid agent-hour costs (only the cost KPIs read it).",
         source="-",
     )
+    labour: Labour = _field(
+        Labour(), description="Shift templates and labour rules for `ccsim plan`, and a "
+        "planned roster's days off.", source="-",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -134,6 +139,10 @@ class Scenario(_Model):
                     f"{sh.hours:g} h) lies outside the opening hours (horizon.open "
                     f"{format_clock(opens)} + horizon.hours {self.horizon.hours:g}); a shift "
                     "must overlap them (its agents would never take a call)")
+        for name in self.labour.days_off:
+            if name not in self.staffing.shifts:
+                raise ValueError(f"labour.days_off.{name}: no shift named {name!r}; shifts are "
+                                 f"{', '.join(self.staffing.shifts)}")
         self._check_schedule()
         self._check_monitoring()
         self._check_policy()
