@@ -36,6 +36,7 @@ from sim.scenario.sections import (
     ServiceLevel,
     Staffing,
 )
+from sim.scenario.skills import AgentGroup, CallType, Routing, check_skills
 from sim.scenario.stress import Stress
 
 
@@ -102,6 +103,18 @@ class Scenario(_Model):
         Labour(), description="Shift templates and labour rules for `ccsim plan`, and a "
         "planned roster's days off.", source="-",
     )
+    call_types: dict[str, CallType] = _field(
+        {}, description="Call types (several queues), by name; none: one queue, as before "
+        "(docs/skills.md).", source="-",
+    )
+    agent_groups: dict[str, AgentGroup] = _field(
+        {}, description="Agent groups and their skills, by name (with `[call_types]` only).",
+        source="-",
+    )
+    routing: Routing = _field(
+        Routing(), description="Routing between call types and agent groups (with "
+        "`[call_types]` only).", source="-",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -146,6 +159,8 @@ class Scenario(_Model):
         self._check_schedule()
         self._check_monitoring()
         self._check_policy()
+        check_skills(self.call_types, self.agent_groups, self.staffing.head_counts(), n,
+                     self.calls, self.routing)
         return self
 
     def _check_policy(self) -> None:
