@@ -25,6 +25,7 @@ from sim.engine.demand import CallSet, DayCalls, sample_day, weekday
 from sim.engine.presence import Presence
 from sim.engine.repeats import Repeats
 from sim.engine.routing import Router, build_router
+from sim.engine.routing_skills import type_calls
 from sim.engine.runtime import few_collections
 from sim.engine.schedule import (
     AgentDay,
@@ -46,17 +47,15 @@ from sim.people.compose import build_behaviours
 from sim.people.observe import Observer, Recorder
 from sim.people.stress import Strain, add_attrition_columns, stress_table
 from sim.provenance import model_digest, versions
+from sim.regime.league import league_frame
 from sim.regime.policy import Floor, Regime, team_of
+from sim.regime.realtime import alerts_frame
 from sim.scenario import DAY_S, SCHEDULE_STATES, Scenario
 from sim.start import WARMUP_REPLICATION, StartState, warmup_length
 from sim.start import apply as apply_start
 from sim.start import compatible as start_compatible
 from sim.start import export as export_start
 from sim.start import jump as jump_start
-
-#: columns of the real-time alerts and league tables (sim.regime.policy.Regime builds them)
-ALERT_COLUMNS = ("agent", "day", "time_s", "reason", "counted_s", "seen")
-LEAGUE_COLUMNS = ("table", "day", "unit", "id", "rank", "ranked", "adherence")
 
 __all__ = ["OUTCOMES", "OUTCOMES_ACT", "STATUS_CATEGORIES", "RunResult", "closings",
            "model_digest", "simulate", "versions"]
@@ -193,13 +192,15 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     h = scenario.horizon
     days = calls if calls is not None else [sample_day(scenario, streams, d)
                                             for d in range(h.days)]
+    typing = type_calls(scenario, streams, days)  # None without [call_types]: nothing drawn
     staff = [(name, shift) for name, shift, _ in roster(scenario)]
     plan = build_plan(scenario)
     day_plans: list[list[AgentDay]] = agent_days(scenario, plan, streams)
     env = simpy.Environment()
     centre = Centre(env, CallSet.join(days), closings(scenario),
                     scenario.closing.rule == "serve",
-                    router if router is not None else build_router(scenario))
+                    router if router is not None else build_router(scenario, typing),
+                    typing=typing)
     presence = Presence(len(staff), h.days)
     off = scenario.labour.days_off
     on = [weekday(scenario, d) for d in range(h.days)] if off else []
@@ -335,6 +336,9 @@ def collect(r: Run) -> RunResult:
     scenario, agents, plan = r.scenario, r.agents, r.plan
     n, n_days = len(r.staff), scenario.horizon.days
     calls = tables.calls_table(scenario, r.days, r.centre)
+    if r.centre.types is not None:  # several queues: each call's type, by name
+        calls["type"] = pd.Categorical.from_codes(r.centre.types,
+                                                  categories=list(r.centre.typing.names))
     calls["recorded"] = (r.regime.recorded(len(calls), r.centre.n_first)
                          if r.regime is not None else np.zeros(len(calls), dtype=bool))
     r.centre.release()  # the calls table holds copies: free the lists before the next peak
@@ -405,10 +409,9 @@ def collect(r: Run) -> RunResult:
         imposed=imposed,
         absences=absences,
         actions=actions, exceptions=exc, evaluations=evals,
-        alerts=(r.regime.alerts_table() if r.regime is not None
-                else pd.DataFrame(columns=list(ALERT_COLUMNS))),
-        league=(r.regime.league_table() if r.regime is not None
-                else pd.DataFrame(columns=list(LEAGUE_COLUMNS))),
+        # without a regime, the regime's own (typed, empty) tables: one definition
+        alerts=r.regime.alerts_table() if r.regime is not None else alerts_frame([]),
+        league=r.regime.league_table() if r.regime is not None else league_frame([]),
         team_days=tables.team_days_table(agent_days_df, agents_df, actions,
                                          scenario.teams.min_group, days=n_days),
         observed={rec.name: rec.table() for rec in r.recorders},
