@@ -26,6 +26,7 @@ from sim.engine.routing import FifoLongestIdle, Router
 if TYPE_CHECKING:
     from sim.engine.demand import CallSet
     from sim.engine.repeats import Repeats
+    from sim.engine.routing_skills import Typing
 
 
 #: ``repeat_of`` of a repeat call whose first call was before day 0 (a warm-up's)
@@ -44,10 +45,12 @@ class Centre:
 
     def __init__(self, env: simpy.Environment, calls: CallSet,
                  closings: list[tuple[float, float]] | None = None,
-                 serve_after_close: bool = True, router: Router | None = None) -> None:
+                 serve_after_close: bool = True, router: Router | None = None,
+                 typing: Typing | None = None) -> None:
         """Per day ``closings`` (closing time, cut-off), the closing rule, the routing policy.
 
-        ``router`` defaults to one FIFO queue, longest idle agent first.
+        ``router`` defaults to one FIFO queue, longest idle agent first. ``typing``: the
+        calls' types (:func:`sim.engine.routing_skills.type_calls`), None with one queue.
         """
         self.env = env
         arrival = calls.arrival
@@ -59,6 +62,9 @@ class Centre:
         self.talk = talk.tolist()
         self.acw = acw.tolist()
         n = len(self.arrival)
+        #: each call's type (repeats inherit theirs); None: one call type, no column
+        self.typing = typing
+        self.types: list[int] | None = typing.type.tolist() if typing is not None else None
         #: the one place that pairs waiting calls with agents
         self.router: Router = router if router is not None else FifoLongestIdle()
         self.router.bind(self)
@@ -102,6 +108,8 @@ class Centre:
         if nxt is None:
             return
         t, talk, acw, patience = nxt
+        if self.types is not None:  # the caller calls again about the same kind of thing
+            talk, acw, patience = self._scaled(self.types[i], talk, acw, patience)
         j = self._add_repeat(t, talk, acw, patience, i)
         self.env.timeout(t - now, j).callbacks.append(self._repeat_arrives)
 
@@ -119,12 +127,23 @@ class Centre:
         self.repeat_of[j] = of
         return j
 
+    def _scaled(self, kind: int, talk: float, acw: float, patience: float
+                ) -> tuple[float, float, float]:
+        """A repeat call's times as its type's (its draws scaled like the first calls')."""
+        self.types.append(kind)
+        f = self.typing.scale[kind]
+        return talk * float(f[0]), acw * float(f[1]), patience * float(f[2])
+
     def carried_repeat(self, t: float, talk: float, acw: float, patience: float,
                        unresolved_u: float) -> None:
         """A repeat of a call before day 0 (a warm-up's, ``sim.start``) arriving at ``t``.
 
         Its ``repeat_of`` is :data:`CARRIED` (the call it repeats is not in this run).
         """
+        if self.types is not None:  # its type is not known here: drawn by the shares
+            typing = self.typing
+            kind = int(typing.rng.choice(len(typing.share), p=typing.share))
+            talk, acw, patience = self._scaled(kind, talk, acw, patience)
         j = self._add_repeat(t, talk, acw, patience, CARRIED)
         if self.repeats is not None:  # its own chance of being left unresolved again
             self.repeats.u.append(unresolved_u)
@@ -172,7 +191,7 @@ class Centre:
     def release(self) -> None:
         """Drop the per-call lists once the run's tables are built (they hold copies)."""
         for name in ("arrival", "deadline", "talk", "acw", "answered_at", "answered_by",
-                     "closed_at"):
+                     "closed_at", *(("types",) if self.types is not None else ())):
             setattr(self, name, [])
         self.router.bind(self)  # so the router holds no reference to the old lists either
 

@@ -17,13 +17,17 @@ Abandonment is the router's too and is exact without an event: a waiting call's 
 (arrival + patience) is known on arrival, so when an agent looks for work the calls past
 their deadline are skipped, which the tables record as abandoned at their deadline.
 
-:class:`FifoLongestIdle` is the first policy: one FIFO queue, longest-idle agent first.
+:class:`FifoLongestIdle` is the first policy: one FIFO queue, longest-idle agent first, the
+fast path of every scenario without call types. Several call types and agent groups with
+skills are :class:`sim.engine.routing_skills.SkillRouter`, its policies set by ``[routing]``.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from typing import TYPE_CHECKING, Protocol
+
+from sim.engine.routing_skills import Typing, skill_router
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
@@ -162,6 +166,12 @@ def _ignore(agent: Routable) -> None:
     """Do nothing (ACW call-out is not allowed)."""
 
 
-def build_router(scenario: Scenario) -> Router:
-    """The scenario's routing policy (today always one FIFO queue, longest idle first)."""
+def build_router(scenario: Scenario, typing: Typing | None = None) -> Router:
+    """The scenario's routing policy: one FIFO queue, longest idle first, without call types.
+
+    With ``[call_types]`` the skill-based router (:mod:`sim.engine.routing_skills`);
+    ``typing`` (the run's call types) gives it its own random generator.
+    """
+    if scenario.call_types:
+        return skill_router(scenario, typing)
     return FifoLongestIdle(acw_callout=scenario.calls.acw_callout)

@@ -1,0 +1,373 @@
+"""Several call types and agent groups: call typing and the skill-based router.
+
+:func:`type_calls` gives every call of a run its type (from a stream of its own, only when
+there are several types) and scales its talk, ACW and patience to its type's means; the
+draws of a scenario without call types are never touched. :class:`SkillRouter` is the
+routing policy for several queues (one FIFO queue per type) and agent groups with skills,
+as data (``[routing]``, ``[agent_groups]``):
+
+- which waiting call a free agent takes: the longest waiting among the types its group
+  answers (FCFS across queues), or the highest type priority first;
+- which idle agent an arriving call gets: the compatible agent idle longest, one at
+  random, one of the fastest group (lowest skill level), or of the highest-priority group;
+- delay-based overflow: a group takes a type only once the call has waited its
+  ``overflow_after_s`` (an event at that moment offers the call to its idle agents);
+- reserved agents: a call of another type takes an agent of a group only while more than
+  the other types' reserves are idle (trunk reservation);
+- a skill level multiplies the talk and ACW of the calls the group answers (applied when
+  the call is paired with the agent, so the calls table shows handling as worked).
+
+The router knows agents only by index (their group is looked up); agents never see a queue.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from sim.engine.schedule import roster
+from sim.scenario import DAY_S
+
+if TYPE_CHECKING:
+    from sim.engine.demand import DayCalls
+    from sim.engine.streams import Streams
+    from sim.scenario import Scenario
+
+#: spawn index of the call-type stream: past any index of ``sim.engine.streams.STREAMS``,
+#: so the named streams (and every run without call types) are untouched
+TYPE_STREAM = 1000
+#: the key of the routing policy's own draws (random agent, types of carried repeats)
+_ROUTING_KEY = 10**9
+
+
+@dataclass
+class Typing:
+    """The call types of a run: names, each first call's type, per-type time multipliers."""
+
+    names: tuple[str, ...]
+    #: type of each first call (repeats are appended by the centre)
+    type: np.ndarray
+    #: per type: multipliers of talk, ACW and patience (the type's mean over the calls one)
+    scale: np.ndarray
+    #: per type: the chance a call is of that type (for calls whose origin is unknown)
+    share: np.ndarray
+    #: the routing policy's own generator (random assignment, carried repeats)
+    rng: np.random.Generator
+
+
+def _ratio(mean: float | None, base: float) -> float:
+    return 1.0 if mean is None or base == 0 else mean / base
+
+
+def type_calls(scenario: Scenario, streams: Streams, days: list[DayCalls]) -> Typing | None:
+    """Each call's type, its talk, ACW and patience scaled in place; None without types.
+
+    A call arriving in interval j is of type t with chance proportional to ``share_t``
+    times type t's profile weight in j (each profile normalised to mean 1): an independent
+    thinning of the day's Poisson arrivals, so each type's arrivals are Poisson too.
+    """
+    types = scenario.call_types
+    if not types:
+        return None
+    calls, h = scenario.calls, scenario.horizon
+    names = tuple(types)
+    n_int = h.intervals_per_day
+    weight = np.empty((n_int, len(names)))
+    for k, t in enumerate(types.values()):
+        w = np.ones(n_int) if t.profile is None else np.asarray(t.profile, dtype=float)
+        weight[:, k] = t.share * w * (n_int / w.sum() if w.sum() > 0 else 0.0)
+    cum = np.cumsum(weight, axis=1)
+    cum /= np.where(cum[:, -1:] > 0, cum[:, -1:], 1.0)
+    scale = np.array([[_ratio(t.talk_mean_s, calls.talk.mean_s),
+                       _ratio(t.acw_mean_s, calls.acw.mean_s),
+                       _ratio(t.patience_mean_s, calls.patience.mean_s)]
+                      for t in types.values()])
+    seed = [streams.seed, streams.replication]
+    out = []
+    for d in days:
+        n = len(d)
+        if len(names) == 1:
+            kind = np.zeros(n, dtype=np.int64)
+        else:
+            rng = np.random.default_rng(np.random.SeedSequence(seed,
+                                                               spawn_key=(TYPE_STREAM, d.day)))
+            since = d.arrival - d.day * DAY_S - h.open
+            j = np.clip((since // h.interval_s).astype(np.int64), 0, n_int - 1)
+            u = rng.random(n)
+            kind = (u[:, None] >= cum[j]).sum(axis=1)
+            kind = np.minimum(kind, len(names) - 1)
+        for col, arr in enumerate((d.talk, d.acw, d.patience)):
+            f = scale[kind, col]
+            if (f != 1.0).any():
+                arr *= f
+        out.append(kind)
+    share = np.array([t.share for t in types.values()], dtype=float)
+    rng = np.random.default_rng(np.random.SeedSequence(seed,
+                                                       spawn_key=(TYPE_STREAM, _ROUTING_KEY)))
+    return Typing(names, np.concatenate(out) if out else np.zeros(0, np.int64), scale,
+                  share / share.sum(), rng)
+
+
+class Routable(Protocol):
+    """An agent as the router sees it.
+
+    :class:`sim.engine.routing.Routable`, restated: that module builds this router.
+    """
+
+    index: int
+
+    def offer(self, item: int) -> None:
+        """Give this idle agent call ``item``."""
+
+    def call_out(self, item: int) -> None:
+        """Give this agent, in open ACW, call ``item``."""
+
+
+class SkillRouter:
+    """Several queues and agent groups with skills (see the module docstring)."""
+
+    def __init__(self, *, group_of: list[int], serves: list[list[tuple[int, float]]],
+                 level: list[list[float]], reserve: list[list[int]],
+                 type_priority: list[int], group_priority: list[int],
+                 calls: str = "longest_waiting", agents: str = "longest_idle",
+                 acw_callout: bool = False, rng: np.random.Generator | None = None) -> None:
+        """The groups, skills and policies (:func:`skill_router` builds them from a scenario).
+
+        Per agent its group; per group the types it answers with their overflow delays,
+        its skill level and reserve per type; the two policies (``[routing]``).
+        """
+        self.acw_callout = acw_callout
+        self.group_of = group_of
+        n_groups = len(serves)
+        n_types = len(type_priority)
+        self.n_types = n_types
+        #: per group: (type, delay) it answers; per type: (group, delay) answering it
+        self.serves = serves
+        self.answered_by: list[list[tuple[int, float]]] = [[] for _ in range(n_types)]
+        for g, pairs in enumerate(serves):
+            for t, delay in pairs:
+                self.answered_by[t].append((g, delay))
+        self.level = level
+        self.reserve = reserve
+        self.reserve_total = [sum(r) for r in reserve]
+        self.reserving = any(self.reserve_total)
+        self.type_priority = type_priority
+        self.by_priority = calls == "priority"
+        self.agent_rule = agents
+        # per type: tiers of groups taking a new call at once (delay 0), best tier first
+        self.tiers: list[list[list[int]]] = []
+        for t in range(n_types):
+            now = [g for g, d in self.answered_by[t] if d == 0]
+            if agents == "fastest":
+                keys = sorted({level[g][t] for g in now})
+                tiers = [[g for g in now if level[g][t] == k] for k in keys]
+            elif agents == "priority":
+                keys = sorted({group_priority[g] for g in now}, reverse=True)
+                tiers = [[g for g in now if group_priority[g] == k] for k in keys]
+            else:
+                tiers = [now] if now else []
+            self.tiers.append(tiers)
+        #: per type: the distinct overflow delays (> 0) after which more groups may take it
+        self.delays = [sorted({d for _, d in self.answered_by[t] if d > 0})
+                       for t in range(n_types)]
+        self.queues: list[deque[int]] = [deque() for _ in range(n_types)]
+        #: idle agents per group -> when they became idle (a sequence number), oldest first
+        self.ready: list[dict[Routable, int]] = [{} for _ in range(n_groups)]
+        self.in_acw: list[dict[Routable, int]] = [{} for _ in range(n_groups)]
+        self._seq = 0
+        #: calls taken out of the middle of a queue by an overflow event (skipped later)
+        self.gone: set[int] = set()
+        self.rng = rng if rng is not None else np.random.default_rng(0)
+        self.deadline: list[float] = []
+        self.arrival: list[float] = []
+        self.talk: list[float] = []
+        self.acw: list[float] = []
+        self.types: list[int] = []
+        self.env: Any = None
+
+    # ------------------------------------------------------------------ binding
+
+    def bind(self, calls: Any) -> None:
+        """Read the per-call lists (the same list objects: repeats appended are seen)."""
+        self.deadline = calls.deadline
+        self.arrival = getattr(calls, "arrival", [])
+        self.talk = getattr(calls, "talk", [])
+        self.acw = getattr(calls, "acw", [])
+        self.types = getattr(calls, "types", None) or []
+        self.env = getattr(calls, "env", None)
+
+    # ------------------------------------------------------------------ agents
+
+    def idle(self, agent: Routable) -> None:
+        """``agent`` waits for a call (the newest idle of its group)."""
+        self._seq += 1
+        self.ready[self.group_of[agent.index]][agent] = self._seq
+
+    def leave_idle(self, agent: Routable) -> None:
+        """``agent`` stops waiting (it was idle and not offered a call since)."""
+        del self.ready[self.group_of[agent.index]][agent]
+
+    def acw_open(self, agent: Routable) -> None:
+        """``agent``'s ACW may be cut short by a call (only with ACW call-out)."""
+        if self.acw_callout:
+            self._seq += 1
+            self.in_acw[self.group_of[agent.index]][agent] = self._seq
+
+    def acw_close(self, agent: Routable) -> None:
+        """``agent``'s ACW may no longer be cut short."""
+        if self.acw_callout:
+            del self.in_acw[self.group_of[agent.index]][agent]
+
+    # ------------------------------------------------------------------ pairing
+
+    def _pair(self, i: int, g: int, t: int) -> None:
+        """The call is answered by group ``g``: its handling at the group's skill level."""
+        lvl = self.level[g][t]
+        if lvl != 1.0:
+            self.talk[i] *= lvl
+            self.acw[i] *= lvl
+
+    def _allowed(self, g: int, t: int, free: int) -> bool:
+        """Whether a call of type ``t`` may take an agent of ``g`` with ``free`` of them idle."""
+        return free > self.reserve_total[g] - self.reserve[g][t]
+
+    def _pick(self, pool: list[dict[Routable, int]], groups: list[int], t: int
+              ) -> tuple[Routable, int] | None:
+        """An idle (or in-ACW) agent of ``groups`` for a call of type ``t``, by the rule."""
+        reserving = self.reserving
+        ok = [g for g in groups if pool[g] and (not reserving or self._allowed(g, t, len(pool[g])))]
+        if not ok:
+            return None
+        if self.agent_rule == "random":
+            sizes = [len(pool[g]) for g in ok]
+            k = int(self.rng.integers(sum(sizes)))
+            for g, n in zip(ok, sizes, strict=True):
+                if k < n:
+                    return next(islice(iter(pool[g]), k, None)), g
+                k -= n
+        best, best_g, best_seq = None, -1, math.inf
+        for g in ok:
+            agent, seq = next(iter(pool[g].items()))
+            if seq < best_seq:
+                best, best_g, best_seq = agent, g, seq
+        return best, best_g
+
+    def _offer(self, i: int, groups_by_tier: list[list[int]], t: int) -> bool:
+        """Give call ``i`` to an idle agent (else one in open ACW) of the tiers; False: none."""
+        for pool, ready in ((self.ready, True), (self.in_acw, False)):
+            if not ready and not self.acw_callout:
+                break
+            for tier in groups_by_tier:
+                got = self._pick(pool, tier, t)
+                if got is not None:
+                    agent, g = got
+                    del pool[g][agent]
+                    self._pair(i, g, t)
+                    if ready:
+                        agent.offer(i)
+                    else:
+                        agent.call_out(i)
+                    return True
+        return False
+
+    def arrive(self, i: int) -> None:
+        """Call ``i`` goes to an agent by the rule, else waits in its type's queue."""
+        t = self.types[i]
+        if self._offer(i, self.tiers[t], t):
+            return
+        self.queues[t].append(i)
+        if self.delays[t] and self.env is not None:
+            for d in self.delays[t]:
+                self.env.timeout(d, i).callbacks.append(self._overflow)
+
+    def _overflow(self, event: Any) -> None:
+        """A waiting call has waited long enough for more groups: offer it to them."""
+        i = event.value
+        now = self.env.now
+        # still waiting: in its queue (taken calls have left it), not taken out by an
+        # earlier overflow, not hung up
+        if i in self.gone or self.deadline[i] <= now or i not in self.queues[self.types[i]]:
+            return
+        t = self.types[i]
+        waited = now - self.arrival[i]
+        groups = [g for g, d in self.answered_by[t] if d <= waited + 1e-9]
+        if self._offer(i, [groups], t):
+            self.gone.add(i)
+
+    def next_call(self, agent: Routable, now: float) -> int | None:
+        """The call this agent's group takes now: longest waiting (or priority first)."""
+        g = self.group_of[agent.index]
+        queues, deadline, arrival, gone = self.queues, self.deadline, self.arrival, self.gone
+        best, best_t, best_key = None, -1, None
+        free = len(self.ready[g])
+        for t, delay in self.serves[g]:
+            q = queues[t]
+            while q:
+                i = q[0]
+                if i in gone:
+                    q.popleft()
+                    gone.discard(i)
+                elif deadline[i] <= now:
+                    q.popleft()  # hung up: abandoned at its deadline
+                else:
+                    break
+            if not q:
+                continue
+            i = q[0]
+            if delay > 0 and now - arrival[i] < delay:
+                continue
+            if self.reserving and not self._allowed(g, t, free + 1):
+                continue
+            key = ((-self.type_priority[t], arrival[i]) if self.by_priority
+                   else (arrival[i],))
+            if best_key is None or key < best_key:
+                best, best_t, best_key = i, t, key
+        if best is None:
+            return None
+        queues[best_t].popleft()
+        self._pair(best, g, best_t)
+        return best
+
+    # ------------------------------------------------------------------ queues
+
+    def _waiting(self, now: float) -> list[int]:
+        deadline, gone = self.deadline, self.gone
+        return sorted(i for q in self.queues for i in q if i not in gone and deadline[i] > now)
+
+    def close(self, now: float) -> list[int]:
+        """Empty every queue: the calls still waiting now, in order of arrival."""
+        out = self._waiting(now)
+        for q in self.queues:
+            q.clear()
+        self.gone.clear()
+        return out
+
+    def waiting(self, now: float) -> int:
+        """Calls waiting now in all queues."""
+        return len(self._waiting(now))
+
+
+def skill_router(scenario: Scenario, typing: Typing | None) -> SkillRouter:
+    """The scenario's skill-based router (``[call_types]``, ``[agent_groups]``, ``[routing]``)."""
+    types = list(scenario.call_types)
+    groups = scenario.agent_groups
+    tindex = {t: k for k, t in enumerate(types)}
+    shift_group = {s: gi for gi, g in enumerate(groups.values()) for s in g.shifts}
+    group_of = [shift_group[shift] for _, shift, _ in roster(scenario)]
+    serves, level, reserve = [], [], []
+    for g in groups.values():
+        serves.append([(tindex[t], float(g.overflow_after_s.get(t, 0.0))) for t in g.skills])
+        level.append([float(g.level.get(t, 1.0)) for t in types])
+        reserve.append([int(g.reserve.get(t, 0)) for t in types])
+    r = scenario.routing
+    return SkillRouter(
+        group_of=group_of, serves=serves, level=level, reserve=reserve,
+        type_priority=[t.priority for t in scenario.call_types.values()],
+        group_priority=[g.priority for g in groups.values()],
+        calls=r.calls, agents=r.agents, acw_callout=scenario.calls.acw_callout,
+        rng=typing.rng if typing is not None else None)
