@@ -1112,16 +1112,23 @@ def negotiate(paths: Sequence[Path], out: Path, *, seed: int = 1, reps: int = 5,
         write_json(ans.as_json(), out / "negotiate.json")
         if report:
             write_report(exp, comp, out, {"command": command}, [inputs["text"]])
-        prov = exp.provenance()
-        info = {_("command"): command, _("runs per scenario"): comp.reps, _("seed"): seed,
-                _("days per run"): scenarios[0].horizon.days,
-                _("replications run / resumed"): f"{exp.ran} / {exp.resumed}",
-                _("git revision"): (prov[0].get("git_revision") if prov else None)
-                or _("unknown"),
-                _("the analyst's tables"): _("report.html and comparison.json beside this "
-                                             "page (in English)")}
-        line = write_page(ans, out, info, pdf=pdf)[2]
+        line = write_page(ans, out, page_info(exp, comp, command), pdf=pdf)[2]
         return ans, line
+
+
+def page_info(exp: Any, comp: Comparison, command: str) -> dict[str, Any]:
+    """The page's "How this was made" items, in the current language.
+
+    One function, so that ``ccsim verify`` renders the page again as it was written.
+    """
+    prov = exp.provenance()
+    return {_("command"): command, _("runs per scenario"): comp.reps, _("seed"): exp.seed,
+            _("days per run"): exp.scenarios[0].horizon.days,
+            _("replications run / resumed"): f"{exp.ran} / {exp.resumed}",
+            _("git revision"): (prov[0].get("git_revision") if prov else None)
+            or _("unknown"),
+            _("the analyst's tables"): _("report.html and comparison.json beside this "
+                                         "page (in English)")}
 
 
 def run_until_precise(scenarios: Sequence[Scenario], seed: int, reps: int,

@@ -44,6 +44,7 @@ from analysis.store import (
     slug,
     to_parquet,
 )
+from analysis.verify_report import ReportCheck, check_reports
 
 #: replications re-simulated by default (each costs one replication's run time)
 DEFAULT_SAMPLE = 2
@@ -75,6 +76,9 @@ class Verification:
     """Problems of the folder's own tables (``kpis.parquet``, ``kpis.csv``)."""
     sample: int
     seed: int
+    reports: ReportCheck = field(default_factory=ReportCheck)
+    """What checking ``report.html``, ``negotiate.html`` (and not ``negotiate.pdf``) found;
+    its problems are among ``folder_problems``."""
 
     def count(self, status: str) -> int:
         """Replications with ``status``."""
@@ -82,10 +86,14 @@ class Verification:
 
     @property
     def status(self) -> int:
-        """Exit status: 0 consistent, 1 something failed, 3 unverifiable (other model code)."""
+        """Exit status: 0 consistent, 1 something failed, 3 unverifiable.
+
+        Unverifiable: made by other model code, or a report (or part of one) that could not
+        be checked; a PDF is never checked and only said to be.
+        """
         if self.folder_problems or self.count("failed"):
             return FAILED
-        return UNVERIFIABLE if self.count("unverifiable") else OK
+        return UNVERIFIABLE if self.count("unverifiable") or self.reports.not_checked else OK
 
     def text(self) -> str:
         """The verdict in words: one line per failing replication, then the summary."""
@@ -94,6 +102,9 @@ class Verification:
             if c.status in ("failed", "unverifiable"):
                 lines += [f"{c.status.upper()}: {c.folder}: {p}" for p in c.problems]
         lines += [f"FAILED: {self.folder}: {p}" for p in self.folder_problems]
+        lines += [f"NOT CHECKED: {self.folder}/{p}" for p in (*self.reports.not_checked,
+                                                              *self.reports.pdf_not_checked)]
+        lines += [f"{self.folder}/{p}" for p in self.reports.checked]
         n = len(self.checks)
         summary = (f"{self.folder}: {n} stored replication(s): {self.count('verified')} "
                    f"simulated again and identical (a sample of {self.sample}, seed "
@@ -101,7 +112,11 @@ class Verification:
                    f"tables (not simulated again), {self.count('unverifiable')} unverifiable "
                    f"(other model code), {self.count('failed')} failed")
         verdict = {OK: "verified", FAILED: "FAILED: do not use this folder's results",
-                   UNVERIFIABLE: "NOT VERIFIED: made by other model code"}[self.status]
+                   UNVERIFIABLE: "NOT VERIFIED: made by other model code" if
+                   self.count("unverifiable") else
+                   "NOT VERIFIED: a report could not be checked"}[self.status]
+        if self.status == OK and self.reports.pdf_not_checked:
+            verdict += " (but for the PDF, not checked)"
         return "\n".join([*lines, f"{summary}: {verdict}"])
 
     def as_json(self) -> dict[str, Any]:
@@ -114,6 +129,9 @@ class Verification:
             "replications": [{"folder": str(c.folder), "status": c.status,
                               "problems": c.problems} for c in self.checks],
             "folder_problems": self.folder_problems,
+            "reports": {"checked": self.reports.checked,
+                        "not_checked": [*self.reports.not_checked,
+                                        *self.reports.pdf_not_checked]},
         })
 
 
@@ -379,7 +397,32 @@ def verify_folder(folder: Path, sample: int = DEFAULT_SAMPLE, seed: int = 0,
     complete = all(c.status in ("verified", "re-derived") for c in checks)
     problems = _folder_tables(folder, stored, complete)
     problems += _comparison(folder, stored, scenarios, complete)
-    return Verification(folder, checks, problems, min(sample, len(passed)), seed)
+    infos: dict[tuple[str, int], list[tuple]] = {}
+    for check, info in passed:
+        if check.status != "failed":
+            kpis = stored[info[0].name, info[2]][0] if len(
+                stored[info[0].name, info[2]]) == 1 else dict(info[3].get("kpis") or {})
+            infos.setdefault((info[0].name, info[2]), []).append((*info, kpis))
+    reports = check_reports(folder, infos, _kpi_reps(folder),
+                            complete and not problems)
+    problems += reports.problems
+    return Verification(folder, checks, problems, min(sample, len(passed)), seed, reports)
+
+
+def _kpi_reps(folder: Path) -> dict[str, list[int]]:
+    """The replications the folder's kpis table lists, per scenario (checked before)."""
+    for name in ("kpis.parquet", "kpis.csv"):
+        path = folder / name
+        if _regular(path):
+            try:
+                df = pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path)
+                out: dict[str, list[int]] = {}
+                for s, r in zip(df["scenario"], df["replication"], strict=True):
+                    out.setdefault(str(s), []).append(int(r))
+                return {s: sorted(r) for s, r in out.items()}
+            except (OSError, ValueError, KeyError):
+                continue
+    return {}
 
 
 def _leaves(data: Any, path: str = "") -> dict[str, Any]:

@@ -8,7 +8,10 @@ exact verdict.
 
 from __future__ import annotations
 
+import base64
+import html
 import json
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -84,10 +87,12 @@ def test_a_fresh_folder_is_verified(capsys, folder):
     """A folder as ccsim wrote it: a sample re-simulated identical, the rest consistent."""
     status, out = verify(capsys, str(folder), "--sample", "2")
     assert status == 0
-    assert out.strip() == (
+    assert out.splitlines() == [
+        f"{folder}/report.html: every sentence, table cell and figure is what the verified "
+        "replications give; not compared: the provenance's wall time and time written",
         f"{folder}: 4 stored replication(s): 2 simulated again and identical (a sample of 2, "
         "seed 0), 2 consistent with their own tables (not simulated again), 0 unverifiable "
-        "(other model code), 0 failed: verified")
+        "(other model code), 0 failed: verified"]
 
 
 def test_a_forged_kpi_is_damage_and_resimulated_on_resume(capsys, made, folder):
@@ -137,6 +142,7 @@ def test_verify_names_a_forged_replication(capsys, folder):
     assert status == 1
     assert out.splitlines() == [
         f"FAILED: {rep}: service_level: stored 0.99, but the daily table gives {true!r}",
+        f"NOT CHECKED: {folder}/report.html: not checked (some stored replications failed)",
         f"{folder}: 4 stored replication(s): 0 simulated again and identical (a sample of 0, "
         "seed 0), 3 consistent with their own tables (not simulated again), 0 unverifiable "
         "(other model code), 1 failed: FAILED: do not use this folder's results"]
@@ -167,7 +173,8 @@ def test_a_consistent_forgery_is_caught_by_resimulation(capsys, folder):
         kpis.loc[(kpis["scenario"] == "small") & (kpis["replication"] == 1),
                  "service_level"] = forged
         kpis.to_csv(path, index=False) if name.endswith(".csv") else to_parquet(kpis, path)
-    (folder / "comparison.json").unlink()  # a thorough forger writes it again; here: gone
+    for name in ("comparison.json", "report.html"):  # a thorough forger writes them
+        (folder / name).unlink()  # again; here: gone
     status, out = verify(capsys, str(folder), "--sample", "0")
     assert status == 0, out  # re-derivation alone cannot see a forgery this thorough
     status, out = verify(capsys, str(folder), "--sample", "4")
@@ -244,3 +251,42 @@ def test_an_edited_comparison_is_named(capsys, folder):
     assert out.splitlines()[0] == (
         f"FAILED: {folder}: comparison.json: differences.more.service_level.mean is 0.25, its "
         f"replications give {true!r}")
+
+
+def test_a_forged_report_is_named_cell_by_cell(capsys, folder):
+    """A KPI cell, a difference, a headline word and a figure byte edited in report.html."""
+    page = (folder / "report.html").read_text()
+    lines = page.splitlines()
+    kpis = lines.index(next(x for x in lines if x.startswith('<table class="kpis">')))
+    row = lines[kpis + 1]  # the first KPI's row: offered
+    cells = re.findall(r"<td>([^<]*)</td>", row)
+    assert cells[0] == "offered"
+    headline = next(x for x in lines if x.startswith('<p class="headline">small: '))
+    diff = lines.index(next(x for x in lines if x.startswith('<table class="differences">')))
+    diff_cells = re.findall(r"<td>([^<]*)</td>", lines[diff + 1])
+    img = re.search(r'(<img id="agents_by_status" alt="[^"]*" src="data:image/png;base64,)'
+                    r'([^"]*)"', page)
+    png = bytearray(base64.b64decode(img.group(2)))
+    png[len(png) // 2] ^= 1  # one bit of one byte
+    forged = (page.replace(row, row.replace(f"<td>{cells[1]}</td>", "<td>999.0</td>", 1))
+              .replace(headline, headline.replace("service level", "service levels", 1))
+              .replace(lines[diff + 1], lines[diff + 1].replace(
+                  f"<td>{diff_cells[1]}</td>", "<td>+12.0</td>", 1))
+              .replace(img.group(2), base64.b64encode(bytes(png)).decode()))
+    (folder / "report.html").write_text(forged)
+    status, out = verify(capsys, str(folder), "--sample", "0")
+    assert status == 1
+    words = html.unescape(re.sub(r"<[^>]+>", "", headline))
+    assert out.splitlines() == [
+        f"FAILED: {folder}: report.html: a headline reads "
+        f"{words.replace('service level', 'service levels', 1)!r}; the verified "
+        f"replications give {words!r}",
+        f"FAILED: {folder}: report.html: table 'kpis', row 'offered', 'small': it says "
+        f"'999.0'; the verified replications give {html.unescape(cells[1])!r}",
+        f"FAILED: {folder}: report.html: table 'differences', row 'offered', 'difference': it "
+        f"says '+12.0'; the verified replications give {html.unescape(diff_cells[1])!r}",
+        f"FAILED: {folder}: report.html: figure 'agents_by_status': its embedded PNG is not "
+        "the one drawn from the verified replications",
+        f"{folder}: 4 stored replication(s): 0 simulated again and identical (a sample of 0, "
+        "seed 0), 4 consistent with their own tables (not simulated again), 0 unverifiable "
+        "(other model code), 0 failed: FAILED: do not use this folder's results"]
