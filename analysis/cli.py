@@ -494,6 +494,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         tables += ("people_days",)
     # the report's strain over the day is recorded in these same replications
     observe = ("strain_profile",) if out is not None and scenario.stress.enabled else ()
+    if args.agent_timeline is not None:  # and the timeline's day, in the same simulations
+        from sim.people.observe import AgentTimeline
+
+        observe += (AgentTimeline(day=args.agent_timeline),)
     with _experiment_context(args, args.reps, args.quiet or args.json) as (executor, bar):
         exp = run_experiment([scenario], args.seed, args.reps, executor=executor,
                              store=ReplicationStore(out / "replications") if out else None,
@@ -503,13 +507,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if out is not None:
         write_experiment(out, exp, _command_line(args), "run")
         _run_report(exp, out, args)
-        if args.agent_timeline is not None:  # replication 0 again, in full (deterministic)
-            from analysis.timeline import plot_timeline  # matplotlib: load late
-            from sim.model import simulate
+        if args.agent_timeline is not None:  # recorded in replication 0 as it ran
+            from analysis.timeline import plot_timeline, recorded  # matplotlib: load late
 
             day = args.agent_timeline
-            plot_timeline(simulate(scenario, seed=args.seed, replication=0,
-                                   start_from=start_from),
+            plot_timeline(recorded(exp, scenario, args.seed, day, start_from),
                           out / f"timeline-day{day}.png", day=day,
                           title=f"{scenario.name}: agents' statuses, day {day}")
     if args.json:

@@ -882,7 +882,9 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
     """
     scenarios = list(scenarios)
     watch = tuple(observe)
-    wanted = (*tables, *(o.name for o in observers(watch)))  # what a stored rep must hold
+    # what a stored rep must hold (records not stored without ``individual`` aside)
+    private = set() if individual else {o.name for o in observers(watch) if o.individual}
+    wanted = (*tables, *(o.name for o in observers(watch) if o.name not in private))
     rep_ids = list(range(reps)) if isinstance(reps, int) else sorted(set(reps))
     if not rep_ids or rep_ids[0] < 0:
         raise ValueError(f"reps must be >= 1, got {reps}")
@@ -921,8 +923,10 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
                     ex.workers)
     for out in ex.run(todo):
         if store:
+            # records about individual agents (``--agent-timeline``'s) are drawn, not
+            # stored, unless individual data is asked for
             store.save(scenarios[out.index], seed, out.replication, out.kpis, out.provenance,
-                       out.tables)
+                       {k: v for k, v in out.tables.items() if k not in private})
         exp.outputs[out.index, out.replication] = out
         exp.ran += 1
         if progress:

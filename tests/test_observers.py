@@ -26,14 +26,15 @@ from sim.engine.status import Status
 from sim.engine.streams import Streams
 from sim.model import simulate
 from sim.people.compose import Composite, build_behaviours, compose
-from sim.people.observe import OBSERVERS, StrainProfile, observers
+from sim.people.observe import OBSERVERS, AgentTimeline, StrainProfile, observers
 from sim.people.stress import Strain
 from sim.regime.policy import Regime
 from sim.scenario import load_scenario
 from tests.golden.regenerate import SCENARIO, SEED
 
 EVERYTHING = SCENARIO.parent / "everything.toml"
-ALL = ("strain_trace", "break_strain", "quit_hazard", StrainProfile(step_minutes=5))
+ALL = ("strain_trace", "break_strain", "quit_hazard", StrainProfile(step_minutes=5),
+       AgentTimeline(day=1))
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +121,26 @@ def test_break_strain_is_the_trace_at_break_starts(runs):
         at[["agent", "day", "time_s"]].values.tolist()
 
 
+def test_agent_timeline_is_the_days_statuses_and_schedule(runs):
+    """agent_timeline holds day 1's status spells and schedule segments, as the tables do."""
+    _, seen = runs
+    tl = seen.observed["agent_timeline"]
+    st = seen.statuses[seen.statuses["day"] == 1]
+    spells = tl[tl["layer"] == "status"]
+    assert len(spells) == len(st) > 0
+    assert spells["agent"].tolist() == st["agent"].tolist()
+    assert spells["state"].tolist() == st["status"].astype(str).tolist()
+    assert spells["start_s"].tolist() == st["start_s"].tolist()
+    assert spells["end_s"].tolist() == st["end_s"].tolist()
+    sched = seen.schedule[seen.schedule["day"] == 1]
+    segs = tl[tl["layer"] == "schedule"]
+    assert segs["state"].tolist() == sched["state"].astype(str).tolist()
+    assert segs[["agent", "start_s", "end_s"]].values.tolist() == \
+        sched[["agent", "start_s", "end_s"]].values.tolist()
+    names = dict(zip(seen.agents["agent"], seen.agents["pseudonym"], strict=True))
+    assert tl["pseudonym"].tolist() == [names[a] for a in tl["agent"]]
+
+
 def test_quit_hazard_each_morning_of_an_occupied_seat(everything, runs):
     """One hazard per seat and morning not vacant; on day 0 (E = T = 0) the base hazard."""
     _, seen = runs
@@ -153,6 +174,9 @@ def test_observers_are_asked_for_by_name_and_checked(everything):
         simulate(everything.replace({"stress.attrition": False}), observe=("quit_hazard",))
     with pytest.raises(ValueError, match="built from the scenario"):
         simulate(plain, behaviours=[NULL] * 8, observe=("strain_trace",))
+    with pytest.raises(ValueError, match=r"agent_timeline: day 9 is outside the horizon "
+                       r"\(days 0 to 1\)"):
+        simulate(plain, observe=(AgentTimeline(day=9),))
     task = Task(0, everything, SEED, 0, observe=("strain_profile", StrainProfile(1)))
     assert pickle.loads(pickle.dumps(task)) == task  # travels to any worker
 
@@ -265,15 +289,17 @@ def test_experiment_stores_observed_records_and_resumes_them(everything, tmp_pat
 def test_ccsim_run_simulates_each_replication_once(tmp_path):
     """Profiled, ``ccsim run`` with stress builds and collects one run per replication.
 
-    The strain-over-day figure is in the report all the same: it comes from the records of
-    those runs (before, the report built and ran replication 0 a second time).
+    The strain-over-day figure is in the report and the agent timeline is drawn all the
+    same: both come from the records of those runs (before, the report and the timeline
+    each built and ran replication 0 a second time).
     """
     out = tmp_path / "out"
     prof = cProfile.Profile()
     prof.enable()
     try:
         code = main(["run", str(EVERYTHING), "--days", "2", "--reps", "2", "--executor",
-                     "serial", "--quiet", "--out", str(out), "--set", "horizon.warmup_days=5"])
+                     "serial", "--quiet", "--out", str(out), "--set", "horizon.warmup_days=5",
+                     "--agent-timeline", "1"])
     finally:
         prof.disable()
     assert code == 0
@@ -285,3 +311,7 @@ def test_ccsim_run_simulates_each_replication_once(tmp_path):
     html = (out / "report.html").read_text()
     assert "strain_over_day" in set(re.findall(r'<img id="([^"]+)"', html))
     assert "Strain over day 1" in html
+    # the agent timeline too is drawn from replication 0 as it ran, and is not stored
+    # without --individual (it is about individual agents)
+    assert (out / "timeline-day1.png").stat().st_size > 0
+    assert not list(out.rglob("agent_timeline*"))

@@ -9,7 +9,8 @@ the run ends, the recorder's table is ``RunResult.observed[name]``. Watchers onl
 they draw no random numbers and change no state, so an observed run is the same run.
 An observer not asked for is never built and costs nothing.
 
-Every observer here reads the strain, so it needs ``stress.enabled``.
+Every observer here but ``agent_timeline`` reads the strain, so it needs
+``stress.enabled``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.behaviour import Behaviour
-from sim.engine.status import Status
+from sim.engine.schedule import build_plan, roster, segments
+from sim.engine.status import LABELS, Status
+from sim.scenario import SCHEDULE_STATES
 
 if TYPE_CHECKING:
     from sim.engine.agent import Agent
@@ -55,6 +58,9 @@ class Observer:
     """What to record, chosen before the run: a name and settings (picklable)."""
 
     name: ClassVar[str] = ""
+    #: its records are about individual agents (pseudonymous): an experiment stores them
+    #: only when asked to keep individual data (``ccsim run --individual``)
+    individual: ClassVar[bool] = False
 
     def start(self, scenario: Scenario, strains: list[Strain] | None) -> Recorder:
         """The recorder of one run (``strains``: the agents' strain, or None)."""
@@ -303,11 +309,84 @@ class _Hazards(Recorder):
         return df.astype({"agent": np.int64, "day": np.int64, "hazard": float})
 
 
+# ------------------------------------------------------------------- agent timeline
+
+
+@dataclass(frozen=True)
+class AgentTimeline(Observer):
+    """What every agent did on ``day`` and what its schedule said: a Gantt chart's data.
+
+    Watches the status funnel for that day's changes only (a comparison on the other days)
+    and takes the day's published schedule from the plan. Table, one row per bar:
+    ``agent``, ``pseudonym``, ``layer`` ("status": a status spell as the statuses table has
+    it, Logged Out left out; "schedule": a schedule segment), ``state`` (the IWS status
+    name, or the schedule state), ``start_s``, ``end_s``; a spell's rows in the order the
+    agent lived them. What ``ccsim run --agent-timeline`` draws (``analysis.timeline``),
+    recorded in the replication itself rather than by simulating it again.
+    """
+
+    name: ClassVar[str] = "agent_timeline"
+    individual: ClassVar[bool] = True
+    day: int = 0
+
+    def start(self, scenario: Scenario, strains: list[Strain] | None) -> Recorder:
+        """A recorder of the day's changes (the day must be in the horizon)."""
+        if not 0 <= self.day < scenario.horizon.days:
+            raise ValueError(f"agent_timeline: day {self.day} is outside the horizon (days 0 "
+                             f"to {scenario.horizon.days - 1})")
+        return _Timeline(scenario, self.day)
+
+
+class _Timeline(Recorder):
+    name = AgentTimeline.name
+
+    def __init__(self, scenario: Scenario, day: int) -> None:
+        self.scenario, self.day = scenario, day
+        self.rows: list[tuple[int, float, int]] = []  # (agent, time, new status) in order
+
+    def watcher(self, k: int) -> Behaviour:
+        """A watcher of agent ``k``'s changes on the day."""
+        return _TimelineWatch(self.day, self.rows)
+
+    def table(self) -> pd.DataFrame:
+        """The day's status spells and schedule segments (see :class:`AgentTimeline`)."""
+        names = [name for name, _, _ in roster(self.scenario)]
+        cols = ("agent", "pseudonym", "layer", "state", "start_s", "end_s")
+        out: list[tuple] = []
+        rows = sorted(self.rows, key=lambda r: r[0])  # stable: each agent's in order
+        for j, (k, t, status) in enumerate(rows):
+            if status == _LOGGED_OUT:
+                continue  # a session ends with Logged Out: the last spell's end
+            end = rows[j + 1][1] if j + 1 < len(rows) else t
+            out.append((k, names[k], "status", LABELS[Status(status)], t, end))
+        segs = segments(build_plan(self.scenario))
+        segs = segs[segs["day"] == self.day]
+        for k, s0, s1, state in zip(segs["agent"].tolist(), segs["start_s"].tolist(),
+                                    segs["end_s"].tolist(), segs["state"].tolist(),
+                                    strict=True):
+            out.append((k, names[k], "schedule", SCHEDULE_STATES[state], s0, s1))
+        df = pd.DataFrame(out, columns=list(cols))
+        return df.astype({"agent": np.int64, "pseudonym": str, "layer": str, "state": str,
+                          "start_s": float, "end_s": float})
+
+
+class _TimelineWatch(Behaviour):
+    watches_status = True
+
+    def __init__(self, day: int, rows: list[tuple[int, float, int]]) -> None:
+        self.day, self.rows = day, rows
+
+    def on_status(self, agent: Agent, old: int, new: int, now: float) -> None:
+        """Each change of the agent's session on the day (``agent.day``: its session's)."""
+        if agent.day == self.day:
+            self.rows.append((agent.index, now, new))
+
+
 # --------------------------------------------------------------------------- names
 
 #: every observer by name, with its default settings
 OBSERVERS: dict[str, type[Observer]] = {
-    o.name: o for o in (StrainProfile, StrainTrace, BreakStrain, QuitHazard)}
+    o.name: o for o in (StrainProfile, StrainTrace, BreakStrain, QuitHazard, AgentTimeline)}
 
 
 def observers(observe: Sequence[str | Observer]) -> list[Observer]:
@@ -330,5 +409,5 @@ def observers(observe: Sequence[str | Observer]) -> list[Observer]:
     return out
 
 
-__all__ = ["OBSERVERS", "BreakStrain", "Observer", "QuitHazard", "Recorder", "StrainProfile",
-           "StrainTrace", "observers"]
+__all__ = ["OBSERVERS", "AgentTimeline", "BreakStrain", "Observer", "QuitHazard", "Recorder",
+           "StrainProfile", "StrainTrace", "observers"]
