@@ -100,10 +100,18 @@ def _mask(lines: list[str]) -> list[str]:
 
 
 def _context(lines: list[str]) -> list[tuple[str, list[str]]]:
-    """Per line: the table it lies in (its class, or the heading above it) and its header."""
+    """Per line: the table it lies in (its class, or the heading above it) and its header.
+
+    A line of an inline SVG picture lies in the table ``"<svg>"``.
+    """
     out: list[tuple[str, list[str]]] = []
-    table, header, heading = "", [], ""
+    table, header, heading, svg = "", [], "", False
     for line in lines:
+        svg = svg or line.lstrip().startswith("<svg")
+        if svg:
+            out.append(("<svg>", []))
+            svg = "</svg>" not in line
+            continue
         h = re.search(r"<h[23]>(.*?)</h[23]>", line)
         if h:
             heading = _short(h.group(1), 80)
@@ -123,14 +131,14 @@ def _what(name: str, line: str, where: tuple[str, list[str]], other: str | None)
     if img:
         return (f"{name}: figure {img.group(1)!r}: its embedded PNG is not the one drawn "
                 "from the verified replications")
-    if "<svg" in line or line.startswith("</svg") or line.startswith("<path") \
-            or line.startswith("<g ") or line.startswith("<use "):
+    if where[0] == "<svg>":
         return (f"{name}: the trade-off picture (SVG) is not the one drawn from the "
                 "verified replications")
     if 'class="headline"' in line or 'class="answer"' in line:
         kind = "headline" if "headline" in line else "proposal's sentence"
-        return (f"{name}: a {kind} reads {_short(line)!r}; the verified replications give "
-                f"{_short(other) if other is not None else '(no such sentence)'!r}")
+        whole = 100_000  # a sentence is quoted whole: it is what people read
+        return (f"{name}: a {kind} reads {_short(line, whole)!r}; the verified replications "
+                f"give {_short(other, whole) if other is not None else '(no such sentence)'!r}")
     table, header = where
     if line.startswith("<tr>") and table:
         cells = _cells(line)

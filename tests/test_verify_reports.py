@@ -1,0 +1,165 @@
+"""``ccsim verify`` checks the pages people read: ``ccsim run``'s report and the negotiate page.
+
+A run folder (one replication) and a negotiate folder (two small stressed scenarios, two
+runs each) are made once; each test edits a copy the way a forger would (a KPI cell, a
+figure file, a proposal's sentence, a number in the picture, negotiate.json, the Matplotlib
+that drew the figures) and checks the exact verdict. ``test_verify.py`` does the same for
+the compare report.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+import shutil
+from pathlib import Path
+
+import matplotlib
+import pytest
+import tomli_w
+
+from analysis.cli import main
+from analysis.store import release_outputs
+from tests.conftest import small_dict
+from tests.test_experiment_staff import SMALL
+
+pytestmark = pytest.mark.usefixtures("no_output_locks")
+
+SUMMARY = ("{folder}: {n} stored replication(s): 0 simulated again and identical (a sample of "
+           "0, seed 0), {n} consistent with their own tables (not simulated again), 0 "
+           "unverifiable (other model code), 0 failed: ")
+CHECKED = ("{folder}/{page}: every sentence, table cell and figure is what the verified "
+           "replications give")
+PROVENANCE = "; not compared: the provenance's wall time and time written"
+
+
+@pytest.fixture(autouse=True)
+def whole_lines(monkeypatch):
+    """Lines as verify writes them, unwrapped: each finding is compared as one line."""
+    monkeypatch.setenv("CCSIM_WIDTH", "100000")
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory) -> Path:
+    """``ccsim run`` of the small centre, one replication."""
+    root = tmp_path_factory.mktemp("run")
+    (root / "small.toml").write_text(SMALL)
+    assert main(["run", str(root / "small.toml"), "--reps", "1", "--out", str(root / "out"),
+                 "--executor", "serial", "--quiet", "--json"]) == 0
+    release_outputs()
+    return root / "out"
+
+
+@pytest.fixture(scope="module")
+def negotiate_folder(tmp_path_factory) -> Path:
+    """``ccsim negotiate`` of a small stressed centre against a team-level proposal."""
+    root = tmp_path_factory.mktemp("negotiate")
+    base = small_dict(stress={"enabled": True}, teams={"size": 5},
+                      horizon={"days": 1, "open": "08:00", "hours": 2, "interval_minutes": 30,
+                               "warmup_days": 0},
+                      measurement={"level": "individual"})
+    del base["name"]
+    base["description"] = "Strict"
+    (root / "strict.toml").write_text(tomli_w.dumps(base))
+    (root / "team.toml").write_text(tomli_w.dumps({
+        "extends": "strict.toml", "description": "Team level", "rationale": "tests",
+        "measurement": {"level": "team"}}))
+    assert main(["negotiate", str(root / "team.toml"), "--base", str(root / "strict.toml"),
+                 "--out", str(root / "out"), "--executor", "serial", "--reps", "2",
+                 "--no-pdf", "--quiet", "--json"]) == 0
+    release_outputs()
+    return root / "out"
+
+
+def verify(capsys, folder: Path) -> tuple[int, list[str]]:
+    """``ccsim verify FOLDER --sample 0``: exit status and the lines printed."""
+    status = main(["verify", str(folder), "--sample", "0"])
+    return status, capsys.readouterr().out.splitlines()
+
+
+def test_a_run_report_forged_in_a_cell_and_a_figure_file_is_named(capsys, run_folder,
+                                                                   tmp_path):
+    """Untouched: verified; a KPI cell and figures/intraday.png edited: exit 1, both named."""
+    folder = Path(shutil.copytree(run_folder, tmp_path / "received"))
+    status, lines = verify(capsys, folder)
+    assert (status, lines) == (0, [CHECKED.format(folder=folder, page="report.html")
+                                   + PROVENANCE,
+                                   SUMMARY.format(folder=folder, n=1) + "verified"])
+    page = (folder / "report.html").read_text()
+    row = re.search(r'<table class="kpis">.*?\n(<tr><td>offered</td><td>([^<]*)</td>)', page,
+                    re.S)
+    (folder / "report.html").write_text(page.replace(
+        row.group(1), row.group(1).replace(row.group(2), "1000.0")))
+    png = bytearray((folder / "figures" / "intraday.png").read_bytes())
+    png[-20] ^= 1
+    (folder / "figures" / "intraday.png").write_bytes(bytes(png))
+    status, lines = verify(capsys, folder)
+    assert (status, lines) == (1, [
+        f"FAILED: {folder}: report.html: table 'kpis', row 'offered', 'mean': it says "
+        f"'1000.0'; the verified replications give {row.group(2)!r}",
+        f"FAILED: {folder}: figures/intraday.png is not the figure drawn from the verified "
+        "replications (missing or altered)",
+        SUMMARY.format(folder=folder, n=1) + "FAILED: do not use this folder's results"])
+
+
+def test_figures_of_another_matplotlib_are_not_checked(capsys, run_folder, tmp_path):
+    """Figures another Matplotlib drew cannot be compared: NOT CHECKED, exit 3, not verified."""
+    folder = Path(shutil.copytree(run_folder, tmp_path / "received"))
+    mine = matplotlib.__version__.encode()
+    other = b"0" * len(mine)  # same length: the page's size and layout are unchanged
+
+    def redrawn(m: re.Match[str]) -> str:
+        png = base64.b64decode(m.group(2)).replace(b"Matplotlib version" + mine,
+                                                   b"Matplotlib version" + other)
+        return m.group(1) + base64.b64encode(png).decode() + '"'
+
+    page = (folder / "report.html").read_text()
+    (folder / "report.html").write_text(re.sub(
+        r'(<img id="[^"]*" alt="[^"]*" src="data:image/png;base64,)([^"]*)"', redrawn, page))
+    status, lines = verify(capsys, folder)
+    assert (status, lines) == (3, [
+        f"NOT CHECKED: {folder}/report.html, its figures: its figures were drawn by "
+        f"Matplotlib {other.decode()}; this ccsim draws with {mine.decode()}, whose PNG bytes "
+        "differ",
+        CHECKED.format(folder=folder, page="report.html") + " (but its figures: not checked)"
+        + PROVENANCE,
+        SUMMARY.format(folder=folder, n=1) + "NOT VERIFIED: a report could not be checked"])
+
+
+def test_an_untouched_negotiate_folder_is_verified_but_for_its_pdf(capsys, negotiate_folder,
+                                                                   tmp_path):
+    """Both pages checked; a PDF beside them is said to be not checked, never verified."""
+    folder = Path(shutil.copytree(negotiate_folder, tmp_path / "received"))
+    (folder / "negotiate.pdf").write_bytes(b"%PDF-1.4\n")
+    status, lines = verify(capsys, folder)
+    assert (status, lines) == (0, [
+        f"NOT CHECKED: {folder}/negotiate.pdf: not checked (a PDF printed by a browser cannot "
+        "be derived byte for byte; negotiate.html, the page it prints, is checked)",
+        CHECKED.format(folder=folder, page="report.html") + PROVENANCE,
+        CHECKED.format(folder=folder, page="negotiate.html"),
+        SUMMARY.format(folder=folder, n=4) + "verified (but for the PDF, not checked)"])
+
+
+def test_a_forged_negotiate_page_and_json_are_named(capsys, negotiate_folder, tmp_path):
+    """A word of a proposal's sentence, a point of the picture and negotiate.json: exit 1."""
+    folder = Path(shutil.copytree(negotiate_folder, tmp_path / "received"))
+    page = (folder / "negotiate.html").read_text()
+    answer = re.search(r'<p class="answer">(team is .*?)</p>', page).group(1)
+    forged = answer.replace("team is", "team is clearly", 1)
+    tick = re.search(r'<use xlink:href="#[^"]*" x="([0-9.]+)"', page)  # a tick of an axis
+    page = page.replace(answer, forged, 1).replace(tick.group(0), tick.group(0).replace(
+        tick.group(1), "1" + tick.group(1)), 1)
+    (folder / "negotiate.html").write_text(page)
+    data = (folder / "negotiate.json").read_text()
+    (folder / "negotiate.json").write_text(data.replace("team is", "team is clearly"))
+    status, lines = verify(capsys, folder)
+    assert (status, lines) == (1, [
+        f"FAILED: {folder}: negotiate.json: its 'proposals' is not what the verified "
+        "replications give",
+        f"FAILED: {folder}: negotiate.html: a proposal's sentence reads "
+        f"{html.unescape(forged)!r}; the verified replications give {html.unescape(answer)!r}",
+        f"FAILED: {folder}: negotiate.html: the trade-off picture (SVG) is not the one drawn "
+        "from the verified replications",
+        CHECKED.format(folder=folder, page="report.html") + PROVENANCE,
+        SUMMARY.format(folder=folder, n=4) + "FAILED: do not use this folder's results"])
