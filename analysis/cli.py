@@ -33,6 +33,7 @@ EPILOG = """examples:
   ccsim negotiate --days 5 --reps 3   # the case's proposals: a page and a PDF
   ccsim sweep scenarios/base.toml --set staffing.agents=90,95,100 --reps 5
   ccsim staff scenarios/base.toml --target 0.8@20
+  ccsim plan scenarios/base.toml --target 0.8@20
   ccsim sensitivity scenarios/policy/individual-strict.toml \
       scenarios/policy/team-level.toml --set stress.enabled=true --days 5
   ccsim import-acd report.csv --out scenarios/mine.toml
@@ -355,6 +356,33 @@ def build_parser() -> argparse.ArgumentParser:
     _experiment_options(st, "staff")
     st.set_defaults(func=cmd_staff)
 
+    pl = sub.add_parser(
+        "plan", help="shifts, days off and breaks for a service-level target, verified by "
+        "simulation", description="Plans one week: Erlang agents per interval, then an "
+        "integer programme (HiGHS) choosing shifts, day patterns and break starts at the "
+        "fewest paid hours within [labour] and the schedule's windows; the plan is simulated, "
+        "intervals that miss the target with confidence get an agent more, and it is solved "
+        "again until the interval goal is met. Writes scenario.toml (ccsim run takes it), "
+        "roster.csv, staffing.png, report.md and plan.json.")
+    pl.add_argument("scenario", type=argtypes.path, help="scenario TOML file")
+    pl.add_argument("--target", required=True, type=argtypes.sl_target, metavar="SHARE@SECONDS",
+                    help="service-level goal per interval, e.g. 0.8@20")
+    pl.add_argument("--interval-share", type=argtypes.share, default=0.9, metavar="SHARE",
+                    help="share of intervals that must meet the target (default 0.9)")
+    pl.add_argument("--confidence", type=argtypes.half_open_share, default=0.95, metavar="C",
+                    help="confidence of the interval goal and of a missed interval "
+                    "(default 0.95)")
+    pl.add_argument("--rounds", type=argtypes.positive_int, default=8,
+                    help="most solve-and-simulate rounds (default 8)")
+    pl.add_argument("--time-limit", type=argtypes.positive_float, default=60.0, metavar="S",
+                    help="seconds HiGHS may take per solve (default 60)")
+    pl.add_argument("--no-two-step", action="store_true",
+                    help="skip the two-step plan (Erlang, then set covering) it is compared with")
+    pl.add_argument("--no-costs", action="store_true",
+                    help="skip the price of each rule (one solve per rule)")
+    _experiment_options(pl, "plan", reps=10)
+    pl.set_defaults(func=cmd_plan)
+
     se = sub.add_parser(
         "sensitivity", help="does a comparison's answer survive the assumed parameters? "
         "(Morris or Sobol over their plausible ranges)",
@@ -403,11 +431,13 @@ def build_parser() -> argparse.ArgumentParser:
     # ---- import-acd (issue 11: your own centre from its ACD interval report)
     ia = sub.add_parser(
         "import-acd", help="build a scenario from an ACD interval report (CSV)",
-        description="Read an ACD interval report (CSV columns date, interval, offered, "
-        "answered, abandoned, aht; optional asa, agents), check every cell, and write a "
-        "scenario extending BASE with the report's opening hours, demand profile, calls "
-        "per day, busyness, handle time and a rough first patience; day-of-week factors "
-        "are printed and written as comments. See docs/own-centre.md.")
+        description="Read an ACD interval report of 4 weeks or more (CSV columns date, "
+        "interval, offered, answered, abandoned, aht; optional asa, agents, short_abandoned, "
+        "answered_in_sl), check every cell, and write a scenario extending BASE with the "
+        "report's opening hours, weekly pattern, holidays, busyness, handle time, a roster "
+        "putting its agents on queue, and the patience and balking that reproduce its "
+        "abandons; then replay the report's weeks and write recorded against simulated per "
+        "interval (tables, figure, summary). See docs/own-centre.md.")
     ia.add_argument("report", type=argtypes.path,
                     help="the ACD interval report (CSV with a header)")
     ia.add_argument("--out", dest="scenario_out", type=argtypes.path, required=True,
@@ -415,6 +445,14 @@ def build_parser() -> argparse.ArgumentParser:
     ia.add_argument("--base", type=argtypes.path, default=Path("scenarios/base.toml"),
                     help="scenario the new one extends (default scenarios/base.toml)")
     ia.add_argument("--force", action="store_true", help="overwrite FILE.toml if it exists")
+    ia.add_argument("--reps", type=argtypes.nonneg_int, default=10, metavar="N",
+                    help="replications of the replay of the report's weeks (default 10; 0: "
+                    "no replay)")
+    ia.add_argument("--seed", type=argtypes.seed, default=0,
+                    help="seed of the fit and the replay (default 0)")
+    ia.add_argument("--replay-dir", type=argtypes.path, default=None, metavar="DIR",
+                    help="folder for the replay's tables, figure and summary (default: "
+                    "FILE-replay beside FILE.toml)")
     ia.set_defaults(func=cmd_import_acd)
 
     v = sub.add_parser(
@@ -423,9 +461,11 @@ def build_parser() -> argparse.ArgumentParser:
         "stored replication's checksums and the KPIs its own tables determine (re-derived "
         "with the model's KPI functions), the folder's kpis.csv and kpis.parquet against "
         "them, and a random sample of replications simulated again from their scenario, "
-        "seed and replication and compared byte for byte. Exit status 0: verified; 1: "
-        "something differs (one line per failing replication says what); 3: made by other "
-        "model code, so it cannot be verified here. Writes nothing.")
+        "seed and replication and compared byte for byte, and report.html and "
+        "negotiate.html written again from them and compared line by line (negotiate.pdf is "
+        "not checked). Exit status 0: verified; 1: something differs (one line per failing "
+        "replication or page says what); 3: made by other model code, or a page that could "
+        "not be checked. Writes nothing.")
     v.add_argument("folder", type=argtypes.path, metavar="DIR", help="the result folder")
     v.add_argument("--sample", type=argtypes.nonneg_int, default=2, metavar="N",
                    help="replications simulated again (default 2; 0: re-derive only)")
@@ -740,6 +780,36 @@ def cmd_staff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    """``ccsim plan``."""
+    from analysis.experiment import default_out
+    from analysis.plan import plan, write
+    from analysis.store import ReplicationStore, json_safe
+    from sim.scenario import load_scenario
+
+    share, threshold = args.target
+    overrides = {**_overrides(args), "service_level.threshold_s": threshold,
+                 "service_level.target": share}
+    scenario = load_scenario(args.scenario, overrides)
+    out = args.out or default_out("plan", [scenario.name, f"{share:g}at{threshold:g}"])
+    quiet = args.quiet or args.json
+    store = ReplicationStore(out / "replications")
+    say = None if quiet else (lambda m: print(fit(m), file=sys.stderr))
+    with _experiment_context(args, None, quiet) as (executor, bar):
+        answer = plan(scenario, share, threshold, interval_share=args.interval_share,
+                      confidence=args.confidence, seed=args.seed, reps=args.reps,
+                      max_rounds=args.rounds, executor=executor, store=store,
+                      two_step=not args.no_two_step, costs=not args.no_costs,
+                      time_limit=args.time_limit, progress=bar.update, say=say)
+    names = write(answer, out)
+    if args.json:
+        print(json.dumps(json_safe(answer.as_dict())))
+        return 0
+    print(fit(answer.text()))
+    print(fit(f"written to {out}/ ({', '.join(names)})"))
+    return 0
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``ccsim sweep``."""
     from analysis import sweep
@@ -834,12 +904,29 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def cmd_import_acd(args: argparse.Namespace) -> int:
     """``ccsim import-acd``."""
-    from analysis.acd import import_report, summary
+    from analysis.acd import import_report, read_report, replay_folder, summary
+    from analysis.acd_replay import replay, write_replay
+    from analysis.store import claim_output
 
-    est, scenario = import_report(args.report, args.scenario_out, args.base, args.force)
+    folder = args.replay_dir or replay_folder(args.scenario_out)
+    if args.reps:  # refused before the import's work, not after it
+        claim_output(folder, "import-acd", label="--replay-dir")
+    est, scenario = import_report(args.report, args.scenario_out, args.base, args.force,
+                                  seed=args.seed)
     print(fit(summary(est)))
-    print(f"written {args.scenario_out} (extends {args.base}); next: ccsim run "
-          f"{args.scenario_out} --reps 5, then plan its shifts (docs/own-centre.md)")
+    print(f"written {args.scenario_out} (extends {args.base})")
+    if args.reps:
+        r = replay(scenario, read_report(args.report), reps=args.reps, seed=args.seed)
+        write_replay(r, folder, args.scenario_out.stem)
+        print(fit("replay of the report's weeks (" f"{args.reps} replications): "
+                  + "; ".join(r.summary[:3])))
+        for u in r.unexplained[:10]:
+            print(fit(f"not explained: {u}"))
+        if len(r.unexplained) > 10:
+            print(f"... and {len(r.unexplained) - 10} more in {folder / 'replay.md'}")
+        print(f"replay written to {folder} (replay.md, replay.png, replay-*.csv)")
+    print(f"next: ccsim run {args.scenario_out} --reps 5, then plan its shifts "
+          "(docs/own-centre.md)")
     return 0
 
 
