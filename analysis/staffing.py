@@ -23,7 +23,7 @@ import pandas as pd
 from analysis.experiment import Executor, Experiment, run_experiment
 from analysis.stats import Estimate, summarise, t_interval
 from analysis.store import ReplicationStore
-from sim.engine.schedule import coverage, erlang_required
+from sim.engine.schedule import coverage
 from sim.measure.kpi import format_ci
 from sim.measure.kpi import format_kpi as fmt
 from sim.planning.erlang import first_true
@@ -40,6 +40,31 @@ def scheduled_agents(scenario: Scenario) -> np.ndarray:
         on = (mid >= sh.start) & (mid < sh.start + sh.hours * 3600)
         out += np.where(on, counts.get(name, 0), 0)
     return out
+
+
+def requirement(scenario: Scenario, day: int = 0, target: float | None = None,
+                threshold_s: float | None = None) -> np.ndarray:
+    """Agents on queue each interval of simulated day ``day`` needs for the target (Erlang).
+
+    The one requirement ``ccsim staff`` reports and ``ccsim plan`` plans to: Erlang A at the
+    interval's expected rate (:func:`sim.engine.demand.expected_calls`, the weekly pattern
+    and holidays included, busyness 1), AHT = mean talk + mean ACW, the mean patience taken
+    as exponential (Erlang C when callers never abandon), through the cached
+    :func:`sim.planning.erlang.agents_for_service_level`. On a scenario without a weekly
+    pattern every day's is :func:`sim.engine.schedule.erlang_required`'s.
+    """
+    from sim.engine.demand import expected_calls
+    from sim.planning.erlang import agents_for_service_level
+
+    h, sl = scenario.horizon, scenario.service_level
+    target = min(sl.target if target is None else target, 0.999)
+    threshold = sl.threshold_s if threshold_s is None else threshold_s
+    rate = expected_calls(scenario, day) / h.interval_s
+    aht = scenario.calls.talk.mean_s + scenario.calls.acw.mean_s
+    pat = scenario.calls.patience
+    patience = math.inf if pat.distribution == "none" else pat.mean_s
+    return np.array([agents_for_service_level(float(r), aht, threshold, target, patience)
+                     if r > 0 else 0 for r in rate], dtype=int)
 
 
 def erlang_requirements(scenario: Scenario, target: float, threshold_s: float) -> pd.DataFrame:
@@ -59,7 +84,7 @@ def erlang_requirements(scenario: Scenario, target: float, threshold_s: float) -
         "start": [format_clock(h.open + i * h.interval_s) for i in range(len(w))],
         "calls_per_h": per_s * 3600,
         "load_erlangs": per_s * aht,
-        "erlang_agents": erlang_required(scenario, target, threshold_s),
+        "erlang_agents": requirement(scenario, 0, target, threshold_s),
         "scheduled_agents": scheduled_agents(scenario),
         "on_queue_agents": coverage(scenario).groupby("interval")["scheduled"].mean()
         .reindex(np.arange(len(w))).to_numpy(),

@@ -1,0 +1,592 @@
+"""``ccsim plan``: shifts, days off and breaks from demand, verified by simulation.
+
+1. The requirement: Erlang A (or C) agents on queue per interval of each planned day for
+   the target (:func:`analysis.staffing.requirement`, the one ``ccsim staff`` reports).
+2. The roster: :func:`sim.planning.shifts.solve`, the fewest paid hours meeting it within
+   the scenario's labour rules (``[labour]``) and its planned activities' windows.
+3. The check: the roster, written as a scenario, is simulated with replications; every
+   interval whose service level misses the target with confidence (the one-sided upper
+   bound of its mean below the target) needs one agent more on queue, and the roster is
+   solved again, until at least ``interval_share`` of the intervals meet the target with
+   ``confidence`` (the one-sided upper bound of ``intervals_below_target`` at most
+   ``1 - interval_share``). When no interval misses with confidence but the goal is not yet
+   met, the intervals whose mean misses are raised instead.
+
+The same loop verifies the two-step plan (Erlang per interval, then set covering with
+breaks staggered as the schedule publishes them), so both are compared at the same target.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.experiment import Executor, run_experiment
+from analysis.staffing import requirement
+from analysis.stats import t_interval
+from analysis.store import ReplicationStore, atomic_write, write_csv, write_json
+from sim.engine.demand import weekday
+from sim.planning.shifts import (
+    Activity,
+    Plan,
+    PlanError,
+    Problem,
+    Rules,
+    Template,
+    check_roster,
+    rule_costs,
+    solve,
+)
+from sim.scenario import DAY_S, Scenario, format_clock
+from sim.scenario.labour import WEEK_DAYS
+from sim.scenario.sections import WEEKDAYS
+
+#: the interval goal's KPI
+IB = "intervals_below_target"
+
+
+# --------------------------------------------------------------------------- scenario -> problem
+
+
+def planned_days(scenario: Scenario) -> tuple[int, ...]:
+    """Calendar day in the week (0-6 from day 0's weekday) of each simulated day planned.
+
+    ``ccsim plan`` plans one week: every simulated day up to the centre's open days of a
+    week (the horizon's days, when fewer).
+    """
+    h = scenario.horizon
+    first = WEEKDAYS.index(weekday(scenario, 0))
+    cal = []
+    for d in range(h.days):
+        c = (WEEKDAYS.index(weekday(scenario, d)) - first) % WEEK_DAYS
+        if cal and c <= cal[-1]:
+            raise PlanError(
+                f"horizon.days: {h.days} simulated days are more than one week of open days "
+                f"({len(cal)}); ccsim plan plans one week: give --days {len(cal)} or fewer")
+        cal.append(c)
+    return tuple(cal)
+
+
+def rules_of(scenario: Scenario) -> Rules:
+    """The labour rules of ``scenario`` as plain numbers."""
+    lab, sch = scenario.labour, scenario.schedule
+    return Rules(
+        max_daily_hours=lab.max_daily_hours, max_weekly_hours=lab.max_weekly_hours,
+        min_daily_rest_hours=lab.min_daily_rest_hours,
+        min_weekly_rest_hours=lab.min_weekly_rest_hours,
+        break_after_hours=lab.break_after_hours,
+        min_break_minutes=sch.min_break_minutes if sch.activities else 0.0,
+        min_break_shift_hours=sch.min_break_shift_hours,
+        max_stretch_hours=lab.max_stretch_hours, max_days_per_week=lab.max_days_per_week,
+        full_time_hours=lab.full_time_hours, min_weekly_hours=lab.min_weekly_hours,
+        min_shift_hours=lab.min_shift_hours, max_part_time_share=lab.max_part_time_share)
+
+
+def templates_of(scenario: Scenario) -> tuple[Template, ...]:
+    """Every shift template inside the opening hours, with the activities that apply to it.
+
+    Lengths are ``labour.shift_hours`` (all of them: the rules decide in the solver, so a
+    rule's price can be found by relaxing it), starts every ``labour.start_step_minutes``
+    from the opening time. An activity applies as in the schedule: by length
+    (``min_shift_hours``, or fitting when no shifts are named), or, when it names shifts,
+    to templates as long as one of them. Its positions: its fixed start, or its window's
+    earliest start and every ``labour.break_step_minutes`` up to its latest.
+    """
+    h, lab, sched = scenario.horizon, scenario.labour, scenario.schedule
+    open_m, close_m = h.open / 60, h.open / 60 + h.hours * 60
+    shifts = scenario.staffing.shifts
+    out = []
+    for hours in sorted(set(lab.shift_hours)):
+        acts = []
+        fits = True
+        for name, a in sched.activities.items():
+            if a.shifts:
+                applies = any(abs(shifts[s].hours - hours) < 1e-9 for s in a.shifts)
+            else:
+                applies = hours >= a.shortest_shift_hours - 1e-9
+            if not applies:
+                continue
+            if a.last_end > hours * 60 + 1e-9:
+                fits = False
+                break
+            if a.window_minutes is None:
+                pos: tuple[float, ...] = (float(a.offset_minutes),)
+            else:
+                lo, hi = a.window_minutes
+                pos = tuple(float(p) for p in np.arange(lo, hi + 1e-9, lab.break_step_minutes))
+            share = 1.0 if a.per_year is None else a.per_year / sched.days_per_year
+            acts.append(Activity(name, a.kind, a.minutes, pos, share))
+        if not fits:
+            continue
+        acts.sort(key=lambda a: a.positions[0])
+        start = open_m
+        while start + hours * 60 <= close_m + 1e-9:
+            out.append(Template(start, hours, tuple(acts)))
+            start += lab.start_step_minutes
+    return tuple(out)
+
+
+def allowance_of(scenario: Scenario) -> tuple[float, float]:
+    """(share of on-queue time lost to unplanned breaks and late returns, log-in minutes).
+
+    The schedule does not show these; the plan keeps that much on top. Unplanned breaks:
+    rate x mean length; late returns: each daily activity's late chance x mean lateness
+    over an 8-hour day (a small term); the log-in: the mean delay, in the shift's first
+    interval.
+    """
+    beh = scenario.behaviour
+    lost = beh.unplanned_breaks_per_hour * beh.unplanned_break.mean_s / 3600
+    for a in scenario.schedule.activities.values():
+        rt = beh.returns.get(a.kind)
+        if rt is not None and a.per_year is None:
+            lost += rt.late_probability * rt.late.mean_s / (8 * 3600)
+    login = (beh.login_delay_min_s + beh.login_delay_max_s) / 2 / 60
+    return min(lost, 0.5), login
+
+
+def build_problem(scenario: Scenario, required: np.ndarray, *, breaks: str = "optimise",
+                  max_agents: int | None = None) -> Problem:
+    """The planning problem of ``scenario`` for requirements ``required`` (days x intervals)."""
+    h = scenario.horizon
+    allow, login = allowance_of(scenario)
+    return Problem(np.asarray(required, float), h.open / 60, h.interval_minutes,
+                   templates_of(scenario), rules_of(scenario), planned_days(scenario),
+                   allow, login, max_agents, breaks)
+
+
+def erlang_requirement(scenario: Scenario, share: float, threshold_s: float) -> np.ndarray:
+    """Erlang agents on queue per planned day and interval (days x intervals)."""
+    return np.array([requirement(scenario, d, share, threshold_s)
+                     for d in range(scenario.horizon.days)], dtype=float)
+
+
+# --------------------------------------------------------------------------- plan -> scenario
+
+
+def group_names(plan: Plan) -> list[str]:
+    """A shift name per group: ``p03-8h-0930``."""
+    return [f"p{j + 1:02d}-{g.template.name}" for j, g in enumerate(plan.groups)]
+
+
+def to_scenario(scenario: Scenario, plan: Plan, problem: Problem, name: str,
+                note: str = "") -> Scenario:
+    """``scenario`` with the plan's shifts, activities and days off (validated).
+
+    Each group of agents alike is a shift; each of its activities is an activity of that
+    shift alone, at its planned start (optimised breaks), or over its window with the
+    schedule's even stagger (the two-step plan). Days a group does not work are
+    ``labour.days_off``.
+    """
+    names = group_names(plan)
+    sched = scenario.schedule
+    shifts, acts, off = {}, {}, {}
+    week = [weekday(scenario, d) for d in range(problem.days)]
+    for sname, g in zip(names, plan.groups, strict=True):
+        t = g.template
+        shifts[sname] = {"start": format_clock(t.start_min * 60), "hours": t.hours,
+                         "agents": g.agents}
+        for a, start in zip(t.activities, g.offsets, strict=True):
+            src = sched.activities[a.name].to_dict() if hasattr(
+                sched.activities[a.name], "to_dict") else sched.activities[a.name].model_dump(
+                mode="json")
+            src = {k: v for k, v in src.items() if v is not None}
+            src.update(shifts=[sname], min_shift_hours=None)
+            if problem.breaks == "optimise" or len(a.positions) == 1:
+                src.pop("window_minutes", None)
+                src["offset_minutes"] = start
+            acts[f"{sname}-{a.name}"] = {k: v for k, v in src.items() if v is not None}
+        gone = [week[d] for d in range(problem.days) if d not in g.days]
+        if gone:
+            off[sname] = gone
+    return scenario.replace({
+        "name": name, "staffing.agents": None, "staffing.shifts": shifts,
+        "schedule.activities": acts, "labour.days_off": off,
+        "description": f"{scenario.description} [shifts, days off and breaks planned by "
+                       f"ccsim plan: {plan.agents} agents, {plan.paid_hours:g} paid hours "
+                       f"over {problem.days} day(s)]",
+        "rationale": f"{scenario.rationale.rstrip()}\n\nPlanned by ccsim plan{note}.",
+    }, source="ccsim plan")
+
+
+def scenario_toml(scenario: Scenario) -> str:
+    """The whole scenario as TOML (no ``extends``: ``ccsim run`` takes it as it is)."""
+    import tomli_w
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items() if x is not None}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    return ("# Written by ccsim plan: shifts, days off and breaks planned and verified by "
+            "simulation.\n" + tomli_w.dumps(clean(scenario.to_dict()), multiline_strings=True))
+
+
+def roster_table(scenario: Scenario, plan: Plan, problem: Problem) -> pd.DataFrame:
+    """One row per agent (pseudonymous, as the run names them) and planned day."""
+    rows = []
+    names = group_names(plan)
+    for sname, g in zip(names, plan.groups, strict=True):
+        t = g.template
+        acts = "; ".join(
+            f"{a.name} {format_clock((t.start_min + s) * 60)}-"
+            f"{format_clock((t.start_min + s + a.minutes) * 60)}"
+            + ("" if a.daily else f" ({a.share:.0%} of days)")
+            for a, s in sorted(zip(t.activities, g.offsets, strict=True), key=lambda x: x[1]))
+        for j in range(g.agents):
+            for d in range(problem.days):
+                works = d in g.days
+                rows.append({
+                    "agent": f"{sname}-{j + 1:03d}", "day": d, "weekday": weekday(scenario, d),
+                    "shift": sname, "works": works,
+                    "start": format_clock(t.start_min * 60) if works else "",
+                    "end": format_clock((t.start_min + t.hours * 60) * 60) if works else "",
+                    "paid_hours": t.hours if works else 0.0,
+                    "activities": acts if works else "day off"})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- verification
+
+
+@dataclass
+class Verified:
+    """A plan simulated: per interval service level, and the interval goal's verdict."""
+
+    scenario: Scenario
+    plan: Plan
+    required: np.ndarray
+    sl_mean: np.ndarray
+    """Mean interval service level over replications (days x intervals; NaN: no calls)."""
+    sl_high: np.ndarray
+    """One-sided upper confidence bound of it."""
+    on_queue: np.ndarray
+    """Mean agents on queue per interval (simulated)."""
+    below: Any
+    """:class:`analysis.stats.Estimate` of intervals_below_target."""
+    below_bound: float
+    """Its one-sided upper confidence bound."""
+    service_level: Any
+    paid_hours_per_day: float
+    meets: bool
+    below_share: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    """Share of replications in which the interval missed the target."""
+
+
+def verify(scenario: Scenario, plan: Plan, required: np.ndarray, *, target: float,
+           interval_share: float, confidence: float, seed: int, reps: int,
+           executor: Executor | None, store: ReplicationStore | None,
+           progress: Callable[[int], None] | None = None) -> Verified:
+    """Simulate the planned scenario; the interval goal with ``confidence``."""
+    exp = run_experiment([scenario], seed, reps, executor=executor, store=store,
+                         tables=("intervals", "daily"), progress=progress)
+    rows = exp.kpi_rows(0)
+    h = scenario.horizon
+    iv = exp.table("intervals")
+    level = 2 * confidence - 1  # one-sided bound = edge of a two-sided (2c - 1) interval
+    sl = np.full((len(rows), h.days, h.intervals_per_day), np.nan)
+    onq = np.zeros((h.days, h.intervals_per_day))
+    for k, (_, part) in enumerate(iv.groupby("replication", sort=True)):
+        sl[k, part["day"].to_numpy(), part["interval"].to_numpy()] = part["service_level"]
+        onq[part["day"].to_numpy(), part["interval"].to_numpy()] += part["agents_on_queue"]
+    onq /= max(len(rows), 1)
+    with warnings.catch_warnings():  # an interval without calls in every replication: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(sl, axis=0)
+        share_below = np.nanmean(np.where(np.isnan(sl), np.nan, sl < target), axis=0)
+    high = np.full(mean.shape, np.nan)
+    for d in range(h.days):
+        for i in range(h.intervals_per_day):
+            est = t_interval(sl[:, d, i], level)
+            high[d, i] = est.ci_high if est.n >= 2 else est.mean
+    below = t_interval([r[IB] for r in rows])
+    bound = t_interval([r[IB] for r in rows], level).ci_high
+    meets = bool(bound <= 1 - interval_share + 1e-12)
+    return Verified(scenario, plan, required, mean, high, onq, below, bound,
+                    t_interval([r["service_level"] for r in rows]),
+                    float(np.mean([r["paid_agent_hours"] for r in rows])), meets,
+                    np.nan_to_num(share_below))
+
+
+def raise_requirement(v: Verified, target: float, allowed: float,
+                      step: float = 1.0) -> tuple[np.ndarray, int]:
+    """The requirement with the missed intervals raised by ``step``, and how many.
+
+    Missed: the upper confidence bound of the interval's mean service level is below the
+    target; if none is, those whose mean is; if none is either, those below the target in
+    more than ``allowed`` of the replications (else the one most often below).
+    """
+    miss = np.nan_to_num(v.sl_high, nan=1.0) < target
+    if not miss.any():  # none missed with confidence: the intervals whose mean misses
+        miss = np.nan_to_num(v.sl_mean, nan=1.0) < target
+    if not miss.any():
+        often = v.below_share
+        miss = often > allowed + 1e-12
+        if not miss.any() and often.max() > 0:
+            miss = often == often.max()
+    req = v.required + step * miss
+    return req, int(miss.sum())
+
+
+@dataclass
+class Round:
+    """One solve and its simulation."""
+
+    required_hours: float
+    paid_hours: float
+    agents: int
+    below: float
+    below_bound: float
+    raised: int
+    meets: bool
+    seconds: float
+
+
+@dataclass
+class Loop:
+    """A plan raised until its simulation meets the interval goal (or rounds ran out)."""
+
+    method: str
+    rounds: list[Round] = field(default_factory=list)
+    final: Verified | None = None
+    problem: Problem | None = None
+
+    @property
+    def meets(self) -> bool:
+        """Whether the last round met the interval goal."""
+        return self.final is not None and self.final.meets
+
+
+def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: str,
+              interval_share: float, confidence: float, seed: int, reps: int,
+              max_rounds: int, executor: Executor | None, store: ReplicationStore | None,
+              time_limit: float, gap: float, max_agents: int | None = None,
+              progress: Callable[[int], None] | None = None,
+              say: Callable[[str], None] | None = None) -> Loop:
+    """Solve, simulate, raise the intervals that miss, solve again, until the goal is met.
+
+    ``method``: "optimise" places breaks in the programme; "stagger" is the two-step plan.
+    """
+    import time
+
+    req = erlang_requirement(scenario, share, threshold_s)
+    loop = Loop(method)
+    label = "optimised" if method == "optimise" else "two-step"
+    for r in range(max_rounds):
+        t0 = time.perf_counter()
+        problem = build_problem(scenario, req, breaks=method, max_agents=max_agents)
+        plan = solve(problem, time_limit=time_limit, gap=gap, lp_bound=method == "optimise")
+        planned = to_scenario(scenario, plan, problem, f"{scenario.name}-plan-{label}-r{r}",
+                              f" ({label}, round {r})")
+        v = verify(planned, plan, req, target=share, interval_share=interval_share,
+                   confidence=confidence, seed=seed, reps=reps, executor=executor,
+                   store=store, progress=progress)
+        new, raised = raise_requirement(v, share, 1 - interval_share)
+        hours = float(req.sum() * problem.interval_min / 60)
+        loop.rounds.append(Round(hours, plan.paid_hours, plan.agents, v.below.mean,
+                                 v.below_bound, 0 if v.meets else raised, v.meets,
+                                 time.perf_counter() - t0))
+        loop.final, loop.problem = v, problem
+        if say:
+            say(f"{label} round {r}: {plan.agents} agents, {plan.paid_hours:g} paid hours; "
+                f"intervals below target {100 * v.below.mean:.1f}% (bound "
+                f"{100 * v.below_bound:.1f}%)" + ("" if not v.meets else ": goal met")
+                + ("" if v.meets else f"; {raised} interval(s) raised"))
+        if v.meets or raised == 0:
+            break
+        req = new
+    return loop
+
+
+# --------------------------------------------------------------------------- the command
+
+
+@dataclass
+class PlanAnswer:
+    """What ``ccsim plan`` found: the plan, its check, the two-step plan, the rules' prices."""
+
+    scenario: Scenario
+    share: float
+    threshold_s: float
+    interval_share: float
+    confidence: float
+    reps: int
+    seed: int
+    optimised: Loop
+    two_step: Loop | None
+    costs: list[Any]
+    violations: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        """``plan.json`` and ``--json``."""
+        def loop(lp: Loop | None) -> dict[str, Any] | None:
+            if lp is None or lp.final is None:
+                return None
+            v = lp.final
+            return {"method": lp.method, "meets_goal": lp.meets,
+                    "paid_hours": v.plan.paid_hours, "agents": v.plan.agents,
+                    "paid_hours_per_day_simulated": v.paid_hours_per_day,
+                    "lp_bound": None if math.isnan(v.plan.lp_bound) else v.plan.lp_bound,
+                    "intervals_below_target": v.below.as_dict(),
+                    "intervals_below_target_bound": v.below_bound,
+                    "service_level": v.service_level.as_dict(),
+                    "rounds": [dataclasses.asdict(r) for r in lp.rounds]}
+
+        opt = self.optimised.final
+        two = None if self.two_step is None or self.two_step.final is None else \
+            self.two_step.final
+        return {
+            "scenario": self.scenario.name, "target": self.share,
+            "threshold_s": self.threshold_s, "interval_share": self.interval_share,
+            "confidence": self.confidence, "replications": self.reps, "seed": self.seed,
+            "optimised": loop(self.optimised), "two_step": loop(self.two_step),
+            "saving_vs_two_step": None if two is None or opt is None else
+            1 - opt.plan.paid_hours / two.plan.paid_hours,
+            "over_lp_bound": None if opt is None or math.isnan(opt.plan.lp_bound) else
+            opt.plan.paid_hours / opt.plan.lp_bound - 1,
+            "rule_costs": [{"rule": c.rule, "field": c.field, "what": c.what,
+                            "paid_hours_with": c.with_rule, "paid_hours_without": c.without,
+                            "cost_hours": c.cost} for c in self.costs],
+            "rule_violations": self.violations,
+        }
+
+    def text(self) -> str:
+        """The report in words (also ``report.md``)."""
+        d = self.as_dict()
+        o = d["optimised"]
+        lines = [f"# ccsim plan: {self.scenario.name}", "",
+                 f"Goal: at least {100 * self.interval_share:g}% of intervals at "
+                 f"{100 * self.share:g}% answered within {self.threshold_s:g} s, with "
+                 f"{100 * self.confidence:g}% confidence ({self.reps} replications a round, "
+                 f"seed {self.seed}).", ""]
+        days = self.optimised.problem.days if self.optimised.problem else 1
+        for label, lp in (("Optimised plan", o), ("Two-step plan", d["two_step"])):
+            if lp is None:
+                continue
+            ib = lp["intervals_below_target"]
+            verdict = "meets" if lp["meets_goal"] else "does NOT meet"
+            lines.append(
+                f"- {label}: {lp['agents']} agents, {lp['paid_hours']:,.1f} paid hours over "
+                f"{days} day(s) ({lp['paid_hours'] / days:,.1f} a day); intervals below "
+                f"target {100 * ib['mean']:.1f}% (upper bound "
+                f"{100 * lp['intervals_below_target_bound']:.1f}%): it {verdict} the goal "
+                f"after {len(lp['rounds'])} round(s).")
+        if o is not None and o["lp_bound"] is not None:
+            lines.append(f"- LP lower bound on the last requirement: {o['lp_bound']:,.1f} paid "
+                         f"hours; the plan is {100 * d['over_lp_bound']:.1f}% above it.")
+        if d["saving_vs_two_step"] is not None:
+            lines.append(f"- Paid hours against the two-step plan verified to the same goal: "
+                         f"{100 * d['saving_vs_two_step']:+.1f}% fewer.")
+        if self.costs:
+            lines += ["", "## What each rule costs (paid hours over the planned days)", "",
+                      "| rule | field | with | without | cost |", "|---|---|---|---|---|"]
+            for c in self.costs:
+                lines.append(f"| {c.what} | `{c.field}` | {c.with_rule:,.1f} | "
+                             f"{c.without:,.1f} | {c.cost:+,.1f} |")
+            lines += ["", "Each rule switched off alone and the programme solved again on "
+                      "the last requirement (not simulated); 0: the rule does not bind."]
+        lines += ["", "## Rounds", ""]
+        for label, lp in (("optimised", o), ("two-step", d["two_step"])):
+            if lp is None:
+                continue
+            for k, r in enumerate(lp["rounds"]):
+                lines.append(f"- {label} {k}: requirement {r['required_hours']:,.1f} agent-hours "
+                             f"on queue, {r['agents']} agents, {r['paid_hours']:,.1f} paid "
+                             f"hours, below target {100 * r['below']:.1f}% (bound "
+                             f"{100 * r['below_bound']:.1f}%), {r['raised']} raised")
+        lines += ["", "Roster rules checked: " + ("every agent's week keeps every rule."
+                                                  if not self.violations else
+                                                  f"{len(self.violations)} violation(s): "
+                                                  + "; ".join(self.violations[:5]))]
+        return "\n".join(lines) + "\n"
+
+
+def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share: float = 0.9,
+         confidence: float = 0.95, seed: int = 1, reps: int = 10, max_rounds: int = 8,
+         executor: Executor | None = None, store: ReplicationStore | None = None,
+         two_step: bool = True, costs: bool = True, time_limit: float = 120.0,
+         gap: float = 1e-3, max_agents: int | None = None,
+         progress: Callable[[int], None] | None = None,
+         say: Callable[[str], None] | None = None) -> PlanAnswer:
+    """``ccsim plan``: the optimised plan, the two-step plan and the rules' prices."""
+    kw = dict(interval_share=interval_share, confidence=confidence, seed=seed, reps=reps,
+              max_rounds=max_rounds, executor=executor, store=store, time_limit=time_limit,
+              gap=gap, max_agents=max_agents, progress=progress, say=say)
+    opt = plan_loop(scenario, share, threshold_s, method="optimise", **kw)
+    two = plan_loop(scenario, share, threshold_s, method="stagger", **kw) if two_step else None
+    prices = []
+    if costs and opt.final is not None:
+        prices = rule_costs(opt.problem, opt.final.plan.paid_hours, time_limit=time_limit,
+                            gap=gap)
+    violations = check_roster(opt.final.plan.agent_weeks(opt.problem), opt.problem.rules)
+    return PlanAnswer(scenario, share, threshold_s, interval_share, confidence, reps, seed,
+                      opt, two, prices, violations)
+
+
+def write(answer: PlanAnswer, out: Path) -> list[str]:
+    """Scenario file, roster CSV, figure, report and JSON in ``out``; the names written."""
+    v, problem = answer.optimised.final, answer.optimised.problem
+    final = v.scenario.replace({"name": f"{answer.scenario.name}-plan"}, source="ccsim plan")
+    text = scenario_toml(final)
+    atomic_write(out / "scenario.toml", lambda p: p.write_text(text))
+    write_csv(roster_table(final, v.plan, problem), out / "roster.csv")
+    write_csv(interval_table(answer), out / "intervals.csv")
+    atomic_write(out / "report.md", lambda p: p.write_text(answer.text()))
+    write_json(answer.as_dict(), out / "plan.json")
+    figure(answer, out / "staffing.png")
+    return ["scenario.toml", "roster.csv", "intervals.csv", "staffing.png", "report.md",
+            "plan.json"]
+
+
+def interval_table(answer: PlanAnswer) -> pd.DataFrame:
+    """Per planned day and interval: required (Erlang, raised), planned, simulated."""
+    v = answer.optimised.final
+    s = answer.scenario
+    h = s.horizon
+    erl = erlang_requirement(s, answer.share, answer.threshold_s)
+    d, i = np.meshgrid(np.arange(h.days), np.arange(h.intervals_per_day), indexing="ij")
+    return pd.DataFrame({
+        "day": d.ravel(), "interval": i.ravel(),
+        "start": [format_clock((h.open + k * h.interval_s) % DAY_S) for k in i.ravel()],
+        "erlang_required": erl.ravel(), "required": v.required.ravel(),
+        "planned_on_queue": v.plan.coverage.ravel(), "simulated_on_queue": v.on_queue.ravel(),
+        "service_level_mean": v.sl_mean.ravel(), "service_level_upper": v.sl_high.ravel(),
+    }).assign(planned_on_queue=lambda df: df["planned_on_queue"].round(3))
+
+
+def figure(answer: PlanAnswer, path: Path) -> None:
+    """Staffed against required agents per interval, day after day (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    df = interval_table(answer)
+    x = np.arange(len(df))
+    fig, ax = plt.subplots(figsize=(11, 4))
+    ax.step(x, df["erlang_required"], where="post", label="required (Erlang)", color="0.5")
+    ax.step(x, df["required"], where="post", label="required (raised by simulation)",
+            color="tab:red")
+    ax.step(x, df["planned_on_queue"], where="post", label="planned on queue",
+            color="tab:blue")
+    ax.plot(x + 0.5, df["simulated_on_queue"], ".", ms=3, label="simulated on queue (mean)",
+            color="tab:green")
+    n = answer.scenario.horizon.intervals_per_day
+    for d in range(1, answer.scenario.horizon.days):
+        ax.axvline(d * n, color="0.85", lw=0.8)
+    ax.set_xlabel(f"interval ({answer.scenario.horizon.interval_minutes:g} min), day after day")
+    ax.set_ylabel("agents")
+    ax.set_title(f"{answer.scenario.name}: staffed against required agents per interval")
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    plt.close(fig)

@@ -1,0 +1,740 @@
+"""Shifts, days off and breaks from interval requirements: a mixed-integer programme.
+
+Pure planning (no simulation): given the agents each interval of each planned day needs on
+queue, choose how many agents work each shift template on each weekly day pattern and
+where each of them takes each planned activity (break, lunch, ...), at the fewest paid
+hours, within the labour rules. Solved with HiGHS through :func:`scipy.optimize.milp`
+(branch and bound on an LP that is tight here: a set-covering programme with implicit
+break placement in the manner of Aykin (1996), Management Science 42(4)).
+
+The model. A *group* is a template ``t`` (start, length) worked on a day pattern ``q`` (a
+set of the planned days); ``n[t,q]`` agents (whole) work it. Each activity ``k`` of the
+template may start at positions ``p`` of its window; ``b[t,q,k,p]`` of the group's agents
+take it there (whole; ``sum_p b = n``). An agent's activities are paired in sorted order (the
+j-th earliest break with the j-th earliest lunch), which the schedule's own stagger does
+too; under that pairing "no stretch on queue longer than S" between activities ``k`` and
+``k+1`` is exactly ``#(k+1 starts by tau + m_k + S) >= #(k starts by tau)`` for every
+position ``tau`` of ``k``, a linear constraint. Windows of one shift never overlap (the
+schema refuses it), so any pairing is a valid day. Coverage of interval ``i`` of day ``d``:
+the agents whose pattern holds ``d`` and whose shift covers ``i``, less those on an activity
+then, times ``1 - allowance`` (unplanned breaks and the like), at least the requirement.
+
+Weekly rules (hours, days, the 35-hour rest) and daily ones (length, the 11-hour rest, the
+break after 5.5 hours) decide which templates and patterns exist; the part-time share is a
+constraint. Every rule can be relaxed one at a time (:func:`rule_costs`); what no roster can
+meet is reported by :class:`PlanError` naming the rule or interval, never a solver status.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+__all__ = [
+    "RULES",
+    "Activity",
+    "AgentWeek",
+    "Plan",
+    "PlanError",
+    "Problem",
+    "Rules",
+    "Template",
+    "check_roster",
+    "rule_costs",
+    "solve",
+]
+
+#: rule name -> (what it is in words, the scenario field): the rules :func:`rule_costs` prices
+RULES: dict[str, tuple[str, str]] = {
+    "max_daily_hours": ("the Act's 9 hours a day (s. 10-4)", "labour.max_daily_hours"),
+    "max_weekly_hours": ("the Act's 40 hours a week (s. 10-4)", "labour.max_weekly_hours"),
+    "min_daily_rest_hours": ("the Act's 11-hour daily rest (s. 10-8)",
+                             "labour.min_daily_rest_hours"),
+    "min_weekly_rest_hours": ("the Act's 35-hour weekly rest (s. 10-8)",
+                              "labour.min_weekly_rest_hours"),
+    "break_after_hours": ("the Act's break after 5.5 hours (s. 10-9)",
+                          "labour.break_after_hours"),
+    "min_break_minutes": ("the 30 minutes of breaks in a day of 8 hours (s. 10-9)",
+                          "schedule.min_break_minutes"),
+    "max_stretch_hours": ("the regime's longest stretch on queue", "labour.max_stretch_hours"),
+    "max_days_per_week": ("the agreement's five-day week", "labour.max_days_per_week"),
+    "min_weekly_hours": ("the agreement's smallest position", "labour.min_weekly_hours"),
+    "min_shift_hours": ("the agreement's shortest shift", "labour.min_shift_hours"),
+    "max_part_time_share": ("the agreement's part-time share", "labour.max_part_time_share"),
+}
+
+#: values that switch each rule off (for its price)
+_RELAXED = {
+    "max_daily_hours": 24.0, "max_weekly_hours": 168.0, "min_daily_rest_hours": 0.0,
+    "min_weekly_rest_hours": 0.0, "break_after_hours": 24.0, "min_break_minutes": 0.0,
+    "max_stretch_hours": 24.0, "max_days_per_week": 7, "min_weekly_hours": 0.0,
+    "min_shift_hours": 0.0, "max_part_time_share": 1.0,
+}
+
+_EPS = 1e-9
+#: a tie-breaker per agent (paid hours come in whole quarter-hours, so it never outweighs one)
+_PER_AGENT = 1e-4
+
+
+class PlanError(ValueError):
+    """No roster meets the rules and the requirement: the message names the binding part."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The labour rules as plain numbers (``Labour`` and ``schedule.min_break_*``)."""
+
+    max_daily_hours: float = 9.0
+    max_weekly_hours: float = 40.0
+    min_daily_rest_hours: float = 11.0
+    min_weekly_rest_hours: float = 35.0
+    break_after_hours: float = 5.5
+    min_break_minutes: float = 30.0
+    min_break_shift_hours: float = 8.0
+    max_stretch_hours: float = 3.0
+    max_days_per_week: int = 5
+    full_time_hours: float = 37.5
+    min_weekly_hours: float = 12.0
+    min_shift_hours: float = 4.0
+    max_part_time_share: float = 0.6
+
+    def relaxed(self, rule: str) -> Rules:
+        """These rules with ``rule`` switched off."""
+        return dataclasses.replace(self, **{rule: _RELAXED[rule]})
+
+
+@dataclass(frozen=True)
+class Activity:
+    """A planned activity of a template: where it may start and how long it lasts."""
+
+    name: str
+    kind: str
+    minutes: float
+    positions: tuple[float, ...]
+    """Allowed starts, minutes after the shift's start (one: a fixed start)."""
+    share: float = 1.0
+    """Share of working days it happens (1: daily; ``per_year / days_per_year``)."""
+
+    @property
+    def daily(self) -> bool:
+        """Whether it happens every working day (only these break a stretch for sure)."""
+        return self.share >= 1.0 - _EPS
+
+    @property
+    def is_break(self) -> bool:
+        """A break or lunch (what the Act's break rule counts)."""
+        return self.kind in ("break", "lunch")
+
+
+@dataclass(frozen=True)
+class Template:
+    """A shift a plan may use: start (minutes after midnight), length, activities."""
+
+    start_min: float
+    hours: float
+    activities: tuple[Activity, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """``8h-0930``: length and start."""
+        m = round(self.start_min)
+        return f"{self.hours:g}h-{m // 60:02d}{m % 60:02d}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What to plan: requirements per planned day and interval, templates, rules."""
+
+    required: np.ndarray
+    """Agents needed on queue, shape (planned days, intervals)."""
+    open_min: float
+    """Start of the first interval, minutes after midnight."""
+    interval_min: float
+    templates: tuple[Template, ...]
+    rules: Rules = Rules()
+    calendar: tuple[int, ...] | None = None
+    """Calendar day (0-6 in the planning week) of each planned day; default 0, 1, 2, ..."""
+    allowance: float = 0.0
+    """Share of on-queue time lost to what no schedule shows (unplanned breaks, ...)."""
+    login_loss_min: float = 0.0
+    """Minutes of a shift's start lost to logging in."""
+    max_agents: int | None = None
+    breaks: str = "optimise"
+    """"optimise": the programme places breaks; "stagger": every activity spread evenly
+    over its positions (the published stagger: the two-step plan's set covering)."""
+    consecutive_days: bool = False
+    """Only day patterns of consecutive planned days (fewer patterns, a faster solve)."""
+
+    @property
+    def days(self) -> int:
+        """Planned days."""
+        return self.required.shape[0]
+
+    @property
+    def cal(self) -> tuple[int, ...]:
+        """Calendar day of each planned day."""
+        return self.calendar if self.calendar is not None else tuple(range(self.days))
+
+    def interval_label(self, d: int, i: int) -> str:
+        """``day 2 10:30``."""
+        m = round(self.open_min + i * self.interval_min)
+        return f"day {d} {m // 60 % 24:02d}:{m % 60:02d}"
+
+
+@dataclass
+class Group:
+    """Agents of one template on one day pattern, with one placement of every activity."""
+
+    template: Template
+    days: tuple[int, ...]
+    """Planned days worked."""
+    agents: int
+    offsets: tuple[float, ...]
+    """Start of each of the template's activities, minutes after the shift's start."""
+
+    @property
+    def weekly_hours(self) -> float:
+        """Paid hours a week of one agent."""
+        return self.template.hours * len(self.days)
+
+
+@dataclass
+class Plan:
+    """A solved roster: groups of agents alike, paid hours, and the solve's numbers."""
+
+    groups: list[Group]
+    paid_hours: float
+    """Paid agent-hours over the planned days."""
+    coverage: np.ndarray
+    """Expected agents on queue (after the allowance), shape (days, intervals)."""
+    required: np.ndarray
+    lp_bound: float = math.nan
+    """The LP relaxation's paid hours: no roster under these rules can pay fewer."""
+    gap: float = 0.0
+    """Relative MIP gap HiGHS proved (0: optimal)."""
+    seconds: float = 0.0
+    variables: int = 0
+
+    @property
+    def agents(self) -> int:
+        """Agents rostered."""
+        return sum(g.agents for g in self.groups)
+
+    def agent_weeks(self, problem: Problem) -> list[AgentWeek]:
+        """One :class:`AgentWeek` per agent, for :func:`check_roster`."""
+        out = []
+        for g in self.groups:
+            t = g.template
+            acts = tuple((a.name, a.kind, off, a.minutes, a.daily)
+                         for a, off in zip(t.activities, g.offsets, strict=True))
+            days = {problem.cal[d]: (t.start_min, t.hours, acts) for d in g.days}
+            out += [AgentWeek(days) for _ in range(g.agents)]
+        return out
+
+
+@dataclass(frozen=True)
+class AgentWeek:
+    """One agent's week: per calendar day (0-6) worked, (start minute, hours, activities).
+
+    Activities are ``(name, kind, start minutes after the shift's start, minutes, daily)``.
+    """
+
+    days: dict[int, tuple[float, float, tuple[tuple[str, str, float, float, bool], ...]]]
+
+    @property
+    def hours(self) -> float:
+        """Paid hours in the week."""
+        return sum(h for _, h, _ in self.days.values())
+
+
+# --------------------------------------------------------------------------- the checker
+
+
+def check_roster(agents: Sequence[AgentWeek], rules: Rules) -> list[str]:
+    """Every rule each agent's week (and the roster's part-time share) breaks, in words.
+
+    Independent of the programme: it reads a roster as a week of shifts per agent, so a
+    roster built by hand (or by another planner) is checked the same way. Empty: legal.
+    """
+    out: list[str] = []
+    part = 0
+    for j, a in enumerate(agents):
+        who = f"agent {j + 1}"
+        hours = a.hours
+        if hours < rules.full_time_hours - _EPS:
+            part += 1
+        if len(a.days) > rules.max_days_per_week:
+            out.append(f"{who}: {len(a.days)} working days, over labour.max_days_per_week "
+                       f"({rules.max_days_per_week})")
+        if hours > rules.max_weekly_hours + _EPS:
+            out.append(f"{who}: {hours:g} h in the week, over labour.max_weekly_hours "
+                       f"({rules.max_weekly_hours:g})")
+        if a.days and hours < rules.min_weekly_hours - _EPS:
+            out.append(f"{who}: {hours:g} h in the week, under labour.min_weekly_hours "
+                       f"({rules.min_weekly_hours:g})")
+        spans = sorted((c * 1440 + s, c * 1440 + s + h * 60) for c, (s, h, _) in a.days.items())
+        for (_, e1), (s2, _) in itertools.pairwise(spans):
+            if s2 - e1 < rules.min_daily_rest_hours * 60 - _EPS:
+                out.append(f"{who}: {(s2 - e1) / 60:g} h of rest between shifts, under "
+                           f"labour.min_daily_rest_hours ({rules.min_daily_rest_hours:g})")
+        if spans:
+            rest = _longest_rest(spans)
+            if rest < rules.min_weekly_rest_hours * 60 - _EPS:
+                out.append(f"{who}: longest rest in the week {rest / 60:g} h, under "
+                           f"labour.min_weekly_rest_hours ({rules.min_weekly_rest_hours:g})")
+        for c, (_, h, acts) in sorted(a.days.items()):
+            out += [f"{who}, day {c}: {m}" for m in _day_violations(h, acts, rules)]
+    if agents and part > rules.max_part_time_share * len(agents) + _EPS:
+        out.append(f"{part} of {len(agents)} agents part-time ({part / len(agents):.0%}), "
+                   f"over labour.max_part_time_share ({rules.max_part_time_share:.0%})")
+    return out
+
+
+def _longest_rest(spans: list[tuple[float, float]]) -> float:
+    """Longest gap between work spans of a week repeated every 7 days (minutes)."""
+    week = 7 * 1440
+    gaps = [s2 - e1 for (_, e1), (s2, _) in itertools.pairwise(spans)]
+    gaps.append(spans[0][0] + week - spans[-1][1])
+    return max(gaps)
+
+
+def _day_violations(hours: float, acts: Sequence[tuple[str, str, float, float, bool]],
+                    rules: Rules) -> list[str]:
+    """The rules one shift with its activities breaks."""
+    out = []
+    length = hours * 60
+    if hours > rules.max_daily_hours + _EPS:
+        out.append(f"a {hours:g}-h shift, over labour.max_daily_hours "
+                   f"({rules.max_daily_hours:g})")
+    if hours < rules.min_shift_hours - _EPS:
+        out.append(f"a {hours:g}-h shift, under labour.min_shift_hours "
+                   f"({rules.min_shift_hours:g})")
+    daily = sorted((s, s + m, kind) for _, kind, s, m, d in acts if d)
+    breaks = sum(e - s for s, e, k in daily if k in ("break", "lunch"))
+    if hours > rules.break_after_hours + _EPS and breaks <= 0:
+        out.append(f"a {hours:g}-h shift without a break, over labour.break_after_hours "
+                   f"({rules.break_after_hours:g})")
+    if hours >= rules.min_break_shift_hours - _EPS and breaks < rules.min_break_minutes - _EPS:
+        out.append(f"{breaks:g} minutes of breaks in a {hours:g}-h shift, under "
+                   f"schedule.min_break_minutes ({rules.min_break_minutes:g})")
+    allacts = sorted((s, s + m) for _, _, s, m, _ in acts)
+    if any(s < -_EPS or e > length + _EPS for s, e in allacts):
+        out.append("an activity outside the shift")
+    if any(s2 < e1 - _EPS for (_, e1), (s2, _) in itertools.pairwise(allacts)):
+        out.append("two activities overlap")
+    edges = [0.0, *[x for s, e, _ in daily for x in (s, e)], length]
+    stretch = max(edges[i + 1] - edges[i] for i in range(0, len(edges), 2))
+    if stretch > rules.max_stretch_hours * 60 + _EPS:
+        out.append(f"{stretch / 60:g} h on queue without a break, over "
+                   f"labour.max_stretch_hours ({rules.max_stretch_hours:g})")
+    return out
+
+
+# --------------------------------------------------------------------------- the programme
+
+
+def _template_problem(t: Template, rules: Rules) -> str | None:
+    """Why a template may not be used under ``rules`` (None: it may)."""
+    if t.hours > rules.max_daily_hours + _EPS:
+        return "max_daily_hours"
+    if t.hours < rules.min_shift_hours - _EPS:
+        return "min_shift_hours"
+    if (24 - t.hours) < rules.min_daily_rest_hours - _EPS:
+        return "min_daily_rest_hours"
+    daily_breaks = sum(a.minutes for a in t.activities if a.daily and a.is_break)
+    if t.hours > rules.break_after_hours + _EPS and daily_breaks <= 0:
+        return "break_after_hours"
+    if t.hours >= rules.min_break_shift_hours - _EPS and \
+            daily_breaks < rules.min_break_minutes - _EPS:
+        return "min_break_minutes"
+    if not _stretch_positions(t, rules):
+        return "max_stretch_hours"
+    return None
+
+
+def _stretch_positions(t: Template, rules: Rules) -> list[tuple[float, ...]] | None:
+    """Each activity's positions that the first and last stretch allow (None: none left)."""
+    s = rules.max_stretch_hours * 60 + _EPS
+    length = t.hours * 60
+    daily = [k for k, a in enumerate(t.activities) if a.daily]
+    pos = [tuple(a.positions) for a in t.activities]
+    if not daily:
+        return pos if length <= s else None
+    first, last = daily[0], daily[-1]
+    pos[first] = tuple(p for p in pos[first] if p <= s)
+    a = t.activities[last]
+    pos[last] = tuple(p for p in pos[last] if length - (p + a.minutes) <= s)
+    if any(not p for p in pos):
+        return None
+    for k1, k2 in itertools.pairwise(daily):  # some pairing must exist
+        if min(pos[k2]) - (min(pos[k1]) + t.activities[k1].minutes) > s:
+            return None
+    return pos
+
+
+def _patterns(t: Template, problem: Problem, rules: Rules) -> list[tuple[int, ...]]:
+    """The day patterns (planned days worked) the weekly rules allow for template ``t``."""
+    n = problem.days
+    cal = problem.cal
+    out = []
+    if problem.consecutive_days:
+        cands = [tuple(range(a, b)) for a in range(n) for b in range(a + 1, n + 1)]
+    else:
+        cands = [c for r in range(1, n + 1) for c in itertools.combinations(range(n), r)]
+    for q in cands:
+        hours = t.hours * len(q)
+        if len(q) > rules.max_days_per_week or hours > rules.max_weekly_hours + _EPS:
+            continue
+        if hours < rules.min_weekly_hours - _EPS:
+            continue
+        spans = sorted((cal[d] * 1440 + t.start_min, cal[d] * 1440 + t.start_min + t.hours * 60)
+                       for d in q)
+        if _longest_rest(spans) < rules.min_weekly_rest_hours * 60 - _EPS:
+            continue
+        if any(s2 - e1 < rules.min_daily_rest_hours * 60 - _EPS
+               for (_, e1), (s2, _) in itertools.pairwise(spans)):
+            continue
+        out.append(q)
+    return out
+
+
+def _overlap(a0: float, a1: float, edges: np.ndarray, width: float) -> np.ndarray:
+    """Share of each interval ``[edges[i], edges[i] + width)`` covered by ``[a0, a1)``."""
+    return np.clip(np.minimum(a1, edges + width) - np.maximum(a0, edges), 0, None) / width
+
+
+@dataclass
+class _Built:
+    """The programme's pieces, for one solve and its diagnosis."""
+
+    groups: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
+    cols: int = 0
+    n_col: list[int] = field(default_factory=list)
+    b_cols: list[list[list[int]]] = field(default_factory=list)
+    """Per group, per activity: the columns of its positions."""
+    positions: list[list[tuple[float, ...]]] = field(default_factory=list)
+    cost: list[float] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+    """Templates left out, by the rule that left them out."""
+
+
+def _build(problem: Problem, rules: Rules):
+    """Objective, constraints, integrality and bounds of the programme (and its layout)."""
+    req = np.asarray(problem.required, float)
+    n_days, n_int = req.shape
+    edges = problem.open_min + problem.interval_min * np.arange(n_int)
+    width = problem.interval_min
+    keep = 1.0 - problem.allowance
+    lay = _Built()
+    rows: list[tuple[int, int, float]] = []  # coverage entries (row = d * n_int + i, col)
+    eq_rows: list[list[tuple[int, float]]] = []  # == 0
+    ge_rows: list[list[tuple[int, float]]] = []  # >= 0
+    part_row: list[tuple[int, float]] = []  # <= 0
+    share = rules.max_part_time_share
+    for ti, t in enumerate(problem.templates):
+        why = _template_problem(t, rules)
+        if why is not None:
+            lay.dropped[why] = lay.dropped.get(why, 0) + 1
+            continue
+        pos = _stretch_positions(t, rules)
+        pats = _patterns(t, problem, rules)
+        if not pats:
+            lay.dropped["weekly"] = lay.dropped.get("weekly", 0) + 1
+            continue
+        on = _overlap(t.start_min, t.start_min + t.hours * 60, edges, width) * keep
+        first = int(np.argmax(on > 0)) if on.any() else None
+        if first is not None and problem.login_loss_min > 0:
+            on[first] = max(0.0, on[first] - problem.login_loss_min / width * keep)
+        act_loss = [[_overlap(t.start_min + p, t.start_min + p + a.minutes, edges, width)
+                     * keep * a.share for p in pos[k]] for k, a in enumerate(t.activities)]
+        for q in pats:
+            lay.groups.append((ti, q))
+            nc = lay.cols
+            lay.cols += 1
+            lay.n_col.append(nc)
+            hours = t.hours * len(q)
+            lay.cost.append(hours + _PER_AGENT)
+            if hours < rules.full_time_hours - _EPS:
+                part_row.append((nc, 1.0 - share))
+            else:
+                part_row.append((nc, -share))
+            cover = on.copy()
+            bc: list[list[int]] = []
+            for k in range(len(t.activities)):
+                if problem.breaks == "stagger" or len(pos[k]) == 1:
+                    cover = cover - np.mean(act_loss[k], axis=0)
+                    bc.append([])
+                    continue
+                cols = list(range(lay.cols, lay.cols + len(pos[k])))
+                lay.cols += len(pos[k])
+                lay.cost += [0.0] * len(pos[k])
+                bc.append(cols)
+                eq_rows.append([(nc, -1.0), *[(c, 1.0) for c in cols]])
+                for c, loss in zip(cols, act_loss[k], strict=True):
+                    for i in np.nonzero(loss)[0]:
+                        for d in q:
+                            rows.append((d * n_int + i, c, -loss[i]))
+            for i in np.nonzero(np.abs(cover) > 1e-12)[0]:
+                for d in q:
+                    rows.append((d * n_int + i, nc, cover[i]))
+            lay.b_cols.append(bc)
+            lay.positions.append([tuple(p) for p in pos])
+            if problem.breaks != "stagger":
+                ge_rows += _stretch_rows(t, pos, bc, nc, rules)
+    return req, lay, rows, eq_rows, ge_rows, part_row
+
+
+def _stretch_rows(t: Template, pos: list[tuple[float, ...]], bc: list[list[int]], nc: int,
+                  rules: Rules) -> list[list[tuple[int, float]]]:
+    """``#(k+1 by tau + m_k + S) - #(k by tau) >= 0`` for consecutive daily activities."""
+    s = rules.max_stretch_hours * 60 + _EPS
+    daily = [k for k, a in enumerate(t.activities) if a.daily]
+    out = []
+
+    def count(k: int, upto: float) -> list[tuple[int, float]]:
+        if not bc[k]:  # a fixed start: everyone or no one
+            return [(nc, 1.0)] if pos[k][0] <= upto + _EPS else []
+        return [(c, 1.0) for c, p in zip(bc[k], pos[k], strict=True) if p <= upto + _EPS]
+
+    for k1, k2 in itertools.pairwise(daily):
+        m = t.activities[k1].minutes
+        for tau in pos[k1]:
+            later = count(k2, tau + m + s)
+            earlier = count(k1, tau)
+            if not bc[k2] and later:  # a fixed start in reach: n - #(k by tau) >= 0 holds
+                continue
+            out.append([*later, *[(c, -v) for c, v in earlier]])
+    return out
+
+
+def _matrix(entries: list[tuple[int, int, float]], n_rows: int, n_cols: int) -> sparse.csr_array:
+    if not entries:
+        return sparse.csr_array((n_rows, n_cols))
+    r, c, v = zip(*entries, strict=True)
+    return sparse.csr_array((v, (r, c)), shape=(n_rows, n_cols))
+
+
+def _rows(rows: list[list[tuple[int, float]]], n_cols: int) -> sparse.csr_array:
+    return _matrix([(j, c, v) for j, row in enumerate(rows) for c, v in row], len(rows), n_cols)
+
+
+def _solve_once(problem: Problem, rules: Rules, *, integral: bool = True,
+                time_limit: float = 120.0, gap: float = 1e-4):
+    """One HiGHS solve: (result, layout, requirement)."""
+    req, lay, rows, eq_rows, ge_rows, part_row = _build(problem, rules)
+    if lay.cols == 0:
+        return None, lay, req
+    n_days, n_int = req.shape
+    cov = _matrix(rows, n_days * n_int, lay.cols)
+    cons = [LinearConstraint(cov, req.ravel() - 1e-7, np.inf)]
+    if eq_rows:
+        cons.append(LinearConstraint(_rows(eq_rows, lay.cols), 0, 0))
+    if ge_rows:
+        cons.append(LinearConstraint(_rows(ge_rows, lay.cols), 0, np.inf))
+    if rules.max_part_time_share < 1.0 - _EPS:
+        cons.append(LinearConstraint(_rows([part_row], lay.cols), -np.inf, 0))
+    if problem.max_agents is not None:
+        cons.append(LinearConstraint(_rows([[(c, 1.0) for c in lay.n_col]], lay.cols),
+                                     0, problem.max_agents))
+    res = milp(np.asarray(lay.cost), constraints=cons,
+               integrality=np.ones(lay.cols) if integral else np.zeros(lay.cols),
+               bounds=Bounds(0, np.inf),
+               options={"time_limit": time_limit, "mip_rel_gap": gap, "presolve": True})
+    return res, lay, req
+
+
+def solve(problem: Problem, *, time_limit: float = 120.0, gap: float = 1e-4,
+          lp_bound: bool = True) -> Plan:
+    """The roster of fewest paid hours meeting ``problem`` (or a :class:`PlanError`).
+
+    ``time_limit`` (seconds) and ``gap`` (relative MIP gap) stop HiGHS early; the plan says
+    the gap it proved. ``lp_bound``: also solve the LP relaxation, the bound no roster
+    under these rules can beat.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    rules = problem.rules
+    _check_coverable(problem, rules)
+    res, lay, req = _solve_once(problem, rules, time_limit=time_limit, gap=gap)
+    if res is None:
+        raise PlanError(_no_template(problem, lay))
+    if res.x is None:
+        if res.status == 1:
+            raise PlanError(f"no roster found within the time limit ({time_limit:g} s); "
+                            "allow more time or fewer templates (labour.start_step_minutes)")
+        raise PlanError(_diagnose(problem, rules))
+    x = np.round(res.x).astype(int)
+    groups = _groups(problem, lay, x)
+    cover = coverage(problem, groups)
+    paid = sum(g.template.hours * len(g.days) * g.agents for g in groups)
+    bound = math.nan
+    if lp_bound:
+        lp, lay2, _ = _solve_once(problem, rules, integral=False, time_limit=time_limit)
+        if lp is not None and lp.x is not None:
+            bound = float(lp.fun - _PER_AGENT * lp.x[lay2.n_col].sum())
+    gap_found = float(getattr(res, "mip_gap", 0.0) or 0.0)
+    return Plan(groups, float(paid), cover, req, bound, gap_found,
+                time.perf_counter() - t0, lay.cols)
+
+
+def _groups(problem: Problem, lay: _Built, x: np.ndarray) -> list[Group]:
+    """Split each (template, pattern) into groups of agents with the same activity starts."""
+    out: list[Group] = []
+    for gi, (ti, q) in enumerate(lay.groups):
+        n = int(x[lay.n_col[gi]])
+        if n <= 0:
+            continue
+        t = problem.templates[ti]
+        per_act = []
+        for k in range(len(t.activities)):
+            cols = lay.b_cols[gi][k]
+            pos = lay.positions[gi][k]
+            if not cols:
+                if problem.breaks == "stagger" and len(pos) > 1:  # the even stagger
+                    j = np.arange(n)
+                    idx = np.floor(j * (len(pos) - 1) / max(n - 1, 1) + 1e-9).astype(int)
+                    per_act.append([pos[i] for i in idx] if n > 1 else [pos[0]])
+                else:
+                    per_act.append([pos[0]] * n)
+                continue
+            counts = x[cols]
+            seq = [p for p, c in zip(pos, counts, strict=True) for _ in range(int(c))]
+            per_act.append(seq)
+        combos: dict[tuple[float, ...], int] = {}
+        for j in range(n):
+            key = tuple(seq[j] for seq in per_act)
+            combos[key] = combos.get(key, 0) + 1
+        for key, c in combos.items():
+            out.append(Group(t, q, c, key))
+    return out
+
+
+def coverage(problem: Problem, groups: Sequence[Group]) -> np.ndarray:
+    """Expected agents on queue per planned day and interval (after the allowance)."""
+    n_days, n_int = problem.required.shape
+    edges = problem.open_min + problem.interval_min * np.arange(n_int)
+    width, keep = problem.interval_min, 1.0 - problem.allowance
+    out = np.zeros((n_days, n_int))
+    for g in groups:
+        t = g.template
+        on = _overlap(t.start_min, t.start_min + t.hours * 60, edges, width)
+        if on.any() and problem.login_loss_min > 0:
+            f = int(np.argmax(on > 0))
+            on[f] = max(0.0, on[f] - problem.login_loss_min / width)
+        for a, off in zip(t.activities, g.offsets, strict=True):
+            on = on - a.share * _overlap(t.start_min + off, t.start_min + off + a.minutes,
+                                         edges, width)
+        for d in g.days:
+            out[d] += g.agents * on * keep
+    return out
+
+
+# --------------------------------------------------------------------------- diagnosis
+
+
+def _check_coverable(problem: Problem, rules: Rules) -> None:
+    """An interval that needs agents but lies outside every allowed shift: name it."""
+    req = problem.required
+    if not np.all(np.isfinite(req)) or (req < 0).any():
+        raise PlanError("required agents must be finite and >= 0")
+    n_int = req.shape[1]
+    edges = problem.open_min + problem.interval_min * np.arange(n_int)
+    usable = [t for t in problem.templates if _template_problem(t, rules) is None]
+    reach = np.zeros(n_int)
+    for t in usable:
+        reach += _overlap(t.start_min, t.start_min + t.hours * 60, edges, problem.interval_min)
+    for d, i in zip(*np.nonzero((req > 0) & (reach[None, :] <= 0)), strict=True):
+        if usable:
+            raise PlanError(
+                f"{problem.interval_label(d, i)} needs {req[d, i]:g} agents on queue but no "
+                "allowed shift covers it (shifts start from the opening time every "
+                "labour.start_step_minutes and last labour.shift_hours)")
+    if problem.max_agents is not None:
+        worst = np.unravel_index(np.argmax(req), req.shape)
+        if req[worst] > problem.max_agents:
+            raise PlanError(f"{problem.interval_label(*worst)} needs {req[worst]:g} agents on "
+                            f"queue, more than the {problem.max_agents} agents allowed in all")
+
+
+def _no_template(problem: Problem, lay: _Built) -> str:
+    """Every template was ruled out: by which rules."""
+    parts = []
+    for why, n in sorted(lay.dropped.items(), key=lambda kv: -kv[1]):
+        if why == "weekly":
+            parts.append(f"{n} by the weekly rules (no day pattern keeps labour."
+                         "max_weekly_hours, min_weekly_hours, max_days_per_week and the "
+                         "rests together)")
+        else:
+            parts.append(f"{n} by {RULES[why][1]} ({RULES[why][0]})")
+    return ("no shift template is allowed: of the "
+            f"{len(problem.templates)} templates, " + "; ".join(parts)
+            + "; relax that rule or add templates (labour.shift_hours)")
+
+
+def _diagnose(problem: Problem, rules: Rules) -> str:
+    """No roster exists: the rule whose relaxation alone makes one, else the interval."""
+    for rule in RULES:
+        if getattr(rules, rule) == _RELAXED[rule]:
+            continue
+        res, _, _ = _solve_once(problem, rules.relaxed(rule), integral=False, time_limit=30)
+        if res is not None and res.x is not None:
+            what, name = RULES[rule]
+            return (f"no roster meets the requirement under {name} = {getattr(rules, rule):g}"
+                    f" ({what}); without that rule one exists: relax it or change the "
+                    "templates")
+    req = problem.required
+    d, i = np.unravel_index(np.argmax(req), req.shape)
+    return (f"no roster meets the requirement even with any one rule relaxed; the highest "
+            f"need is {req[d, i]:g} agents at {problem.interval_label(d, i)}"
+            + ("" if problem.max_agents is None else
+               f" with at most {problem.max_agents} agents in all"))
+
+
+# --------------------------------------------------------------------------- rule costs
+
+
+@dataclass(frozen=True)
+class RuleCost:
+    """Paid hours with a rule and without it."""
+
+    rule: str
+    field: str
+    what: str
+    with_rule: float
+    without: float
+
+    @property
+    def cost(self) -> float:
+        """Paid hours the rule adds (0: it does not bind)."""
+        return self.with_rule - self.without
+
+
+def rule_costs(problem: Problem, paid_hours: float, *, time_limit: float = 60.0,
+               gap: float = 1e-3, rules: Sequence[str] | None = None) -> list[RuleCost]:
+    """Paid hours without each rule, re-solved on the same requirement, beside ``paid_hours``.
+
+    Each rule is switched off alone (the others kept) and the programme solved again; a
+    rule that does not bind costs 0. ``gap``: each re-solve stops within this relative gap,
+    so a cost smaller than ``gap * paid_hours`` is within the solver's tolerance.
+    """
+    out = []
+    for rule in rules or RULES:
+        if getattr(problem.rules, rule) == _RELAXED[rule]:
+            out.append(RuleCost(rule, RULES[rule][1], RULES[rule][0], paid_hours, paid_hours))
+            continue
+        p = dataclasses.replace(problem, rules=problem.rules.relaxed(rule))
+        try:
+            plan = solve(p, time_limit=time_limit, gap=gap, lp_bound=False)
+            without = min(plan.paid_hours, paid_hours)
+        except PlanError:
+            without = paid_hours
+        out.append(RuleCost(rule, RULES[rule][1], RULES[rule][0], paid_hours, without))
+    return out
