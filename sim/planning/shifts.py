@@ -354,7 +354,7 @@ def _template_problem(t: Template, rules: Rules) -> str | None:
     if t.hours >= rules.min_break_shift_hours - _EPS and \
             daily_breaks < rules.min_break_minutes - _EPS:
         return "min_break_minutes"
-    if not _stretch_positions(t, rules):
+    if _stretch_positions(t, rules) is None:
         return "max_stretch_hours"
     return None
 

@@ -1,0 +1,212 @@
+"""ccsim plan's programme (sim/planning/shifts.py): exact on toys, rules checked, bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+
+from sim.planning.shifts import (
+    Activity,
+    AgentWeek,
+    PlanError,
+    Problem,
+    Rules,
+    Template,
+    check_roster,
+    coverage,
+    rule_costs,
+    solve,
+)
+
+#: rules that let every toy below through unless a test says otherwise
+FREE = Rules(max_part_time_share=1.0, min_weekly_hours=0.0, min_shift_hours=0.0,
+             max_stretch_hours=24.0, break_after_hours=24.0, min_break_minutes=0.0)
+
+
+def _enumerate_one_day(problem: Problem, most: int) -> float:
+    """Fewest paid hours by trying every head count per (template, break start) up to most."""
+    options = [(t, p) for t in problem.templates
+               for p in (t.activities[0].positions if t.activities else (None,))]
+    n_int = problem.required.shape[1]
+    edges = problem.open_min + problem.interval_min * np.arange(n_int)
+    cols = []
+    for t, p in options:
+        on = np.clip(np.minimum(t.start_min + t.hours * 60, edges + 30)
+                     - np.maximum(t.start_min, edges), 0, None) / 30
+        if p is not None:
+            a = t.activities[0]
+            on = on - np.clip(np.minimum(t.start_min + p + a.minutes, edges + 30)
+                              - np.maximum(t.start_min + p, edges), 0, None) / 30
+        cols.append(on)
+    best = np.inf
+    for counts in itertools.product(range(most + 1), repeat=len(options)):
+        cover = sum(c * col for c, col in zip(counts, cols, strict=True))
+        if np.all(cover >= problem.required[0] - 1e-9):
+            best = min(best, sum(c * t.hours for c, (t, _) in zip(counts, options, strict=True)))
+    return best
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_one_day_optimum_equals_enumeration(seed):
+    """Shifts and break starts: the programme's paid hours are the enumerated optimum."""
+    rng = np.random.default_rng(seed)
+    br = Activity("b", "break", 30, (60.0, 90.0))
+    tpl = (Template(480, 3, (br,)), Template(540, 3, (br,)), Template(480, 2))
+    req = rng.integers(0, 3, size=(1, 8)).astype(float)
+    problem = Problem(req, 480, 30, tpl, FREE)
+    plan = solve(problem)
+    assert plan.paid_hours == _enumerate_one_day(problem, 3)
+    assert np.all(coverage(problem, plan.groups) >= req - 1e-9)
+    assert plan.lp_bound <= plan.paid_hours + 1e-6
+
+
+def test_days_off_optimum_equals_enumeration():
+    """Day patterns under weekly rules: the optimum of every pattern mix, by enumeration."""
+    req = np.array([[2.0, 2.0], [1.0, 1.0], [2.0, 2.0]])  # 3 days, 2 intervals of 30 min
+    rules = dataclasses.replace(FREE, min_weekly_hours=2.0, max_days_per_week=2)
+    problem = Problem(req, 480, 30, (Template(480, 1),), rules)
+    plan = solve(problem)
+    patterns = [q for r in (2,) for q in itertools.combinations(range(3), r)]
+    best = np.inf
+    for counts in itertools.product(range(4), repeat=len(patterns)):
+        per_day = [sum(c for c, q in zip(counts, patterns, strict=True) if d in q)
+                   for d in range(3)]
+        if all(per_day[d] >= req[d, 0] for d in range(3)):
+            best = min(best, sum(counts) * 2)
+    assert plan.paid_hours == best == 6
+    assert all(len(g.days) == 2 for g in plan.groups)
+    assert check_roster(plan.agent_weeks(problem), rules) == []
+
+
+def test_stretch_rule_pairs_breaks_in_order():
+    """A tight stretch limit is kept by every agent and priced at the enumerated optimum."""
+    b1 = Activity("b1", "break", 30, (60.0, 120.0))
+    b2 = Activity("b2", "break", 30, (180.0, 240.0))
+    rules = dataclasses.replace(FREE, max_stretch_hours=2.0)
+    req = np.zeros((1, 10))
+    req[0, 4] = req[0, 6] = 1  # 10:00 and 11:00 on queue
+    problem = Problem(req, 480, 30, (Template(480, 5, (b1, b2)),), rules)
+    plan = solve(problem)
+    assert check_roster(plan.agent_weeks(problem), rules) == []
+    # one agent would need b1 at 60 and b2 at 240: 150 minutes on queue between them, over
+    # the 120 allowed; so two agents (60 and 180; 120 and 240), and one without the rule
+    assert plan.paid_hours == 10
+    (cost,) = rule_costs(problem, plan.paid_hours, rules=["max_stretch_hours"])
+    assert (cost.without, cost.cost) == (5, 5)
+
+
+# --------------------------------------------------------------------------- the checker
+
+
+def _week(days, start=480.0, hours=8.0, acts=(("l", "lunch", 240.0, 30.0, True),
+                                              ("b", "break", 120.0, 15.0, True),
+                                              ("c", "break", 360.0, 15.0, True))):
+    return AgentWeek({d: (start, hours, acts) for d in days})
+
+
+RULES = Rules()
+
+
+def test_a_legal_roster_passes():
+    """Five 8-hour days with breaks and a weekend off keep every rule."""
+    assert check_roster([_week(range(5))] * 2, RULES) == []
+
+
+@pytest.mark.parametrize("roster, field", [
+    ([_week(range(5), hours=10.0, acts=(("l", "lunch", 240.0, 30.0, True),
+                                        ("b", "break", 120.0, 15.0, True),
+                                        ("c", "break", 360.0, 15.0, True),
+                                        ("d", "break", 480.0, 15.0, True)))],
+     "labour.max_daily_hours"),
+    ([_week(range(6))], "labour.max_days_per_week"),
+    ([AgentWeek({d: (480.0, 9.0, _week([0]).days[0][2]) for d in range(5)})],
+     "labour.max_weekly_hours"),
+    ([_week([0], hours=4.0, acts=(("b", "break", 90.0, 15.0, True),))],
+     "labour.min_weekly_hours"),
+    ([_week([0], hours=3.0, acts=())], "labour.min_shift_hours"),
+    ([AgentWeek({0: (900.0, 8.0, _week([0]).days[0][2]),
+                 1: (480.0, 8.0, _week([0]).days[0][2])})], "labour.min_daily_rest_hours"),
+    ([_week(range(7))], "labour.min_weekly_rest_hours"),
+    ([_week(range(3), hours=6.0, acts=(("t", "training", 120.0, 30.0, True),))],
+     "labour.break_after_hours"),
+    ([_week(range(5), acts=(("b", "break", 120.0, 15.0, True),
+                            ("c", "break", 240.0, 10.0, True),
+                            ("t", "training", 360.0, 15.0, True)))],
+     "schedule.min_break_minutes"),
+    ([_week(range(5), acts=(("l", "lunch", 60.0, 30.0, True),
+                            ("b", "break", 120.0, 15.0, True)))],
+     "labour.max_stretch_hours"),
+    ([_week(range(5))] + [_week(range(3), hours=6.0, acts=(("l", "lunch", 150.0, 30.0, True),))
+                          ] * 3, "labour.max_part_time_share"),
+])
+def test_each_rule_rejects_a_violating_roster(roster, field):
+    """A roster breaking one rule is rejected, and the message names that rule's field."""
+    problems = check_roster(roster, RULES)
+    assert problems, field
+    assert any(field in p for p in problems), problems
+
+
+def test_overlapping_or_outside_activities_are_rejected():
+    """Activities that overlap, or run past the shift, are rejected."""
+    acts = (("l", "lunch", 240.0, 30.0, True), ("b", "break", 250.0, 15.0, True),
+            ("c", "break", 470.0, 15.0, True))
+    problems = check_roster([_week(range(5), acts=acts)], RULES)
+    assert any("overlap" in p for p in problems)
+    assert any("outside the shift" in p for p in problems)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_demand_outside_every_shift_names_the_interval():
+    """A need no allowed shift covers is named by day and time."""
+    req = np.zeros((1, 8))
+    req[0, 7] = 1
+    problem = Problem(req, 480, 30, (Template(480, 2),), FREE)
+    with pytest.raises(PlanError, match=r"day 0 11:30 needs 1 agents on queue but no allowed "
+                       r"shift covers it"):
+        solve(problem)
+
+
+def test_demand_over_the_head_count_names_the_interval():
+    """More agents needed in an interval than allowed in all: the interval is named."""
+    req = np.full((1, 4), 3.0)
+    problem = Problem(req, 480, 30, (Template(480, 2),), FREE, max_agents=2)
+    with pytest.raises(PlanError, match=r"day 0 08:00 needs 3 agents on queue, more than the "
+                       r"2 agents allowed in all"):
+        solve(problem)
+
+
+def test_a_rule_that_rules_out_every_template_is_named():
+    """Shifts too long for the stretch rule: the rule's field is named, not a solver status."""
+    problem = Problem(np.ones((1, 4)), 480, 30, (Template(480, 4),),
+                      dataclasses.replace(FREE, max_stretch_hours=2.0))
+    with pytest.raises(PlanError, match=r"no shift template is allowed: of the 1 templates, 1 "
+                       r"by labour.max_stretch_hours"):
+        solve(problem)
+
+
+def test_an_infeasible_rule_mix_names_the_binding_rule():
+    """Only part-time shifts cover the need but none may be part-time: that rule is named."""
+    problem = Problem(np.ones((1, 4)), 480, 30, (Template(480, 2),),
+                      dataclasses.replace(FREE, max_part_time_share=0.0))
+    with pytest.raises(PlanError, match=r"under labour.max_part_time_share = 0 \(the "
+                       r"agreement's part-time share\); without that rule one exists"):
+        solve(problem)
+
+
+def test_rule_cost_is_the_difference_of_two_optima():
+    """A binding rule's price is paid hours with it minus without it; a slack rule costs 0."""
+    req = np.array([[1.0, 1.0, 0.0, 0.0]])
+    tpl = (Template(480, 2), Template(480, 1))
+    rules = dataclasses.replace(FREE, min_shift_hours=2.0)
+    problem = Problem(req, 480, 30, tpl, rules)
+    plan = solve(problem)
+    costs = {c.rule: c for c in rule_costs(problem, plan.paid_hours,
+                                           rules=["min_shift_hours", "max_weekly_hours"])}
+    assert plan.paid_hours == 2
+    assert costs["min_shift_hours"].without == 1 and costs["min_shift_hours"].cost == 1
+    assert costs["max_weekly_hours"].cost == 0
