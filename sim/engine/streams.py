@@ -14,6 +14,7 @@ and one shared generator is set to each key's state in turn.
 
 from __future__ import annotations
 
+import struct
 import zlib
 from itertools import accumulate
 
@@ -31,6 +32,15 @@ _PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645
 #: consecutive last keys hashed at once, and how many such blocks a stream keeps (8 KiB
 #: each, least recently used evicted first)
 _BLOCK, _KEEP = 256, 256
+#: streams keyed by a call's number (a repeat's draws, a repeat's recording): keys run
+#: through the whole run in about the order calls end, so blocks are wider (the numpy
+#: hashing's fixed cost spread over more keys; a repeat uses about a third of them) and
+#: few are kept (two fronts: first calls and repeats), 128 KiB each:
+#: name -> (log2 of the block, blocks kept)
+_WIDE: dict[str, tuple[int, int]] = {"repeats": (12, 16), "monitoring": (12, 16)}
+_NARROW_BITS = _BLOCK.bit_length() - 1
+#: a key's four seed words (state high, low, increment high, low) from its block's bytes
+_words = struct.Struct("=4Q").unpack_from
 
 
 class Streams:
@@ -43,7 +53,7 @@ class Streams:
         self.replication = replication
         self._gens: dict[str, np.random.Generator] = {}  # fast: one per stream
         self._state = np.random.PCG64(0).state
-        self._blocks: dict[str, dict[tuple, np.ndarray]] = {}
+        self._blocks: dict[str, dict[tuple, bytes]] = {}
 
     def rng(self, name: str, *key: int) -> np.random.Generator:
         """The generator for stream ``name`` at ``key`` (e.g. a day, or an agent's key)."""
@@ -89,25 +99,31 @@ class Streams:
 
         None when a key is outside [0, 2**32) (numpy splits those into several words).
         """
-        *head, last = key
+        last = key[-1]
         if last < 0 or last >> 32:
             return None
-        block = (*head, last // _BLOCK)
-        blocks = self._blocks.setdefault(name, {})
+        bits, keep = _WIDE.get(name, (_NARROW_BITS, _KEEP))
+        block = (*key[:-1], last >> bits)
+        blocks = self._blocks.get(name)
+        if blocks is None:
+            blocks = self._blocks[name] = {}
         states = blocks.pop(block, None)
         if states is not None:
             blocks[block] = states  # the most recently used last (evicted least recently)
         else:
+            head = key[:-1]
             if any(k < 0 or k >> 32 for k in head):
                 return None
-            if len(blocks) >= _KEEP:
+            if len(blocks) >= keep:
                 # the least recently used: a block per agent (a seat's days, a score per
                 # agent-day) is used once a day in turn and must not evict the others
                 del blocks[next(iter(blocks))]
-            lo = last // _BLOCK * _BLOCK
-            words = [self.seed, self.replication, STREAMS.index(name), *head]
-            states = blocks[block] = _pcg_states(words, lo, _BLOCK)
-        s_hi, s_lo, i_hi, i_lo = states[:, last % _BLOCK].tolist()
+            lo = last >> bits << bits
+            # each key's four words together (native uint64), read back without numpy
+            states = blocks[block] = _pcg_states(
+                [self.seed, self.replication, STREAMS.index(name), *head], lo, 1 << bits
+            ).T.tobytes()
+        s_hi, s_lo, i_hi, i_lo = _words(states, (last & ((1 << bits) - 1)) << 5)
         inc = ((i_hi << 64 | i_lo) << 1 | 1) & _M128
         # pcg_setseq_128_srandom_r: from state 0, a step, add the seed, a step
         return ((inc + (s_hi << 64 | s_lo)) * _PCG_MULT + inc) & _M128, inc
