@@ -484,8 +484,14 @@ class PlanAnswer:
             lines.append(f"- LP lower bound on the last requirement: {o['lp_bound']:,.1f} paid "
                          f"hours; the plan is {100 * d['over_lp_bound']:.1f}% above it.")
         if d["saving_vs_two_step"] is not None:
-            lines.append(f"- Paid hours against the two-step plan verified to the same goal: "
-                         f"{100 * d['saving_vs_two_step']:+.1f}% fewer.")
+            save = d["saving_vs_two_step"]
+            both = o["meets_goal"] and d["two_step"]["meets_goal"]
+            lines.append(
+                f"- Paid hours against the two-step plan: {100 * abs(save):.1f}% "
+                f"{'fewer' if save >= 0 else 'more'}"
+                + (" (both verified to the same goal)." if both else
+                   " (NOT at the same goal: a plan that does not meet it within --rounds is "
+                   "cheaper than it should be; give more --rounds)."))
         if self.costs:
             lines += ["", "## What each rule costs (paid hours over the planned days)", "",
                       "| rule | field | with | without | cost |", "|---|---|---|---|---|"]
@@ -571,15 +577,20 @@ def figure(answer: PlanAnswer, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     df = interval_table(answer)
-    x = np.arange(len(df))
+    x = np.arange(len(df) + 1)  # interval edges: the last interval drawn to its end
+
+    def steps(col: str) -> np.ndarray:
+        v = df[col].to_numpy(float)
+        return np.r_[v, v[-1:]]
+
     fig, ax = plt.subplots(figsize=(11, 4))
-    ax.step(x, df["erlang_required"], where="post", label="required (Erlang)", color="0.5")
-    ax.step(x, df["required"], where="post", label="required (raised by simulation)",
+    ax.step(x, steps("erlang_required"), where="post", label="required (Erlang)", color="0.5")
+    ax.step(x, steps("required"), where="post", label="required (raised by simulation)",
             color="tab:red")
-    ax.step(x, df["planned_on_queue"], where="post", label="planned on queue",
+    ax.step(x, steps("planned_on_queue"), where="post", label="planned on queue",
             color="tab:blue")
-    ax.plot(x + 0.5, df["simulated_on_queue"], ".", ms=3, label="simulated on queue (mean)",
-            color="tab:green")
+    ax.plot(x[:-1] + 0.5, df["simulated_on_queue"], ".", ms=3,
+            label="simulated on queue (mean)", color="tab:green")
     n = answer.scenario.horizon.intervals_per_day
     for d in range(1, answer.scenario.horizon.days):
         ax.axvline(d * n, color="0.85", lw=0.8)

@@ -1,0 +1,142 @@
+"""ccsim plan end to end on a tiny centre: solve, simulate, raise, and a folder ccsim run takes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.cli import main
+from analysis.plan import Verified, build_problem, raise_requirement, to_scenario
+from analysis.staffing import erlang_requirements, requirement
+from analysis.stats import t_interval
+from sim.engine.schedule import erlang_required
+from sim.model import simulate
+from sim.planning.shifts import check_roster, solve
+from sim.scenario import load_scenario
+
+TINY = """
+description = "A tiny centre for the planning tests"
+rationale = "Small enough to plan and simulate in seconds."
+[horizon]
+days = 2
+open = "08:00"
+hours = 8
+interval_minutes = 30
+[demand]
+calls_per_day = 500
+profile = [1, 1.2, 1.4, 1.4, 1.2, 1.1, 1.2, 1.3, 1.2, 1, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
+[staffing.shifts.day]
+start = "08:00"
+hours = 8
+agents = 10
+[schedule.activities.break1]
+kind = "break"
+minutes = 15
+window_minutes = [90, 150]
+[schedule.activities.lunch]
+kind = "lunch"
+minutes = 30
+window_minutes = [210, 270]
+min_shift_hours = 5.5
+[behaviour]
+login_delay_max_s = 120
+unplanned_breaks_per_hour = 0.2
+[labour]
+max_part_time_share = 1.0
+min_weekly_hours = 0
+max_days_per_week = 1
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    """The tiny scenario as a file."""
+    path = tmp_path_factory.mktemp("plan") / "tiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+@pytest.fixture(scope="module")
+def planned(tiny, tmp_path_factory) -> tuple[Path, dict]:
+    """``ccsim plan`` on the tiny centre: 3 replications, at most 2 rounds, no extras."""
+    out = tmp_path_factory.mktemp("plan-out") / "out"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        status = main(["plan", str(tiny), "--target", "0.8@20", "--reps", "3", "--rounds", "2",
+                       "--no-costs", "--no-two-step", "--executor", "serial", "--json",
+                       "--out", str(out)])
+    assert status == 0
+    return out, json.loads(buf.getvalue())
+
+
+def test_staff_and_plan_share_one_requirement(tiny):
+    """The requirement ccsim plan plans to is ccsim staff's Erlang column and the engine's."""
+    s = load_scenario(tiny)
+    ours = requirement(s, 1, 0.8, 20)
+    assert np.array_equal(ours, erlang_required(s, 0.8, 20))
+    assert np.array_equal(erlang_requirements(s, 0.8, 20)["erlang_agents"].to_numpy(), ours)
+
+
+def test_the_plan_folder_holds_a_scenario_ccsim_run_takes(planned):
+    """scenario.toml loads unchanged and simulates; the roster has a row per agent and day."""
+    out, result = planned
+    names = sorted(p.name for p in out.iterdir())
+    for f in ("scenario.toml", "roster.csv", "intervals.csv", "staffing.png", "report.md",
+              "plan.json"):
+        assert f in names
+    s = load_scenario(out / "scenario.toml")
+    opt = result["optimised"]
+    assert sum(sh.agents for sh in s.staffing.shifts.values()) == opt["agents"]
+    roster = pd.read_csv(out / "roster.csv")
+    assert len(roster) == opt["agents"] * s.horizon.days
+    # max_days_per_week = 1: every agent works one of the two days, the other is a day off
+    assert (roster.groupby("agent")["works"].sum() == 1).all()
+    assert set(s.labour.days_off) == set(s.staffing.shifts)
+    assert roster["agent"].str.fullmatch(r"p\d\d-[0-9.]+h-\d{4}-\d{3}").all()
+    r = simulate(s, seed=5)
+    paid = roster["paid_hours"].sum() / s.horizon.days
+    assert r.kpis["paid_agent_hours"] >= paid - 1e-9  # days off are not paid (overtime on top)
+    assert r.kpis["paid_agent_hours"] <= paid + 0.05 * paid
+
+
+def test_the_loop_raises_until_the_goal_or_its_rounds(planned):
+    """Each round's requirement grows by the intervals raised; the last is what was planned."""
+    _, result = planned
+    rounds = result["optimised"]["rounds"]
+    assert 1 <= len(rounds) <= 2
+    for a, b in zip(rounds, rounds[1:], strict=False):
+        assert b["required_hours"] == pytest.approx(a["required_hours"] + a["raised"] * 0.5)
+    last = rounds[-1]
+    assert last["meets"] == (last["below_bound"] <= 0.1 + 1e-12)
+
+
+def test_missed_intervals_are_raised_with_confidence(tiny):
+    """Only intervals whose upper confidence bound is below the target get an agent more."""
+    s = load_scenario(tiny)
+    req = np.array([[5.0, 5.0, 5.0]])
+    sl = np.array([[0.70, 0.70, 0.95], [0.72, 0.90, 0.97], [0.71, 0.60, 0.96]])
+    high = np.array([[t_interval(sl[:, i], 0.9).ci_high for i in range(3)]])
+    v = Verified(s, None, req, sl.mean(axis=0)[None], high, req, None, 0.3, None, 0, False,
+                 (sl < 0.8).mean(axis=0)[None])
+    new, n = raise_requirement(v, 0.8, 0.1)
+    assert n == 1 and new.tolist() == [[6.0, 5.0, 5.0]]  # the middle one is not sure
+
+
+def test_the_planned_roster_keeps_the_rules(tiny):
+    """The roster of the tiny centre passes the independent checker, breaks in their windows."""
+    s = load_scenario(tiny, {"labour.max_days_per_week": 2})
+    problem = build_problem(s, np.array([requirement(s, d, 0.8, 20) for d in range(2)], float))
+    plan = solve(problem)
+    assert check_roster(plan.agent_weeks(problem), problem.rules) == []
+    planned = to_scenario(s, plan, problem, "tiny-plan")
+    for name, act in planned.schedule.activities.items():
+        base = s.schedule.activities[name.rsplit("-", 1)[-1]]
+        lo, hi = base.window_minutes
+        assert lo <= act.offset_minutes <= hi
