@@ -43,7 +43,7 @@ from analysis.store import (
 )
 from sim.engine.runtime import GC_THRESHOLD, few_collections  # noqa: F401 (re-exported)
 from sim.measure.kpi import KPIS
-from sim.measure.tables import publish_floor, team_days_table
+from sim.measure.tables import publish_floor, published_centre, team_days_table
 from sim.model import RunResult, simulate, warm_start
 from sim.people.observe import Observer, observers
 from sim.scenario import Scenario
@@ -112,7 +112,14 @@ def run_task(task: Task) -> RepOutput:
         if name == "team_days":  # the floor, whatever the scenario says (--individual aside)
             df = published_team_days(r, task.scenario, task.individual)
         tables[name] = df
-    return RepOutput(task.index, task.replication, r.kpis, r.provenance, tables)
+    kpis = r.kpis
+    if not task.individual:  # a centre with few agents at work: its agents' figures blanked
+        daily, intervals, kpis = published_centre(
+            tables.get("daily"), tables.get("intervals"), kpis, r.agent_days,
+            task.scenario.horizon.interval_s, publish_floor(task.scenario.teams.min_group))
+        tables.update({n: t for n, t in (("daily", daily), ("intervals", intervals))
+                       if t is not None})
+    return RepOutput(task.index, task.replication, kpis, r.provenance, tables)
 
 
 def published_team_days(r: RunResult, scenario: Scenario, individual: bool) -> pd.DataFrame:

@@ -8,6 +8,8 @@ published groups from the day's total (the centre's daily figures make every tot
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,15 @@ import pytest
 import tomli_w
 
 from analysis.cli import main
-from sim.measure.tables import PUBLISH_FLOOR, publish_floor, suppress_cells
+from sim.measure.tables import (
+    PUBLISH_FLOOR,
+    agent_figures,
+    interval_heads,
+    publish_floor,
+    published_centre,
+    small_intervals,
+    suppress_cells,
+)
 from sim.model import simulate
 from sim.scenario import load_scenario
 from tests.conftest import small_dict
@@ -190,3 +200,91 @@ def test_teams_of_one_write_no_agent_rows(tmp_path):
                           / "team_days.parquet")
     worked = ind[~ind["suppressed"]]
     assert len(worked) > 0 and (worked["agents"] == 1).all()
+
+
+# --------------------------------------------------------------------------- small centres
+
+
+def tiny_scenario(tmp_path: Path) -> Path:
+    """A received centre of 3 agents on two days under a punitive individual regime."""
+    d = small_dict(horizon={"days": 2, "open": "08:00", "hours": 2, "interval_minutes": 30,
+                            "warmup_days": 0})
+    d["staffing"] = {"shifts": {"a": {"start": "08:00", "hours": 2, "agents": 3}}}
+    d["demand"]["calls_per_day"] = 60
+    d["teams"] = {"size": 3, "min_group": 1}
+    d["measurement"] = {"level": "individual"}
+    d["monitoring"] = {"feedback": "punitive"}
+    path = tmp_path / "tiny.toml"
+    path.write_bytes(tomli_w.dumps(d).encode())
+    return path
+
+
+def test_a_centre_under_the_floor_is_described_by_nothing_written(tmp_path):
+    """3 agents: no written table, KPI or report cell gives their figures; --individual does.
+
+    The customers' figures (offered, answered, service level, ASA...) stay.
+    """
+    scenario = tiny_scenario(tmp_path)
+    out = tmp_path / "agg"
+    rep = run_cli(scenario, out)
+    daily, intervals = (pd.read_parquet(rep / f"{n}.parquet") for n in ("daily", "intervals"))
+    kpis = pd.read_csv(out / "kpis.csv")
+    manifest = json.loads((rep / "manifest.json").read_text())["kpis"]
+    for name, table in (("daily", daily), ("intervals", intervals), ("kpis.csv", kpis)):
+        agents = agent_figures(c for c in table.columns if c not in ("scenario", "replication",
+                                                                     "warmup_days"))
+        assert {"occupancy", "adherence"} & set(agents) or "agents_ready" in agents, name
+        assert table[agents].isna().all().all(), f"{name}: {table[agents].notna().any()}"
+        assert table["offered"].notna().all() and table["service_level"].notna().all(), name
+    assert manifest["occupancy"] is None and manifest["warnings_per_agent"] is None
+    assert manifest["service_level"] is not None and manifest["asa_s"] is not None
+    assert pd.read_parquet(rep / "team_days.parquet")["suppressed"].all()
+    assert "agent" not in pd.read_parquet(rep / "calls.parquet").columns
+    page = (out / "report.html").read_text()
+    for k in ("occupancy", "adherence", "warnings_per_agent", "paid_agent_hours"):
+        assert re.search(rf"<tr><td>{k}</td><td>-", page), k  # the mean cell is blank
+    # with the run option --individual the same run writes them (and the agent tables)
+    ind_out = tmp_path / "ind"
+    ind = run_cli(scenario, ind_out, "--individual")
+    ind_daily = pd.read_parquet(ind / "daily.parquet")
+    assert ind_daily["occupancy"].notna().all() and ind_daily["adherence"].notna().all()
+    assert (ind / "agent_days.parquet").exists()
+    assert json.loads((ind / "manifest.json").read_text())["kpis"]["occupancy"] is not None
+
+
+def test_small_intervals_rule():
+    """An interval under the floor, then the smallest others until an insider is kept out.
+
+    Six agents work 08:00-10:00 and two 10:00-11:00 (hourly intervals): the last interval
+    (2 agents) is blanked, and with it the first (6 agents, the first on ties), so the
+    blanked intervals hold 8 agents: 7 without any one of them. With five agents only, the
+    day's intervals are blanked whole.
+    """
+    ad = pd.DataFrame({"day": 0, "login_s": [8 * 3600.0] * 6 + [10 * 3600.0] * 2,
+                       "logout_s": [10 * 3600.0] * 6 + [11 * 3600.0] * 2})
+    iv = pd.DataFrame({"day": 0, "interval": [0, 1, 2],
+                       "start_s": [8 * 3600.0, 9 * 3600.0, 10 * 3600.0]})
+    assert interval_heads(ad, iv["start_s"].to_numpy(), 3600.0).tolist() == [6, 6, 2]
+    assert small_intervals(ad, iv, 3600.0, 5).tolist() == [True, False, True]
+    # five agents and nobody after 10:00: 4 without one of them, whatever else is blanked
+    assert small_intervals(ad.iloc[:5], iv, 3600.0, 5).tolist() == [True, True, True]
+    assert small_intervals(ad, iv, 3600.0, 2).tolist() == [False, False, False]
+
+
+def test_a_small_day_blanks_the_days_and_the_runs_agent_figures():
+    """A day with 3 agents among days with 6: its row and intervals, and the run's KPIs.
+
+    The run's KPIs combine the days, so the small day would be the run minus the others.
+    """
+    ad = pd.DataFrame({"day": [0] * 6 + [1] * 3, "login_s": [0.0] * 6 + [86400.0] * 3,
+                       "logout_s": [3600.0] * 6 + [90000.0] * 3})
+    daily = pd.DataFrame({"day": [0, 1], "offered": [50, 40], "occupancy": [0.8, 0.9]})
+    iv = pd.DataFrame({"day": [0, 1], "interval": [0, 0], "start_s": [0.0, 86400.0],
+                       "offered": [50, 40], "agents_ready": [1.5, 0.5]})
+    kpis = {"offered": 90.0, "occupancy": 0.85, "stress_mean": 1.2}
+    d, i, k = published_centre(daily, iv, kpis, ad, 3600.0, 5)
+    assert d["occupancy"].isna().tolist() == [False, True] and d["offered"].tolist() == [50, 40]
+    assert i["agents_ready"].isna().tolist() == [False, True]
+    assert k["offered"] == 90.0 and np.isnan(k["occupancy"]) and np.isnan(k["stress_mean"])
+    same = published_centre(daily, iv, kpis, pd.concat([ad, ad.iloc[6:]]), 3600.0, 5)
+    assert same[0].equals(daily) and same[1].equals(iv) and same[2] == kpis  # 6 on day 1

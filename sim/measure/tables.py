@@ -8,6 +8,8 @@ the logs it is given.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -500,3 +502,109 @@ def team_days_table(agent_days: pd.DataFrame, agents: pd.DataFrame, actions: pd.
     out.loc[hidden, figures] = np.nan
     out["suppressed"] = hidden
     return out
+
+
+#: the customers' side of the centre-level tables and KPIs: kept whatever the head count
+#: (what callers got; the ``calls`` table, which is written anyway, holds the same)
+CUSTOMER_FIGURES = ("offered", "answered", "abandoned", "closed", "answered_within",
+                    "service_level", "intervals_below_target", "worst_interval_service_level",
+                    "asa_s", "abandon_rate", "p_wait", "aht_s", "repeat_call_rate",
+                    "released_rate", "service_level_target_met", "intervals_target_met_share",
+                    "abandon_target_met")
+#: the keys of a centre-level row (which day, which interval, the day's demand factor)
+CENTRE_KEYS = ("day", "interval", "start_s", "busyness")
+
+
+def agent_figures(columns: Iterable[str]) -> list[str]:
+    """The columns of a centre-level table or KPI set that describe the agents at work.
+
+    Everything but the customers' figures and the keys: adherence, occupancy, conformance,
+    stress, absence, attrition, paid hours and cost, warnings and chases per agent,
+    exceptions, quality, agents per status, ... (a new figure is the agents' by default).
+    """
+    return [c for c in columns if c not in CUSTOMER_FIGURES and c not in CENTRE_KEYS]
+
+
+def interval_heads(agent_days: pd.DataFrame, start: np.ndarray, length: float) -> np.ndarray:
+    """Per interval (start times ``start``, absolute seconds): the agents logged in during it.
+
+    An agent-day counts in every interval its log-in to log-out overlaps.
+    """
+    login = np.sort(agent_days["login_s"].to_numpy(float))
+    logout = np.sort(agent_days["logout_s"].to_numpy(float))
+    start = np.asarray(start, float)
+    # overlapping = logged in before the interval ends, minus logged out before it starts
+    return (np.searchsorted(login, start + length, side="left")
+            - np.searchsorted(logout, start, side="right"))
+
+
+def small_intervals(agent_days: pd.DataFrame, intervals: pd.DataFrame, length: float,
+                    floor: int) -> np.ndarray:
+    """Which interval rows may not show their agents' figures: primary and complementary.
+
+    Primary: fewer than ``floor`` agents logged in. Complementary, day by day: the day's
+    figures are published (``daily``, ``team_days``), so the blanked intervals' agents are
+    recoverable together as the day minus the published intervals; the same people work
+    many intervals, so what protects them is the number of distinct agents in the blanked
+    intervals: at least three and, without any one of them (an insider), ``floor``. While
+    that fails, the published interval with the fewest agents (the first on ties) is
+    blanked too; a day where it cannot hold is blanked whole (and is a small day, see
+    :func:`published_centre`).
+    """
+    starts = intervals["start_s"].to_numpy(float)
+    heads = interval_heads(agent_days, starts, length)
+    out = heads < floor
+    days = intervals["day"].to_numpy()
+    login, logout = agent_days["login_s"].to_numpy(float), agent_days["logout_s"].to_numpy(
+        float)
+    ad_day = agent_days["day"].to_numpy()
+    for d in np.unique(days[out]):
+        idx = np.flatnonzero(days == d)
+        mine = ad_day == d
+        # who is in which interval: agent-days of the day x its intervals
+        inside = (login[mine, None] < starts[idx] + length) & (logout[mine, None] > starts[idx])
+        for j in idx[np.argsort(heads[idx], kind="stable")]:
+            union = int(inside[:, out[idx]].any(axis=1).sum())
+            if union >= 3 and union - 1 >= floor:
+                break
+            out[j] = True
+    return out
+
+
+def published_centre(daily: pd.DataFrame | None, intervals: pd.DataFrame | None,
+                     kpis: dict[str, float], agent_days: pd.DataFrame, length: float,
+                     floor: int) -> tuple[pd.DataFrame | None, pd.DataFrame | None,
+                                          dict[str, float]]:
+    """The centre-level tables and KPIs as written without ``--individual``.
+
+    A small centre is otherwise described by them: the agents' figures (:func:`agent_figures`)
+    of a day on which fewer than ``floor`` agents worked are blanked in ``daily`` and in
+    every interval of that day; those of an interval with too few agents logged in by
+    :func:`small_intervals`. The run's KPIs are the days' combined, so a blanked day could be
+    recovered as the run minus the published days: when any day is blanked, the run's agent
+    KPIs are blanked too. The customers' figures stay. ``length``: the interval in seconds.
+    """
+    worked = agent_days.groupby("day").size()
+    small_days = set()
+    if daily is not None:
+        heads = worked.reindex(daily["day"].to_numpy(), fill_value=0).to_numpy()
+        small_days = set(daily["day"].to_numpy()[heads < floor].tolist())
+    if intervals is not None:
+        days = intervals["day"].to_numpy()
+        heads = worked.reindex(np.unique(days), fill_value=0)
+        small_days |= set(heads.index[heads.to_numpy() < floor].tolist())
+        hidden = small_intervals(agent_days, intervals, length, floor) | np.isin(
+            days, list(small_days))
+        if hidden.any():
+            intervals = intervals.copy()
+            cols = agent_figures(intervals.columns)
+            intervals[cols] = intervals[cols].astype(float)
+            intervals.loc[hidden, cols] = np.nan
+    if daily is not None and small_days:
+        daily = daily.copy()
+        cols = agent_figures(daily.columns)
+        daily[cols] = daily[cols].astype(float)
+        daily.loc[daily["day"].isin(small_days), cols] = np.nan
+    if small_days:
+        kpis = {k: (math.nan if k in set(agent_figures(kpis)) else v) for k, v in kpis.items()}
+    return daily, intervals, kpis
