@@ -374,8 +374,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "(default 0.95)")
     pl.add_argument("--rounds", type=argtypes.positive_int, default=8,
                     help="most solve-and-simulate rounds (default 8)")
-    pl.add_argument("--time-limit", type=argtypes.positive_float, default=60.0, metavar="S",
-                    help="seconds HiGHS may take per solve (default 60)")
+    pl.add_argument("--gap", type=argtypes.share, default=0.005, metavar="G",
+                    help="each solve stops within this relative gap of the optimum (default "
+                    "0.005: 0.5%%)")
+    pl.add_argument("--time-limit", type=argtypes.positive_float, default=300.0, metavar="S",
+                    help="seconds (wall clock) HiGHS may take per solve, a safety net: a solve "
+                    "stopped by it depends on the machine's load (default 300)")
     pl.add_argument("--no-two-step", action="store_true",
                     help="skip the two-step plan (Erlang, then set covering) it is compared with")
     pl.add_argument("--no-costs", action="store_true",
@@ -800,7 +804,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
                       confidence=args.confidence, seed=args.seed, reps=args.reps,
                       max_rounds=args.rounds, executor=executor, store=store,
                       two_step=not args.no_two_step, costs=not args.no_costs,
-                      time_limit=args.time_limit, progress=bar.update, say=say)
+                      time_limit=args.time_limit, gap=args.gap, progress=bar.update,
+                      say=say)
     names = write(answer, out)
     if args.json:
         print(json.dumps(json_safe(answer.as_dict())))
@@ -909,13 +914,14 @@ def cmd_import_acd(args: argparse.Namespace) -> int:
     from analysis.store import claim_output
 
     folder = args.replay_dir or replay_folder(args.scenario_out)
-    if args.reps:  # refused before the import's work, not after it
-        claim_output(folder, "import-acd", label="--replay-dir")
+    if args.reps and (folder.exists() or folder.is_symlink()):
+        claim_output(folder, "import-acd", label="--replay-dir")  # refused before the work
     est, scenario = import_report(args.report, args.scenario_out, args.base, args.force,
                                   seed=args.seed)
     print(fit(summary(est)))
     print(f"written {args.scenario_out} (extends {args.base})")
     if args.reps:
+        claim_output(folder, "import-acd", label="--replay-dir")
         r = replay(scenario, read_report(args.report), reps=args.reps, seed=args.seed)
         write_replay(r, folder, args.scenario_out.stem)
         print(fit("replay of the report's weeks (" f"{args.reps} replications): "

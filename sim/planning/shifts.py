@@ -577,9 +577,7 @@ def solve(problem: Problem, *, time_limit: float = 120.0, gap: float = 1e-4,
     paid = sum(g.template.hours * len(g.days) * g.agents for g in groups)
     bound = math.nan
     if lp_bound:
-        lp, lay2, _ = _solve_once(problem, rules, integral=False, time_limit=time_limit)
-        if lp is not None and lp.x is not None:
-            bound = float(lp.fun - _PER_AGENT * lp.x[lay2.n_col].sum())
+        bound = _lp_value(problem, rules, time_limit)
     gap_found = float(getattr(res, "mip_gap", 0.0) or 0.0)
     return Plan(groups, float(paid), cover, req, bound, gap_found,
                 time.perf_counter() - t0, lay.cols)
@@ -703,18 +701,25 @@ def _diagnose(problem: Problem, rules: Rules) -> str:
 
 @dataclass(frozen=True)
 class RuleCost:
-    """Paid hours with a rule and without it."""
+    """Paid hours with a rule and without it (the roster, and the LP relaxation)."""
 
     rule: str
     field: str
     what: str
     with_rule: float
     without: float
+    lp_with: float = math.nan
+    lp_without: float = math.nan
 
     @property
     def cost(self) -> float:
-        """Paid hours the rule adds (0: it does not bind)."""
+        """Paid hours the rule adds to the roster (0: it does not bind)."""
         return self.with_rule - self.without
+
+    @property
+    def lp_cost(self) -> float:
+        """What it adds to the LP bound: exact for the relaxation, free of solver tolerance."""
+        return self.lp_with - self.lp_without
 
 
 def rule_costs(problem: Problem, paid_hours: float, *, time_limit: float = 60.0,
@@ -726,15 +731,27 @@ def rule_costs(problem: Problem, paid_hours: float, *, time_limit: float = 60.0,
     so a cost smaller than ``gap * paid_hours`` is within the solver's tolerance.
     """
     out = []
+    lp_with = _lp_value(problem, problem.rules, time_limit)
     for rule in rules or RULES:
         if getattr(problem.rules, rule) == _RELAXED[rule]:
-            out.append(RuleCost(rule, RULES[rule][1], RULES[rule][0], paid_hours, paid_hours))
+            out.append(RuleCost(rule, RULES[rule][1], RULES[rule][0], paid_hours, paid_hours,
+                                lp_with, lp_with))
             continue
-        p = dataclasses.replace(problem, rules=problem.rules.relaxed(rule))
+        relaxed = problem.rules.relaxed(rule)
+        p = dataclasses.replace(problem, rules=relaxed)
         try:
             plan = solve(p, time_limit=time_limit, gap=gap, lp_bound=False)
             without = min(plan.paid_hours, paid_hours)
         except PlanError:
             without = paid_hours
-        out.append(RuleCost(rule, RULES[rule][1], RULES[rule][0], paid_hours, without))
+        out.append(RuleCost(rule, RULES[rule][1], RULES[rule][0], paid_hours, without,
+                            lp_with, _lp_value(problem, relaxed, time_limit)))
     return out
+
+
+def _lp_value(problem: Problem, rules: Rules, time_limit: float) -> float:
+    """Paid hours of the LP relaxation under ``rules`` (NaN: infeasible)."""
+    res, lay, _ = _solve_once(problem, rules, integral=False, time_limit=time_limit)
+    if res is None or res.x is None:
+        return math.nan
+    return float(res.fun - _PER_AGENT * res.x[lay.n_col].sum())
