@@ -46,9 +46,11 @@ _ON_QUEUE, _PLANNED, _UNPLANNED = 0, 1, 2
 class Agent:
     """An agent working a list of sessions ``(log-in time, shift end)``, one per day.
 
-    Every status change goes through :meth:`set_status`, the one door where it is
-    appended to the shared ``log`` (a :class:`~sim.engine.status.StatusLog`, typed columns) as
-    ``(agent, time, status)`` and where the agent's behaviour may watch it; a session
+    Every status change goes through :meth:`set_status` (written out inline, the same
+    lines, for Ready, Talk and ACW in :meth:`session`: change them together), the one door
+    where it is appended to the shared ``log`` (a :class:`~sim.engine.status.StatusLog`,
+    typed columns) as ``(agent, time, status)`` and where the agent's behaviour may watch
+    it; a session
     ends with a ``LOGGED_OUT`` row, so the rows tile logged-in time exactly. With ``days``
     (one :class:`~sim.engine.schedule.AgentDay` per session) the agent also logs in after its
     log-in delay, works its planned activities and takes unplanned breaks;
@@ -105,6 +107,12 @@ class Agent:
         hooks = getattr(behaviour, "status_hooks", None)
         self._hooks = (tuple(hooks) if hooks is not None else (behaviour.on_status,)
                        ) if self._watch else ()
+        # a change between two on-queue statuses (most of a run's) goes only to the parts
+        # that watch those too (``Behaviour.watches_queue``)
+        queue = getattr(behaviour, "queue_hooks", None)
+        if queue is None:
+            queue = self._hooks if behaviour.watches_queue else ()
+        self._queue_hooks = tuple(queue) if self._watch else ()
         handling = getattr(behaviour, "handling_hooks", None)
         if handling is None:
             handling = (behaviour.handling,)
@@ -118,7 +126,8 @@ class Agent:
         log.t.append(now)
         log.status.append(status)
         old, self.status = self.status, status
-        for hook in self._hooks:  # empty unless the behaviour watches status
+        # empty unless the behaviour watches status; Ready, Talk and ACW are 1, 2 and 3
+        for hook in self._queue_hooks if 0 < old < 4 and 0 < status < 4 else self._hooks:
             hook(self, old, status, now)
 
     def impose(self, status: int, length_s: float, reason: str) -> bool:
@@ -242,8 +251,11 @@ class Agent:
     def session(self) -> Generator[simpy.Event, object, None]:
         """One logged-in session: calls and breaks until the shift is over and the call done."""
         env, centre, k = self.env, self.centre, self.index
-        set_status = self.set_status
         timeout, talk, acw = env.timeout, centre.talk, centre.acw
+        # set_status inline for Ready, Talk and ACW (a Python frame less at most changes)
+        log_agent, log_t, log_status = (self.log.agent.append, self.log.t.append,
+                                        self.log.status.append)
+        hooks, queue_hooks = self._hooks, self._queue_hooks
         router = centre.router
         next_call, idle, callout = router.next_call, router.idle, router.acw_callout
         handle0, handle1 = self._handle0, self._handle1
@@ -266,7 +278,13 @@ class Agent:
             else:
                 i = next_call(self, now)
             if i is None:
-                set_status(READY, now)
+                # set_status(READY, now), inline
+                log_agent(k)
+                log_t(now)
+                log_status(READY)
+                old, self.status = self.status, READY
+                for hook in queue_hooks if 0 < old < 4 else hooks:
+                    hook(self, old, READY, now)
                 if self.due:  # imposed by a behaviour watching this very change
                     continue
                 self.wake = env.event()
@@ -283,7 +301,13 @@ class Agent:
             answered_by[i] = k
             if centre.answered is not None:
                 centre.answered.append(i)
-            set_status(TALK, now)
+            # set_status(TALK, now), inline
+            log_agent(k)
+            log_t(now)
+            log_status(TALK)
+            old, self.status = self.status, TALK
+            for hook in queue_hooks if 0 < old < 4 else hooks:
+                hook(self, old, TALK, now)
             extra = 0.0
             if handle0 is not None:  # the behaviour shapes the talk and wrap-up worked
                 # as Composite.handling: the first part's times, the second's on them
@@ -301,7 +325,14 @@ class Agent:
                 if callout and not (self.shift_over or self.due or self.need is not None):
                     nxt = yield from self._interruptible_acw(i, wrap)
                 else:
-                    set_status(ACW, now)
+                    # set_status(ACW, now), inline: from Talk, a change between queue
+                    # statuses (a hook may have changed nothing of the status since)
+                    log_agent(k)
+                    log_t(now)
+                    log_status(ACW)
+                    old, self.status = self.status, ACW
+                    for hook in queue_hooks if 0 < old < 4 else hooks:
+                        hook(self, old, ACW, now)
                     yield timeout(wrap)
         # anything still due when the shift is over is not taken (recorded, never lost)
         nan = math.nan
@@ -313,7 +344,7 @@ class Agent:
             self.break_log.append((self.day, self.need[0], nan, nan))
             self.need = None
             self.need_held = False
-        set_status(LOGGED_OUT, env.now)
+        self.set_status(LOGGED_OUT, env.now)
 
     def _interruptible_acw(self, i: int, wrap: float
                            ) -> Generator[simpy.Event, object, int | None]:

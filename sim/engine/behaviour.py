@@ -44,6 +44,10 @@ class Behaviour:
 
     #: call ``on_status`` at every status change (the status funnel)
     watches_status: bool = False
+    #: with ``watches_status``, call it for a change between two on-queue statuses (Ready,
+    #: Talk, After Call Work: most changes of a run) too; False only for a part whose
+    #: ``on_status`` does nothing then (the agent skips the call)
+    watches_queue: bool = True
     #: call ``handling`` for every call answered (talk and wrap-up as worked)
     adjusts_handling: bool = False
     #: call ``day_start`` at the start of every day, before anyone logs in

@@ -130,6 +130,9 @@ class Composite(Behaviour):
             self._s1 = self.status_parts[1] if len(self.status_parts) > 1 else None
         #: their hooks, bound: the agent calls them directly (no frame of the composite)
         self.status_hooks = tuple(p.on_status for p in self.status_parts)
+        #: those called for a change between two on-queue statuses (``watches_queue``)
+        self.queue_hooks = tuple(p.on_status for p in self.status_parts if p.watches_queue)
+        self.watches_queue = bool(self.queue_hooks)
         adjust = [p for p in (policy, strain) if p is not None and p.adjusts_handling]
         self.adjusts_handling = bool(adjust)
         #: the parts shaping handling, in order, bound (the agent adds their extra chances)

@@ -258,6 +258,7 @@ class _Breaks(Recorder):
 
 class _BreakWatch(Behaviour):
     watches_status = True
+    watches_queue = False  # a break starts from any status, never between queue statuses
 
     def __init__(self, strain: Strain, rows: list[tuple[int, int, float, float]]) -> None:
         self.strain, self.rows = strain, rows

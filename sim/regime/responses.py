@@ -45,6 +45,9 @@ class AgentPolicy(Behaviour):
     """One agent under the regime: remembers its warnings and breaches, defers breaks."""
 
     watches_status = True  # to start pending conversations when it logs in
+    #: a change between on-queue statuses does nothing here (see ``on_status``: the
+    #: tracker's spell is then a queue spell, and the agent was not logged out)
+    watches_queue = False
 
     def __init__(self, k: int, rng: np.random.Generator, rules: Rules, responses: Responses,
                  act: Act, *, policed: bool, aht_target: bool) -> None:
