@@ -45,19 +45,26 @@ import re
 import tempfile
 import textwrap
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import tomli_w
+from scipy import stats
 
 from sim.scenario import Scenario, format_clock, load_scenario
 from sim.scenario.loading import extends_chain, read_limited, shown
+from sim.scenario.sections import WEEKDAYS
 
 REQUIRED = ("date", "interval", "offered", "answered", "abandoned", "aht")
-OPTIONAL = ("asa", "agents")
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+OPTIONAL = ("asa", "agents", "short_abandoned", "answered_in_sl")
+#: whole-number columns (calls), required and optional
+COUNTS = ("offered", "answered", "abandoned", "short_abandoned", "answered_in_sl")
+#: weekdays in messages
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+#: the shortest report a weekly pattern is estimated from: 4 of each weekday with calls
+MIN_WEEKS = 4
 MAX_ROWS = 1_000_000
 #: largest report read, in bytes (a million rows of about 60 bytes, with room to spare)
 MAX_REPORT_BYTES = 128 * 1024 * 1024
@@ -92,6 +99,25 @@ class AcdEstimate:
     patience_s: float | None
     patience_method: str
     notes: list[str] = field(default_factory=list)
+    #: the profiles (peak 1) of the weekdays whose intraday shape is their own
+    week_profiles: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    #: the first open day of the report (day 0 of the written scenario) and the open days
+    start_date: str = ""
+    open_days: int = 0
+    #: open weekdays without a call (closed: a holiday of factor 0), as dates
+    holidays: tuple[str, ...] = ()
+    #: agents on queue per interval to staff (mean over the ordinary open days) and how
+    agents_on_queue: tuple[float, ...] = ()
+    agents_method: str = ""
+    #: totals of the optional columns (None: the column is absent)
+    short_abandoned: int | None = None
+    answered_in_sl: int | None = None
+    balk_probability: float = 0.0
+    balk_method: str = "none (no short_abandoned column; assumed 0)"
+    #: the roster chosen by :func:`fit` (name -> start, hours, agents); empty before
+    shifts: dict[str, dict] = field(default_factory=dict)
+    #: the abandonment fit's last simulated totals (abandoned, short, waited, ...)
+    fit_simulated: dict[str, float] = field(default_factory=dict)
 
 
 def _where(path: Path, row: int, column: str) -> str:
@@ -199,7 +225,7 @@ def _row(path: Path, k: int, cell: dict[str, str]) -> dict:
                        "interval start; use HH:MM between 00:00 and 23:59, e.g. 08:15")
     out["start_s"] = float(secs)
     out["weekday"] = out["date"].weekday()
-    for c in ("offered", "answered", "abandoned"):
+    for c in COUNTS[:3]:
         v = cell[c]
         if not re.fullmatch(r"\d+(\.0*)?", v):
             raise AcdError(f"{_where(path, k, c)}: {v!r} is not a number of calls; use a "
@@ -209,7 +235,26 @@ def _row(path: Path, k: int, cell: dict[str, str]) -> dict:
         raise AcdError(f"{_where(path, k, 'offered')}: {out['offered']} offered is fewer than "
                        f"answered ({out['answered']}) + abandoned ({out['abandoned']}); "
                        "offered must include both")
-    for c in ("aht", *OPTIONAL):
+    for c in ("short_abandoned", "answered_in_sl"):
+        if c not in cell:
+            continue
+        v = cell[c]
+        if v == "":
+            out[c] = math.nan
+            continue
+        if not re.fullmatch(r"\d+(\.0*)?", v):
+            raise AcdError(f"{_where(path, k, c)}: {v!r} is not a number of calls; use a "
+                           "whole number >= 0")
+        out[c] = int(float(v))
+    if out.get("short_abandoned", 0) > out["abandoned"]:
+        raise AcdError(f"{_where(path, k, 'short_abandoned')}: {out['short_abandoned']} short "
+                       f"abandons but {out['abandoned']} abandoned; short abandons are some of "
+                       "the abandoned calls (contradictory columns)")
+    if out.get("answered_in_sl", 0) > out["answered"]:
+        raise AcdError(f"{_where(path, k, 'answered_in_sl')}: {out['answered_in_sl']} answered "
+                       f"within the threshold but {out['answered']} answered; they are some of "
+                       "the answered calls (contradictory columns)")
+    for c in ("aht", "asa", "agents"):
         if c not in cell:
             continue
         v = cell[c]
@@ -228,6 +273,10 @@ def _row(path: Path, k: int, cell: dict[str, str]) -> dict:
             hint = " (required when calls were answered)" if need else ""
             raise AcdError(f"{_where(path, k, c)}: {v!r} is not {what}{hint}")
         out[c] = x
+    if out.get("agents") == 0 and out["answered"] > 0:
+        raise AcdError(f"{_where(path, k, 'agents')}: 0 agents on queue with {out['answered']} "
+                       "calls answered (contradictory columns); agents on queue must be > 0 "
+                       "when calls were answered")
     if out["answered"] > 0 and out["aht"] == 0:
         raise AcdError(f"{_where(path, k, 'aht')}: 0 s with {out['answered']} calls answered; "
                        "an answered call has a handle time > 0")
@@ -235,7 +284,11 @@ def _row(path: Path, k: int, cell: dict[str, str]) -> dict:
 
 
 def estimate(report: pd.DataFrame, base: Scenario, source: str = "report") -> AcdEstimate:
-    """Estimate the demand, handle time and a first patience from a checked report."""
+    """Estimate the weekly demand, handle time, staffing and a first patience from a report.
+
+    The report must cover at least 4 weeks (:data:`MIN_WEEKS`) with no open day missing;
+    the roster, balking and the final patience are chosen by :func:`fit`.
+    """
     notes: list[str] = []
     if report.attrs.get("encoding", "utf-8") != "utf-8":
         notes.append(f"the report is not UTF-8; it was read as {report.attrs['encoding']} "
@@ -268,6 +321,7 @@ def estimate(report: pd.DataFrame, base: Scenario, source: str = "report") -> Ac
                        "ends after 24:00")
     n = round((close_s - open_s) / step)
     dates = sorted(report["date"].unique())
+    span = (dates[-1] - dates[0]).days + 1
     slot = np.round((report["start_s"].to_numpy() - open_s) / step).astype(int)
     inside = (slot >= 0) & (slot < n)
     day = np.searchsorted(np.array(dates), report["date"].to_numpy())
@@ -276,22 +330,47 @@ def estimate(report: pd.DataFrame, base: Scenario, source: str = "report") -> Ac
     outside = int(report["offered"].to_numpy()[~inside].sum())
     if outside:
         notes.append(f"{outside} calls offered outside the opening hours were left out")
-    profile = grid.mean(axis=0)
-    profile = profile / profile.max()
     totals = grid.sum(axis=1)
-    mean_day = float(totals.mean())
     wd = np.array([d.weekday() for d in dates])
-    dow = {WEEKDAYS[w]: float(totals[wd == w].mean() / mean_day) for w in sorted(set(wd))}
+    open_wd = sorted({int(w) for w, t in zip(wd, totals, strict=True) if t > 0})
+    seen = {w: sum(1 for k in range(span) if (dates[0] + dt.timedelta(k)).weekday() == w)
+            for w in open_wd}
+    few = min(open_wd, key=lambda w: (seen[w], w))
+    if seen[few] < MIN_WEEKS:
+        raise AcdError(f"{shown(source)}: column 'date': the report covers {span} day"
+                       f"{'s' if span != 1 else ''} ({dates[0]} to {dates[-1]}), with "
+                       f"{seen[few]} {DAY_NAMES[few]}{'s' if seen[few] != 1 else ''}; at least "
+                       f"{MIN_WEEKS} weeks ({MIN_WEEKS} of each weekday with calls) are needed "
+                       "to estimate a weekly pattern and its day-to-day variation; export a "
+                       "longer report")
+    have = set(dates)
+    first_open = next(d for d in dates if d.weekday() in open_wd)
+    for k in range(span):  # every open weekday in the span must be in the report
+        d = dates[0] + dt.timedelta(k)
+        if d.weekday() in open_wd and d not in have:
+            wname = DAY_NAMES[d.weekday()]
+            raise AcdError(f"{shown(source)}: column 'date': no rows for {d} (a {wname}), "
+                           f"though the report's other {wname}s have calls: a gap; give that "
+                           "day's intervals (with 0 calls if the centre was closed)")
+    holidays = tuple(str(d) for d, w, t in zip(dates, wd, totals, strict=True)
+                     if w in open_wd and t == 0)
+    if holidays:
+        notes.append(f"{len(holidays)} open weekday(s) without a call are holidays (closed): "
+                     + ", ".join(holidays))
+    ordinary = np.array([w in open_wd and t > 0 for w, t in zip(wd, totals, strict=True)])
+    mean_day = float(totals[ordinary].mean())
+    dow = {WEEKDAYS[w]: float(totals[ordinary & (wd == w)].mean() / mean_day) for w in open_wd}
+    week_profiles, profile = _weekday_profiles(grid, ordinary, wd, open_wd)
     cv = 0.0
     groups = len(dow)
-    if len(dates) > groups and mean_day > 0:
-        resid = totals / np.array([dow[WEEKDAYS[w]] for w in wd])
-        var = float(((resid - mean_day) ** 2).sum() / (len(dates) - groups))
-        cv = math.sqrt(max(0.0, (var - mean_day) / mean_day**2))
+    m = ordinary.sum()
+    if m > groups:
+        f = np.array([dow[WEEKDAYS[w]] for w in wd[ordinary]])
+        resid = totals[ordinary] / f
+        var = float(((resid - mean_day) ** 2).sum() / (m - groups))
+        # a day of factor f has Var(total / f) = mean / f + cv^2 mean^2 (Poisson, Gamma day)
+        cv = math.sqrt(max(0.0, (var - float(np.mean(mean_day / f))) / mean_day**2))
         cv = min(cv, 2.0)
-    else:
-        notes.append("busyness_cv: too few days to tell day-to-day variation from the "
-                     "day-of-week pattern (needs more days than weekdays seen); set to 0")
     ans = report[report["answered"] > 0]
     answered = int(report["answered"].sum())
     if answered == 0:
@@ -302,13 +381,87 @@ def estimate(report: pd.DataFrame, base: Scenario, source: str = "report") -> Ac
     talk_share = t / (t + a) if t + a > 0 else 1.0
     offered, abandoned = int(report["offered"].sum()), int(report["abandoned"].sum())
     patience, method = _patience(report, aht, step, offered, abandoned, notes)
+    agents, agents_method = _agents_on_queue(report, grid, day, slot, inside, ordinary, aht,
+                                             step, n)
+    totals_of = {c: (int(report[c].fillna(0).sum()) if c in report and report[c].notna().any()
+                     else None) for c in ("short_abandoned", "answered_in_sl")}
+    open_days = sum(1 for k in range((dates[-1] - first_open).days + 1)
+                    if (first_open + dt.timedelta(k)).weekday() in open_wd)
     return AcdEstimate(
-        source=source, days=len(dates), open_s=open_s, hours=(close_s - open_s) / 3600,
-        interval_minutes=step / 60, profile=tuple(float(x) for x in profile),
+        source=source, days=int(ordinary.sum()) + len(holidays), open_s=open_s,
+        hours=(close_s - open_s) / 3600,
+        interval_minutes=step / 60, profile=profile,
         calls_per_day=mean_day, dow_factors=dow, busyness_cv=cv, aht_s=aht,
         talk_mean_s=aht * talk_share, acw_mean_s=aht * (1 - talk_share),
         abandon_rate=abandoned / offered if offered else 0.0, patience_s=patience,
-        patience_method=method, notes=notes)
+        patience_method=method, notes=notes, week_profiles=week_profiles,
+        start_date=str(first_open), open_days=open_days, holidays=holidays,
+        agents_on_queue=agents, agents_method=agents_method,
+        short_abandoned=totals_of["short_abandoned"],
+        answered_in_sl=totals_of["answered_in_sl"])
+
+
+#: a weekday keeps a profile of its own when its shape differs from the others' at this level
+PROFILE_TEST_LEVEL = 0.001
+
+
+def _weekday_profiles(grid: np.ndarray, ordinary: np.ndarray, wd: np.ndarray,
+                      open_wd: list[int]) -> tuple[dict[str, tuple[float, ...]],
+                                                   tuple[float, ...]]:
+    """The weekdays whose intraday shape is their own, and the shared profile (peak 1).
+
+    A weekday's offered calls per interval, added over its days, are tested against the
+    shared shape (chi-square, Poisson counts; the day's busyness scales a whole day, so it
+    leaves the shape alone) at :data:`PROFILE_TEST_LEVEL`; the weekdays that differ get
+    their own mean profile, the rest share one estimated from all of them. A raw mean per
+    weekday and interval over 4 weeks would copy each interval's Poisson noise into the
+    rates, and the more uneven rates make the simulation abandon more than the centre.
+    """
+    sums = {w: grid[ordinary & (wd == w)].sum(axis=0) for w in open_wd}
+    own: set[int] = set()
+    for _ in range(len(open_wd)):  # drop the most different weekday until none differs
+        shared = [w for w in open_wd if w not in own]
+        if len(shared) < 2:
+            break
+        pooled = sum(sums[w] for w in shared)
+        worst, p_worst = None, 1.0
+        for w in shared:
+            rest = pooled - sums[w]  # the shape of the others, so a weekday is not its own test
+            if rest.sum() <= 0:
+                continue
+            expect = rest / rest.sum() * sums[w].sum()
+            used = expect > 0
+            chi2 = float((((sums[w] - expect) ** 2)[used] / expect[used]).sum())
+            p = float(stats.chi2.sf(chi2, max(int(used.sum()) - 1, 1)))
+            if p < p_worst:
+                worst, p_worst = w, p
+        if worst is None or p_worst >= PROFILE_TEST_LEVEL:
+            break
+        own.add(worst)
+    shared = [w for w in open_wd if w not in own] or list(open_wd)
+    pooled = sum(sums[w] for w in shared)
+    week = {WEEKDAYS[w]: tuple(float(x) for x in sums[w] / sums[w].max()) for w in sorted(own)}
+    return week, tuple(float(x) for x in pooled / pooled.max())
+
+
+#: the occupancy assumed for the head count when the report has no agents column
+ASSUMED_OCCUPANCY = 0.85
+
+
+def _agents_on_queue(report: pd.DataFrame, grid: np.ndarray, day: np.ndarray,
+                     slot: np.ndarray, inside: np.ndarray, ordinary: np.ndarray, aht: float,
+                     step: float, n: int) -> tuple[tuple[float, ...], str]:
+    """Agents on queue per interval to staff: the report's mean, else workload / 0.85."""
+    if "agents" in report and report["agents"].notna().any():
+        g = np.zeros_like(grid)
+        vals = report["agents"].fillna(0.0).to_numpy()
+        np.add.at(g, (day[inside], slot[inside]), vals[inside])
+        return (tuple(float(x) for x in g[ordinary].mean(axis=0)),
+                "the report's agents on queue, mean per interval over the open days")
+    load = grid[ordinary].mean(axis=0) * aht / step
+    return (tuple(float(x) for x in load / ASSUMED_OCCUPANCY),
+            f"no agents column: the workload (offered x AHT) at an assumed occupancy of "
+            f"{ASSUMED_OCCUPANCY:.0%}")
 
 
 def _patience(report: pd.DataFrame, aht: float, step: float, offered: int, abandoned: int,
@@ -376,60 +529,106 @@ def one_line(text: str, limit: int = 200) -> str:
 #: report goes into a comment; the values are TOML data, written by the serializer)
 HEADER = """\
 # Written by `ccsim import-acd` from an ACD interval report (the rationale names it and says
-# how each value was estimated). Demand and handle time are the report's; shifts, breaks,
-# behaviour and everything else are the base scenario's (extends): plan shifts next
-# (docs/own-centre.md).
+# how each value was estimated). Demand (a weekly pattern), handle time, patience, balking
+# and a roster putting the report's agents on queue are the report's; breaks, behaviour and
+# everything else are the base scenario's (extends). horizon.days and demand.start_date
+# replay the report's weeks: change them for a forecast (docs/own-centre.md).
 """
 
 
-def scenario_data(est: AcdEstimate, extends: str, name: str) -> dict:
+def overrides(est: AcdEstimate, base: Scenario, shifts: dict[str, dict] | None = None
+              ) -> dict[str, object]:
+    """The imported values as dotted scenario keys (what the file sets over its base)."""
+    out: dict[str, object] = {
+        "horizon.open": format_clock(est.open_s),
+        "horizon.hours": float(f"{est.hours:g}"),
+        "horizon.interval_minutes": float(f"{est.interval_minutes:g}"),
+        "horizon.days": est.open_days,
+        "demand.calls_per_day": round(est.calls_per_day, 1),
+        "demand.busyness_cv": round(est.busyness_cv, 3),
+        "demand.profile": [round(x, 4) for x in est.profile],
+        "demand.week": {w: {"factor": round(f, 4)} | (
+            {"profile": [round(x, 4) for x in est.week_profiles[w]]}
+            if w in est.week_profiles else {}) for w, f in est.dow_factors.items()},
+        "demand.start_date": est.start_date,
+        "calls.talk.mean_s": round(est.talk_mean_s, 1),
+        "calls.acw.mean_s": round(est.acw_mean_s, 1),
+        "calls.balk_probability": round(est.balk_probability, 4),
+    }
+    if base.demand.first_weekday is not None:  # the start date's weekday decides
+        out["demand.first_weekday"] = WEEKDAYS[dt.date.fromisoformat(est.start_date).weekday()]
+    if est.holidays:
+        out["demand.holidays"] = [{"date": d, "name": "no calls in the report"}
+                                  for d in est.holidays]
+    if est.patience_s is not None:
+        out["calls.patience"] = {"distribution": "exponential", "mean_s": round(est.patience_s, 1)}
+    if base.calls.repeat_probability > 0:  # the report's offered calls include the repeats
+        out["calls.repeat_probability"] = 0.0
+    if shifts is not None:
+        from analysis.acd_replay import with_shifts
+
+        out["staffing.shifts"] = with_shifts(base, shifts)
+        if base.staffing.agents is not None:
+            out["staffing.agents"] = sum(sh["agents"] for sh in shifts.values())
+    return out
+
+
+def _nest(dotted: dict[str, object]) -> dict:
+    """``{"a.b": 1}`` as ``{"a": {"b": 1}}`` (TOML tables)."""
+    out: dict = {}
+    for key, value in dotted.items():
+        node = out
+        *parents, last = key.split(".")
+        for k in parents:
+            node = node.setdefault(k, {})
+        node[last] = value
+    return out
+
+
+def scenario_data(est: AcdEstimate, extends: str, name: str, base: Scenario,
+                  shifts: dict[str, dict] | None = None) -> dict:
     """The scenario ``import-acd`` writes, as TOML data (see :func:`scenario_toml`)."""
     source = one_line(est.source)
     dow = ", ".join(f"{k} {v:.3f}" for k, v in est.dow_factors.items())
+    pat = (f"{est.patience_s:.0f} s ({est.patience_method})" if est.patience_s is not None
+           else est.patience_method)
     parts = [
-        f"Imported by ccsim import-acd from the ACD report '{source}': {est.days} days, mean "
-        f"{est.calls_per_day:,.0f} calls offered a day, AHT {est.aht_s:.0f} s, "
-        f"{est.abandon_rate:.1%} abandoned. The profile is the mean offered per "
-        f"{est.interval_minutes:g}-minute interval; busyness_cv is the day-to-day variation "
-        "beyond Poisson after the day-of-week factors; talk and wrap-up split the AHT in the "
-        "base's proportions; the patience is a rough first estimate "
-        f"({est.patience_method}). Staffing, schedule and behaviour are the base's until "
-        "replaced.",
-        f"Day-of-week factors (daily offered / mean; the schema has none, so calls_per_day is "
-        f"the mean over all days): {dow}.",
+        f"Imported by ccsim import-acd from the ACD report '{source}': {est.days} days from "
+        f"{est.start_date}, mean {est.calls_per_day:,.0f} calls offered an open day, AHT "
+        f"{est.aht_s:.0f} s, {est.abandon_rate:.1%} abandoned. The weekly pattern is each "
+        f"open weekday's mean offered per {est.interval_minutes:g}-minute interval; "
+        "busyness_cv is the day-to-day variation beyond Poisson after the weekday means; "
+        "talk and wrap-up split the AHT in the base's proportions.",
+        f"Weekday factors (mean offered / mean open day): {dow}.",
+        f"Patience {pat}; balking {est.balk_probability:.3f} ({est.balk_method}).",
+        f"Staffing: shifts putting on queue {est.agents_method}; breaks and behaviour are the "
+        "base's.",
         *(f"Note: {one_line(n, 400)}." for n in est.notes),
     ]
     rationale = "\n\n".join(textwrap.fill(t, width=88) for t in parts)
-    calls: dict = {"talk": {"mean_s": round(est.talk_mean_s)},
-                   "acw": {"mean_s": round(est.acw_mean_s)}}
-    if est.patience_s is not None:
-        calls["patience"] = {"distribution": "exponential", "mean_s": round(est.patience_s)}
-    return {
+    data = {
         "extends": extends,
         "description": f"{one_line(name, 120)}: demand and handle time imported from an ACD "
                        f"report ({est.days} days)",
         "rationale": rationale,
-        "horizon": {"open": format_clock(est.open_s), "hours": float(f"{est.hours:g}"),
-                    "interval_minutes": float(f"{est.interval_minutes:g}")},
-        "demand": {"calls_per_day": round(est.calls_per_day),
-                   "busyness_cv": round(est.busyness_cv, 3),
-                   "profile": [round(x, 4) for x in est.profile]},
-        "calls": calls,
     }
+    return data | _nest(overrides(est, base, shifts))
 
 
-def scenario_toml(est: AcdEstimate, extends: str, name: str) -> str:
+def scenario_toml(est: AcdEstimate, extends: str, name: str, base: Scenario,
+                  shifts: dict[str, dict] | None = None) -> str:
     """A scenario file extending ``extends`` (a path relative to the written file).
 
     Every value is written by a TOML serializer (``tomli_w``), never by formatting text,
     so nothing in the report or its file name can become a line of the scenario; the only
-    comments are the fixed :data:`HEADER` and a line of the day-of-week factors (numbers).
+    comments are the fixed :data:`HEADER` and a line of the weekday factors (numbers).
     """
     # one comment line of numbers (weekday names and factors the code formats), made one
     # safe line all the same; everything from the report's name is data in the rationale
     dow = one_line(", ".join(f"{k} {v:.3f}" for k, v in est.dow_factors.items()))
-    return (HEADER + f"# Day-of-week factors (daily offered / mean; not in the schema): {dow}\n"
-            + tomli_w.dumps(scenario_data(est, extends, name), multiline_strings=True))
+    return (HEADER + f"# Weekday factors (mean offered / mean open day): {dow}\n"
+            + tomli_w.dumps(scenario_data(est, extends, name, base, shifts),
+                            multiline_strings=True))
 
 
 def _refuse_inputs(out_path: Path, report_path: Path, base_path: Path) -> None:
@@ -453,8 +652,13 @@ def _refuse_inputs(out_path: Path, report_path: Path, base_path: Path) -> None:
 
 
 def import_report(report_path: str | Path, out_path: str | Path,
-                  base_path: str | Path, force: bool = False) -> tuple[AcdEstimate, Scenario]:
-    """Read the report, write the scenario next to ``out_path``, and load it back."""
+                  base_path: str | Path, force: bool = False, seed: int = 0,
+                  fit_reps: int = 2) -> tuple[AcdEstimate, Scenario]:
+    """Read the report, staff and fit it by simulation, write the scenario, and load it back.
+
+    Staffing and abandonment: :mod:`analysis.acd_replay` (``fit_reps`` replications a fit
+    step, seed ``seed``).
+    """
     report_path, out_path, base_path = Path(report_path), Path(out_path), Path(base_path)
     if out_path.suffix != ".toml":
         raise AcdError(f"--out: {out_path} should be a .toml file")
@@ -465,10 +669,13 @@ def import_report(report_path: str | Path, out_path: str | Path,
                        "device); choose another name")
     if out_path.exists() and not force:
         raise AcdError(f"--out: {out_path} exists; choose another name or add --force")
-    est = estimate(read_report(report_path), base, source=report_path.name)
+    report = read_report(report_path)
+    est = estimate(report, base, source=report_path.name)
+    est = fit(est, report, base, seed=seed, reps=fit_reps)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     rel = os.path.relpath(base_path.resolve(), out_path.parent.resolve())
-    text = scenario_toml(est, Path(rel).as_posix(), out_path.stem)
+    text = scenario_toml(est, Path(rel).as_posix(), out_path.stem, base,
+                        est.shifts or None)
     # a temporary of our own naming next to the target (so extends resolves the same), never
     # a fixed name that could be a user's file
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.stem[:40]}.", suffix=".toml.tmp",
@@ -485,19 +692,107 @@ def import_report(report_path: str | Path, out_path: str | Path,
     return est, scenario.model_copy(update={"name": out_path.stem})
 
 
+def fit(est: AcdEstimate, report: pd.DataFrame, base: Scenario, seed: int = 0,
+        reps: int = 2) -> AcdEstimate:
+    """``est`` with its roster, patience and balking chosen by simulation of itself.
+
+    The roster puts the report's agents on queue (:func:`analysis.acd_replay.staff`); the
+    patience and balking make the simulated weeks abandon as the report did
+    (:func:`analysis.acd_replay.fit_abandonment`). A base the imported values do not fit
+    (a shift outside the opening hours, say) is the scenario's own error.
+    """
+    from analysis.acd_replay import fit_abandonment, staff
+
+    first = base.replace(overrides(est, base))  # the base's shifts, for the pilot's breaks
+    shifts, _ = staff(first, np.asarray(est.agents_on_queue), seed=seed)
+    scenario = base.replace(overrides(est, base, shifts))
+    abandoned = int(report["abandoned"].sum())
+    notes = list(est.notes)
+    patience, method = est.patience_s, est.patience_method
+    balk, balk_method = 0.0, est.balk_method
+    simulated: dict[str, float] = {}
+    if abandoned > 0:
+        start = est.patience_s if est.patience_s is not None else (
+            base.calls.patience.mean_s)
+        short_s = base.service_level.short_abandon_s
+        waited = None
+        if "asa" in report and report["asa"].notna().any():
+            r = report[report["asa"].notna()]
+            waited = float((r["asa"] * r["answered"]).sum())
+        got = fit_abandonment(recorded_days(scenario, report), abandoned,
+                              est.short_abandoned, short_s, start, seed=seed, reps=reps,
+                              answered_wait_s=waited)
+        patience, balk = got.patience_s, got.balk
+        simulated = {k: float(v) for k, v in got.simulated.items()}
+        keys = [k for k in ("abandoned", "short", "answered_wait_s") if k in got.recorded]
+        sim = ", ".join(f"{k} {got.simulated[k]:,.0f}" for k in keys)
+        rec = ", ".join(f"{k} {got.recorded[k]:,.0f}" for k in keys)
+        per = ("the longer abandons per second the answered calls waited (answered x asa)"
+               if waited else "the abandoned calls (no asa column: counts, which depend on "
+               "how busy the weeks were)")
+        method = (f"fitted by simulation of the report's weeks to {per}: {rec} recorded, "
+                  f"{sim} simulated after {got.steps} step{'s' if got.steps != 1 else ''}")
+        if not got.converged:
+            notes.append("patience and balking: the fit did not reach the recorded abandons "
+                         f"within {FIT_TOLERANCE_TEXT} in {got.steps} steps; the last values "
+                         "are written")
+        if est.short_abandoned is not None:
+            balk_method = (f"fitted to the {est.short_abandoned:,} short abandons (within "
+                           f"{short_s:g} s, service_level.short_abandon_s)")
+        else:
+            balk_method = ("assumed 0: the report has no short_abandoned column, so the "
+                           "abandons of the first seconds cannot be told from the others")
+    return replace(est, patience_s=patience, patience_method=method, balk_probability=balk,
+                   balk_method=balk_method, notes=notes, shifts=shifts,
+                   fit_simulated=simulated)
+
+
+FIT_TOLERANCE_TEXT = "2%"
+
+
+def recorded_days(scenario: Scenario, report: pd.DataFrame) -> Scenario:
+    """``scenario`` with each day's expected calls set to the day's recorded offered calls.
+
+    For the abandonment fit: each simulated day gets a day factor (a holiday entry) of its
+    recorded total over its expectation and no busyness, so the fitted patience and balking
+    answer for the congestion the report's weeks had, not for an average week's.
+    """
+    from sim.engine.demand import date_of, expected_calls
+
+    per_day = report.groupby("date")["offered"].sum()
+    days = []
+    for d in range(scenario.horizon.days):
+        want = float(expected_calls(scenario, d).sum())
+        got = float(per_day.get(date_of(scenario, d), 0.0))
+        days.append({"day": d, "factor": min(got / want, 100.0) if want > 0 else 0.0})
+    return scenario.replace({"demand.busyness_cv": 0.0, "demand.holidays": days})
+
+
 def summary(est: AcdEstimate) -> str:
     """What was estimated, in a few lines for the terminal."""
     pat = (f"{est.patience_s:.0f} s ({est.patience_method})" if est.patience_s is not None
            else est.patience_method)
+    heads = sum(sh["agents"] for sh in est.shifts.values())
+    paid = sum(sh["agents"] * sh["hours"] for sh in est.shifts.values())
     lines = [
-        f"{est.days} days of {one_line(est.source)}, open {format_clock(est.open_s)} for "
-        f"{est.hours:g} h in {est.interval_minutes:g}-minute intervals",
-        f"calls_per_day {est.calls_per_day:,.0f} (mean); busyness_cv {est.busyness_cv:.3f}",
-        "day-of-week factors (not in the schema; calls_per_day is the mean): "
-        + ", ".join(f"{k} {v:.3f}" for k, v in est.dow_factors.items()),
+        f"{est.days} days of {one_line(est.source)} from {est.start_date}, open "
+        f"{format_clock(est.open_s)} for {est.hours:g} h in {est.interval_minutes:g}-minute "
+        "intervals",
+        f"calls_per_day {est.calls_per_day:,.0f} (mean open day); busyness_cv "
+        f"{est.busyness_cv:.3f}",
+        "weekday factors: " + ", ".join(f"{k} {v:.3f}" for k, v in est.dow_factors.items()),
+        *([f"holidays (no calls): {', '.join(est.holidays)}"] if est.holidays else []),
         f"AHT {est.aht_s:.0f} s -> talk {est.talk_mean_s:.0f} s + ACW {est.acw_mean_s:.0f} s "
         "(the base's split)",
         f"abandoned {est.abandon_rate:.1%}; patience {pat}",
+        f"balking {est.balk_probability:.3f} ({est.balk_method})",
+        *([f"staffing: {heads} agents on {len(est.shifts)} shift patterns, {paid:g} paid hours "
+           f"a day ({est.agents_method})"] if est.shifts else []),
         *[f"note: {n}" for n in est.notes],
     ]
     return "\n".join(lines)
+
+
+def replay_folder(out_path: Path) -> Path:
+    """Where ``import-acd`` writes the replay by default: ``<out stem>-replay`` beside it."""
+    return out_path.with_name(f"{out_path.stem}-replay")

@@ -913,6 +913,9 @@ def cmd_import_acd(args: argparse.Namespace) -> int:
     from analysis.acd_replay import replay, write_replay
     from analysis.store import claim_output
 
+    if args.reps == 1:
+        raise CLIError("--reps 1: give 0 (no replay) or at least 2 (the band of one "
+                       "realisation needs the spread of two replications or more)")
     folder = args.replay_dir or replay_folder(args.scenario_out)
     if args.reps and (folder.exists() or folder.is_symlink()):
         claim_output(folder, "import-acd", label="--replay-dir")  # refused before the work

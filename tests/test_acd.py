@@ -6,22 +6,26 @@ import datetime as dt
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
+import tomli_w
 
-from analysis.acd import AcdError, estimate, import_report, read_report
+from analysis.acd import AcdError, estimate, import_report, read_report, summary
+from analysis.acd_replay import replay, write_replay
 from analysis.cli import main
+from sim.engine.demand import date_of
 from sim.model import simulate
-from sim.scenario import format_clock, load_scenario
-from tests.conftest import SCENARIOS
+from sim.scenario import format_clock, load_scenario, scenario_from_dict
+from tests.conftest import SCENARIOS, small_dict
 
 BASE = SCENARIOS / "base.toml"
 HEADER = "date,interval,offered,answered,abandoned,aht,asa\n"
 DOW = {0: 1.2, 1: 1.0, 2: 0.95, 3: 0.95, 4: 0.9}  # Monday busiest (known answer)
-WEEKS, CALLS, CV = 3, 7000.0, 0.1
+WEEKS, CALLS, CV = 4, 7000.0, 0.1
 
 
 def synthetic(tmp_path, seed=7):
-    """Three weeks of weekdays from base's profile, known day-of-week factors and CV."""
+    """Four weeks of weekdays from base's profile, known day-of-week factors and CV."""
     base = load_scenario(BASE)
     w = np.asarray(base.demand.profile, float)
     rng = np.random.default_rng(seed)
@@ -50,7 +54,7 @@ def test_synthetic_report_gives_back_its_profile_factors_and_volume(tmp_path):
     n_days = WEEKS * 5
     assert est.days == n_days and est.interval_minutes == 15
     assert format_clock(est.open_s) == "08:00" and est.hours == 12
-    # each slot's mean over 15 days: Poisson and day noise, relative sd <= ~4% at the
+    # each slot's mean over 20 days: Poisson and day noise, relative sd <= ~4% at the
     # smallest weights; 5 sd of the peak-normalised weights
     got = np.asarray(est.profile)
     sd = np.sqrt(1 / (CALLS * profile / profile.sum() * n_days) + CV**2 / n_days)
@@ -59,75 +63,16 @@ def test_synthetic_report_gives_back_its_profile_factors_and_volume(tmp_path):
     spread = CALLS * math.sqrt(CV**2 + np.var(list(DOW.values())) / 1.0) / math.sqrt(n_days)
     assert abs(est.calls_per_day - CALLS) < 3 * spread
     mean_factor = np.mean(list(DOW.values()))
-    for k, f in DOW.items():  # 3 days each: sd ~ CV / sqrt(3) of the factor
+    for k, f in DOW.items():  # 4 days each: sd ~ CV / sqrt(4) of the factor
         assert abs(est.dow_factors[("Mon", "Tue", "Wed", "Thu", "Fri")[k]] - f / mean_factor) \
             < 3 * CV / math.sqrt(WEEKS) * f, est.dow_factors
-    assert 0.02 < est.busyness_cv < 0.2  # 10 residual degrees of freedom: rough
+    assert 0.02 < est.busyness_cv < 0.2  # 15 residual degrees of freedom: rough
+    # every weekday has base's shape: none keeps a profile of its own; 20 open days
+    assert est.week_profiles == {} and est.start_date == "2018-03-05" and est.open_days == 20
     ans = rep[rep["answered"] > 0]
     assert est.aht_s == pytest.approx((ans["aht"] * ans["answered"]).sum() / ans["answered"].sum())
     assert est.talk_mean_s / est.aht_s == pytest.approx(255 / 300)
     assert est.abandon_rate == pytest.approx(0.05, abs=0.005)
-
-
-def test_written_scenario_loads_runs_and_names_what_was_not_in_the_schema(tmp_path, capsys):
-    """`ccsim import-acd` writes a scenario extending base that loads and runs a day."""
-    path, _ = synthetic(tmp_path)
-    out = tmp_path / "scen" / "mine.toml"
-    assert main(["import-acd", str(path), "--out", str(out), "--base", str(BASE)]) == 0
-    printed = capsys.readouterr().out
-    assert "day-of-week factors" in printed and "Mon" in printed and str(out) in printed
-    text = out.read_text()
-    assert "# Day-of-week factors" in text and "extends = " in text
-    s = load_scenario(out)
-    assert s.name == "mine" and len(s.demand.profile) == 48
-    assert s.staffing == load_scenario(BASE).staffing  # the rest is the base's
-    assert simulate(s.replace({"horizon.days": 1}), seed=1).kpis["answered"] > 0
-    assert main(["import-acd", str(path), "--out", str(out)]) == 2
-    assert "exists" in capsys.readouterr().err
-    assert main(["import-acd", str(path), "--out", str(out), "--base", str(BASE),
-                 "--force"]) == 0
-
-
-@pytest.fixture(scope="module")
-def simulated(tmp_path_factory):
-    """An interval report of 10 days of base.toml (true patience 180 s, exponential)."""
-    s = load_scenario(BASE, {"horizon.days": 10})
-    r = simulate(s, seed=4)
-    c = r.calls[r.calls["outcome"] == "answered"]
-    aht = (c["talk_s"] + c["acw_s"]).groupby([c["day"], c["interval"]]).mean()
-    rows = ["date,interval,offered,answered,abandoned,aht,asa,agents\n"]
-    for t in r.intervals.itertuples():
-        day = dt.date(2018, 3, 5) + dt.timedelta(days=int(t.day) + 2 * (int(t.day) // 5))
-        a = aht.get((t.day, t.interval), math.nan)
-        rows.append(f"{day},{format_clock(t.start_s % 86400)},{int(t.offered)},"
-                    f"{int(t.answered)},{int(t.abandoned)},{'' if math.isnan(a) else a:.6}"
-                    f",{t.asa_s:.3f},{t.agents_on_queue:.3f}\n")
-    p = tmp_path_factory.mktemp("acd") / "base.csv"
-    p.write_text("".join(rows))
-    return p, r
-
-
-def test_patience_first_estimates_on_a_simulated_report(simulated, tmp_path):
-    """The rough patience estimates land near base's 180 s.
-
-    ASA: within 25%; Erlang A on the intervals loaded under 90%: within a factor of 2, and
-    above, as documented.
-    """
-    path, r = simulated
-    base = load_scenario(BASE)
-    rep = read_report(path)
-    est = estimate(rep, base)
-    assert est.patience_method.startswith("offered x ASA")
-    assert 135 < est.patience_s < 225, est.patience_s
-    assert est.calls_per_day == pytest.approx(r.kpis["offered"] / 10)
-    est_a = estimate(rep.drop(columns="asa"), base)
-    assert est_a.patience_method.startswith("Erlang A")
-    assert 180 < est_a.patience_s < 360, est_a.patience_s
-    none = estimate(rep.drop(columns=["asa", "agents"]), base)
-    assert none.patience_s is None and "no agents or asa" in none.patience_method
-    out = tmp_path / "mine.toml"
-    _, s = import_report(path, out, BASE)
-    assert s.calls.patience.mean_s == pytest.approx(est.patience_s, abs=0.5)
 
 
 GOOD = HEADER + "2018-03-05,08:00,10,9,1,300,12\n2018-03-05,08:15,12,12,0,290,8\n"
@@ -181,3 +126,198 @@ def test_semicolons_decimal_commas_and_interval_ranges_are_read(tmp_path):
                  "2018-03-05;08:00-08:15;10;9;1;300,5;x\n2018-03-05;08:15-08:30;12;12;0;290;y\n")
     rep = read_report(p)
     assert rep["aht"].tolist() == [300.5, 290.0] and rep["start_s"].tolist() == [28800, 29700]
+
+
+# --------------------------------------------------------------------------- import and replay
+
+#: the known centre: Monday to Friday 08:00-12:00 in 30-minute intervals, Monday busiest,
+#: Friday with a morning profile of its own, one Wednesday closed, 5 agents, exponential
+#: talk (180 s), patience 90 s and 10% of callers balking
+TRUTH_WEEK = {"Mon": {"factor": 1.3}, "Tue": {}, "Wed": {}, "Thu": {"factor": 0.9},
+              "Fri": {"factor": 0.8, "profile": [2, 2, 2, 1.5, 1, 1, 1, 1]}}
+PROFILE = [1, 1.5, 2, 2, 1.5, 1.2, 1, 0.8]
+TRUTH = small_dict(
+    horizon__days=20, horizon__hours=4, horizon__interval_minutes=30,
+    demand__calls_per_day=240, demand__profile=PROFILE, demand__busyness_cv=0.08,
+    demand__start_date="2018-03-05", demand__week=TRUTH_WEEK,
+    demand__holidays=[{"date": "2018-03-21", "name": "closed"}],
+    calls={"talk": {"distribution": "exponential", "mean_s": 180},
+           "acw": {"distribution": "fixed", "mean_s": 0},
+           "patience": {"distribution": "exponential", "mean_s": 90},
+           "balk_probability": 0.1},
+    staffing={"shifts": {"a": {"start": "08:00", "hours": 4, "agents": 5}}},
+)
+REPORT_HEADER = ("date,interval,offered,answered,abandoned,aht,asa,agents,short_abandoned,"
+                 "answered_in_sl")
+
+
+def report_of(scenario, r) -> str:
+    """An ACD interval report (every optional column) of a simulated run, as CSV text."""
+    c = r.calls
+    ans = c[c["outcome"] == "answered"]
+    aht = (ans["talk_s"] + ans["acw_s"]).groupby([ans["day"], ans["interval"]]).mean()
+    short = c[(c["outcome"] == "abandoned") & (c["wait_s"] <= 5)].groupby(
+        ["day", "interval"]).size()
+    rows = [REPORT_HEADER]
+    for i in r.intervals.itertuples():
+        a = aht.get((i.day, i.interval), math.nan)
+        rows.append(f"{date_of(scenario, int(i.day))},{format_clock(i.start_s % 86400)},"
+                    f"{i.offered},{i.answered},{i.abandoned},"
+                    f"{'' if math.isnan(a) else round(a, 3)},"
+                    f"{0 if math.isnan(i.asa_s) else round(i.asa_s, 3)},"
+                    f"{i.agents_on_queue:.3f},{short.get((i.day, i.interval), 0)},"
+                    f"{i.answered_within}")
+    return "\n".join(rows) + "\n"
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory):
+    """Four weeks of the known centre simulated (seed 2), imported and replayed (5 reps)."""
+    folder = tmp_path_factory.mktemp("acd-import")
+    truth = scenario_from_dict(TRUTH)
+    run = simulate(truth, seed=2)
+    report = folder / "report.csv"
+    report.write_text(report_of(truth, run))
+    base = {k: v for k, v in small_dict(horizon__hours=4, demand__profile=[1] * 8,
+                                         horizon__interval_minutes=30).items() if k != "name"}
+    base["calls"] = {k: TRUTH["calls"][k] for k in ("talk", "acw")}  # the handle-time split
+    (folder / "base.toml").write_text(tomli_w.dumps(base))
+    est, scenario = import_report(report, folder / "mine.toml", folder / "base.toml")
+    rep = read_report(report)
+    r = replay(scenario, rep, reps=5, seed=0)
+    paths = write_replay(r, folder / "mine-replay", "mine")
+    return est, scenario, rep, r, paths
+
+
+def test_import_gives_back_the_weekly_pattern_within_its_ci(imported):
+    """Weekday factors, Friday's own profile, the closed Wednesday and the calendar."""
+    est, s, rep, _, _ = imported
+    assert (est.start_date, est.open_days, est.holidays) == ("2018-03-05", 20, ("2018-03-21",))
+    assert s.horizon.days == 20 and s.demand.start_date == "2018-03-05"
+    assert [h.date for h in s.demand.holidays] == ["2018-03-21"]
+    mean = np.mean([1.3, 1, 1, 0.9, 0.8])  # the truth's mean day, without the holiday's loss
+    m = 240 * mean
+    n_days = {"Mon": 4, "Tue": 4, "Wed": 3, "Thu": 4, "Fri": 4}
+    for w, day in TRUTH_WEEK.items():
+        f = day.get("factor", 1.0) / mean
+        # a weekday's mean over n days over the mean day's: Poisson and busyness of both
+        sd = math.sqrt((0.08**2 + 1 / (f * m)) / n_days[w] * f**2 + f**2 * (0.08**2 + 1 / m) / 19)
+        assert abs(est.dow_factors[w] - f) <= 3 * sd, (w, est.dow_factors[w], f, sd)
+    assert list(est.week_profiles) == ["Fri"] and s.demand.week["Fri"].profile is not None
+    fri = rep[[d.weekday() == 4 for d in rep["date"]]].groupby("start_s")["offered"].sum()
+    truth = np.array(TRUTH_WEEK["Fri"]["profile"], float) / sum(TRUTH_WEEK["Fri"]["profile"])
+    got = np.array(est.week_profiles["Fri"]) / sum(est.week_profiles["Fri"])
+    sd = np.sqrt(truth * (1 - truth) / fri.sum())  # multinomial shares of Friday's calls
+    assert np.all(np.abs(got - truth) <= 3 * sd), (got, truth)
+    assert est.calls_per_day == pytest.approx(rep["offered"].sum() / 19)
+
+
+def test_import_gives_back_patience_balking_and_staffing_within_their_ci(imported):
+    """Patience within 3 sd of 90 s, balking of 0.1, and the 5 agents on a 4-hour shift.
+
+    Patience: the fit matches the longer abandons per second waited, a count of L; its
+    relative sd is about sqrt(1/L + 1/(2L)) (the record's and two fit replications' Poisson
+    noise). Balking: the short abandons S over the calls that had to wait W, sd about
+    sqrt(1.5 S) / W.
+    """
+    est, s, rep, _, _ = imported
+    short, abandoned = int(rep["short_abandoned"].sum()), int(rep["abandoned"].sum())
+    long = abandoned - short
+    assert abs(est.patience_s / 90 - 1) <= 3 * math.sqrt(1.5 / long), (est.patience_s, long)
+    waited = est.fit_simulated["waited"]
+    assert abs(est.balk_probability - 0.1) <= 3 * math.sqrt(1.5 * short) / waited, (
+        est.balk_probability, short, waited)
+    assert s.calls.patience.mean_s == pytest.approx(est.patience_s, abs=0.05)
+    assert s.calls.balk_probability == pytest.approx(est.balk_probability, abs=5e-5)
+    # the base's shifts are kept with no agents (a scenario that extends merges tables)
+    assert {n: (sh.start, sh.hours, sh.agents) for n, sh in s.staffing.shifts.items()} == {
+        "a": (8 * 3600, 2.0, 0), "b": (8.5 * 3600, 1.5, 0), "acd-0800-4h": (8 * 3600, 4.0, 5)}
+    text = summary(est)
+    assert "weekday factors: Mon" in text and "holidays (no calls): 2018-03-21" in text
+    assert "staffing: 5 agents on 1 shift patterns, 20 paid hours a day" in text
+
+
+def test_replay_reproduces_the_report_within_the_simulations_band(imported):
+    """Service level, answered and abandoned shares of the period: |z| <= 3 each."""
+    _, _, _, r, paths = imported
+    t = r.totals.set_index("measure")
+    assert list(t.index) == ["answered share", "abandon rate", "service level"]
+    assert (t["z"].abs() <= 3).all(), t
+    # the tables and the figure are written; each interval of each date is in the table
+    assert sorted(p.name for p in paths) == ["replay-intervals.csv", "replay-totals.csv",
+                                             "replay-weekday.csv", "replay.md", "replay.png"]
+    cells = pd.read_csv(paths[0])
+    assert len(cells[cells["measure"] == "offered"]) == 20 * 8
+    closed = cells[(cells["date"] == "2018-03-21") & (cells["measure"] == "offered")]
+    assert (closed["recorded"] == 0).all() and (closed["simulated"] == 0).all()
+    assert r.summary[0].startswith("answered share: recorded ")
+
+
+def test_replay_names_a_difference_it_cannot_explain(imported):
+    """Twice the recorded abandons in one weekday-interval is named, with its likely cause."""
+    _, s, rep, _, _ = imported
+    worse = rep.copy()
+    hit = (worse["start_s"] == 9 * 3600) & np.array([d.weekday() == 1 for d in worse["date"]])
+    worse.loc[hit, "abandoned"] = worse.loc[hit, "abandoned"] * 2 + 10
+    r = replay(s, worse, reps=5, seed=0)
+    named = [u for u in r.unexplained if u.startswith("Tue 09:00 abandoned")]
+    assert len(named) == 1 and "likely patience and balking" in named[0], r.unexplained
+
+
+REPORT_ROWS = {"Mon": 0, "Tue": 1, "Wed": 2, "Thu": 3, "Fri": 4}
+
+
+def _weeks(weeks: int, skip: str = "", extra: str = "") -> str:
+    """Monday-to-Friday rows of two intervals for ``weeks`` weeks (``skip`` a date)."""
+    rows = [REPORT_HEADER]
+    for k in range(weeks * 7):
+        day = dt.date(2018, 3, 5) + dt.timedelta(k)
+        if day.weekday() < 5 and str(day) != skip:
+            rows += [f"{day},08:00,10,9,1,300,12,3,0,8", f"{day},08:30,12,12,0,290,8,3,0,11"]
+    return "\n".join(rows) + "\n" + extra
+
+
+WEEK_ERRORS = [
+    ("three weeks", _weeks(3),
+     "bad.csv: column 'date': the report covers 19 days (2018-03-05 to 2018-03-23), with 3 "
+     "Mondays; at least 4 weeks (4 of each weekday with calls) are needed to estimate a "
+     "weekly pattern and its day-to-day variation; export a longer report"),
+    ("a missing Tuesday", _weeks(4, skip="2018-03-13"),
+     "bad.csv: column 'date': no rows for 2018-03-13 (a Tuesday), though the report's other "
+     "Tuesdays have calls: a gap; give that day's intervals (with 0 calls if the centre was "
+     "closed)"),
+]
+
+
+@pytest.mark.parametrize("what,text,message", WEEK_ERRORS, ids=[w[0] for w in WEEK_ERRORS])
+def test_reports_too_short_or_with_a_gap_are_refused(tmp_path, what, text, message):
+    """Fewer than 4 of a weekday, or an open weekday missing: one exact error."""
+    p = tmp_path / "bad.csv"
+    p.write_text(text)
+    with pytest.raises(AcdError) as info:
+        estimate(read_report(p), load_scenario(BASE), source=p.name)
+    assert str(info.value) == message
+
+
+CONTRADICTIONS = [
+    ("short over abandoned", "2018-03-05,09:00,10,8,2,300,12,3,3,5",
+     "row 41 (line 42), column 'short_abandoned': 3 short abandons but 2 abandoned; short "
+     "abandons are some of the abandoned calls (contradictory columns)"),
+    ("in SL over answered", "2018-03-05,09:00,10,8,2,300,12,3,1,9",
+     "row 41 (line 42), column 'answered_in_sl': 9 answered within the threshold but 8 "
+     "answered; they are some of the answered calls (contradictory columns)"),
+    ("answered without agents", "2018-03-05,09:00,10,8,2,300,12,0,1,5",
+     "row 41 (line 42), column 'agents': 0 agents on queue with 8 calls answered "
+     "(contradictory columns); agents on queue must be > 0 when calls were answered"),
+]
+
+
+@pytest.mark.parametrize("what,row,message", CONTRADICTIONS, ids=[c[0] for c in CONTRADICTIONS])
+def test_contradictory_columns_are_refused_naming_row_and_column(tmp_path, what, row,
+                                                                  message):
+    """Short abandons, answered in SL and agents that contradict the counts: exact errors."""
+    p = tmp_path / "bad.csv"
+    p.write_text(_weeks(4, extra=row + "\n"))
+    with pytest.raises(AcdError) as info:
+        read_report(p)
+    assert str(info.value) == f"{p}: {message}"

@@ -9,6 +9,7 @@ every legal question, including very long patience.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
 import os
 import tomllib
@@ -50,11 +51,12 @@ def _base(folder: Path) -> Path:
 
 
 def _report_text(extra_header: str = "", extra_cell: str = "") -> str:
-    """Seven days of half-hourly intervals over the small centre's hours."""
+    """Four weeks (import-acd's least) of half-hourly intervals over the small centre's hours."""
     rows = [f"date,interval,offered,answered,abandoned,aht,asa{extra_header}"]
-    for d in range(5, 12):
+    for d in range(28):
+        day = dt.date(2018, 3, 5) + dt.timedelta(d)
         for k, clock in enumerate(("08:00", "08:30", "09:00", "09:30")):
-            rows.append(f"2018-03-{d:02d},{clock},{40 + 10 * k},{38 + 10 * k},2,300,15"
+            rows.append(f"{day},{clock},{40 + 10 * k},{38 + 10 * k},2,300,15"
                         f"{extra_cell}")
     return "\n".join(rows) + "\n"
 
@@ -68,10 +70,12 @@ def test_hostile_report_name_cannot_add_lines_to_the_scenario(tmp_path):
     report = tmp_path / HOSTILE
     report.write_text(_report_text(), encoding="utf-8")
     out = tmp_path / "mine.toml"
-    assert main(["import-acd", str(report), "--out", str(out), "--base", str(base)]) == 0
+    assert main(["import-acd", str(report), "--out", str(out), "--base", str(base),
+                 "--reps", "2"]) == 0
     text = out.read_text(encoding="utf-8")
     data = tomllib.loads(text)
-    assert sorted(data) == ["calls", "demand", "description", "extends", "horizon", "rationale"]
+    assert sorted(data) == ["calls", "demand", "description", "extends", "horizon", "rationale",
+                            "staffing"]
     assert not [ln for ln in text.splitlines() if ln.startswith(("measurement", "monitoring"))]
     got, want = load_scenario(out), load_scenario(base)
     assert got.measurement == want.measurement and got.monitoring == want.monitoring
@@ -79,7 +83,7 @@ def test_hostile_report_name_cannot_add_lines_to_the_scenario(tmp_path):
                '"punitive"\\n#.csv')
     assert escaped in " ".join(got.rationale.split("\n"))  # the rationale is wrapped
     assert "\nmeasurement.level" not in got.rationale
-    assert got.description == "mine: demand and handle time imported from an ACD report (7 days)"
+    assert got.description == "mine: demand and handle time imported from an ACD report (28 days)"
 
 
 def test_one_line_makes_outside_text_visible_and_single_line():
@@ -142,7 +146,7 @@ def test_windows_1252_report_is_read_and_says_so(tmp_path):
     p = tmp_path / "win.csv"
     p.write_bytes(_report_text(",Bemerkung", ",Störung – 5€").encode("cp1252"))
     df = read_report(p)
-    assert df.attrs["encoding"] == "cp1252" and len(df) == 28
+    assert df.attrs["encoding"] == "cp1252" and len(df) == 112
     est = estimate(df, load_scenario(_base(tmp_path)), source=p.name)
     assert est.notes[0] == ("the report is not UTF-8; it was read as cp1252 (Windows-1252, "
                             "what spreadsheet programs on Windows write)")
@@ -180,7 +184,8 @@ def test_out_with_a_tilde_is_the_home_folder(tmp_path, monkeypatch, capsys):
     base = _base(tmp_path)
     report = tmp_path / "r.csv"
     report.write_text(_report_text())
-    assert main(["import-acd", str(report), "--out", "~/mine.toml", "--base", str(base)]) == 0
+    assert main(["import-acd", str(report), "--out", "~/mine.toml", "--base", str(base),
+                 "--reps", "0"]) == 0  # the replay (and its folder) in tests/test_acd.py
     assert (home / "mine.toml").is_file() and not (tmp_path / "~").exists()
     assert path("~/a/b") == home / "a" / "b" and path("a/~/b") == Path("a/~/b")
     with pytest.raises(argparse.ArgumentTypeError) as info:
