@@ -47,6 +47,10 @@ class KPIData:
     """The scenario's COPC-style targets (``[targets]``), for the target KPIs."""
     team_of: np.ndarray | None = None
     """Team per agent (for targets that apply to teams)."""
+    group_of: np.ndarray | None = None
+    """Agent group per agent (``[agent_groups]``), for KPIs by group."""
+    type_levels: tuple[ServiceLevel, ...] | None = None
+    """Per call type its service-level settings (``[call_types]``), for KPIs by type."""
     memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     """What several KPIs read (outcome masks, sums, counts), computed once per data."""
 
@@ -822,7 +826,7 @@ def format_ci(kpi: str, low: float, high: float) -> str:
 FRAMES = ("calls", "statuses", "agent_days", "evaluations", "absences", "actions",
           "exceptions")
 #: what :func:`compute_kpis` can group by (``None``: the centre, one value per KPI)
-BY = ("day", "team", "interval")
+BY = ("day", "team", "interval", "type", "group")
 #: a (day, interval) pair as one integer key: day * _SLOT + interval
 _SLOT = 100_000
 
@@ -848,6 +852,21 @@ def _group_key(d: KPIData, name: str, df: pd.DataFrame, by: str) -> np.ndarray |
         if name != "calls":
             return None  # agent time and agent-days have no reporting interval
         return df["day"].to_numpy(np.int64) * _SLOT + df["interval"].to_numpy(np.int64)
+    if by == "type":
+        if name != "calls":
+            return None  # agent time is not split by the calls' types
+        if "type" not in df:
+            raise ValueError("KPIs by type: the calls table has no type column (the scenario "
+                             "has no [call_types])")
+        return df["type"].cat.codes.to_numpy(np.int64)
+    if by == "group":
+        if d.group_of is None:
+            raise ValueError("KPIs by group need group_of (the agent group of each agent)")
+        if "agent" not in df:
+            raise ValueError(f"KPIs by group: the {name} table has no agent column")
+        agent = df["agent"].to_numpy(np.int64)
+        group = np.asarray(d.group_of, dtype=np.int64)
+        return np.where(agent >= 0, group[np.maximum(agent, 0)], -1)  # unanswered: none
     raise ValueError(f"KPIs by {by!r}: allowed None or one of {', '.join(BY)}")
 
 
@@ -902,15 +921,21 @@ def compute_kpis(data: KPIData, by: str | None = None, keys: Sequence[int] | Non
                  ) -> dict[str, float] | pd.DataFrame:
     """Every registered KPI on the same data, in registry order; ``by``: per group.
 
-    ``by=None`` (the centre): one value per KPI, as a dict. ``by="day"``, ``"team"`` or
-    ``"interval"``: a DataFrame with one row per group (``keys``, default every group seen;
-    see :func:`split`), the group's column(s) (``day``; ``team``; ``day`` and
-    ``interval``) first, then every KPI over that group's rows alone.
+    ``by=None`` (the centre): one value per KPI, as a dict. ``by="day"``, ``"team"``,
+    ``"interval"``, ``"type"`` or ``"group"``: a DataFrame with one row per group (``keys``,
+    default every group seen; see :func:`split`), the group's column(s) (``day``; ``team``;
+    ``day`` and ``interval``; ``type``; ``group``) first, then every KPI over that group's
+    rows alone. By ``"type"`` only the calls are split (the call-side KPIs; each type with
+    its own service-level settings when ``type_levels`` is given); by ``"group"`` calls go
+    to the group of the agent who answered them and agent time to the agent's group
+    (occupancy per group).
     """
     if by is None:
         return {name: k.func(data) for name, k in KPIS.items()}
     rows = []
     for k, part in split(data, by, keys):
+        if by == "type" and data.type_levels is not None:  # each type's own SL threshold
+            part = replace(part, service_level=data.type_levels[k])
         group = ({"day": k // _SLOT, "interval": k % _SLOT} if by == "interval"
                  else {by: k})
         rows.append({**group, **compute_kpis(part)})
@@ -918,3 +943,35 @@ def compute_kpis(data: KPIData, by: str | None = None, keys: Sequence[int] | Non
         cols = ["day", "interval"] if by == "interval" else [by]
         return pd.DataFrame(columns=[*cols, *KPIS])
     return pd.DataFrame(rows)
+
+
+#: the agents' measures whose distribution across agents :func:`agent_spread` gives
+SPREAD_MEASURES = ("occupancy", "stress", "strain_mean")
+
+
+def agent_spread(agent_days: pd.DataFrame) -> pd.DataFrame:
+    """How a run's load falls on its agents: per measure, its distribution across agents.
+
+    Per agent over the run: occupancy (Talk and ACW over Ready, Talk and ACW), and with
+    stress on the mean measured stress and the mean acute strain of its days. One row per
+    measure: agents, mean, standard deviation, 10th, 50th and 90th percentiles and the
+    spread between the 90th and the 10th (who gets the hard calls is who gets strained).
+    """
+    cols = ["measure", "agents", "mean", "sd", "p10", "p50", "p90", "p90_p10"]
+    if agent_days is None or len(agent_days) == 0:
+        return pd.DataFrame(columns=cols)
+    g = agent_days.groupby("agent")
+    busy = g["talk_s"].sum() + g["acw_s"].sum()
+    per = {"occupancy": busy / (busy + g["ready_s"].sum()).where(lambda x: x > 0)}
+    for c in SPREAD_MEASURES[1:]:
+        if c in agent_days:
+            per[c] = g[c].mean()
+    rows = []
+    for name, v in per.items():
+        x = v.dropna().to_numpy(float)
+        if len(x) == 0:
+            continue
+        p10, p50, p90 = np.percentile(x, [10, 50, 90])
+        rows.append((name, len(x), x.mean(), x.std(ddof=1) if len(x) > 1 else 0.0,
+                     p10, p50, p90, p90 - p10))
+    return pd.DataFrame(rows, columns=cols)

@@ -1,0 +1,73 @@
+"""KPIs of a run with several call types and agent groups, and how its load falls on agents.
+
+``skill_tables(result, scenario)`` gives the three tables ``ccsim run`` writes and prints
+when a scenario has ``[call_types]``: ``call_types`` (the call-side KPIs per type, each
+against its own service-level threshold), ``agent_groups`` (per group: its agents, the
+calls it answered, occupancy; groups of fewer agents than the publication floor are blanked
+unless individual figures are allowed) and ``agent_spread`` (the distribution across
+agents of occupancy, and of measured stress and strain when stress is on).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.measure.kpi import KPIData, agent_spread, compute_kpis
+from sim.measure.tables import clip_to_opening
+
+if TYPE_CHECKING:
+    from sim.model import RunResult
+    from sim.scenario import Scenario
+
+#: the tables :func:`skill_tables` gives (names of an experiment's per-replication tables)
+SKILL_TABLES = ("call_types", "agent_groups", "agent_spread")
+#: the call-side KPIs shown per call type
+TYPE_KPIS = ("offered", "answered", "abandoned", "service_level", "asa_s", "abandon_rate",
+             "p_wait", "aht_s")
+#: the KPIs shown per agent group
+GROUP_KPIS = ("answered", "aht_s", "occupancy")
+
+
+def group_of(scenario: Scenario, shifts: np.ndarray) -> np.ndarray:
+    """The agent group (its index in ``[agent_groups]``) of each agent, from its shift."""
+    by_shift = {s: k for k, g in enumerate(scenario.agent_groups.values()) for s in g.shifts}
+    return np.array([by_shift[str(s)] for s in shifts], dtype=np.int64)
+
+
+def skill_tables(result: RunResult, scenario: Scenario, floor: int = 1
+                 ) -> dict[str, pd.DataFrame]:
+    """The per-type, per-group and across-agent tables of one run (empty without types).
+
+    ``floor``: groups with fewer agents than this have their figures blanked (the
+    publication floor; 1 shows every group).
+    """
+    if not scenario.call_types:
+        return {name: pd.DataFrame() for name in SKILL_TABLES}
+    calls = result.calls
+    counted = calls if calls["counted"].all() else calls[calls["counted"]]
+    sl = scenario.service_level
+    levels = tuple(sl.model_copy(update={
+        "threshold_s": sl.threshold_s if t.threshold_s is None else t.threshold_s,
+        "target": sl.target if t.target is None else t.target})
+        for t in scenario.call_types.values())
+    groups = group_of(scenario, result.agents["shift"].to_numpy())
+    data = KPIData(counted, clip_to_opening(result.statuses, scenario, agent=True), sl,
+                   result.agent_days, group_of=groups, type_levels=levels)
+    names = list(scenario.call_types)
+    by_type = compute_kpis(data, by="type", keys=range(len(names)))
+    by_type = by_type[["type", *TYPE_KPIS]].assign(
+        type=names, threshold_s=[lv.threshold_s for lv in levels],
+        target=[lv.target for lv in levels])
+    gnames = list(scenario.agent_groups)
+    by_group = compute_kpis(data, by="group", keys=range(len(gnames)))
+    by_group = by_group[["group", *GROUP_KPIS]].assign(group=gnames)
+    by_group.insert(1, "agents", np.bincount(groups, minlength=len(gnames)))
+    small = by_group["agents"].to_numpy() < floor
+    by_group.loc[small, list(GROUP_KPIS)] = np.nan
+    spread = agent_spread(result.agent_days)
+    if len(result.agents) < floor:
+        spread = spread.iloc[0:0]
+    return {"call_types": by_type, "agent_groups": by_group, "agent_spread": spread}
