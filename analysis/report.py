@@ -233,7 +233,9 @@ def unmeasured_note(c: Comparison) -> str:
     if not gone:
         return ""
     return (f"Not shown: {len(gone)} KPI(s) with no value in these scenarios (what they "
-            f"measure is not in them): {', '.join(gone)}.")
+            "measure is not in them, or, for the agents' figures, fewer agents worked than "
+            "the publication floor: docs/policy.md, Privacy): "
+            f"{', '.join(gone)}.")
 
 
 def means_rows(c: Comparison, with_ci: bool = False

@@ -97,11 +97,18 @@ def headline(s: Scenario, est: Mapping[str, Estimate], sl_profile: pd.DataFrame,
         worst = prof.loc[prof["mean"].idxmin()]
         clock = format_clock(s.horizon.open + int(worst["interval"]) * s.horizon.interval_s)
         text += f" (the average day lowest at {clock}, {100 * worst['mean']:.0f}%)"
-    if "occupancy" in est:
+    if "occupancy" in est and not math.isnan(est["occupancy"].mean):
         text += f"; occupancy {fmt('occupancy', est['occupancy'].mean)}"
-    short = int((net["net"] < -0.5).sum())
-    text += (f"; coverage: agents on queue short of the Erlang requirement in {short} of "
-             f"{len(net)} intervals of the day")
+    known = net["net"].notna()  # an interval with too few agents at work is not published
+    if known.any():
+        short = int((net["net"] < -0.5).sum())
+        text += (f"; coverage: agents on queue short of the Erlang requirement in {short} of "
+                 f"{int(known.sum())} intervals of the day")
+        if not known.all():
+            text += f" ({int((~known).sum())} not published: too few agents at work)"
+    else:
+        text += ("; coverage not shown: fewer agents at work than the publication floor "
+                 "(docs/policy.md, Privacy)")
     if "paid_agent_hours" in est and not math.isnan(est["paid_agent_hours"].mean):
         cur = s.cost.currency
         text += (f"; {est['paid_agent_hours'].mean:,.0f} paid agent-hours a day, "

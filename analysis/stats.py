@@ -442,6 +442,8 @@ def kpi_table(est: Mapping[str, Estimate], with_ci: bool, explain: bool = False,
         width=width)]
     if gone:
         lines += ["", textwrap.fill(f"Not shown: {len(gone)} KPI(s) with no value in this "
-                                    f"scenario (what they measure is not in it): "
+                                    "scenario (what they measure is not in it, or, for "
+                                    "the agents' figures, fewer agents worked than the "
+                                    "publication floor: docs/policy.md, Privacy): "
                                     f"{', '.join(gone)}.", width=width)]
     return "\n".join(lines)

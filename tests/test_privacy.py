@@ -243,6 +243,8 @@ def test_a_centre_under_the_floor_is_described_by_nothing_written(tmp_path):
     page = (out / "report.html").read_text()
     for k in ("occupancy", "adherence", "warnings_per_agent", "paid_agent_hours"):
         assert re.search(rf"<tr><td>{k}</td><td>-", page), k  # the mean cell is blank
+    assert "; coverage not shown: fewer agents at work than the publication floor " in page
+    assert "occupancy -" not in page and "; occupancy " not in page
     # with the run option --individual the same run writes them (and the agent tables)
     ind_out = tmp_path / "ind"
     ind = run_cli(scenario, ind_out, "--individual")
