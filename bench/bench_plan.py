@@ -1,0 +1,88 @@
+"""The goals of ``ccsim plan`` (issue 21) on the base centre, measured and printed.
+
+    .venv/bin/python bench/bench_plan.py [--reps 10] [--workers 2] [--scale 1.25]
+
+1. base.toml's week in 30-minute intervals (its 15-minute profile summed in pairs), target
+   80/20 in at least 90% of intervals with 95% confidence: the optimised plan and the
+   two-step plan (Erlang per interval, then set covering with the published stagger), each
+   raised by simulation until it meets the goal; paid hours of each, the saving (goal: at
+   least 3% fewer than the two-step plan), and the optimised plan against the LP lower
+   bound of its last requirement (goal: within 5%).
+2. The same centre with ``--scale`` times the calls (1.25: about 150 agents), planned and
+   verified by the optimised loop alone with the rule prices, timed (goal: at most 10
+   minutes on 2 cores), wall clock and CPU seconds of this process and its workers.
+
+Benchmarks, not tests: numbers depend on the seed (``--seed``) and, for time, the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import numpy as np
+
+from analysis.experiment import make_executor
+from analysis.plan import plan
+from sim.scenario import load_scenario
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def base_week(scale: float = 1.0):
+    """base.toml in 30-minute intervals, calls scaled by ``scale``."""
+    b = load_scenario("scenarios/base.toml")
+    prof = np.add.reduceat(np.asarray(b.demand.profile), np.arange(0, 48, 2)).tolist()
+    return b.replace({"horizon.interval_minutes": 30, "demand.profile": prof,
+                      "demand.calls_per_day": b.demand.calls_per_day * scale,
+                      "name": f"base-30min-x{scale:g}"})
+
+
+def main() -> None:
+    """Print the goals' numbers."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--reps", type=int, default=10)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--scale", type=float, default=1.25)
+    p.add_argument("--skip-base", action="store_true")
+    args = p.parse_args()
+    ex = make_executor("process", args.workers)
+    say = print
+    try:
+        if not args.skip_base:
+            t0, c0 = time.perf_counter(), _cpu()
+            a = plan(base_week(), 0.8, 20, reps=args.reps, seed=args.seed, executor=ex,
+                     costs=True, say=say)
+            d = a.as_dict()
+            o, t = d["optimised"], d["two_step"]
+            print(a.text())
+            print(f"GOAL base week: optimised {o['paid_hours']:.1f} paid hours "
+                  f"(meets goal: {o['meets_goal']}, intervals below target "
+                  f"{100 * o['intervals_below_target']['mean']:.1f}%, upper 95% bound "
+                  f"{100 * o['intervals_below_target_bound']:.1f}%); two-step "
+                  f"{t['paid_hours']:.1f} (meets goal: {t['meets_goal']}); saving "
+                  f"{100 * d['saving_vs_two_step']:.1f}% (goal >= 3%); over the LP bound "
+                  f"{100 * d['over_lp_bound']:.1f}% (goal <= 5%); "
+                  f"{time.perf_counter() - t0:.0f} s wall, {_cpu() - c0:.0f} CPU-s")
+        t0, c0 = time.perf_counter(), _cpu()
+        s = base_week(args.scale)
+        a = plan(s, 0.8, 20, reps=args.reps, seed=args.seed, executor=ex, two_step=False,
+                 costs=True, say=say)
+        o = a.as_dict()["optimised"]
+        wall, cpu = time.perf_counter() - t0, _cpu() - c0
+        print(f"GOAL {args.scale:g}x week: {o['agents']} agents, {o['paid_hours']:.1f} paid "
+              f"hours, meets goal: {o['meets_goal']} after {len(o['rounds'])} round(s), rule "
+              f"prices included: {wall:.0f} s wall, {cpu:.0f} CPU-s (goal <= 600 s on 2 cores)")
+    finally:
+        ex.close()
+
+
+if __name__ == "__main__":
+    main()
