@@ -536,6 +536,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     tables = () if out is None else RUN_TABLES + (INDIVIDUAL_TABLES if args.individual else ())
     if out is not None and scenario.stress.enabled:  # the report's week by week view
         tables += ("people_days",)
+    if scenario.call_types:  # several queues: per type, per group, across agents
+        from sim.measure.skills import SKILL_TABLES
+
+        tables += SKILL_TABLES
     # the report's strain over the day is recorded in these same replications
     observe = ("strain_profile",) if out is not None and scenario.stress.enabled else ()
     if args.agent_timeline is not None:  # and the timeline's day, in the same simulations
@@ -568,6 +572,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{args.reps} replication(s), seed {args.seed}, {scenario.horizon.days} day(s)")
     print(fit(start_text(exp, 0)) + "\n")
     print(kpi_table(est, args.reps > 1, explain=args.explain, width=WIDTH))
+    if scenario.call_types:
+        from analysis.skills_report import skills_text
+
+        print(skills_text(exp.table("call_types"), exp.table("agent_groups"),
+                          exp.table("agent_spread")))
     if out:
         if exp.resumed:
             print(fit(f"\nresumed: {exp.resumed} replication(s) were already finished in {out}/"))

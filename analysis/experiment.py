@@ -43,6 +43,7 @@ from analysis.store import (
 )
 from sim.engine.runtime import GC_THRESHOLD, few_collections  # noqa: F401 (re-exported)
 from sim.measure.kpi import KPIS
+from sim.measure.skills import SKILL_TABLES, skill_tables
 from sim.measure.tables import publish_floor, published_centre, team_days_table
 from sim.model import RunResult, simulate, warm_start
 from sim.people.observe import Observer, observers
@@ -99,12 +100,19 @@ def run_task(task: Task) -> RepOutput:
     if task.start_from is not None:
         r.provenance["warmup_from"] = task.start_from.to_dict()
     tables = dict(r.observed)
+    skills = None  # several call types: per type, per group, across agents (made once)
     if "strain_profile" in tables and not task.individual:  # a mean over few is theirs
         tables["strain_profile"] = published_profile(tables["strain_profile"], task.scenario)
     for name in task.tables:
         if name == "people_days":  # not a table of the run: its agent-days, aggregated
             tables[name] = people_days(r.agent_days, task.scenario.horizon.days, publish_floor(
                 task.scenario.teams.min_group, task.individual))
+            continue
+        if name in SKILL_TABLES:
+            if skills is None:
+                skills = skill_tables(r, task.scenario, publish_floor(
+                    task.scenario.teams.min_group, task.individual))
+            tables[name] = skills[name]
             continue
         df = getattr(r, name)
         if name == "calls" and not task.individual:  # aggregate output: no agent identity
