@@ -22,6 +22,7 @@ from sim.engine.agent import Agent
 from sim.engine.behaviour import Behaviour
 from sim.engine.centre import Centre
 from sim.engine.demand import CallSet, DayCalls, sample_day, weekday
+from sim.engine.loop import Environment
 from sim.engine.presence import Presence
 from sim.engine.repeats import Repeats
 from sim.engine.routing import Router, build_router
@@ -196,7 +197,7 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     staff = [(name, shift) for name, shift, _ in roster(scenario)]
     plan = build_plan(scenario)
     day_plans: list[list[AgentDay]] = agent_days(scenario, plan, streams)
-    env = simpy.Environment()
+    env = Environment()  # SimPy's, with timeouts and the loop one frame each
     centre = Centre(env, CallSet.join(days), closings(scenario),
                     scenario.closing.rule == "serve",
                     router if router is not None else build_router(scenario, typing),
