@@ -323,12 +323,17 @@ def verify(scenario: Scenario, plan: Plan, required: np.ndarray, *, target: floa
 
 
 def raise_requirement(v: Verified, target: float, allowed: float,
-                      step: float = 1.0) -> tuple[np.ndarray, int]:
-    """The requirement with the missed intervals raised by ``step``, and how many.
+                      aim: Callable[[int, int, float], float] | None = None
+                      ) -> tuple[np.ndarray, int]:
+    """The requirement with the missed intervals raised, and how many were.
 
     Missed: the upper confidence bound of the interval's mean service level is below the
     target; if none is, those whose mean is; if none is either, those below the target in
-    more than ``allowed`` of the replications (else the one most often below).
+    more than ``allowed`` of the replications (else the one most often below). Each gets
+    one agent more, or, with ``aim(day, interval, goal)`` (the Erlang agents for a service
+    level ``goal``), as many as Erlang needs to aim as far above the target as the
+    simulation fell below it (what Erlang leaves out, such as day-to-day busyness, then
+    costs about as much again), whichever is more.
     """
     miss = np.nan_to_num(v.sl_high, nan=1.0) < target
     if not miss.any():  # none missed with confidence: the intervals whose mean misses
@@ -338,7 +343,12 @@ def raise_requirement(v: Verified, target: float, allowed: float,
         miss = often > allowed + 1e-12
         if not miss.any() and often.max() > 0:
             miss = often == often.max()
-    req = v.required + step * miss
+    req = v.required + miss
+    if aim is not None:
+        for d, i in zip(*np.nonzero(miss), strict=True):
+            short = target - float(np.nan_to_num(v.sl_mean[d, i], nan=target))
+            if short > 0:
+                req[d, i] = max(req[d, i], aim(int(d), int(i), min(0.995, target + short)))
     return req, int(miss.sum())
 
 
@@ -385,6 +395,14 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
 
     req = erlang_requirement(scenario, share, threshold_s)
     loop = Loop(method)
+    cached: dict[tuple[int, float], np.ndarray] = {}
+
+    def aim(d: int, i: int, goal: float) -> float:
+        key = (d, round(goal, 3))
+        if key not in cached:
+            cached[key] = requirement(scenario, d, key[1], threshold_s)
+        return float(cached[key][i])
+
     label = "optimised" if method == "optimise" else "two-step"
     for r in range(max_rounds):
         t0 = time.perf_counter()
@@ -395,7 +413,7 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
         v = verify(planned, plan, req, target=share, interval_share=interval_share,
                    confidence=confidence, seed=seed, reps=reps, executor=executor,
                    store=store, progress=progress)
-        new, raised = raise_requirement(v, share, 1 - interval_share)
+        new, raised = raise_requirement(v, share, 1 - interval_share, aim)
         hours = float(req.sum() * problem.interval_min / 60)
         loop.rounds.append(Round(hours, plan.paid_hours, plan.agents, v.below.mean,
                                  v.below_bound, 0 if v.meets else raised, v.meets,

@@ -107,12 +107,12 @@ def test_the_plan_folder_holds_a_scenario_ccsim_run_takes(planned):
 
 
 def test_the_loop_raises_until_the_goal_or_its_rounds(planned):
-    """Each round's requirement grows by the intervals raised; the last is what was planned."""
+    """Each round's requirement grows by at least an agent per interval raised."""
     _, result = planned
     rounds = result["optimised"]["rounds"]
     assert 1 <= len(rounds) <= 2
     for a, b in zip(rounds, rounds[1:], strict=False):
-        assert b["required_hours"] == pytest.approx(a["required_hours"] + a["raised"] * 0.5)
+        assert b["required_hours"] >= a["required_hours"] + a["raised"] * 0.5 - 1e-9
     last = rounds[-1]
     assert last["meets"] == (last["below_bound"] <= 0.1 + 1e-12)
 
