@@ -1,0 +1,230 @@
+"""Call types, agent groups and the skill-based router: schema, streams, policies, KPIs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import simpy
+
+from sim.engine.routing_skills import SkillRouter
+from sim.measure.kpi import KPIData, compute_kpis, service_level_masks
+from sim.measure.skills import skill_tables
+from sim.model import simulate
+from sim.scenario import ScenarioError, scenario_from_dict
+from tests.conftest import small_dict
+
+TYPES = {"tel": {"share": 2}, "mob": {"share": 1, "talk_mean_s": 400, "threshold_s": 30}}
+GROUPS = {"g": {"shifts": ["a"], "skills": ["tel", "mob"]},
+          "h": {"shifts": ["b"], "skills": ["tel"]}}
+
+
+def error(**kw) -> str:
+    """The message of the error the scenario raises."""
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(small_dict(**kw), source="x.toml")
+    return str(info.value)
+
+
+def test_errors_name_the_file_field_value_and_what_is_allowed():
+    """A type nobody answers, a group with no type, a shift in no group: exact messages."""
+    one = {"g": {"shifts": ["a", "b"], "skills": ["tel"]}}
+    assert error(call_types=TYPES, agent_groups=one) == (
+        "invalid scenario:\n  x.toml: call_types.mob: no agent answers it (no group with "
+        "agents has it in its skills); groups: g = ['tel']")
+    empty = {"g": {"shifts": ["a"], "skills": []}, "h": {"shifts": ["b"], "skills": ["tel"]}}
+    assert error(call_types=TYPES, agent_groups=empty) == (
+        "invalid scenario:\n  x.toml: agent_groups.g.skills: empty; a group answers at least "
+        "one call type; allowed: tel, mob")
+    assert error(call_types=TYPES, agent_groups={"g": GROUPS["g"]}) == (
+        "invalid scenario:\n  x.toml: agent_groups: shift 'b' (4 agents) is in no group; "
+        "name it in one group's shifts")
+    bad = {**GROUPS, "h": {"shifts": ["b"], "skills": ["tel", "fax"]}}
+    assert error(call_types=TYPES, agent_groups=bad) == (
+        "invalid scenario:\n  x.toml: agent_groups.h.skills: no call type named 'fax'; "
+        "allowed: tel, mob")
+    assert error(routing={"agents": "random"}).startswith(
+        "invalid scenario:\n  x.toml: routing: set without [call_types]")
+    assert error(call_types=TYPES).startswith(
+        "invalid scenario:\n  x.toml: agent_groups: missing;")
+
+
+def test_one_type_one_group_routes_exactly_as_the_single_queue():
+    """One type and one group of every shift: the skill router's run equals FIFO's, call by call."""
+    for acw_callout in (False, True):
+        base = small_dict(calls={"acw_callout": acw_callout,
+                                 "patience": {"distribution": "exponential", "mean_s": 120}})
+        plain = simulate(scenario_from_dict(base), seed=4)
+        typed = simulate(scenario_from_dict({
+            **base, "call_types": {"all": {"share": 1}},
+            "agent_groups": {"all": {"shifts": ["a", "b"], "skills": ["all"]}}}), seed=4)
+        assert typed.calls.drop(columns="type").equals(plain.calls)
+        assert typed.statuses.equals(plain.statuses)
+
+
+@pytest.fixture(scope="module")
+def two_types():
+    """A day of the small centre with two types (and repeat calls), and the same without."""
+    d = small_dict(calls={"repeat_probability": 0.3, "repeat_delay_hours": 0.3},
+                   demand={"calls_per_day": 400, "profile": [1, 2, 2, 1]})
+    typed = scenario_from_dict({**d, "call_types": TYPES, "agent_groups": GROUPS})
+    return typed, simulate(typed, seed=2), simulate(scenario_from_dict(d), seed=2)
+
+
+def test_types_come_from_their_own_stream(two_types):
+    """With two types the first calls arrive exactly as without; only mob's talk is scaled."""
+    _, typed, plain = two_types
+    n = int((typed.calls["repeat_of"] < 0).sum())
+    t, p = typed.calls.iloc[:n], plain.calls.iloc[:n]
+    assert n == int((plain.calls["repeat_of"] < 0).sum())
+    assert np.array_equal(t["arrival_s"], p["arrival_s"])
+    assert np.array_equal(t["patience_s"], p["patience_s"])
+    assert set(t["type"]) == {"tel", "mob"}
+
+
+def test_a_repeat_call_keeps_its_type(two_types):
+    """A caller calling again is of the first call's type."""
+    _, typed, _ = two_types
+    c = typed.calls
+    rep = c[c["repeat_of"] >= 0]
+    assert len(rep) > 0
+    assert (rep["type"].to_numpy() == c["type"].to_numpy()[rep["repeat_of"]]).all()
+
+
+def test_kpis_by_type_use_each_types_threshold(two_types):
+    """compute_kpis(by="type") gives per type what its own calls and threshold give."""
+    scenario, typed, _ = two_types
+    tables = skill_tables(typed, scenario)
+    by_type = tables["call_types"].set_index("type")
+    c = typed.calls[typed.calls["counted"]]
+    for name, t in (("tel", 20.0), ("mob", 30.0)):
+        mine = c[c["type"] == name]
+        sl = scenario.service_level.model_copy(update={"threshold_s": t})
+        num, den = service_level_masks(mine, sl)
+        assert by_type.loc[name, "offered"] == len(mine)
+        assert math.isclose(by_type.loc[name, "service_level"], num.sum() / den.sum())
+    groups = tables["agent_groups"].set_index("group")
+    answered = c[c["outcome"] == "answered"]
+    assert groups["answered"].sum() == len(answered)
+    # group h answers no "mob" call
+    h_agents = typed.agents.index[typed.agents["shift"] == "b"]
+    assert not answered[answered["agent"].isin(h_agents)]["type"].eq("mob").any()
+
+
+def test_kpis_by_type_need_the_type_column():
+    """Without call types, by="type" says why it cannot split."""
+    calls = pd.DataFrame({"day": [0], "interval": [0]})
+    data = KPIData(calls, pd.DataFrame(), scenario_from_dict(small_dict()).service_level)
+    with pytest.raises(ValueError, match="no type column"):
+        compute_kpis(data, by="type")
+
+
+# --------------------------------------------------------------- the router, call by call
+
+
+class Calls:
+    """Hand-made per-call records of a router."""
+
+    def __init__(self, env, types, arrival=None, deadline=None):
+        n = len(types)
+        self.env = env
+        self.types = list(types)
+        self.arrival = list(arrival or [0.0] * n)
+        self.deadline = list(deadline or [1e9] * n)
+        self.talk = [100.0] * n
+        self.acw = [10.0] * n
+
+
+class Probe:
+    """An agent as the router sees it, noting what it is given."""
+
+    def __init__(self, index, trace):
+        self.index, self.trace = index, trace
+
+    def offer(self, item):
+        """Given a call while idle."""
+        self.trace.append((self.index, item))
+
+    def call_out(self, item):
+        """Given a call in ACW."""
+        self.trace.append((self.index, item))
+
+
+def router(types, group_of, serves, **kw):
+    """A skill router over hand-made calls, its probe agents and their trace."""
+    env = simpy.Environment()
+    n_types = 2
+    arrival = kw.pop("arrival", None)
+    r = SkillRouter(group_of=group_of, serves=serves,
+                    level=kw.pop("level", [[1.0] * n_types for _ in serves]),
+                    reserve=kw.pop("reserve", [[0] * n_types for _ in serves]),
+                    type_priority=kw.pop("type_priority", [0] * n_types),
+                    group_priority=kw.pop("group_priority", [0] * len(serves)), **kw)
+    calls = Calls(env, types, arrival)
+    r.bind(calls)
+    trace: list[tuple[int, int]] = []
+    return r, [Probe(k, trace) for k in range(len(group_of))], trace, env, calls
+
+
+def test_overflow_waits_for_the_delay_then_takes_an_idle_agent():
+    """An idle agent of an overflow group gets the call only when it has waited 30 s."""
+    r, (a, b), trace, env, _ = router([0], [0, 1], [[(0, 0.0)], [(0, 30.0)]])
+    r.idle(b)
+    r.arrive(0)
+    assert trace == []
+    env.run(until=29.9)
+    assert trace == []
+    env.run(until=31)
+    assert trace == [(1, 0)]
+    assert r.next_call(a, 31.0) is None  # taken out of the queue
+
+
+def test_reserved_agents_are_kept_for_their_type():
+    """Group 0 keeps one idle agent for type 0: type 1 takes agents only while two are idle."""
+    r, agents, trace, _, _ = router([1, 1, 0], [0, 0], [[(0, 0.0), (1, 0.0)]],
+                                    reserve=[[1, 0]])
+    r.idle(agents[0])
+    r.idle(agents[1])
+    r.arrive(0)  # two idle: the type 1 call may take one
+    r.arrive(1)  # one idle, reserved for type 0: waits
+    r.arrive(2)  # type 0 takes the reserved agent
+    assert trace == [(0, 0), (1, 2)]
+    assert r.waiting(0.0) == 1
+
+
+def test_priority_calls_and_fastest_agents():
+    """A free agent takes the higher-priority type first; a call goes to the faster group."""
+    r, (a, b), trace, _, calls = router(
+        [0, 1, 0], [0, 1], [[(0, 0.0), (1, 0.0)], [(0, 0.0), (1, 0.0)]],
+        calls="priority", agents="fastest", type_priority=[0, 5],
+        level=[[1.0, 1.0], [0.5, 1.0]], arrival=[0.0, 1.0, 2.0])
+    r.arrive(0)
+    r.arrive(1)
+    assert r.next_call(a, 3.0) == 1  # type 1 has priority though call 0 waited longer
+    r.idle(a)
+    r.idle(b)
+    r.arrive(2)
+    assert trace == [(1, 2)]  # group 1 is faster at type 0: half the handle time
+    assert calls.talk[2] == 50.0 and calls.acw[2] == 5.0 and calls.talk[0] == 100.0
+
+
+def test_longest_waiting_across_queues_and_random_agents_are_reproducible():
+    """FCFS across types; random assignment draws from the router's own generator."""
+    r, (a, _), _, _, _ = router([1, 0], [0, 0], [[(0, 0.0), (1, 0.0)]],
+                                arrival=[0.0, 1.0])
+    r.arrive(0)
+    r.arrive(1)
+    assert [r.next_call(a, 2.0), r.next_call(a, 2.0)] == [0, 1]
+    picks = []
+    for _ in range(2):
+        r, agents, trace, _, _ = router([0] * 20, [0] * 5, [[(0, 0.0)]], agents="random",
+                                        rng=np.random.default_rng(3))
+        for ag in agents:
+            r.idle(ag)
+        for i in range(5):
+            r.arrive(i)
+        picks.append([k for k, _ in trace])
+    assert picks[0] == picks[1] and sorted(picks[0]) == list(range(5))
+    assert picks[0] != list(range(5))  # not the idle order
