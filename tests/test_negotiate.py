@@ -12,6 +12,7 @@ import json
 import math
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from analysis.cli import main
 from analysis.experiment import SerialExecutor
 from analysis.report import Comparison
 from analysis.stats import paired_differences, summarise, t_interval
-from sim.scenario import load_scenario, scenario_from_dict
+from sim.scenario import Scenario, load_scenario, scenario_from_dict
 from tests.conftest import small_dict
 from tests.test_report import overflow
 
@@ -74,6 +75,27 @@ def _comparison(base_rows: list[dict], other_rows: list[dict]) -> Comparison:
     return Comparison("base", {"base": summarise(base_rows), "prop": summarise(other_rows)},
                       {"prop": paired_differences(base_rows, other_rows, kpis, ng.PRIMARY)},
                       len(base_rows), 0.95, ng.PRIMARY)
+
+
+def _hand_made(n: int, description: Callable[[int], str],
+               row: Callable[[int, int], dict[str, float]], reps: int = 3, **changes
+               ) -> tuple[list[Scenario], Comparison]:
+    """``n`` small scenarios ``proposal-0`` (the base) ... and their comparison, no simulation.
+
+    Scenario ``i`` says ``description(i)`` and has the KPI rows ``row(i, r)`` for
+    replications ``r`` < ``reps``, paired with the base's; ``changes`` go to every scenario
+    (:func:`tests.conftest.small_dict`).
+    """
+    scenarios = [scenario_from_dict(small_dict(description=description(i), name=f"proposal-{i}",
+                                               **changes)) for i in range(n)]
+    rows = [[row(i, r) for r in range(reps)] for i in range(n)]
+    kpis = list(rows[0][0])
+    c = Comparison(scenarios[0].name, {s.name: summarise(r) for s, r in zip(scenarios, rows,
+                                                                            strict=True)},
+                   {s.name: paired_differences(rows[0], r, kpis, ng.PRIMARY)
+                    for s, r in zip(scenarios[1:], rows[1:], strict=True)}, reps, 0.95,
+                   ng.PRIMARY)
+    return scenarios, c
 
 
 BASE_ROWS = [{"service_level": 0.80, "stress_mean": 1.50},
@@ -302,23 +324,14 @@ def test_page_of_eight_proposals_fits_an_a4_page(tmp_path):
     A4 less the page's 14 mm margins is 182 mm, 688 CSS pixels: the width the PDF is printed
     at, narrower than any screen the page is read on.
     """
-    scenarios, rows = [], []
-    for i in range(9):
-        d = small_dict(description=f"Proposal number {i} with a long plain name for the table: "
-                                   "what it does", name=f"proposal-{i}")
-        scenarios.append(scenario_from_dict(d))
-        rows.append([{"service_level": 0.8 + 0.01 * i + 0.001 * r,
+    scenarios, c = _hand_made(
+        9, lambda i: f"Proposal number {i} with a long plain name for the table: what it does",
+        lambda i, r: {"service_level": 0.8 + 0.01 * i + 0.001 * r,
                       "stress_mean": 1.5 - 0.05 * i + 0.01 * r,
                       "stress_high_share": 0.2 - 0.01 * i, "absence_rate": 0.05,
                       "attrition_rate": 0.2, "warnings_per_agent": 0.5 - 0.05 * i,
                       "paid_agent_hours": 18.0 + i, "staff_cost_per_day": 450.0 * (18 + i),
-                      "fte": (18.0 + i) / 7.5} for r in range(3)])
-    kpis = list(rows[0][0])
-    c = Comparison("proposal-0", {s.name: summarise(r) for s, r in zip(scenarios, rows,
-                                                                       strict=True)},
-                   {s.name: paired_differences(rows[0], r, kpis, ng.PRIMARY)
-                    for s, r in zip(scenarios[1:], rows[1:], strict=True)}, 3, 0.95,
-                   ng.PRIMARY)
+                      "fte": (18.0 + i) / 7.5})
     ans = ng.answer(c, scenarios, [tmp_path / f"p{i}.toml" for i in range(9)])
     assert len(ans.sentences) == 8
     page, _, _ = ng.write_page(ans, tmp_path, pdf=False)
@@ -464,24 +477,16 @@ def _seven(tmp_path: Path, lang: str) -> ng.Answer:
     """Seven proposals against a base, hand-made (no simulation), their words in ``lang``."""
     from analysis.i18n import language
 
-    scenarios, rows = [], []
-    for i in range(8):
-        d = small_dict(description=f"Proposal {i}: what it does, as the file says it",
-                       name=f"proposal-{i}", stress={"enabled": True})
-        scenarios.append(scenario_from_dict(d))
-        rows.append([{"service_level": 0.8 + 0.01 * (i % 4) + 0.002 * r * (i % 2),
+    scenarios, c = _hand_made(
+        8, lambda i: f"Proposal {i}: what it does, as the file says it",
+        lambda i, r: {"service_level": 0.8 + 0.01 * (i % 4) + 0.002 * r * (i % 2),
                       "stress_mean": 1.5 - 0.05 * i + 0.01 * r,
                       "stress_high_share": 0.2 - 0.01 * i, "absence_rate": 0.05 + 0.001 * r,
                       "attrition_rate": 0.2, "warnings_per_agent": 0.5 - 0.05 * i,
                       "paid_agent_hours": 18.0 + (i % 3) + 0.1 * r,
                       "staff_cost_per_day": 450.0 * (18 + i % 3) + 40 * r,
-                      "fte": (18.0 + i % 3) / 7.5} for r in range(3)])
-    kpis = list(rows[0][0])
-    c = Comparison("proposal-0", {s.name: summarise(r) for s, r in zip(scenarios, rows,
-                                                                       strict=True)},
-                   {s.name: paired_differences(rows[0], r, kpis, ng.PRIMARY)
-                    for s, r in zip(scenarios[1:], rows[1:], strict=True)}, 3, 0.95,
-                   ng.PRIMARY)
+                      "fte": (18.0 + i % 3) / 7.5},
+        stress={"enabled": True})
     with language(lang):
         return ng.answer(c, scenarios, [tmp_path / f"p{i}.toml" for i in range(8)])
 
