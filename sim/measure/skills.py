@@ -10,7 +10,7 @@ agents of occupancy, and of measured stress and strain when stress is on).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
@@ -19,8 +19,16 @@ from sim.measure.kpi import KPIData, agent_spread, compute_kpis
 from sim.measure.tables import clip_to_opening
 
 if TYPE_CHECKING:
-    from sim.model import RunResult
     from sim.scenario import Scenario
+
+
+class RunTables(Protocol):
+    """The tables of a run that these KPIs read (a ``sim.model.RunResult``)."""
+
+    calls: pd.DataFrame
+    statuses: pd.DataFrame
+    agent_days: pd.DataFrame
+    agents: pd.DataFrame
 
 #: the tables :func:`skill_tables` gives (names of an experiment's per-replication tables)
 SKILL_TABLES = ("call_types", "agent_groups", "agent_spread")
@@ -37,7 +45,7 @@ def group_of(scenario: Scenario, shifts: np.ndarray) -> np.ndarray:
     return np.array([by_shift[str(s)] for s in shifts], dtype=np.int64)
 
 
-def skill_tables(result: RunResult, scenario: Scenario, floor: int = 1
+def skill_tables(result: RunTables, scenario: Scenario, floor: int = 1
                  ) -> dict[str, pd.DataFrame]:
     """The per-type, per-group and across-agent tables of one run (empty without types).
 
