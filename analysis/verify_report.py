@@ -12,9 +12,9 @@ named, never passed over:
 - the provenance's wall time and the time a report was written differ on every run: those
   two rows are not compared;
 - the command, executor and how many replications the command ran or resumed come from the
-  folder's ``manifest.json``, and the compare report's notes on how its replications were
-  obtained or chosen are taken from the page itself (its "Start:" note is derived); neither
-  is a result;
+  folder's ``manifest.json`` (not results); the compare report's notes are derived ("Start:",
+  and "Inputs:" from those counts), but for those of a ``--match`` search (and "Inputs:"
+  after a selection), taken from the page;
 - a figure drawn by another Matplotlib version cannot be compared byte for byte: the
   figures are then reported NOT CHECKED, and so is a report that cannot be rendered again
   (no comparison to render it from);
@@ -25,6 +25,7 @@ named, never passed over:
 from __future__ import annotations
 
 import base64
+import dataclasses
 import difflib
 import html
 import json
@@ -151,8 +152,9 @@ def _what(name: str, line: str, where: tuple[str, list[str]], other: str | None)
                         f"{cell!r}; the verified replications give {give!r}")
         return (f"{name}: table {table!r}: a row the verified replications do not give "
                 f"({_short(line)!r})")
-    return (f"{name}: {_short(line)!r}; the verified replications give "
-            f"{_short(other) if other is not None else '(nothing)'!r}")
+    if other is None:
+        return f"{name}: {_short(line)!r} is not what the verified replications give"
+    return f"{name}: {_short(line)!r}; the verified replications give {_short(other)!r}"
 
 
 def compare_pages(name: str, stored: str, fresh: str, limit: int = 10) -> list[str]:
@@ -263,15 +265,22 @@ def _experiment(folder: Path, names: list[str], reps: list[int],
     return exp
 
 
-def _notes(stored: str, exp: Any) -> list[str]:
-    """The compare report's notes: taken from the page, but for the derived "Start:" one."""
+def _notes(stored: str, exp: Any, selection: dict[str, Any] | None, kind: str) -> list[str]:
+    """The compare report's notes, derived where they can be.
+
+    "Start:" (how the runs started) is derived; "Inputs:" (how many replications the command
+    simulated or resumed) from the folder manifest's counts when no selection ran
+    replications outside the table; the notes of a ``--match`` search are taken from the
+    page. Any other paragraph there is not what ccsim writes, and the comparison of the
+    pages names it.
+    """
     from analysis.warmup import start_text
 
     lines = stored.splitlines()
     try:
         end = lines.index("<h2>Scenarios</h2><ul>")
     except ValueError:
-        return []
+        end = 0
     notes = []
     i = end - 1
     while i > 0 and re.fullmatch(r"<p>(.*)</p>", lines[i]) and \
@@ -279,8 +288,20 @@ def _notes(stored: str, exp: Any) -> list[str]:
             "differs: the primary KPI" not in lines[i]:
         notes.insert(0, html.unescape(lines[i][3:-4]))
         i -= 1
+    if selection is None and exp.ran + exp.resumed == len(exp.outputs):
+        # the counts the folder's manifest recorded, in the words the command used
+        counted = type(exp)(exp.scenarios, exp.seed, {
+            key: dataclasses.replace(o, checked="simulated" if k < exp.ran else "re-derived")
+            for k, (key, o) in enumerate(exp.outputs.items())})
+        inputs = counted.inputs()["text"]
+    else:
+        inputs = next((n for n in notes if n.startswith("Inputs: ")), "")
+    if kind == "negotiate":
+        return [inputs]
+    match = [n for n in notes if not n.startswith(("Inputs: ", "Start: "))] \
+        if (selection or {}).get("match") else []
     start = "Start: " + "; ".join(start_text(exp, i) for i in range(len(exp.scenarios)))
-    return [start if n.startswith("Start: ") else n for n in notes]
+    return [*match, *([inputs] if inputs else []), start]
 
 
 def _check_page(out: ReportCheck, name: str, stored: str, fresh: str, tmp: Path,
@@ -332,7 +353,7 @@ def check_reports(folder: Path, infos: dict[tuple[str, int], list[tuple]],
     if not present:
         return out
     if not complete:
-        out.not_checked += [f"{p.name}: not checked (some stored replications failed)"
+        out.not_checked += [f"{p.name}: not checked (not every stored replication passed)"
                             for p in present]
         return out
     try:
@@ -395,8 +416,8 @@ def _report(folder: Path, stored: str, infos: dict, kpi_reps: dict[str, list[int
     c = _comparison_data(folder)
     exp = _experiment(folder, c["names"], c["reps"], infos, manifest)
     comp = compare(exp, c["confidence"], c["primary"], c["selection"])
-    return write_report(exp, comp, tmp, command, _notes(stored, exp)).read_text(
-        encoding="utf-8")
+    notes = _notes(stored, exp, c["selection"], str(manifest.get("kind", "")))
+    return write_report(exp, comp, tmp, command, notes).read_text(encoding="utf-8")
 
 
 def _negotiate_page(folder: Path, infos: dict, manifest: dict[str, Any]

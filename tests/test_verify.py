@@ -142,7 +142,7 @@ def test_verify_names_a_forged_replication(capsys, folder):
     assert status == 1
     assert out.splitlines() == [
         f"FAILED: {rep}: service_level: stored 0.99, but the daily table gives {true!r}",
-        f"NOT CHECKED: {folder}/report.html: not checked (some stored replications failed)",
+        f"NOT CHECKED: {folder}/report.html: not checked (not every stored replication passed)",
         f"{folder}: 4 stored replication(s): 0 simulated again and identical (a sample of 0, "
         "seed 0), 3 consistent with their own tables (not simulated again), 0 unverifiable "
         "(other model code), 1 failed: FAILED: do not use this folder's results"]
@@ -254,7 +254,7 @@ def test_an_edited_comparison_is_named(capsys, folder):
 
 
 def test_a_forged_report_is_named_cell_by_cell(capsys, folder):
-    """A KPI cell, a difference, a headline word and a figure byte edited in report.html."""
+    """A KPI cell, a difference, a headline word, a note and a figure byte forged in report.html."""
     page = (folder / "report.html").read_text()
     lines = page.splitlines()
     kpis = lines.index(next(x for x in lines if x.startswith('<table class="kpis">')))
@@ -272,7 +272,9 @@ def test_a_forged_report_is_named_cell_by_cell(capsys, folder):
               .replace(headline, headline.replace("service level", "service levels", 1))
               .replace(lines[diff + 1], lines[diff + 1].replace(
                   f"<td>{diff_cells[1]}</td>", "<td>+12.0</td>", 1))
-              .replace(img.group(2), base64.b64encode(bytes(png)).decode()))
+              .replace(img.group(2), base64.b64encode(bytes(png)).decode())
+              .replace("<h2>Scenarios</h2>", "<p>more lifts service level by 20 pp.</p>\n"
+                       "<h2>Scenarios</h2>"))  # a note ccsim does not write
     (folder / "report.html").write_text(forged)
     status, out = verify(capsys, str(folder), "--sample", "0")
     assert status == 1
@@ -281,6 +283,8 @@ def test_a_forged_report_is_named_cell_by_cell(capsys, folder):
         f"FAILED: {folder}: report.html: a headline reads "
         f"{words.replace('service level', 'service levels', 1)!r}; the verified "
         f"replications give {words!r}",
+        f"FAILED: {folder}: report.html: 'more lifts service level by 20 pp.' is not what "
+        "the verified replications give",
         f"FAILED: {folder}: report.html: table 'kpis', row 'offered', 'small': it says "
         f"'999.0'; the verified replications give {html.unescape(cells[1])!r}",
         f"FAILED: {folder}: report.html: table 'differences', row 'offered', 'difference': it "
