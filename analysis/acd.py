@@ -1,37 +1,36 @@
-"""Import an ACD interval report: a first scenario of your own centre from its own numbers.
+"""Import an ACD interval report: a scenario of your own centre from its own numbers.
 
 An ACD (the telephone system's call distributor) reports per day and interval how many
 calls were offered, answered and abandoned and their average handle time. This module
 reads such a report as CSV, checks every cell (an error names the file, the row, the
-column, the value and what is allowed), and estimates what a scenario needs:
+column, the value and what is allowed), and estimates what a scenario needs from 4 weeks
+or more (:data:`MIN_WEEKS` of each weekday with calls, no open day missing):
 
 - ``horizon``: opening time, hours and interval length (the first and last interval with
-  calls; the interval length is the report's step);
-- ``demand.profile``: the mean offered calls per interval over the days, as weights;
-- ``demand.calls_per_day``: the mean offered calls per day. The schema has no
-  day-of-week factors, so they are reported (printed and written as comments) and the
-  mean goes into ``calls_per_day``;
+  calls; the interval length is the report's step); ``days`` and ``demand.start_date``
+  replay the report's open days;
+- ``demand.week``: the weekdays with calls are the open days; each weekday's factor is its
+  mean offered calls over the mean open day's (``calls_per_day``). A weekday whose
+  intraday shape differs from the others' (chi-square at :data:`PROFILE_TEST_LEVEL`)
+  gets its own profile; the rest share ``demand.profile``;
+- ``demand.holidays``: open weekdays without a call (closed), by date;
 - ``demand.busyness_cv``: the day-to-day over-dispersion of the daily totals after the
-  day-of-week factors, from ``Var = m + cv^2 m^2`` (a Poisson count with a Gamma day
-  factor), with one degree of freedom per day-of-week mean spent; 0 when the days do not
-  vary more than Poisson or there are too few (fewer than two weeks' worth);
+  weekday factors, from ``Var(total / f) = m / f + cv^2 m^2`` (a Poisson count with a
+  Gamma day factor), with one degree of freedom per weekday mean spent;
 - ``calls.talk.mean_s`` and ``calls.acw.mean_s``: the answered-weighted mean AHT, split
   between talk and wrap-up in the base scenario's proportions (an ACD's AHT does not say
   how much was wrap-up);
-- ``calls.patience.mean_s``, a first and **rough** estimate, when the report allows one:
-  with an ``asa`` column (average speed of answer), ``offered x ASA / abandoned`` from
-  the identity ``P(abandon) = E[time waited] / mean patience`` of exponential patience,
-  with the abandoners' mean time waited taken as the ASA (which it is not: a crude first
-  guess; on a simulated report of base.toml it gave 166 s for a true 180 s); else with an
-  ``agents`` column (agents on queue per interval), the exponential patience for which
-  Erlang A, interval by interval at the report's rate, AHT and agents, gives the report's
-  abandoned calls, over the intervals loaded to at most 90% of their agents (bisection;
-  steady-state Erlang A overstates abandonment in an interval that starts with a short
-  queue, so this overestimates patience: 240 s for the true 180 s on the same report,
-  and 635 s with the overloaded intervals kept); else none, and the base's stays.
+- ``staffing.shifts``: shifts putting the report's agents on queue (``agents`` column,
+  mean per interval; without it, the workload at an assumed 85% occupancy), chosen by
+  :func:`fit` (:func:`analysis.acd_replay.staff`);
+- ``calls.patience`` and ``calls.balk_probability``: fitted by simulation of the report's
+  weeks (:func:`fit`, :func:`analysis.acd_replay.fit_abandonment`), from a rough start
+  (:func:`_patience`: ``offered x ASA / abandoned``, or an Erlang A inversion with the
+  ``agents`` column). Balking needs a ``short_abandoned`` column; without one it is 0.
 
-Everything else (shifts, schedule, behaviour) comes from the base scenario the written
-file ``extends``; docs/own-centre.md says what to change next.
+Everything else (breaks, behaviour, regime) comes from the base scenario the written
+file ``extends``; :mod:`analysis.acd_replay` replays the report with the result, and
+docs/own-centre.md says what to change next.
 """
 
 from __future__ import annotations
