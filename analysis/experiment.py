@@ -124,7 +124,8 @@ def run_task(task: Task) -> RepOutput:
     if not task.individual:  # a centre with few agents at work: its agents' figures blanked
         daily, intervals, kpis = published_centre(
             tables.get("daily"), tables.get("intervals"), kpis, r.agent_days,
-            task.scenario.horizon.interval_s, publish_floor(task.scenario.teams.min_group))
+            task.scenario.horizon.days, task.scenario.horizon.interval_s,
+            publish_floor(task.scenario.teams.min_group))
         tables.update({n: t for n, t in (("daily", daily), ("intervals", intervals))
                        if t is not None})
     return RepOutput(task.index, task.replication, kpis, r.provenance, tables)

@@ -259,8 +259,8 @@ def test_small_intervals_rule():
 
     Six agents work 08:00-10:00 and two 10:00-11:00 (hourly intervals): the last interval
     (2 agents) is blanked, and with it the first (6 agents, the first on ties), so the
-    blanked intervals hold 8 agents: 7 without any one of them. With five agents only, the
-    day's intervals are blanked whole.
+    blanked intervals hold 8 agents: 7 without any one of them. An interval nobody worked
+    describes nobody; with four agents and then one, the day's intervals are blanked whole.
     """
     ad = pd.DataFrame({"day": 0, "login_s": [8 * 3600.0] * 6 + [10 * 3600.0] * 2,
                        "logout_s": [10 * 3600.0] * 6 + [11 * 3600.0] * 2})
@@ -268,8 +268,10 @@ def test_small_intervals_rule():
                        "start_s": [8 * 3600.0, 9 * 3600.0, 10 * 3600.0]})
     assert interval_heads(ad, iv["start_s"].to_numpy(), 3600.0).tolist() == [6, 6, 2]
     assert small_intervals(ad, iv, 3600.0, 5).tolist() == [True, False, True]
-    # five agents and nobody after 10:00: 4 without one of them, whatever else is blanked
-    assert small_intervals(ad.iloc[:5], iv, 3600.0, 5).tolist() == [True, True, True]
+    assert small_intervals(ad.iloc[:6], iv, 3600.0, 5).tolist() == [False] * 3  # 0: nobody
+    # four agents, then one: 4 without one of them, whatever else is blanked
+    few = ad.iloc[[0, 1, 2, 3, 6]]
+    assert small_intervals(few, iv, 3600.0, 5).tolist() == [True, True, True]
     assert small_intervals(ad, iv, 3600.0, 2).tolist() == [False, False, False]
 
 
@@ -284,9 +286,14 @@ def test_a_small_day_blanks_the_days_and_the_runs_agent_figures():
     iv = pd.DataFrame({"day": [0, 1], "interval": [0, 0], "start_s": [0.0, 86400.0],
                        "offered": [50, 40], "agents_ready": [1.5, 0.5]})
     kpis = {"offered": 90.0, "occupancy": 0.85, "stress_mean": 1.2}
-    d, i, k = published_centre(daily, iv, kpis, ad, 3600.0, 5)
+    d, i, k = published_centre(daily, iv, kpis, ad, 2, 3600.0, 5)
     assert d["occupancy"].isna().tolist() == [False, True] and d["offered"].tolist() == [50, 40]
     assert i["agents_ready"].isna().tolist() == [False, True]
     assert k["offered"] == 90.0 and np.isnan(k["occupancy"]) and np.isnan(k["stress_mean"])
-    same = published_centre(daily, iv, kpis, pd.concat([ad, ad.iloc[6:]]), 3600.0, 5)
+    same = published_centre(daily, iv, kpis, pd.concat([ad, ad.iloc[6:]]), 2, 3600.0, 5)
     assert same[0].equals(daily) and same[1].equals(iv) and same[2] == kpis  # 6 on day 1
+    # without tables (sensitivity, staff: KPIs only) the KPIs are blanked all the same
+    assert np.isnan(published_centre(None, None, kpis, ad, 2, 3600.0, 5)[2]["occupancy"])
+    # a day nobody worked (closed) describes nobody: it blanks nothing
+    shut = published_centre(daily.iloc[:1], iv.iloc[:1], kpis, ad.iloc[:6], 2, 3600.0, 5)
+    assert shut[2] == kpis and shut[0].equals(daily.iloc[:1])

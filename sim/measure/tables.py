@@ -542,7 +542,8 @@ def small_intervals(agent_days: pd.DataFrame, intervals: pd.DataFrame, length: f
                     floor: int) -> np.ndarray:
     """Which interval rows may not show their agents' figures: primary and complementary.
 
-    Primary: fewer than ``floor`` agents logged in. Complementary, day by day: the day's
+    Primary: fewer than ``floor`` agents logged in, but some (an interval nobody worked
+    describes nobody). Complementary, day by day: the day's
     figures are published (``daily``, ``team_days``), so the blanked intervals' agents are
     recoverable together as the day minus the published intervals; the same people work
     many intervals, so what protects them is the number of distinct agents in the blanked
@@ -553,7 +554,7 @@ def small_intervals(agent_days: pd.DataFrame, intervals: pd.DataFrame, length: f
     """
     starts = intervals["start_s"].to_numpy(float)
     heads = interval_heads(agent_days, starts, length)
-    out = heads < floor
+    out = (heads > 0) & (heads < floor)
     days = intervals["day"].to_numpy()
     login, logout = agent_days["login_s"].to_numpy(float), agent_days["logout_s"].to_numpy(
         float)
@@ -572,39 +573,35 @@ def small_intervals(agent_days: pd.DataFrame, intervals: pd.DataFrame, length: f
 
 
 def published_centre(daily: pd.DataFrame | None, intervals: pd.DataFrame | None,
-                     kpis: dict[str, float], agent_days: pd.DataFrame, length: float,
-                     floor: int) -> tuple[pd.DataFrame | None, pd.DataFrame | None,
-                                          dict[str, float]]:
+                     kpis: dict[str, float], agent_days: pd.DataFrame, days: int,
+                     length: float, floor: int
+                     ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict[str, float]]:
     """The centre-level tables and KPIs as written without ``--individual``.
 
     A small centre is otherwise described by them: the agents' figures (:func:`agent_figures`)
-    of a day on which fewer than ``floor`` agents worked are blanked in ``daily`` and in
-    every interval of that day; those of an interval with too few agents logged in by
-    :func:`small_intervals`. The run's KPIs are the days' combined, so a blanked day could be
-    recovered as the run minus the published days: when any day is blanked, the run's agent
-    KPIs are blanked too. The customers' figures stay. ``length``: the interval in seconds.
+    of a day on which some but fewer than ``floor`` agents worked (of ``days``) are blanked
+    in ``daily`` and in every interval of that day; those of an interval with too few agents
+    logged in by :func:`small_intervals`. The run's KPIs are the days' combined, so a
+    blanked day could be recovered as the run minus the published days: when any day is
+    blanked, the run's agent KPIs are blanked too (also when no table is written). The
+    customers' figures stay. ``length``: the interval in seconds.
     """
-    worked = agent_days.groupby("day").size()
-    small_days = set()
-    if daily is not None:
-        heads = worked.reindex(daily["day"].to_numpy(), fill_value=0).to_numpy()
-        small_days = set(daily["day"].to_numpy()[heads < floor].tolist())
+    heads = agent_days.groupby("day").size().reindex(range(days), fill_value=0)
+    small = heads.index[(heads.to_numpy() > 0) & (heads.to_numpy() < floor)].tolist()
     if intervals is not None:
-        days = intervals["day"].to_numpy()
-        heads = worked.reindex(np.unique(days), fill_value=0)
-        small_days |= set(heads.index[heads.to_numpy() < floor].tolist())
         hidden = small_intervals(agent_days, intervals, length, floor) | np.isin(
-            days, list(small_days))
+            intervals["day"].to_numpy(), small)
         if hidden.any():
             intervals = intervals.copy()
             cols = agent_figures(intervals.columns)
             intervals[cols] = intervals[cols].astype(float)
             intervals.loc[hidden, cols] = np.nan
-    if daily is not None and small_days:
+    if daily is not None and small:
         daily = daily.copy()
         cols = agent_figures(daily.columns)
         daily[cols] = daily[cols].astype(float)
-        daily.loc[daily["day"].isin(small_days), cols] = np.nan
-    if small_days:
-        kpis = {k: (math.nan if k in set(agent_figures(kpis)) else v) for k, v in kpis.items()}
+        daily.loc[daily["day"].isin(small), cols] = np.nan
+    if small:
+        blank = set(agent_figures(kpis))
+        kpis = {k: (math.nan if k in blank else v) for k, v in kpis.items()}
     return daily, intervals, kpis
