@@ -293,7 +293,11 @@ def _warm_start(scenario: Scenario, seed: int, start_from: Scenario | None,
     state: StartState | None = None
     with few_collections():
         for i, n in enumerate(pieces):
-            seg = src.replace({"horizon.days": n, "horizon.warmup_days": 0}, source="warm-up")
+            # the weeks before day 0 are ordinary weeks: the measured period's holidays
+            # (by day number or date) are not theirs
+            seg = src.replace({"horizon.days": n, "horizon.warmup_days": 0}
+                              | ({"demand.holidays": []} if src.demand.holidays else {}),
+                              source="warm-up")
             r = build(seg, seed, WARMUP_REPLICATION + i, start=state)
             if r.centre.repeats is not None:
                 r.centre.repeats.beyond = []  # callers who call back after the last day
