@@ -321,3 +321,15 @@ def test_contradictory_columns_are_refused_naming_row_and_column(tmp_path, what,
     with pytest.raises(AcdError) as info:
         read_report(p)
     assert str(info.value) == f"{p}: {message}"
+
+
+def test_one_replay_replication_is_refused_before_any_work(tmp_path, capsys):
+    """--reps 1 cannot give a band: exit 2 naming the option, nothing written."""
+    p = tmp_path / "r.csv"
+    p.write_text(_weeks(4))
+    out = tmp_path / "mine.toml"
+    assert main(["import-acd", str(p), "--out", str(out), "--reps", "1"]) == 2
+    assert capsys.readouterr().err == (
+        "ccsim import-acd: error: --reps 1: give 0 (no replay) or at least 2 (the band of one "
+        "realisation needs the spread of two replications or more)\n")
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["r.csv"]
