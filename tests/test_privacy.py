@@ -28,7 +28,7 @@ from sim.measure.tables import (
     suppress_cells,
 )
 from sim.model import simulate
-from sim.scenario import load_scenario
+from sim.scenario import load_scenario, scenario_from_dict
 from tests.conftest import small_dict
 
 SEED = 11
@@ -297,3 +297,24 @@ def test_a_small_day_blanks_the_days_and_the_runs_agent_figures():
     # a day nobody worked (closed) describes nobody: it blanks nothing
     shut = published_centre(daily.iloc[:1], iv.iloc[:1], kpis, ad.iloc[:6], 2, 3600.0, 5)
     assert shut[2] == kpis and shut[0].equals(daily.iloc[:1])
+
+
+def test_agent_groups_are_not_recoverable_from_the_centres_total():
+    """Groups of 6 and 4 agents: the 4 are blanked, and the 6 with them (two groups only).
+
+    Published alone, the 6's answered calls would give the 4's as the centre's total (in
+    ``daily``) minus the 6's. With a floor of 1 (``--individual`` and ``min_group = 1``)
+    both are shown.
+    """
+    from sim.measure.skills import skill_tables
+
+    d = small_dict(demand={"calls_per_day": 200, "profile": [1, 2, 2, 1]})
+    s = scenario_from_dict({**d, "call_types": {"tel": {"share": 2}, "mob": {"share": 1}},
+                            "agent_groups": {"g": {"shifts": ["a"], "skills": ["tel", "mob"]},
+                                             "h": {"shifts": ["b"], "skills": ["tel"]}}})
+    r = simulate(s, seed=2)
+    groups = skill_tables(r, s, publish_floor(s.teams.min_group))["agent_groups"]
+    assert groups["agents"].tolist() == [6, 4]
+    assert groups[["answered", "aht_s", "occupancy"]].isna().all().all()
+    shown = skill_tables(r, s, publish_floor(1, individual=True))
+    assert shown["agent_groups"]["answered"].sum() == r.kpis["answered"]

@@ -4,8 +4,10 @@
 when a scenario has ``[call_types]``: ``call_types`` (the call-side KPIs per type, each
 against its own service-level threshold), ``agent_groups`` (per group: its agents, the
 calls it answered, occupancy; groups of fewer agents than the publication floor are blanked
-unless individual figures are allowed) and ``agent_spread`` (the distribution across
-agents of occupancy, and of measured stress and strain when stress is on).
+unless individual figures are allowed, and further groups so that none is the centre's total
+minus the others, also to an insider: :func:`sim.measure.tables.suppress_cells`) and
+``agent_spread`` (the distribution across agents of occupancy, and of measured stress and
+strain when stress is on).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim.measure.kpi import KPIData, agent_spread, compute_kpis
-from sim.measure.tables import clip_to_opening
+from sim.measure.tables import clip_to_opening, suppress_cells
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
@@ -50,7 +52,7 @@ def skill_tables(result: RunTables, scenario: Scenario, floor: int = 1
     """The per-type, per-group and across-agent tables of one run (empty without types).
 
     ``floor``: groups with fewer agents than this have their figures blanked (the
-    publication floor; 1 shows every group).
+    publication floor; 1 shows every group), with complementary suppression.
     """
     if not scenario.call_types:
         return {name: pd.DataFrame() for name in SKILL_TABLES}
@@ -73,7 +75,13 @@ def skill_tables(result: RunTables, scenario: Scenario, floor: int = 1
     by_group = compute_kpis(data, by="group", keys=range(len(gnames)))
     by_group = by_group[["group", *GROUP_KPIS]].assign(group=gnames)
     by_group.insert(1, "agents", np.bincount(groups, minlength=len(gnames)))
-    small = by_group["agents"].to_numpy() < floor
+    # primary and complementary suppression, as for teams (the centre's totals are
+    # published, so one blanked group would be the total minus the others); a group nobody
+    # is rostered in is known from the scenario and describes nobody
+    size = by_group["agents"].to_numpy()
+    small = np.zeros(len(size), dtype=bool)
+    small[size > 0] = suppress_cells(size[size > 0], np.zeros(int((size > 0).sum()), int),
+                                     floor)
     by_group.loc[small, list(GROUP_KPIS)] = np.nan
     spread = agent_spread(result.agent_days)
     if len(result.agents) < floor:
