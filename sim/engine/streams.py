@@ -14,6 +14,7 @@ and one shared generator is set to each key's state in turn.
 
 from __future__ import annotations
 
+import ctypes
 import struct
 import zlib
 from itertools import accumulate
@@ -51,8 +52,7 @@ class Streams:
             raise ValueError(f"seed and replication must be >= 0, got {seed}, {replication}")
         self.seed = seed
         self.replication = replication
-        self._gens: dict[str, np.random.Generator] = {}  # fast: one per stream
-        self._state = np.random.PCG64(0).state
+        self._seats: dict[str, _Seat] = {}  # fast: one generator per stream
         self._blocks: dict[str, dict[tuple, bytes]] = {}
 
     def rng(self, name: str, *key: int) -> np.random.Generator:
@@ -74,13 +74,10 @@ class Streams:
         if seeded is None:
             return self.rng(name, *key)
         state, inc = seeded
-        st = self._state
-        st["state"]["state"], st["state"]["inc"] = state, inc
-        gen = self._gens.get(name)
-        if gen is None:
-            gen = self._gens[name] = np.random.Generator(np.random.PCG64(0))
-        gen.bit_generator.state = st
-        return gen
+        seat = self._seats.get(name)
+        if seat is None:
+            seat = self._seats[name] = _Seat()
+        return seat.set(state, inc)
 
     def first_uniform(self, name: str, *key: int) -> float:
         """``rng(name, *key).random()`` (the generator's first double), without a generator."""
@@ -127,6 +124,73 @@ class Streams:
         inc = ((i_hi << 64 | i_lo) << 1 | 1) & _M128
         # pcg_setseq_128_srandom_r: from state 0, a step, add the seed, a step
         return ((inc + (s_hi << 64 | s_lo)) * _PCG_MULT + inc) & _M128, inc
+
+
+class _Seat:
+    """A generator whose PCG64 state is set from (state, inc) integers, cheaply.
+
+    numpy's way (``bit_generator.state = {...}``) checks and converts a dictionary, a few
+    microseconds a time; here the four 64-bit words are written into the bit generator's C
+    state through ``ctypes`` (its ``pcg64_state``: a pointer to the 128-bit state and
+    increment, then the 32-bit buffer, emptied), which a check when the first seat is made
+    compares with numpy's way; where they differ (another layout of numpy's 128-bit type)
+    numpy's way is used.
+    """
+
+    def __init__(self) -> None:
+        self.gen = np.random.Generator(np.random.PCG64(0))
+        bg = self.gen.bit_generator
+        self._state = bg.state
+        self._c: tuple | None = None
+        if _LAYOUT_OK is not False:
+            c = _CState.from_address(bg.ctypes.state_address)
+            self._c = (c, (ctypes.c_uint64 * 4).from_address(c.pcg))
+
+    def set(self, state: int, inc: int) -> np.random.Generator:
+        """The generator, in the state PCG64 has for (``state``, ``inc``)."""
+        c = self._c
+        if c is not None and _LAYOUT_OK:
+            words = c[1]
+            words[0], words[1] = state & _M64, state >> 64  # little end first (uint128)
+            words[2], words[3] = inc & _M64, inc >> 64
+            c[0].has_uint32 = 0
+            return self.gen
+        st = self._state
+        st["state"]["state"], st["state"]["inc"] = state, inc
+        st["has_uint32"], st["uinteger"] = 0, 0
+        self.gen.bit_generator.state = st
+        return self.gen
+
+
+class _CState(ctypes.Structure):
+    """numpy's ``pcg64_state`` (numpy/random/src/pcg64/pcg64.h)."""
+
+    _fields_ = [("pcg", ctypes.c_void_p), ("has_uint32", ctypes.c_int),
+                ("uinteger", ctypes.c_uint32)]
+
+
+def _layout_ok() -> bool:
+    """Whether writing the words through ``ctypes`` gives numpy's own state (checked once)."""
+    state, inc = 0x0123456789ABCDEF_FEDCBA9876543210, 0x0F1E2D3C4B5A6978_8796A5B4C3D2E1F1
+    try:
+        seat = _Seat.__new__(_Seat)
+        seat.gen = np.random.Generator(np.random.PCG64(0))
+        bg = seat.gen.bit_generator
+        seat._state = bg.state
+        c = _CState.from_address(bg.ctypes.state_address)
+        seat._c = (c, (ctypes.c_uint64 * 4).from_address(c.pcg))
+        global _LAYOUT_OK
+        _LAYOUT_OK = True
+        got = seat.set(state, inc).bit_generator.state
+        return (got["state"]["state"], got["state"]["inc"], got["has_uint32"]) == (
+            state, inc, 0)
+    except Exception:  # noqa: BLE001 - no ctypes view of the state: numpy's way
+        return False
+
+
+#: None until checked; then whether ``_Seat`` may write the state through ``ctypes``
+_LAYOUT_OK: bool | None = None
+_LAYOUT_OK = _layout_ok()
 
 
 def _pcg_states(words: list[int], lo: int, n: int) -> np.ndarray:
