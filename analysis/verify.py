@@ -11,7 +11,10 @@ result folder"):
   the folder's ``kpis.parquet`` and ``kpis.csv`` must carry the stored replications' KPIs;
 - a random sample of replications (seeded: the same sample each time) simulated again
   from their scenario, seed and replication number, and compared byte for byte: every
-  table's SHA-256 and every KPI.
+  table's SHA-256 and every KPI;
+- the pages people read (``report.html``, ``negotiate.html``, ``negotiate.json``) written
+  again from the replications just checked and compared line by line
+  (:mod:`analysis.verify_report`); ``negotiate.pdf`` is said to be not checked.
 
 A replication made by other model code (its ``model_digest`` differs from this ccsim's)
 cannot be re-simulated: it is reported as unverifiable, never as verified.
