@@ -457,6 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     ia.add_argument("--replay-dir", type=argtypes.path, default=None, metavar="DIR",
                     help="folder for the replay's tables, figure and summary (default: "
                     "FILE-replay beside FILE.toml)")
+    ia.add_argument("--json", action="store_true", help="print one JSON object")
     ia.set_defaults(func=cmd_import_acd)
 
     v = sub.add_parser(
@@ -920,7 +921,7 @@ def cmd_import_acd(args: argparse.Namespace) -> int:
     """``ccsim import-acd``."""
     from analysis.acd import import_report, read_report, replay_folder, summary
     from analysis.acd_replay import replay, write_replay
-    from analysis.store import claim_output
+    from analysis.store import claim_output, json_safe
 
     if args.reps == 1:
         raise CLIError("--reps 1: give 0 (no replay) or at least 2 (the band of one "
@@ -930,21 +931,31 @@ def cmd_import_acd(args: argparse.Namespace) -> int:
         claim_output(folder, "import-acd", label="--replay-dir")  # refused before the work
     est, scenario = import_report(args.report, args.scenario_out, args.base, args.force,
                                   seed=args.seed)
-    print(fit(summary(est)))
-    print(f"written {args.scenario_out} (extends {args.base})")
+    out: dict = {"scenario": str(args.scenario_out), "extends": str(args.base),
+                 "summary": summary(est).splitlines(), "replay": None}
+    if not args.json:
+        print(fit(summary(est)))
+        print(f"written {args.scenario_out} (extends {args.base})")
     if args.reps:
         claim_output(folder, "import-acd", label="--replay-dir")
         r = replay(scenario, read_report(args.report), reps=args.reps, seed=args.seed)
         write_replay(r, folder, args.scenario_out.stem)
-        print(fit("replay of the report's weeks (" f"{args.reps} replications): "
-                  + "; ".join(r.summary[:3])))
-        for u in r.unexplained[:10]:
-            print(fit(f"not explained: {u}"))
-        if len(r.unexplained) > 10:
-            print(f"... and {len(r.unexplained) - 10} more in {folder / 'replay.md'}")
-        print(f"replay written to {folder} (replay.md, replay.png, replay-*.csv)")
-    print(f"next: ccsim run {args.scenario_out} --reps 5, then plan its shifts "
-          "(docs/own-centre.md)")
+        out["replay"] = {"folder": str(folder), "reps": args.reps,
+                         "totals": r.totals.to_dict(orient="records"),
+                         "summary": r.summary, "unexplained": r.unexplained}
+        if not args.json:
+            print(fit("replay of the report's weeks (" f"{args.reps} replications): "
+                      + "; ".join(r.summary[:3])))
+            for u in r.unexplained[:10]:
+                print(fit(f"not explained: {u}"))
+            if len(r.unexplained) > 10:
+                print(f"... and {len(r.unexplained) - 10} more in {folder / 'replay.md'}")
+            print(f"replay written to {folder} (replay.md, replay.png, replay-*.csv)")
+    if args.json:
+        print(json.dumps(json_safe(out), allow_nan=False))
+    else:
+        print(f"next: ccsim run {args.scenario_out} --reps 5, then plan its shifts "
+              "(docs/own-centre.md)")
     return 0
 
 

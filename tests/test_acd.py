@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 
 import numpy as np
@@ -254,14 +255,24 @@ def test_replay_reproduces_the_report_within_the_simulations_band(imported):
 
 
 def test_replay_names_a_difference_it_cannot_explain(imported):
-    """Twice the recorded abandons in one weekday-interval is named, with its likely cause."""
+    """Twice the abandons in one weekday-interval, and Mondays staffed by 6: each is named.
+
+    The abandons with their likely cause (patience and balking: the agents and calls
+    offered there are as simulated); Monday's agents as staffing (one roster every day).
+    """
     _, s, rep, _, _ = imported
     worse = rep.copy()
-    hit = (worse["start_s"] == 9 * 3600) & np.array([d.weekday() == 1 for d in worse["date"]])
+    wd = np.array([d.weekday() for d in worse["date"]])
+    hit = (worse["start_s"] == 9 * 3600) & (wd == 1)
     worse.loc[hit, "abandoned"] = worse.loc[hit, "abandoned"] * 2 + 10
+    worse.loc[wd == 0, "agents"] = 6.0
     r = replay(s, worse, reps=5, seed=0)
     named = [u for u in r.unexplained if u.startswith("Tue 09:00 abandoned")]
     assert len(named) == 1 and "likely patience and balking" in named[0], r.unexplained
+    assert [u for u in r.unexplained if "agents on queue:" in u] == [
+        "Mon agents on queue: 6.0 recorded on average, 5.0 simulated; likely staffing: one "
+        "roster works every open day (the mean day's), so a weekday staffed otherwise is not "
+        "reproduced; give it a roster of its own in a what-if"]
 
 
 REPORT_ROWS = {"Mon": 0, "Tue": 1, "Wed": 2, "Thu": 3, "Fri": 4}
@@ -333,3 +344,20 @@ def test_one_replay_replication_is_refused_before_any_work(tmp_path, capsys):
         "ccsim import-acd: error: --reps 1: give 0 (no replay) or at least 2 (the band of one "
         "realisation needs the spread of two replications or more)\n")
     assert sorted(f.name for f in tmp_path.iterdir()) == ["r.csv"]
+
+
+def test_json_output_has_the_summary_and_the_replay_totals(tmp_path, capsys):
+    """--json prints one object: the scenario written, the summary, the replay's totals."""
+    base = tmp_path / "base.toml"
+    base.write_text(tomli_w.dumps({k: v for k, v in small_dict().items() if k != "name"}))
+    p = tmp_path / "r.csv"
+    p.write_text(_weeks(4))
+    out = tmp_path / "mine.toml"
+    assert main(["import-acd", str(p), "--out", str(out), "--base", str(base), "--reps", "2",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["scenario"] == str(out) and data["summary"][0].startswith("20 days of r.csv")
+    assert [t["measure"] for t in data["replay"]["totals"]] == [
+        "answered share", "abandon rate", "service level"]
+    assert data["replay"]["folder"] == str(tmp_path / "mine-replay")
+    assert (tmp_path / "mine-replay" / "replay.png").is_file()
