@@ -365,6 +365,13 @@ def write_run_report(exp: Experiment, out: Path, run_info: Mapping[str, Any]) ->
                   _html_table(["week", "measured stress", "exhaustion", "service level",
                                "absence"], week, "weekly"),
                   img("by_week", "Week by week", figures[-1][2])]
+    if s.call_types:  # several queues: per type, per group, across agents (docs/skills.md)
+        from analysis.skills_report import skills_text
+
+        text = skills_text(exp.table("call_types"), exp.table("agent_groups"),
+                           exp.table("agent_spread")).strip()
+        parts += ['<h2 id="call_types">Call types, agent groups and the spread across '
+                  "agents</h2>", f"<pre>{e(text)}</pre>"]
     parts += ["<h2>KPIs</h2>",
               _html_table(["KPI", "mean", "95% CI", "meaning"], kpi_rows(est), "kpis"),
               words_html()]

@@ -228,3 +228,23 @@ def test_longest_waiting_across_queues_and_random_agents_are_reproducible():
         picks.append([k for k, _ in trace])
     assert picks[0] == picks[1] and sorted(picks[0]) == list(range(5))
     assert picks[0] != list(range(5))  # not the idle order
+
+
+def test_a_replication_keeps_and_prints_the_tables_per_type(two_types):
+    """run_task keeps the three tables; the text shows each type, group and the spread."""
+    from analysis.experiment import Task, run_task
+    from analysis.skills_report import skills_text
+    from sim.measure.skills import SKILL_TABLES
+
+    scenario, typed, _ = two_types
+    out = run_task(Task(0, scenario, 2, 0, tables=SKILL_TABLES))
+    for name in SKILL_TABLES:  # the same run as the fixture's: the same tables
+        pd.testing.assert_frame_equal(out.tables[name], skill_tables(typed, scenario, 5)[name])
+    groups = out.tables["agent_groups"].set_index("group")
+    assert groups.loc["h", "agents"] == 4 and math.isnan(groups.loc["h", "occupancy"])
+    text = skills_text(*(out.tables[n].assign(replication=0) for n in SKILL_TABLES))
+    lines = text.splitlines()
+    assert any(ln.startswith("tel ") for ln in lines) and any(ln.startswith("mob ") for ln in lines)
+    assert any(ln.startswith("occupancy ") for ln in lines)
+    row = next(ln for ln in lines if ln.startswith("h "))
+    assert row.split()[1:] == ["4", "-", "-", "-"]  # below the publication floor: blanked
