@@ -334,14 +334,14 @@ def _check_page(out: ReportCheck, name: str, stored: str, fresh: str, tmp: Path,
 
 
 def check_reports(folder: Path, infos: dict[tuple[str, int], list[tuple]],
-                  kpi_reps: dict[str, list[int]], complete: bool) -> ReportCheck:
+                  kpi_reps: dict[str, list[int]], blocked: str | None) -> ReportCheck:
     """Check ``report.html`` and ``negotiate.html`` (the PDF: said to be not checked).
 
     ``infos``: (scenario name, replication) -> the verified stored replications as
     (scenario, seed, replication, manifest, tables, kpis); ``kpi_reps``: the replications
-    the folder's kpis tables list per scenario (a run report's replications); ``complete``:
-    every stored replication passed (otherwise a report cannot be checked, and the failing
-    replications are reported already).
+    the folder's kpis tables list per scenario (a run report's replications); ``blocked``:
+    why the pages cannot be checked (a replication or a table of the folder failed, and is
+    reported already), or None.
     """
     out = ReportCheck()
     report, page = folder / "report.html", folder / "negotiate.html"
@@ -352,9 +352,8 @@ def check_reports(folder: Path, infos: dict[tuple[str, int], list[tuple]],
             "for byte; negotiate.html, the page it prints, is checked)")
     if not present:
         return out
-    if not complete:
-        out.not_checked += [f"{p.name}: not checked (not every stored replication passed)"
-                            for p in present]
+    if blocked:
+        out.not_checked += [f"{p.name}: not checked ({blocked})" for p in present]
         return out
     try:
         manifest = json.loads(_read(folder / "manifest.json"))
@@ -382,6 +381,12 @@ def check_reports(folder: Path, infos: dict[tuple[str, int], list[tuple]],
                     _check_page(out, path.name, stored, fresh, tmp / "report", folder)
             except ValueError as exc:
                 out.not_checked.append(f"{path.name}: not checked ({exc})")
+            except (KeyError, IndexError, TypeError, AttributeError) as exc:
+                # a received folder whose tables lack what the page is drawn from: the
+                # page cannot be rendered again, so it is not checked (never a traceback)
+                out.not_checked.append(f"{path.name}: not checked (it cannot be rendered "
+                                       f"again from the stored tables: {type(exc).__name__}: "
+                                       f"{exc})")
     return out
 
 
