@@ -182,6 +182,8 @@ class SkillRouter:
         self._seq = 0
         #: calls taken out of the middle of a queue by an overflow event (skipped later)
         self.gone: set[int] = set()
+        #: with overflow delays: the calls still in a queue (an overflow event's check)
+        self.queued: set[int] | None = set() if any(self.delays) else None
         self.rng = rng if rng is not None else np.random.default_rng(0)
         self.deadline: list[float] = []
         self.arrival: list[float] = []
@@ -281,6 +283,8 @@ class SkillRouter:
         if self._offer(i, self.tiers[t], t):
             return
         self.queues[t].append(i)
+        if self.queued is not None:
+            self.queued.add(i)
         if self.delays[t] and self.env is not None:
             for d in self.delays[t]:
                 self.env.timeout(d, i).callbacks.append(self._overflow)
@@ -291,13 +295,14 @@ class SkillRouter:
         now = self.env.now
         # still waiting: in its queue (taken calls have left it), not taken out by an
         # earlier overflow, not hung up
-        if i in self.gone or self.deadline[i] <= now or i not in self.queues[self.types[i]]:
+        if i not in self.queued or self.deadline[i] <= now:
             return
         t = self.types[i]
         waited = now - self.arrival[i]
         groups = [g for g, d in self.answered_by[t] if d <= waited + 1e-9]
         if self._offer(i, [groups], t):
             self.gone.add(i)
+            self.queued.discard(i)
 
     def next_call(self, agent: Routable, now: float) -> int | None:
         """The call this agent's group takes now: longest waiting (or priority first)."""
@@ -330,26 +335,28 @@ class SkillRouter:
         if best is None:
             return None
         queues[best_t].popleft()
+        if self.queued is not None:
+            self.queued.discard(best)
         self._pair(best, g, best_t)
         return best
 
     # ------------------------------------------------------------------ queues
 
-    def _waiting(self, now: float) -> list[int]:
-        deadline, gone = self.deadline, self.gone
-        return sorted(i for q in self.queues for i in q if i not in gone and deadline[i] > now)
-
     def close(self, now: float) -> list[int]:
         """Empty every queue: the calls still waiting now, in order of arrival."""
-        out = self._waiting(now)
+        deadline, gone = self.deadline, self.gone
+        out = sorted(i for q in self.queues for i in q if i not in gone and deadline[i] > now)
         for q in self.queues:
             q.clear()
-        self.gone.clear()
+        gone.clear()
+        if self.queued is not None:
+            self.queued.clear()
         return out
 
     def waiting(self, now: float) -> int:
-        """Calls waiting now in all queues."""
-        return len(self._waiting(now))
+        """Calls waiting now in all queues (O(calls waiting))."""
+        deadline, gone = self.deadline, self.gone
+        return sum(1 for q in self.queues for i in q if i not in gone and deadline[i] > now)
 
 
 def skill_router(scenario: Scenario, typing: Typing | None) -> SkillRouter:
