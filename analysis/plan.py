@@ -328,21 +328,21 @@ def raise_requirement(v: Verified, target: float, allowed: float,
     """The requirement with the missed intervals raised, and how many were.
 
     Missed: the upper confidence bound of the interval's mean service level is below the
-    target; if none is, those whose mean is; if none is either, those below the target in
-    more than ``allowed`` of the replications (else the one most often below). Each gets
+    target, or the interval is below the target in more than ``allowed`` of the
+    replications (the goal allows that share of intervals below: an interval missing more
+    often, on the busier days, takes the goal out of reach however well its mean does); if
+    none is, those whose mean misses (else the one most often below). Each gets
     one agent more, or, with ``aim(day, interval, goal)`` (the Erlang agents for a service
     level ``goal``), as many as Erlang needs to aim as far above the target as the
     simulation fell below it (what Erlang leaves out, such as day-to-day busyness, then
     costs about as much again), whichever is more.
     """
-    miss = np.nan_to_num(v.sl_high, nan=1.0) < target
+    often = v.below_share
+    miss = (np.nan_to_num(v.sl_high, nan=1.0) < target) | (often > allowed + 1e-12)
     if not miss.any():  # none missed with confidence: the intervals whose mean misses
         miss = np.nan_to_num(v.sl_mean, nan=1.0) < target
-    if not miss.any():
-        often = v.below_share
-        miss = often > allowed + 1e-12
-        if not miss.any() and often.max() > 0:
-            miss = often == often.max()
+    if not miss.any() and often.max() > 0:
+        miss = often == often.max()
     req = v.required + miss
     if aim is not None:
         for d, i in zip(*np.nonzero(miss), strict=True):

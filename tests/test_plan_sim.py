@@ -118,15 +118,18 @@ def test_the_loop_raises_until_the_goal_or_its_rounds(planned):
 
 
 def test_missed_intervals_are_raised_with_confidence(tiny):
-    """Only intervals whose upper confidence bound is below the target get an agent more."""
+    """Intervals missing with confidence, or more often than the goal allows, get an agent."""
     s = load_scenario(tiny)
     req = np.array([[5.0, 5.0, 5.0]])
     sl = np.array([[0.70, 0.70, 0.95], [0.72, 0.90, 0.97], [0.71, 0.60, 0.96]])
     high = np.array([[t_interval(sl[:, i], 0.9).ci_high for i in range(3)]])
     v = Verified(s, None, req, sl.mean(axis=0)[None], high, req, None, 0.3, None, 0, False,
                  (sl < 0.8).mean(axis=0)[None])
-    new, n = raise_requirement(v, 0.8, 0.1)
+    new, n = raise_requirement(v, 0.8, 0.7)
     assert n == 1 and new.tolist() == [[6.0, 5.0, 5.0]]  # the middle one is not sure
+    # ... but it misses in 2 of 3 replications, more than a goal of 90% of intervals allows
+    new, n = raise_requirement(v, 0.8, 0.1)
+    assert n == 2 and new.tolist() == [[6.0, 6.0, 5.0]]
 
 
 def test_the_planned_roster_keeps_the_rules(tiny):
