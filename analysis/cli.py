@@ -773,6 +773,16 @@ def cmd_staff(args: argparse.Namespace) -> int:
     overrides = {**_overrides(args), "service_level.threshold_s": threshold,
                  "service_level.target": share}
     scenario = load_scenario(args.scenario, overrides)
+    if scenario.call_types:  # several queues: each group sized for every type's target
+        from analysis.skill_staffing import staff_by_skill
+
+        found = staff_by_skill(scenario, args.seed, args.reps)
+        if args.json:
+            print(json.dumps(json_safe({"groups": found.groups, "met": found.met,
+                                        "steps": found.steps})))
+        else:
+            print(fit(found.text()))
+        return 0 if found.met else 1
     erl, understaffed = erlang_need(scenario, share, threshold)
     out = args.out or default_out("staff", [scenario.name, f"{share:g}at{threshold:g}"])
     quiet = args.quiet or args.json

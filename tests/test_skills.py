@@ -248,3 +248,23 @@ def test_a_replication_keeps_and_prints_the_tables_per_type(two_types):
     assert any(ln.startswith("occupancy ") for ln in lines)
     row = next(ln for ln in lines if ln.startswith("h "))
     assert row.split()[1:] == ["4", "-", "-", "-"]  # below the publication floor: blanked
+
+
+def test_staffing_by_skill_adds_agents_until_every_type_meets_its_target():
+    """The greedy search stops at the first head counts where every type meets its target."""
+    from analysis.skill_staffing import staff_by_skill
+
+    s = scenario_from_dict(small_dict(
+        call_types=TYPES, agent_groups=GROUPS,
+        staffing={"shifts": {"a": {"start": "08:00", "hours": 2, "agents": 12},
+                             "b": {"start": "08:00", "hours": 2, "agents": 5}}}))
+    found = staff_by_skill(s, seed=1, reps=2)
+    assert found.met and len(found.steps) > 1
+    last, before = found.steps[-1], found.steps[-2]
+    assert all(v >= 0.8 for v in last["service_level"].values())
+    assert before["service_level"][before["type"]] < 0.8  # the step added for a shortfall
+    assert sum(last["groups"].values()) == sum(found.steps[0]["groups"].values()) + \
+        len(found.steps) - 1
+    assert found.groups == last["groups"] == {
+        g: sum(found.scenario.staffing.head_counts()[x] for x in grp.shifts)
+        for g, grp in found.scenario.agent_groups.items()}
