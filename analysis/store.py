@@ -635,7 +635,11 @@ class ReplicationStore:
                 "provenance": provenance,
             }), default=str, allow_nan=False))  # as it will read back
             manifest["checksum"] = _manifest_checksum(manifest)
-            text = json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False)
+            # keys in the order written, not sorted: the order of a scenario's shifts,
+            # call types and groups is part of what it simulates (its agents are numbered
+            # in it), so `ccsim verify` must read the scenario back in the same order; the
+            # checksum sorts the keys itself
+            text = json.dumps(manifest, indent=2, allow_nan=False)
             (tmp / MANIFEST).write_text(text + "\n", encoding="utf-8")
 
         return atomic_dir(self.folder(scenario, seed, replication), fill)

@@ -373,7 +373,7 @@ def check_reports(folder: Path, infos: dict[tuple[str, int], list[tuple]],
                 continue
             try:
                 if path == page:
-                    fresh, wrong = _negotiate_page(folder, infos, manifest)
+                    fresh, wrong = _negotiate_page(folder, infos, manifest, list(kpi_reps))
                     out.problems += wrong
                     _check_page(out, path.name, stored, fresh, tmp / "page", folder, svg=True)
                 else:
@@ -390,10 +390,17 @@ def check_reports(folder: Path, infos: dict[tuple[str, int], list[tuple]],
     return out
 
 
-def _comparison_data(folder: Path) -> dict[str, Any]:
+def _comparison_data(folder: Path, order: list[str]) -> dict[str, Any]:
+    """What ``comparison.json`` says to compare, with the scenarios in the command's order.
+
+    The file's keys are sorted (it is written with sorted keys), so the order the command
+    gave the scenarios in is taken from the kpis table (``order``), whose rows keep it.
+    """
     try:
         data = json.loads(_read(folder / "comparison.json"))
-        return {"names": [data["baseline"], *data["differences"]],
+        others = sorted(data["differences"], key=lambda n: (
+            order.index(n) if n in order else len(order), n))
+        return {"names": [data["baseline"], *others],
                 "reps": [int(r) for r in data["replications"]],
                 "confidence": float(data["confidence"]), "primary": list(data["primary"]),
                 "selection": data.get("selection")}
@@ -418,15 +425,15 @@ def _report(folder: Path, stored: str, infos: dict, kpi_reps: dict[str, list[int
         return write_run_report(exp, tmp, command).read_text(encoding="utf-8")
     from analysis.report import compare, write_report
 
-    c = _comparison_data(folder)
+    c = _comparison_data(folder, list(kpi_reps))
     exp = _experiment(folder, c["names"], c["reps"], infos, manifest)
     comp = compare(exp, c["confidence"], c["primary"], c["selection"])
     notes = _notes(stored, exp, c["selection"], str(manifest.get("kind", "")))
     return write_report(exp, comp, tmp, command, notes).read_text(encoding="utf-8")
 
 
-def _negotiate_page(folder: Path, infos: dict, manifest: dict[str, Any]
-                    ) -> tuple[str, list[str]]:
+def _negotiate_page(folder: Path, infos: dict, manifest: dict[str, Any],
+                    order: list[str]) -> tuple[str, list[str]]:
     """``negotiate.html`` rendered again from the verified replications.
 
     The files the proposals were read from, the comparability warnings and the notes on
@@ -448,7 +455,7 @@ def _negotiate_page(folder: Path, infos: dict, manifest: dict[str, Any]
         raise ValueError("no negotiate.json beside it") from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"negotiate.json cannot be read ({exc})") from None
-    c = _comparison_data(folder)
+    c = _comparison_data(folder, order)
     exp = _experiment(folder, c["names"], c["reps"], infos, manifest)
     with language(lang):
         comp = compare(exp, COMPARE_CONFIDENCE, ng.PRIMARY)

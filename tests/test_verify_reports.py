@@ -42,9 +42,13 @@ def whole_lines(monkeypatch):
 
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory) -> Path:
-    """``ccsim run`` of the small centre, one replication."""
+    """``ccsim run`` of the small centre, one replication; its shifts not in sorted order.
+
+    Shift ``z`` comes first: the order of shifts numbers the agents, so verify must read
+    the scenario back in its own order (a manifest with sorted keys lost it).
+    """
     root = tmp_path_factory.mktemp("run")
-    (root / "small.toml").write_text(SMALL)
+    (root / "small.toml").write_text(SMALL.replace("[staffing.shifts.a]", "[staffing.shifts.z]"))
     assert main(["run", str(root / "small.toml"), "--reps", "1", "--out", str(root / "out"),
                  "--executor", "serial", "--quiet", "--json"]) == 0
     release_outputs()
@@ -53,7 +57,10 @@ def run_folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def negotiate_folder(tmp_path_factory) -> Path:
-    """``ccsim negotiate`` of a small stressed centre against a team-level proposal."""
+    """``ccsim negotiate`` of a small stressed centre against two proposals, team and login.
+
+    Given in that order, which is not the sorted one: the page keeps the command's order.
+    """
     root = tmp_path_factory.mktemp("negotiate")
     base = small_dict(stress={"enabled": True}, teams={"size": 5},
                       horizon={"days": 1, "open": "08:00", "hours": 2, "interval_minutes": 30,
@@ -65,7 +72,11 @@ def negotiate_folder(tmp_path_factory) -> Path:
     (root / "team.toml").write_text(tomli_w.dumps({
         "extends": "strict.toml", "description": "Team level", "rationale": "tests",
         "measurement": {"level": "team"}}))
-    assert main(["negotiate", str(root / "team.toml"), "--base", str(root / "strict.toml"),
+    (root / "login.toml").write_text(tomli_w.dumps({
+        "extends": "strict.toml", "description": "Paid log-in", "rationale": "tests",
+        "measurement": {"adherence": {"paid_login_minutes": 10}}}))
+    assert main(["negotiate", str(root / "team.toml"), str(root / "login.toml"),
+                 "--base", str(root / "strict.toml"),
                  "--out", str(root / "out"), "--executor", "serial", "--reps", "2",
                  "--no-pdf", "--quiet", "--json"]) == 0
     release_outputs()
@@ -82,10 +93,12 @@ def test_a_run_report_forged_in_a_cell_and_a_figure_file_is_named(capsys, run_fo
                                                                    tmp_path):
     """Untouched: verified; a KPI cell and figures/intraday.png edited: exit 1, both named."""
     folder = Path(shutil.copytree(run_folder, tmp_path / "received"))
-    status, lines = verify(capsys, folder)
-    assert (status, lines) == (0, [CHECKED.format(folder=folder, page="report.html")
-                                   + PROVENANCE,
-                                   SUMMARY.format(folder=folder, n=1) + "verified"])
+    status = main(["verify", str(folder), "--sample", "1"])  # simulated again: identical
+    assert (status, capsys.readouterr().out.splitlines()) == (0, [
+        CHECKED.format(folder=folder, page="report.html") + PROVENANCE,
+        f"{folder}: 1 stored replication(s): 1 simulated again and identical (a sample of 1, "
+        "seed 0), 0 consistent with their own tables (not simulated again), 0 unverifiable "
+        "(other model code), 0 failed: verified"])
     page = (folder / "report.html").read_text()
     row = re.search(r'<table class="kpis">.*?\n(<tr><td>offered</td><td>([^<]*)</td>)', page,
                     re.S)
@@ -138,7 +151,7 @@ def test_an_untouched_negotiate_folder_is_verified_but_for_its_pdf(capsys, negot
         "be derived byte for byte; negotiate.html, the page it prints, is checked)",
         CHECKED.format(folder=folder, page="report.html") + PROVENANCE,
         CHECKED.format(folder=folder, page="negotiate.html"),
-        SUMMARY.format(folder=folder, n=4) + "verified (but for the PDF, not checked)"])
+        SUMMARY.format(folder=folder, n=6) + "verified (but for the PDF, not checked)"])
 
 
 def test_a_forged_negotiate_page_and_json_are_named(capsys, negotiate_folder, tmp_path):
@@ -162,4 +175,4 @@ def test_a_forged_negotiate_page_and_json_are_named(capsys, negotiate_folder, tm
         f"FAILED: {folder}: negotiate.html: the trade-off picture (SVG) is not the one drawn "
         "from the verified replications",
         CHECKED.format(folder=folder, page="report.html") + PROVENANCE,
-        SUMMARY.format(folder=folder, n=4) + "FAILED: do not use this folder's results"])
+        SUMMARY.format(folder=folder, n=6) + "FAILED: do not use this folder's results"])
