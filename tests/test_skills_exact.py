@@ -171,3 +171,23 @@ def test_n_design_with_abandonment_matches_the_truncated_chain():
         assert_within(sim[t][:, 0], ex.wait_s[k], f"{t} mean wait")
         assert_within(sim[t][:, 1], ex.p_wait[k], f"{t} P(wait)")
         assert_within(sim[t][:, 2], ex.abandon_rate[k], f"{t} abandoned")
+
+
+def test_static_priority_is_cobhams_formula():
+    """One pool, two types, non-preemptive priority: each type's mean wait is Cobham's.
+
+    M/M/c with the same service rate for every type: W_k = C(c, a) / (c mu) /
+    ((1 - s_{k-1})(1 - s_k)), s_k the load of the types of priority k and higher over c.
+    """
+    rates = {"hi": 0.004, "lo": 0.006}
+    c = 3
+    s = design({"all": (c, ["hi", "lo"])}, rates)
+    s = s.replace({"routing.calls": "priority", "call_types.hi.priority": 1})
+    sim = replicate(s, seed=8)
+    pw = erlang_c_metrics(sum(rates.values()), AHT, c, 20.0).p_wait
+    s_hi = rates["hi"] / (c * MU)
+    s_all = sum(rates.values()) / (c * MU)
+    exact = {"hi": pw / (c * MU) / (1 - s_hi), "lo": pw / (c * MU) / ((1 - s_hi) * (1 - s_all))}
+    for t in rates:
+        assert_within(sim[t][:, 0], exact[t], f"{t} mean wait")
+        assert_within(sim[t][:, 1], pw, f"{t} P(wait)")  # both wait when all are busy
