@@ -99,14 +99,13 @@ def _reading(result) -> np.ndarray:
 def replicate(s, reps: int, seed: int, observe: tuple[str, ...] = ()) -> list:
     """``reps`` replications of scenario ``s`` (common random numbers across scenarios).
 
-    With ``horizon.warmup_days``, the warm-up is simulated once (one state per scenario
-    and seed) and every replication branches from it, as ``ccsim run`` does.
+    With ``horizon.warmup_days``, every replication is warmed up on its own streams, as
+    ``ccsim run`` does (replications sharing a warm-up vary too little: docs/experiments.md,
+    Warm-up).
     """
-    from sim.model import simulate, warm_start
+    from sim.model import simulate
 
-    start = warm_start(s, seed) if s.warmup_days > 0 else None
-    return [simulate(s, seed=seed, replication=k, observe=observe, start=start)
-            for k in range(reps)]
+    return [simulate(s, seed=seed, replication=k, observe=observe) for k in range(reps)]
 
 
 def run_rung(name: str, days: int, reps: int, seed: int,

@@ -71,7 +71,7 @@ class Task:
     observe: tuple[str | Observer, ...] = ()
     """Observers recording during the run; their records join ``tables`` by name."""
     start: StartState | None = None
-    """The warmed state the replication branches from (shared by the scenario's tasks);
+    """The warmed state the replication starts from (warmed for it, on its own streams);
     None: warmed here if ``horizon.warmup_days`` says so, else a cold start."""
     start_from: Scenario | None = None
     """The scenario whose regime the warm-up runs under (``--from``); its data goes into
@@ -801,11 +801,10 @@ class Experiment:
     start_from: Scenario | None = None
     """The scenario whose regime every warm-up ran under (``--from``); None: each its own."""
     warmup_s: float = 0.0
-    """Seconds spent warming up (once per scenario and seed, shared by the replications)."""
-    starts: dict[tuple[str, int], StartState] = field(default_factory=dict, repr=False)
-    """Warmed states by (regime scenario digest, days), kept so that replications added
-    later (``--until``'s steps, a resumed run in this process) branch from the same state
-    without simulating the warm-up again."""
+    """Seconds spent warming up (each replication run warms up on its own streams)."""
+    starts: dict[tuple[str, int, int], StartState] = field(default_factory=dict, repr=False)
+    """Warmed states by (regime scenario digest, days, replication) between the warm-ups
+    and the replications that start from them (dropped once handed over)."""
 
     @property
     def names(self) -> list[str]:
@@ -890,11 +889,14 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
     in the same simulation as the KPIs.
 
     Warm-up (``horizon.warmup_days``, or ``start_from``: every scenario starts from the
-    state ``start_from``'s regime leaves): simulated once per scenario and seed, before
-    the replications, and only when one is left to run; every replication branches from
-    that state with its own streams (``sim.model.warm_start``). Scenarios whose warm-ups
-    are the same (one ``start_from``) share one. A resumed experiment simulates it again
-    (the same numbers: a warm-up is a pure function of scenario and seed).
+    state ``start_from``'s regime leaves): simulated for every replication left to run, on
+    that replication's own streams (``sim.model.warm_start``), before the replications, so
+    that replications are independent and their spread includes what the warm-up leaves
+    (a shared warm-up made the 2018 case's intervals two to three times too narrow:
+    ``bench/bench_warmup_ci.py``). Scenarios whose warm-ups are the same (one
+    ``start_from``) share replication k's. A resumed experiment simulates it again for the
+    replications it runs (the same numbers: a warm-up is a pure function of scenario, seed
+    and replication).
     """
     scenarios = list(scenarios)
     watch = tuple(observe)
@@ -958,26 +960,27 @@ def check_start_from(old: Scenario, new: Scenario) -> None:
 
 @dataclass(frozen=True)
 class WarmJob:
-    """One warm-up: ``sim.model.warm_start(scenario, seed, start_from=start_from)``."""
+    """One warm-up: ``sim.model.warm_start(scenario, seed, replication, start_from=...)``."""
 
     scenario: Scenario
     seed: int
     start_from: Scenario | None = None
+    replication: int = 0
 
 
 def warm_job(job: WarmJob) -> StartState:
     """Run one warm-up (module-level so that a worker can run it)."""
-    return warm_start(job.scenario, job.seed, start_from=job.start_from)
+    return warm_start(job.scenario, job.seed, job.replication, start_from=job.start_from)
 
 
 def _warmed(todo: list[Task], seed: int, start_from: Scenario | None,
             exp: Experiment, executor: Executor) -> list[Task]:
-    """The tasks with the start state each scenario's replications branch from.
+    """The tasks with the start state each replication starts from.
 
-    One warm-up per distinct (regime scenario, length): scenarios warmed under one
-    ``start_from`` for the same length share it. Several warm-ups run at once on an
-    executor that can (``warm``: the process pool), else one after another here; the
-    state is the same either way (a pure function of scenario and seed).
+    One warm-up per distinct (regime scenario, length, replication): scenarios warmed under
+    one ``start_from`` for the same length share replication k's. Several warm-ups run at
+    once on an executor that can (``warm``: the process pool), else one after another here;
+    the state is the same either way (a pure function of scenario, seed and replication).
     """
     jobs = _warm_jobs(todo, seed, start_from, exp)
     if jobs:
@@ -988,29 +991,32 @@ def _warmed(todo: list[Task], seed: int, start_from: Scenario | None,
         exp.starts.update(zip(jobs, done, strict=True))
         exp.warmup_s += time.perf_counter() - t0
     states = exp.starts
-    out = []
+    out, used = [], set()
     for t in todo:
         s = t.scenario
         if not s.warmup_days and start_from is None:
             out.append(t)
             continue
         src = start_from or s
-        out.append(replace(t, start=states[src.digest(),
-                                         warmup_length(src, s.warmup_days)]))
+        key = (src.digest(), warmup_length(src, s.warmup_days), t.replication)
+        out.append(replace(t, start=states[key]))
+        used.add(key)
+    for key in used:  # a replication runs once: its state is not kept (memory)
+        del states[key]
     return out
 
 
 def _warm_jobs(todo: list[Task], seed: int, start_from: Scenario | None,
-               exp: Experiment) -> dict[tuple[str, int], WarmJob]:
-    """The warm-ups ``todo`` needs that ``exp`` has not simulated yet, by (digest, days)."""
-    jobs: dict[tuple[str, int], WarmJob] = {}
+               exp: Experiment) -> dict[tuple[str, int, int], WarmJob]:
+    """The warm-ups ``todo`` needs that ``exp`` does not hold, by (digest, days, replication)."""
+    jobs: dict[tuple[str, int, int], WarmJob] = {}
     for t in todo:
         s = t.scenario
         if s.warmup_days or start_from is not None:
             src = start_from or s
-            key = (src.digest(), warmup_length(src, s.warmup_days))
+            key = (src.digest(), warmup_length(src, s.warmup_days), t.replication)
             if key not in exp.starts:  # warmed by an earlier call of this experiment
-                jobs.setdefault(key, WarmJob(s, seed, start_from))
+                jobs.setdefault(key, WarmJob(s, seed, start_from, t.replication))
     return jobs
 
 

@@ -1160,13 +1160,13 @@ def run_until_precise(scenarios: Sequence[Scenario], seed: int, reps: int,
         per_run = sum(e.seconds for e in ests) * len(scenarios) / len(ests) / cores
         guard.notify(f"with --until: from {n} to at most {max_reps} runs of each of the "
                      f"{len(scenarios)} scenarios, at least {ex._duration(per_run * n)}"
-                     f" and at most {ex._duration(per_run * max_reps)} after the "
-                     "warm-ups; the first runs' spread will say where in between")
+                     f" and at most {ex._duration(per_run * max_reps)} besides the "
+                     "runs' warm-ups; the first runs' spread will say where in between")
     exp = run_experiment(scenarios, seed, n, **kwargs)
     step = max(1, workers // len(scenarios))
     if guard.notify and n < max_reps and unsettled(exp):
         want = ex.until_reps_needed(exp, until, max_reps)
-        pace = max(0.0, exp.wall_s - exp.warmup_s) / n  # measured: this machine, this load
+        pace = exp.wall_s / n  # measured: this machine, this load; a run warms up its own
         guard.notify(f"the first {n} runs' spread says about {want} runs of each are needed"
                      f" (at most {max_reps}): about {ex._duration((want - n) * pace)} more")
     with guard.quiet():

@@ -240,4 +240,4 @@ def start_text(exp: Experiment, index: int) -> str:
     under = ("its own regime" if w["warmup_scenario"] == name
              else f"the regime of {w['warmup_scenario']!r} (--from)")
     return (f"{name}: warmed up {w['warmup_days']} unmeasured working days under {under}, "
-            "shared by every replication")
+            "each replication on its own streams")

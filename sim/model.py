@@ -52,7 +52,7 @@ from sim.regime.league import league_frame
 from sim.regime.policy import Floor, Regime, team_of
 from sim.regime.realtime import alerts_frame
 from sim.scenario import DAY_S, SCHEDULE_STATES, Scenario
-from sim.start import WARMUP_REPLICATION, StartState, warmup_length
+from sim.start import WARMUP_REPLICATION, WARMUP_STRIDE, StartState, warmup_length
 from sim.start import apply as apply_start
 from sim.start import compatible as start_compatible
 from sim.start import export as export_start
@@ -164,12 +164,12 @@ def simulate(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     records are ``RunResult.observed``; the run itself is the same with or without them.
     ``router`` replaces the scenario's routing policy (:mod:`sim.engine.routing`): for tests
     of the routing seam. ``start``: the state the run starts from (:mod:`sim.start`);
-    without one, a scenario with ``horizon.warmup_days`` is warmed up first
-    (:func:`warm_start`, under ``start_from``'s regime when given), a cold one starts
-    from zero.
+    without one, a scenario with ``horizon.warmup_days`` is warmed up first, for this
+    replication on its own streams (:func:`warm_start`, under ``start_from``'s regime when
+    given), a cold one starts from zero.
     """
     if start is None and (scenario.warmup_days > 0 or start_from is not None):
-        start = warm_start(scenario, seed, start_from=start_from)
+        start = warm_start(scenario, seed, replication, start_from=start_from)
     with few_collections():  # millions of objects that live until the end: see sim.engine.runtime
         r = build(scenario, seed, replication, calls=calls, behaviours=behaviours,
                   observe=observe, router=router, start=start)
@@ -240,31 +240,35 @@ def build(scenario: Scenario, seed: int = 0, replication: int = 0, *,
                presence, t0, regime, strains, recorders=recorders, start=start)
 
 
-def warm_start(scenario: Scenario, seed: int = 0, *, start_from: Scenario | None = None,
-               days: int | None = None, fast_forward: bool = True,
-               cached: bool = True) -> StartState:
+def warm_start(scenario: Scenario, seed: int = 0, replication: int = 0, *,
+               start_from: Scenario | None = None, days: int | None = None,
+               fast_forward: bool = True, cached: bool = True) -> StartState:
     """The state after the warm-up: ``days`` (default ``horizon.warmup_days``) unmeasured.
 
     Simulated under ``start_from``'s regime when given (the same centre:
     :func:`sim.start.compatible`), else the scenario's own, from zero, with the warm-up's
-    own streams (:data:`sim.start.WARMUP_REPLICATION`): one state per scenario and seed,
-    from which every replication branches. With ``fast_forward`` and at least two weeks,
+    own streams for ``replication`` (:data:`sim.start.WARMUP_REPLICATION`): one state per
+    scenario, seed and replication. Replications do not share a warm-up: the state it
+    leaves (who is sick, who quit, each person's exhaustion and record, the people drawn)
+    persists into the measured days, so replications branching from one state would vary
+    less than the centre does and their confidence intervals would be too narrow (measured
+    on the 2018 case: ``bench/bench_warmup_ci.py``). With ``fast_forward`` and at least two weeks,
     exhaustion jumps to its weekly fixed point after the first week (:func:`sim.start.jump`)
     and again after each further week but the last two, each time from that week's inputs
     (which include what the higher E did: absence, quits, the work left to others); the
     last two weeks settle around it. Nothing is collected: a warm-up costs its simulation
-    only. The last :data:`WARMED_KEPT` states are kept in the process (``cached``), so
-    runs of one scenario and seed called one by one share their warm-up too.
+    only. The last :data:`WARMED_KEPT` states are kept in the process (``cached``), so a
+    replication asked for again (a notebook cell run twice, a test) is not warmed again.
     """
     if not cached:
-        return _warm_start(scenario, seed, start_from, days, fast_forward)
-    key = (scenario.name, scenario.digest(), seed,
+        return _warm_start(scenario, seed, start_from, days, fast_forward, replication)
+    key = (scenario.name, scenario.digest(), seed, replication,
            None if start_from is None else (start_from.name, start_from.digest()), days,
            fast_forward)
-    if key in _WARMED:  # one warm-up per scenario and seed, however the runs are called
+    if key in _WARMED:  # one warm-up per scenario, seed and replication, however called
         _WARMED.move_to_end(key)
         return _WARMED[key]
-    state = _warm_start(scenario, seed, start_from, days, fast_forward)
+    state = _warm_start(scenario, seed, start_from, days, fast_forward, replication)
     _WARMED[key] = state
     while len(_WARMED) > WARMED_KEPT:
         _WARMED.popitem(last=False)
@@ -272,15 +276,18 @@ def warm_start(scenario: Scenario, seed: int = 0, *, start_from: Scenario | None
 
 
 #: warm-up states kept in this process (each a few kilobytes per seat): a notebook, a
-#: calibration loop or a test that calls ``simulate`` once per replication warms up once
+#: calibration loop or a test that asks for a replication again does not warm it up again
 WARMED_KEPT = 32
 _WARMED: OrderedDict[tuple, StartState] = OrderedDict()
 
 
 def _warm_start(scenario: Scenario, seed: int, start_from: Scenario | None,
-                days: int | None, fast_forward: bool) -> StartState:
+                days: int | None, fast_forward: bool, replication: int = 0) -> StartState:
     """:func:`warm_start` without the cache."""
     src = scenario if start_from is None else start_from
+    if not 0 <= replication < WARMUP_REPLICATION // WARMUP_STRIDE:
+        raise ValueError(f"warm-up of replication {replication}: replications are numbered "
+                         f"0 to {WARMUP_REPLICATION // WARMUP_STRIDE - 1}")
     if start_from is not None:
         start_compatible(start_from, scenario)
     w = warmup_length(src, scenario.warmup_days if days is None else days)
@@ -298,7 +305,8 @@ def _warm_start(scenario: Scenario, seed: int, start_from: Scenario | None,
             seg = src.replace({"horizon.days": n, "horizon.warmup_days": 0}
                               | ({"demand.holidays": []} if src.demand.holidays else {}),
                               source="warm-up")
-            r = build(seg, seed, WARMUP_REPLICATION + i, start=state)
+            r = build(seg, seed, WARMUP_REPLICATION + replication * WARMUP_STRIDE + i,
+                      start=state)
             if r.centre.repeats is not None:
                 r.centre.repeats.beyond = []  # callers who call back after the last day
             run(r)
@@ -309,7 +317,8 @@ def _warm_start(scenario: Scenario, seed: int, start_from: Scenario | None,
                 state = jump_start(state, before, r.strains, src.stress.tau_exhaustion_days)
     assert state is not None
     return StartState(src.name, src.digest(), seed, w, state.agents, state.week, state.seats,
-                      state.records, state.day_adherence, len(pieces) > 1, state.repeats)
+                      state.records, state.day_adherence, len(pieces) > 1, state.repeats,
+                      replication)
 
 
 def run(r: Run) -> None:

@@ -50,11 +50,14 @@ if TYPE_CHECKING:
     from sim.people.stress import Strain
     from sim.regime.policy import Regime
 
-#: the warm-up's streams: ``Streams(seed, WARMUP_REPLICATION + segment)`` (a segment per
-#: week fast-forwarded; the streams take replications below 2**32), never those of a
-#: measured replication (at most ``analysis.args.MAX_REPS``, far below), so the
-#: replications branch independently
+#: the warm-up's streams: ``Streams(seed, WARMUP_REPLICATION + replication *
+#: WARMUP_STRIDE + segment)`` (a segment per week fast-forwarded, fewer than WARMUP_STRIDE
+#: for the longest warm-up allowed; the streams take replications below 2**32), never those
+#: of a measured replication (at most ``analysis.args.MAX_REPS``, far below): each
+#: replication warms up on streams of its own, so replications are independent, warm-up
+#: included (replication 0 keeps the streams it always had)
 WARMUP_REPLICATION = 1 << 31
+WARMUP_STRIDE = 1 << 12
 
 
 @dataclass(frozen=True)
@@ -109,11 +112,14 @@ class StartState:
     """Calls to come back: (time < 0 or later on day 0's clock, placement uniform, talk,
     ACW, patience, unresolved uniform)."""
 
+    replication: int = 0
+    """The replication this state was warmed up for (on its own streams)."""
+
     def describe(self) -> str:
         """One line for reports: how the run was started."""
         how = ", exhaustion fast-forwarded after week 1" if self.jumped else ""
         return (f"warmed up for {self.days} unmeasured working days under {self.scenario!r} "
-                f"(seed {self.seed}{how})")
+                f"(seed {self.seed}, replication {self.replication}{how})")
 
 
 def warmup_length(scenario: Scenario, days: int | None = None) -> int:
@@ -260,5 +266,5 @@ def jump(state: StartState, before: StartState | None, strains: Sequence[Strain]
     return replace(state, seats=tuple(seats), jumped=True)
 
 
-__all__ = ["WARMUP_REPLICATION", "RecordState", "SeatState", "StartState", "apply",
+__all__ = ["WARMUP_REPLICATION", "WARMUP_STRIDE", "RecordState", "SeatState", "StartState", "apply",
            "compatible", "export", "fixed_point", "jump", "warmup_length"]

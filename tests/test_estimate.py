@@ -62,8 +62,8 @@ def test_until_projects_the_runs_the_widest_paired_difference_needs():
     assert until_reps_needed(exp, [("stress_mean", 0.1)], max_reps=100) == 5
 
 
-def test_runs_added_to_an_experiment_reuse_its_warm_up():
-    """--until's later steps branch from the warm-up of the first: not simulated again."""
+def test_runs_added_to_an_experiment_warm_up_only_their_own():
+    """--until's later steps warm up only the replications they add; nothing else again."""
     import pandas as pd
 
     from analysis.experiment import SerialExecutor, run_experiment
@@ -74,11 +74,10 @@ def test_runs_added_to_an_experiment_reuse_its_warm_up():
                                       horizon={**small_dict()["horizon"], "days": 1,
                                                "warmup_days": 5}))
     exp = run_experiment([s], 3, 1, executor=SerialExecutor())
-    (state,) = exp.starts.values()
-    spent = exp.warmup_s
+    assert exp.starts == {}  # a state is handed to its replication, not kept
+    spent, first = exp.warmup_s, exp.outputs[0, 0]
     exp = run_experiment([s], 3, 2, executor=SerialExecutor(), experiment=exp)
-    assert len(exp.starts) == 1 and next(iter(exp.starts.values())) is state
-    assert exp.warmup_s == spent
+    assert exp.warmup_s > spent and exp.outputs[0, 0] is first and exp.ran == 2
     whole = run_experiment([s], 3, 2, executor=SerialExecutor())
     cols = ["stress_mean", "service_level", "warmup_days"]
     pd.testing.assert_frame_equal(exp.kpi_table()[cols], whole.kpi_table()[cols])

@@ -305,9 +305,9 @@ def test_ccsim_run_simulates_each_replication_once(tmp_path):
     assert code == 0
     calls = {fn: nc for (path, _, fn), (_, nc, *_) in pstats.Stats(prof).stats.items()
              if path.replace("\\", "/").endswith("sim/model.py")}
-    # the warm-up is simulated once (one segment of 5 days, nothing collected) and shared
-    assert calls.get("_warm_start") == 1, calls
-    assert calls.get("build") == 2 + 1 and calls.get("collect") == 2, calls
+    # each replication's warm-up is simulated once (one segment of 5 days, nothing collected)
+    assert calls.get("_warm_start") == 2, calls
+    assert calls.get("build") == 2 + 2 and calls.get("collect") == 2, calls
     html = (out / "report.html").read_text()
     assert "strain_over_day" in set(re.findall(r'<img id="([^"]+)"', html))
     assert "Strain over day 1" in html

@@ -150,10 +150,17 @@ def test_a_resumed_warmed_experiment_is_the_uninterrupted_one(tmp_path):
 
 
 def test_a_warm_start_is_reproducible_and_not_the_cold_one():
-    """The same scenario and seed warm to the same state; the warmed run differs from cold."""
+    """The same scenario, seed and replication warm to the same state; cold runs differ.
+
+    Each replication warms up on streams of its own (replication 1's state is not 0's),
+    and ``simulate`` starts a replication from its own warm-up.
+    """
     s = stressed(horizon__days=2, horizon__warmup_days=5)
     assert warm_start(s, 2, cached=False) == warm_start(s, 2, cached=False)
-    assert warm_start(s, 2) is warm_start(s, 2)  # one warm-up per scenario and seed
+    assert warm_start(s, 2) is warm_start(s, 2)  # kept: asked again, not warmed again
+    one = warm_start(s, 2, 1)
+    assert one.replication == 1 and one.seats != warm_start(s, 2, 0).seats
+    assert simulate(s, 2, 1).calls.equals(simulate(s, 2, 1, start=one).calls)
     warm, cold = simulate(s, 2, 0), simulate(s.replace({"horizon.warmup_days": 0}), 2, 0)
     assert cold.provenance["warmup_days"] == 0 and warm.provenance["warmup_days"] == 5
     assert warm.agent_days["exhaustion"].mean() > cold.agent_days["exhaustion"].mean()
@@ -241,7 +248,7 @@ def test_run_from_another_regime_reports_the_start_everywhere(tmp_path, capsys, 
                  "horizon.warmup_days=5", "--reps", "1", "--out", str(out), "--quiet"]) == 0
     text = capsys.readouterr().out
     start = ("new: warmed up 5 unmeasured working days under the regime of 'old' (--from), "
-             "shared by every replication")
+             "each replication on its own streams")
     assert start in text
     kpis = pd.read_csv(out / "kpis.csv")
     assert kpis[["warmup_days", "warmup_scenario"]].values.tolist() == [[5, "old"]]
@@ -305,7 +312,7 @@ def test_calls_still_to_come_back_are_carried_into_the_measured_days():
 
 
 def test_compare_from_one_state_says_so_in_its_json(tmp_path, capsys):
-    """`ccsim compare A B --from OLD --json`: one shared warm-up, named for each scenario."""
+    """`ccsim compare A B --from OLD --json`: warm-ups under OLD, named for each scenario."""
     old = small_toml(tmp_path / "old.toml", name="old")
     a = small_toml(tmp_path / "a.toml", name="a")
     b = small_toml(tmp_path / "b.toml", name="b", measurement__level="team")

@@ -66,7 +66,8 @@ class Horizon(_Model):
         "so that a run starts in the steady state of a regime (strain, exhaustion, threat, "
         "absence, vacancies, the supervisor's record), not on day one of the universe; "
         "rounded up to whole weeks of `stress.work_days_per_week`, so day 0 is a week's first "
-        "day. Simulated once per scenario and seed and shared by every replication. "
+        "day. Simulated for every replication on its own streams (a shared warm-up would make "
+        "confidence intervals too narrow: docs/experiments.md, Warm-up). "
         f'"auto": {AUTO_WARMUP_DAYS} with stress on (what `ccsim warmup` finds for the shipped '
         "scenarios), 0 without (nothing then carries across days but repeat calls). "
         "`ccsim warmup SCENARIO` checks a length (MSER-5 and Welch's moving average).",
