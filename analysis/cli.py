@@ -264,7 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "the CIs can then be somewhat optimistic, and the output says so)")
     c.add_argument("--from", dest="start_from", type=argtypes.path, metavar="OLD.toml",
                    help="every scenario starts from the state OLD.toml's regime leaves "
-                   "(one warm-up of horizon.warmup_days under it, shared)")
+                   "(horizon.warmup_days under it; replication k of every scenario starts "
+                   "from the same state, its own)")
     _primary_option(c)
     c.set_defaults(func=cmd_compare)
 
