@@ -32,19 +32,22 @@ def skills_text(types: pd.DataFrame, groups: pd.DataFrame, spread: pd.DataFrame)
     if not t.empty:
         out += ["", "By call type (mean over replications):",
                 f"{'type':<16}{'offered':>9}{'SL':>8}{'target':>8}{'T':>7}{'ASA':>8}"
-                f"{'abandoned':>11}{'AHT':>8}"]
+                f"{'abandoned':>11}{'AHT':>8}{'overflowed':>12}"]
         for _, r in t.iterrows():
             out.append(f"{r['type']:<16}{_fmt(r['offered'], 'n'):>9}"
                        f"{_fmt(r['service_level'], '%'):>8}{_fmt(r['target'], '%'):>8}"
                        f"{_fmt(r['threshold_s'], 's'):>7}{_fmt(r['asa_s'], 's'):>8}"
-                       f"{_fmt(r['abandon_rate'], '%'):>11}{_fmt(r['aht_s'], 's'):>8}")
+                       f"{_fmt(r['abandon_rate'], '%'):>11}{_fmt(r['aht_s'], 's'):>8}"
+                       f"{_fmt(r.get('overflowed', math.nan), 'n'):>12}")
     g = _mean(groups, "group")
     if not g.empty:
         out += ["", "By agent group (a group smaller than the publication floor is blanked):",
-                f"{'group':<16}{'agents':>8}{'answered':>10}{'AHT':>8}{'occupancy':>11}"]
+                f"{'group':<16}{'agents':>8}{'answered':>10}{'AHT':>8}{'occupancy':>11}"
+                f"{'by overflow':>13}"]
         for _, r in g.iterrows():
             out.append(f"{r['group']:<16}{r['agents']:>8.0f}{_fmt(r['answered'], 'n'):>10}"
-                       f"{_fmt(r['aht_s'], 's'):>8}{_fmt(r['occupancy'], '%'):>11}")
+                       f"{_fmt(r['aht_s'], 's'):>8}{_fmt(r['occupancy'], '%'):>11}"
+                       f"{_fmt(r.get('overflow_answered', math.nan), 'n'):>13}")
     s = _mean(spread, "measure")
     if not s.empty:
         out += ["", "Across agents (each agent's whole run; mean over replications):",

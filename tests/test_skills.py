@@ -247,7 +247,7 @@ def test_a_replication_keeps_and_prints_the_tables_per_type(two_types):
     assert any(ln.startswith("tel ") for ln in lines) and any(ln.startswith("mob ") for ln in lines)
     assert any(ln.startswith("occupancy ") for ln in lines)
     row = next(ln for ln in lines if ln.startswith("h "))
-    assert row.split()[1:] == ["4", "-", "-", "-"]  # below the publication floor: blanked
+    assert row.split()[1:] == ["4", "-", "-", "-", "-"]  # below the publication floor: blanked
 
 
 def test_staffing_by_skill_adds_agents_until_every_type_meets_its_target():
@@ -268,3 +268,21 @@ def test_staffing_by_skill_adds_agents_until_every_type_meets_its_target():
     assert found.groups == last["groups"] == {
         g: sum(found.scenario.staffing.head_counts()[x] for x in grp.shifts)
         for g, grp in found.scenario.agent_groups.items()}
+
+
+def test_an_overflow_group_answers_a_type_only_after_its_delay():
+    """Calls answered by the overflow group waited at least the delay; they are counted."""
+    groups = {"g": {"shifts": ["a"], "skills": ["tel", "mob"]},
+              "h": {"shifts": ["b"], "skills": ["tel", "mob"], "overflow_after_s": {"mob": 15}}}
+    s = scenario_from_dict(small_dict(call_types=TYPES, agent_groups=groups))
+    r = simulate(s, seed=3)
+    c = r.calls
+    by_h = c["agent"].isin(r.agents.index[r.agents["shift"] == "b"])
+    mob_h = c[by_h & (c["type"] == "mob") & (c["outcome"] == "answered")]
+    assert len(mob_h) > 0 and (mob_h["wait_s"] >= 15 - 1e-9).all()
+    tel_h = c[by_h & (c["type"] == "tel")]
+    assert (tel_h["wait_s"] < 15).any()  # no delay for its own type
+    t = skill_tables(r, s)
+    counted = mob_h[mob_h["counted"]]
+    assert t["call_types"].set_index("type").loc["mob", "overflowed"] == len(counted)
+    assert t["agent_groups"].set_index("group").loc["h", "overflow_answered"] == len(counted)

@@ -38,7 +38,7 @@ SKILL_TABLES = ("call_types", "agent_groups", "agent_spread")
 TYPE_KPIS = ("offered", "answered", "abandoned", "service_level", "asa_s", "abandon_rate",
              "p_wait", "aht_s")
 #: the KPIs shown per agent group
-GROUP_KPIS = ("answered", "aht_s", "occupancy")
+GROUP_KPIS = ("answered", "aht_s", "occupancy", "overflow_answered")
 
 
 def group_of(scenario: Scenario, shifts: np.ndarray) -> np.ndarray:
@@ -71,9 +71,18 @@ def skill_tables(result: RunTables, scenario: Scenario, floor: int = 1
     by_type = by_type[["type", *TYPE_KPIS]].assign(
         type=names, threshold_s=[lv.threshold_s for lv in levels],
         target=[lv.target for lv in levels])
+    # overflows: answered calls taken by a group that answers their type only after a delay
     gnames = list(scenario.agent_groups)
+    delayed = np.array([[g.overflow_after_s.get(t, 0.0) > 0 for t in names]
+                        for g in scenario.agent_groups.values()], dtype=bool)
+    answered = counted[counted["agent"].to_numpy() >= 0]
+    kind = answered["type"].cat.codes.to_numpy(np.int64)
+    by = groups[answered["agent"].to_numpy(np.int64)]
+    over = delayed[by, kind]
+    by_type["overflowed"] = np.bincount(kind[over], minlength=len(names))
     by_group = compute_kpis(data, by="group", keys=range(len(gnames)))
-    by_group = by_group[["group", *GROUP_KPIS]].assign(group=gnames)
+    by_group = by_group[["group", *GROUP_KPIS[:-1]]].assign(group=gnames)
+    by_group["overflow_answered"] = np.bincount(by[over], minlength=len(gnames)).astype(float)
     by_group.insert(1, "agents", np.bincount(groups, minlength=len(gnames)))
     # primary and complementary suppression, as for teams (the centre's totals are
     # published, so one blanked group would be the total minus the others); a group nobody
