@@ -700,7 +700,7 @@ def fit(est: AcdEstimate, report: pd.DataFrame, base: Scenario, seed: int = 0,
     (:func:`analysis.acd_replay.fit_abandonment`). A base the imported values do not fit
     (a shift outside the opening hours, say) is the scenario's own error.
     """
-    from analysis.acd_replay import fit_abandonment, staff
+    from analysis.acd_replay import fit_abandonment, recorded_counts, staff
 
     first = base.replace(overrides(est, base))  # the base's shifts, for the pilot's breaks
     shifts, _ = staff(first, np.asarray(est.agents_on_queue), seed=seed)
@@ -718,9 +718,9 @@ def fit(est: AcdEstimate, report: pd.DataFrame, base: Scenario, seed: int = 0,
         if "asa" in report and report["asa"].notna().any():
             r = report[report["asa"].notna()]
             waited = float((r["asa"] * r["answered"]).sum())
-        got = fit_abandonment(recorded_days(scenario, report), abandoned,
-                              est.short_abandoned, short_s, start, seed=seed, reps=reps,
-                              answered_wait_s=waited)
+        got = fit_abandonment(scenario, abandoned, est.short_abandoned, short_s, start,
+                              seed=seed, reps=reps, answered_wait_s=waited,
+                              counts=recorded_counts(scenario, report))
         patience, balk = got.patience_s, got.balk
         simulated = {k: float(v) for k, v in got.simulated.items()}
         keys = [k for k in ("abandoned", "short", "answered_wait_s") if k in got.recorded]
@@ -747,24 +747,6 @@ def fit(est: AcdEstimate, report: pd.DataFrame, base: Scenario, seed: int = 0,
 
 
 FIT_TOLERANCE_TEXT = "2%"
-
-
-def recorded_days(scenario: Scenario, report: pd.DataFrame) -> Scenario:
-    """``scenario`` with each day's expected calls set to the day's recorded offered calls.
-
-    For the abandonment fit: each simulated day gets a day factor (a holiday entry) of its
-    recorded total over its expectation and no busyness, so the fitted patience and balking
-    answer for the congestion the report's weeks had, not for an average week's.
-    """
-    from sim.engine.demand import date_of, expected_calls
-
-    per_day = report.groupby("date")["offered"].sum()
-    days = []
-    for d in range(scenario.horizon.days):
-        want = float(expected_calls(scenario, d).sum())
-        got = float(per_day.get(date_of(scenario, d), 0.0))
-        days.append({"day": d, "factor": min(got / want, 100.0) if want > 0 else 0.0})
-    return scenario.replace({"demand.busyness_cv": 0.0, "demand.holidays": days})
 
 
 def summary(est: AcdEstimate) -> str:

@@ -35,7 +35,8 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from sim.engine.demand import date_of, weekday
+from sim.engine.demand import date_of, day_with_counts, weekday
+from sim.engine.streams import Streams
 from sim.measure.tables import calls_table
 from sim.model import build, run, simulate, warm_start
 from sim.scenario import Scenario, format_clock
@@ -43,8 +44,10 @@ from sim.scenario import Scenario, format_clock
 #: shift lengths the staffing step chooses from (hours), longest first
 SHIFT_HOURS = (8.0, 6.0, 4.0)
 #: fixed-point steps of the abandonment fit at most, and when it is close enough
-FIT_STEPS = 8
+FIT_STEPS = 10
 FIT_TOLERANCE = 0.02
+#: steps within the tolerance whose values are averaged
+FIT_AVERAGE = 3
 #: the measures replayed, as (name, recorded column, simulated column)
 MEASURES = (("offered", "offered", "offered"), ("answered", "answered", "answered"),
             ("abandoned", "abandoned", "abandoned"),
@@ -156,15 +159,38 @@ class AbandonFit:
     converged: bool
 
 
-def _abandon_counts(scenario: Scenario, seed: int, reps: int, short_s: float
-                    ) -> dict[str, float]:
-    """Mean over ``reps`` replications: abandoned, abandoned within ``short_s``, waited."""
+def recorded_counts(scenario: Scenario, report: pd.DataFrame) -> np.ndarray:
+    """The report's offered calls per simulated day and interval (0 where it has none)."""
+    h = scenario.horizon
+    n = h.intervals_per_day
+    day_of = {date_of(scenario, d): d for d in range(h.days)}
+    out = np.zeros((h.days, n), dtype=np.int64)
+    slot = np.round((report["start_s"].to_numpy() - h.open) / h.interval_s).astype(int)
+    for date, s, k in zip(report["date"], slot, report["offered"], strict=True):
+        d = day_of.get(date)
+        if d is not None and 0 <= s < n:
+            out[d, s] += int(k)
+    return out
+
+
+def _abandon_counts(scenario: Scenario, seed: int, reps: int, short_s: float,
+                    counts: np.ndarray | None = None) -> dict[str, float]:
+    """Mean over ``reps`` replications: abandoned, abandoned within ``short_s``, waited.
+
+    ``counts`` (days x intervals): the calls of each interval, as recorded, instead of
+    sampled ones.
+    """
     out = {"abandoned": 0.0, "short": 0.0, "waited": 0.0, "answered_wait_s": 0.0}
     start = warm_start(scenario, seed) if scenario.warmup_days > 0 else None
     for rep in range(reps):
+        days = None
+        if counts is not None:
+            streams = Streams(seed, rep)
+            days = [day_with_counts(scenario, streams, d, counts[d])
+                    for d in range(scenario.horizon.days)]
         # the calls table only: the fit needs no KPIs, status tables or adherence, which
         # are most of a small run's cost (simulate's collect)
-        r = build(scenario, seed, rep, start=start)
+        r = build(scenario, seed, rep, calls=days, start=start)
         run(r)
         c = calls_table(scenario, r.days, r.centre)
         c = c[c["counted"]]
@@ -180,7 +206,8 @@ def _abandon_counts(scenario: Scenario, seed: int, reps: int, short_s: float
 
 def fit_abandonment(scenario: Scenario, abandoned: int, short: int | None, short_s: float,
                     patience_s: float, seed: int = 0, reps: int = 2,
-                    answered_wait_s: float | None = None) -> AbandonFit:
+                    answered_wait_s: float | None = None,
+                    counts: np.ndarray | None = None) -> AbandonFit:
     """Patience (exponential) and balking whose simulated abandons equal the recorded ones.
 
     Each step simulates ``reps`` replications on the same random numbers: the balking
@@ -190,8 +217,12 @@ def fit_abandonment(scenario: Scenario, abandoned: int, short: int | None, short
     over the intervals) the longer abandons are taken per second waited: with exponential
     patience a waiting caller hangs up at rate 1 / mean patience whatever the queue, so
     the ratio hardly depends on how busy the recorded weeks happened to be, which the
-    count does (a week 5% busier abandons 20% more at the same patience). Without short
-    abandons balking stays 0.
+    count does (a week 5% busier abandons 20% more at the same patience). ``counts``
+    (the report's offered calls per day and interval, :func:`recorded_counts`): each step
+    simulates exactly those arrivals (times uniform in their intervals), so the fit answers
+    for the congestion the report's weeks had, which the short abandons (balkers are a share
+    of the callers who found every agent busy) depend on. Without short abandons balking
+    stays 0.
     """
     rec_long = abandoned - (short or 0)
     if answered_wait_s is not None and answered_wait_s > 0 and rec_long > 0:
@@ -206,20 +237,25 @@ def fit_abandonment(scenario: Scenario, abandoned: int, short: int | None, short
     got: dict[str, float] = {}
     last: tuple[float, float] | None = None  # (log patience, log long abandons) of the last step
     converged = False
+    kept: list[tuple[float, float]] = []
     steps = 0
     for steps in range(1, FIT_STEPS + 1):  # noqa: B007 (the steps taken are reported)
         s = scenario.replace({"calls.patience": {"distribution": "exponential",
                                                  "mean_s": round(pat, 3)},
                               "calls.balk_probability": round(balk, 6)})
-        got = _abandon_counts(s, seed, reps, short_s)
+        got = _abandon_counts(s, seed, reps, short_s, counts)
         sim_long = got["abandoned"] - (got["short"] if short is not None else 0.0)
         sim_rate = rate(sim_long, got)
         ok_long = abs(sim_rate - rec_rate) <= FIT_TOLERANCE * rec_rate or abs(
             sim_long - rec_long) <= 1.0
         ok_short = short is None or abs(got["short"] - short) <= max(FIT_TOLERANCE * short, 1.0)
         if ok_long and ok_short:
+            # within tolerance: keep stepping a little and average, so the answer is not
+            # the first point the steps reach from one side (a bias of up to the tolerance)
             converged = True
-            break
+            kept.append((pat, balk))
+            if len(kept) == FIT_AVERAGE:
+                break
         if short is not None and got["waited"] > 0:
             balk = float(np.clip(balk + (short - got["short"]) / got["waited"], 0.0, 0.95))
         if rec_long > 0 and sim_long > 0:
@@ -233,6 +269,8 @@ def fit_abandonment(scenario: Scenario, abandoned: int, short: int | None, short
             pat = float(np.clip(pat * (sim_rate / rec_rate) ** (1 / slope), 5.0, 7200.0))
         elif rec_long > 0:  # nobody abandons in the simulation: much less patience
             pat = max(5.0, pat / 4)
+    if kept:
+        pat, balk = (float(np.mean(x)) for x in zip(*kept, strict=True))
     recorded = {"abandoned": float(abandoned)}
     if short is not None:
         recorded["short"] = float(short)

@@ -190,6 +190,31 @@ def sample_day(scenario: Scenario, streams: Streams, day: int) -> DayCalls:
     )
 
 
+def day_with_counts(scenario: Scenario, streams: Streams, day: int,
+                    counts: np.ndarray) -> DayCalls:
+    """Day ``day`` with ``counts`` calls in its intervals (a replay of recorded counts).
+
+    As :func:`sample_day` with the Poisson counts given: arrival times uniform within each
+    interval, talk, ACW, patience and balking from the same streams. For fitting patience
+    and balking to a report's own arrivals (``analysis.acd_replay``), not for a scenario's
+    runs, which always sample their counts.
+    """
+    h, calls = scenario.horizon, scenario.calls
+    counts = np.asarray(counts, dtype=np.int64)
+    rng = streams.rng("arrivals", day)
+    starts = day * DAY_S + h.open + h.interval_s * np.arange(len(counts))
+    arrival = np.repeat(starts, counts) + rng.uniform(0.0, h.interval_s, counts.sum())
+    arrival.sort()
+    n = len(arrival)
+    return DayCalls(
+        day=day, busyness=1.0, arrival=arrival,
+        talk=sample_duration(streams.rng("talk", day), calls.talk, n),
+        acw=sample_duration(streams.rng("acw", day), calls.acw, n),
+        patience=_balk(streams, day, calls.balk_probability,
+                       sample_duration(streams.rng("patience", day), calls.patience, n)),
+    )
+
+
 def _balk(streams: Streams, day: int, p: float, patience: np.ndarray) -> np.ndarray:
     """Patience 0 for the share ``p`` of callers who would not wait (own stream; none at 0)."""
     if p <= 0 or not len(patience):
