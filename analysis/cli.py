@@ -578,7 +578,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from analysis.skills_report import skills_text
 
         print(skills_text(exp.table("call_types"), exp.table("agent_groups"),
-                          exp.table("agent_spread")))
+                          exp.table("agent_spread"), exp.table("written")))
     if out:
         if exp.resumed:
             print(fit(f"\nresumed: {exp.resumed} replication(s) were already finished in {out}/"))

@@ -369,7 +369,7 @@ def write_run_report(exp: Experiment, out: Path, run_info: Mapping[str, Any]) ->
         from analysis.skills_report import skills_text
 
         text = skills_text(exp.table("call_types"), exp.table("agent_groups"),
-                           exp.table("agent_spread")).strip()
+                           exp.table("agent_spread"), exp.table("written")).strip()
         parts += ['<h2 id="call_types">Call types, agent groups and the spread across '
                   "agents</h2>", f"<pre>{e(text)}</pre>"]
     parts += ["<h2>KPIs</h2>",

@@ -25,8 +25,9 @@ def _fmt(v: float, how: str) -> str:
     return f"{v:,.1f}"
 
 
-def skills_text(types: pd.DataFrame, groups: pd.DataFrame, spread: pd.DataFrame) -> str:
-    """Per call type, per agent group and across agents: means over the replications."""
+def skills_text(types: pd.DataFrame, groups: pd.DataFrame, spread: pd.DataFrame,
+                written: pd.DataFrame | None = None) -> str:
+    """Per call type, per agent group, written work and across agents: replication means."""
     out = []
     t = _mean(types, "type")
     if not t.empty:
@@ -48,6 +49,15 @@ def skills_text(types: pd.DataFrame, groups: pd.DataFrame, spread: pd.DataFrame)
             out.append(f"{r['group']:<16}{r['agents']:>8.0f}{_fmt(r['answered'], 'n'):>10}"
                        f"{_fmt(r['aht_s'], 's'):>8}{_fmt(r['occupancy'], '%'):>11}"
                        f"{_fmt(r.get('overflow_answered', math.nan), 'n'):>13}")
+    w = _mean(written, "type") if written is not None else pd.DataFrame()
+    if not w.empty:
+        out += ["", "Written work (mean over replications):",
+                f"{'type':<16}{'items':>9}{'done':>9}{'backlog':>9}{'deadline met':>14}"
+                f"{'mean to done':>14}"]
+        for _, r in w.iterrows():
+            out.append(f"{r['type']:<16}{_fmt(r['items'], 'n'):>9}{_fmt(r['done'], 'n'):>9}"
+                       f"{_fmt(r['backlog'], 'n'):>9}{_fmt(r['deadline_met'], '%'):>14}"
+                       f"{_fmt(r['mean_done_h'], 'n'):>12} h")
     s = _mean(spread, "measure")
     if not s.empty:
         out += ["", "Across agents (each agent's whole run; mean over replications):",

@@ -286,3 +286,71 @@ def test_an_overflow_group_answers_a_type_only_after_its_delay():
     counted = mob_h[mob_h["counted"]]
     assert t["call_types"].set_index("type").loc["mob", "overflowed"] == len(counted)
     assert t["agent_groups"].set_index("group").loc["h", "overflow_answered"] == len(counted)
+
+
+# ------------------------------------------------------------------------ written work
+
+MAIL = {"kind": "written", "per_day": 80, "talk_mean_s": 200, "deadline_h": 0.5}
+
+
+@pytest.fixture(scope="module")
+def with_mail():
+    """The small centre with e-mails worked by group g between calls, and its run."""
+    groups = {"g": {"shifts": ["a"], "skills": ["tel", "mob", "mail"]},
+              "h": {"shifts": ["b"], "skills": ["tel"]}}
+    s = scenario_from_dict(small_dict(call_types={**TYPES, "mail": MAIL}, agent_groups=groups,
+                                      demand={"calls_per_day": 120, "profile": [1, 2, 2, 1]}))
+    return s, simulate(s, seed=5)
+
+
+def test_written_work_waits_for_the_phones(with_mail):
+    """An agent starts an e-mail only when no phone call it could take is waiting."""
+    s, r = with_mail
+    c = r.calls
+    left = np.where(c["outcome"] == "answered", c["answered_s"], c["arrival_s"] + c["wait_s"])
+    im = r.imposed[r.imposed["reason"].str.startswith("written ")]
+    assert len(im) > 10
+    assert set(r.agents.loc[im["agent"], "shift"]) == {"a"}  # only group g works them
+    for t in im["start_s"]:  # tel and mob are both g's: none may be waiting then
+        waiting = (c["arrival_s"] < t - 1e-9) & (left > t + 1e-9)
+        assert not waiting.any(), f"a call waited while an e-mail was started at {t}"
+
+
+def test_written_items_are_worked_first_in_first_out_after_they_arrive(with_mail):
+    """Each e-mail starts after it arrives, once, in order; the table adds up."""
+    from sim.engine.routing_skills import written_items
+
+    s, r = with_mail
+    arrival, handle, _ = written_items(s, 5, 0)
+    im = r.imposed[r.imposed["reason"].str.startswith("written ")].sort_values("start_s")
+    k = im["reason"].str.rsplit("#", n=1).str[1].astype(int).to_numpy()
+    assert len(set(k)) == len(k) and (np.diff(k) > 0).all()
+    assert (im["start_s"].to_numpy() >= arrival[k] - 1e-9).all()
+    assert np.allclose(im["length_s"].to_numpy(), handle[k])
+    w = skill_tables(r, s)["written"].set_index("type")
+    assert w.loc["mail", "items"] == len(arrival) and w.loc["mail", "done"] == len(k)
+    assert w.loc["mail", "backlog"] == len(arrival) - len(k)
+    assert list(skill_tables(r, s)["call_types"]["type"]) == ["tel", "mob"]
+
+
+def test_written_work_leaves_the_phone_calls_as_they_were(with_mail):
+    """Adding a written type draws nothing from the calls' streams: same calls, same types."""
+    s, r = with_mail
+    plain = simulate(scenario_from_dict(small_dict(
+        call_types=TYPES, agent_groups=GROUPS,
+        demand={"calls_per_day": 120, "profile": [1, 2, 2, 1]})), seed=5).calls
+    n = int((plain["repeat_of"] < 0).sum())
+    for col in ("arrival_s", "patience_s", "type"):
+        assert (r.calls[col].iloc[:n].astype(str).to_numpy()
+                == plain[col].iloc[:n].astype(str).to_numpy()).all(), col
+
+
+def test_written_types_are_checked():
+    """A written type needs per_day; a phone type may not have one."""
+    assert error(call_types={**TYPES, "mail": {"kind": "written"}},
+                 agent_groups=GROUPS) == ("invalid scenario:\n  x.toml: call_types.mail."
+                                          "per_day: missing; a written type says how many "
+                                          "items arrive a day")
+    assert error(call_types={**TYPES, "mob": {"per_day": 5}}, agent_groups=GROUPS) == (
+        "invalid scenario:\n  x.toml: call_types.mob.per_day: 5 is for written types; a "
+        "phone type's volume is its share of demand.calls_per_day")

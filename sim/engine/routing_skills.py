@@ -30,7 +30,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from sim.engine.demand import sample_duration
 from sim.engine.schedule import roster
+from sim.engine.status import Status
 from sim.scenario import DAY_S
 
 if TYPE_CHECKING:
@@ -58,6 +60,8 @@ class Typing:
     share: np.ndarray
     #: the routing policy's own generator (random assignment, carried repeats)
     rng: np.random.Generator
+    #: written work: arrival, handle time and type of each item, in order of arrival
+    written: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def _ratio(mean: float | None, base: float) -> float:
@@ -76,11 +80,13 @@ def type_calls(scenario: Scenario, streams: Streams, days: list[DayCalls]) -> Ty
         return None
     calls, h = scenario.calls, scenario.horizon
     names = tuple(types)
+    several = sum(t.kind == "phone" for t in types.values()) > 1
     n_int = h.intervals_per_day
     weight = np.empty((n_int, len(names)))
     for k, t in enumerate(types.values()):
         w = np.ones(n_int) if t.profile is None else np.asarray(t.profile, dtype=float)
-        weight[:, k] = t.share * w * (n_int / w.sum() if w.sum() > 0 else 0.0)
+        phone = t.kind == "phone"  # written work is not among the demand's calls
+        weight[:, k] = phone * t.share * w * (n_int / w.sum() if w.sum() > 0 else 0.0)
     cum = np.cumsum(weight, axis=1)
     cum /= np.where(cum[:, -1:] > 0, cum[:, -1:], 1.0)
     scale = np.array([[_ratio(t.talk_mean_s, calls.talk.mean_s),
@@ -91,8 +97,9 @@ def type_calls(scenario: Scenario, streams: Streams, days: list[DayCalls]) -> Ty
     out = []
     for d in days:
         n = len(d)
-        if len(names) == 1:
-            kind = np.zeros(n, dtype=np.int64)
+        if not several:
+            kind = np.full(n, next(k for k, t in enumerate(types.values())
+                                   if t.kind == "phone"), dtype=np.int64)
         else:
             rng = np.random.default_rng(np.random.SeedSequence(seed,
                                                                spawn_key=(TYPE_STREAM, d.day)))
@@ -106,11 +113,44 @@ def type_calls(scenario: Scenario, streams: Streams, days: list[DayCalls]) -> Ty
             if (f != 1.0).any():
                 arr *= f
         out.append(kind)
-    share = np.array([t.share for t in types.values()], dtype=float)
+    share = np.array([t.share * (t.kind == "phone") for t in types.values()], dtype=float)
     rng = np.random.default_rng(np.random.SeedSequence(seed,
                                                        spawn_key=(TYPE_STREAM, _ROUTING_KEY)))
     return Typing(names, np.concatenate(out) if out else np.zeros(0, np.int64), scale,
-                  share / share.sum(), rng)
+                  share / share.sum(), rng, written_items(scenario, streams.seed,
+                                                          streams.replication))
+
+
+def written_items(scenario: Scenario, seed: int, replication: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Written work of every day: (arrival, handle time, type index), by arrival; or None.
+
+    Per written type and day a Poisson number of items (``per_day``), spread over the
+    opening hours by the type's profile, each handle time a draw of ``calls.talk``'s family
+    scaled to the type's mean; from streams of their own, keyed by day and type.
+    """
+    types, h, calls = scenario.call_types, scenario.horizon, scenario.calls
+    if not any(t.kind == "written" for t in types.values()):
+        return None
+    n_int = h.intervals_per_day
+    parts = []
+    for k, t in enumerate(types.values()):
+        if t.kind != "written":
+            continue
+        w = np.ones(n_int) if t.profile is None else np.asarray(t.profile, dtype=float)
+        for day in range(h.days):
+            rng = np.random.default_rng(np.random.SeedSequence(
+                [seed, replication], spawn_key=(TYPE_STREAM, day, 1 + k)))
+            counts = rng.poisson(t.per_day * w / w.sum())
+            start = day * DAY_S + h.open + h.interval_s * np.arange(n_int)
+            arrival = np.repeat(start, counts) + rng.uniform(0.0, h.interval_s, counts.sum())
+            base = calls.talk if calls.talk.mean_s > 0 else calls.acw
+            mean = t.talk_mean_s if t.talk_mean_s is not None else base.mean_s
+            handle = sample_duration(rng, base, len(arrival)) * (mean / base.mean_s)
+            parts.append((arrival, handle, np.full(len(arrival), k, dtype=np.int64)))
+    arrival, handle, kind = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    order = np.argsort(arrival, kind="stable")
+    return arrival[order], handle[order], kind[order]
 
 
 class Routable(Protocol):
@@ -135,7 +175,9 @@ class SkillRouter:
                  level: list[list[float]], reserve: list[list[int]],
                  type_priority: list[int], group_priority: list[int],
                  calls: str = "longest_waiting", agents: str = "longest_idle",
-                 acw_callout: bool = False, rng: np.random.Generator | None = None) -> None:
+                 acw_callout: bool = False, rng: np.random.Generator | None = None,
+                 written: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                 names: tuple[str, ...] = ()) -> None:
         """The groups, skills and policies (:func:`skill_router` builds them from a scenario).
 
         Per agent its group; per group the types it answers with their overflow delays,
@@ -185,6 +227,17 @@ class SkillRouter:
         #: with overflow delays: the calls still in a queue (an overflow event's check)
         self.queued: set[int] | None = set() if any(self.delays) else None
         self.rng = rng if rng is not None else np.random.default_rng(0)
+        # written work (a deferrable queue): items by arrival, a backlog per written type,
+        # the written types each group works; an item is started as an imposed activity
+        self.written = written
+        self.names = names
+        is_written = set(np.unique(written[2]).tolist()) if written is not None else set()
+        self.works = [[t for t, _ in pairs if t in is_written] for pairs in serves]
+        self.backlog: list[deque[int]] = [deque() for _ in range(n_types)]
+        self._written_started = False
+        #: per item: when an agent started it (NaN: not yet)
+        self.written_start = (np.full(len(written[0]), np.nan) if written is not None
+                              else np.zeros(0))
         self.deadline: list[float] = []
         self.arrival: list[float] = []
         self.talk: list[float] = []
@@ -195,20 +248,65 @@ class SkillRouter:
     # ------------------------------------------------------------------ binding
 
     def bind(self, calls: Any) -> None:
-        """Read the per-call lists (the same list objects: repeats appended are seen)."""
+        """Read the per-call lists (the same list objects: repeats appended are seen).
+
+        With written work, the first binding to a clock starts the items' arrivals.
+        """
         self.deadline = calls.deadline
         self.arrival = getattr(calls, "arrival", [])
         self.talk = getattr(calls, "talk", [])
         self.acw = getattr(calls, "acw", [])
         self.types = getattr(calls, "types", None) or []
         self.env = getattr(calls, "env", None)
+        if self.written is not None and self.env is not None and not self._written_started:
+            self._written_started = True
+            self.env.process(self._written_arrivals())
+
+    # ------------------------------------------------------------------ written work
+
+    def _written_arrivals(self) -> Any:
+        """SimPy process: each written item arrives in its backlog; an idle agent may start it."""
+        env = self.env
+        arrival, _, kind = self.written
+        for k, t in enumerate(arrival.tolist()):
+            yield env.timeout(max(0.0, t - env.now))
+            w = int(kind[k])
+            self.backlog[w].append(k)
+            groups = [g for g, works in enumerate(self.works) if w in works]
+            got = self._pick(self.ready, groups, w)
+            if got is not None:
+                self._start_written(got[0], got[1])
+
+    def _start_written(self, agent: Any, g: int) -> None:
+        """``agent`` (idle, of group ``g``) starts the oldest written item its group works."""
+        heads = [(self.written[0][self.backlog[w][0]], w) for w in self.works[g]
+                 if self.backlog[w]]
+        if not heads:
+            return
+        _, w = min(heads)
+        k = self.backlog[w].popleft()
+        length = float(self.written[1][k]) * self.level[g][w]
+        # off the phones for the item's length: the agent's own mechanism for activities
+        # imposed at run time (it leaves the router, works the status, comes back)
+        if agent.impose(int(Status.NOT_READY_DEFERRED_TRANSACTION), length,
+                        f"written {self.names[w]} #{k}"):
+            self.written_start[k] = self.env.now
+        else:
+            self.backlog[w].appendleft(k)
 
     # ------------------------------------------------------------------ agents
 
     def idle(self, agent: Routable) -> None:
-        """``agent`` waits for a call (the newest idle of its group)."""
+        """``agent`` waits for a call (the newest idle of its group), or starts written work.
+
+        It is idle because no phone call it could take is waiting; its group's written
+        backlog comes next.
+        """
         self._seq += 1
-        self.ready[self.group_of[agent.index]][agent] = self._seq
+        g = self.group_of[agent.index]
+        self.ready[g][agent] = self._seq
+        if self.works[g] and any(self.backlog[w] for w in self.works[g]):
+            self._start_written(agent, g)
 
     def leave_idle(self, agent: Routable) -> None:
         """``agent`` stops waiting (it was idle and not offered a call since)."""
@@ -377,4 +475,5 @@ def skill_router(scenario: Scenario, typing: Typing | None) -> SkillRouter:
         type_priority=[t.priority for t in scenario.call_types.values()],
         group_priority=[g.priority for g in groups.values()],
         calls=r.calls, agents=r.agents, acw_callout=scenario.calls.acw_callout,
-        rng=typing.rng if typing is not None else None)
+        rng=typing.rng if typing is not None else None,
+        written=typing.written if typing is not None else None, names=tuple(types))

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import pandas as pd
 
+from sim.engine.routing_skills import written_items
 from sim.measure.kpi import KPIData, agent_spread, compute_kpis
 from sim.measure.tables import clip_to_opening, suppress_cells
+from sim.scenario import DAY_S
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
@@ -31,9 +33,11 @@ class RunTables(Protocol):
     statuses: pd.DataFrame
     agent_days: pd.DataFrame
     agents: pd.DataFrame
+    imposed: pd.DataFrame
+    provenance: dict
 
 #: the tables :func:`skill_tables` gives (names of an experiment's per-replication tables)
-SKILL_TABLES = ("call_types", "agent_groups", "agent_spread")
+SKILL_TABLES = ("call_types", "agent_groups", "agent_spread", "written")
 #: the call-side KPIs shown per call type
 TYPE_KPIS = ("offered", "answered", "abandoned", "service_level", "asa_s", "abandon_rate",
              "p_wait", "aht_s")
@@ -67,6 +71,7 @@ def skill_tables(result: RunTables, scenario: Scenario, floor: int = 1
     data = KPIData(counted, clip_to_opening(result.statuses, scenario, agent=True), sl,
                    result.agent_days, group_of=groups, type_levels=levels)
     names = list(scenario.call_types)
+    phone = [k for k, t in enumerate(scenario.call_types.values()) if t.kind == "phone"]
     by_type = compute_kpis(data, by="type", keys=range(len(names)))
     by_type = by_type[["type", *TYPE_KPIS]].assign(
         type=names, threshold_s=[lv.threshold_s for lv in levels],
@@ -80,6 +85,7 @@ def skill_tables(result: RunTables, scenario: Scenario, floor: int = 1
     by = groups[answered["agent"].to_numpy(np.int64)]
     over = delayed[by, kind]
     by_type["overflowed"] = np.bincount(kind[over], minlength=len(names))
+    by_type = by_type.iloc[phone].reset_index(drop=True)  # written work: its own table
     by_group = compute_kpis(data, by="group", keys=range(len(gnames)))
     by_group = by_group[["group", *GROUP_KPIS[:-1]]].assign(group=gnames)
     by_group["overflow_answered"] = np.bincount(by[over], minlength=len(gnames)).astype(float)
@@ -95,4 +101,43 @@ def skill_tables(result: RunTables, scenario: Scenario, floor: int = 1
     spread = agent_spread(result.agent_days)
     if len(result.agents) < floor:
         spread = spread.iloc[0:0]
-    return {"call_types": by_type, "agent_groups": by_group, "agent_spread": spread}
+    return {"call_types": by_type, "agent_groups": by_group, "agent_spread": spread,
+            "written": written_table(result, scenario)}
+
+
+def written_table(result: RunTables, scenario: Scenario) -> pd.DataFrame:
+    """Per written type: items arrived, done, backlog at the end, deadline attainment.
+
+    The items are drawn again from the run's seed and replication (the same draws); each
+    worked item is the imposed activity whose reason names it. Attainment is the share of
+    the items done within their deadline, among those done or past their deadline by the
+    last closing (items still open with time left are not yet judged).
+    """
+    cols = ["type", "items", "done", "backlog", "deadline_met", "mean_done_h"]
+    seed, rep = result.provenance.get("seed"), result.provenance.get("replication")
+    items = (written_items(scenario, int(seed), int(rep)) if seed is not None else None)
+    if items is None:
+        return pd.DataFrame(columns=cols)
+    arrival, _, kind = items
+    end = np.full(len(arrival), np.nan)
+    im = result.imposed
+    if len(im):
+        mine = im["reason"].str.startswith("written ")
+        k = im.loc[mine, "reason"].str.rsplit("#", n=1).str[1].astype(np.int64).to_numpy()
+        end[k] = im.loc[mine, "end_s"].to_numpy(float)
+    h = scenario.horizon
+    last = (h.days - 1) * DAY_S + h.open + h.hours * 3600
+    rows = []
+    for w, (name, t) in enumerate(scenario.call_types.items()):
+        if t.kind != "written":
+            continue
+        sel = kind == w
+        a, e = arrival[sel], end[sel]
+        due = a + t.deadline_h * 3600
+        done = ~np.isnan(e)
+        judged = done | (due <= last)
+        met = done & (e <= due)
+        rows.append((name, int(sel.sum()), int(done.sum()), int((~done).sum()),
+                     met[judged].mean() if judged.any() else np.nan,
+                     ((e - a)[done] / 3600).mean() if done.any() else np.nan))
+    return pd.DataFrame(rows, columns=cols)

@@ -25,10 +25,28 @@ _NAME = re.compile(r"[A-Za-z0-9_\-]+")
 class CallType(_Model):
     """One kind of call: its share of the demand, handle times, patience and target."""
 
+    kind: Literal["phone", "written"] = _field(
+        "phone", description='"phone": a call in a queue, its callers may hang up; '
+        '"written": e-mails or chat transcripts (a deferrable queue): `per_day` items arrive '
+        "over the opening hours, nobody hangs up, an agent of a group with the skill works "
+        'one (status "Not Ready - Deferred Transaction", talk_mean_s long) only when no '
+        "phone call it could take is waiting, and the backlog carries over to the next day.",
+        source="the case's IWS status list (Deferred Transaction); docs/skills.md",
+    )
     share: float = _field(
-        gt=0, le=1e9, description="Relative share of `demand.calls_per_day` (any positive "
-        "weights; they are normalised over the call types).", source="scenario choice",
-        unit="weight",
+        1.0, gt=0, le=1e9, description="Phone types: relative share of "
+        "`demand.calls_per_day` (any positive weights; normalised over the phone types).",
+        source="scenario choice", unit="weight",
+    )
+    per_day: float | None = _field(
+        None, gt=0, le=1e7, description="Written types only: expected items a day (Poisson, "
+        "spread over the opening hours by `profile`).", source="scenario choice",
+        unit="per day",
+    )
+    deadline_h: float = _field(
+        24.0, gt=0, le=24 * 366, description="Written types only: an item should be done "
+        "within this many hours of its arrival (the deadline-attainment KPI).",
+        source="assumption (illustrative: e-mails answered within a day)", unit="hours",
     )
     profile: tuple[Annotated[float, Field(ge=0, le=1e9)], ...] | None = _field(
         None, description="Optional weight of this type per reporting interval (one per "
@@ -146,7 +164,18 @@ def check_skills(types: dict[str, CallType], groups: dict[str, AgentGroup],
         raise ValueError("agent_groups: missing; with [call_types] every shift's agents "
                          "belong to a group (e.g. [agent_groups.all] shifts = [...], "
                          f"skills = {list(types)})")
+    phones = [n for n, t in types.items() if t.kind == "phone"]
+    if not phones:
+        raise ValueError("call_types: only written types; at least one phone type is needed "
+                         "(the demand's calls)")
     for tname, t in types.items():
+        if t.kind == "written" and t.per_day is None:
+            raise ValueError(f"call_types.{tname}.per_day: missing; a written type says how "
+                             "many items arrive a day")
+        if t.kind == "phone" and t.per_day is not None:
+            raise ValueError(f"call_types.{tname}.per_day: {t.per_day:g} is for written "
+                             "types; a phone type's volume is its share of "
+                             "demand.calls_per_day")
         if t.profile is not None and len(t.profile) != intervals:
             raise ValueError(f"call_types.{tname}.profile: has {len(t.profile)} weights; "
                              f"the opening hours have {intervals} intervals (one weight each)")
@@ -168,6 +197,11 @@ def check_skills(types: dict[str, CallType], groups: dict[str, AgentGroup],
                 if t not in types:
                     raise ValueError(f"agent_groups.{gname}.{what}: no call type named "
                                      f"{t!r}; allowed: {', '.join(types)}")
+        for what in ("overflow_after_s", "reserve"):
+            for t in getattr(g, what):
+                if types[t].kind == "written":
+                    raise ValueError(f"agent_groups.{gname}.{what}: {t!r} is written work; "
+                                     "overflow delays and reserves are for phone types")
         for what in ("level", "overflow_after_s", "reserve"):
             for t in getattr(g, what):
                 if t not in g.skills:
@@ -184,9 +218,9 @@ def check_skills(types: dict[str, CallType], groups: dict[str, AgentGroup],
             raise ValueError(f"call_types.{tname}: no agent answers it (no group with agents "
                              f"has it in its skills); groups: "
                              + "; ".join(f"{gn} = {list(g.skills)}" for gn, g in groups.items()))
-    if intervals and any(t.profile is not None for t in types.values()):
+    if intervals and any(types[n].profile is not None for n in phones):
         for j in range(intervals):
-            if all(t.profile is not None and t.profile[j] == 0 for t in types.values()):
+            if all(types[n].profile is not None and types[n].profile[j] == 0 for n in phones):
                 raise ValueError(f"call_types: every type's profile is 0 in interval {j}; "
                                  "a call arriving then would have no type")
     for tname, t in types.items():
