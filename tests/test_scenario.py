@@ -155,3 +155,21 @@ def test_bad_override_names_override():
     """A bad --set value is reported against the override."""
     with pytest.raises(ScenarioError, match=r"--set: staffing\.agents"):
         load_scenario(SCENARIOS / "base.toml", {"staffing.agents": -3})
+
+
+def test_digest_counts_the_order_of_named_entries():
+    """Shifts in another order number the agents otherwise: another digest, another store."""
+    from sim.model import simulate
+    from sim.scenario import scenario_from_dict
+    from tests.conftest import small_dict
+
+    d = small_dict()
+    d["staffing"] = {"shifts": {"a": {"start": "08:00", "hours": 2, "agents": 3},
+                                "b": {"start": "09:00", "hours": 1, "agents": 2}}}
+    ab = scenario_from_dict(d)
+    d["staffing"]["shifts"] = dict(reversed(list(d["staffing"]["shifts"].items())))
+    ba = scenario_from_dict(d)
+    assert list(ab.staffing.shifts) == ["a", "b"] and list(ba.staffing.shifts) == ["b", "a"]
+    assert ab.digest() != ba.digest() and ab.digest() == scenario_from_dict(ab.to_dict()).digest()
+    run_ab, run_ba = simulate(ab, 1, 0), simulate(ba, 1, 0)
+    assert not run_ab.agents["shift"].equals(run_ba.agents["shift"])

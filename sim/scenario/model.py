@@ -320,10 +320,19 @@ class Scenario(_Model):
         return self.model_dump(mode="json")
 
     def digest(self) -> str:
-        """A stable SHA-256 of the scenario's content (name and prose excluded)."""
+        """A stable SHA-256 of the scenario's content (name and prose excluded).
+
+        The keys are sorted, but the order of a user's named entries (shifts, call types,
+        agent groups...) decides how agents and queues are numbered, so it is part of the
+        content: where it is not already sorted it is hashed too (two scenarios that differ
+        only in the order of their shifts simulate differently and must not share a store).
+        """
         data = self.to_dict()
         for k in ("name", "description", "rationale"):
             data.pop(k)
+        order = _entry_order(self)
+        if order:
+            data["__entry_order__"] = order
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -333,3 +342,22 @@ class Scenario(_Model):
         for key, value in overrides.items():
             _set_dotted(data, key, value, source)
         return _validate(data, {k: source for k in overrides}, source, type(self))
+
+
+def _entry_order(model: Any, path: str = "") -> dict[str, list[str]]:
+    """Where a mapping of named entries in ``model`` is not in sorted order: its key order."""
+    out: dict[str, list[str]] = {}
+    items = model.__dict__.items() if hasattr(model, "model_fields") else ()
+    for name, value in items:
+        here = f"{path}.{name}" if path else name
+        values = value.values() if isinstance(value, Mapping) else (
+            value if isinstance(value, tuple) else (value,))
+        if isinstance(value, Mapping):
+            keys = [str(k) for k in value]
+            if keys != sorted(keys):
+                out[here] = keys
+        for i, v in enumerate(values):
+            if hasattr(v, "model_fields"):
+                out.update(_entry_order(v, f"{here}[{i}]" if not isinstance(value, _Model)
+                                        else here))
+    return out
