@@ -354,3 +354,22 @@ def test_written_types_are_checked():
     assert error(call_types={**TYPES, "mob": {"per_day": 5}}, agent_groups=GROUPS) == (
         "invalid scenario:\n  x.toml: call_types.mob.per_day: 5 is for written types; a "
         "phone type's volume is its share of demand.calls_per_day")
+
+
+def test_agents_on_written_work_are_called_out_at_the_queue_threshold():
+    """A group scheduled on e-mails starts one only while fewer than 3 calls wait."""
+    groups = {"g": {"shifts": ["a"], "skills": ["tel", "mob"]},
+              "w": {"shifts": ["b"], "skills": ["mail", "tel"], "phones_at_queue": 3}}
+    s = scenario_from_dict(small_dict(call_types={**TYPES, "mail": {**MAIL, "per_day": 150}},
+                                      agent_groups=groups))
+    r = simulate(s, seed=6)
+    c = r.calls
+    left = np.where(c["outcome"] == "answered", c["answered_s"], c["arrival_s"] + c["wait_s"])
+    im = r.imposed[r.imposed["reason"].str.startswith("written ")]
+    tel = c["type"] == "tel"
+    starts = im["start_s"].to_numpy()
+    waiting = [int((tel & (c["arrival_s"] < t - 1e-9) & (left > t + 1e-9)).sum())
+               for t in starts]
+    assert len(starts) > 10 and max(waiting) < 3 and max(waiting) > 0
+    w_agents = r.agents.index[r.agents["shift"] == "b"]
+    assert c["agent"].isin(w_agents).any()  # called out to the phones at times

@@ -177,7 +177,8 @@ class SkillRouter:
                  calls: str = "longest_waiting", agents: str = "longest_idle",
                  acw_callout: bool = False, rng: np.random.Generator | None = None,
                  written: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-                 names: tuple[str, ...] = ()) -> None:
+                 names: tuple[str, ...] = (), phones_at: list[int | None] | None = None
+                 ) -> None:
         """The groups, skills and policies (:func:`skill_router` builds them from a scenario).
 
         Per agent its group; per group the types it answers with their overflow delays,
@@ -234,6 +235,8 @@ class SkillRouter:
         is_written = set(np.unique(written[2]).tolist()) if written is not None else set()
         self.works = [[t for t, _ in pairs if t in is_written] for pairs in serves]
         self.backlog: list[deque[int]] = [deque() for _ in range(n_types)]
+        #: per group: with written work waiting, take phone calls only from this many waiting
+        self.phones_at = phones_at or [None] * n_groups
         self._written_started = False
         #: per item: when an agent started it (NaN: not yet)
         self.written_start = (np.full(len(written[0]), np.nan) if written is not None
@@ -406,6 +409,10 @@ class SkillRouter:
         """The call this agent's group takes now: longest waiting (or priority first)."""
         g = self.group_of[agent.index]
         queues, deadline, arrival, gone = self.queues, self.deadline, self.arrival, self.gone
+        at = self.phones_at[g]
+        if at is not None and any(self.backlog[w] for w in self.works[g]) and \
+                sum(len(queues[t]) for t, _ in self.serves[g]) < at:
+            return None  # scheduled on written work: not called out to the phones yet
         best, best_t, best_key = None, -1, None
         free = len(self.ready[g])
         for t, delay in self.serves[g]:
@@ -476,4 +483,5 @@ def skill_router(scenario: Scenario, typing: Typing | None) -> SkillRouter:
         group_priority=[g.priority for g in groups.values()],
         calls=r.calls, agents=r.agents, acw_callout=scenario.calls.acw_callout,
         rng=typing.rng if typing is not None else None,
-        written=typing.written if typing is not None else None, names=tuple(types))
+        written=typing.written if typing is not None else None, names=tuple(types),
+        phones_at=[g.phones_at_queue for g in groups.values()])

@@ -111,6 +111,14 @@ class AgentGroup(_Model):
         "has waited this long (delay-based overflow; unset: at once).",
         source="scenario choice", unit="seconds",
     )
+    phones_at_queue: int | None = _field(
+        None, ge=1, le=100_000, description="Agents scheduled on written work: while its "
+        "written backlog has items, this group takes a phone call only when at least this many "
+        "calls of its types wait (call-out to the phones; an item under way is finished "
+        "first). Unset: phones first, written work between calls.",
+        source="the case's IWS status list (Deferred Transaction); scenario choice",
+        unit="calls",
+    )
     reserve: dict[str, Annotated[int, Field(ge=0, le=100_000)]] = _field(
         {}, description="Agents reserved per call type: a call of another type takes an "
         "agent of this group only while more than the other types' reserves are idle "
@@ -197,6 +205,10 @@ def check_skills(types: dict[str, CallType], groups: dict[str, AgentGroup],
                 if t not in types:
                     raise ValueError(f"agent_groups.{gname}.{what}: no call type named "
                                      f"{t!r}; allowed: {', '.join(types)}")
+        if g.phones_at_queue is not None and not any(types[t].kind == "written"
+                                                     for t in g.skills):
+            raise ValueError(f"agent_groups.{gname}.phones_at_queue: {g.phones_at_queue} but "
+                             "the group has no written type among its skills")
         for what in ("overflow_after_s", "reserve"):
             for t in getattr(g, what):
                 if types[t].kind == "written":
