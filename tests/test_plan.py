@@ -210,3 +210,29 @@ def test_rule_cost_is_the_difference_of_two_optima():
     assert plan.paid_hours == 2
     assert costs["min_shift_hours"].without == 1 and costs["min_shift_hours"].cost == 1
     assert costs["max_weekly_hours"].cost == 0
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"labour.min_weekly_hours": 50}, "labour.min_weekly_hours: 50 is more than "
+     "max_weekly_hours (40); no agent could be rostered"),
+    ({"labour.min_shift_hours": 9}, "labour.shift_hours: none of [4.0, 6.0, 8.0] lies between "
+     "min_shift_hours (9) and max_daily_hours (9); the rules leave no shift to plan"),
+    ({"labour.days_off": {"nope": ["Mon"]}}, "labour.days_off.nope: no shift named 'nope'"),
+])
+def test_contradicting_labour_fields_are_refused_on_load(overrides, message):
+    """Rules that contradict each other are refused when the scenario loads, naming both."""
+    from sim.scenario import ScenarioError, load_scenario
+
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario("scenarios/base.toml", overrides)
+    assert message in str(exc.value)
+
+
+def test_plan_covers_one_week():
+    """A horizon longer than a week of open days is refused with the --days to give."""
+    from analysis.plan import planned_days
+    from sim.scenario import load_scenario
+
+    with pytest.raises(PlanError, match=r"horizon.days: 8 simulated days are more than one week "
+                       r"of open days \(7\); ccsim plan plans one week: give --days 7 or fewer"):
+        planned_days(load_scenario("scenarios/base.toml", {"horizon.days": 8}))
