@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import (
+    BaseModel,
     model_validator,
 )
 
@@ -347,7 +348,7 @@ class Scenario(_Model):
 def _entry_order(model: Any, path: str = "") -> dict[str, list[str]]:
     """Where a mapping of named entries in ``model`` is not in sorted order: its key order."""
     out: dict[str, list[str]] = {}
-    items = model.__dict__.items() if hasattr(model, "model_fields") else ()
+    items = model.__dict__.items() if isinstance(model, BaseModel) else ()
     for name, value in items:
         here = f"{path}.{name}" if path else name
         values = value.values() if isinstance(value, Mapping) else (
@@ -357,7 +358,7 @@ def _entry_order(model: Any, path: str = "") -> dict[str, list[str]]:
             if keys != sorted(keys):
                 out[here] = keys
         for i, v in enumerate(values):
-            if hasattr(v, "model_fields"):
+            if isinstance(v, BaseModel):
                 out.update(_entry_order(v, f"{here}[{i}]" if not isinstance(value, _Model)
                                         else here))
     return out
