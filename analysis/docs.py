@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import re
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic import BaseModel
 
@@ -28,6 +28,9 @@ def _fields(model: type[BaseModel], prefix: str = ""
         if sub is not None:
             rows.append((f"[{path}]", "", "", "", source, f.description or ""))
             rows += _fields(sub, path + ".")
+        elif dict_of is not None and get_origin(ann) in (tuple, list):  # an array of tables
+            rows.append((f"[[{path}]]", "", "", "", source, f.description or ""))
+            rows += _fields(dict_of, path + "[].")
         elif dict_of is not None:
             rows.append((f"[{path}.NAME]", "", "", "", source, f.description or ""))
             rows += _fields(dict_of, path + ".NAME.")
