@@ -649,12 +649,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.until and args.max_reps < max(2, args.reps):
         raise CLIError(f"--max-reps {args.max_reps} is below --reps {args.reps}")
     total = None if (args.until or args.match) else len(scenarios) * args.reps
+    skills = any(s.call_types for s in scenarios)  # several queues: per-type tables too
+    if skills:
+        from analysis.experiment import DEFAULT_TABLES
+        from sim.measure.skills import SKILL_TABLES
     with _experiment_context(args, total, quiet) as (executor, bar):
         run = run_selected(scenarios, args.seed, args.reps, until=args.until,
                            max_reps=args.max_reps, match=args.match,
                            confirm=not args.no_confirm, executor=executor,
                            store=ReplicationStore(out / "replications"), progress=bar.update,
-                           start_from=start_from)
+                           start_from=start_from,
+                           tables=DEFAULT_TABLES + SKILL_TABLES if skills else None)
     exp = run.experiment
     comp = compare(exp, COMPARE_CONFIDENCE, primary, run.selection)
     inputs = exp.inputs()  # simulated here, or resumed and re-derived from stored tables
@@ -669,6 +674,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
                          allow_nan=False))
         return 0
     print(fit(compare_text(exp, comp, notes)))
+    if skills:  # side by side: each scenario's queues, groups and spread across agents
+        from analysis.skills_report import skills_text
+
+        for s in exp.scenarios:
+            if s.call_types:
+                part = {n: (t[t["scenario"] == s.name] if "scenario" in t else t)
+                        for n in SKILL_TABLES for t in [exp.table(n)]}
+                print(f"\n== {s.name}" + skills_text(*(part[n] for n in SKILL_TABLES)))
     _print_ran(exp, out)
     print(fit(f"report written to {report}"))
     return 0

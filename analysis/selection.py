@@ -45,7 +45,8 @@ def run_selected(scenarios: Sequence[Scenario], seed: int, reps: int, *,
                  match: str | None = None, confirm: bool = True,
                  executor: Executor | None = None, store: ReplicationStore | None = None,
                  progress: Callable[[int], None] | None = None,
-                 start_from: Scenario | None = None) -> Selected:
+                 start_from: Scenario | None = None,
+                 tables: Sequence[str] | None = None) -> Selected:
     """Run the comparison's replications; with ``until`` or ``match``, choose and confirm.
 
     Without either: ``reps`` replications of every scenario. ``until=(kpi, half_width)``:
@@ -57,6 +58,8 @@ def run_selected(scenarios: Sequence[Scenario], seed: int, reps: int, *,
     """
     kwargs: dict[str, Any] = {"executor": executor, "store": store, "progress": progress,
                               "start_from": start_from}
+    if tables is not None:  # the tables each replication keeps (default: the experiment's)
+        kwargs["tables"] = tuple(tables)
     if until:
         kpi, hw = until
         exp = run_until(scenarios, seed, kpi, hw, min_reps=max(2, reps), max_reps=max_reps,

@@ -12,6 +12,10 @@ def _mean(exp_table: pd.DataFrame, key: str) -> pd.DataFrame:
     if exp_table.empty:
         return exp_table
     num = exp_table.drop(columns=["scenario", "replication"], errors="ignore")
+    # an empty table of one scenario leaves object columns after a concat: numbers again
+    num = num.astype({c: float for c in num.columns if c != key and
+                      pd.api.types.is_object_dtype(num[c]) and
+                      pd.to_numeric(num[c], errors="coerce").notna().all()})
     return num.groupby(key, sort=False).mean(numeric_only=True).reset_index()
 
 

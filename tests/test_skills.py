@@ -373,3 +373,44 @@ def test_agents_on_written_work_are_called_out_at_the_queue_threshold():
     assert len(starts) > 10 and max(waiting) < 3 and max(waiting) > 0
     w_agents = r.agents.index[r.agents["shift"] == "b"]
     assert c["agent"].isin(w_agents).any()  # called out to the phones at times
+
+
+def test_compare_shows_each_scenarios_queues_side_by_side(tmp_path, capsys):
+    """Comparing two routing policies (ccsim compare) prints each one's queues and spread."""
+    import tomllib
+
+    from analysis.cli import main
+
+    d = small_dict(call_types=TYPES, agent_groups=GROUPS)
+    text = "\n".join(f"{k} = {v!r}" for k, v in d.items() if isinstance(v, str) and k != "name")
+    paths = []
+    for name, rule in (("idle", "longest_idle"), ("rand", "random")):
+        body = {**d, "routing": {"agents": rule}}
+        lines = [text]
+        for sect, val in body.items():
+            if isinstance(val, dict):
+                lines.append(f"{sect} = {_inline(val)}")
+        p = tmp_path / f"{name}.toml"
+        p.write_text("\n".join(lines) + "\n")
+        tomllib.loads(p.read_text())  # written as TOML the loader reads
+        paths.append(str(p))
+    assert main(["compare", *paths, "--reps", "2", "--no-confirm", "--executor", "serial",
+                 "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    for name in ("idle", "rand"):
+        block = out.split(f"== {name}")[1]
+        assert "By call type" in block and "Across agents" in block
+        assert any(ln.startswith("mob ") for ln in block.splitlines())
+
+
+def _inline(value) -> str:
+    """A value as an inline TOML table or value."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f'"{k}" = {_inline(v)}' for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_inline(v) for v in value) + "]"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
