@@ -414,3 +414,31 @@ def _inline(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value)
+
+
+def test_written_work_keeps_the_reserved_agents_for_the_phones():
+    """With one agent reserved for type 0, an e-mail takes an agent only while two are idle."""
+    started: list[int] = []
+
+    class Worker(Probe):
+        """A probe that can be sent off to written work."""
+
+        def impose(self, status, length_s, reason):
+            """Take the written item (and leave the router, as an agent does)."""
+            started.append(self.index)
+            r.leave_idle(self)
+            return True
+
+    env = simpy.Environment()
+    written = (np.array([0.0]), np.array([60.0]), np.array([1]))
+    r = SkillRouter(group_of=[0, 0], serves=[[(0, 0.0), (1, 0.0)]], level=[[1.0, 1.0]],
+                    reserve=[[1, 0]], type_priority=[0, 0], group_priority=[0],
+                    written=written, names=("tel", "mail"))
+    r.bind(Calls(env, []))
+    env.run(until=1)  # the e-mail arrives; nobody is idle yet
+    trace: list[tuple[int, int]] = []
+    a, b = Worker(0, trace), Worker(1, trace)
+    r.idle(a)
+    assert started == []  # the only idle agent is the reserved one
+    r.idle(b)
+    assert started == [1] and r.written_start[0] == 1.0

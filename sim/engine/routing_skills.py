@@ -308,7 +308,9 @@ class SkillRouter:
         self._seq += 1
         g = self.group_of[agent.index]
         self.ready[g][agent] = self._seq
-        if self.works[g] and any(self.backlog[w] for w in self.works[g]):
+        if self.works[g] and any(self.backlog[w] for w in self.works[g]) and (
+                not self.reserving or self._allowed(g, self.works[g][0], len(self.ready[g]))):
+            # (written work keeps a group's reserves for their phone types, as calls do)
             self._start_written(agent, g)
 
     def leave_idle(self, agent: Routable) -> None:
