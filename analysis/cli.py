@@ -675,13 +675,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         return 0
     print(fit(compare_text(exp, comp, notes)))
     if skills:  # side by side: each scenario's queues, groups and spread across agents
-        from analysis.skills_report import skills_text
+        from analysis.skills_report import scenario_skills_text
 
         for s in exp.scenarios:
             if s.call_types:
-                part = {n: (t[t["scenario"] == s.name] if "scenario" in t else t)
-                        for n in SKILL_TABLES for t in [exp.table(n)]}
-                print(f"\n== {s.name}" + skills_text(*(part[n] for n in SKILL_TABLES)))
+                print(f"\n== {s.name}" + scenario_skills_text(exp, s.name))
     _print_ran(exp, out)
     print(fit(f"report written to {report}"))
     return 0

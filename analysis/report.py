@@ -576,6 +576,15 @@ def write_report(exp: Experiment, c: Comparison, out: Path,
     for n in c.differences:
         header, rows = difference_rows(c, n)
         parts += [f"<h3>{e(n)} - {e(c.baseline)}</h3>", _html_table(header, rows, "differences")]
+    if any(sc.call_types for sc in exp.scenarios):  # several queues: side by side
+        from analysis.skills_report import scenario_skills_text
+
+        parts.append('<h2 id="call_types">Call types, agent groups and the spread across '
+                     "agents</h2>")
+        for sc in exp.scenarios:
+            if sc.call_types:
+                parts += [f"<h3>{e(sc.name)}</h3>",
+                          f"<pre>{e(scenario_skills_text(exp, sc.name).strip())}</pre>"]
     parts += ["<h2>What the KPIs mean</h2><dl>",
               *[f"<dt><code>{e(k)}</code></dt><dd>{e(KPIS[k].description)}</dd>"
                 for k in c.kpis[c.baseline] if k in KPIS], "</dl>", words_html()]

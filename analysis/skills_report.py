@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -72,3 +73,14 @@ def skills_text(types: pd.DataFrame, groups: pd.DataFrame, spread: pd.DataFrame,
                 f"{_fmt(r[c], how):>8}" for c in ("mean", "p10", "p50", "p90"))
                 + f"{_fmt(r['p90_p10'], how):>9}")
     return "\n".join(out)
+
+
+def scenario_skills_text(exp: Any, name: str) -> str:
+    """:func:`skills_text` of one scenario of an experiment (its rows of each table)."""
+    from sim.measure.skills import SKILL_TABLES
+
+    part = []
+    for n in SKILL_TABLES:
+        t = exp.table(n)
+        part.append(t[t["scenario"] == name] if "scenario" in t else t)
+    return skills_text(*part)

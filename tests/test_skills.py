@@ -401,6 +401,9 @@ def test_compare_shows_each_scenarios_queues_side_by_side(tmp_path, capsys):
         block = out.split(f"== {name}")[1]
         assert "By call type" in block and "Across agents" in block
         assert any(ln.startswith("mob ") for ln in block.splitlines())
+    page = (tmp_path / "out" / "report.html").read_text()
+    section = page.split('id="call_types"')[1]
+    assert "<h3>idle</h3>" in section and "<h3>rand</h3>" in section
 
 
 def _inline(value) -> str:
