@@ -259,7 +259,8 @@ class SkillRouter:
         self.arrival = getattr(calls, "arrival", [])
         self.talk = getattr(calls, "talk", [])
         self.acw = getattr(calls, "acw", [])
-        self.types = getattr(calls, "types", None) or []
+        types = getattr(calls, "types", None)  # the list itself, even while empty
+        self.types = types if types is not None else []
         self.env = getattr(calls, "env", None)
         if self.written is not None and self.env is not None and not self._written_started:
             self._written_started = True
