@@ -10,8 +10,9 @@ including the full agent status log). The KPIs of both models are printed beside
 exact Erlang A values as a check that they simulate the same system.
 
 ``--frames`` counts instead of timing: the Python frames and builtin calls per call of
-ccsim's event loop and of the plain model, the same on a quiet and on a loaded machine (so
-a change to the hot path can be judged where timings are noise).
+ccsim's event loop and of the plain model, and of the everything-on case (2018 TMR, two
+days from a five-day warm-up: its loop and its whole ``simulate()``), the same on a quiet
+and on a loaded machine (so a change to the hot path can be judged where timings are noise).
 
 This is a benchmark, not a test: it asserts nothing. Run it with ``make bench`` or
 ``.venv/bin/python bench/bench_engine.py [--calls N] [--repeat R] [--json] [--frames]``.
@@ -29,6 +30,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import simpy
@@ -43,9 +45,13 @@ from plain_simpy import (  # bench/ is on sys.path when run as a script
     plain_model,
 )
 
-from sim.model import build, run, simulate, versions
+from sim.model import build, run, simulate, versions, warm_start
 from sim.planning.erlang import erlang_a_metrics
 from sim.planning.stationary import stationary_scenario
+from sim.scenario import load_scenario
+
+#: the everything-on scenario of the frame counts
+CASE = str(Path(__file__).resolve().parent.parent / "scenarios/case/telenor-2018-tmr.toml")
 
 KPI_NAMES = ("abandon_rate", "p_wait", "service_level", "asa_s")
 
@@ -155,6 +161,17 @@ def frames(calls: int, seed: int) -> dict[str, dict[str, float]]:
     n = r.centre.n_first
     py, c = count_calls(lambda: run(r))
     out = {"ccsim event loop": {"calls": n, "frames": py / n, "builtin": c / n}}
+    # everything on (the 2018 case: regime, real-time alerts, stress, absence, attrition,
+    # feedback), two measured days from a five-day warm-up: the event loop alone, and
+    # simulate() as a whole (with the tables and KPIs it collects)
+    case = load_scenario(CASE).replace({"horizon.days": 2})
+    start = warm_start(case, seed, days=5)
+    r = build(case, seed, 0, start=start)
+    py, c = count_calls(lambda: run(r))
+    n = len(r.centre.arrival)  # first calls and repeats
+    out["everything on, loop"] = {"calls": n, "frames": py / n, "builtin": c / n}
+    py, c = count_calls(lambda: simulate(case, seed, 0, start=start))
+    out["everything on, simulate()"] = {"calls": n, "frames": py / n, "builtin": c / n}
     plain: list[int] = []
     py, c = count_calls(lambda: plain.append(len(plain_model(calls, seed)[2])))
     out["plain SimPy"] = {"calls": plain[0], "frames": py / plain[0], "builtin": c / plain[0]}
@@ -256,9 +273,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.json:
             print(json.dumps(counts, indent=2))
             return
-        print(f"{'per call':<18} {'calls':>8} {'Python frames':>14} {'builtin calls':>14}")
+        print(f"{'per call':<27} {'calls':>8} {'Python frames':>14} {'builtin calls':>14}")
         for name, c in counts.items():
-            print(f"{name:<18} {c['calls']:>8,} {c['frames']:>14.3f} {c['builtin']:>14.3f}")
+            print(f"{name:<27} {c['calls']:>8,} {c['frames']:>14.3f} {c['builtin']:>14.3f}")
         return
     f = figures(args.calls, args.repeat, args.seed)
     if args.json:
