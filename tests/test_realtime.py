@@ -375,7 +375,8 @@ def test_realtime_league_and_stress_same_on_every_executor():
 
     s = load_scenario(SCENARIOS / "policy" / "individual-strict.toml").replace(
         {"horizon.days": 2, "monitoring.realtime_alerts": True, "monitoring.league_table": True,
-         "monitoring.league_table_days": 1, "stress.enabled": True})
+         "monitoring.league_table_days": 1, "stress.enabled": True,
+         "horizon.warmup_days": 10})  # a jump and a week settling: half the default's cost
     serial = run_experiment([s], 9, 2, executor=make_executor("serial")).kpi_table()
     pooled = run_experiment([s], 9, 2, executor=make_executor("process", 2)).kpi_table()
     assert serial["chases_per_agent"].gt(0).all() and serial["rankings_per_agent"].gt(0).all()
