@@ -7,6 +7,9 @@ from typing import Any
 
 import pandas as pd
 
+#: the tables :func:`skills_text` shows, in its arguments' order
+TEXT_TABLES = ("call_types", "agent_groups", "agent_spread", "written")
+
 
 def _mean(exp_table: pd.DataFrame, key: str) -> pd.DataFrame:
     """The mean over replications of a per-replication table, one row per ``key``."""
@@ -77,10 +80,8 @@ def skills_text(types: pd.DataFrame, groups: pd.DataFrame, spread: pd.DataFrame,
 
 def scenario_skills_text(exp: Any, name: str) -> str:
     """:func:`skills_text` of one scenario of an experiment (its rows of each table)."""
-    from sim.measure.skills import SKILL_TABLES
-
     part = []
-    for n in SKILL_TABLES:
+    for n in TEXT_TABLES:
         t = exp.table(n)
         part.append(t[t["scenario"] == name] if "scenario" in t else t)
     return skills_text(*part)

@@ -233,7 +233,7 @@ def test_longest_waiting_across_queues_and_random_agents_are_reproducible():
 def test_a_replication_keeps_and_prints_the_tables_per_type(two_types):
     """run_task keeps the three tables; the text shows each type, group and the spread."""
     from analysis.experiment import Task, run_task
-    from analysis.skills_report import skills_text
+    from analysis.skills_report import TEXT_TABLES, skills_text
     from sim.measure.skills import SKILL_TABLES
 
     scenario, typed, _ = two_types
@@ -242,7 +242,7 @@ def test_a_replication_keeps_and_prints_the_tables_per_type(two_types):
         pd.testing.assert_frame_equal(out.tables[name], skill_tables(typed, scenario, 5)[name])
     groups = out.tables["agent_groups"].set_index("group")
     assert groups.loc["h", "agents"] == 4 and math.isnan(groups.loc["h", "occupancy"])
-    text = skills_text(*(out.tables[n].assign(replication=0) for n in SKILL_TABLES))
+    text = skills_text(*(out.tables[n].assign(replication=0) for n in TEXT_TABLES))
     lines = text.splitlines()
     assert any(ln.startswith("tel ") for ln in lines) and any(ln.startswith("mob ") for ln in lines)
     assert any(ln.startswith("occupancy ") for ln in lines)
@@ -445,3 +445,21 @@ def test_written_work_keeps_the_reserved_agents_for_the_phones():
     assert started == []  # the only idle agent is the reserved one
     r.idle(b)
     assert started == [1] and r.written_start[0] == 1.0
+
+
+def test_per_type_intervals_agree_with_the_kpis_by_interval(two_types):
+    """Each type's interval table equals compute_kpis(by="interval") on its calls alone."""
+    from sim.measure.tables import clip_to_opening
+
+    scenario, typed, _ = two_types
+    got = skill_tables(typed, scenario)["type_intervals"]
+    c = typed.calls[typed.calls["counted"]]
+    for name, t in (("tel", 20.0), ("mob", 30.0)):
+        mine = c[c["type"] == name]
+        sl = scenario.service_level.model_copy(update={"threshold_s": t})
+        want = compute_kpis(KPIData(mine, clip_to_opening(typed.statuses, scenario), sl),
+                            by="interval")
+        have = got[got["type"] == name].reset_index(drop=True)
+        for col in ("offered", "answered", "service_level", "asa_s", "abandon_rate"):
+            assert np.allclose(have[col], want[col], equal_nan=True), (name, col)
+        assert have["offered"].sum() == len(mine)

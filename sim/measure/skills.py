@@ -18,7 +18,13 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.routing_skills import written_items
-from sim.measure.kpi import KPIData, agent_spread, compute_kpis
+from sim.measure.kpi import (
+    KPIData,
+    agent_spread,
+    compute_kpis,
+    outcome_is,
+    service_level_masks,
+)
 from sim.measure.tables import clip_to_opening, suppress_cells
 from sim.scenario import DAY_S
 
@@ -37,7 +43,9 @@ class RunTables(Protocol):
     provenance: dict
 
 #: the tables :func:`skill_tables` gives (names of an experiment's per-replication tables)
-SKILL_TABLES = ("call_types", "agent_groups", "agent_spread", "written")
+SKILL_TABLES = ("call_types", "agent_groups", "agent_spread", "written", "type_intervals")
+#: the call-side KPIs per call type and reporting interval (``type_intervals``)
+INTERVAL_KPIS = ("offered", "answered", "service_level", "asa_s", "abandon_rate")
 #: the call-side KPIs shown per call type
 TYPE_KPIS = ("offered", "answered", "abandoned", "service_level", "asa_s", "abandon_rate",
              "p_wait", "aht_s")
@@ -102,7 +110,39 @@ def skill_tables(result: RunTables, scenario: Scenario, floor: int = 1
     if len(result.agents) < floor:
         spread = spread.iloc[0:0]
     return {"call_types": by_type, "agent_groups": by_group, "agent_spread": spread,
-            "written": written_table(result, scenario)}
+            "written": written_table(result, scenario),
+            "type_intervals": type_intervals(counted, levels, names, phone)}
+
+
+def type_intervals(counted: pd.DataFrame, levels: tuple, names: list[str],
+                   phone: list[int]) -> pd.DataFrame:
+    """Per phone type, day and reporting interval: its calls' KPIs (its own threshold).
+
+    The same definitions as the centre's KPIs (``service_level_masks``, ``outcome_is``),
+    summed per interval at once.
+    """
+    codes = counted["type"].cat.codes.to_numpy()
+    parts = []
+    for k in phone:
+        mine = counted[codes == k]
+        num, den = service_level_masks(mine, levels[k])
+        answered = outcome_is(mine, "answered")
+        wait = np.where(answered, mine["wait_s"].to_numpy(float), 0.0)
+        g = pd.DataFrame({"day": mine["day"].to_numpy(), "interval": mine["interval"].to_numpy(),
+                          "offered": 1, "answered": answered.astype(int),
+                          "abandoned": outcome_is(mine, "abandoned").astype(int),
+                          "num": num.astype(int), "den": den.astype(int), "wait": wait}
+                         ).groupby(["day", "interval"], sort=True).sum().reset_index()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            g["service_level"] = g["num"] / g["den"].where(g["den"] > 0)
+            g["asa_s"] = g["wait"] / g["answered"].where(g["answered"] > 0)
+            g["abandon_rate"] = g["abandoned"] / g["offered"]
+        parts.append(g.assign(type=names[k]))
+    if not parts:
+        return pd.DataFrame(columns=["type", "day", "interval", *INTERVAL_KPIS])
+    out = pd.concat(parts, ignore_index=True)
+    return out[["type", "day", "interval", *INTERVAL_KPIS]].astype({"offered": float,
+                                                                   "answered": float})
 
 
 def written_table(result: RunTables, scenario: Scenario) -> pd.DataFrame:
