@@ -236,3 +236,18 @@ def test_plan_covers_one_week():
     with pytest.raises(PlanError, match=r"horizon.days: 8 simulated days are more than one week "
                        r"of open days \(7\); ccsim plan plans one week: give --days 7 or fewer"):
         planned_days(load_scenario("scenarios/base.toml", {"horizon.days": 8}))
+
+
+def test_rounded_break_starts_keep_the_rules():
+    """Continuous break starts rounded after: a legal roster, never cheaper than the optimum."""
+    b1 = Activity("b1", "break", 30, (60.0, 120.0))
+    b2 = Activity("b2", "break", 30, (180.0, 240.0))
+    rules = dataclasses.replace(FREE, max_stretch_hours=2.0)
+    req = np.array([[1, 2, 2, 3, 2, 3, 3, 2, 2, 1]], float)
+    exact = Problem(req, 480, 30, (Template(480, 5, (b1, b2)), Template(510, 5, (b1, b2))),
+                    rules)
+    rounded = dataclasses.replace(exact, integral_breaks=False)
+    a, b = solve(exact), solve(rounded)
+    assert check_roster(b.agent_weeks(rounded), rules) == []
+    assert b.paid_hours >= a.paid_hours
+    assert np.all(coverage(rounded, b.groups) >= req - 1)  # rounding: less than an agent

@@ -171,6 +171,10 @@ class Problem:
     over its positions (the published stagger: the two-step plan's set covering)."""
     consecutive_days: bool = False
     """Only day patterns of consecutive planned days (fewer patterns, a faster solve)."""
+    integral_breaks: bool = True
+    """Break starts as whole agents in the programme (exact). False: head counts whole,
+    break starts continuous and rounded after (cumulative counts to the nearest agent, the
+    stretch rule checked again; a far faster solve on a week of uneven requirements)."""
 
     @property
     def days(self) -> int:
@@ -229,14 +233,16 @@ class Plan:
 
     def agent_weeks(self, problem: Problem) -> list[AgentWeek]:
         """One :class:`AgentWeek` per agent, for :func:`check_roster`."""
-        out = []
-        for g in self.groups:
-            t = g.template
-            acts = tuple((a.name, a.kind, off, a.minutes, a.daily)
-                         for a, off in zip(t.activities, g.offsets, strict=True))
-            days = {problem.cal[d]: (t.start_min, t.hours, acts) for d in g.days}
-            out += [AgentWeek(days) for _ in range(g.agents)]
-        return out
+        return [w for g in self.groups for w in _weeks(g, problem)]
+
+
+def _weeks(g: Group, problem: Problem) -> list[AgentWeek]:
+    """The weeks of a group's agents (all alike)."""
+    t = g.template
+    acts = tuple((a.name, a.kind, off, a.minutes, a.daily)
+                 for a, off in zip(t.activities, g.offsets, strict=True))
+    days = {problem.cal[d]: (t.start_min, t.hours, acts) for d in g.days}
+    return [AgentWeek(days) for _ in range(g.agents)]
 
 
 @dataclass(frozen=True)
@@ -543,8 +549,10 @@ def _solve_once(problem: Problem, rules: Rules, *, integral: bool = True,
     if problem.max_agents is not None:
         cons.append(LinearConstraint(_rows([[(c, 1.0) for c in lay.n_col]], lay.cols),
                                      0, problem.max_agents))
-    res = milp(np.asarray(lay.cost), constraints=cons,
-               integrality=np.ones(lay.cols) if integral else np.zeros(lay.cols),
+    whole = np.zeros(lay.cols)
+    if integral:
+        whole[lay.n_col if not problem.integral_breaks else slice(None)] = 1
+    res = milp(np.asarray(lay.cost), constraints=cons, integrality=whole,
                bounds=Bounds(0, np.inf),
                options={"time_limit": time_limit, "mip_rel_gap": gap, "presolve": True})
     return res, lay, req
@@ -571,8 +579,13 @@ def solve(problem: Problem, *, time_limit: float = 120.0, gap: float = 1e-4,
             raise PlanError(f"no roster found within the time limit ({time_limit:g} s); "
                             "allow more time or fewer templates (labour.start_step_minutes)")
         raise PlanError(_diagnose(problem, rules))
-    x = np.round(res.x).astype(int)
-    groups = _groups(problem, lay, x)
+    groups = _groups(problem, lay, res.x)
+    if not problem.integral_breaks and check_roster(
+            [w for g in groups for w in _weeks(g, problem)[:1]],
+            dataclasses.replace(rules, max_part_time_share=1.0)):
+        # rounding broke a stretch: solve again with whole break starts (exact)
+        return solve(dataclasses.replace(problem, integral_breaks=True),
+                     time_limit=time_limit, gap=gap, lp_bound=lp_bound)
     cover = coverage(problem, groups)
     paid = sum(g.template.hours * len(g.days) * g.agents for g in groups)
     bound = math.nan
@@ -583,8 +596,18 @@ def solve(problem: Problem, *, time_limit: float = 120.0, gap: float = 1e-4,
                 time.perf_counter() - t0, lay.cols)
 
 
+def _whole(frac: np.ndarray, n: int) -> np.ndarray:
+    """Whole counts per position summing to ``n``: the cumulative counts rounded."""
+    cum = np.rint(np.cumsum(np.clip(frac, 0, None)) - 1e-9)
+    cum = np.minimum(np.maximum.accumulate(cum), n)
+    cum[-1] = n
+    return np.diff(np.r_[0.0, cum]).astype(int)
+
+
 def _groups(problem: Problem, lay: _Built, x: np.ndarray) -> list[Group]:
     """Split each (template, pattern) into groups of agents with the same activity starts."""
+    xf = x
+    x = np.round(x).astype(int)
     out: list[Group] = []
     for gi, (ti, q) in enumerate(lay.groups):
         n = int(x[lay.n_col[gi]])
@@ -603,7 +626,7 @@ def _groups(problem: Problem, lay: _Built, x: np.ndarray) -> list[Group]:
                 else:
                     per_act.append([pos[0]] * n)
                 continue
-            counts = x[cols]
+            counts = _whole(xf[cols], n)
             seq = [p for p, c in zip(pos, counts, strict=True) for _ in range(int(c))]
             per_act.append(seq)
         combos: dict[tuple[float, ...], int] = {}
