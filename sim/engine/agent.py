@@ -47,11 +47,11 @@ class Agent:
     """An agent working a list of sessions ``(log-in time, shift end)``, one per day.
 
     Every status change goes through :meth:`set_status` (written out inline, the same
-    lines, for Ready, Talk and ACW in :meth:`session`: change them together), the one door
-    where it is appended to the shared ``log`` (a :class:`~sim.engine.status.StatusLog`,
+    lines, for Ready, Talk and ACW in :meth:`working_life`: change them together), the one
+    door where it is appended to the shared ``log`` (a :class:`~sim.engine.status.StatusLog`,
     typed columns) as ``(agent, time, status)`` and where the agent's behaviour may watch
-    it; a session
-    ends with a ``LOGGED_OUT`` row, so the rows tile logged-in time exactly. With ``days``
+    it; a session ends with a ``LOGGED_OUT`` row, so the rows tile logged-in time exactly.
+    With ``days``
     (one :class:`~sim.engine.schedule.AgentDay` per session) the agent also logs in after its
     log-in delay, works its planned activities and takes unplanned breaks;
     ``activity_log`` and ``break_log`` record what happened to each. ``presence`` says
@@ -244,107 +244,107 @@ class Agent:
                 for need in plan.needs:
                     env.timeout(max(0.0, need[0] - start), need).callbacks.append(
                         self._need_due)
-            yield from self.session()
-            self.logins.append((d, start, env.now))
-            self.centre.logged_off(self, env.now)
-
-    def session(self) -> Generator[simpy.Event, object, None]:
-        """One logged-in session: calls and breaks until the shift is over and the call done."""
-        env, centre, k = self.env, self.centre, self.index
-        timeout, talk, acw = env.timeout, centre.talk, centre.acw
-        # set_status inline for Ready, Talk and ACW (a Python frame less at most changes)
-        log_agent, log_t, log_status = (self.log.agent.append, self.log.t.append,
-                                        self.log.status.append)
-        hooks, queue_hooks = self._hooks, self._queue_hooks
-        router = centre.router
-        next_call, idle, callout = router.next_call, router.idle, router.acw_callout
-        handle0, handle1 = self._handle0, self._handle1
-        call_ended = centre.call_ended if centre.repeats is not None else None
-        answered_at, answered_by = centre.answered_at, centre.answered_by
-        nxt: int | None = None  # a call given to this agent in ACW
-        # ``now`` is read from the clock once after each wait (``env.now`` is a property,
-        # a Python call each time); nothing between two waits moves the clock
-        while True:
-            if not self.shift_over and (self.due or self.need is not None):
-                yield from self._other_work()
-            now = env.now
-            if self.shift_over and nxt is None:
-                # after the shift only overtime at closing, and only while calls wait
-                i = next_call(self, now) if self.overtime else None
-                if i is None:
-                    break
-            elif nxt is not None:
-                i, nxt = nxt, None
-            else:
-                i = next_call(self, now)
-            if i is None:
-                # set_status(READY, now), inline
-                log_agent(k)
-                log_t(now)
-                log_status(READY)
-                old, self.status = self.status, READY
-                for hook in queue_hooks if 0 < old < 4 else hooks:
-                    hook(self, old, READY, now)
-                if self.due:  # imposed by a behaviour watching this very change
-                    continue
-                self.wake = env.event()
-                self.idle = True
-                idle(self)
-                i = yield self.wake
-                if i == LOG_OFF:
-                    break
-                if i == WORK:
-                    continue
-                now = env.now
-            # centre.answer(i, k, now), inline (once per call)
-            answered_at[i] = now
-            answered_by[i] = k
-            if centre.answered is not None:
-                centre.answered.append(i)
-            # set_status(TALK, now), inline
-            log_agent(k)
-            log_t(now)
-            log_status(TALK)
-            old, self.status = self.status, TALK
-            for hook in queue_hooks if 0 < old < 4 else hooks:
-                hook(self, old, TALK, now)
-            extra = 0.0
-            if handle0 is not None:  # the behaviour shapes the talk and wrap-up worked
-                # as Composite.handling: the first part's times, the second's on them
-                t_i, a_i, extra = handle0(self, i, talk[i], acw[i])
-                if handle1 is not None:
-                    t_i, a_i, more = handle1(self, i, t_i, a_i)
-                    extra += more
-                talk[i], acw[i] = t_i, a_i
-            yield timeout(talk[i])
-            now = env.now
-            if call_ended is not None:
-                call_ended(i, now, extra)
-            wrap = acw[i]
-            if wrap > 0:
-                if callout and not (self.shift_over or self.due or self.need is not None):
-                    nxt = yield from self._interruptible_acw(i, wrap)
+            # one logged-in session, written out here rather than ``yield from`` a session
+            # generator (each resume would pass through both frames, about three a call):
+            # calls and breaks until the shift is over and the call done
+            env, centre, k = self.env, self.centre, self.index
+            timeout, talk, acw = env.timeout, centre.talk, centre.acw
+            # set_status inline for Ready, Talk and ACW (a Python frame less at most changes)
+            log_agent, log_t, log_status = (self.log.agent.append, self.log.t.append,
+                                            self.log.status.append)
+            hooks, queue_hooks = self._hooks, self._queue_hooks
+            router = centre.router
+            next_call, idle, callout = router.next_call, router.idle, router.acw_callout
+            handle0, handle1 = self._handle0, self._handle1
+            call_ended = centre.call_ended if centre.repeats is not None else None
+            answered_at, answered_by = centre.answered_at, centre.answered_by
+            nxt: int | None = None  # a call given to this agent in ACW
+            # ``now`` is read from the clock once after each wait, as the attribute SimPy keeps
+            # it in (``env.now`` is a property, a Python call each time, about three a call);
+            # nothing between two waits moves the clock
+            while True:
+                if not self.shift_over and (self.due or self.need is not None):
+                    yield from self._other_work()
+                now = env._now
+                if self.shift_over and nxt is None:
+                    # after the shift only overtime at closing, and only while calls wait
+                    i = next_call(self, now) if self.overtime else None
+                    if i is None:
+                        break
+                elif nxt is not None:
+                    i, nxt = nxt, None
                 else:
-                    # set_status(ACW, now), inline: from Talk, a change between queue
-                    # statuses (a hook may have changed nothing of the status since)
+                    i = next_call(self, now)
+                if i is None:
+                    # set_status(READY, now), inline
                     log_agent(k)
                     log_t(now)
-                    log_status(ACW)
-                    old, self.status = self.status, ACW
+                    log_status(READY)
+                    old, self.status = self.status, READY
                     for hook in queue_hooks if 0 < old < 4 else hooks:
-                        hook(self, old, ACW, now)
-                    yield timeout(wrap)
-        # anything still due when the shift is over is not taken (recorded, never lost)
-        nan = math.nan
-        for act in self.due:
-            if act[0] >= 0:  # an imposed activity keeps its NaN start and end
-                self.activity_log.append((act[0], nan, nan))
-        self.due.clear()
-        if self.need is not None:
-            self.break_log.append((self.day, self.need[0], nan, nan))
-            self.need = None
-            self.need_held = False
-        self.set_status(LOGGED_OUT, env.now)
+                        hook(self, old, READY, now)
+                    if self.due:  # imposed by a behaviour watching this very change
+                        continue
+                    self.wake = env.event()
+                    self.idle = True
+                    idle(self)
+                    i = yield self.wake
+                    if i == LOG_OFF:
+                        break
+                    if i == WORK:
+                        continue
+                    now = env._now
+                # centre.answer(i, k, now), inline (once per call)
+                answered_at[i] = now
+                answered_by[i] = k
+                if centre.answered is not None:
+                    centre.answered.append(i)
+                # set_status(TALK, now), inline
+                log_agent(k)
+                log_t(now)
+                log_status(TALK)
+                old, self.status = self.status, TALK
+                for hook in queue_hooks if 0 < old < 4 else hooks:
+                    hook(self, old, TALK, now)
+                extra = 0.0
+                if handle0 is not None:  # the behaviour shapes the talk and wrap-up worked
+                    # as Composite.handling: the first part's times, the second's on them
+                    t_i, a_i, extra = handle0(self, i, talk[i], acw[i])
+                    if handle1 is not None:
+                        t_i, a_i, more = handle1(self, i, t_i, a_i)
+                        extra += more
+                    talk[i], acw[i] = t_i, a_i
+                yield timeout(talk[i])
+                now = env._now
+                if call_ended is not None:
+                    call_ended(i, now, extra)
+                wrap = acw[i]
+                if wrap > 0:
+                    if callout and not (self.shift_over or self.due or self.need is not None):
+                        nxt = yield from self._interruptible_acw(i, wrap)
+                    else:
+                        # set_status(ACW, now), inline: from Talk, a change between queue
+                        # statuses (a hook may have changed nothing of the status since)
+                        log_agent(k)
+                        log_t(now)
+                        log_status(ACW)
+                        old, self.status = self.status, ACW
+                        for hook in queue_hooks if 0 < old < 4 else hooks:
+                            hook(self, old, ACW, now)
+                        yield timeout(wrap)
+            # anything still due when the shift is over is not taken (recorded, never lost)
+            nan = math.nan
+            for act in self.due:
+                if act[0] >= 0:  # an imposed activity keeps its NaN start and end
+                    self.activity_log.append((act[0], nan, nan))
+            self.due.clear()
+            if self.need is not None:
+                self.break_log.append((self.day, self.need[0], nan, nan))
+                self.need = None
+                self.need_held = False
+            self.set_status(LOGGED_OUT, env.now)
+            self.logins.append((d, start, env.now))
+            self.centre.logged_off(self, env.now)
 
     def _interruptible_acw(self, i: int, wrap: float
                            ) -> Generator[simpy.Event, object, int | None]:

@@ -90,7 +90,7 @@ class Monitoring:
         lo = day * DAY_S
         # the calls answered since the last review (each answered once), today's of them
         new, centre.answered = centre.answered, []
-        today = np.array(sorted(i for i in new if lo <= at_all[i] < lo + DAY_S), dtype=np.intp)
+        today = np.array(sorted([i for i in new if lo <= at_all[i] < lo + DAY_S]), dtype=np.intp)
         by = np.array([by_all[i] for i in today.tolist()], dtype=np.int64)
         rec_today = self._recorded_at(today, len(at_all), centre.n_first)
         rec = np.zeros(len(at_all), dtype=bool)

@@ -357,7 +357,11 @@ class Tracker:
                 ahead = run.copy()
                 self._walk(ahead, now, self.segs[-1][1], self.spell)
                 rs = ahead.reasons
-            reason = LOSS_REASONS[max(range(len(rs)), key=lambda i: (rs[i], -i))]
+            best = 0  # the reason with most counted seconds, the first on a tie
+            for j in range(1, len(rs)):
+                if rs[j] > rs[best]:
+                    best = j
+            reason = LOSS_REASONS[best]
             if not self.screen.rules.excuses(reason):
                 self.screen.alert(agent, self.day, now, reason, run.counted)
         self._predict()
