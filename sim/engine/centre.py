@@ -93,7 +93,7 @@ class Centre:
         for i in range(self.n_first):
             t = arrival[i]
             yield timeout(t - now)
-            now = env.now
+            now = env._now  # the clock's attribute (env.now is a property: a Python call)
             arrival[i] = now  # the clock's own value, so waits are exactly >= 0
             deadline[i] = now + (deadline[i] - t)
             arrive(i)
@@ -151,7 +151,7 @@ class Centre:
 
     def _repeat_arrives(self, event: simpy.Event) -> None:
         j = event.value
-        now = self.env.now
+        now = self.env._now  # the clock's attribute (env.now is a property: a Python call)
         self.deadline[j] = now + (self.deadline[j] - self.arrival[j])
         self.arrival[j] = now  # the clock's own value, as for first calls
         self.router.arrive(j)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Generator
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -58,6 +59,8 @@ _LOGIN, _CALL, _LATE, _EARLY, _UNPL, _OTHER = (
 _EPS = 1e-9
 # Agent.doing values (sim.engine.agent): what the agent is doing besides calls
 _DOING_PLANNED, _DOING_UNPLANNED = 1, 2
+#: a segment's start, the sort key of the spliced schedule (C, no Python frame per row)
+_first = itemgetter(0)
 # plain ints and a list, read at every status change (an IntEnum compare and a numpy
 # index cost a Python call each)
 _OFF = int(Status.LOGGED_OUT)
@@ -262,7 +265,7 @@ class Tracker:
         lo, hi = max(s0, segs[0][0]), min(s1, segs[-1][1])
         if hi > lo:
             new.append([lo, hi, state, -1])
-        new.sort(key=lambda r: r[0])
+        new.sort(key=_first)
         self.segs = new
 
     # ------------------------------------------------------------------ the walk
