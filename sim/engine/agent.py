@@ -14,9 +14,11 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Generator, Sequence
+from heapq import heappush
 from typing import TYPE_CHECKING
 
 import simpy
+from simpy.events import NORMAL, PENDING
 
 from sim.engine.behaviour import NULL, Behaviour
 from sim.engine.centre import Centre
@@ -152,7 +154,14 @@ class Agent:
     def offer(self, item: int) -> None:
         """Give this idle agent a call (or ``LOG_OFF`` / ``WORK``); it is no longer idle."""
         self.idle = False
-        self.wake.succeed(item)
+        # self.wake.succeed(item), with Environment.schedule, inline (most calls go to an
+        # idle agent): the same event, value and (time, priority, id) in the queue
+        wake, env = self.wake, self.env
+        if wake._value is not PENDING:
+            raise RuntimeError(f"{wake} has already been triggered")
+        wake._ok = True
+        wake._value = item
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), wake))
 
     def call_out(self, item: int) -> None:
         """Give this agent, in interruptible ACW, a call: the wrap-up ends now."""
