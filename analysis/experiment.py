@@ -439,9 +439,11 @@ _BYTES_PER_CALL, _BYTES_PER_STATUS = 400, 300
 _BYTES_PER_AGENT_DAY, _BYTES_PER_AGENT_EVENT = 4000, 2000
 _SECONDS_PER_CALL, _SECONDS_PER_AGENT_EVENT = 12e-6, 85e-6
 #: a pilot simulates one day with at most this many expected calls and agents (scaled down
-#: together, so that the load per agent stays the scenario's); the small one times the
-#: fixed cost of a replication
-PILOT_CALLS, PILOT_AGENTS = 2000, 80
+#: together, so that the load per agent stays the scenario's): a whole day of base and of the
+#: case (a day cut to 2,000 calls ran 1.6 times faster per call than base's whole day); the
+#: small one times the fixed cost of a replication, the medium one (traced) its memory
+PILOT_CALLS, PILOT_AGENTS = 10000, 300
+MEMORY_PILOT_CALLS, MEMORY_PILOT_AGENTS = 2000, 80
 SMALL_PILOT_CALLS, SMALL_PILOT_AGENTS = 250, 10
 MIN_PILOT_AGENTS = 10
 
@@ -537,20 +539,21 @@ def estimate(scenario: Scenario, tables: Sequence[str] = DEFAULT_TABLES,
     one day, everything on) are simulated with their ``tables`` written: a large one (at
     most ``PILOT_CALLS`` calls) and a small one (``SMALL_PILOT_CALLS``), timed, give the
     time per unit of work and the fixed cost of a replication (building and writing its
-    tables), which are scaled to the whole scenario by the static model's size; the small
-    large one, with its allocations traced, gives the memory per unit. Pilots are cached by
-    scenario digest. Without ``pilot``, the static model's figures.
+    tables), which are scaled to the whole scenario by the static model's size; a medium
+    one (``MEMORY_PILOT_CALLS``), with its allocations traced, gives the memory per unit.
+    Pilots are cached by scenario digest. Without ``pilot``, the static model's figures.
     """
     full = static_estimate(scenario)
     if not pilot:
         return full
     large = pilot_scenario(scenario)
     small = pilot_scenario(scenario, SMALL_PILOT_CALLS, SMALL_PILOT_AGENTS)
-    if not _PILOTS:  # a process's first replication imports the table writers, fills
-        _run_pilot(small, tables)  # caches: neither traced nor timed
-    # the large pilot traced: at smaller sizes fixed allocations (pandas, numpy) swamp
-    # the part that grows with calls and agents
-    mem_unit = _measure_pilot(large, tables, memory=True) / static_estimate(large).memory_bytes
+    medium = pilot_scenario(scenario, MEMORY_PILOT_CALLS, MEMORY_PILOT_AGENTS)
+    # memory from a medium pilot, traced first: at smaller sizes fixed allocations (pandas,
+    # numpy) swamp the part that grows with calls and agents, and tracing a whole day would
+    # cost several times its run; it also imports the table writers and fills the caches a
+    # process's first replication fills, so the timed runs after it are not charged for them
+    mem_unit = _measure_pilot(medium, tables, memory=True) / static_estimate(medium).memory_bytes
     t_large = _measure_pilot(large, tables, memory=False)
     r_large, r_small = static_estimate(large).seconds, static_estimate(small).seconds
     if r_large > 1.5 * r_small:
@@ -582,8 +585,10 @@ class SizeGuard:
     """Largest estimated memory of one replication (4 GiB)."""
     memory_share: float = 0.8
     """Replications running at once may use at most this share of the machine's memory."""
-    notify_after_s: float = 10.0
-    """Announce the estimate when the work left is estimated to take longer than this."""
+    notify_after_s: float = field(
+        default_factory=lambda: float(os.environ.get("CCSIM_ANNOUNCE_AFTER_S", "10")))
+    """Announce the estimate when the work left is estimated to take longer than this (10 s;
+    the environment's ``CCSIM_ANNOUNCE_AFTER_S``, so a benchmark sees every estimate)."""
     force: bool = False
     notify: Callable[[str], None] | None = None
 

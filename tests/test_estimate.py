@@ -117,3 +117,26 @@ def test_negotiate_until_announces_its_range_and_then_its_projection():
                               "scenarios, at least ")
     assert said[-1].startswith("the first 2 runs' spread says about 3 runs of each are "
                                "needed (at most 3): about ")
+
+
+def test_the_time_pilot_is_a_whole_day_and_the_memory_pilot_a_cut_one(base):
+    """Base's day fits the pilot: its time is measured on one whole day, cold, everything on.
+
+    A day cut to 2,000 calls ran 1.6 times faster per call than base's whole day, so the
+    time pilot keeps the day whole up to ``PILOT_CALLS``; memory is traced on a cut day.
+    """
+    from analysis.experiment import (
+        MEMORY_PILOT_AGENTS,
+        MEMORY_PILOT_CALLS,
+        PILOT_CALLS,
+        pilot_scenario,
+    )
+
+    whole = pilot_scenario(base)
+    assert (whole.horizon.days, whole.warmup_days) == (1, 0)
+    assert base.demand.calls_per_day <= PILOT_CALLS
+    assert whole.demand.calls_per_day == base.demand.calls_per_day
+    assert whole.staffing.head_counts() == base.staffing.head_counts()
+    cut = pilot_scenario(base, MEMORY_PILOT_CALLS, MEMORY_PILOT_AGENTS)
+    assert cut.demand.calls_per_day <= MEMORY_PILOT_CALLS + 1e-9
+    assert sum(cut.staffing.head_counts().values()) <= MEMORY_PILOT_AGENTS
