@@ -426,7 +426,9 @@ def test_strain_over_day_agrees_with_the_models_daily_mean():
     the model's exact daily mean strain (``agent_days.strain_mean``, weighted by time logged
     in) up to the grid's discretisation; without the stress layer it refuses.
     """
-    s = scenario("policy/individual-strict.toml", {"horizon.days": 1, "stress.enabled": True})
+    # cold (no warm-up): the curve and the daily mean are read from one run, whatever its start
+    s = scenario("policy/individual-strict.toml", {"horizon.days": 1, "stress.enabled": True,
+                                                    "horizon.warmup_days": 0})
     curve = strain_over_day(s, seed=1, step_minutes=1)
     days = simulate(s, seed=1).agent_days
     from_curve = np.average(curve["strain"].fillna(0), weights=curve["agents"])
