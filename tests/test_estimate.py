@@ -140,3 +140,16 @@ def test_the_time_pilot_is_a_whole_day_and_the_memory_pilot_a_cut_one(base):
     cut = pilot_scenario(base, MEMORY_PILOT_CALLS, MEMORY_PILOT_AGENTS)
     assert cut.demand.calls_per_day <= MEMORY_PILOT_CALLS + 1e-9
     assert sum(cut.staffing.head_counts().values()) <= MEMORY_PILOT_AGENTS
+
+
+def test_the_share_of_cores_reads_the_processes_running_now():
+    """The load behind an estimate includes the runnable processes now, this one among them."""
+    from analysis.experiment import _cores_free, _running_now
+
+    now = _running_now(samples=2, gap_s=0.0)
+    if now is None:
+        pytest.skip("no /proc/loadavg on this system")
+    assert now >= 1  # this process is running while it reads
+    cores, others = _cores_free(1)
+    assert 0 < cores <= 1 and others >= 0
+    assert _cores_free(2)[0] >= cores  # two workers get at least what one does
