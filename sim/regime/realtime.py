@@ -288,7 +288,8 @@ class Tracker:
             if p1 <= p0:
                 continue
             if state == sb:
-                run.end()
+                if run.active:  # (end() does nothing otherwise: no call for most segments)
+                    run.end()
                 continue
             if not run.active:
                 run.active, run.start, run.tol_first = True, p0, tol_by[state]
