@@ -153,3 +153,29 @@ def test_the_share_of_cores_reads_the_processes_running_now():
     cores, others = _cores_free(1)
     assert 0 < cores <= 1 and others >= 0
     assert _cores_free(2)[0] >= cores  # two workers get at least what one does
+
+
+def test_a_centre_of_a_few_dozen_agents_gets_a_smaller_fixed_cost_pilot():
+    """erlang-c-small (27 agents): the fixed-cost pilot may go under MIN_PILOT_AGENTS.
+
+    With the floor it is nearly as large as the time pilot, and the fixed cost of a
+    replication cannot be told from the part that grows.
+    """
+    from analysis.experiment import (
+        MIN_PILOT_AGENTS,
+        SMALL_PILOT_AGENTS,
+        SMALL_PILOT_CALLS,
+        pilot_scenario,
+        static_estimate,
+    )
+    from sim.scenario import load_scenario
+    from tests.conftest import SCENARIOS
+
+    s = load_scenario(SCENARIOS / "validation" / "erlang-c-small.toml")
+    large = static_estimate(pilot_scenario(s)).seconds
+    floored = pilot_scenario(s, SMALL_PILOT_CALLS, SMALL_PILOT_AGENTS)
+    assert sum(floored.staffing.head_counts().values()) >= MIN_PILOT_AGENTS
+    assert large <= 1.5 * static_estimate(floored).seconds  # too close to split
+    small = pilot_scenario(s, SMALL_PILOT_CALLS, SMALL_PILOT_AGENTS, least=1)
+    assert sum(small.staffing.head_counts().values()) < MIN_PILOT_AGENTS
+    assert large > 1.5 * static_estimate(small).seconds
