@@ -140,7 +140,8 @@ class DayPattern(_Model):
     )
     profile: tuple[Weight, ...] | None = _field(
         None, description="This weekday's relative volume per interval, as `demand.profile` "
-        "(one weight per interval, normalised); none: `demand.profile`.",
+        "(one weight per interval, any from 0 to 1e9, not all 0; normalised); none: "
+        "`demand.profile`.",
         source="scenario choice (`ccsim import-acd`: the weekday's mean per interval)",
         min_length=1, max_length=MAX_INTERVALS,
     )

@@ -97,7 +97,8 @@ class AgentGroup(_Model):
     )
     level: dict[str, Annotated[float, Field(gt=0, le=10)]] = _field(
         {}, description="Skill level per call type: a multiplier of talk and ACW when an "
-        "agent of this group answers it (0.8: 20% faster; unset: 1).",
+        "agent of this group answers it (0.8: 20% faster; unset: 1). Allowed: over 0, up to 10 "
+        "each.",
         source="assumption (handle time falls with experience; scenario choice)",
         unit="multiplier",
     )
@@ -108,7 +109,8 @@ class AgentGroup(_Model):
     )
     overflow_after_s: dict[str, Annotated[float, Field(ge=0, le=DAY_S)]] = _field(
         {}, description="Per call type: this group takes a call of that type only once it "
-        "has waited this long (delay-based overflow; unset: at once).",
+        "has waited this long (delay-based overflow; unset: at once). Allowed: 0 to 86400 "
+        "each.",
         source="scenario choice", unit="seconds",
     )
     phones_at_queue: int | None = _field(
@@ -122,7 +124,8 @@ class AgentGroup(_Model):
     reserve: dict[str, Annotated[int, Field(ge=0, le=100_000)]] = _field(
         {}, description="Agents reserved per call type: a call of another type takes an "
         "agent of this group only while more than the other types' reserves are idle "
-        "(trunk reservation).", source="scenario choice", unit="agents",
+        "(trunk reservation). Allowed: 0 to 100000 each.", source="scenario choice",
+        unit="agents",
     )
 
 
