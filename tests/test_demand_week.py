@@ -206,3 +206,30 @@ def test_balking_matches_the_birth_death_chain(stationary_balk):
     # the balkers are 0.2 of those who had to wait, within binomial error
     share = len(balked) / waited.sum()
     assert abs(share - 0.2) <= 3 * math.sqrt(0.2 * 0.8 / waited.sum()), share
+
+
+def test_a_repeat_after_hours_comes_in_by_its_own_days_profile():
+    """A repeat that falls before a day's opening comes in as that weekday's calls come.
+
+    Friday's own profile puts half its calls in the last interval: the uniforms 0.7 and 0.9
+    land in it on Friday; on the other days (profile 1, 2, 2, 1) 0.7 lands in the third.
+    """
+    from sim.engine.repeats import Repeats, opening_time
+    from sim.scenario import DAY_S
+
+    s = scenario_from_dict(_week(horizon__days=5, demand__first_weekday="Mon",
+                                 calls__repeat_probability=0.5))
+    assert [weekday(s, d) for d in range(5)] == ["Mon", "Tue", "Wed", "Thu", "Fri"]
+    opening, interval = 8 * 3600.0, 1800.0
+    # Friday: cumulative shares 1/6, 2/6, 3/6, 1: u = 0.9 is 0.8 of the way into interval 3
+    fri = opening_time(s, 4 * DAY_S + 3600.0, 0.9) - (4 * DAY_S + opening)
+    assert fri == pytest.approx((3 + 0.8) * interval * (1 - 1e-9))
+    # the default profile (cumulative 1/6, 3/6, 5/6, 1) puts u = 0.7 0.6 of the way into
+    # interval 2 (Wednesday); Friday's 0.4 of the way into interval 3
+    wed = opening_time(s, 2 * DAY_S + 3600.0, 0.7) - (2 * DAY_S + opening)
+    fri7 = opening_time(s, 4 * DAY_S + 3600.0, 0.7) - (4 * DAY_S + opening)
+    assert wed == pytest.approx((2 + 0.6) * interval * (1 - 1e-9))
+    assert fri7 == pytest.approx((3 + 0.4) * interval * (1 - 1e-9))
+    # the run's own repeats use the same tables: one per distinct profile
+    r = Repeats(s, Streams(1, 0), [])
+    assert len({id(x) for x in r._dist}) == 2 and r._dist[4] is not r._dist[3]

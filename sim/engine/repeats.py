@@ -4,7 +4,7 @@ Whether a call is left unresolved is drawn up front for first calls (one uniform
 from the ``repeats`` stream keyed by its day), and each repeat's own timing and attributes
 from a generator keyed by the call it repeats, so first calls keep their common random
 numbers whatever happens to repeats. A repeat falling outside opening hours comes in the
-next opening at a time drawn from the demand profile (callers call back when callers
+next opening at a time drawn from that day's demand profile (callers call back when callers
 call, not all at opening); one after the last day's closing is lost to the run (counted).
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sim.engine.demand import DayCalls, sample_duration
+from sim.engine.demand import DayCalls, day_profile, sample_duration
 from sim.engine.streams import Streams
 from sim.scenario import DAY_S, Duration, Patience, Scenario
 
@@ -41,11 +41,12 @@ class Repeats:
         #: the measured run (sim.start): (time, uniform, talk, ACW, patience, unresolved
         #: uniform); None: not kept (and nothing more is drawn for them)
         self.beyond: list[tuple[float, float, float, float, float, float]] | None = None
-        # the demand profile as a distribution over the opening: where a repeat that fell
-        # outside opening hours comes in (one uniform through its inverse CDF)
-        w = np.asarray(scenario.demand.profile, dtype=float)
-        self._cum = (np.cumsum(w) / w.sum()).tolist()
-        self._weights = (w / w.sum()).tolist()
+        # each day's demand profile (its weekday's) as a distribution over the opening:
+        # where a repeat that fell outside opening hours comes in (one uniform through its
+        # inverse CDF); days with the same profile share one
+        dists: dict[tuple[float, ...], tuple[list[float], list[float]]] = {}
+        self._dist = [dists.setdefault(p, _distribution(p))
+                      for p in (day_profile(scenario, d) for d in range(h.days))]
         self._interval_s = h.interval_s
         # one draw each, exactly as sample_duration(rng, d, 1)[0] (no array)
         self._talk, self._acw, self._patience = (_one(d) for d in (c.talk, c.acw, c.patience))
@@ -68,13 +69,16 @@ class Repeats:
             return None
         o, c = self.opens[k], self.closes[k]
         if t < o:  # before this day's opening: in it, as the day's calls come
-            t = o + min(self._into_opening(u), c - o) * (1 - 1e-9)
+            t = o + min(_inverse_profile(*self._dist[k], self._interval_s, u), c - o) * (1 - 1e-9)
         talk, acw, patience = self._talk(rng), self._acw(rng), self._patience(rng)
         self.u.append(float(rng.random()))
         return t, talk, acw, patience
 
-    def _into_opening(self, u: float) -> float:
-        return _inverse_profile(self._cum, self._weights, self._interval_s, u)
+
+def _distribution(profile: tuple[float, ...]) -> tuple[list[float], list[float]]:
+    """A profile's cumulative shares and shares (the inverse CDF's tables)."""
+    w = np.asarray(profile, dtype=float)
+    return (np.cumsum(w) / w.sum()).tolist(), (w / w.sum()).tolist()
 
 
 def _inverse_profile(cum: list[float], weights: list[float], interval_s: float,
@@ -114,7 +118,7 @@ def opening_time(scenario: Scenario, t: float, u: float) -> float | None:
     """Where a repeat call meant for time ``t`` comes in (``u``: its uniform), or None.
 
     As :meth:`Repeats.repeat_of` places one: within the first opening that closes after
-    ``t``, at ``t`` if the queue is open then, else at a time drawn from the demand profile;
+    ``t``, at ``t`` if the queue is open then, else at a time drawn from that day's profile;
     None after the last closing. For the repeats a warm-up carries into the measured run.
     """
     h = scenario.horizon
@@ -126,6 +130,5 @@ def opening_time(scenario: Scenario, t: float, u: float) -> float | None:
     o, c = opens[k], closes[k]
     if t >= o:
         return t
-    w = np.asarray(scenario.demand.profile, dtype=float)
-    cum, weights = (np.cumsum(w) / w.sum()).tolist(), (w / w.sum()).tolist()
+    cum, weights = _distribution(day_profile(scenario, k))
     return o + min(_inverse_profile(cum, weights, h.interval_s, u), c - o) * (1 - 1e-9)
