@@ -272,24 +272,41 @@ def agent_days_table(agents: list[Agent], agents_df: pd.DataFrame, statuses: pd.
                      calls: pd.DataFrame) -> pd.DataFrame:
     """One row per agent-day worked: log-in and log-out, seconds per status, calls."""
     rows = [(a.index, d, login, logout) for a in agents for d, login, logout in a.logins]
-    out = pd.DataFrame(rows, columns=["agent", "day", "login_s", "logout_s"]).astype(
-        {"agent": np.int64, "day": np.int64, "login_s": float, "logout_s": float})
-    out["shift"] = agents_df["shift"].to_numpy()[out["agent"].to_numpy()]
-    out["logged_in_s"] = out["logout_s"] - out["login_s"]
-    per = statuses.pivot_table(index=["agent", "day"], columns="status", values="duration_s",
-                               aggfunc="sum", observed=True, fill_value=0.0)
+    agent = np.array([r[0] for r in rows], dtype=np.int64)
+    day = np.array([r[1] for r in rows], dtype=np.int64)
+    login = np.array([r[2] for r in rows], dtype=float)
+    logout = np.array([r[3] for r in rows], dtype=float)
+    # one flat key per agent-day (the table's own rows: sorted by agent, then day)
+    width = int(max(day.max(initial=0), statuses["day"].max() if len(statuses) else 0,
+                    calls["day"].max() if len(calls) else 0)) + 1
+    key = agent * width + day
+    cols = {"agent": agent, "day": day, "login_s": login, "logout_s": logout,
+            "shift": agents_df["shift"].to_numpy()[agent], "logged_in_s": logout - login}
+    st_key = statuses["agent"].to_numpy() * width + statuses["day"].to_numpy()
+    codes = statuses["status"].cat.codes.to_numpy()  # the Status values
+    dur = statuses["duration_s"].to_numpy()
     for s in (Status.READY, Status.TALK, Status.ACW):
-        col = LABELS[s]
-        vals = per[col] if col in per else pd.Series(0.0, index=per.index)
-        out[f"{s.name.lower()}_s"] = (
-            vals.reindex(pd.MultiIndex.from_frame(out[["agent", "day"]])).fillna(0.0).to_numpy()
-        )
-    handled = calls[calls["agent"] >= 0].groupby(["agent", "day"]).size()
-    out["calls"] = (handled.reindex(pd.MultiIndex.from_frame(out[["agent", "day"]]))
-                    .fillna(0).astype(int).to_numpy())
-    busy = out["talk_s"] + out["acw_s"]
-    out["occupancy"] = busy / (busy + out["ready_s"]).where(lambda x: x > 0)
-    return out
+        hit = codes == s
+        # pandas' grouped sum (as the pivot table summed): the same rounding
+        per = pd.Series(dur[hit]).groupby(st_key[hit]).sum()
+        cols[f"{s.name.lower()}_s"] = _lookup(per, key, 0.0)
+    by = calls["agent"].to_numpy()
+    handled = by >= 0
+    ck = by[handled].astype(np.int64) * width + calls["day"].to_numpy()[handled]
+    cols["calls"] = np.bincount(ck, minlength=int(key.max(initial=-1)) + 1)[key].astype(int)
+    busy = cols["talk_s"] + cols["acw_s"]
+    den = busy + cols["ready_s"]
+    cols["occupancy"] = busy / np.where(den > 0, den, np.nan)
+    return pd.DataFrame(cols)
+
+
+def _lookup(per: pd.Series, key: np.ndarray, fill: float) -> np.ndarray:
+    """``per``'s values at the keys ``key`` (``fill`` where it has none)."""
+    idx = per.index.to_numpy()
+    pos = np.searchsorted(idx, key)
+    pos_c = np.minimum(pos, max(len(idx) - 1, 0))
+    found = (pos < len(idx)) & (idx[pos_c] == key) if len(idx) else np.zeros(len(key), bool)
+    return np.where(found, per.to_numpy()[pos_c] if len(idx) else fill, fill).astype(float)
 
 
 def add_overtime(out: pd.DataFrame) -> pd.DataFrame:
