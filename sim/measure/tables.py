@@ -496,29 +496,45 @@ def team_days_table(agent_days: pd.DataFrame, agents: pd.DataFrame, actions: pd.
     from a day's total; a blanked row keeps its team and day only, ``agents`` too is
     blanked (``suppressed``).
     """
-    ad = agent_days.assign(team=agents["team"].to_numpy()[agent_days["agent"].to_numpy()])
-    cols = [c for c in TEAM_SUMS if c in ad] + \
-        [c for c in ad.columns if c.startswith("lost_") and c.endswith("_s")]
-    g = ad.groupby(["team", "day"], sort=True)
-    n_days = days if days is not None else int(ad["day"].max()) + 1 if len(ad) else 0
-    grid = pd.MultiIndex.from_product([np.unique(agents["team"].to_numpy()), range(n_days)],
-                                      names=["team", "day"])
-    out = g[cols].sum().reindex(grid, fill_value=0)  # a team-day nobody worked: zeros
-    out.insert(0, "agents", g.size().reindex(grid, fill_value=0))
-    out["adherence"] = out["in_adherence_s"] / out["scheduled_s"].where(lambda x: x > 0)
-    busy = out["talk_s"] + out["acw_s"]
-    out["occupancy"] = busy / (busy + out["ready_s"]).where(lambda x: x > 0)
+    team_all = agents["team"].to_numpy()
+    teams = np.unique(team_all)
+    cols = [c for c in TEAM_SUMS if c in agent_days] + \
+        [c for c in agent_days.columns if c.startswith("lost_") and c.endswith("_s")]
+    day = agent_days["day"].to_numpy()
+    n_days = days if days is not None else int(day.max()) + 1 if len(day) else 0
+    size = len(teams) * n_days
+    # one flat key per team-day of the grid (teams sorted, then days): sums by key
+    key = np.searchsorted(teams, team_all[agent_days["agent"].to_numpy()]) * n_days + day
+    keep = (day >= 0) & (day < n_days)
+    key = key[keep]
+    sums = np.zeros((size, len(cols)))  # a team-day nobody worked: zeros
+    if len(key):  # pandas' grouped sum (as a groupby by team and day): the same rounding
+        per = pd.DataFrame({c: agent_days[c].to_numpy()[keep] for c in cols}).groupby(
+            key, sort=True).sum()
+        sums[per.index.to_numpy()] = per.to_numpy(dtype=float)
+    heads = np.bincount(key, minlength=size)[:size]
+    figs = {"agents": heads.astype(float)} | {c: sums[:, j] for j, c in enumerate(cols)}
+    sched = figs["scheduled_s"]
+    figs["adherence"] = figs["in_adherence_s"] / np.where(sched > 0, sched, np.nan)
+    busy = figs["talk_s"] + figs["acw_s"]
+    den = busy + figs["ready_s"]
+    figs["occupancy"] = busy / np.where(den > 0, den, np.nan)
+    act = actions["action"].to_numpy()
+    a_team, a_day = actions["team"].to_numpy(), actions["day"].to_numpy()
     for what in ("chase", "warning", "defer_break", "evaluation"):
-        a = actions[actions["action"] == what]
-        n = a.groupby(["team", "day"]).size() if len(a) else pd.Series(dtype=float)
-        out[f"{what}s"] = n.reindex(out.index, fill_value=0).astype(float)
-    out = out.reset_index()
-    hidden = suppress_cells(out["agents"].to_numpy(), out["day"].to_numpy(), min_group)
-    figures = [c for c in out.columns if c not in ("team", "day")]
-    out[figures] = out[figures].astype(float)  # blanks are NaN; head counts blanked too
-    out.loc[hidden, figures] = np.nan
+        m = act == what
+        pos = np.searchsorted(teams, a_team[m])
+        on_grid = ((pos < len(teams)) & (teams[np.minimum(pos, max(len(teams) - 1, 0))]
+                                         == a_team[m]) if len(teams) else np.zeros(len(pos), bool))
+        on_grid &= (a_day[m] >= 0) & (a_day[m] < n_days)
+        figs[f"{what}s"] = np.bincount(pos[on_grid] * n_days + a_day[m][on_grid],
+                                       minlength=size)[:size].astype(float)
+    hidden = suppress_cells(heads, np.tile(np.arange(n_days), len(teams)), min_group)
+    out = {"team": np.repeat(teams, n_days), "day": np.tile(np.arange(n_days, dtype=np.int64),
+                                                            len(teams))}
+    out |= {c: np.where(hidden, np.nan, v) for c, v in figs.items()}  # blanks are NaN
     out["suppressed"] = hidden
-    return out
+    return pd.DataFrame(out)
 
 
 #: the customers' side of the centre-level tables and KPIs: kept whatever the head count
