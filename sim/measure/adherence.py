@@ -339,7 +339,7 @@ def per_agent_day(sw: Sweep, rules: AdherenceRules | None = None
     def per_group(w: np.ndarray) -> np.ndarray:
         return np.bincount(gi, weights=w, minlength=n_groups)[:n_groups]
 
-    out = pd.DataFrame(index=np.arange(n_groups))
+    out: dict[str, np.ndarray] = {}  # the columns, then one frame
     sched_len = np.where(sched, length, 0.0)
     out["scheduled_s"] = per_group(sched_len)
     out["scheduled_on_queue_s"] = per_group(np.where(sched & (sa == 0), length, 0.0))
@@ -348,10 +348,10 @@ def per_agent_day(sw: Sweep, rules: AdherenceRules | None = None
         out[f"lost_{r}_s"] = per_group(sw.reason_s[r])
     excused = np.zeros(n_groups)
     for r in rules.excused:
-        excused = excused + out[f"lost_{r}_s"].to_numpy()
+        excused = excused + out[f"lost_{r}_s"]
     out["excused_s"] = excused
     if rules.excused:
-        out["in_adherence_s"] += excused
+        out["in_adherence_s"] = out["in_adherence_s"] + excused
     out["on_queue_in_shift_s"] = per_group(np.where(sched & (sb == 0), length, 0.0))
     b_unpl = sw.b_unpl
     for k, cat in enumerate(SCHEDULE_STATES[1:], start=1):
@@ -360,4 +360,4 @@ def per_agent_day(sw: Sweep, rules: AdherenceRules | None = None
     out["shrink_logged_out_s"] = per_group(np.where(sched & (sb == OUT), length, 0.0))
     pieces = pd.DataFrame({"start_s": sw.t[sched], "end_s": sw.t1[sched],
                            "adherent_s": (length - lost)[sched]})
-    return out, pieces
+    return pd.DataFrame(out, index=np.arange(n_groups)), pieces

@@ -75,11 +75,19 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _frame(cols: dict[str, np.ndarray]) -> pd.DataFrame:
-    out = pd.DataFrame({c: cols[c] for c in COLUMNS})
-    out = out.astype({"agent": np.int64, "day": np.int64, "excused": bool, "breach": bool})
-    codes = np.asarray(cols["reason"], dtype=np.int64) if len(out) else np.zeros(0, np.int64)
-    out["reason"] = pd.Categorical.from_codes(codes, dtype=REASON_DTYPE)
-    return out
+    # each column in its final type, then one frame (no astype, no column replaced)
+    n = len(cols["agent"])
+    codes = np.asarray(cols["reason"], dtype=np.int64) if n else np.zeros(0, np.int64)
+    typed = {"agent": np.int64, "day": np.int64, "excused": bool, "breach": bool}
+    data = {}
+    for c in COLUMNS:
+        if c == "reason":
+            data[c] = pd.Categorical.from_codes(codes, dtype=REASON_DTYPE)
+        elif c in typed:
+            data[c] = np.asarray(cols[c]).astype(typed[c])
+        else:
+            data[c] = cols[c]
+    return pd.DataFrame(data)
 
 
 def from_sweep(sw: Sweep, rules: AdherenceRules) -> pd.DataFrame:
