@@ -142,30 +142,38 @@ def add_adherence(out: pd.DataFrame, measured: pd.DataFrame, plan: Plan,
                   activities: pd.DataFrame, breaks: pd.DataFrame, days: int) -> pd.DataFrame:
     """Schedule, adherence, conformance, shrinkage and loss reasons per agent-day."""
     g = (out["agent"].to_numpy() * days + out["day"].to_numpy())
-    out = out.copy()
-    out.insert(2, "shift_start_s", plan.shift_start.ravel()[g])
-    out.insert(3, "shift_end_s", plan.shift_end.ravel()[g])
-    out.insert(4, "login_delay_s", out["login_s"] - out["shift_start_s"])
-    m = measured.iloc[g].reset_index(drop=True)
-    for col in m.columns:
-        out[col] = m[col].to_numpy()
-    out["adherence"] = out["in_adherence_s"] / out["scheduled_s"].where(lambda x: x > 0)
-    on_queue = out["ready_s"] + out["talk_s"] + out["acw_s"]
-    out["conformance"] = on_queue / out["scheduled_on_queue_s"].where(lambda x: x > 0)
-    out["shrinkage"] = 1 - out["on_queue_in_shift_s"] / out["scheduled_s"].where(
-        lambda x: x > 0)
+    # every column built as an array, then one frame (not one insert per column)
+    old = {c: out[c].array for c in out.columns}
+    names = list(old)
+    cols = {c: old[c] for c in names[:2]}
+    cols["shift_start_s"] = plan.shift_start.ravel()[g]
+    cols["shift_end_s"] = plan.shift_end.ravel()[g]
+    cols["login_delay_s"] = out["login_s"].to_numpy() - cols["shift_start_s"]
+    cols |= {c: old[c] for c in names[2:]}
+    for col in measured.columns:
+        cols[col] = measured[col].to_numpy()[g]
+
+    def positive(x: np.ndarray) -> np.ndarray:
+        return np.where(x > 0, x, np.nan)
+
+    sched = positive(cols["scheduled_s"])
+    cols["adherence"] = cols["in_adherence_s"] / sched
+    on_queue = (out["ready_s"].to_numpy() + out["talk_s"].to_numpy()) + out["acw_s"].to_numpy()
+    cols["conformance"] = on_queue / positive(cols["scheduled_on_queue_s"])
+    cols["shrinkage"] = 1 - cols["on_queue_in_shift_s"] / sched
     n_groups = len(measured)
     ag = (activities["agent"].to_numpy() * days + activities["day"].to_numpy()).astype(int)
+    outcome = activities["outcome"].cat.codes.to_numpy()
     for name in OUTCOMES_ACT.categories.drop("absent"):  # absent days have no row here
-        hit = (activities["outcome"] == name).to_numpy()
-        out[f"activities_{name}"] = np.bincount(ag[hit], minlength=n_groups)[g]
+        hit = outcome == OUTCOMES_ACT.categories.get_loc(name)
+        cols[f"activities_{name}"] = np.bincount(ag[hit], minlength=n_groups)[g]
     disp = np.nan_to_num(activities["displaced_s"].to_numpy())
-    out["displaced_s"] = np.bincount(ag, weights=disp, minlength=n_groups)[g]
+    cols["displaced_s"] = np.bincount(ag, weights=disp, minlength=n_groups)[g]
     bg = (breaks["agent"].to_numpy() * days + breaks["day"].to_numpy()).astype(int)
     took = breaks["duration_s"].notna().to_numpy()
-    out["unplanned_breaks"] = np.bincount(bg[took], minlength=n_groups)[g]
-    out["unplanned_needs"] = np.bincount(bg, minlength=n_groups)[g]
-    return out
+    cols["unplanned_breaks"] = np.bincount(bg[took], minlength=n_groups)[g]
+    cols["unplanned_needs"] = np.bincount(bg, minlength=n_groups)[g]
+    return pd.DataFrame(cols)
 
 
 def calls_table(scenario: Scenario, days: list[DayCalls], centre: Centre) -> pd.DataFrame:
