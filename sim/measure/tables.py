@@ -356,9 +356,12 @@ def intervals_table(scenario: Scenario, calls: pd.DataFrame, statuses: pd.DataFr
     """Per day and reporting interval: queue KPIs and mean agents per status and state."""
     h, sl = scenario.horizon, scenario.service_level
     n_int = h.intervals_per_day
-    idx = pd.MultiIndex.from_product([range(h.days), range(n_int)], names=["day", "interval"])
-    out = pd.DataFrame(index=idx)
-    out["start_s"] = interval_bounds(scenario)[0]
+    # every column as an array (day-major, as the grid of days and intervals), then one frame
+    out: dict[str, np.ndarray] = {
+        "day": np.repeat(np.arange(h.days, dtype=np.int64), n_int),
+        "interval": np.tile(np.arange(n_int, dtype=np.int64), h.days),
+        "start_s": interval_bounds(scenario)[0],
+    }
     # one flat bin per (day, interval): counts by bincount, not by groupby
     slot = calls["day"].to_numpy() * n_int + calls["interval"].to_numpy()
     size = h.days * n_int
@@ -368,6 +371,9 @@ def intervals_table(scenario: Scenario, calls: pd.DataFrame, statuses: pd.DataFr
                                                      else weights[mask])
         return np.bincount(s, weights=w, minlength=size)[:size]
 
+    def positive(x: np.ndarray) -> np.ndarray:
+        return np.where(x > 0, x, np.nan)
+
     out["offered"] = count().astype(np.int64)
     ans = outcome_is(calls, "answered")
     wait = calls["wait_s"].to_numpy()
@@ -376,15 +382,13 @@ def intervals_table(scenario: Scenario, calls: pd.DataFrame, statuses: pd.DataFr
                        ("answered_within", ans & (wait <= sl.threshold_s))):
         out[name] = count(mask).astype(np.int64)
     within, den = service_level_masks(calls, sl)
-    den_n = count(den)
-    out["service_level"] = count(within) / np.where(den_n > 0, den_n, np.nan)
-    n_ans = out["answered"].to_numpy()
-    out["asa_s"] = count(ans, wait) / np.where(n_ans > 0, n_ans, np.nan)
-    out["abandon_rate"] = out["abandoned"] / out["offered"].where(out["offered"] > 0)
-    out = out.reset_index()
+    out["service_level"] = count(within) / positive(count(den))
+    out["asa_s"] = count(ans, wait) / positive(out["answered"])
+    out["abandon_rate"] = out["abandoned"] / positive(out["offered"])
     # mean agents per status and per schedule state, interval by interval (time-weighted)
     lo, hi = interval_bounds(scenario)
-    on_q = segs[segs["state"] == 0]
+    on_q = (segs["state"] == 0).to_numpy()
+    seg_start, seg_end = segs["start_s"].to_numpy(), segs["end_s"].to_numpy()
     codes = statuses["status"].cat.codes.to_numpy()  # the Status values
     st_start, st_end = statuses["start_s"].to_numpy(), statuses["end_s"].to_numpy()
     spans = {
@@ -392,18 +396,18 @@ def intervals_table(scenario: Scenario, calls: pd.DataFrame, statuses: pd.DataFr
         for s in (Status.READY, Status.TALK, Status.ACW)
     }
     spans |= {
-        "agents_scheduled": (segs["start_s"].to_numpy(), segs["end_s"].to_numpy()),
-        "agents_scheduled_on_queue": (on_q["start_s"].to_numpy(), on_q["end_s"].to_numpy()),
+        "agents_scheduled": (seg_start, seg_end),
+        "agents_scheduled_on_queue": (seg_start[on_q], seg_end[on_q]),
         "agents_in_adherence": (pieces["start_s"].to_numpy(),
                                 pieces["start_s"].to_numpy() + pieces["adherent_s"].to_numpy()),
     }
     for name, (st, en) in spans.items():
         out[name] = time_in(st, en, lo, hi) / h.interval_s
-    out.insert(out.columns.get_loc("agents_acw") + 1, "agents_on_queue",
-               out[["agents_ready", "agents_talk", "agents_acw"]].sum(axis=1))
-    out["adherence"] = out["agents_in_adherence"] / out["agents_scheduled"].where(
-        lambda x: x > 0)
-    return out
+        if name == "agents_acw":  # the three on-queue statuses' sum (NaN as nothing)
+            out["agents_on_queue"] = np.nansum(
+                np.vstack([out["agents_ready"], out["agents_talk"], out["agents_acw"]]), axis=0)
+    out["adherence"] = out["agents_in_adherence"] / positive(out["agents_scheduled"])
+    return pd.DataFrame(out)
 
 
 def imposed_table(agents: list[Agent], day: int | None = None) -> pd.DataFrame:
