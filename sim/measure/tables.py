@@ -131,11 +131,16 @@ def _log_rows(agents: list[Agent], log: str, day: int | None) -> list[tuple]:
 def breaks_table(agents: list[Agent], day: int | None = None) -> pd.DataFrame:
     """One row per unplanned-break need and the break taken for it (``day``: that day's)."""
     rows = _log_rows(agents, "break_log", day)
-    out = pd.DataFrame(rows, columns=["agent", "day", "need_s", "start_s", "end_s"])
-    out = out.astype({"agent": np.int64, "day": np.int64, "need_s": float, "start_s": float,
-                      "end_s": float})
-    out["duration_s"] = out["end_s"] - out["start_s"]
-    return out.sort_values(["agent", "need_s"], kind="stable").reset_index(drop=True)
+    cols = _columns(rows, {"agent": np.int64, "day": np.int64, "need_s": float,
+                           "start_s": float, "end_s": float})
+    cols["duration_s"] = cols["end_s"] - cols["start_s"]
+    order = np.lexsort((cols["need_s"], cols["agent"]))  # stable: by agent, then need
+    return pd.DataFrame({c: v[order] for c, v in cols.items()})
+
+
+def _columns(rows: list[tuple], types: dict[str, type]) -> dict[str, np.ndarray]:
+    """The fields of ``rows`` as typed columns (in the order of ``types``; None as NaN)."""
+    return {c: np.array([r[j] for r in rows], dtype=t) for j, (c, t) in enumerate(types.items())}
 
 
 def add_adherence(out: pd.DataFrame, measured: pd.DataFrame, plan: Plan,
@@ -416,15 +421,13 @@ def imposed_table(agents: list[Agent], day: int | None = None) -> pd.DataFrame:
     ``day``: only that day's (read from the end of each log: its days never decrease).
     """
     rows = _log_rows(agents, "imposed_log", day)
-    out = pd.DataFrame(rows, columns=["agent", "day", "reason", "status", "length_s",
-                                      "requested_s", "start_s", "end_s"])
-    out = out.astype({"agent": np.int64, "day": np.int64, "length_s": float,
-                      "requested_s": float, "start_s": float, "end_s": float})
-    out["status"] = pd.Categorical.from_codes(out["status"].to_numpy(np.int64),
-                                              dtype=STATUS_CATEGORIES)
-    out["reason"] = out["reason"].astype(str)
-    out["displaced_s"] = out["start_s"] - out["requested_s"]
-    return out
+    cols: dict = _columns(rows, {"agent": np.int64, "day": np.int64, "reason": object,
+                                 "status": np.int64, "length_s": float, "requested_s": float,
+                                 "start_s": float, "end_s": float})
+    cols["reason"] = pd.array(cols["reason"], dtype=str)
+    cols["status"] = pd.Categorical.from_codes(cols["status"], dtype=STATUS_CATEGORIES)
+    cols["displaced_s"] = cols["start_s"] - cols["requested_s"]
+    return pd.DataFrame(cols)
 
 
 def absences_table(presence: Presence, plan: Plan) -> pd.DataFrame:
