@@ -180,7 +180,13 @@ def _column_total(d: KPIData, table: str, column: str) -> float:
 
 def _nunique(d: KPIData, table: str, column: str) -> int:
     """Distinct values of one column of one of ``d``'s tables, once."""
-    return d.once(("nunique", table, column), lambda: getattr(d, table)[column].nunique())
+    return d.once(("nunique", table, column), lambda: _count_distinct(getattr(d, table)[column]))
+
+
+def _count_distinct(col: pd.Series) -> int:
+    """Distinct non-missing values of a column (as ``nunique``; integers by numpy)."""
+    v = col.to_numpy()
+    return len(np.unique(v)) if v.dtype.kind in "iub" else col.nunique()
 
 
 @kpi("offered", "Calls offered (arrived in the measurement window).", "calls")
@@ -469,7 +475,8 @@ def _per_agent(d: KPIData, action: str) -> float:
 
 def _action_counts(d: KPIData) -> dict[str, int]:
     """Actions of the regime by kind, counted once."""
-    return d.once("actions", lambda: d.actions["action"].value_counts().to_dict())
+    return d.once("actions", lambda: d.actions["action"].value_counts().to_dict()
+                  if len(d.actions) else {})
 
 
 @kpi("warnings_per_agent", "Warnings given by supervisors per agent over the run "
@@ -500,7 +507,7 @@ def breaks_deferred_per_agent(d: KPIData) -> float:
      "agent's control (the system's log-in delay, calls running into an activity).", "share")
 def warnings_system_share(d: KPIData) -> float:
     """Share of warnings caused mostly by system reasons."""
-    if d.actions is None:
+    if d.actions is None or len(d.actions) == 0:  # no warnings: 0 / 0
         return float("nan")
     warning = (d.actions["action"] == "warning").to_numpy(bool)
     system = (d.actions["reason"] == "system").to_numpy(bool)
@@ -561,7 +568,7 @@ for _reason in LOSS_REASONS:
 def breaches_system_share(d: KPIData) -> float:
     """Breaches with a system reason / breaches."""
     ex = d.exceptions
-    if ex is None:
+    if ex is None or len(ex) == 0:  # no breaches: 0 / 0
         return float("nan")
     breach = ex["breach"].to_numpy(bool)
     reason = ex["reason"]
