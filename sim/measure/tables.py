@@ -53,7 +53,8 @@ def activities_table(agents: list[Agent], plan: Plan, presence: Presence,
     if len(rows):
         act_s[rows] = [r[1] for r in recs]
         act_e[rows] = [r[2] for r in recs]
-    out = plan.table()
+    base = plan.table()
+    out = {c: base[c].array for c in base.columns}  # the plan's columns, then what happened
     out["keep_length"] = plan.keep_length
     out["actual_start_s"] = act_s
     out["actual_end_s"] = act_e
@@ -67,7 +68,7 @@ def activities_table(agents: list[Agent], plan: Plan, presence: Presence,
     out["outcome"] = pd.Categorical.from_codes(code, dtype=OUTCOMES_ACT)
     out["late_return_s"] = np.where(missed, np.nan, act_e - np.where(
         plan.keep_length, act_s + planned_len, plan.end))
-    return out
+    return pd.DataFrame(out)
 
 
 def _day_activities(agents: list[Agent], plan: Plan, presence: Presence,
