@@ -151,6 +151,29 @@ def _by_row(activities: pd.DataFrame, col: str, rows: np.ndarray) -> np.ndarray:
     return np.where(pos >= 0, vals[np.maximum(pos, 0)], np.nan)
 
 
+def _pair_index(key_a: np.ndarray, key_t: np.ndarray, a: np.ndarray, t: np.ndarray
+                ) -> np.ndarray:
+    """Per pair (``a``, ``t``): the position of the same (agent, time) key, else -1.
+
+    Exact equality of both (keys unique, no NaN): a MultiIndex lookup in numpy. Keys and
+    queries sorted together, keys first on ties, so a query's match is the last key before it.
+    """
+    nk, nq = len(key_a), len(a)
+    if not nk:
+        return np.full(nq, -1, dtype=np.int64)
+    all_a, all_t = np.r_[key_a, a], np.r_[key_t, t]
+    is_q = np.r_[np.zeros(nk, bool), np.ones(nq, bool)]
+    order = np.lexsort((is_q, all_t, all_a))
+    q_sorted = is_q[order]
+    last = np.maximum.accumulate(np.where(q_sorted, -1, np.arange(nk + nq)))
+    k = order[np.maximum(last, 0)]  # the last key at or before each position
+    hit = (last >= 0) & (all_a[k] == all_a[order]) & (all_t[k] == all_t[order])
+    out = np.full(nq, -1, dtype=np.int64)
+    qs = np.flatnonzero(q_sorted)
+    out[order[qs] - nk] = np.where(hit[qs], k[qs], -1)
+    return out
+
+
 @dataclass(frozen=True, kw_only=True)
 class AdherenceData:
     """What the adherence calculation reads, by name: schedule, logs, rules and sizes.
@@ -244,21 +267,23 @@ def sweep(data: AdherenceData) -> Sweep:
     b_state = STATUS_STATE[b_code]
     n_sp = len(statuses)
     # which spells are planned activities (and of which plan row) or unplanned breaks
-    key = pd.MultiIndex.from_arrays([statuses["agent"].to_numpy(), b_start])
-    taken = activities[activities["actual_end_s"] > activities["actual_start_s"]]
-    act_key = pd.MultiIndex.from_arrays([taken["agent"].to_numpy(),
-                                         taken["actual_start_s"].to_numpy()])
-    pos = act_key.get_indexer(key) if len(taken) else np.full(n_sp, -1)
+    b_agent = statuses["agent"].to_numpy()
+    a_start = activities["actual_start_s"].to_numpy()
+    ok = activities["actual_end_s"].to_numpy() > a_start  # taken
+    pos = _pair_index(activities["agent"].to_numpy()[ok], a_start[ok], b_agent, b_start)
     planned = (pos >= 0) & (b_state != 0) & (b_state != OUT)
-    tk = taken.iloc[np.maximum(pos, 0)] if len(taken) else None
-    sp_pend = np.where(planned, tk["planned_end_s"].to_numpy(), np.nan) if tk is not None \
-        else np.full(n_sp, np.nan)
-    push = (tk["actual_start_s"].to_numpy() - tk["planned_start_s"].to_numpy()) * \
-        tk["keep_length"].to_numpy() if tk is not None else np.zeros(n_sp)
+    if ok.any():
+        at = np.maximum(pos, 0)
+        sp_pend = np.where(planned, activities["planned_end_s"].to_numpy()[ok][at], np.nan)
+        push = (a_start[ok][at] - activities["planned_start_s"].to_numpy()[ok][at]) * \
+            activities["keep_length"].to_numpy()[ok][at]
+    else:
+        sp_pend, push = np.full(n_sp, np.nan), np.zeros(n_sp)
     sp_push = np.where(planned, push, 0.0)
-    took = breaks[breaks["end_s"] > breaks["start_s"]]
-    br_key = pd.MultiIndex.from_arrays([took["agent"].to_numpy(), took["start_s"].to_numpy()])
-    unplanned = (br_key.get_indexer(key) >= 0) if len(took) else np.zeros(n_sp, bool)
+    br_start = breaks["start_s"].to_numpy()
+    took = breaks["end_s"].to_numpy() > br_start
+    unplanned = _pair_index(breaks["agent"].to_numpy()[took], br_start[took], b_agent,
+                            b_start) >= 0
     unplanned &= b_code == Status.NOT_READY_BREAK
     # first log-in and last log-out per group
     login = np.full(n_groups, np.inf)
