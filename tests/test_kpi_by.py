@@ -137,3 +137,24 @@ def test_unknown_dimension_is_refused(run):
     s, r = run
     with pytest.raises(ValueError, match="day, team, interval"):
         compute_kpis(kpi_data(s, r), by="week")
+
+
+def test_planned_days_off_are_not_absences():
+    """A roster's days off (labour.days_off) leave absence at 0 and every scheduled day staffed.
+
+    Shift a works Monday to Wednesday of a three-day horizon but has Tuesday off: its
+    agents work 2 of 3 days, and none of the missing days is an absence.
+    """
+    from sim.model import simulate
+    from sim.scenario import scenario_from_dict
+    from tests.conftest import small_dict
+
+    d = small_dict(horizon={**small_dict()["horizon"], "days": 3},
+                   demand={**small_dict()["demand"], "first_weekday": "Mon"})
+    d["staffing"] = {"shifts": {"a": {"start": "08:00", "hours": 2, "agents": 6},
+                                "b": {"start": "08:00", "hours": 2, "agents": 6}}}
+    d["labour"] = {"days_off": {"a": ["Tue"]}, "max_part_time_share": 1}
+    r = simulate(scenario_from_dict(d), 1, 0)
+    assert (r.absences["reason"].astype(str) == "day_off").sum() == 6
+    assert len(r.agent_days) == 12 * 3 - 6
+    assert r.kpis["absence_rate"] == 0 and r.kpis["fte_available"] == 1

@@ -426,13 +426,28 @@ def stress_high_share(d: KPIData) -> float:
     return _agent_day_mean(d, "stress_high")
 
 
+#: absence reasons that are planned, not lost: a day off of the roster (labour.days_off),
+#: leave; they are neither absences nor scheduled days in the absence KPIs
+PLANNED_ABSENCE = ("day_off", "leave")
+
+
+def _unplanned(d: KPIData) -> pd.DataFrame | None:
+    """The absences table without planned days off and leave."""
+    ab = d.absences
+    if ab is None or len(ab) == 0 or "reason" not in ab:
+        return ab
+    planned = np.isin(ab["reason"].to_numpy(dtype=object), PLANNED_ABSENCE)
+    return ab[~planned] if planned.any() else ab
+
+
 @kpi("absence_rate", "Share of scheduled agent-days lost to absence (sickness: stress."
-     "absence; a seat vacant after a quit: stress.attrition).", "share")
+     "absence; a seat vacant after a quit: stress.attrition); planned days off and leave "
+     "are not absences.", "share")
 def absence_rate(d: KPIData) -> float:
-    """Absent agent-days / scheduled agent-days."""
-    ad = d.agent_days
+    """Absent agent-days / scheduled agent-days (planned days off left out of both)."""
+    ad, ab = d.agent_days, _unplanned(d)
     worked = 0 if ad is None else len(ad)
-    absent = 0 if d.absences is None else len(d.absences)
+    absent = 0 if ab is None else len(ab)
     return _ratio(float(absent), float(worked + absent))
 
 
@@ -444,7 +459,7 @@ def absence_rate(d: KPIData) -> float:
      "attrition; NaN when off).", "per year")
 def attrition_rate(d: KPIData) -> float:
     """Annualised quit rate (the industry's turnover: separations / average headcount)."""
-    ab = d.absences
+    ab = _unplanned(d)
     if ab is None or "quit_start" not in ab:
         return float("nan")
     worked = 0 if d.agent_days is None else len(d.agent_days)
@@ -455,12 +470,13 @@ def attrition_rate(d: KPIData) -> float:
 
 
 @kpi("fte_available", "Agents available per working day over agents scheduled: agent-days "
-     "worked / scheduled agent-days (every absence reason counted, sickness and vacant "
-     "seats alike, so 1 - absence_rate).", "share")
+     "worked / scheduled agent-days (sickness and vacant seats alike, so 1 - absence_rate; "
+     "planned days off and leave are not scheduled days).", "share")
 def fte_available(d: KPIData) -> float:
     """Mean agents present per day / mean agents scheduled per day."""
     worked = 0 if d.agent_days is None else len(d.agent_days)
-    absent = 0 if d.absences is None else len(d.absences)
+    ab = _unplanned(d)
+    absent = 0 if ab is None else len(ab)
     return _ratio(float(worked), float(worked + absent))
 
 
