@@ -34,6 +34,16 @@ KILLED_REPS = 12
 pytestmark = pytest.mark.usefixtures("no_output_locks")
 
 
+def as_from_a_shell() -> None:
+    """In the child before it starts: SIGINT's default disposition, as a shell gives it.
+
+    A pytest-xdist worker may ignore SIGINT, and an ignored signal is inherited; Python
+    then keeps ignoring it (it installs its Ctrl-C handler only over the default), so a
+    Ctrl-C sent early, before ccsim installs its own handler, would be lost.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="session")
 def files(tmp_path_factory) -> tuple[Path, Path]:
     """Two small scenarios (the second with two more agents)."""
@@ -162,11 +172,8 @@ def test_killed_compare_resumes_with_nothing_lost(files, uninterrupted, tmp_path
     cmd = [sys.executable, "-m", "analysis.entry",
            *compare_args(files, out, "--executor", "process", "--workers", "2",
                          reps=KILLED_REPS)]
-    # Ctrl-C as a terminal delivers it: a pytest-xdist worker may ignore SIGINT, and an
-    # ignored signal is inherited, so the command gets the default disposition back
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            start_new_session=True, text=True, preexec_fn=as_from_a_shell)
     try:
         deadline = time.monotonic() + 120
         while len(stored(out)) < 3:
@@ -314,7 +321,7 @@ def test_ctrl_c_does_not_wait_for_a_long_replication(files, tmp_path):
            "staffing.agents=100000", "--reps", "2", "--executor", "process", "--workers", "2",
            "--quiet", "--out", str(out)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True, text=True)
+                            start_new_session=True, text=True, preexec_fn=as_from_a_shell)
     try:
         deadline = time.monotonic() + 60
         while not workers_of(proc.pid):  # the fork server's children
@@ -351,7 +358,7 @@ def test_one_replication_runs_in_this_process(files, tmp_path):
            "staffing.agents=100000", "--reps", "1", "--executor", "process", "--workers", "2",
            "--quiet", "--out", str(out)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True, text=True)
+                            start_new_session=True, text=True, preexec_fn=as_from_a_shell)
     try:
         deadline = time.monotonic() + 60
         while not (out / MARKER).exists():  # the output folder is claimed, then the work starts
@@ -397,7 +404,8 @@ sys.exit(main())
 def test_ctrl_c_while_importing_is_exit_130_without_traceback():
     """Ctrl-C while ``ccsim`` is still importing: exit status 130 and one line, no traceback."""
     proc = subprocess.Popen([sys.executable, "-c", SLOW_IMPORT, "--help"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_from_a_shell)
     try:
         assert proc.stdout.readline() == "importing\n", proc.stderr.read()
         proc.send_signal(signal.SIGINT)
@@ -427,7 +435,8 @@ def test_ctrl_c_early_in_the_console_script(after_s):
     proc = subprocess.Popen([str(ccsim), "validate", "--rate", "1080/h", "--aht", "300",
                              "--agents", "100", "--target", "20", "--calls", "200000",
                              "--reps", "1", "--executor", "serial", "--quiet"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_from_a_shell)
     try:
         time.sleep(after_s)
         assert proc.poll() is None
