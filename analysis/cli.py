@@ -76,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                                    file=sys.stderr))
                 warnings.simplefilter("always", StoreWarning)
             warnings.showwarning = _show_warning
+            if getattr(args, "agent_timeline", None) is not None and not args.individual:
+                # a second door to agent-level output takes the same key, refused before
+                # anything (an output folder too) is made
+                raise CLIError(AGENT_TIMELINE_NEEDS_INDIVIDUAL)
             out = getattr(args, "out", None)
             inputs = getattr(args, "scenarios", None) or (
                 [args.scenario] if isinstance(getattr(args, "scenario", None), Path) else [])
@@ -191,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "aggregate")
     r.add_argument("--agent-timeline", type=argtypes.nonneg_int, nargs="?", const=0, metavar="DAY",
                    help="also draw agents' statuses over day DAY (default 0) of replication 0 "
-                   "beside their schedule, as timeline-dayDAY.png (pseudonymous agents)")
+                   "beside their schedule, as timeline-dayDAY.png (one row per pseudonymous "
+                   "agent: only with --individual)")
     r.add_argument("--from", dest="start_from", type=argtypes.path, metavar="OLD.toml",
                    help="start from the state OLD.toml's regime leaves: warm up "
                    "horizon.warmup_days under it, then measure SCENARIO (the same centre); "
@@ -502,6 +507,14 @@ def build_parser() -> argparse.ArgumentParser:
 #: aggregate tables, always written (team-days blanked under the privacy floor and for
 #: complementary suppression: Privacy in docs/policy.md)
 RUN_TABLES = ("calls", "intervals", "daily", "team_days")
+#: ``--agent-timeline`` without ``--individual``: refused (docs/policy.md, Privacy)
+AGENT_TIMELINE_NEEDS_INDIVIDUAL = (
+    "--agent-timeline draws each agent's statuses and schedule, one row per (pseudonymous) "
+    "agent, so it is individual output: it is allowed only with --individual, which also "
+    "writes the agent-level tables; without --individual everything written is aggregate "
+    "(groups of at least 5 agents): the intervals table gives the mean agents in each "
+    "status and schedule state per interval for the whole centre, and report.html its "
+    "net staffing")
 #: tables about individual agents: written only with --individual
 INDIVIDUAL_TABLES = ("statuses", "agent_days", "agents", "activities", "schedule", "breaks",
                      "imposed", "absences", "exceptions", "actions", "evaluations",

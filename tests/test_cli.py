@@ -241,6 +241,7 @@ def test_reference_docs_are_current_and_complete():
 def test_agent_timeline_and_coverage_warning(capsys, tmp_path):
     """--agent-timeline writes the Gantt PNG; an under-staffed plan is warned about."""
     assert main(["run", str(SCENARIOS / "base.toml"), "--days", "2", "--agent-timeline", "1",
+                 "--individual",  # one row per agent: refused without it (test_privacy)
                  "--set", "staffing.shifts.early.agents=30",  # base itself is planned
                  "--out", str(tmp_path), "--quiet"]) == 0
     captured = capsys.readouterr()
@@ -249,9 +250,10 @@ def test_agent_timeline_and_coverage_warning(capsys, tmp_path):
     assert str(png) in captured.out
     assert "under-staffed interval" in captured.err
     assert main(["run", str(SCENARIOS / "base.toml"), "--days", "2", "--agent-timeline", "2",
-                 "--out", str(tmp_path / "x")]) == 2
+                 "--individual", "--out", str(tmp_path / "x")]) == 2
     assert "outside the horizon" in capsys.readouterr().err
-    assert main(["run", str(SCENARIOS / "base.toml"), "--agent-timeline", "--no-write"]) == 2
+    assert main(["run", str(SCENARIOS / "base.toml"), "--agent-timeline", "--individual",
+                 "--no-write"]) == 2
     assert "--no-write" in capsys.readouterr().err
 
 

@@ -299,7 +299,7 @@ def test_ccsim_run_simulates_each_replication_once(tmp_path):
     try:
         code = main(["run", str(EVERYTHING), "--days", "2", "--reps", "2", "--executor",
                      "serial", "--quiet", "--out", str(out), "--set", "horizon.warmup_days=5",
-                     "--agent-timeline", "1"])
+                     "--agent-timeline", "1", "--individual"])
     finally:
         prof.disable()
     assert code == 0
@@ -311,7 +311,7 @@ def test_ccsim_run_simulates_each_replication_once(tmp_path):
     html = (out / "report.html").read_text()
     assert "strain_over_day" in set(re.findall(r'<img id="([^"]+)"', html))
     assert "Strain over day 1" in html
-    # the agent timeline too is drawn from replication 0 as it ran, and is not stored
-    # without --individual (it is about individual agents)
+    # the agent timeline too is drawn from replication 0 as it ran (it is about individual
+    # agents, so --individual is needed and it is stored with the agent-level tables)
     assert (out / "timeline-day1.png").stat().st_size > 0
-    assert not list(out.rglob("agent_timeline*"))
+    assert list(out.rglob("agent_timeline*"))

@@ -318,3 +318,31 @@ def test_agent_groups_are_not_recoverable_from_the_centres_total():
     assert groups[["answered", "aht_s", "occupancy"]].isna().all().all()
     shown = skill_tables(r, s, publish_floor(1, individual=True))
     assert shown["agent_groups"]["answered"].sum() == r.kpis["answered"]
+
+
+# --------------------------------------------------------------------------- agent timeline
+
+
+def test_agent_timeline_needs_individual(tmp_path, capsys):
+    """--agent-timeline without --individual is refused, naming both; nothing is written.
+
+    Its Gantt chart has one row per (pseudonymous) agent: a second door to agent-level
+    output, so it takes the same key as the agent-level tables.
+    """
+    from analysis.cli import AGENT_TIMELINE_NEEDS_INDIVIDUAL
+
+    scenario = tiny_scenario(tmp_path)
+    for extra in ([], ["1"], ["0", "--reps", "2"]):
+        out = tmp_path / f"agg{len(extra)}"
+        assert main(["run", str(scenario), "--agent-timeline", *extra, "--out", str(out),
+                     "--quiet"]) == 2
+        assert capsys.readouterr().err == f"ccsim run: error: {AGENT_TIMELINE_NEEDS_INDIVIDUAL}\n"
+        assert not out.exists()  # refused before the output folder is made
+    assert AGENT_TIMELINE_NEEDS_INDIVIDUAL.startswith("--agent-timeline draws each agent's")
+    assert "allowed only with --individual" in AGENT_TIMELINE_NEEDS_INDIVIDUAL
+    # with --individual the chart is drawn (and the agent-level tables are written)
+    ind = tmp_path / "ind"
+    assert main(["run", str(scenario), "--agent-timeline", "1", "--individual", "--out",
+                 str(ind), "--quiet", "--executor", "serial"]) == 0
+    assert (ind / "timeline-day1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list(ind.glob("replications/*/rep-00000/agent_days.parquet"))
