@@ -346,3 +346,76 @@ def test_agent_timeline_needs_individual(tmp_path, capsys):
                  str(ind), "--quiet", "--executor", "serial"]) == 0
     assert (ind / "timeline-day1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert list(ind.glob("replications/*/rep-00000/agent_days.parquet"))
+
+
+# --------------------------------------------------------------------------- agent spread
+
+
+def spread_weights(n: int, floor: int) -> np.ndarray:
+    """The published linear figures of n agents' sorted values, as rows of weights on them.
+
+    The figures (the total, i.e. mean times agents; p10, p50, p90) are piecewise linear in
+    the values: for distinct values kept in order, a small change of one value changes each
+    figure by its weight on that value exactly (up to rounding).
+    """
+    from sim.measure.kpi import spread_row
+
+    x = np.arange(n, dtype=float) + np.linspace(0, 0.3, n) ** 2  # distinct, unevenly spaced
+
+    def figures(v: np.ndarray) -> np.ndarray:
+        row = spread_row(v, floor)
+        return np.array([row[0] * row[1], row[3], row[4], row[5]])
+
+    eps = 1e-3  # well under the gaps: the order stays
+    base = figures(x)
+    return np.column_stack([(figures(x + eps * np.eye(n)[i]) - base) / eps
+                            for i in range(n)])
+
+
+def disclosed(weights: np.ndarray, known: list[int]) -> list[int]:
+    """Agents whose value follows from the published figures and the ``known`` values."""
+    n = weights.shape[1]
+    rows = np.vstack([weights, np.eye(n)[known]]) if known else weights
+    out = []
+    for i in set(range(n)) - set(known):
+        target = np.eye(n)[i]
+        coef, *_ = np.linalg.lstsq(rows.T, target, rcond=None)
+        if np.abs(rows.T @ coef - target).max() < 1e-6:
+            out.append(i)
+    return out
+
+
+def test_agent_spread_percentiles_disclose_no_agent():
+    """The spread's figures give no agent's value, by any combination, even to an insider.
+
+    For 5 to 24, 31 and 40 agents at the floor 5 (each percentile microaggregated): no agent's value
+    is a linear combination of the published total and percentiles, also once any one
+    agent's own value is known. The plain percentiles (the floor 1, ``--individual``) give
+    the median agent's value of an odd number of agents, and sliding windows of 5 around
+    each percentile would give the top agent of 6 as the total minus the lowest window.
+    """
+    for n in (*range(5, 25), 31, 40):
+        w = spread_weights(n, PUBLISH_FLOOR)
+        assert disclosed(w, []) == [], n
+        for insider in range(n):
+            assert disclosed(w, [insider]) == [], (n, insider)
+    for n in (5, 7, 11, 21):  # the plain median of an odd count is one agent's value
+        assert (n - 1) // 2 in disclosed(spread_weights(n, 1), []), n
+    windows = np.zeros((2, 6))  # total, and the mean of the 5 lowest (a window round p10)
+    windows[0], windows[1, :5] = 1.0, 0.2
+    assert disclosed(windows, []) == [5]
+
+
+def test_microaggregate_groups():
+    """Groups of k to 2k - 1 neighbours by rank, as equal as possible; k = 1 sorts only."""
+    from sim.measure.kpi import microaggregate, spread_row
+
+    x = np.array([9.0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11])  # 11 values: groups of 6 and 5
+    assert microaggregate(x, 5).tolist() == [3.5] * 6 + [9.0] * 5
+    assert microaggregate(x, 1).tolist() == sorted(x.tolist())
+    assert microaggregate(x[:4], 5).tolist() == [] and spread_row(x[:4], 5) is None
+    assert microaggregate(x[:9], 5).tolist() == [5.0] * 9  # 9 < 10: one group
+    agents, mean, sd, p10, p50, p90, spread = spread_row(x, 5)
+    assert (agents, mean, p10, p90) == (11, 6.0, 3.5, 9.0)
+    assert p50 == 3.5 and spread == 5.5 and sd == pytest.approx(np.std(x, ddof=1))
+    assert spread_row(x, 1)[4] == 6.0  # the plain median: the 6th agent's value

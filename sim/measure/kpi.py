@@ -972,15 +972,64 @@ def compute_kpis(data: KPIData, by: str | None = None, keys: Sequence[int] | Non
 SPREAD_MEASURES = ("occupancy", "stress", "strain_mean")
 
 
-def agent_spread(agent_days: pd.DataFrame) -> pd.DataFrame:
+#: the columns of :func:`agent_spread`
+SPREAD_COLUMNS = ("measure", "agents", "mean", "sd", "p10", "p50", "p90", "p90_p10")
+
+
+def microaggregate(values: np.ndarray, k: int) -> np.ndarray:
+    """The values sorted, each replaced by the mean of its group of at least ``k`` neighbours.
+
+    Univariate microaggregation (Hundepool, A. et al. (2012), *Statistical Disclosure
+    Control*, Wiley, ch. 3, microaggregation; groups of ``k`` to ``2k - 1`` as in
+    Domingo-Ferrer and Mateo-Sanz (2002), IEEE TKDE 14(1)): the sorted values are cut into
+    ``len // k`` groups of consecutive values, as equal in size as possible (each of ``k``
+    to ``2k - 1`` values), and every value becomes its group's mean.
+    The groups are disjoint, so whatever is computed from the result (the mean, any
+    quantile, their differences) combines group sums only: no figure, and no difference of
+    figures, is one value's, even to someone who knows one of them. ``k = 1`` returns the
+    values sorted, unchanged; fewer than ``k`` values return an empty array.
+    """
+    x = np.sort(np.asarray(values, dtype=float))
+    k = max(int(k), 1)
+    if k == 1 or len(x) < k:
+        return x if k == 1 else x[:0]
+    return np.concatenate([np.full(len(g), g.mean()) for g in np.array_split(x, len(x) // k)])
+
+
+def spread_row(values: np.ndarray, floor: int = 1) -> tuple[int, float, float, float, float,
+                                                            float, float] | None:
+    """One measure's ``agents, mean, sd, p10, p50, p90, p90_p10`` across agents' ``values``.
+
+    The mean and the sample standard deviation are over every agent. The percentiles are
+    those of the values microaggregated in groups of at least ``floor`` agents
+    (:func:`microaggregate`): each is the mean of a group of ``floor`` to ``2 floor - 1``
+    agents of neighbouring rank (or between two such means), never one agent's value;
+    ``floor = 1`` gives the plain percentiles. None with fewer than ``floor`` agents.
+    """
+    x = np.asarray(values, dtype=float)
+    m = microaggregate(x, floor)
+    if len(m) == 0:
+        return None
+    p10, p50, p90 = np.percentile(m, [10, 50, 90])
+    return (len(x), float(x.mean()), float(x.std(ddof=1)) if len(x) > 1 else 0.0,
+            float(p10), float(p50), float(p90), float(p90 - p10))
+
+
+def agent_spread(agent_days: pd.DataFrame, floor: int = 1) -> pd.DataFrame:
     """How a run's load falls on its agents: per measure, its distribution across agents.
 
     Per agent over the run: occupancy (Talk and ACW over Ready, Talk and ACW), and with
     stress on the mean measured stress and the mean acute strain of its days. One row per
-    measure: agents, mean, standard deviation, 10th, 50th and 90th percentiles and the
-    spread between the 90th and the 10th (who gets the hard calls is who gets strained).
+    measure (:data:`SPREAD_COLUMNS`): agents, mean and standard deviation across them, the
+    10th, 50th and 90th percentiles and the spread between the 90th and the 10th (who gets
+    the hard calls is who gets strained). ``floor`` is the publication floor: each
+    percentile is then that of the agents' values microaggregated in groups of at least
+    ``floor`` agents of neighbouring rank (:func:`spread_row`), so it is still the load of
+    the lowest tenth, the middle and the highest tenth, but of a group, never one agent's
+    value; a measure with fewer than ``floor`` agents has no row. ``floor = 1`` (only with
+    ``--individual``) gives the plain percentiles.
     """
-    cols = ["measure", "agents", "mean", "sd", "p10", "p50", "p90", "p90_p10"]
+    cols = list(SPREAD_COLUMNS)
     if agent_days is None or len(agent_days) == 0:
         return pd.DataFrame(columns=cols)
     g = agent_days.groupby("agent")
@@ -991,10 +1040,7 @@ def agent_spread(agent_days: pd.DataFrame) -> pd.DataFrame:
             per[c] = g[c].mean()
     rows = []
     for name, v in per.items():
-        x = v.dropna().to_numpy(float)
-        if len(x) == 0:
-            continue
-        p10, p50, p90 = np.percentile(x, [10, 50, 90])
-        rows.append((name, len(x), x.mean(), x.std(ddof=1) if len(x) > 1 else 0.0,
-                     p10, p50, p90, p90 - p10))
+        row = spread_row(v.dropna().to_numpy(float), floor)
+        if row is not None:
+            rows.append((name, *row))
     return pd.DataFrame(rows, columns=cols)
