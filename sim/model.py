@@ -9,7 +9,7 @@ adherence, KPIs, provenance).
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -311,14 +311,16 @@ def _warm_start(scenario: Scenario, seed: int, start_from: Scenario | None,
                 r.centre.repeats.beyond = []  # callers who call back after the last day
             run(r)
             beyond = r.centre.repeats.beyond if r.centre.repeats is not None else None
+            left = getattr(r.centre.router, "written_left", None)  # written work not started
             before, state = state, export_start(seg, seed, n, r.strains, r.regime,
-                                                repeats=beyond or ())
+                                                repeats=beyond or (),
+                                                written=left() if left is not None else ())
             if i < jumps and r.strains is not None:
                 state = jump_start(state, before, r.strains, src.stress.tau_exhaustion_days)
     assert state is not None
     return StartState(src.name, src.digest(), seed, w, state.agents, state.week, state.seats,
                       state.records, state.day_adherence, len(pieces) > 1, state.repeats,
-                      replication)
+                      replication, state.written)
 
 
 def run(r: Run) -> None:
@@ -424,6 +426,9 @@ def collect(r: Run) -> RunResult:
         "warmup_days": r.start.days if r.start is not None else 0,
         "warmup_scenario": r.start.scenario if r.start is not None else "",
         "warmup_hash": r.start.scenario_hash if r.start is not None else "",
+        # written items the warm-up left, per type (the written table counts them in)
+        **({"written_carried": dict(Counter(w for _, _, w in r.start.written))}
+           if r.start is not None and r.start.written else {}),
         "simulation_s": round(r.sim_s, 4),
         "wall_s": round(time.perf_counter() - r.t0, 4),
         **versions(),

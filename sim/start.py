@@ -19,7 +19,9 @@ measured run (:func:`sim.model.build` applies it):
 - the daily adherence rows a league table still ranks (their days negative);
 - the calls still to come back: repeats of calls left unresolved in the warm-up that fall
   after its last closing (their time, handling and patience as drawn), placed in the
-  measured days as any repeat is (``repeat_of`` -2: the first call is not in the run).
+  measured days as any repeat is (``repeat_of`` -2: the first call is not in the run);
+- with written work (``[call_types]`` of kind "written"), the items nobody had started by
+  the warm-up's end: they head the measured days' backlogs, oldest first.
 
 Times are shifted by the warm-up's length: the measured day 0 is the warm-up's day ``W``,
 and ``W`` is a whole number of weeks (``stress.work_days_per_week``), so day 0 is a week's
@@ -114,6 +116,8 @@ class StartState:
 
     replication: int = 0
     """The replication this state was warmed up for (on its own streams)."""
+    written: tuple[tuple[float, float, str], ...] = ()
+    """Written items not started: (arrival < 0 on day 0's clock, handle time, type name)."""
 
     def describe(self) -> str:
         """One line for reports: how the run was started."""
@@ -151,13 +155,14 @@ def compatible(old: Scenario, new: Scenario, old_label: str = "", new_label: str
 
 def export(scenario: Scenario, seed: int, days: int, strains: Sequence[Strain] | None,
            regime: Regime | None, *, jumped: bool = False,
-           repeats: Sequence[tuple[float, float, float, float, float, float]] = ()
-           ) -> StartState:
+           repeats: Sequence[tuple[float, float, float, float, float, float]] = (),
+           written: Sequence[tuple[float, float, str]] = ()) -> StartState:
     """The state at the end of a ``days``-day run (everyone logged out), on day 0's clock.
 
     The weekend before day ``days`` is applied now (the continuous run would apply it at
     the next log-in: the same numbers, as recovery logged out is multiplicative).
-    ``repeats``: the run's repeats after its last closing (``Repeats.beyond``).
+    ``repeats``: the run's repeats after its last closing (``Repeats.beyond``);
+    ``written``: its written items not started (``SkillRouter.written_left``).
     """
     shift_s = days * DAY_S
     seats = None
@@ -186,7 +191,7 @@ def export(scenario: Scenario, seed: int, days: int, strains: Sequence[Strain] |
     return StartState(scenario.name, scenario.digest(), seed, days,
                       len(strains) if strains is not None else _agents(scenario),
                       scenario.stress.work_days_per_week, seats, records, adherence, jumped,
-                      carried)
+                      carried, written=tuple((a - shift_s, h, w) for a, h, w in written))
 
 
 def _agents(scenario: Scenario) -> int:
@@ -226,6 +231,8 @@ def apply(state: StartState, scenario: Scenario, strains: Sequence[Strain] | Non
             at = opening_time(scenario, t, u)
             if at is not None:
                 centre.carried_repeat(at, talk, acw, patience, unresolved)
+        if state.written and hasattr(centre.router, "carry_written"):
+            centre.router.carry_written(list(state.written))
 
 
 def fixed_point(e_start: float, e_end: float, worked: int, off: int, tau_days: float) -> float:

@@ -463,3 +463,52 @@ def test_per_type_intervals_agree_with_the_kpis_by_interval(two_types):
         for col in ("offered", "answered", "service_level", "asa_s", "abandon_rate"):
             assert np.allclose(have[col], want[col], equal_nan=True), (name, col)
         assert have["offered"].sum() == len(mine)
+
+
+@pytest.fixture(scope="module")
+def mail_backlog():
+    """An overloaded e-mail queue warmed up a week: its run, its router, its start state."""
+    from sim.model import build, collect, run, warm_start
+
+    groups = {"g": {"shifts": ["a"], "skills": ["tel", "mob", "mail"]},
+              "h": {"shifts": ["b"], "skills": ["tel"]}}
+    s = scenario_from_dict(small_dict(
+        call_types={**TYPES, "mail": {**MAIL, "per_day": 150, "deadline_h": 30}},
+        agent_groups=groups, horizon={"days": 2, "open": "08:00", "hours": 2,
+                                      "interval_minutes": 30, "warmup_days": 5}))
+    state = warm_start(s, 3, 0)
+    r = build(s, 3, 0, start=state)
+    run(r)
+    return s, state, r.centre.router, collect(r)
+
+
+def test_written_backlog_is_carried_from_the_warm_up_and_conserved(mail_backlog):
+    """Items left by the warm-up head the backlog; arrived + carried = done + left, exactly."""
+    s, state, router, r = mail_backlog
+    assert len(state.written) > 50  # the warm-up left a backlog
+    assert all(a < 0 for a, _, _ in state.written)  # before day 0
+    assert r.provenance["written_carried"] == {"mail": len(state.written)}
+    w = skill_tables(r, s)["written"].set_index("type").loc["mail"]
+    assert w["carried"] == len(state.written)
+    left = router.written_left()  # counted by the router itself, not by the table
+    assert w["items"] + w["carried"] == w["done"] + len(left)
+    assert w["backlog"] == len(left)
+    im = r.imposed[r.imposed["reason"].str.startswith("written ")].sort_values("start_s")
+    assert len(im) == w["done"] and im["start_s"].notna().all()
+    # oldest first: the warm-up's items are worked before this run's, the oldest of them first
+    carried = im["reason"].str.extract(r"carried #(\d+) arrived (\S+)$")
+    mine = carried[0].notna().to_numpy()
+    assert mine.all() and len(im) < len(state.written)  # more left than two days work off
+    k = np.sort(carried[0][mine].astype(int).to_numpy())
+    assert (k == np.arange(len(k))).all()
+    assert np.allclose(carried[1][mine].astype(float).to_numpy(),
+                       [state.written[j][0] for j in carried[0][mine].astype(int)], atol=1e-3)
+    # an item's deadline counts from its arrival in the warm-up: these are all late
+    assert w["deadline_met"] < 1.0 and w["mean_done_h"] > 30
+
+
+def test_a_cold_run_carries_no_written_work(with_mail):
+    """Without a warm-up nothing is carried and the table says so."""
+    s, r = with_mail
+    assert "written_carried" not in r.provenance
+    assert skill_tables(r, s)["written"].set_index("type").loc["mail", "carried"] == 0

@@ -241,6 +241,9 @@ class SkillRouter:
         #: per item: when an agent started it (NaN: not yet)
         self.written_start = (np.full(len(written[0]), np.nan) if written is not None
                               else np.zeros(0))
+        #: items of this run's own draws (indices below); carried ones (:meth:`carry_written`)
+        #: come after them
+        self.n_own = len(self.written_start)
         self.deadline: list[float] = []
         self.arrival: list[float] = []
         self.talk: list[float] = []
@@ -272,7 +275,7 @@ class SkillRouter:
         """SimPy process: each written item arrives in its backlog; an idle agent may start it."""
         env = self.env
         arrival, _, kind = self.written
-        for k, t in enumerate(arrival.tolist()):
+        for k, t in enumerate(arrival[:self.n_own].tolist()):  # carried ones are in already
             yield env.timeout(max(0.0, t - env.now))
             w = int(kind[k])
             self.backlog[w].append(k)
@@ -290,13 +293,53 @@ class SkillRouter:
         _, w = min(heads)
         k = self.backlog[w].popleft()
         length = float(self.written[1][k]) * self.level[g][w]
+        reason = (f"written {self.names[w]} #{k}" if k < self.n_own else
+                  f"written {self.names[w]} carried #{k - self.n_own} arrived "
+                  f"{float(self.written[0][k]):.3f}")
         # off the phones for the item's length: the agent's own mechanism for activities
         # imposed at run time (it leaves the router, works the status, comes back)
-        if agent.impose(int(Status.NOT_READY_DEFERRED_TRANSACTION), length,
-                        f"written {self.names[w]} #{k}"):
+        if agent.impose(int(Status.NOT_READY_DEFERRED_TRANSACTION), length, reason):
             self.written_start[k] = self.env.now
         else:
             self.backlog[w].appendleft(k)
+
+    def carry_written(self, items: list[tuple[float, float, str]]) -> int:
+        """Put items left from before this run (a warm-up) at the head of their backlogs.
+
+        ``items``: (arrival on this run's clock, < 0; handle time at level 1; type name),
+        oldest first. They are worked like this run's own items (first in, first out: they
+        arrived before any of them) and named ``written TYPE carried #j arrived T`` in the
+        ``imposed`` table. Items of a type this scenario has no written work of are
+        dropped. Returns how many were carried.
+        """
+        if self.written is None:
+            return 0
+        index = {n: k for k, n in enumerate(self.names)}
+        kept = [(a, h, index[n]) for a, h, n in items
+                if n in index and any(index[n] in w for w in self.works)]
+        if not kept:
+            return 0
+        arrival, handle, kind = self.written
+        base = len(arrival)
+        add = np.array(kept, dtype=float).T
+        self.written = (np.r_[arrival, add[0]], np.r_[handle, add[1]],
+                        np.r_[kind, add[2].astype(np.int64)])
+        self.written_start = np.r_[self.written_start, np.full(len(kept), np.nan)]
+        for j, (_, _, w) in enumerate(kept):
+            self.backlog[w].append(base + j)
+        return len(kept)
+
+    def written_left(self) -> list[tuple[float, float, str]]:
+        """Items not started yet: (arrival, handle time at level 1, type name), oldest first.
+
+        What a warm-up leaves to the measured days (:mod:`sim.start`); an item under way is
+        finished by its agent before the run ends.
+        """
+        if self.written is None:
+            return []
+        arrival, handle, _ = self.written
+        return sorted((float(arrival[k]), float(handle[k]), self.names[w])
+                      for w, q in enumerate(self.backlog) for k in q)
 
     # ------------------------------------------------------------------ agents
 

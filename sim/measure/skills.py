@@ -7,7 +7,7 @@ calls it answered, occupancy; groups of fewer agents than the publication floor 
 unless individual figures are allowed, and further groups so that none is the centre's total
 minus the others, also to an insider: :func:`sim.measure.tables.suppress_cells`) and
 ``agent_spread`` (the distribution across agents of occupancy, and of measured stress and
-strain when stress is on).
+strain when stress is on; its percentiles are of groups of at least the floor's agents).
 """
 
 from __future__ import annotations
@@ -106,9 +106,8 @@ def skill_tables(result: RunTables, scenario: Scenario, floor: int = 1
     small[size > 0] = suppress_cells(size[size > 0], np.zeros(int((size > 0).sum()), int),
                                      floor)
     by_group.loc[small, list(GROUP_KPIS)] = np.nan
-    spread = agent_spread(result.agent_days)
-    if len(result.agents) < floor:
-        spread = spread.iloc[0:0]
+    # its percentiles microaggregated in groups of the floor: none is one agent's value
+    spread = agent_spread(result.agent_days, floor)
     return {"call_types": by_type, "agent_groups": by_group, "agent_spread": spread,
             "written": written_table(result, scenario),
             "type_intervals": type_intervals(counted, levels, names, phone)}
@@ -146,38 +145,55 @@ def type_intervals(counted: pd.DataFrame, levels: tuple, names: list[str],
 
 
 def written_table(result: RunTables, scenario: Scenario) -> pd.DataFrame:
-    """Per written type: items arrived, done, backlog at the end, deadline attainment.
+    """Per written type: items arrived, carried in, done, backlog at the end, deadlines met.
 
     The items are drawn again from the run's seed and replication (the same draws); each
-    worked item is the imposed activity whose reason names it. Attainment is the share of
-    the items done within their deadline, among those done or past their deadline by the
-    last closing (items still open with time left are not yet judged).
+    worked item is the imposed activity whose reason names it. Items carried in from a
+    warm-up (``written TYPE carried #j arrived T``: not started by its end) are counted in
+    ``carried`` and, once worked, in ``done``; the backlog is ``items + carried - done``.
+    Attainment is the share of the items (carried ones included) done within their
+    deadline, among those done or past their deadline by the last closing (items still open
+    with time left are not yet judged).
     """
-    cols = ["type", "items", "done", "backlog", "deadline_met", "mean_done_h"]
+    cols = ["type", "items", "carried", "done", "backlog", "deadline_met", "mean_done_h"]
     seed, rep = result.provenance.get("seed"), result.provenance.get("replication")
     items = (written_items(scenario, int(seed), int(rep)) if seed is not None else None)
     if items is None:
         return pd.DataFrame(columns=cols)
     arrival, _, kind = items
     end = np.full(len(arrival), np.nan)
+    names = list(scenario.call_types)
     im = result.imposed
+    c_arrival, c_end, c_kind = (np.zeros(0), np.zeros(0), np.zeros(0, np.int64))
     if len(im):
         mine = im["reason"].str.startswith("written ")
-        k = im.loc[mine, "reason"].str.rsplit("#", n=1).str[1].astype(np.int64).to_numpy()
-        end[k] = im.loc[mine, "end_s"].to_numpy(float)
+        reason = im.loc[mine, "reason"]
+        own = reason.str.extract(r"^written \S+ #(\d+)$")[0]
+        hit = own.notna().to_numpy()
+        end[own[hit].astype(np.int64).to_numpy()] = im.loc[mine, "end_s"].to_numpy(float)[hit]
+        carried = reason.str.extract(r"^written (\S+) carried #\d+ arrived (\S+)$")
+        got = carried[0].notna().to_numpy()
+        c_arrival = carried[1][got].astype(float).to_numpy()
+        c_end = im.loc[mine, "end_s"].to_numpy(float)[got]
+        c_kind = np.array([names.index(n) for n in carried[0][got]], dtype=np.int64)
+    # items carried in but never started this run: the start state's, not in any table
+    start = result.provenance.get("written_carried") or {}
     h = scenario.horizon
     last = (h.days - 1) * DAY_S + h.open + h.hours * 3600
     rows = []
     for w, (name, t) in enumerate(scenario.call_types.items()):
         if t.kind != "written":
             continue
-        sel = kind == w
-        a, e = arrival[sel], end[sel]
+        sel, csel = kind == w, c_kind == w
+        a = np.r_[arrival[sel], c_arrival[csel]]
+        e = np.r_[end[sel], c_end[csel]]
         due = a + t.deadline_h * 3600
         done = ~np.isnan(e)
         judged = done | (due <= last)
         met = done & (e <= due)
-        rows.append((name, int(sel.sum()), int(done.sum()), int((~done).sum()),
+        n_carried = int(start.get(name, csel.sum()))
+        rows.append((name, int(sel.sum()), n_carried, int(done.sum()),
+                     int(sel.sum()) + n_carried - int(done.sum()),
                      met[judged].mean() if judged.any() else np.nan,
                      ((e - a)[done] / 3600).mean() if done.any() else np.nan))
     return pd.DataFrame(rows, columns=cols)
