@@ -419,3 +419,42 @@ def test_microaggregate_groups():
     assert (agents, mean, p10, p90) == (11, 6.0, 3.5, 9.0)
     assert p50 == 3.5 and spread == 5.5 and sd == pytest.approx(np.std(x, ddof=1))
     assert spread_row(x, 1)[4] == 6.0  # the plain median: the 6th agent's value
+
+
+def test_written_agent_spread_is_no_agents_value(tmp_path):
+    """11 agents on two queues: no written spread figure is an agent's; --individual's are.
+
+    Read back from what ``ccsim run`` writes: without ``--individual`` no percentile, mean
+    or spread equals any agent's occupancy (each percentile is a group's mean of at least
+    5 agents, still between the lowest and the highest agent and in order), though the
+    scenario sets ``min_group = 1``; with it (a floor of 1) the median is the 6th agent's.
+    """
+    d = small_dict(demand={"calls_per_day": 200, "profile": [1, 2, 2, 1]})
+    d["staffing"]["shifts"]["b"]["agents"] = 5
+    d["teams"] = {"min_group": 1}  # a received scenario's: the floor stays 5 all the same
+    d.update(call_types={"tel": {"share": 2}, "mob": {"share": 1}},
+             agent_groups={"g": {"shifts": ["a"], "skills": ["tel", "mob"]},
+                           "h": {"shifts": ["b"], "skills": ["tel"]}})
+    path = tmp_path / "queues.toml"
+    path.write_bytes(tomli_w.dumps(d).encode())
+    from sim.measure.skills import skill_tables
+
+    s = load_scenario(path)
+    r = simulate(s, seed=SEED, replication=0)
+    ad = r.agent_days
+    g = ad.groupby("agent")
+    busy = g["talk_s"].sum() + g["acw_s"].sum()
+    occ = np.sort((busy / (busy + g["ready_s"].sum())).to_numpy())
+    assert len(occ) == 11 and len(np.unique(occ)) == 11
+    figures = ["mean", "p10", "p50", "p90", "p90_p10"]
+    agg = pd.read_parquet(run_cli(path, tmp_path / "agg") / "agent_spread.parquet")
+    row = agg.set_index("measure").loc["occupancy"]
+    assert row["agents"] == 11 and row["mean"] == pytest.approx(occ.mean(), rel=1e-12)
+    for f in figures:
+        assert not np.isclose(occ, row[f], rtol=0, atol=1e-12).any(), (f, row[f], occ)
+    assert occ[0] < row["p10"] <= row["p50"] <= row["p90"] < occ[-1]
+    assert row["p10"] == row["p50"] == pytest.approx(occ[:6].mean(), rel=1e-12)
+    assert row["p90"] == pytest.approx(occ[6:].mean(), rel=1e-12)
+    # what --individual writes (the same run's tables under the scenario's own floor, 1)
+    ind = skill_tables(r, s, publish_floor(1, individual=True))["agent_spread"]
+    assert ind.set_index("measure").loc["occupancy", "p50"] == pytest.approx(occ[5], rel=1e-12)
