@@ -68,7 +68,8 @@ def skills_text(types: pd.DataFrame, groups: pd.DataFrame, spread: pd.DataFrame,
                        f"{_fmt(r['mean_done_h'], 'n'):>12} h")
     s = _mean(spread, "measure")
     if not s.empty:
-        out += ["", "Across agents (each agent's whole run; mean over replications):",
+        out += ["", "Across agents (each agent's whole run; mean over replications; without",
+                "--individual a percentile is the mean of 5 or more agents of that rank):",
                 f"{'measure':<16}{'mean':>8}{'p10':>8}{'p50':>8}{'p90':>8}{'p90-p10':>9}"]
         for _, r in s.iterrows():
             how = "%" if r["measure"] == "occupancy" else "n"
