@@ -390,6 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="skip the two-step plan (Erlang, then set covering) it is compared with")
     pl.add_argument("--no-costs", action="store_true",
                     help="skip the price of each rule (one solve per rule)")
+    pl.add_argument("--breaks", choices=("coverage", "recovery"), default="coverage",
+                    help="recovery: then move the roster's breaks to the least strain by the "
+                    "stress model's recovery law (same head counts, coverage kept) and "
+                    "simulate both placements side by side with the stress model on "
+                    "(default coverage)")
     _experiment_options(pl, "plan", reps=10)
     pl.set_defaults(func=cmd_plan)
 
@@ -850,7 +855,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
                       max_rounds=args.rounds, executor=executor, store=store,
                       two_step=not args.no_two_step, costs=not args.no_costs,
                       time_limit=args.time_limit, gap=args.gap, progress=bar.update,
-                      say=say)
+                      say=say, breaks=args.breaks)
     names = write(answer, out)
     if args.json:
         print(json.dumps(json_safe(answer.as_dict())))

@@ -62,7 +62,7 @@ def tiny(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def planned(tiny, tmp_path_factory) -> tuple[Path, dict]:
-    """``ccsim plan`` on the tiny centre: 3 replications, at most 2 rounds, no extras."""
+    """``ccsim plan`` on the tiny centre: 3 replications, at most 2 rounds, breaks for recovery."""
     out = tmp_path_factory.mktemp("plan-out") / "out"
     import contextlib
     import io
@@ -71,7 +71,7 @@ def planned(tiny, tmp_path_factory) -> tuple[Path, dict]:
     with contextlib.redirect_stdout(buf):
         status = main(["plan", str(tiny), "--target", "0.8@20", "--reps", "3", "--rounds", "2",
                        "--no-costs", "--no-two-step", "--executor", "serial", "--json",
-                       "--out", str(out)])
+                       "--breaks", "recovery", "--out", str(out)])
     assert status == 0
     return out, json.loads(buf.getvalue())
 
@@ -143,3 +143,24 @@ def test_the_planned_roster_keeps_the_rules(tiny):
         base = s.schedule.activities[name.rsplit("-", 1)[-1]]
         lo, hi = base.window_minutes
         assert lo <= act.offset_minutes <= hi
+
+
+def test_recovery_breaks_are_shown_beside_coverage_only(planned):
+    """--breaks recovery: same paid hours, a paired comparison, and both rosters written."""
+    out, result = planned
+    b = result["breaks"]
+    cov, rec, diff = b["coverage_only"], b["recovery_aware"], b["difference"]
+    for key in ("service_level", "intervals_below_target", "strain_mean", "stress_mean",
+                "paid_agent_hours"):
+        assert cov[key]["ci_low"] <= cov[key]["mean"] <= cov[key]["ci_high"]
+        assert diff[key]["mean"] == pytest.approx(rec[key]["mean"] - cov[key]["mean"], abs=1e-12)
+    planned_strain = b["planned_strain_unit_load"]
+    assert planned_strain["recovery_aware"]["mean"] <= planned_strain["coverage_only"]["mean"]
+    assert (out / "scenario-coverage.toml").exists()
+    cov_s = load_scenario(out / "scenario-coverage.toml")
+    rec_s = load_scenario(out / "scenario.toml")
+    assert {n: sh.agents for n, sh in cov_s.staffing.shifts.items()} != {} and \
+        sum(sh.agents for sh in cov_s.staffing.shifts.values()) == \
+        sum(sh.agents for sh in rec_s.staffing.shifts.values())
+    text = (out / "report.md").read_text()
+    assert "## Breaks: coverage-only against recovery-aware placement" in text

@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,9 +44,14 @@ __all__ = [
     "Plan",
     "PlanError",
     "Problem",
+    "Recovery",
     "Rules",
     "Template",
     "check_roster",
+    "day_strain",
+    "place_for_recovery",
+    "placements",
+    "plan_strain",
     "rule_costs",
     "solve",
 ]
@@ -532,11 +537,19 @@ def _rows(rows: list[list[tuple[int, float]]], n_cols: int) -> sparse.csr_array:
 
 
 def _solve_once(problem: Problem, rules: Rules, *, integral: bool = True,
-                time_limit: float = 120.0, gap: float = 1e-4):
-    """One HiGHS solve: (result, layout, requirement)."""
+                time_limit: float = 120.0, gap: float = 1e-4,
+                objective: Callable[[_Built], tuple[np.ndarray, np.ndarray, np.ndarray]]
+                | None = None):
+    """One HiGHS solve: (result, layout, requirement).
+
+    ``objective(layout)``: (cost, lower, upper bounds) per column instead of paid hours and
+    ``[0, inf)`` (the recovery placement fixes the head counts and prices break starts).
+    """
     req, lay, rows, eq_rows, ge_rows, part_row = _build(problem, rules)
     if lay.cols == 0:
         return None, lay, req
+    cost, lower, upper = (np.asarray(lay.cost), 0, np.inf) if objective is None else \
+        objective(lay)
     n_days, n_int = req.shape
     cov = _matrix(rows, n_days * n_int, lay.cols)
     cons = [LinearConstraint(cov, req.ravel() - 1e-7, np.inf)]
@@ -552,8 +565,7 @@ def _solve_once(problem: Problem, rules: Rules, *, integral: bool = True,
     whole = np.zeros(lay.cols)
     if integral:
         whole[lay.n_col if not problem.integral_breaks else slice(None)] = 1
-    res = milp(np.asarray(lay.cost), constraints=cons, integrality=whole,
-               bounds=Bounds(0, np.inf),
+    res = milp(cost, constraints=cons, integrality=whole, bounds=Bounds(lower, upper),
                options={"time_limit": time_limit, "mip_rel_gap": gap, "presolve": True})
     return res, lay, req
 
@@ -778,3 +790,164 @@ def _lp_value(problem: Problem, rules: Rules, time_limit: float) -> float:
     if res is None or res.x is None:
         return math.nan
     return float(res.fun - _PER_AGENT * res.x[lay.n_col].sum())
+
+
+# --------------------------------------------------------------------------- recovery
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """The stress law's recovery dynamics (``[stress]``, docs/stress.md) for placing breaks.
+
+    Acute strain rises toward ``load x tau_work`` while an agent works and decays with
+    ``tau_break`` on a break or lunch (no load). A day starts close to zero (the night's
+    rest decays strain with ``tau_off``, 4.2 h: about 2% is left after 16 h), and the law is
+    linear, so the size of the load scales every placement's strain alike: which placement
+    has the least mean strain does not depend on it, and a unit load (1 an hour) is used.
+    Meetings and training count as work (their load is small, and they are at fixed starts).
+    """
+
+    tau_work_min: float = 120.0
+    tau_break_min: float = 60.0
+
+
+def day_strain(length_min: float, rests: Sequence[tuple[float, float]],
+               recovery: Recovery = Recovery()) -> tuple[float, float]:
+    """(mean, end) acute strain of a shift at a unit load, rests ``(start, minutes)``.
+
+    The closed form of the stress law (``sim.people.stress``): ``A(t) = L tau + (A0 - L tau)
+    e^(-t / tau)`` between changes, the mean from its exact integral over the shift.
+    """
+    tw, tb = recovery.tau_work_min, recovery.tau_break_min
+    lt = tw / 60.0  # the work asymptote at a load of 1 an hour
+    t = a = area = 0.0
+    segs = []
+    for s, m in sorted(rests):
+        segs += [(t, s, True), (s, s + m, False)]
+        t = s + m
+    segs.append((t, length_min, True))
+    for s, e, work in segs:
+        dt = e - s
+        if dt <= 0:
+            continue
+        tau, target = (tw, lt) if work else (tb, 0.0)
+        decay = math.exp(-dt / tau)
+        area += target * dt + (a - target) * tau * (1 - decay)
+        a = target + (a - target) * decay
+    return area / length_min, a
+
+
+def _rests(t: Template, offsets: Sequence[float]) -> list[tuple[float, float]]:
+    return [(off, a.minutes) for a, off in zip(t.activities, offsets, strict=True)
+            if a.daily and a.is_break]
+
+
+def placements(t: Template, rules: Rules, recovery: Recovery = Recovery(),
+               positions: Sequence[Sequence[float]] | None = None
+               ) -> list[tuple[float, float, tuple[float, ...]]]:
+    """Every legal placement of a template's activities: (mean strain, end strain, starts).
+
+    Sorted by mean strain (least first); legal: within the rules (the stretch on queue).
+    """
+    pos = [tuple(p) for p in (positions or [a.positions for a in t.activities])]
+    out = []
+    for combo in itertools.product(*pos):
+        acts = tuple((a.name, a.kind, off, a.minutes, a.daily)
+                     for a, off in zip(t.activities, combo, strict=True))
+        if _day_violations(t.hours, acts, rules):
+            continue
+        mean, end = day_strain(t.hours * 60, _rests(t, combo), recovery)
+        out.append((mean, end, tuple(float(c) for c in combo)))
+    out.sort()
+    return out
+
+
+def _strain_prices(t: Template, pos: Sequence[Sequence[float]], rules: Rules,
+                   recovery: Recovery) -> list[np.ndarray]:
+    """Per activity, the mean strain each start adds over the least-strain placement.
+
+    Separable about the best placement: activity ``k`` moved to ``p``, the others kept
+    where the best placement has them (the law couples breaks only weakly: the simulation
+    and :func:`plan_strain` measure the placement that results, not this estimate).
+    """
+    legal = placements(t, rules, recovery, pos)
+    if not legal:
+        return [np.zeros(len(p)) for p in pos]
+    best_mean, _, best = legal[0]
+    out = []
+    for k, a in enumerate(t.activities):
+        if not (a.daily and a.is_break) or len(pos[k]) == 1:
+            out.append(np.zeros(len(pos[k])))
+            continue
+        row = []
+        for p in pos[k]:
+            combo = list(best)
+            combo[k] = p
+            row.append(day_strain(t.hours * 60, _rests(t, combo), recovery)[0] - best_mean)
+        out.append(np.maximum(np.array(row), 0.0))
+    return out
+
+
+def plan_strain(problem: Problem, plan: Plan,
+                recovery: Recovery = Recovery()) -> tuple[float, float]:
+    """(mean, end) strain at a unit load, averaged over the plan's agent-days (closed form)."""
+    w = s_mean = s_end = 0.0
+    for g in plan.groups:
+        mean, end = day_strain(g.template.hours * 60, _rests(g.template, g.offsets), recovery)
+        n = g.agents * len(g.days)
+        w, s_mean, s_end = w + n, s_mean + n * mean, s_end + n * end
+    return (s_mean / w, s_end / w) if w else (math.nan, math.nan)
+
+
+def place_for_recovery(problem: Problem, plan: Plan, recovery: Recovery = Recovery(), *,
+                       time_limit: float = 120.0) -> Plan:
+    """``plan``'s roster with its breaks moved to the least mean strain, coverage kept.
+
+    The same programme with every group's head count fixed (so the same paid hours) and
+    each break start priced by the strain it adds (:func:`_strain_prices`): an LP over the
+    break starts, rounded as :func:`solve` rounds them (solved with whole starts if
+    rounding broke the stretch rule). Coverage of the requirement stays a constraint, so
+    breaks move to recover only where the queue can spare the agents.
+    """
+    import time
+
+    if problem.breaks != "optimise":
+        raise ValueError("place_for_recovery needs breaks='optimise' (the programme's starts)")
+    t0 = time.perf_counter()
+    rules = problem.rules
+    counts: dict[tuple[Template, tuple[int, ...]], int] = {}
+    for g in plan.groups:
+        counts[g.template, g.days] = counts.get((g.template, g.days), 0) + g.agents
+    prices: dict[tuple[float, tuple[Activity, ...]], list[np.ndarray]] = {}
+
+    def objective(lay: _Built) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        cost, lo, hi = np.zeros(lay.cols), np.zeros(lay.cols), np.full(lay.cols, np.inf)
+        for gi, (ti, q) in enumerate(lay.groups):
+            t = problem.templates[ti]
+            lo[lay.n_col[gi]] = hi[lay.n_col[gi]] = counts.get((t, q), 0)
+            key = (t.hours, t.activities)
+            if key not in prices:
+                prices[key] = _strain_prices(t, lay.positions[gi], rules, recovery)
+            for k, cols in enumerate(lay.b_cols[gi]):
+                if cols:
+                    cost[cols] = prices[key][k] * len(q)
+        return cost, lo, hi
+
+    res, lay, _ = _solve_once(problem, rules, integral=False, time_limit=time_limit,
+                              objective=objective)
+    if res is None or res.x is None:
+        raise PlanError("the breaks could not be placed for recovery with the plan's head "
+                        "counts (the coverage-only roster is kept)")
+    groups = _groups(problem, lay, res.x)
+    if not problem.integral_breaks and check_roster(
+            [w for g in groups for w in _weeks(g, problem)[:1]],
+            dataclasses.replace(rules, max_part_time_share=1.0)):
+        whole = dataclasses.replace(problem, integral_breaks=True)
+        res, lay, _ = _solve_once(whole, rules, integral=True, time_limit=time_limit,
+                                  objective=objective)
+        if res.x is None:
+            raise PlanError("the breaks could not be placed for recovery in whole agents "
+                            "within the stretch rule (the coverage-only roster is kept)")
+        groups = _groups(whole, lay, res.x)
+    return Plan(groups, plan.paid_hours, coverage(problem, groups), plan.required,
+                plan.lp_bound, plan.gap, time.perf_counter() - t0, lay.cols)
