@@ -330,23 +330,57 @@ def verify(scenario: Scenario, plan: Plan, required: np.ndarray, *, target: floa
                     np.nan_to_num(share_below))
 
 
+def _most_often(often: np.ndarray, sure: np.ndarray, allowed: float,
+                v: Verified) -> np.ndarray:
+    """The intervals most often below target, until the others' expected misses fit the goal.
+
+    The goal counts intervals below target: their expected share is the mean of ``often``.
+    Raising an interval is taken to remove its misses, so the intervals most often below
+    are raised (after those that miss with confidence) until the rest's expected share is
+    at most ``allowed`` less the goal's confidence margin (this round's bound less its mean).
+    """
+    n = often.size
+    margin = max(0.0, float(v.below_bound) - float(v.below.mean)) if v.below is not None \
+        else 0.0
+    budget = max(0.0, allowed - margin) * n
+    left = float(often[~sure].sum())
+    chosen = np.zeros(often.shape, bool)
+    order = np.argsort(-often, axis=None, kind="stable")
+    for flat in order:
+        if left <= budget + 1e-12:
+            break
+        idx = np.unravel_index(flat, often.shape)
+        if sure[idx] or often[idx] <= 0:
+            continue
+        chosen[idx] = True
+        left -= float(often[idx])
+    return chosen
+
+
 def raise_requirement(v: Verified, target: float, allowed: float,
-                      aim: Callable[[int, int, float], float] | None = None
-                      ) -> tuple[np.ndarray, int]:
+                      aim: Callable[[int, int, float], float] | None = None, *,
+                      greedy: bool = False) -> tuple[np.ndarray, int]:
     """The requirement with the missed intervals raised, and how many were.
 
     Missed: the upper confidence bound of the interval's mean service level is below the
     target, or the interval is below the target in more than ``allowed`` of the
     replications (the goal allows that share of intervals below: an interval missing more
     often, on the busier days, takes the goal out of reach however well its mean does); if
-    none is, those whose mean misses (else the one most often below). Each gets
+    none is, those whose mean misses (else the one most often below). ``greedy``: of
+    those not missing with confidence, only the ones most often below, as many as it takes
+    for the expected share of the rest below target to fit the goal with its margin
+    (:func:`_most_often`), instead of every one below more often than ``allowed``. Each gets
     one agent more, or, with ``aim(day, interval, goal)`` (the Erlang agents for a service
     level ``goal``), as many as Erlang needs to aim as far above the target as the
     simulation fell below it (what Erlang leaves out, such as day-to-day busyness, then
     costs about as much again), whichever is more.
     """
     often = v.below_share
-    miss = (np.nan_to_num(v.sl_high, nan=1.0) < target) | (often > allowed + 1e-12)
+    sure = np.nan_to_num(v.sl_high, nan=1.0) < target
+    if greedy:
+        miss = sure | _most_often(often, sure, allowed, v)
+    else:
+        miss = sure | (often > allowed + 1e-12)
     if not miss.any():  # none missed with confidence: the intervals whose mean misses
         miss = np.nan_to_num(v.sl_mean, nan=1.0) < target
     if not miss.any() and often.max() > 0:
@@ -394,10 +428,13 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
               max_rounds: int, executor: Executor | None, store: ReplicationStore | None,
               time_limit: float, gap: float, max_agents: int | None = None,
               progress: Callable[[int], None] | None = None,
-              say: Callable[[str], None] | None = None) -> Loop:
+              say: Callable[[str], None] | None = None, raise_rule: str = "all") -> Loop:
     """Solve, simulate, raise the intervals that miss, solve again, until the goal is met.
 
     ``method``: "optimise" places breaks in the programme; "stagger" is the two-step plan.
+    ``raise_rule``: "all" raises every interval below target more often than the goal
+    allows; "greedy" only the most often below, as many as the goal needs
+    (:func:`raise_requirement`).
     """
     import time
 
@@ -421,7 +458,8 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
         v = verify(planned, plan, req, target=share, interval_share=interval_share,
                    confidence=confidence, seed=seed, reps=reps, executor=executor,
                    store=store, progress=progress)
-        new, raised = raise_requirement(v, share, 1 - interval_share, aim)
+        new, raised = raise_requirement(v, share, 1 - interval_share, aim,
+                                        greedy=raise_rule == "greedy")
         hours = float(req.sum() * problem.interval_min / 60)
         loop.rounds.append(Round(hours, plan.paid_hours, plan.agents, v.below.mean,
                                  v.below_bound, 0 if v.meets else raised, v.meets,
@@ -708,7 +746,8 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
          two_step: bool = True, costs: bool = True, time_limit: float = 300.0,
          gap: float = 0.005, max_agents: int | None = None,
          progress: Callable[[int], None] | None = None,
-         say: Callable[[str], None] | None = None, breaks: str = "coverage") -> PlanAnswer:
+         say: Callable[[str], None] | None = None, breaks: str = "coverage",
+         raise_rule: str = "all") -> PlanAnswer:
     """``ccsim plan``: the optimised plan, the two-step plan and the rules' prices.
 
     ``breaks="recovery"``: the optimised roster's breaks are then moved for recovery (the
@@ -717,9 +756,17 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
     """
     if breaks not in ("coverage", "recovery"):
         raise ValueError(f"--breaks: {breaks!r} is not allowed; use coverage or recovery")
+    if scenario.call_types:  # several queues: each agent group planned, verified per type
+        from analysis.skill_plan import plan_by_skill
+
+        return plan_by_skill(scenario, share, threshold_s, interval_share=interval_share,
+                             seed=seed, reps=reps, max_rounds=max_rounds,
+                             time_limit=time_limit, gap=gap, max_agents=max_agents,
+                             progress=progress, say=say)
     kw = dict(interval_share=interval_share, confidence=confidence, seed=seed, reps=reps,
               max_rounds=max_rounds, executor=executor, store=store, time_limit=time_limit,
-              gap=gap, max_agents=max_agents, progress=progress, say=say)
+              gap=gap, max_agents=max_agents, progress=progress, say=say,
+              raise_rule=raise_rule)
     opt = plan_loop(scenario, share, threshold_s, method="optimise", **kw)
     two = plan_loop(scenario, share, threshold_s, method="stagger", **kw) if two_step else None
     prices = []
@@ -738,6 +785,8 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
 
 def write(answer: PlanAnswer, out: Path) -> list[str]:
     """Scenario file, roster CSV, figure, report and JSON in ``out``; the names written."""
+    if not isinstance(answer, PlanAnswer):  # several queues: analysis.skill_plan writes it
+        return answer.write(out)
     v, problem = answer.optimised.final, answer.optimised.problem
     kept, planned = (v.plan, v.scenario) if answer.breaks is None else \
         (answer.breaks.plan, answer.breaks.scenario)

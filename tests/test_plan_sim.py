@@ -132,6 +132,21 @@ def test_missed_intervals_are_raised_with_confidence(tiny):
     assert n == 2 and new.tolist() == [[6.0, 6.0, 5.0]]
 
 
+def test_greedy_raises_only_what_the_goal_needs(tiny):
+    """Greedy: sure misses, then the most often below until the rest fit the goal's share."""
+    s = load_scenario(tiny)
+    req = np.full((1, 5), 5.0)
+    mean = np.array([[0.70, 0.80, 0.85, 0.88, 0.95]])
+    high = np.array([[0.75, 0.85, 0.90, 0.90, 0.97]])  # only the first misses for sure
+    often = np.array([[0.9, 0.5, 0.3, 0.2, 0.0]])
+    v = Verified(s, None, req, mean, high, req, None, 0.3, None, 0, False, often)
+    # the rest's expected misses 0.5 + 0.3 + 0.2 = 1.0 intervals; the goal allows 0.1 x 5
+    new, n = raise_requirement(v, 0.8, 0.1, greedy=True)
+    assert n == 2 and new.tolist() == [[6.0, 6.0, 5.0, 5.0, 5.0]]
+    new, n = raise_requirement(v, 0.8, 0.1)  # every one below more often than 10%
+    assert n == 4 and new.tolist() == [[6.0, 6.0, 6.0, 6.0, 5.0]]
+
+
 def test_the_planned_roster_keeps_the_rules(tiny):
     """The roster of the tiny centre passes the independent checker, breaks in their windows."""
     s = load_scenario(tiny, {"labour.max_days_per_week": 2})
