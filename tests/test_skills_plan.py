@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+import pytest
+
 from sim.scenario import load_scenario
 from tests.conftest import SCENARIOS
 
@@ -20,3 +24,130 @@ def test_two_queues_tmr_is_the_2018_regime_on_the_two_queues():
         if key in ("name", "description", "rationale"):
             continue
         assert value == (queues if key in SKILL_SECTIONS else regime)[key], key
+
+
+TINY2 = """
+description = "A tiny centre with two queues and e-mail for planning by skill"
+rationale = "Small enough to plan and simulate in seconds."
+[horizon]
+days = 1
+open = "08:00"
+hours = 8
+interval_minutes = 30
+[demand]
+calls_per_day = 600
+profile = [1, 1.2, 1.4, 1.4, 1.2, 1.1, 1.2, 1.3, 1.2, 1, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
+[staffing.shifts.a]
+start = "08:00"
+hours = 8
+agents = 6
+[staffing.shifts.b]
+start = "08:00"
+hours = 8
+agents = 6
+[staffing.shifts.c]
+start = "08:00"
+hours = 8
+agents = 2
+[schedule.activities.break1]
+kind = "break"
+minutes = 15
+window_minutes = [90, 150]
+[schedule.activities.lunch]
+kind = "lunch"
+minutes = 30
+window_minutes = [210, 270]
+min_shift_hours = 5.5
+[behaviour]
+login_delay_max_s = 120
+[labour]
+max_part_time_share = 1.0
+min_weekly_hours = 0
+max_days_per_week = 1
+[call_types.tel]
+share = 2
+[call_types.mob]
+share = 1
+talk_mean_s = 400
+threshold_s = 30
+[call_types.mail]
+kind = "written"
+per_day = 40
+talk_mean_s = 300
+[agent_groups.tel]
+shifts = ["a"]
+skills = ["tel"]
+[agent_groups.mob]
+shifts = ["b"]
+skills = ["mob", "tel"]
+overflow_after_s = { tel = 20 }
+[agent_groups.both]
+shifts = ["c"]
+skills = ["tel", "mob", "mail"]
+"""
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    """The plan of the tiny two-queue centre (ccsim plan, 2 replications a round)."""
+    import json
+
+    from analysis.cli import main
+
+    d = tmp_path_factory.mktemp("skill_plan")
+    (d / "tiny2.toml").write_text(TINY2)
+    out = d / "out"
+    assert main(["plan", str(d / "tiny2.toml"), "--target", "0.8@20", "--reps", "2",
+                 "--out", str(out), "--quiet"]) == 0
+    return d, out, json.loads((out / "plan.json").read_text())
+
+
+def test_each_type_is_planned_on_its_most_specialised_group(tmp_path):
+    """Phone load goes to the group answering at once with fewest skills; e-mail to its own."""
+    from analysis.skill_plan import carrier, group_requirements, type_rates
+    from sim.engine.demand import expected_calls
+
+    p = tmp_path / "t.toml"
+    p.write_text(TINY2)
+    s = load_scenario(p)
+    # mob's group answers tel only after 20 s: tel goes to the tel group
+    assert {t: carrier(s, t) for t in s.call_types} == {"tel": "tel", "mob": "mob",
+                                                          "mail": "both"}
+    rates = type_rates(s, 0)
+    total = expected_calls(s, 0) / s.horizon.interval_s
+    assert np.allclose(rates["tel"] + rates["mob"], total)
+    assert np.allclose(rates["tel"], 2 * rates["mob"])
+    req = group_requirements(s)
+    from sim.planning.erlang import agents_for_service_level
+
+    j = 3  # an interval: the tel group's requirement is Erlang A on tel's load alone
+    aht = s.calls.talk.mean_s + s.calls.acw.mean_s
+    assert s.calls.patience.distribution != "none"
+    assert req["tel"][0, j] == agents_for_service_level(rates["tel"][j], aht, 20, 0.8,
+                                                         s.calls.patience.mean_s)
+    # e-mail: 40 items of 300 s spread evenly over 16 half-hours, in agents busy on it
+    assert np.allclose(req["both"][0], 40 * 300 / 16 / 1800)
+
+
+def test_plan_by_skill_writes_a_roster_per_group_that_meets_every_types_target(planned):
+    """The plan's scenario runs; each group's shifts are its own; every type meets its goal."""
+    d, out, res = planned
+    assert res["by_skill"] and res["meets_goal"]
+    s = load_scenario(out / "scenario.toml")
+    assert set(s.agent_groups) == {"tel", "mob", "both"}
+    for g, grp in s.agent_groups.items():
+        assert all(x.startswith(f"{g}-p") for x in grp.shifts)
+    heads = s.staffing.head_counts()
+    assert {g: sum(heads[x] for x in grp.shifts) for g, grp in s.agent_groups.items()} \
+        == res["agents"]
+    last = res["rounds"][-1]
+    assert all(b <= 0.1 for b in last["below"].values())
+    # each round re-solves only after raising intervals that missed
+    for r, nxt in zip(res["rounds"], res["rounds"][1:], strict=False):
+        assert sum(r["raised"].values()) > 0
+        assert sum(nxt["paid_hours"].values()) >= sum(r["paid_hours"].values())
+    roster = pd.read_csv(out / "roster.csv")
+    assert set(roster["group"]) == {"tel", "mob", "both"}
+    assert roster["paid_hours"].sum() == pytest.approx(sum(last["paid_hours"].values()))
+    iv = pd.read_csv(out / "intervals.csv")
+    assert (iv["required"] >= iv["erlang_required"]).all()

@@ -1,0 +1,403 @@
+"""``ccsim plan`` for several queues: shifts per agent group, verified per call type.
+
+A scenario with ``[call_types]`` is planned group by group (docs/skills.md, "Planning by
+skill"):
+
+1. **Which group carries which load.** Each phone type's load goes to the group that
+   answers it at once with the fewest skills (ties: the first named), the rule
+   :mod:`analysis.skill_staffing` adds agents by; each written type's work to the group
+   with the fewest skills that works it. Cross-trained groups take what only they answer,
+   and buffer the rest through overflow: what that pooling gives back, the simulation
+   finds in step 4.
+2. **Requirement per group.** Per planned day and interval, Erlang A (C without
+   abandonment) on the group's phone load: the types' expected first calls (their share
+   of ``[demand]``, by ``share`` and ``profile``) raised by ``1 / (1 - repeat
+   probability)`` for the calls that come back, the load-weighted mean of their handle
+   times (times the group's skill level) and patience, the strictest threshold and target
+   of its types. Written work adds its workload (items x handle time, spread over the day
+   by the type's profile) in agents, without queueing: it waits anyway.
+3. **Shifts per group.** The shift programme of ``ccsim plan``
+   (:func:`sim.planning.shifts.solve`, the labour rules and activity windows of the
+   scenario) on each group's requirement; the roster is every group's shifts, named
+   ``GROUP-p01-8h-0930``.
+4. **Verification.** The whole roster is simulated (``reps`` replications, common random
+   numbers every round). An interval where a type's mean service level misses the type's
+   target raises, by one agent, the requirement of the group its load went to (step 1),
+   and the groups are solved again; until every type misses in at most ``1 -
+   interval_share`` of its intervals with calls, or ``max_rounds``.
+
+Greedy and local like the staffing search it borrows its rule from (Wallace and Whitt
+2005, M&SOM 7(4): staff by a single-skill approximation, then correct by simulation);
+not an optimum over every split of the load between groups.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.engine.demand import expected_calls
+from sim.planning.erlang import agents_for_service_level
+from sim.planning.shifts import Plan, PlanError, Problem, check_roster, solve
+from sim.scenario import Scenario
+
+
+def carrier(scenario: Scenario, tname: str) -> str:
+    """The group a type's load is planned on: answers it at once, fewest skills, first."""
+    groups = scenario.agent_groups
+    now = [g for g, grp in groups.items()
+           if tname in grp.skills and grp.overflow_after_s.get(tname, 0.0) == 0.0]
+    pool = now or [g for g, grp in groups.items() if tname in grp.skills]
+    order = list(groups)
+    return min(pool, key=lambda g: (len(groups[g].skills), order.index(g)))
+
+
+def _type_levels(scenario: Scenario) -> dict[str, tuple[float, float]]:
+    """(threshold s, target) of every type (its own, else ``service_level``'s)."""
+    sl = scenario.service_level
+    return {n: (sl.threshold_s if t.threshold_s is None else t.threshold_s,
+                sl.target if t.target is None else t.target)
+            for n, t in scenario.call_types.items()}
+
+
+def type_rates(scenario: Scenario, day: int) -> dict[str, np.ndarray]:
+    """Expected calls per second of each phone type per interval of ``day``.
+
+    The day's expected first calls, raised by ``1 / (1 - calls.repeat_probability)`` for
+    the repeats, split by each type's ``share`` x profile weight (normalised as the typing
+    does: :func:`sim.engine.routing_skills.type_calls`).
+    """
+    h = scenario.horizon
+    calls = expected_calls(scenario, day) / max(1e-9, 1 - scenario.calls.repeat_probability)
+    n = h.intervals_per_day
+    weight = {}
+    for name, t in scenario.call_types.items():
+        if t.kind != "phone":
+            continue
+        w = np.ones(n) if t.profile is None else np.asarray(t.profile, dtype=float)
+        weight[name] = t.share * w * (n / w.sum() if w.sum() > 0 else 0.0)
+    total = sum(weight.values())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {name: np.nan_to_num(calls * w / total) / h.interval_s
+                for name, w in weight.items()}
+
+
+def group_requirements(scenario: Scenario) -> dict[str, np.ndarray]:
+    """Step 2 of the module docstring: agents on queue per group, day and interval."""
+    types, groups, calls = scenario.call_types, scenario.agent_groups, scenario.calls
+    h = scenario.horizon
+    levels = _type_levels(scenario)
+    pat = calls.patience
+    req = {g: np.zeros((h.days, h.intervals_per_day)) for g in groups}
+    carried: dict[str, list[str]] = {g: [] for g in groups}
+    for name in types:
+        carried[carrier(scenario, name)].append(name)
+    for d in range(h.days):
+        rates = type_rates(scenario, d)
+        for g, names in carried.items():
+            phone = [n for n in names if types[n].kind == "phone"]
+            lvl = groups[g].level
+            for j in range(h.intervals_per_day):
+                lam = sum(rates[n][j] for n in phone)
+                if lam > 0:
+                    w = {n: rates[n][j] / lam for n in phone}
+
+                    def mean(n: str, what: str, base: float) -> float:
+                        v = getattr(types[n], f"{what}_mean_s")
+                        return base if v is None else v
+
+                    aht = sum(w[n] * lvl.get(n, 1.0) * (mean(n, "talk", calls.talk.mean_s)
+                                                        + mean(n, "acw", calls.acw.mean_s))
+                              for n in phone)
+                    patience = (math.inf if pat.distribution == "none" else
+                                sum(w[n] * mean(n, "patience", pat.mean_s) for n in phone))
+                    thr = min(levels[n][0] for n in phone)
+                    tgt = min(0.999, max(levels[n][1] for n in phone))
+                    req[g][d, j] += agents_for_service_level(lam, aht, thr, tgt, patience)
+            for n in names:
+                t = types[n]
+                if t.kind != "written":
+                    continue
+                w = (np.ones(h.intervals_per_day) if t.profile is None
+                     else np.asarray(t.profile, dtype=float))
+                handle = t.talk_mean_s if t.talk_mean_s is not None else calls.talk.mean_s
+                work_s = t.per_day * handle * lvl.get(n, 1.0) * w / w.sum()
+                req[g][d] += work_s / h.interval_s  # agents busy on it, on average
+    return req
+
+
+# ------------------------------------------------------------------ roster of every group
+
+
+def roster_scenario(scenario: Scenario, plans: dict[str, tuple[Plan, Problem]],
+                    name: str, note: str = "") -> Scenario:
+    """``scenario`` with each group's planned shifts, activities and days off (validated).
+
+    Each group's plan is written as :func:`analysis.plan.to_scenario` writes one, its
+    shifts prefixed by the group's name; a group planned with no agents is left out (its
+    types are answered by the others, or the scenario says no one answers them).
+    """
+    from analysis.plan import to_scenario
+
+    shifts: dict[str, Any] = {}
+    acts: dict[str, Any] = {}
+    off: dict[str, Any] = {}
+    members: dict[str, list[str]] = {}
+    # each group's plan written on the centre as one queue (its groups name the old shifts)
+    single = scenario.replace({"call_types": {}, "agent_groups": {}, "routing": {}},
+                              source="ccsim plan")
+    for g, (plan, problem) in plans.items():
+        if plan.agents == 0:
+            continue
+        one = to_scenario(single, plan, problem, name).to_dict()
+        rename = {s: f"{g}-{s}" for s in one["staffing"]["shifts"]}
+        members[g] = list(rename.values())
+        for s, sh in one["staffing"]["shifts"].items():
+            shifts[rename[s]] = sh
+        for a, act in one["schedule"]["activities"].items():
+            if act.get("shifts") and act["shifts"][0] in rename:  # this plan's own
+                acts[f"{g}-{a}"] = {**act, "shifts": [rename[s] for s in act["shifts"]]}
+        for s, days in one["labour"]["days_off"].items():
+            if s in rename:
+                off[rename[s]] = list(days)
+    groups = {g: {**grp, "shifts": members[g]}
+              for g, grp in scenario.to_dict()["agent_groups"].items() if g in members}
+    agents = sum(p.agents for p, _ in plans.values())
+    hours = sum(p.paid_hours for p, _ in plans.values())
+    return scenario.replace({
+        "name": name, "staffing.agents": None, "staffing.shifts": shifts,
+        "schedule.activities": acts, "labour.days_off": off, "agent_groups": groups,
+        "description": f"{scenario.description} [shifts per agent group planned by ccsim "
+                       f"plan: {agents} agents, {hours:g} paid hours]",
+        "rationale": f"{scenario.rationale.rstrip()}\n\nPlanned by ccsim plan per agent "
+                     f"group{note}.",
+    }, source="ccsim plan")
+
+
+# ------------------------------------------------------------------ verification
+
+
+@dataclass
+class SkillRound:
+    """One solve of every group and its simulation."""
+
+    agents: dict[str, int]
+    paid_hours: dict[str, float]
+    service_level: dict[str, float]
+    """Per type: mean service level over the run and replications."""
+    below: dict[str, float]
+    """Per type: share of its intervals (with calls) whose mean misses its target."""
+    raised: dict[str, int]
+    """Per group: intervals raised by one agent after this round."""
+    meets: bool
+    seconds: float
+
+
+def type_interval_levels(scenario: Scenario, seed: int, reps: int,
+                         progress: Callable[[int], None] | None = None
+                         ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Per type: mean service level per (day, interval) over replications; and overall."""
+    from sim.measure.skills import skill_tables
+    from sim.model import simulate
+
+    h = scenario.horizon
+    phone = [n for n, t in scenario.call_types.items() if t.kind == "phone"]
+    sums = {n: np.zeros((reps, h.days, h.intervals_per_day)) for n in phone}
+    for n in phone:
+        sums[n][:] = np.nan
+    overall: dict[str, list[float]] = {n: [] for n in phone}
+    for r in range(reps):
+        tables = skill_tables(simulate(scenario, seed=seed, replication=r), scenario)
+        ti = tables["type_intervals"]
+        for n in phone:
+            part = ti[ti["type"] == n]
+            sums[n][r, part["day"].to_numpy(), part["interval"].to_numpy()] = \
+                part["service_level"].to_numpy(float)
+        for _, row in tables["call_types"].iterrows():
+            overall[row["type"]].append(float(row["service_level"]))
+        if progress is not None:
+            progress(1)
+    with warnings.catch_warnings():  # an interval without calls in every replication: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = {n: np.nanmean(v, axis=0) for n, v in sums.items()}
+    return means, {n: float(np.mean(v)) for n, v in overall.items()}
+
+
+@dataclass
+class SkillPlan:
+    """What ``ccsim plan`` found for a scenario with several queues."""
+
+    scenario: Scenario
+    planned: Scenario | None
+    share: float
+    threshold_s: float
+    interval_share: float
+    reps: int
+    seed: int
+    rounds: list[SkillRound] = field(default_factory=list)
+    plans: dict[str, tuple[Plan, Problem]] = field(default_factory=dict)
+    required: dict[str, np.ndarray] = field(default_factory=dict)
+    first_required: dict[str, np.ndarray] = field(default_factory=dict)
+    carriers: dict[str, str] = field(default_factory=dict)
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def meets(self) -> bool:
+        """Whether the last round met every type's interval goal."""
+        return bool(self.rounds) and self.rounds[-1].meets
+
+    def as_dict(self) -> dict[str, Any]:
+        """``plan.json`` and ``--json``."""
+        last = self.rounds[-1] if self.rounds else None
+        return {
+            "scenario": self.scenario.name, "by_skill": True, "target": self.share,
+            "threshold_s": self.threshold_s, "interval_share": self.interval_share,
+            "replications": self.reps, "seed": self.seed, "meets_goal": self.meets,
+            "carriers": self.carriers,
+            "agents": None if last is None else last.agents,
+            "paid_hours": None if last is None else last.paid_hours,
+            "service_level": None if last is None else last.service_level,
+            "intervals_below_target": None if last is None else last.below,
+            "rounds": [dataclasses.asdict(r) for r in self.rounds],
+            "rule_violations": self.violations,
+        }
+
+    def text(self) -> str:
+        """The report in words (also ``report.md``)."""
+        lines = [f"# ccsim plan by skill: {self.scenario.name}", "",
+                 f"Goal: every call type at its own target (default {100 * self.share:g}% "
+                 f"within {self.threshold_s:g} s) in at least {100 * self.interval_share:g}% "
+                 f"of its intervals with calls ({self.reps} replications a round, seed "
+                 f"{self.seed}; method: docs/skills.md, \"Planning by skill\").", "",
+                 "Load planned on: " + ", ".join(f"{t} -> {g}"
+                                                 for t, g in self.carriers.items()) + "."]
+        for k, r in enumerate(self.rounds):
+            groups = ", ".join(f"{g} {r.agents[g]} ({r.paid_hours[g]:,.1f} h)"
+                               for g in r.agents)
+            types = ", ".join(f"{t} {100 * r.service_level[t]:.1f}% (below target in "
+                              f"{100 * r.below[t]:.1f}% of intervals)" for t in r.below)
+            raised = sum(r.raised.values())
+            lines.append(f"- round {k}: {groups}; {types}"
+                         + ("; goal met" if r.meets else f"; {raised} interval(s) raised"))
+        if self.rounds:
+            last = self.rounds[-1]
+            verdict = "meets" if last.meets else "does NOT meet"
+            lines += ["", f"The plan: {sum(last.agents.values())} agents, "
+                      f"{sum(last.paid_hours.values()):,.1f} paid hours over "
+                      f"{self.scenario.horizon.days} day(s); it {verdict} the goal after "
+                      f"{len(self.rounds)} round(s)."]
+        lines += ["", "Roster rules checked: " + ("every agent's week keeps every rule."
+                                                  if not self.violations else
+                                                  f"{len(self.violations)} violation(s): "
+                                                  + "; ".join(self.violations[:5]))]
+        return "\n".join(lines) + "\n"
+
+    def write(self, out: Path) -> list[str]:
+        """Scenario file, roster CSV, per-group intervals, report and JSON in ``out``."""
+        from analysis.plan import roster_table, scenario_toml
+        from analysis.store import atomic_write, write_csv, write_json
+
+        out.mkdir(parents=True, exist_ok=True)
+        names = []
+        if self.planned is not None:
+            final = self.planned.replace({"name": f"{self.scenario.name}-plan"},
+                                         source="ccsim plan")
+            text = scenario_toml(final)
+            atomic_write(out / "scenario.toml", lambda p: p.write_text(text))
+            rows = [roster_table(final, plan, problem).assign(
+                group=g, shift=lambda df, g=g: g + "-" + df["shift"],
+                agent=lambda df, g=g: g + "-" + df["agent"])
+                for g, (plan, problem) in self.plans.items() if plan.agents]
+            write_csv(pd.concat(rows, ignore_index=True), out / "roster.csv")
+            write_csv(self.interval_table(), out / "intervals.csv")
+            names += ["scenario.toml", "roster.csv", "intervals.csv"]
+        atomic_write(out / "report.md", lambda p: p.write_text(self.text()))
+        write_json(self.as_dict(), out / "plan.json")
+        return names + ["report.md", "plan.json"]
+
+    def interval_table(self) -> pd.DataFrame:
+        """Per group, planned day and interval: required (Erlang, raised) and planned."""
+        rows = []
+        for g, (plan, _) in self.plans.items():
+            first, req = self.first_required[g], self.required[g]
+            d, i = np.meshgrid(np.arange(req.shape[0]), np.arange(req.shape[1]), indexing="ij")
+            rows.append(pd.DataFrame({
+                "group": g, "day": d.ravel(), "interval": i.ravel(),
+                "erlang_required": first.ravel(), "required": req.ravel(),
+                "planned_on_queue": np.round(plan.coverage.ravel(), 3)}))
+        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
+                  interval_share: float = 0.9, seed: int = 1, reps: int = 10,
+                  max_rounds: int = 8, time_limit: float = 300.0, gap: float = 0.005,
+                  max_agents: int | None = None,
+                  progress: Callable[[int], None] | None = None,
+                  say: Callable[[str], None] | None = None, **_: Any) -> SkillPlan:
+    """Plan every agent group's shifts and verify per type (see the module docstring).
+
+    ``share`` and ``threshold_s`` are the default target (``service_level``) of the types
+    that set none. Options ``ccsim plan`` passes that apply to one queue only (the
+    two-step plan, the rules' prices, confidence, executor) are ignored.
+    """
+    from analysis.plan import build_problem
+
+    if not scenario.call_types:
+        raise ValueError("planning by skill needs [call_types] and [agent_groups]")
+    scenario = scenario.replace({"service_level.target": share,
+                                 "service_level.threshold_s": threshold_s}, source="ccsim plan")
+    levels = _type_levels(scenario)
+    carriers = {n: carrier(scenario, n) for n in scenario.call_types}
+    req = group_requirements(scenario)
+    answer = SkillPlan(scenario, None, share, threshold_s, interval_share, reps, seed,
+                       required=req, first_required={g: r.copy() for g, r in req.items()},
+                       carriers=carriers)
+    for k in range(max_rounds):
+        t0 = time.perf_counter()
+        answer.required = {g: r.copy() for g, r in req.items()}  # what this round solves
+        plans: dict[str, tuple[Plan, Problem]] = {}
+        for g, r in req.items():
+            if not (r > 0).any():
+                continue
+            problem = build_problem(scenario, r, max_agents=max_agents)
+            try:
+                plans[g] = (solve(problem, time_limit=time_limit, gap=gap, lp_bound=False),
+                            problem)
+            except PlanError as exc:
+                raise PlanError(f"agent group {g!r}: {exc}") from None
+        planned = roster_scenario(scenario, plans, f"{scenario.name}-plan-r{k}",
+                                  f" (round {k})")
+        means, overall = type_interval_levels(planned, seed, reps, progress)
+        below, raised, meets = {}, {g: 0 for g in req}, True
+        for n, m in means.items():
+            has = ~np.isnan(m)
+            miss = has & (np.nan_to_num(m, nan=1.0) < levels[n][1] - 1e-12)
+            below[n] = float(miss.sum() / max(1, has.sum()))
+            if below[n] > 1 - interval_share + 1e-12:
+                meets = False
+            req[carriers[n]] = req[carriers[n]] + miss  # one agent more where it missed
+            raised[carriers[n]] += int(miss.sum())
+        answer.rounds.append(SkillRound(
+            {g: p.agents for g, (p, _) in plans.items()},
+            {g: p.paid_hours for g, (p, _) in plans.items()}, overall, below,
+            {} if meets else raised, meets, time.perf_counter() - t0))
+        answer.plans, answer.planned = plans, planned
+        if say:
+            say(f"by skill, round {k}: " + ", ".join(
+                f"{g} {p.agents} agents" for g, (p, _) in plans.items()) + "; below target "
+                + ", ".join(f"{n} {100 * b:.1f}%" for n, b in below.items())
+                + ("; goal met" if meets else ""))
+        if meets or not any(raised.values()):
+            break
+    answer.violations = [f"{g}: {v}" for g, (p, pr) in answer.plans.items()
+                         for v in check_roster(p.agent_weeks(pr), pr.rules)]
+    return answer
