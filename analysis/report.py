@@ -585,6 +585,9 @@ def write_report(exp: Experiment, c: Comparison, out: Path,
             if sc.call_types:
                 parts += [f"<h3>{e(sc.name)}</h3>",
                           f"<pre>{e(scenario_skills_text(exp, sc.name).strip())}</pre>"]
+        from analysis.skills_report import skills_figure_html
+
+        parts.append(skills_figure_html(exp, out))  # the scenarios side by side
     parts += ["<h2>What the KPIs mean</h2><dl>",
               *[f"<dt><code>{e(k)}</code></dt><dd>{e(KPIS[k].description)}</dd>"
                 for k in c.kpis[c.baseline] if k in KPIS], "</dl>", words_html()]

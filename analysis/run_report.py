@@ -370,8 +370,10 @@ def write_run_report(exp: Experiment, out: Path, run_info: Mapping[str, Any]) ->
 
         text = skills_text(exp.table("call_types"), exp.table("agent_groups"),
                            exp.table("agent_spread"), exp.table("written")).strip()
+        from analysis.skills_report import skills_figure_html
+
         parts += ['<h2 id="call_types">Call types, agent groups and the spread across '
-                  "agents</h2>", f"<pre>{e(text)}</pre>"]
+                  "agents</h2>", f"<pre>{e(text)}</pre>", skills_figure_html(exp, out)]
     parts += ["<h2>KPIs</h2>",
               _html_table(["KPI", "mean", "95% CI", "meaning"], kpi_rows(est), "kpis"),
               words_html()]

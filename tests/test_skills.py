@@ -404,6 +404,10 @@ def test_compare_shows_each_scenarios_queues_side_by_side(tmp_path, capsys):
     page = (tmp_path / "out" / "report.html").read_text()
     section = page.split('id="call_types"')[1]
     assert "<h3>idle</h3>" in section and "<h3>rand</h3>" in section
+    # and a figure: service level per queue and the spread across agents, side by side
+    assert 'id="call_types_figure"' in section
+    png = (tmp_path / "out" / "figures" / "call_types.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
 
 
 def _inline(value) -> str:
@@ -512,3 +516,18 @@ def test_a_cold_run_carries_no_written_work(with_mail):
     s, r = with_mail
     assert "written_carried" not in r.provenance
     assert skill_tables(r, s)["written"].set_index("type").loc["mail", "carried"] == 0
+
+
+def test_the_run_report_draws_the_queues_and_the_spread(tmp_path):
+    """The run's report.html embeds the per-queue figure and writes it to figures/."""
+    from analysis.cli import main
+
+    d = small_dict(call_types=TYPES, agent_groups=GROUPS)
+    lines = [f"{k} = {v!r}" for k, v in d.items() if isinstance(v, str) and k != "name"]
+    lines += [f"{k} = {_inline(v)}" for k, v in d.items() if isinstance(v, dict)]
+    (tmp_path / "two.toml").write_text("\n".join(lines) + "\n")
+    assert main(["run", str(tmp_path / "two.toml"), "--reps", "2", "--executor", "serial",
+                 "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert 'id="call_types_figure"' in page.split('id="call_types"')[1]
+    assert (tmp_path / "out" / "figures" / "call_types.png").read_bytes().startswith(b"\x89PNG")
