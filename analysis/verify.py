@@ -14,7 +14,7 @@ result folder"):
   table's SHA-256 and every KPI;
 - the pages people read (``report.html``, ``negotiate.html``, ``negotiate.json``) written
   again from the replications just checked and compared line by line
-  (:mod:`analysis.verify_report`); ``negotiate.pdf`` is said to be not checked.
+  (:mod:`analysis.verify_report`); ``negotiate.pdf``'s text compared with that page's.
 
 A replication made by other model code (its ``model_digest`` differs from this ccsim's)
 cannot be re-simulated: it is reported as unverifiable, never as verified.
@@ -80,7 +80,7 @@ class Verification:
     sample: int
     seed: int
     reports: ReportCheck = field(default_factory=ReportCheck)
-    """What checking ``report.html``, ``negotiate.html`` (and not ``negotiate.pdf``) found;
+    """What checking ``report.html``, ``negotiate.html`` and ``negotiate.pdf``'s text found;
     its problems are among ``folder_problems``."""
 
     def count(self, status: str) -> int:
@@ -92,7 +92,7 @@ class Verification:
         """Exit status: 0 consistent, 1 something failed, 3 unverifiable.
 
         Unverifiable: made by other model code, or a report (or part of one) that could not
-        be checked; a PDF is never checked and only said to be.
+        be checked; a PDF whose text was checked is said to have its picture not checked.
         """
         if self.folder_problems or self.count("failed"):
             return FAILED
@@ -119,7 +119,7 @@ class Verification:
                    self.count("unverifiable") else
                    "NOT VERIFIED: a report could not be checked"}[self.status]
         if self.status == OK and self.reports.pdf_not_checked:
-            verdict += " (but for the PDF, not checked)"
+            verdict += " (but for the PDF's picture and layout, not checked)"
         return "\n".join([*lines, f"{summary}: {verdict}"])
 
     def as_json(self) -> dict[str, Any]:

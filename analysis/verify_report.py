@@ -18,8 +18,13 @@ named, never passed over:
 - a figure drawn by another Matplotlib version cannot be compared byte for byte: the
   figures are then reported NOT CHECKED, and so is a report that cannot be rendered again
   (no comparison to render it from);
-- ``negotiate.pdf``, printed by a browser, cannot be derived byte for byte: it is reported
-  NOT CHECKED (``negotiate.html``, the page it prints, is checked).
+- ``negotiate.pdf``, printed by a browser, cannot be derived byte for byte (the browser
+  writes the time and its own version into it). Its text is checked instead (:func:`pdf_text`,
+  pypdf): every word and number, in order, must be the text of ``negotiate.html`` rendered
+  again from the verified replications (:func:`page_text`), spacing, line breaks and
+  ligatures aside; and it must hold no script, automatic action or attached file. What is
+  drawn rather than written (the trade-off picture, or anything painted over the text as
+  shapes or an image) and the layout are reported NOT CHECKED.
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ import html
 import json
 import re
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +64,8 @@ class ReportCheck:
     checked: list[str] = field(default_factory=list)
     """One line per report found identical to its re-derivation, saying what was compared."""
     pdf_not_checked: list[str] = field(default_factory=list)
-    """PDFs (printed by a browser): never checked; said in the output."""
+    """What of a PDF whose text was checked is not (its picture and layout); said in the
+    output (a PDF that cannot be checked at all is among ``not_checked``)."""
 
 
 def _short(text: str, n: int = 160) -> str:
@@ -223,6 +231,187 @@ def _read(path: Path) -> str:
     return read_manifest_text(path)  # regular file, no link followed, bounded, UTF-8
 
 
+# --------------------------------------------------------------------------- the PDF
+
+#: largest ``negotiate.pdf`` read (ccsim's are a few pages, about 100 kB)
+MAX_PDF_BYTES = 16 << 20
+#: PDF names that make a document act when opened or clicked, or carry other files: a page
+#: printed by ccsim has none (links, ``/URI``, are harmless and allowed)
+ACTIVE_PDF_NAMES = frozenset({
+    "/JavaScript", "/JS", "/Launch", "/OpenAction", "/AA", "/EmbeddedFile",
+    "/EmbeddedFiles", "/RichMedia", "/XFA", "/SubmitForm", "/ImportData", "/GoToR", "/GoToE"})
+#: elements of a page whose text is not printed as text (or not printed at all)
+_UNPRINTED = frozenset({"head", "style", "script", "title", "svg"})
+
+
+class _PageText(HTMLParser):
+    """The text a browser prints of a page: numbered list items get their numbers."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+        self.lists: list[int | None] = []  # per open list: the next number, None: bullets
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _UNPRINTED:
+            self.skip += 1
+        elif tag in ("ol", "ul"):
+            self.lists.append(1 if tag == "ol" else None)
+        elif tag == "li" and self.lists and self.lists[-1] is not None:
+            self.parts.append(f"{self.lists[-1]}.")  # the browser writes an ol's numbers
+            self.lists[-1] += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _UNPRINTED:
+            self.skip = max(0, self.skip - 1)
+        elif tag in ("ol", "ul") and self.lists:
+            self.lists.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data)
+
+
+def _letters(text: str) -> str:
+    """Text without what printing changes: whitespace, ligatures (NFKC), invisible marks."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in text if not c.isspace() and unicodedata.category(c) != "Cf")
+
+
+def page_text(page: str) -> str:
+    """What a browser prints of an HTML page as text, spacing aside (see :func:`_letters`)."""
+    parser = _PageText()
+    parser.feed(page)
+    parser.close()
+    return _letters("".join(parser.parts))
+
+
+def _read_bytes(path: Path, limit: int) -> bytes:
+    """A received file's bytes: a regular file (no link followed), at most ``limit``."""
+    import errno
+    import os
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ValueError(f"{path.name} is a symbolic link") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError(f"{path.name} is not a regular file")
+        if st.st_size > limit:
+            raise ValueError(f"{path.name} has {st.st_size:,} bytes, over {limit:,}")
+        data = b""
+        while len(data) <= limit and (chunk := os.read(fd, 1 << 20)):
+            data += chunk
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise ValueError(f"{path.name} grew over {limit:,} bytes while read")
+    return data
+
+
+def _active_names(reader: Any) -> set[str]:
+    """The :data:`ACTIVE_PDF_NAMES` used as keys or values anywhere in a PDF's objects."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
+    found: set[str] = set()
+    seen: set[tuple[int, int]] = set()
+    todo: list[Any] = [reader.trailer]
+    while todo:
+        obj = todo.pop()
+        if isinstance(obj, IndirectObject):
+            key = (obj.idnum, obj.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            obj = obj.get_object()
+        if isinstance(obj, DictionaryObject):
+            found |= {str(k) for k in obj if k in ACTIVE_PDF_NAMES}
+            todo.extend(obj.values())
+        elif isinstance(obj, ArrayObject):
+            todo.extend(obj)
+        elif isinstance(obj, NameObject) and obj in ACTIVE_PDF_NAMES:
+            found.add(str(obj))
+    return found
+
+
+def pdf_text(data: bytes) -> tuple[str, set[str]]:
+    """A PDF's text as :func:`page_text` gives a page's, and the active names it holds.
+
+    Raises ``ValueError`` saying why when the bytes are not a PDF pypdf can read.
+    """
+    import io
+    import logging
+
+    from pypdf import PdfReader
+
+    if not data.startswith(b"%PDF-"):
+        raise ValueError("it does not start with %PDF-")
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its repairs are not ours to print
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise ValueError("it is encrypted")
+        text = "".join(page.extract_text() or "" for page in reader.pages)
+        return _letters(text), _active_names(reader)
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a third-party parser on received bytes
+        raise ValueError(f"pypdf cannot read it: {type(exc).__name__}: {exc}") from None
+
+
+def _first_difference(mine: str, theirs: str, width: int = 40) -> str:
+    """Where two texts (spacing removed) first differ: a short stretch of each."""
+    n = 0
+    while n < min(len(mine), len(theirs)) and mine[n] == theirs[n]:
+        n += 1
+    lo = max(0, n - width // 2)
+    return (f"after {mine[lo:n][-width // 2:]!r}, the page reads {mine[n:n + width]!r} "
+            f"and the PDF {theirs[n:n + width]!r}")
+
+
+def check_pdf(out: ReportCheck, pdf: Path, fresh: str) -> None:
+    """Check ``negotiate.pdf``'s text against ``fresh`` (its page rendered again); see above.
+
+    A difference, active content or a file that is not a readable PDF is a problem; the
+    picture and the layout are said to be not checked.
+    """
+    try:
+        import pypdf  # noqa: F401 - a dependency of ccsim; an older install may lack it
+    except ImportError:
+        out.not_checked.append(f"{pdf.name}: not checked (pypdf, which reads its text, is not "
+                               "installed: pip install pypdf)")
+        return
+    try:
+        theirs, active = pdf_text(_read_bytes(pdf, MAX_PDF_BYTES))
+    except (OSError, ValueError) as exc:
+        out.problems.append(f"{pdf.name} cannot be read as a PDF ({exc})")
+        return
+    if active:
+        out.problems.append(f"{pdf.name} holds {', '.join(sorted(active))} (scripts, actions "
+                            "or attached files): ccsim prints none")
+    mine = page_text(fresh)
+    if theirs != mine:
+        out.problems.append(
+            f"{pdf.name}: its text is not that of the page the verified replications give "
+            f"(spacing aside): {_first_difference(mine, theirs)}; print it again from the "
+            "checked negotiate.html (no headers or footers)")
+    if active or theirs != mine:
+        return
+    out.checked.append(
+        f"{pdf.name}: its text (every word and number, in order; spacing and line breaks "
+        "aside) is that of negotiate.html rendered again from the verified replications, "
+        "and it holds no script, action or attached file")
+    out.pdf_not_checked.append(
+        f"{pdf.name}: its picture and layout: not checked (what is drawn rather than written, "
+        "the trade-off picture or anything painted over the text, cannot be read back)")
+
+
 def _experiment(folder: Path, names: list[str], reps: list[int],
                 infos: dict[tuple[str, int], list[tuple]], manifest: dict[str, Any]) -> Any:
     """The experiment the report was written from, rebuilt from verified replications.
@@ -335,7 +524,7 @@ def _check_page(out: ReportCheck, name: str, stored: str, fresh: str, tmp: Path,
 
 def check_reports(folder: Path, infos: dict[tuple[str, int], list[tuple]],
                   kpi_reps: dict[str, list[int]], blocked: str | None) -> ReportCheck:
-    """Check ``report.html`` and ``negotiate.html`` (the PDF: said to be not checked).
+    """Check ``report.html``, ``negotiate.html`` and ``negotiate.pdf``'s text (see above).
 
     ``infos``: (scenario name, replication) -> the verified stored replications as
     (scenario, seed, replication, manifest, tables, kpis); ``kpi_reps``: the replications
@@ -346,23 +535,36 @@ def check_reports(folder: Path, infos: dict[tuple[str, int], list[tuple]],
     out = ReportCheck()
     report, page = folder / "report.html", folder / "negotiate.html"
     present = [p for p in (report, page) if p.exists() or p.is_symlink()]
-    if (folder / "negotiate.pdf").exists():
-        out.pdf_not_checked.append(
-            "negotiate.pdf: not checked (a PDF printed by a browser cannot be derived byte "
-            "for byte; negotiate.html, the page it prints, is checked)")
+    pdf = folder / "negotiate.pdf"
+    pdf_why = _check_reports(out, folder, present, infos, kpi_reps, blocked)
+    if pdf_why is not None and (pdf.exists() or pdf.is_symlink()):
+        out.not_checked.append(f"{pdf.name}: not checked ({pdf_why})")
+    return out
+
+
+def _check_reports(out: ReportCheck, folder: Path, present: list[Path],
+                   infos: dict[tuple[str, int], list[tuple]], kpi_reps: dict[str, list[int]],
+                   blocked: str | None) -> str | None:
+    """:func:`check_reports`' work; returns why ``negotiate.pdf`` was not checked (or None).
+
+    The PDF (if any) is checked against ``negotiate.html`` rendered again, so it cannot be
+    when that page is missing or cannot be rendered again.
+    """
+    page, pdf = folder / "negotiate.html", folder / "negotiate.pdf"
+    pdf_why: str | None = "no negotiate.html beside it, the page it prints"
     if not present:
-        return out
+        return pdf_why
     if blocked:
         out.not_checked += [f"{p.name}: not checked ({blocked})" for p in present]
-        return out
+        return blocked
     try:
         manifest = json.loads(_read(folder / "manifest.json"))
         if not isinstance(manifest, dict):
             raise ValueError("not a JSON object")
     except (OSError, ValueError) as exc:
-        out.not_checked += [f"{p.name}: not checked (the folder's manifest.json cannot be "
-                            f"read: {exc})" for p in present]
-        return out
+        why = f"the folder's manifest.json cannot be read: {exc}"
+        out.not_checked += [f"{p.name}: not checked ({why})" for p in present]
+        return why
     with tempfile.TemporaryDirectory(prefix="ccsim-verify-") as tmp_name:
         tmp = Path(tmp_name)
         for path in present:
@@ -370,24 +572,33 @@ def check_reports(folder: Path, infos: dict[tuple[str, int], list[tuple]],
                 stored = _read(path)
             except (OSError, ValueError) as exc:
                 out.problems.append(f"{path.name} cannot be read ({exc})")
+                if path == page:
+                    pdf_why = f"{path.name}, the page it prints, cannot be read"
                 continue
             try:
                 if path == page:
                     fresh, wrong = _negotiate_page(folder, infos, manifest, list(kpi_reps))
                     out.problems += wrong
                     _check_page(out, path.name, stored, fresh, tmp / "page", folder, svg=True)
+                    if pdf.exists() or pdf.is_symlink():
+                        check_pdf(out, pdf, fresh)
+                    pdf_why = None
                 else:
                     fresh = _report(folder, stored, infos, kpi_reps, manifest, tmp / "report")
                     _check_page(out, path.name, stored, fresh, tmp / "report", folder)
             except ValueError as exc:
                 out.not_checked.append(f"{path.name}: not checked ({exc})")
+                if path == page:
+                    pdf_why = f"{path.name}, the page it prints, cannot be rendered again"
             except (KeyError, IndexError, TypeError, AttributeError) as exc:
                 # a received folder whose tables lack what the page is drawn from: the
                 # page cannot be rendered again, so it is not checked (never a traceback)
                 out.not_checked.append(f"{path.name}: not checked (it cannot be rendered "
                                        f"again from the stored tables: {type(exc).__name__}: "
                                        f"{exc})")
-    return out
+                if path == page:
+                    pdf_why = f"{path.name}, the page it prints, cannot be rendered again"
+    return pdf_why
 
 
 def _comparison_data(folder: Path, order: list[str]) -> dict[str, Any]:

@@ -140,18 +140,137 @@ def test_figures_of_another_matplotlib_are_not_checked(capsys, run_folder, tmp_p
         SUMMARY.format(folder=folder, n=1) + "NOT VERIFIED: a report could not be checked"])
 
 
-def test_an_untouched_negotiate_folder_is_verified_but_for_its_pdf(capsys, negotiate_folder,
-                                                                   tmp_path):
-    """Both pages checked; a PDF beside them is said to be not checked, never verified."""
+PDF_CHECKED = ("{folder}/negotiate.pdf: its text (every word and number, in order; spacing and "
+               "line breaks aside) is that of negotiate.html rendered again from the verified "
+               "replications, and it holds no script, action or attached file")
+PDF_PICTURE = ("NOT CHECKED: {folder}/negotiate.pdf: its picture and layout: not checked (what is "
+               "drawn rather than written, the trade-off picture or anything painted over the "
+               "text, cannot be read back)")
+
+
+def text_pdf(text: str, catalog: str = "") -> bytes:
+    """A PDF that writes ``text`` in Helvetica, 90 characters a line, 60 lines a page.
+
+    Made by hand (no browser): what a forger's tool could make; ``catalog`` adds entries
+    to its catalogue (an automatic action, say).
+    """
+    lines = [text[i:i + 90] for i in range(0, len(text), 90)] or [""]
+    pages = [lines[i:i + 60] for i in range(0, len(lines), 60)]
+    objs = [f"<< /Type /Catalog /Pages 2 0 R {catalog}>>",
+            "<< /Type /Pages /Kids [" + " ".join(f"{4 + 2 * k} 0 R" for k in range(len(pages)))
+            + f"] /Count {len(pages)} >>",
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"]
+    for k, page in enumerate(pages):
+        body = "BT /F1 9 Tf 40 800 Td 11 TL " + " ".join(
+            "(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+            + ") Tj T*" for line in page) + " ET"
+        objs.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources "
+                    f"<< /Font << /F1 3 0 R >> >> /Contents {5 + 2 * k} 0 R >>")
+        data = body.encode("cp1252")
+        objs.append(f"<< /Length {len(data)} >>\nstream\n".encode("cp1252") + data
+                    + b"\nendstream")
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, obj in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode() + (obj if isinstance(obj, bytes) else obj.encode())
+        out += b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+    out += (f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n"
+            "%%EOF\n").encode()
+    return bytes(out)
+
+
+def test_an_untouched_negotiate_folder_is_verified_but_for_its_pdfs_picture(
+        capsys, negotiate_folder, tmp_path):
+    """Both pages checked; a PDF with the page's text is checked, its picture said not to be."""
+    from analysis.verify_report import page_text
+
     folder = Path(shutil.copytree(negotiate_folder, tmp_path / "received"))
-    (folder / "negotiate.pdf").write_bytes(b"%PDF-1.4\n")
+    text = page_text((folder / "negotiate.html").read_text())
+    assert len(text) > 2000 and text.startswith("Whattheproposalsdo")
+    (folder / "negotiate.pdf").write_bytes(text_pdf(text))
     status, lines = verify(capsys, folder)
     assert (status, lines) == (0, [
-        f"NOT CHECKED: {folder}/negotiate.pdf: not checked (a PDF printed by a browser cannot "
-        "be derived byte for byte; negotiate.html, the page it prints, is checked)",
+        PDF_PICTURE.format(folder=folder),
         CHECKED.format(folder=folder, page="report.html") + PROVENANCE,
         CHECKED.format(folder=folder, page="negotiate.html"),
-        SUMMARY.format(folder=folder, n=6) + "verified (but for the PDF, not checked)"])
+        PDF_CHECKED.format(folder=folder),
+        SUMMARY.format(folder=folder, n=6)
+        + "verified (but for the PDF's picture and layout, not checked)"])
+
+
+def test_a_forged_pdf_is_named(capsys, negotiate_folder, tmp_path):
+    """A number changed in the PDF: FAILED, exit 1, naming where the texts part.
+
+    Then, checked against the same page (the fixture's, verified above): a script run on
+    opening, bytes that are not a PDF and a link are each named; a PDF with no page beside
+    it to render again is NOT CHECKED.
+    """
+    from analysis.verify_report import ReportCheck, check_pdf, check_reports, page_text
+
+    folder = Path(shutil.copytree(negotiate_folder, tmp_path / "received"))
+    pdf = folder / "negotiate.pdf"
+    page = (folder / "negotiate.html").read_text()
+    text = page_text(page)
+    number = re.search(r"service level (\d+\.\d)%", page).group(1)
+    at = text.index(f"servicelevel{number}%") + len("servicelevel")
+    forged = text[:at] + text[at:].replace(number, "97.5", 1)
+    pdf.write_bytes(text_pdf(forged))
+    assert verify(capsys, folder) == (1, [
+        f"FAILED: {folder}: negotiate.pdf: its text is not that of the page the verified "
+        f"replications give (spacing aside): after {text[at - 20:at]!r}, the page reads "
+        f"{text[at:at + 40]!r} and the PDF {forged[at:at + 40]!r}; print it again from the "
+        "checked negotiate.html (no headers or footers)",
+        CHECKED.format(folder=folder, page="report.html") + PROVENANCE,
+        CHECKED.format(folder=folder, page="negotiate.html"),
+        SUMMARY.format(folder=folder, n=6) + "FAILED: do not use this folder's results"])
+
+    def check(data: bytes | None) -> ReportCheck:
+        pdf.unlink(missing_ok=True)
+        if data is None:
+            pdf.symlink_to(folder / "negotiate.html")
+        else:
+            pdf.write_bytes(data)
+        out = ReportCheck()
+        check_pdf(out, pdf, page)
+        return out
+
+    out = check(text_pdf(text, "/OpenAction << /S /JavaScript /JS (app.alert(1)) >> "))
+    assert (out.problems, out.checked) == ([
+        "negotiate.pdf holds /JS, /JavaScript, /OpenAction (scripts, actions or attached "
+        "files): ccsim prints none"], [])
+    out = check(b"%PDF-1.4\n")
+    assert len(out.problems) == 1 and not out.checked and out.problems[0].startswith(
+        "negotiate.pdf cannot be read as a PDF (pypdf cannot read it: ")
+    assert check(b"<html>").problems == [
+        "negotiate.pdf cannot be read as a PDF (it does not start with %PDF-)"]
+    assert check(None).problems == [
+        "negotiate.pdf cannot be read as a PDF (negotiate.pdf is a symbolic link)"]
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "negotiate.pdf").write_bytes(text_pdf(text))
+    out = check_reports(alone, {}, {}, None)
+    assert (out.not_checked, out.problems, out.checked) == ([
+        "negotiate.pdf: not checked (no negotiate.html beside it, the page it prints)"], [], [])
+
+
+def test_a_pdf_printed_by_the_browser_is_checked(negotiate_folder, tmp_path):
+    """The headless browser's own print of the page passes the text check (Chromium)."""
+    from analysis.negotiate import find_browser, print_pdf
+
+    browser = find_browser()
+    if browser is None:
+        pytest.skip("no headless Chromium here (the CI installs Debian's)")
+    from analysis.verify_report import ReportCheck, check_pdf
+
+    page = negotiate_folder / "negotiate.html"  # verified in the test above
+    pdf = print_pdf(page, tmp_path / "negotiate.pdf", browser)
+    out = ReportCheck()
+    check_pdf(out, pdf, page.read_text())
+    assert out.problems == [] and out.checked == [
+        PDF_CHECKED.format(folder=tmp_path).removeprefix(f"{tmp_path}/")]
 
 
 def test_a_forged_negotiate_page_and_json_are_named(capsys, negotiate_folder, tmp_path):
