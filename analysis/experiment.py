@@ -410,15 +410,19 @@ class SizeEstimate:
     status_rows: float
     """Expected rows of the status log (about 2.8 per call plus 2 per agent event)."""
     memory_bytes: float
-    """Peak memory one replication adds to its process (its logs and tables)."""
+    """Peak resident memory one replication adds to its process, its warm-up included (its
+    logs and tables, and the modules a process's first replication loads)."""
     seconds: float
-    """Run time of one replication on one core, its tables written included."""
+    """Run time of one replication on one core, its tables written included (its warm-up
+    not: :meth:`SizeGuard.warm_seconds`)."""
     measured: bool = False
-    """Whether memory and time were scaled from a pilot run on this machine (else: the
-    static model's figures, calibrated once on a 2024 laptop)."""
+    """Whether the time was scaled from a pilot run on this machine (else: the static
+    model's figures, calibrated once on a 2024 laptop)."""
     fixed_s: float = 0.0
     """Of ``seconds``, what does not grow with the days (building and writing the tables):
     a warm-up, which collects nothing, costs the rest per day."""
+    fixed_bytes: float = 0.0
+    """Of ``memory_bytes``, what does not grow with the size (``_BYTES_FIXED``)."""
 
     def day_seconds(self, days: int) -> float:
         """Seconds one simulated day of ``days`` costs, without the fixed part."""
@@ -426,24 +430,37 @@ class SizeEstimate:
 
     def describe(self) -> str:
         """One line with the estimate and the sizes it comes from."""
-        how = "measured by a pilot" if self.measured else "roughly"
+        how = "time measured by a pilot" if self.measured else "roughly"
         return (f"about {_bytes(self.memory_bytes)} of memory and {_duration(self.seconds)} "
                 f"per replication ({how}; {_count(self.calls)} calls, "
                 f"{_count(self.agent_days)} agent-days, {_count(self.status_rows)} status rows)")
 
 
-# the static model: the shape (calls against agent events) that a pilot's measured time and
-# memory are scaled by; calibrated on base.toml (1 to 40 days, 100 to 20,000 agents) and a
-# no-break centre of 100,000 agents, within a factor of 2 of the measured peak and time
+# the static model: the shape (calls against agent events) that a pilot's measured time is
+# scaled by; calibrated on base.toml (1 to 40 days, 100 to 20,000 agents) and a no-break
+# centre of 100,000 agents, within a factor of 2 of the measured time
+_SECONDS_PER_CALL, _SECONDS_PER_AGENT_EVENT = 12e-6, 85e-6
+# ... and its memory, against the peak resident memory (``ru_maxrss``) one replication
+# adds to a fresh process with the model imported (``bench/bench_estimate.py``), measured
+# on 2026-12-07: base 5 days 71 MiB (0.94 of this model), erlang-a-large 46 MiB (0.98), the
+# 2018 case cold 1, 5 and 20 days 30, 68 and 208 MiB (0.82, 0.87, 0.91). Memory is not
+# piloted: a one-day pilot's peak is mostly its first day's and the allocator's (the case's
+# 15 MiB against 9.6 MiB a day over 20 days), so it overstated the case by half, and
+# tracing its allocations (tracemalloc) cost more than the rest of the estimate.
 _BYTES_PER_CALL, _BYTES_PER_STATUS = 400, 300
 _BYTES_PER_AGENT_DAY, _BYTES_PER_AGENT_EVENT = 4000, 2000
-_SECONDS_PER_CALL, _SECONDS_PER_AGENT_EVENT = 12e-6, 85e-6
-#: a pilot simulates one day with at most this many expected calls and agents (scaled down
-#: together, so that the load per agent stays the scenario's): a whole day of base and of the
-#: case (a day cut to 2,000 calls ran 1.6 times faster per call than base's whole day); the
-#: small one times the fixed cost of a replication, the medium one (traced) its memory
+_BYTES_FIXED = 16 * 2**20
+"""What a process's first replication adds whatever its size: the table writers' modules and
+first-use caches (a replication of 10 agents and 250 calls: 15.1 to 16.8 MiB)."""
+_WARM_KEPT = 0.5
+"""Share of the smaller of a warm-up's and its replication's memory that adds to the larger
+one's peak: the replication reuses what the warm-up freed (the 2018 case, 20 warm-up days
+then 5 or 20 measured: 113 and 223 MiB against 102 and 188 for the larger alone)."""
+#: the time pilot simulates one day with at most this many expected calls and agents
+#: (scaled down together, so that the load per agent stays the scenario's): a whole day of
+#: base and of the case (a day cut to 2,000 calls ran 1.6 times faster per call than base's
+#: whole day); the small one times the fixed cost of a replication
 PILOT_CALLS, PILOT_AGENTS = 10000, 300
-MEMORY_PILOT_CALLS, MEMORY_PILOT_AGENTS = 2000, 80
 SMALL_PILOT_CALLS, SMALL_PILOT_AGENTS = 250, 10
 MIN_PILOT_AGENTS = 10
 
@@ -456,6 +473,20 @@ def _plain(scenario: Scenario) -> bool:
     erlang-a-large.
     """
     return not (scenario.stress.enabled or scenario.policy_active or scenario.call_types)
+
+
+def warmup_piece_days(scenario: Scenario) -> int:
+    """The most days a replication's own warm-up simulates in one run (0: no warm-up).
+
+    ``sim.model.warm_start`` runs its days in pieces: a week per jump to the fixed point,
+    then the rest (at least two weeks) in one run, whose logs are its peak of memory.
+    """
+    w = warmup_length(scenario) if scenario.warmup_days else 0
+    if w <= 0:
+        return 0
+    week = scenario.stress.work_days_per_week
+    jumps = max(1, w // week - 2) if w >= 2 * week else 0
+    return max(week if jumps else 0, w - jumps * week)
 
 
 def static_estimate(scenario: Scenario) -> SizeEstimate:
@@ -473,10 +504,13 @@ def static_estimate(scenario: Scenario) -> SizeEstimate:
         events += n * (1 + daily + unplanned)
     agent_days = sum(heads.values()) * days
     status_rows = 2.8 * calls + 2 * events * days
-    memory = (_BYTES_PER_CALL * calls + _BYTES_PER_STATUS * status_rows
-              + _BYTES_PER_AGENT_DAY * agent_days + _BYTES_PER_AGENT_EVENT * events * days)
+    run = (_BYTES_PER_CALL * calls + _BYTES_PER_STATUS * status_rows
+           + _BYTES_PER_AGENT_DAY * agent_days + _BYTES_PER_AGENT_EVENT * events * days)
+    warm = run * warmup_piece_days(scenario) / days  # every term grows with the days
+    memory = _BYTES_FIXED + max(run, warm) + _WARM_KEPT * min(run, warm)
     seconds = _SECONDS_PER_CALL * calls + _SECONDS_PER_AGENT_EVENT * events * days
-    return SizeEstimate(calls, agent_days, status_rows, memory, seconds)
+    return SizeEstimate(calls, agent_days, status_rows, memory, seconds,
+                        fixed_bytes=_BYTES_FIXED)
 
 
 def pilot_scenario(scenario: Scenario, calls: float = PILOT_CALLS,
@@ -487,7 +521,7 @@ def pilot_scenario(scenario: Scenario, calls: float = PILOT_CALLS,
     scaled head count would contradict the scenario (teams, schedules), the pilot keeps the
     head count and scales only the horizon. ``least``: the fewest agents it keeps.
     """
-    # a replication's own cost: the warm-up is simulated once, not per replication
+    # a replication's own cost: its warm-up is estimated apart (SizeGuard.warm_seconds)
     one = scenario.replace({"horizon.days": 1, "horizon.warmup_days": 0}, source="pilot")
     heads = sum(one.staffing.head_counts().values())
     f = min(1.0, calls / one.demand.calls_per_day, agents / heads)
@@ -503,33 +537,19 @@ def pilot_scenario(scenario: Scenario, calls: float = PILOT_CALLS,
         return one
 
 
-_PILOTS: dict[tuple[str, tuple[str, ...], bool], float] = {}
+_PILOTS: dict[tuple[str, tuple[str, ...]], float] = {}
+"""CPU seconds of the pilots this process ran, by (pilot scenario digest, tables): a
+command that estimates twice (``refuse``, then ``check``; ``--until``'s steps) pilots once."""
 
 
-def _measure_pilot(pilot: Scenario, tables: Sequence[str], memory: bool) -> float:
-    """CPU seconds of one pilot replication with its tables written, or its peak memory.
-
-    Memory is the peak of traced allocations (Python objects and numpy arrays), which
-    does not depend on what the process allocated before.
-    """
-    import tracemalloc
-
-    key = (pilot.digest(), tuple(tables), memory)
-    if key in _PILOTS:
-        return _PILOTS[key]
-    if memory:
-        tracemalloc.start()
-        try:
-            _run_pilot(pilot, tables)
-            value = float(tracemalloc.get_traced_memory()[1])
-        finally:
-            tracemalloc.stop()
-    else:
+def _measure_pilot(pilot: Scenario, tables: Sequence[str]) -> float:
+    """CPU seconds of one pilot replication with its tables written (cached)."""
+    key = (pilot.digest(), tuple(tables))
+    if key not in _PILOTS:
         t0 = time.process_time()
         _run_pilot(pilot, tables)
-        value = time.process_time() - t0
-    _PILOTS[key] = value
-    return value
+        _PILOTS[key] = time.process_time() - t0
+    return _PILOTS[key]
 
 
 def _run_pilot(pilot: Scenario, tables: Sequence[str]) -> None:
@@ -541,48 +561,53 @@ def _run_pilot(pilot: Scenario, tables: Sequence[str]) -> None:
             write_parquet(df, Path(tmp) / f"{name}.parquet")
 
 
+def pilots(scenario: Scenario) -> tuple[Scenario, Scenario]:
+    """The (small, large) pilots :func:`estimate` times for ``scenario``.
+
+    The large one: one whole day up to ``PILOT_CALLS`` calls and ``PILOT_AGENTS`` agents.
+    The small one times the fixed cost of a replication: ``SMALL_PILOT_CALLS`` calls, at
+    least ``MIN_PILOT_AGENTS`` agents, unless that is about as large as the large one (a
+    centre of a few dozen agents), then fewer.
+    """
+    large = pilot_scenario(scenario)
+    small = pilot_scenario(scenario, SMALL_PILOT_CALLS, SMALL_PILOT_AGENTS)
+    if static_estimate(large).seconds <= 1.5 * static_estimate(small).seconds:
+        # erlang-c-small's 27 agents: with the floor all time was scaled, and 0.63 of the
+        # estimate was real
+        small = pilot_scenario(scenario, SMALL_PILOT_CALLS, SMALL_PILOT_AGENTS, least=1)
+    return small, large
+
+
 def estimate(scenario: Scenario, tables: Sequence[str] = DEFAULT_TABLES,
              pilot: bool = True) -> SizeEstimate:
     """Estimate one replication's calls, agent-days, status rows, memory and time.
 
-    With ``pilot`` (the default), pilot replications of the scenario (:func:`pilot_scenario`:
-    one day, everything on) are simulated with their ``tables`` written: a large one (at
-    most ``PILOT_CALLS`` calls) and a small one (``SMALL_PILOT_CALLS``), timed, give the
-    time per unit of work and the fixed cost of a replication (building and writing its
-    tables), which are scaled to the whole scenario by the static model's size; a medium
-    one (``MEMORY_PILOT_CALLS``), with its allocations traced, gives the memory per unit.
-    Pilots are cached by scenario digest. Without ``pilot``, the static model's figures.
+    With ``pilot`` (the default), two pilot replications of the scenario (:func:`pilots`:
+    one day, everything on) are simulated with their ``tables`` written and timed: the
+    small one first (it also loads the table writers and fills the caches a process's first
+    replication fills, so the large one is not charged for them), then the large one. Their
+    difference gives the time per unit of the static model's time, their intercept the
+    fixed cost of a replication; scaled to the whole scenario by the static model's size.
+    Memory is the static model's (calibrated on measured peaks; see ``_BYTES_FIXED``).
+    Pilots are cached by scenario digest and tables. Without ``pilot``, the static model.
     """
     full = static_estimate(scenario)
     if not pilot:
         return full
-    large = pilot_scenario(scenario)
-    small = pilot_scenario(scenario, SMALL_PILOT_CALLS, SMALL_PILOT_AGENTS)
-    medium = pilot_scenario(scenario, MEMORY_PILOT_CALLS, MEMORY_PILOT_AGENTS)
-    # memory from a medium pilot, traced first: at smaller sizes fixed allocations (pandas,
-    # numpy) swamp the part that grows with calls and agents, and tracing a whole day would
-    # cost several times its run; it also imports the table writers and fills the caches a
-    # process's first replication fills, so the timed runs after it are not charged for them
-    mem_unit = _measure_pilot(medium, tables, memory=True) / static_estimate(medium).memory_bytes
-    t_large = _measure_pilot(large, tables, memory=False)
+    small, large = pilots(scenario)
     r_large, r_small = static_estimate(large).seconds, static_estimate(small).seconds
-    if r_large <= 1.5 * r_small:
-        # a centre of a few dozen agents: the small pilot kept MIN_PILOT_AGENTS and is about
-        # as large as the large one; it only times the fixed cost, so it may be smaller
-        # (erlang-c-small's 27 agents: all time scaled, 0.63 of the estimate was real)
-        small = pilot_scenario(scenario, SMALL_PILOT_CALLS, SMALL_PILOT_AGENTS, least=1)
-        r_small = static_estimate(small).seconds
+    t_small = _measure_pilot(small, tables)
+    t_large = _measure_pilot(large, tables)
+    per_unit = fixed = -1.0
     if r_large > 1.5 * r_small:
-        t_small = _measure_pilot(small, tables, memory=False)
         per_unit = (t_large - t_small) / (r_large - r_small)
         fixed = t_large - per_unit * r_large
-    if r_large <= 1.5 * r_small or per_unit <= 0 or fixed < 0:
+    if per_unit <= 0 or fixed < 0:
         # one size only (a scenario as small as its pilot), or timings too noisy to split
         # (a loaded machine): all of the pilot's time scales, an upper bound
         per_unit, fixed = t_large / r_large, 0.0
-    return SizeEstimate(full.calls, full.agent_days, full.status_rows,
-                        mem_unit * full.memory_bytes,
-                        fixed + per_unit * full.seconds, measured=True, fixed_s=fixed)
+    return replace(full, seconds=fixed + per_unit * full.seconds, measured=True,
+                   fixed_s=fixed)
 
 
 class TooLargeError(ValueError):
@@ -616,50 +641,44 @@ class SizeGuard:
 
     def estimates(self, scenarios: Sequence[Scenario], tables: Sequence[str] = DEFAULT_TABLES,
                   tasks: int = 1, parallel: int = 1) -> list[SizeEstimate]:
-        """Each scenario's estimate: the largest one piloted, the others scaled like it.
+        """Each scenario's estimate: the largest one's time piloted, the others scaled like it.
 
         One pilot (under a second) whatever the number of scenarios: a sweep's scenarios
-        share their structure, so the piloted one's measured-to-static ratios of time and
-        memory carry over to the others' static estimates. Small work (``pilot_after_s``)
-        keeps the static estimates.
+        share their structure, so the piloted one's measured-to-static ratio of time carries
+        over to the others' static estimates. Small work (``pilot_after_s``) and plain
+        queues keep the static estimates; memory is always the static model's.
         """
         unique = {s.digest(): s for s in scenarios}
         statics = {d: static_estimate(s) for d, s in unique.items()}
-        big = max(statics, key=lambda d: (statics[d].memory_bytes, statics[d].seconds))
+        big = max(statics, key=lambda d: (statics[d].seconds, statics[d].memory_bytes))
         work = sum(e.seconds for e in statics.values()) * tasks / len(statics) / parallel
-        if work < self.pilot_after_s and statics[big].memory_bytes < self.max_memory_bytes / 16:
-            return list(statics.values())
-        if all(_plain(s) for s in unique.values()) and \
-                statics[big].memory_bytes < self.max_memory_bytes / 2:
-            # what the static model was calibrated on: a pilot would cost a fifth of a
-            # `ccsim validate` to say what it already says within a factor of 1.3
+        if work < self.pilot_after_s or all(_plain(s) for s in unique.values()):
+            # a plain queue is what the static model was calibrated on: a pilot would cost
+            # a fifth of a `ccsim validate` to say what it already says within 1.3
             return list(statics.values())
         piloted = estimate(unique[big], tables)
-        ref = statics[big]
-        return [piloted if d == big else SizeEstimate(
-            e.calls, e.agent_days, e.status_rows,
-            e.memory_bytes * piloted.memory_bytes / ref.memory_bytes,
-            piloted.fixed_s + e.seconds * (piloted.seconds - piloted.fixed_s) / ref.seconds,
-            measured=True, fixed_s=piloted.fixed_s)
-            for d, e in statics.items()]
+        unit = (piloted.seconds - piloted.fixed_s) / statics[big].seconds
+        return [piloted if d == big else replace(
+            e, seconds=piloted.fixed_s + e.seconds * unit, measured=True,
+            fixed_s=piloted.fixed_s) for d, e in statics.items()]
 
-    def refuse(self, scenarios: Sequence[Scenario],
-               tables: Sequence[str] = DEFAULT_TABLES) -> None:
+    def refuse(self, scenarios: Sequence[Scenario]) -> None:
         """Raise :class:`TooLargeError` now if one replication is over the memory limit.
 
-        Called before anything heavy is built (a coverage check, a plan); it costs one pilot.
+        Called before anything heavy is built (a coverage check, a plan): the static
+        model's memory, no pilot, a few milliseconds.
         """
         if self.force or not scenarios:
             return
-        # far over the limit by the static model (within a factor of 2 of the truth): no
-        # pilot needed to say no
         worst = max((static_estimate(s) for s in scenarios), key=lambda e: e.memory_bytes)
-        if worst.memory_bytes <= 2 * self.max_memory_bytes:
-            worst = max(self.estimates(scenarios, tables), key=lambda e: e.memory_bytes)
         if worst.memory_bytes > self.max_memory_bytes:
-            raise TooLargeError(f"too large: {worst.describe()}; over the limit of "
-                                f"{_bytes(self.max_memory_bytes)} per replication; use fewer "
-                                "days, agents or calls (or --force to run it anyway)")
+            # no time: unpiloted, it may be several times off for a regime with stress
+            raise TooLargeError(
+                f"too large: about {_bytes(worst.memory_bytes)} of memory per replication "
+                f"({_count(worst.calls)} calls, {_count(worst.agent_days)} agent-days, "
+                f"{_count(worst.status_rows)} status rows); over the limit of "
+                f"{_bytes(self.max_memory_bytes)} per replication; use fewer days, agents or "
+                "calls (or --force to run it anyway)")
 
     def check(self, scenarios: Sequence[Scenario], tasks: int, workers: int,
               tables: Sequence[str] = DEFAULT_TABLES,
@@ -669,9 +688,10 @@ class SizeGuard:
         The time announced is the replications' estimated time spread over the workers
         that can run at once: no more than the tasks, the workers, or this machine's cores,
         of which other work (the 1-minute load average, less this process) takes a fair
-        share; plus the warm-ups ``warm`` still to simulate ((scenario, days) each, once per
-        scenario and seed, several at once on a pool), each day costing what a measured day
-        of its scenario does without the tables. Returns that time in seconds (0 for none).
+        share; plus the warm-ups ``warm`` still to simulate ((scenario, days) each, one per
+        replication, several at once on a pool), each day costing ``WARM_DAY_SHARE`` of a
+        measured day of its scenario without the tables; plus the command's ``report``
+        (:func:`report_seconds`). Returns that time in seconds (0 for none).
         """
         if not tasks:
             return 0.0
@@ -694,28 +714,43 @@ class SizeGuard:
         cores, busy = _cores_free(parallel)
         total = sum(e.seconds for e in ests) * tasks / len(ests) / cores
         warm_s = self.warm_seconds(scenarios, ests, warm, workers)
-        total += warm_s
+        report_s = self.report_left(scenarios)
+        total += warm_s + report_s
         if self.notify and total > self.notify_after_s:
             load = (f" (sharing {os.cpu_count() or 1} cores with a load of {busy:.1f} "
                     "from other work)") if busy >= 0.5 else ""
             warmups = (f" after {len(warm)} warm-up(s) of {max(d for _, d in warm)} days "
                        f"(about {_duration(warm_s)})") if warm else ""
+            report = f" and the report (about {_duration(report_s)})" if report_s else ""
             self.notify(f"estimate: {worst.describe()}; {tasks} replication(s) on {at_once} "
-                        f"worker(s){warmups}{load}: about {_duration(total)} in all")
+                        f"worker(s){warmups}{report}{load}: about {_duration(total)} in all")
         return total
+
+    report: str | None = None
+    """The report the command writes after its replications (``run``, ``compare``; None:
+    none), whose time the announced total includes; set by the command line."""
+
+    def report_left(self, scenarios: Sequence[Scenario]) -> float:
+        """Wall seconds of ``report`` over the replications of ``scenarios`` (one each)."""
+        if self.report is None:
+            return 0.0
+        cores, _ = _cores_free(1)
+        return report_seconds(self.report, scenarios) / cores
 
     warm_day_share: float = 0.83
     """What a warm-up day costs against a measured day (it collects nothing): measured on
-    the 2018 case, 20 warm-up days 13.9 CPU-s against 5 measured days 4.2 CPU-s."""
+    the 2018 case, 20 warm-up days 13.9 CPU-s against 5 measured days 4.2 CPU-s; again on
+    2026-12-07, 8.6 against 20 measured days 10.3 (0.83). ``WARM_DAY_SHARE``."""
 
     def paced(self, task_days: Sequence[int], warm: Sequence[tuple[Scenario, int]],
-              wall_s: float, workers: int) -> float:
+              wall_s: float, workers: int, scenarios: Sequence[Scenario] = ()) -> float:
         """Announce the replications' time at the pace the warm-ups just ran; return it.
 
         The warm-ups (``warm``: (scenario, days) each, ``wall_s`` seconds on up to
         ``workers`` at once) are a pilot at the regimes' steady state, on this machine under
         its load at the time: a measured day costs their seconds per day and worker over
-        ``warm_day_share``; ``task_days`` are the days of each replication left.
+        ``warm_day_share``; ``task_days`` are the days of each replication left (of
+        ``scenarios``, one each: the ``report`` after them is added).
         """
         cpus = os.cpu_count() or 1
         days = sum(d for _, d in warm)
@@ -723,6 +758,7 @@ class SizeGuard:
             return 0.0
         per_day = wall_s * min(max(1, workers), len(warm), cpus) / days / self.warm_day_share
         total = sum(task_days) * per_day / min(max(1, workers), len(task_days), cpus)
+        total += self.report_left(scenarios) if scenarios else 0.0
         if self.notify and total > self.notify_after_s:
             self.notify(f"the warm-ups took {_duration(wall_s)}: at their pace the "
                         f"{len(task_days)} replication(s) take about {_duration(total)} more")
@@ -752,11 +788,32 @@ class SizeGuard:
         by = dict(zip(dict.fromkeys(s.digest() for s in scenarios), ests, strict=True))
         days = {s.digest(): s.horizon.days for s in scenarios}
         mean = sum(e.day_seconds(days[d]) for d, e in by.items()) / len(by)
-        cpu = sum(n * (by[s.digest()].day_seconds(days[s.digest()]) if s.digest() in by
-                       else mean) for s, n in warm)
+        cpu = WARM_DAY_SHARE * sum(
+            n * (by[s.digest()].day_seconds(days[s.digest()]) if s.digest() in by else mean)
+            for s, n in warm)
         if cores is None:
             cores, _ = _cores_free(min(max(1, workers), len(warm), os.cpu_count() or 1))
         return cpu / cores
+
+
+WARM_DAY_SHARE = 0.83
+"""What a warm-up day costs against a measured day (:attr:`SizeGuard.warm_day_share`)."""
+
+#: CPU seconds a command's report costs over its replications: loading matplotlib, drawing
+#: the figures, writing the page; measured on 2026-12-07 (``bench/bench_estimate.py
+#: --report``); the strain and stress figures of a run with stress on; and per replication
+#: and day, the tables read into the figures
+REPORT_S = {"run": 1.4, "compare": 1.3}
+REPORT_STRESS_S = 0.3
+REPORT_REP_DAY_S = 0.01
+
+
+def report_seconds(kind: str, scenarios: Sequence[Scenario]) -> float:
+    """CPU seconds of ``kind``'s report over one replication of each of ``scenarios``."""
+    if kind not in REPORT_S:
+        return 0.0
+    stress = REPORT_STRESS_S if any(s.stress.enabled for s in scenarios) else 0.0
+    return REPORT_S[kind] + stress + REPORT_REP_DAY_S * sum(s.horizon.days for s in scenarios)
 
 
 guard = SizeGuard()
@@ -982,7 +1039,7 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
     todo = _warmed(todo, seed, start_from, exp, ex)
     if warm and todo:  # the warm-ups were a pilot at the regimes' steady state
         guard.paced([t.scenario.horizon.days for t in todo], warm, exp.warmup_s - warmed_s,
-                    ex.workers)
+                    ex.workers, [t.scenario for t in todo])
     for out in ex.run(todo):
         if store:
             # records about individual agents (``--agent-timeline``'s) are drawn, not

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from analysis.experiment import (
@@ -15,11 +17,17 @@ from analysis.stats import replications_needed
 
 
 def test_a_warm_up_costs_its_days_at_the_scenarios_simulated_day(small):
-    """20 warm-up days cost 20 of the scenario's days without the fixed part, on one core."""
+    """20 warm-up days cost 20 days without the fixed part at the warm-up share, on one core.
+
+    A warm-up collects nothing: measured on the 2018 case, a warm-up day cost 0.83 of a
+    measured one (``WARM_DAY_SHARE``).
+    """
+    from analysis.experiment import WARM_DAY_SHARE
+
     three = small.replace({"horizon.days": 3})
     est = static_estimate(three)
     got = SizeGuard.warm_seconds([three], [est], [(three, 20)], workers=1, cores=1.0)
-    assert got == pytest.approx(20 * (est.seconds - est.fixed_s) / 3)
+    assert got == pytest.approx(WARM_DAY_SHARE * 20 * (est.seconds - est.fixed_s) / 3)
     # two warm-ups on two cores take the time of one
     two = SizeGuard.warm_seconds([three], [est], [(three, 20), (three, 20)], workers=2,
                                  cores=2.0)
@@ -119,27 +127,102 @@ def test_negotiate_until_announces_its_range_and_then_its_projection():
                                "needed (at most 3): about ")
 
 
-def test_the_time_pilot_is_a_whole_day_and_the_memory_pilot_a_cut_one(base):
-    """Base's day fits the pilot: its time is measured on one whole day, cold, everything on.
+def test_the_pilots_are_a_whole_day_and_a_small_one_and_run_once(small):
+    """Two pilots, each run once per process: the estimate's pilot cost is bounded.
 
-    A day cut to 2,000 calls ran 1.6 times faster per call than base's whole day, so the
-    time pilot keeps the day whole up to ``PILOT_CALLS``; memory is traced on a cut day.
+    The time pilot is one whole day of the case (a day cut to 2,000 calls ran 1.6 times
+    faster per call than base's whole day), the fixed-cost one ``MIN_PILOT_AGENTS`` agents
+    with the calls that keep their load; together at most 1.1 of one of its days in the static
+    model's time. A second estimate (``refuse`` then ``check``, ``--until``'s steps) runs
+    none.
     """
-    from analysis.experiment import (
-        MEMORY_PILOT_AGENTS,
-        MEMORY_PILOT_CALLS,
-        PILOT_CALLS,
-        pilot_scenario,
-    )
+    from analysis import experiment
+    from analysis.experiment import MIN_PILOT_AGENTS, estimate, pilots
+    from sim.scenario import load_scenario
+    from tests.conftest import SCENARIOS
 
-    whole = pilot_scenario(base)
-    assert (whole.horizon.days, whole.warmup_days) == (1, 0)
-    assert base.demand.calls_per_day <= PILOT_CALLS
-    assert whole.demand.calls_per_day == base.demand.calls_per_day
-    assert whole.staffing.head_counts() == base.staffing.head_counts()
-    cut = pilot_scenario(base, MEMORY_PILOT_CALLS, MEMORY_PILOT_AGENTS)
-    assert cut.demand.calls_per_day <= MEMORY_PILOT_CALLS + 1e-9
-    assert sum(cut.staffing.head_counts().values()) <= MEMORY_PILOT_AGENTS
+    tmr = load_scenario(SCENARIOS / "case" / "telenor-2018-tmr.toml")
+    small_pilot, large = pilots(tmr)
+    assert (large.horizon.days, large.warmup_days) == (1, 0)
+    assert large.demand.calls_per_day == tmr.demand.calls_per_day
+    assert large.staffing.head_counts() == tmr.staffing.head_counts()
+    assert sum(small_pilot.staffing.head_counts().values()) == MIN_PILOT_AGENTS
+    assert small_pilot.demand.calls_per_day == pytest.approx(5600 * MIN_PILOT_AGENTS / 134)
+    day = static_estimate(tmr).seconds / tmr.horizon.days
+    assert static_estimate(large).seconds + static_estimate(small_pilot).seconds <= 1.1 * day
+    three = small.replace({"horizon.days": 3, "name": "pilot-count"})
+    before = set(experiment._PILOTS)
+    first = estimate(three)
+    ran = set(experiment._PILOTS) - before
+    assert ran == {(p.digest(), experiment.DEFAULT_TABLES) for p in pilots(three)}
+    assert estimate(three) == first and set(experiment._PILOTS) - before == ran
+
+
+def test_refusing_runs_no_pilot_and_names_the_size():
+    """--days 3660 of the case is refused by the static model at once; the case itself passes.
+
+    ``refuse`` runs before anything is built: no pilot whatever the size (memory is the
+    static model's, calibrated on measured peaks).
+    """
+    from analysis import experiment
+    from analysis.experiment import TooLargeError
+    from sim.scenario import load_scenario
+    from tests.conftest import SCENARIOS
+
+    tmr = load_scenario(SCENARIOS / "case" / "telenor-2018-tmr.toml")
+    before = dict(experiment._PILOTS)
+    SizeGuard().refuse([tmr])
+    with pytest.raises(TooLargeError) as info:
+        SizeGuard().refuse([tmr.replace({"horizon.days": 3660})])
+    assert experiment._PILOTS == before
+    assert str(info.value) == (
+        "too large: about 30.9 GiB of memory per replication (2.05e+07 calls, 490,440 "
+        "agent-days, 6.18e+07 status rows); over the limit of 4 GiB per replication; use "
+        "fewer days, agents or calls (or --force to run it anyway)")
+
+
+def test_memory_counts_the_fixed_part_and_the_warm_up_piece():
+    """The case's 20 warm-up days run in pieces (sim.model.warm_start), the longest 10 days.
+
+    Memory: ``_BYTES_FIXED`` plus the larger of the replication's and its longest warm-up
+    piece's logs, plus ``_WARM_KEPT`` of the smaller (measured: the replication reuses
+    what the warm-up freed).
+    """
+    from analysis.experiment import _BYTES_FIXED, _WARM_KEPT, warmup_piece_days
+    from sim.scenario import load_scenario
+    from tests.conftest import SCENARIOS
+
+    tmr = load_scenario(SCENARIOS / "case" / "telenor-2018-tmr.toml")
+    assert [warmup_piece_days(tmr.replace({"horizon.warmup_days": w})) for w in
+            (0, 3, 5, 10, 15, 20, 40)] == [0, 5, 5, 5, 10, 10, 10]
+    cold = static_estimate(tmr.replace({"horizon.warmup_days": 0}))
+    run = cold.memory_bytes - _BYTES_FIXED
+    assert static_estimate(tmr).memory_bytes == pytest.approx(
+        _BYTES_FIXED + run + _WARM_KEPT * run * 10 / 20)
+    five = static_estimate(tmr.replace({"horizon.days": 5}))  # the warm-up piece is larger
+    assert five.memory_bytes == pytest.approx(_BYTES_FIXED + run * 10 / 20 + _WARM_KEPT * run
+                                              * 5 / 20)
+
+
+def test_the_report_is_in_the_announced_time(small):
+    """A command that writes a report announces its time too; none without one."""
+    from analysis.experiment import REPORT_REP_DAY_S, REPORT_S, REPORT_STRESS_S, report_seconds
+
+    stressed = small.replace({"stress.enabled": True})
+    days = small.horizon.days
+    assert report_seconds("run", [small] * 3) == pytest.approx(
+        REPORT_S["run"] + REPORT_REP_DAY_S * 3 * days)
+    assert report_seconds("compare", [small, stressed]) == pytest.approx(
+        REPORT_S["compare"] + REPORT_STRESS_S + REPORT_REP_DAY_S * 2 * days)
+    assert report_seconds("sweep", [small]) == 0.0
+    said: list[str] = []
+    guard = SizeGuard(notify=said.append, notify_after_s=0.0, pilot_after_s=1e9)
+    without = guard.check([small], tasks=1, workers=1)
+    guard.report = "run"
+    with_report = guard.check([small], tasks=1, workers=1)
+    assert with_report > without  # the report over the cores' share this process gets
+    assert "report" not in said[0]
+    assert re.search(r" on 1 worker\(s\) and the report \(about \d+ s\)", said[1])
 
 
 def test_the_share_of_cores_reads_the_processes_running_now():

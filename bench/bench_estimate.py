@@ -1,0 +1,232 @@
+"""Size estimates against what one replication really takes, per shipped scenario.
+
+For every scenario (default: ``scenarios/**/*.toml``), two fresh child processes:
+
+- the estimate: the model imported and the scenario loaded (not timed), then the size guard
+  as ``ccsim run`` consults it (``refuse``, then ``estimates`` with ``run``'s tables), timed
+  in wall and CPU seconds: the goal is under 1 s of wall on a quiet machine;
+- the real run: the same imports and scenario, then the replication's own warm-up (if the
+  scenario has one) and replication 0 with ``run``'s tables written to a store, as the
+  serial executor runs them; its CPU seconds, and its peak resident memory
+  (``ru_maxrss``) less the process's peak before it (an idle interpreter with the model
+  imported and the scenario loaded).
+
+Printed per scenario: the estimate's wall and CPU; estimated against real CPU seconds of the
+replication and of its warm-up (estimated: ``SizeGuard.warm_seconds`` on one core) and
+memory, each ratio real/estimate; ``ok`` when every ratio is within 30% and the estimate
+took under 1 s. Timings on a loaded machine are noisy: the 1-minute load average is printed
+before and after; CPU seconds are compared, not wall.
+
+``--report``: the cost of ``ccsim run``'s and ``compare``'s reports (``write_experiment``,
+the report with its figures, matplotlib loaded inside) at a few sizes, against
+``analysis.experiment.report_seconds``.
+
+Usage::
+
+    .venv/bin/python -m bench.bench_estimate                       # every shipped scenario
+    .venv/bin/python -m bench.bench_estimate scenarios/base.toml scenarios/case/two-queues.toml
+    .venv/bin/python -m bench.bench_estimate --estimate-only       # the 1 s goal only
+    .venv/bin/python -m bench.bench_estimate --report              # the reports' cost
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_PRELUDE = """
+import json, resource, sys, tempfile, time
+from pathlib import Path
+import sim.model
+from analysis import experiment as ex
+from analysis.cli import RUN_TABLES
+from analysis.store import ReplicationStore
+from sim.scenario import load_scenario
+
+s = load_scenario(sys.argv[1])
+tables = RUN_TABLES + (("people_days",) if s.stress.enabled else ())
+if s.call_types:
+    from sim.measure.skills import SKILL_TABLES
+    tables += SKILL_TABLES
+"""
+
+ESTIMATE = _PRELUDE + """
+guard = ex.SizeGuard()
+c0, w0 = time.process_time(), time.perf_counter()
+guard.refuse([s])
+(est,) = guard.estimates([s], tables, tasks=1, parallel=1)
+cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+warm = ex.warmup_length(s) if s.warmup_days else 0
+warm_s = ex.SizeGuard.warm_seconds([s], [est], [(s, warm)], 1, cores=1.0) if warm else 0.0
+print(json.dumps({"estimate_wall_s": wall, "estimate_cpu_s": cpu, "measured": est.measured,
+                  "rep_s": est.seconds, "fixed_s": est.fixed_s, "warm_s": warm_s,
+                  "memory_mib": est.memory_bytes / 2**20, "warm_days": warm,
+                  "days": s.horizon.days}))
+"""
+
+REAL = _PRELUDE + """
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+base = peak()
+out = {}
+start = None
+if s.warmup_days:
+    c0 = time.process_time()
+    start = sim.model.warm_start(s, 1, 0)
+    out["warm_cpu_s"] = time.process_time() - c0
+c0 = time.process_time()
+o = ex.run_task(ex.Task(0, s, 1, 0, tables, start=start))
+with tempfile.TemporaryDirectory() as tmp:
+    ReplicationStore(Path(tmp)).save(s, 1, 0, o.kpis, o.provenance, o.tables)
+out["rep_cpu_s"] = time.process_time() - c0
+out["memory_mib"] = (peak() - base) / 2**20
+print(json.dumps(out))
+"""
+
+REPORT = """
+import json, sys, tempfile, time
+from pathlib import Path
+from analysis import experiment as ex
+from analysis.cli import RUN_TABLES
+from sim.scenario import load_scenario
+
+kind, days, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+ss = ex.unique_names([load_scenario(p).replace({"horizon.days": days,
+                                                "horizon.warmup_days": 0}, source="bench")
+                      for p in sys.argv[4:]])
+stress = ss[0].stress.enabled
+tables = (RUN_TABLES + (("people_days",) if stress else ())) if kind == "run" \\
+    else ex.DEFAULT_TABLES
+observe = ("strain_profile",) if kind == "run" and stress else ()
+exp = ex.run_experiment(ss, 1, reps, executor=ex.SerialExecutor(), tables=tables,
+                        observe=observe)
+with tempfile.TemporaryDirectory() as tmp:
+    out = Path(tmp)
+    c0 = time.process_time()
+    ex.write_experiment(out, exp, "bench", kind)
+    if kind == "run":
+        from analysis.run_report import write_run_report
+        write_run_report(exp, out, {"command": "bench"})
+    else:
+        from analysis.report import compare, write_report
+        from analysis.stats import COMPARE_CONFIDENCE
+        write_report(exp, compare(exp, COMPARE_CONFIDENCE), out, {"command": "bench"}, [])
+    cpu = time.process_time() - c0
+model = ex.report_seconds(kind, [s for s in ss for _ in range(reps)])
+print(json.dumps({"cpu_s": cpu, "model_s": model}))
+"""
+
+
+def child(code: str, *args: str) -> dict:
+    """Run ``code`` in a fresh interpreter with ``args``; its one line of JSON."""
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                          text=True, cwd=ROOT, check=False)
+    if done.returncode:
+        raise SystemExit(f"{args}: child failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _ratio(real: float | None, est: float | None) -> float | None:
+    return None if not real or not est else real / est
+
+
+def scenario_rows(paths: list[str], real: bool) -> list[dict]:
+    """Estimate and (with ``real``) the real run of each scenario, one dict each."""
+    rows = []
+    for p in paths:
+        row = {"scenario": p, **child(ESTIMATE, p)}
+        if real:
+            r = child(REAL, p)
+            row.update({"real_rep_s": r["rep_cpu_s"], "real_warm_s": r.get("warm_cpu_s"),
+                        "real_memory_mib": r["memory_mib"]})
+            row["rep_ratio"] = _ratio(row["real_rep_s"], row["rep_s"])
+            row["warm_ratio"] = _ratio(row["real_warm_s"], row["warm_s"])
+            row["memory_ratio"] = _ratio(row["real_memory_mib"], row["memory_mib"])
+        ratios = [row.get(k) for k in ("rep_ratio", "warm_ratio", "memory_ratio")]
+        row["ok"] = row["estimate_wall_s"] < 1.0 and all(
+            r is None or 1 / 1.3 <= r <= 1.3 for r in ratios)
+        rows.append(row)
+        print(_line(row), flush=True)
+    return rows
+
+
+def _f(x: float | None, spec: str) -> str:
+    return "-" if x is None else format(x, spec)
+
+
+HEADER = (f"{'scenario':42s} {'est wall':>8s} {'cpu':>5s} | {'rep est':>7s} {'real':>6s} "
+          f"{'ratio':>5s} | {'warm est':>8s} {'real':>6s} {'ratio':>5s} | {'MiB est':>7s} "
+          f"{'real':>6s} {'ratio':>5s} | goal")
+
+
+def _line(r: dict) -> str:
+    return (f"{r['scenario'][:42]:42s} {r['estimate_wall_s']:8.2f} {r['estimate_cpu_s']:5.2f} | "
+            f"{r['rep_s']:7.2f} {_f(r.get('real_rep_s'), '6.2f')} "
+            f"{_f(r.get('rep_ratio'), '5.2f')} | {_f(r['warm_s'] or None, '8.2f')} "
+            f"{_f(r.get('real_warm_s'), '6.2f')} {_f(r.get('warm_ratio'), '5.2f')} | "
+            f"{r['memory_mib']:7.0f} {_f(r.get('real_memory_mib'), '6.0f')} "
+            f"{_f(r.get('memory_ratio'), '5.2f')} | {'ok' if r['ok'] else 'MISSED'}")
+
+
+REPORT_CASES = [
+    ("run", 1, 1, ["scenarios/base.toml"]),
+    ("run", 5, 3, ["scenarios/base.toml"]),
+    ("run", 20, 5, ["scenarios/base.toml"]),
+    ("run", 2, 2, ["scenarios/case/case-base.toml"]),
+    ("compare", 5, 3, ["scenarios/base.toml", "scenarios/more-agents.toml"]),
+    ("compare", 20, 5, ["scenarios/base.toml", "scenarios/more-agents.toml"]),
+    ("compare", 2, 2, ["scenarios/case/telenor-2018-tmr.toml",
+                       "scenarios/case/agreement-2016.toml"]),
+]
+
+
+def report_rows() -> list[dict]:
+    """The reports' CPU seconds against the model, at a few sizes."""
+    rows = []
+    for kind, days, reps, paths in REPORT_CASES:
+        r = child(REPORT, kind, str(days), str(reps), *paths)
+        row = {"kind": kind, "days": days, "reps": reps, "scenarios": paths, **r,
+               "ratio": r["cpu_s"] / r["model_s"]}
+        rows.append(row)
+        print(f"{kind:8s} {len(paths)} scenario(s) x {reps} rep(s) x {days:2d} day(s): "
+              f"{r['cpu_s']:5.2f} CPU-s, model {r['model_s']:5.2f}, ratio {row['ratio']:.2f}",
+              flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the table (and one JSON object with ``--json``)."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("scenarios", nargs="*", help="scenario files (default: every shipped one)")
+    p.add_argument("--estimate-only", action="store_true", help="time the estimates only")
+    p.add_argument("--report", action="store_true", help="the reports' cost instead")
+    p.add_argument("--json", action="store_true", help="also print one JSON object")
+    args = p.parse_args(argv)
+    load0 = os.getloadavg()[0]
+    print(f"load average before: {load0:.2f} on {os.cpu_count()} cores")
+    if args.report:
+        rows = report_rows()
+    else:
+        paths = args.scenarios or sorted(str(q.relative_to(ROOT)) for q in
+                                         (ROOT / "scenarios").rglob("*.toml"))
+        print(HEADER)
+        rows = scenario_rows(paths, real=not args.estimate_only)
+        missed = [r["scenario"] for r in rows if not r["ok"]]
+        print(f"{len(rows) - len(missed)} of {len(rows)} within 30% and under 1 s"
+              + (f"; missed: {', '.join(missed)}" if missed else ""))
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    if args.json:
+        print(json.dumps({"load_before": load0, "load_after": os.getloadavg()[0],
+                          "rows": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
