@@ -86,6 +86,43 @@ def test_hostile_report_name_cannot_add_lines_to_the_scenario(tmp_path):
     assert got.description == "mine: demand and handle time imported from an ACD report (28 days)"
 
 
+@pytest.mark.parametrize(("field", "value", "code", "at"), [
+    ("description", "ok\x1b[2J\x1b]0;pwned\x07", "001B", 3),
+    ("rationale", "cheap \u202edecnalab", "202E", 7),
+    ("description", "nul\x00", "0000", 4),
+    ("description", "c1 \x9b31m", "009B", 4),
+])
+def test_a_received_scenarios_text_holds_no_control_characters(tmp_path, field, value, code, at):
+    """An escape sequence, a bidi override, NUL or a C1 control in free text: one error.
+
+    The error names the file, the field, the value (escaped) and what is allowed; a
+    description with tabs, new lines and any script's letters still loads.
+    """
+    data = small_dict()
+    data[field] = value
+    p = tmp_path / "received.toml"
+    p.write_text(tomli_w.dumps(data), encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(p)
+    assert str(info.value) == (
+        f"invalid scenario:\n  {p}: {field}: {value!r} holds the control character U+{code} at "
+        f"character {at}: plain text only (letters, digits, punctuation, spaces, tabs and new "
+        "lines; no terminal escapes, control or bidirectional-override characters)")
+    data[field] = "Tabs\tand\nlines, æøå, العربية, 中文 ✓"
+    p.write_text(tomli_w.dumps(data), encoding="utf-8")
+    assert getattr(load_scenario(p), field) == data[field]
+
+
+def test_a_holiday_label_holds_no_control_characters():
+    """A holiday's name (shown in reports) is plain text too."""
+    from sim.scenario import scenario_from_dict
+
+    with pytest.raises(ScenarioError, match=r"demand\.holidays\.0\.name: 'x\\x1b\[2J' holds "
+                       r"the control character U\+001B at character 2: plain text only"):
+        scenario_from_dict(small_dict(demand__holidays=[
+            {"day": 0, "factor": 0.5, "name": "x\x1b[2J"}]))
+
+
 def test_one_line_makes_outside_text_visible_and_single_line():
     """Newlines, escape sequences and bidi overrides become escapes; length is capped."""
     assert one_line("a\nb\x1b[31mc\u202ed\\e f") == "a\\nb\\x1b[31mc\\u202ed\\\\e f"

@@ -70,6 +70,29 @@ def check_name(value: str) -> str:
 
 SafeName = Annotated[str, AfterValidator(check_name)]
 
+#: characters a scenario's free text may not hold: C0 controls but tab, line feed and
+#: carriage return, DEL, C1 controls, and the bidirectional overrides and isolates. A
+#: received scenario's description is printed to terminals and pages: an escape sequence
+#: would act on the reader's terminal, an override would show text in another order than
+#: it is stored ("Trojan Source", CVE-2021-42574)
+_NOT_PLAIN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+                        "\u202a-\u202e\u2066-\u2069]")
+
+
+def check_text(value: str) -> str:
+    """Free text (a description, a label) that is plain: see :data:`_NOT_PLAIN`."""
+    bad = _NOT_PLAIN.search(value)
+    if bad:
+        shown = repr(value[:60]) + ("..." if len(value) > 60 else "")  # escapes shown
+        raise ValueError(
+            f"{shown} holds the control character U+{ord(bad.group()):04X} at character "
+            f"{bad.start() + 1}: plain text only (letters, digits, punctuation, spaces, tabs "
+            "and new lines; no terminal escapes, control or bidirectional-override characters)")
+    return value
+
+
+PlainText = Annotated[str, AfterValidator(check_text)]
+
 
 def _to_tuples(value: Any) -> Any:
     """TOML arrays arrive as lists; frozen models hold tuples."""

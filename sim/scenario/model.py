@@ -12,7 +12,15 @@ from pydantic import (
     model_validator,
 )
 
-from sim.scenario.base import DAY_S, NAME_MAX, SafeName, _field, _Model, format_clock
+from sim.scenario.base import (
+    DAY_S,
+    NAME_MAX,
+    PlainText,
+    SafeName,
+    _field,
+    _Model,
+    format_clock,
+)
 from sim.scenario.behaviour import Behaviour
 from sim.scenario.checking import _set_dotted, _validate
 from sim.scenario.labour import Labour
@@ -50,8 +58,9 @@ class Scenario(_Model):
         f"most {NAME_MAX} characters (it names output folders, so no `/`, `\\` or leading "
         "`.`).", source="-",
     )
-    description: str = _field(description="What this scenario is.", source="-", min_length=1)
-    rationale: str = _field(description="Why it exists / where its numbers come from.",
+    description: PlainText = _field(description="What this scenario is.", source="-",
+                                    min_length=1)
+    rationale: PlainText = _field(description="Why it exists / where its numbers come from.",
                             source="-", min_length=1)
     horizon: Horizon = _field(description="Run length and intervals.", source="-")
     demand: Demand = _field(description="Call arrivals.", source="-")

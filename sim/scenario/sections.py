@@ -13,7 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.scenario.base import DAY_S, Clock, _field, _Model, format_clock
+from sim.scenario.base import DAY_S, Clock, PlainText, _field, _Model, format_clock
 from sim.scenario.vocab import SLDefinition
 
 #: working days of warm-up that ``horizon.warmup_days = "auto"`` means with stress on:
@@ -171,7 +171,7 @@ class Holiday(_Model):
         "ordinary day of its weekday (0: no calls; the shifts still log in, so give the "
         "staffing a what-if of its own).", source="scenario choice", unit="factor",
     )
-    name: str = _field("", max_length=80, description="A label (e.g. Constitution Day).",
+    name: PlainText = _field("", max_length=80, description="A label (e.g. Constitution Day).",
                        source="scenario choice")
 
     @model_validator(mode="after")
