@@ -49,6 +49,17 @@ from analysis.store import (
 )
 from analysis.verify_report import ReportCheck, check_reports
 
+#: what a line printed to a terminal may not hold as such: C0 and C1 controls (an escape
+#: sequence would act on the reader's terminal) and bidirectional overrides and isolates
+#: (text shown in another order than stored); a received folder names its files
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(line: str) -> str:
+    """``line`` with every control or bidirectional character written as its escape."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"),
+                            line)
+
 #: replications re-simulated by default (each costs one replication's run time)
 DEFAULT_SAMPLE = 2
 #: a stored table's name: what ccsim writes (letters, digits, underscores)
@@ -120,7 +131,8 @@ class Verification:
                    "NOT VERIFIED: a report could not be checked"}[self.status]
         if self.status == OK and self.reports.pdf_not_checked:
             verdict += " (but for the PDF's picture and layout, not checked)"
-        return "\n".join([*lines, f"{summary}: {verdict}"])
+        # names of a received folder's files are shown, never obeyed by the terminal
+        return "\n".join(shown(line) for line in [*lines, f"{summary}: {verdict}"])
 
     def as_json(self) -> dict[str, Any]:
         """The ``ccsim verify --json`` object."""

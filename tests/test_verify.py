@@ -294,3 +294,18 @@ def test_a_forged_report_is_named_cell_by_cell(capsys, folder):
         f"{folder}: 4 stored replication(s): 0 simulated again and identical (a sample of 0, "
         "seed 0), 4 consistent with their own tables (not simulated again), 0 unverifiable "
         "(other model code), 0 failed: FAILED: do not use this folder's results"]
+
+
+def test_a_received_file_name_cannot_drive_the_terminal(capsys, folder):
+    """A stored name holding an escape sequence and a bidi override is shown escaped: exit 1.
+
+    The received folder names its files; verify prints them, so an ESC there would act on
+    the reader's terminal (clear it, retitle it) and U+202E would show the line reversed.
+    """
+    evil = folder / "replications" / "x\x1b]0;verified\x07\x1b[2J\u202eevil"
+    evil.write_text("")
+    status, out = verify(capsys, str(folder), "--sample", "0")
+    assert status == 1 and "\x1b" not in out and "\u202e" not in out and "\x07" not in out
+    assert out.splitlines()[0] == (
+        f"FAILED: {folder}/replications/x\\x1b]0;verified\\x07\\x1b[2J\\u202eevil: not a "
+        "folder (a link is not followed)")
