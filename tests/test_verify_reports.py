@@ -32,6 +32,8 @@ SUMMARY = ("{folder}: {n} stored replication(s): 0 simulated again and identical
 CHECKED = ("{folder}/{page}: every sentence, table cell and figure is what the verified "
            "replications give")
 PROVENANCE = "; not compared: the provenance's wall time and time written"
+HOSTILE_DESCRIPTION = 'Strict <script>alert("d")</script>'
+HOSTILE_RATIONALE = "<img src=x onerror=alert(1)> & </li></ul><h1>forged</h1>"
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +69,9 @@ def negotiate_folder(tmp_path_factory) -> Path:
                                "warmup_days": 0},
                       measurement={"level": "individual"})
     del base["name"]
-    base["description"] = "Strict"
+    # a received scenario's text is shown as text: HTML in it is never markup (the pages)
+    base["description"] = HOSTILE_DESCRIPTION
+    base["rationale"] = HOSTILE_RATIONALE
     (root / "strict.toml").write_text(tomli_w.dumps(base))
     (root / "team.toml").write_text(tomli_w.dumps({
         "extends": "strict.toml", "description": "Team level", "rationale": "tests",
@@ -188,6 +192,11 @@ def test_an_untouched_negotiate_folder_is_verified_but_for_its_pdfs_picture(
     from analysis.verify_report import page_text
 
     folder = Path(shutil.copytree(negotiate_folder, tmp_path / "received"))
+    for name in ("negotiate.html", "report.html"):  # the base's text: shown, never markup
+        page = (folder / name).read_text()
+        assert html.escape(HOSTILE_DESCRIPTION) in page and html.escape(HOSTILE_RATIONALE) \
+            in page, name
+        assert "<script" not in page and "<img src=x" not in page and "<h1>forged" not in page
     text = page_text((folder / "negotiate.html").read_text())
     assert len(text) > 2000 and text.startswith("Whattheproposalsdo")
     (folder / "negotiate.pdf").write_bytes(text_pdf(text))
