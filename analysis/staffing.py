@@ -239,6 +239,11 @@ class Matched:
     own head count (mean over the same replications): the price of equal service."""
 
 
+#: KPIs whose direction in head count is known, so the search need not simulate a probe
+#: head count (20% more agents) to learn it: the service level rises with agents
+RISES_WITH_AGENTS: dict[str, bool] = {"service_level": True}
+
+
 def match_head_counts(exp: Experiment, kpi: str, seed: int, *,
                       executor: Executor | None = None, store: ReplicationStore | None = None,
                       progress: Callable[[int], None] | None = None,
@@ -261,7 +266,8 @@ def match_head_counts(exp: Experiment, kpi: str, seed: int, *,
     extra_paid: dict[str, float] = {}
     for s in scenarios[1:]:
         res = search_head_count(s, kpi, goal, seed, reps, store=store, executor=executor,
-                                progress=progress, max_agents=max_agents)
+                                increasing=RISES_WITH_AGENTS.get(kpi), progress=progress,
+                                max_agents=max_agents)
         for e in res.experiments.values():
             merged.ran, merged.resumed = merged.ran + e.ran, merged.resumed + e.resumed
             merged.wall_s += e.wall_s
