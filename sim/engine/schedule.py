@@ -182,15 +182,33 @@ def agent_days(scenario: Scenario, plan: Plan, streams: Streams) -> list[list[Ag
     lo, hi = beh.login_delay_min_s, beh.login_delay_max_s
     rate = beh.unplanned_breaks_per_hour / 3600.0
     paid = scenario.measurement.adherence.paid_login_minutes * 60.0
+    # every generator's seed hashed at once per kind of draw (Streams.states: the numbers
+    # of streams.rng("agents", shift key, j, day, kind, ...), a SeedSequence each costing
+    # tens of microseconds), agent-major as the loops below take them
+    skeys = [stable_key(shift) for _, shift, _ in ros]
+    ak = np.repeat(np.arange(len(ros)), days)
+    grid = [np.asarray(skeys, dtype=np.int64)[ak], np.asarray([j for *_, j in ros])[ak],
+            np.tile(np.arange(days), len(ros))]
+    none: list[None] = [None] * len(ak)
+    login_at = (streams.states("agents", [*grid, _LOGIN]) or none) if hi > 0 else none
+    needs_at = (streams.states("agents", [*grid, _NEEDS]) or none) if rate > 0 else none
+    back = [r for r in range(len(plan)) if (rt := beh.returns.get(kinds[r])) is not None
+            and (rt.late_probability > 0 or rt.early_probability > 0)]
+    rows = plan.agent[back] * days + plan.day[back] if back else np.zeros(0, dtype=np.int64)
+    returns_at = dict(zip(back, streams.states("agents", [
+        grid[0][rows], grid[1][rows], grid[2][rows], _RETURNS,
+        np.asarray([stable_key(names[r]) for r in back], dtype=np.int64)]) or
+        [None] * len(back), strict=True)) if back else {}
     out = []
-    for k, (_, shift, j) in enumerate(ros):
-        skey = stable_key(shift)
+    for k, (*_, j) in enumerate(ros):
+        skey = skeys[k]
         mine = []
         for d in range(days):
             ss, se = float(plan.shift_start[k, d]), float(plan.shift_end[k, d])
             delay = 0.0
             if hi > 0:
-                delay = float(streams.rng("agents", skey, j, d, _LOGIN).uniform(lo, hi))
+                delay = float(streams.at("agents", login_at[k * days + d], skey, j, d,
+                                         _LOGIN).uniform(lo, hi))
             login = ss + delay
             if paid > 0:  # paid pre-shift log-in: the system's delay runs from ss - paid
                 login = max(ss - paid + delay, d * DAY_S)
@@ -199,7 +217,8 @@ def agent_days(scenario: Scenario, plan: Plan, streams: Streams) -> list[list[Ag
                 adj = 0.0
                 rt = beh.returns.get(kinds[r])
                 if rt is not None and (rt.late_probability > 0 or rt.early_probability > 0):
-                    rng = streams.rng("agents", skey, j, d, _RETURNS, stable_key(names[r]))
+                    rng = streams.at("agents", returns_at[r], skey, j, d, _RETURNS,
+                                     stable_key(names[r]))
                     u = rng.uniform()
                     if u < rt.late_probability:
                         adj = float(sample_duration(rng, rt.late, 1)[0])
@@ -209,7 +228,7 @@ def agent_days(scenario: Scenario, plan: Plan, streams: Streams) -> list[list[Ag
                              bool(plan.keep_length[r]), adj))
             needs: list[tuple[float, float]] = []
             if rate > 0:
-                rng = streams.rng("agents", skey, j, d, _NEEDS)
+                rng = streams.at("agents", needs_at[k * days + d], skey, j, d, _NEEDS)
                 t0 = login
                 n = rng.poisson(rate * (se - t0))
                 times = np.sort(rng.uniform(t0, se, n))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import struct
 import zlib
+from collections.abc import Sequence
 from itertools import accumulate
 
 import numpy as np
@@ -120,10 +121,43 @@ class Streams:
             states = blocks[block] = _pcg_states(
                 [self.seed, self.replication, STREAMS.index(name), *head], lo, 1 << bits
             ).T.tobytes()
-        s_hi, s_lo, i_hi, i_lo = _words(states, (last & ((1 << bits) - 1)) << 5)
-        inc = ((i_hi << 64 | i_lo) << 1 | 1) & _M128
-        # pcg_setseq_128_srandom_r: from state 0, a step, add the seed, a step
-        return ((inc + (s_hi << 64 | s_lo)) * _PCG_MULT + inc) & _M128, inc
+        return _state(*_words(states, (last & ((1 << bits) - 1)) << 5))
+
+    def states(self, name: str, keys: Sequence[np.ndarray | int]
+               ) -> list[tuple[int, int]] | None:
+        """PCG64's (state, inc) of ``rng(name, *key)`` for many keys at once, or None.
+
+        ``keys``: the key's columns (arrays of one length, or ints the same for every key),
+        hashed together in numpy; :meth:`at` sets a generator to one of them. None when a
+        key is outside [0, 2**32) (:meth:`rng` then).
+        """
+        arrays = [np.asarray(k, dtype=np.int64) for k in keys]
+        n = max((a.size for a in arrays if a.ndim), default=1)
+        if any(a.size and (a.min() < 0 or a.max() >> 32) for a in arrays):
+            return None
+        cols = [np.broadcast_to(a, (n,)).astype(np.uint32) for a in arrays]
+        words = _hash_columns([self.seed, self.replication, STREAMS.index(name)], cols, n)
+        raw = words.T.tobytes()
+        return [_state(*_words(raw, i << 5)) for i in range(n)]
+
+    def at(self, name: str, seeded: tuple[int, int] | None, *key: int) -> np.random.Generator:
+        """A generator in state ``seeded`` (from :meth:`states`; None: ``rng(name, *key)``).
+
+        Shared with :meth:`fast` for ``name``: draw from it at once, never keep it.
+        """
+        if seeded is None:
+            return self.rng(name, *key)
+        seat = self._seats.get(name)
+        if seat is None:
+            seat = self._seats[name] = _Seat()
+        return seat.set(*seeded)
+
+
+def _state(s_hi: int, s_lo: int, i_hi: int, i_lo: int) -> tuple[int, int]:
+    """PCG64's (state, inc) after seeding with the four seed words."""
+    inc = ((i_hi << 64 | i_lo) << 1 | 1) & _M128
+    # pcg_setseq_128_srandom_r: from state 0, a step, add the seed, a step
+    return ((inc + (s_hi << 64 | s_lo)) * _PCG_MULT + inc) & _M128, inc
 
 
 class _Seat:
@@ -199,11 +233,21 @@ def _pcg_states(words: list[int], lo: int, n: int) -> np.ndarray:
     Those of ``SeedSequence(entropy=words[:2], spawn_key=(*words[2:], k))`` (every word
     below 2**32), hashed as numpy does: a (4, n) uint64 array.
     """
+    return _hash_columns(words[:3], [np.full(n, w, dtype=np.uint32) for w in words[3:]]
+                         + [np.arange(lo, lo + n, dtype=np.uint64).astype(np.uint32)], n)
+
+
+def _hash_columns(words: list[int], keys: list[np.ndarray], n: int) -> np.ndarray:
+    """PCG64's seed words (a (4, n) uint64 array) for ``n`` spawn keys.
+
+    ``words``: seed, replication and stream index; ``keys``: the spawn key's further
+    columns (uint32 arrays of length ``n``); hashed as :func:`_pcg_states` says.
+    """
     if len(words) < 2 or any(w >> 32 for w in words[:2]):
         raise ValueError("seed and replication must be below 2**32")
     # the entropy pool: seed and replication padded to the pool size, then the spawn key
     cols = [np.full(n, w, dtype=np.uint32) for w in [*words[:2], 0, 0, *words[2:]]]
-    cols.append(np.arange(lo, lo + n, dtype=np.uint64).astype(np.uint32))
+    cols += keys
     consts = list(accumulate(range(4 * len(cols)), lambda h, _: h * _MULT_A & _M32,
                              initial=_INIT_A))
     ci = iter(consts)
