@@ -32,8 +32,15 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_regime.py
 	$(BIN)/python bench/bench_user.py
 
-# JupyterLab on the notebooks (installed by the dev extra); Ctrl-C twice stops it
-notebooks: $(STAMP)
+# JupyterLab on the notebooks (the notebooks extra, installed on first use: `make test`
+# does not need it); Ctrl-C twice stops it
+NB_STAMP := $(VENV)/.notebooks-installed
+
+$(NB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
+	touch $(NB_STAMP)
+
+notebooks: $(NB_STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 clean:
