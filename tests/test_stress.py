@@ -200,8 +200,10 @@ def test_features_off_or_without_effect_leave_the_queue_alone(name):
 
 def test_feedback_changes_work_but_not_the_callers():
     """With feedback, strained agents' calls take longer; the callers' draws are the same."""
+    # cold (no warm-up): the mechanism acts from the first strained call, and each run would
+    # otherwise warm up 20 days of its own (feedback changes the regime's digest)
     s = load_scenario(SCENARIOS / "policy" / "individual-strict.toml").replace(
-        {"horizon.days": 2, "stress.enabled": True})
+        {"horizon.days": 2, "stress.enabled": True, "horizon.warmup_days": 0})
     off = simulate(s, seed=5).calls
     on = simulate(s.replace({"stress.feedback": True}), seed=5).calls
     first = off["repeat_of"] < 0
