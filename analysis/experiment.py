@@ -56,6 +56,12 @@ DEFAULT_TABLES = ("intervals", "daily")
 # --------------------------------------------------------------------------- tasks
 
 
+#: columns of the calls table written only with ``--individual``: the agent, and the clock
+#: times of arrival and answer (the day, interval, wait, talk and wrap-up stay: every call
+#: KPI is computed from them; docs/policy.md, Privacy)
+CALLS_PRIVATE = ("agent", "arrival_s", "answered_s")
+
+
 @dataclass(frozen=True)
 class Task:
     """One replication of one scenario."""
@@ -116,7 +122,9 @@ def run_task(task: Task) -> RepOutput:
             continue
         df = getattr(r, name)
         if name == "calls" and not task.individual:  # aggregate output: no agent identity
-            df = df.drop(columns="agent")
+            # nor the clock times: an agent answers the next waiting call at the very time
+            # the last one's wrap-up ended, so exact times chain calls into agents' days
+            df = df.drop(columns=list(CALLS_PRIVATE))
         if name == "team_days":  # the floor, whatever the scenario says (--individual aside)
             df = published_team_days(r, task.scenario, task.individual)
         tables[name] = df
@@ -799,21 +807,26 @@ class SizeGuard:
 WARM_DAY_SHARE = 0.83
 """What a warm-up day costs against a measured day (:attr:`SizeGuard.warm_day_share`)."""
 
-#: CPU seconds a command's report costs over its replications: loading matplotlib, drawing
-#: the figures, writing the page; measured on 2026-12-07 (``bench/bench_estimate.py
-#: --report``); the strain and stress figures of a run with stress on; and per replication
-#: and day, the tables read into the figures
-REPORT_S = {"run": 1.4, "compare": 1.3}
-REPORT_STRESS_S = 0.3
-REPORT_REP_DAY_S = 0.01
+#: CPU seconds a command's report costs after its replications, measured on 2026-12-07
+#: (``python -m bench.bench_estimate --report``, under a load of 16 on 2 cores): ``run``'s
+#: report.html with its figures, matplotlib loaded (1.47 CPU-s for base, 1 replication of
+#: 1 day; 2.06 for 5 of 20 days; 1.87 for the case's strain and stress figures, 2 of 2
+#: days); ``compare``'s, matplotlib loaded before the replications (0.45 CPU-s of its
+#: 1.4-1.6, which did not grow from 30 to 200 replication-days)
+REPORT_S = {"run": 1.45, "compare": 1.05}
+REPORT_STRESS_S = {"run": 0.4, "compare": 0.0}
+"""What the strain and stress figures of a report with stress on add."""
+REPORT_REP_DAY_S = {"run": 0.006, "compare": 0.0}
+"""What each replication-day adds (the tables read into the figures)."""
 
 
 def report_seconds(kind: str, scenarios: Sequence[Scenario]) -> float:
     """CPU seconds of ``kind``'s report over one replication of each of ``scenarios``."""
     if kind not in REPORT_S:
         return 0.0
-    stress = REPORT_STRESS_S if any(s.stress.enabled for s in scenarios) else 0.0
-    return REPORT_S[kind] + stress + REPORT_REP_DAY_S * sum(s.horizon.days for s in scenarios)
+    stress = REPORT_STRESS_S[kind] if any(s.stress.enabled for s in scenarios) else 0.0
+    return (REPORT_S[kind] + stress
+            + REPORT_REP_DAY_S[kind] * sum(s.horizon.days for s in scenarios))
 
 
 guard = SizeGuard()

@@ -458,3 +458,71 @@ def test_written_agent_spread_is_no_agents_value(tmp_path):
     # what --individual writes (the same run's tables under the scenario's own floor, 1)
     ind = skill_tables(r, s, publish_floor(1, individual=True))["agent_spread"]
     assert ind.set_index("measure").loc["occupancy", "p50"] == pytest.approx(occ[5], rel=1e-12)
+
+
+# --------------------------------------------------------------------------- calls' clock times
+
+
+def call_links(answered: pd.DataFrame) -> dict[int, int]:
+    """The chain attack's links: answered call (row) -> the call that follows it.
+
+    A waiting call is answered at the very time an agent's last call's wrap-up ended, so a
+    call whose answer time equals exactly one call's end follows it at the same agent;
+    chains of such links are an agent's calls in order. No clock times: no links.
+    """
+    if "answered_s" in answered:
+        at = answered["answered_s"].to_numpy()
+    elif "arrival_s" in answered:
+        at = (answered["arrival_s"] + answered["wait_s"]).to_numpy()
+    else:
+        return {}
+    ends: dict[float, list[int]] = {}
+    for i, e in enumerate(at + answered["talk_s"].to_numpy() + answered["acw_s"].to_numpy()):
+        ends.setdefault(float(e), []).append(i)
+    follows = {}
+    for j, a in enumerate(at):
+        before = ends.get(float(a), [])
+        if len(before) == 1:
+            follows[before[0]] = j
+    return follows
+
+
+def chained_calls(calls: pd.DataFrame) -> np.ndarray:
+    """The lengths of the chains :func:`call_links` makes of a table's answered calls."""
+    answered = calls[calls["outcome"] == "answered"].reset_index(drop=True)
+    follows = call_links(answered)
+    lengths = []
+    for first in set(range(len(answered))) - set(follows.values()):
+        n, i = 1, first
+        while i in follows:
+            n, i = n + 1, follows[i]
+        lengths.append(n)
+    return np.array(lengths)
+
+
+def test_written_calls_cannot_be_chained_into_agents_days():
+    """An understaffed centre's calls: their clock times chain them into agents' days.
+
+    Run as ``ccsim run`` runs it (10 agents, service level about 30%): in the run's own
+    table most answered calls fall into chains of 5 or more calls of one agent (the agent
+    column confirms each link); the table written without ``--individual`` has no clock
+    times, so nothing links, and every call KPI is still re-derived from it.
+    """
+    from analysis.experiment import Task, run_task
+    from analysis.store import kpi_mismatches
+
+    s = scenario_from_dict(small_dict(demand={"calls_per_day": 300, "profile": [1, 2, 2, 1]}))
+    r = simulate(s, seed=1)
+    lengths = chained_calls(r.calls)
+    answered = r.calls[r.calls["outcome"] == "answered"].reset_index(drop=True)
+    agent = answered["agent"].to_numpy()
+    assert all(agent[i] == agent[j] for i, j in call_links(answered).items())
+    assert lengths.sum() == (r.calls["outcome"] == "answered").sum()
+    assert lengths.max() >= 10 and lengths[lengths >= 5].sum() > 0.5 * lengths.sum(), lengths
+    out = run_task(Task(0, s, 1, 0, ("calls", "daily", "intervals")))
+    written = out.tables["calls"]
+    assert not {"agent", "arrival_s", "answered_s"} & set(written.columns)
+    assert (chained_calls(written) == 1).all()
+    assert kpi_mismatches(s, out.tables, out.kpis) == []
+    shown = run_task(Task(0, s, 1, 0, ("calls",), individual=True)).tables["calls"]
+    assert {"agent", "arrival_s", "answered_s"} <= set(shown.columns)

@@ -85,7 +85,7 @@ def logs():
     """Calls and status logs of replication 0 of a system Little's law is checked on."""
     def run(scenario):
         exp = run_experiment([scenario], SEED, [0], executor=make_executor("serial"),
-                             tables=("calls", "statuses"))
+                             tables=("calls", "statuses"), individual=True)  # clock times
         return exp.outputs[0, 0].tables
 
     return PerCase(run)
