@@ -762,7 +762,9 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
         return plan_by_skill(scenario, share, threshold_s, interval_share=interval_share,
                              seed=seed, reps=reps, max_rounds=max_rounds,
                              time_limit=time_limit, gap=gap, max_agents=max_agents,
-                             progress=progress, say=say)
+                             progress=progress, say=say, tools={
+                                 "build_problem": build_problem, "to_scenario": to_scenario,
+                                 "roster_table": roster_table, "scenario_toml": scenario_toml})
     kw = dict(interval_share=interval_share, confidence=confidence, seed=seed, reps=reps,
               max_rounds=max_rounds, executor=executor, store=store, time_limit=time_limit,
               gap=gap, max_agents=max_agents, progress=progress, say=say,

@@ -139,15 +139,15 @@ def group_requirements(scenario: Scenario) -> dict[str, np.ndarray]:
 
 
 def roster_scenario(scenario: Scenario, plans: dict[str, tuple[Plan, Problem]],
-                    name: str, note: str = "") -> Scenario:
+                    name: str, to_scenario: Callable[..., Scenario], note: str = ""
+                    ) -> Scenario:
     """``scenario`` with each group's planned shifts, activities and days off (validated).
 
-    Each group's plan is written as :func:`analysis.plan.to_scenario` writes one, its
-    shifts prefixed by the group's name; a group planned with no agents is left out (its
-    types are answered by the others, or the scenario says no one answers them).
+    Each group's plan is written as ``to_scenario`` (:func:`analysis.plan.to_scenario`)
+    writes one, its shifts prefixed by the group's name; a group planned with no agents is
+    left out (its types are answered by the others, or the scenario says no one answers
+    them).
     """
-    from analysis.plan import to_scenario
-
     shifts: dict[str, Any] = {}
     acts: dict[str, Any] = {}
     off: dict[str, Any] = {}
@@ -249,6 +249,8 @@ class SkillPlan:
     first_required: dict[str, np.ndarray] = field(default_factory=dict)
     carriers: dict[str, str] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
+    tools: dict[str, Callable[..., Any]] = field(default_factory=dict, repr=False)
+    """:mod:`analysis.plan`'s functions this plan is built and written with."""
 
     @property
     def meets(self) -> bool:
@@ -303,8 +305,9 @@ class SkillPlan:
 
     def write(self, out: Path) -> list[str]:
         """Scenario file, roster CSV, per-group intervals, report and JSON in ``out``."""
-        from analysis.plan import roster_table, scenario_toml
         from analysis.store import atomic_write, write_csv, write_json
+
+        roster_table, scenario_toml = self.tools["roster_table"], self.tools["scenario_toml"]
 
         out.mkdir(parents=True, exist_ok=True)
         names = []
@@ -342,15 +345,16 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
                   max_rounds: int = 8, time_limit: float = 300.0, gap: float = 0.005,
                   max_agents: int | None = None,
                   progress: Callable[[int], None] | None = None,
-                  say: Callable[[str], None] | None = None, **_: Any) -> SkillPlan:
+                  say: Callable[[str], None] | None = None,
+                  tools: dict[str, Callable[..., Any]]) -> SkillPlan:
     """Plan every agent group's shifts and verify per type (see the module docstring).
 
     ``share`` and ``threshold_s`` are the default target (``service_level``) of the types
-    that set none. Options ``ccsim plan`` passes that apply to one queue only (the
-    two-step plan, the rules' prices, confidence, executor) are ignored.
+    that set none. ``tools``: :mod:`analysis.plan`'s ``build_problem``, ``to_scenario``,
+    ``roster_table`` and ``scenario_toml`` (:func:`analysis.plan.plan` passes them: that
+    module calls this one, so this one does not import it).
     """
-    from analysis.plan import build_problem
-
+    build_problem = tools["build_problem"]
     if not scenario.call_types:
         raise ValueError("planning by skill needs [call_types] and [agent_groups]")
     scenario = scenario.replace({"service_level.target": share,
@@ -360,7 +364,7 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
     req = group_requirements(scenario)
     answer = SkillPlan(scenario, None, share, threshold_s, interval_share, reps, seed,
                        required=req, first_required={g: r.copy() for g, r in req.items()},
-                       carriers=carriers)
+                       carriers=carriers, tools=tools)
     for k in range(max_rounds):
         t0 = time.perf_counter()
         answer.required = {g: r.copy() for g, r in req.items()}  # what this round solves
@@ -375,7 +379,7 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
             except PlanError as exc:
                 raise PlanError(f"agent group {g!r}: {exc}") from None
         planned = roster_scenario(scenario, plans, f"{scenario.name}-plan-r{k}",
-                                  f" (round {k})")
+                                  tools["to_scenario"], f" (round {k})")
         means, overall = type_interval_levels(planned, seed, reps, progress)
         below, raised, meets = {}, {g: 0 for g in req}, True
         for n, m in means.items():

@@ -103,7 +103,13 @@ def skills_figure(exp: Any) -> bytes | None:
     90th percentile across agents as a bar, the median as a dot, the mean as a cross (means
     over replications; aggregates only, as the tables). None without call types.
     """
-    from analysis.report import plt, png_bytes
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")  # as analysis.report (which imports this module) does
+    import matplotlib.pyplot as plt
+
     from analysis.stats import t_interval
 
     names = [s.name for s in exp.scenarios if s.call_types]
@@ -160,7 +166,10 @@ def skills_figure(exp: Any) -> bytes | None:
     axes[0][-1].annotate("bar: 10th-90th percentile, dot: median, x: mean",
                          (0.5, -0.3), xycoords="axes fraction", ha="center", fontsize=7)
     fig.tight_layout()
-    return png_bytes(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return buf.getvalue()
 
 
 def skills_figure_html(exp: Any, out: Any) -> str:
