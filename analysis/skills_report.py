@@ -90,8 +90,8 @@ def scenario_skills_text(exp: Any, name: str) -> str:
 
 
 #: the measures :func:`skills_figure` draws across agents, with their axis labels
-SPREAD_LABELS = {"occupancy": "occupancy (%)", "stress": "measured stress (0-4)",
-                 "strain_mean": "acute strain"}
+SPREAD_LABELS = {"occupancy": "occupancy (%)", "stress": "measured stress (stress points)",
+                 "strain_mean": "acute strain, mean of the day"}
 
 
 def skills_figure(exp: Any) -> bytes | None:
