@@ -133,8 +133,7 @@ def test_the_pilots_are_a_whole_day_and_a_small_one_and_run_once(small):
     The time pilot is one whole day of the case (a day cut to 2,000 calls ran 1.6 times
     faster per call than base's whole day), the fixed-cost one ``MIN_PILOT_AGENTS`` agents
     with the calls that keep their load; together at most 1.1 of one of its days in the static
-    model's time. A second estimate (``refuse`` then ``check``, ``--until``'s steps) runs
-    none.
+    model's time. A second estimate (``--until``'s range, then its runs) runs none.
     """
     from analysis import experiment
     from analysis.experiment import MIN_PILOT_AGENTS, estimate, pilots
@@ -156,6 +155,9 @@ def test_the_pilots_are_a_whole_day_and_a_small_one_and_run_once(small):
     ran = set(experiment._PILOTS) - before
     assert ran == {(p.digest(), experiment.DEFAULT_TABLES) for p in pilots(three)}
     assert estimate(three) == first and set(experiment._PILOTS) - before == ran
+    # other tables (negotiate's range, then its runs): the same pilots, none run again
+    assert estimate(three, ("calls", "daily")) == first
+    assert set(experiment._PILOTS) - before == ran
 
 
 def test_refusing_runs_no_pilot_and_names_the_size():
