@@ -58,14 +58,6 @@ class Monitoring:
             return np.zeros(n_calls, dtype=bool)
         return np.frombuffer(self._record_flags(n_calls, n_first), dtype=bool)[:n_calls].copy()
 
-    def _recorded_at(self, idx: np.ndarray, n_calls: int, n_first: int) -> np.ndarray:
-        """:meth:`recorded` of the calls ``idx`` only (the draws up to ``n_calls`` made)."""
-        mon = self.config
-        if mon.recording == "none" or mon.recorded_share == 0:
-            return np.zeros(len(idx), dtype=bool)
-        flags = self._record_flags(n_calls, n_first)
-        return np.array([flags[i] for i in idx.tolist()], dtype=bool)
-
     def _record_flags(self, n_calls: int, n_first: int) -> bytearray:
         """Recorded? per call (1/0), drawn up to ``n_calls``.
 
@@ -87,34 +79,39 @@ class Monitoring:
         mon, sup = self.config, self.supervisor
         act, punitive = sup.log.act, sup.punitive
         at_all, by_all = centre.answered_at, centre.answered_by
-        lo = day * DAY_S
-        # the calls answered since the last review (each answered once), today's of them
+        lo, hi = day * DAY_S, (day + 1) * DAY_S
+        # the calls answered since the last review (each answered once), today's of them,
+        # each agent's in call order (agents in order): lists, not an array filtered per agent
         new, centre.answered = centre.answered, []
-        today = np.array(sorted([i for i in new if lo <= at_all[i] < lo + DAY_S]), dtype=np.intp)
-        by = np.array([by_all[i] for i in today.tolist()], dtype=np.int64)
-        rec_today = self._recorded_at(today, len(at_all), centre.n_first)
-        rec = np.zeros(len(at_all), dtype=bool)
-        rec[today] = rec_today
+        mine_of: dict[int, list[int]] = {}
+        for i in sorted([i for i in new if lo <= at_all[i] < hi]):
+            mine_of.setdefault(by_all[i], []).append(i)
+        # recorded? per call (the draws up to the calls so far made, as ever once a review)
+        flags = (self._record_flags(len(at_all), centre.n_first)
+                 if mon.recording != "none" and mon.recorded_share != 0 else None)
         # the calls repeated since the last review
         for j in range(max(self._rep_pos, centre.n_first), len(at_all)):
             if j in centre.repeat_of:
                 self._repeated.add(centre.repeat_of[j])
         self._rep_pos = len(at_all)
         released, repeated = centre.released, self._repeated
-        for agent in np.unique(by):
-            agent = int(agent)
-            mine = today[by == agent]
+        sd, clip = mon.evaluator_noise_sd, _clip01
+        for agent in sorted(mine_of):
+            mine = mine_of[agent]
             rng = self.streams.fast("supervisor", 1, agent, day)
             n_eval, n_listen = rng.poisson(self.eval_rate), rng.poisson(self.listen_rate)
-            pool = mine[rec[mine]] if mon.recording != "none" else mine[:0]
-            chosen = [(int(i), "recorded") for i in rng.permutation(pool)[:n_eval]]
+            pool = [i for i in mine if flags[i]] if flags is not None else []
+            # permutations of arrays of the same lengths: the same draws as ever
+            chosen = [(int(i), "recorded")
+                      for i in rng.permutation(np.array(pool, dtype=np.intp))[:n_eval]]
             heard = n_listen + (n_eval - len(chosen) if mon.recording == "none" else 0)
-            rest = np.setdiff1d(mine, [i for i, _ in chosen])
+            taken = {i for i, _ in chosen}
+            rest = np.array([i for i in mine if i not in taken], dtype=np.intp)
             chosen += [(int(i), "listen_in") for i in rng.permutation(rest)[:heard]]
             for i, kind in chosen:
                 quality = (mon.score_unresolved if i in repeated or i in released
                            else mon.score_resolved)
-                score = float(np.clip(quality + rng.normal(0, mon.evaluator_noise_sd), 0, 1))
+                score = clip(quality + rng.normal(0, sd))
                 self.evals.append((i, agent, day, kind, score))
                 act(agent, day, now, "supervisor", "evaluation", kind, f"score {score:.2f}")
                 live_talk = kind == "listen_in" and not punitive
@@ -129,6 +126,11 @@ class Monitoring:
                 elif self.feedback_s > 0:
                     act(agent, day, now, "supervisor", "feedback", kind, f"score {score:.2f}")
                     pol.give_later(Status.NOT_READY_TRAINING, self.feedback_s, "feedback")
+
+
+def _clip01(x: float) -> float:
+    """``float(np.clip(x, 0, 1))`` for a float, without numpy's call (once per score)."""
+    return x if 0.0 <= x <= 1.0 else (0.0 if x < 0.0 else 1.0)
 
 
 def evaluations_frame(rows: list[tuple]) -> pd.DataFrame:
