@@ -760,7 +760,7 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
         from analysis.skill_plan import plan_by_skill
 
         return plan_by_skill(scenario, share, threshold_s, interval_share=interval_share,
-                             seed=seed, reps=reps, max_rounds=max_rounds,
+                             confidence=confidence, seed=seed, reps=reps, max_rounds=max_rounds,
                              time_limit=time_limit, gap=gap, max_agents=max_agents,
                              progress=progress, say=say, tools={
                                  "build_problem": build_problem, "to_scenario": to_scenario,
