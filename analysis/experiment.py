@@ -469,13 +469,20 @@ class SizeEstimate:
 _SECONDS_PER_CALL, _SECONDS_PER_AGENT_EVENT = 12e-6, 85e-6
 # ... and its memory, against the peak resident memory (``ru_maxrss``) one replication
 # adds to a fresh process with the model imported (``bench/bench_estimate.py``), measured
-# on 2026-12-07: base 5 days 71 MiB (0.94 of this model), erlang-a-large 46 MiB (0.98), the
-# 2018 case cold 1, 5 and 20 days 30, 68 and 208 MiB (0.82, 0.87, 0.91). Memory is not
-# piloted: a one-day pilot's peak is mostly its first day's and the allocator's (the case's
-# 15 MiB against 9.6 MiB a day over 20 days), so it overstated the case by half, and
-# tracing its allocations (tracemalloc) cost more than the rest of the estimate.
+# on 2026-12-07: base 5 days 50 MiB (70 in one run of four: the table writer's memory
+# pool), erlang-a-large 46 MiB, the 2018 case cold 1, 5 and 20 days 30, 68 and 208 MiB,
+# with its 20 warm-up days 222 and 291 MiB (two runs). Memory is not piloted: a one-day
+# pilot's peak is mostly its first day's and the allocator's (the case's 15 MiB against
+# 9.6 MiB a day over 20 days), so it overstated the case by half, and tracing its
+# allocations (tracemalloc) cost more than the rest of the estimate.
 _BYTES_PER_CALL, _BYTES_PER_STATUS = 400, 300
 _BYTES_PER_AGENT_DAY, _BYTES_PER_AGENT_EVENT = 4000, 2000
+_REGIME_MEMORY, _NO_REGIME_MEMORY = 1.15, 0.8
+"""The model's bytes scaled for a centre with a measurement regime (its records, actions
+and evaluations) and without one, from the measured peaks (the part over ``_BYTES_FIXED``
+against this model's): without, base 0.67 (1.06 when the table writer's pool kept 20 MiB
+more, one run in four), what-if/two-queues 0.70, case/two-queues 0.70, erlang-a-large
+1.03; with, policy/copc 1.22, the 2018 case 0.96 and 1.28 (two runs)."""
 _BYTES_FIXED = 16 * 2**20
 """What a process's first replication adds whatever its size: the table writers' modules and
 first-use caches (a replication of 10 agents and 250 calls: 15.1 to 16.8 MiB)."""
@@ -532,7 +539,8 @@ def static_estimate(scenario: Scenario) -> SizeEstimate:
     agent_days = sum(heads.values()) * days
     status_rows = 2.8 * calls + 2 * events * days
     run = (_BYTES_PER_CALL * calls + _BYTES_PER_STATUS * status_rows
-           + _BYTES_PER_AGENT_DAY * agent_days + _BYTES_PER_AGENT_EVENT * events * days)
+           + _BYTES_PER_AGENT_DAY * agent_days + _BYTES_PER_AGENT_EVENT * events * days
+           ) * (_REGIME_MEMORY if scenario.policy_active else _NO_REGIME_MEMORY)
     warm = run * warmup_piece_days(scenario) / days  # every term grows with the days
     memory = _BYTES_FIXED + max(run, warm) + _WARM_KEPT * min(run, warm)
     seconds = _SECONDS_PER_CALL * calls + _SECONDS_PER_AGENT_EVENT * events * days
