@@ -22,7 +22,8 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
-# the long statistical suites only (twelve-week calibration and spiral: pytest -m slow)
+# the long statistical suites only (pytest -m slow: twelve-week calibration and spiral, and
+# checks whose faster version stays in make test, e.g. the case regime at steady state)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -n auto --dist loadgroup -m slow
 
