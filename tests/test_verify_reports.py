@@ -304,3 +304,21 @@ def test_a_forged_negotiate_page_and_json_are_named(capsys, negotiate_folder, tm
         "from the verified replications",
         CHECKED.format(folder=folder, page="report.html") + PROVENANCE,
         SUMMARY.format(folder=folder, n=6) + "FAILED: do not use this folder's results"])
+
+
+def test_a_long_tables_header_may_be_printed_again_at_a_page_break():
+    """The browser repeats a split table's header: allowed once after a row, nowhere else."""
+    from analysis.verify_report import page_pattern, page_text
+
+    rows = "".join(f"<tr><td>row {i}</td><td>{i}.5</td></tr>" for i in range(3))
+    page = (f"<p>Before</p><table><thead><tr><th>name</th><th>value</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table><ol><li>one</li><li>two</li></ol>")
+    text = page_text(page)
+    assert text == "Beforenamevaluerow00.5row11.5row22.51.one2.two"
+    pattern = page_pattern(page)
+    assert pattern.fullmatch(text)
+    assert pattern.fullmatch(text.replace("row11.5", "row11.5namevalue"))  # a page break
+    for forged in (text.replace("row11.5", "row11.5namevaluenamevalue"),  # twice
+                   text.replace("row11.5", "row1namevalue1.5"),  # inside a row
+                   text.replace("row11.5", "row19.5"), text + "x"):
+        assert pattern.fullmatch(forged) is None, forged
