@@ -46,3 +46,19 @@ def test_repeat_single_draws_equal_sample_duration(kind: str) -> None:
             a, b = np.random.default_rng(seed), np.random.default_rng(seed)
             assert [float(sample_duration(a, d, 1)[0]) for _ in range(3)] == \
                 [one(b) for _ in range(3)], (kind, cv, seed)
+
+
+def test_states_and_prefetch_equal_rng() -> None:
+    """Seeds hashed many at once (states, prefetch) give the draws of rng, key by key."""
+    s = Streams(7, 3)
+    cols = [np.array([0, 5, 2**32 - 1]), np.array([3, 0, 9]), 1, np.array([0, 255, 300])]
+    for i, seeded in enumerate(s.states("agents", cols)):
+        key = [int(c[i]) if isinstance(c, np.ndarray) else c for c in cols]
+        assert np.array_equal(s.at("agents", seeded).random(3), s.rng("agents", *key).random(3))
+    assert s.states("agents", [np.array([2**32])]) is None  # two words: rng's way
+    heads = [(1, a) for a in range(4)]
+    s.prefetch("supervisor", heads, 300)  # two blocks a head (256 keys each)
+    assert len(s._blocks["supervisor"]) == 8
+    for a, d in [(0, 0), (3, 255), (2, 256), (1, 299)]:
+        assert np.array_equal(s.fast("supervisor", 1, a, d).normal(size=2),
+                              s.rng("supervisor", 1, a, d).normal(size=2)), (a, d)

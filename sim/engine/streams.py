@@ -123,6 +123,32 @@ class Streams:
             ).T.tobytes()
         return _state(*_words(states, (last & ((1 << bits) - 1)) << 5))
 
+    def prefetch(self, name: str, heads: Sequence[tuple[int, ...]], n_last: int) -> None:
+        """Hash at once the blocks :meth:`fast` will use for keys ``(*head, 0 .. n_last - 1)``.
+
+        For a stream keyed per agent and day (a block per agent, each a numpy hashing of a
+        few hundred keys with its fixed cost): all heads' blocks in one hashing. The same
+        states as block by block; nothing when they would not all be kept, or a key is
+        outside [0, 2**32).
+        """
+        bits, keep = _WIDE.get(name, (_NARROW_BITS, _KEEP))
+        size = 1 << bits
+        blocks = self._blocks.setdefault(name, {})
+        todo = [(h, b) for h in heads for b in range((max(n_last, 0) + size - 1) >> bits)
+                if (*h, b) not in blocks]
+        if not todo or len(blocks) + len(todo) > keep or len({len(h) for h, _ in todo}) > 1 \
+                or any(k < 0 or k >> 32 for h, _ in todo for k in h):
+            return
+        cols = [np.repeat(np.array([h[c] for h, _ in todo], dtype=np.uint32), size)
+                for c in range(len(todo[0][0]))]
+        lasts = ((np.array([b for _, b in todo], dtype=np.uint64)[:, None] << np.uint64(bits))
+                 | np.arange(size, dtype=np.uint64)[None, :]).ravel().astype(np.uint32)
+        raw = _hash_columns([self.seed, self.replication, STREAMS.index(name)],
+                            [*cols, lasts], len(lasts)).T.tobytes()
+        step = size * 32  # a key's four words
+        for j, (h, b) in enumerate(todo):
+            blocks[(*h, b)] = raw[j * step:(j + 1) * step]
+
     def states(self, name: str, keys: Sequence[np.ndarray | int]
                ) -> list[tuple[int, int]] | None:
         """PCG64's (state, inc) of ``rng(name, *key)`` for many keys at once, or None.

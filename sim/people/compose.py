@@ -58,8 +58,12 @@ class People:
 def make_strains(scenario: Scenario, streams: Streams) -> list[Strain]:
     """One strain per agent, each drawing from the streams of its seat (shift, index)."""
     attrition = scenario.stress.attrition
+    seats = roster(scenario)
+    # every seat's day stream hashed at once (a block per seat otherwise: Streams.prefetch)
+    streams.prefetch("stress", [(stable_key(shift), j, 1) for _, shift, j in seats],
+                     scenario.horizon.days)
     out = []
-    for k, (_, shift, j) in enumerate(roster(scenario)):
+    for k, (_, shift, j) in enumerate(seats):
         key = stable_key(shift)
         out.append(Strain(scenario, k, streams.rng("stress", key, j, 0),
                           # the day's stream, drawn from at once: the cheap generator

@@ -45,6 +45,8 @@ class Monitoring:
         self.evals: list[tuple] = []  # (call, agent, day, kind, score)
         self._repeated: set[int] = set()  # calls repeated so far (seen by score_day)
         self._rep_pos = 0  # call indices up to here looked at for repeats
+        self.days = scenario.horizon.days
+        self._prefetched = False
 
     @property
     def scores(self) -> bool:
@@ -96,6 +98,10 @@ class Monitoring:
         self._rep_pos = len(at_all)
         released, repeated = centre.released, self._repeated
         sd, clip = mon.evaluator_noise_sd, _clip01
+        if not self._prefetched:  # every agent's scoring stream hashed at once
+            self._prefetched = True
+            self.streams.prefetch("supervisor", [(1, k) for k in range(len(sup.policies))],
+                                  self.days)
         for agent in sorted(mine_of):
             mine = mine_of[agent]
             rng = self.streams.fast("supervisor", 1, agent, day)
