@@ -14,8 +14,12 @@ For every scenario (default: ``scenarios/**/*.toml``), two fresh child processes
 Printed per scenario: the estimate's wall and CPU; estimated against real CPU seconds of the
 replication and of its warm-up (estimated: ``SizeGuard.warm_seconds`` on one core) and
 memory, each ratio real/estimate; ``ok`` when every ratio is within 30% and the estimate
-took under 1 s. Timings on a loaded machine are noisy: the 1-minute load average is printed
-before and after; CPU seconds are compared, not wall.
+took under 1 s. CPU seconds, not wall, are compared, and they inflate with the machine's
+load (2 cores under a load of 15: base's replication took 0.60 to 0.98 CPU-s within
+minutes), so each child also times the plain SimPy yardstick (``bench/plain_simpy.py``,
+20,000 calls) beside its work, and the time ratios are at equal yardstick time ("ld" is
+the real run's yardstick over the estimate's). The 1-minute load average is printed
+before and after.
 
 ``--report``: the cost of ``ccsim run``'s and ``compare``'s reports (``write_experiment``,
 the report with its figures, matplotlib loaded inside) at a few sizes, against
@@ -49,6 +53,16 @@ from analysis.cli import RUN_TABLES
 from analysis.store import ReplicationStore
 from sim.scenario import load_scenario
 
+from bench.plain_simpy import plain_model
+
+
+def reference():
+    # CPU seconds of the plain SimPy yardstick now (this machine, this load)
+    c0 = time.process_time()
+    plain_model(20000, 1)
+    return time.process_time() - c0
+
+
 s = load_scenario(sys.argv[1])
 tables = RUN_TABLES + (("people_days",) if s.stress.enabled else ())
 if s.call_types:
@@ -57,6 +71,7 @@ if s.call_types:
 """
 
 ESTIMATE = _PRELUDE + """
+ref = reference()
 guard = ex.SizeGuard()
 c0, w0 = time.process_time(), time.perf_counter()
 guard.refuse([s])
@@ -67,7 +82,7 @@ warm_s = ex.SizeGuard.warm_seconds([s], [est], [(s, warm)], 1, cores=1.0) if war
 print(json.dumps({"estimate_wall_s": wall, "estimate_cpu_s": cpu, "measured": est.measured,
                   "rep_s": est.seconds, "fixed_s": est.fixed_s, "warm_s": warm_s,
                   "memory_mib": est.memory_bytes / 2**20, "warm_days": warm,
-                  "days": s.horizon.days}))
+                  "days": s.horizon.days, "ref_s": ref}))
 """
 
 REAL = _PRELUDE + """
@@ -75,6 +90,7 @@ def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 base = peak()
+ref = reference()
 out = {}
 start = None
 if s.warmup_days:
@@ -87,6 +103,7 @@ with tempfile.TemporaryDirectory() as tmp:
     ReplicationStore(Path(tmp)).save(s, 1, 0, o.kpis, o.provenance, o.tables)
 out["rep_cpu_s"] = time.process_time() - c0
 out["memory_mib"] = (peak() - base) / 2**20
+out["ref_s"] = (ref + reference()) / 2  # before and after
 print(json.dumps(out))
 """
 
@@ -146,8 +163,12 @@ def scenario_rows(paths: list[str], real: bool) -> list[dict]:
             r = child(REAL, p)
             row.update({"real_rep_s": r["rep_cpu_s"], "real_warm_s": r.get("warm_cpu_s"),
                         "real_memory_mib": r["memory_mib"]})
-            row["rep_ratio"] = _ratio(row["real_rep_s"], row["rep_s"])
-            row["warm_ratio"] = _ratio(row["real_warm_s"], row["warm_s"])
+            # CPU seconds inflate with the machine's load, which moves between the two
+            # children: each is divided by the plain SimPy yardstick timed beside it
+            load = r["ref_s"] / row["ref_s"]
+            row["load_factor"] = load
+            row["rep_ratio"] = _ratio(row["real_rep_s"], row["rep_s"] * load)
+            row["warm_ratio"] = _ratio(row["real_warm_s"], row["warm_s"] * load)
             row["memory_ratio"] = _ratio(row["real_memory_mib"], row["memory_mib"])
         ratios = [row.get(k) for k in ("rep_ratio", "warm_ratio", "memory_ratio")]
         row["ok"] = row["estimate_wall_s"] < 1.0 and all(
@@ -161,13 +182,14 @@ def _f(x: float | None, spec: str) -> str:
     return "-" if x is None else format(x, spec)
 
 
-HEADER = (f"{'scenario':42s} {'est wall':>8s} {'cpu':>5s} | {'rep est':>7s} {'real':>6s} "
-          f"{'ratio':>5s} | {'warm est':>8s} {'real':>6s} {'ratio':>5s} | {'MiB est':>7s} "
-          f"{'real':>6s} {'ratio':>5s} | goal")
+HEADER = (f"{'scenario':42s} {'est wall':>8s} {'cpu':>5s} {'ld':>4s} | {'rep est':>7s} "
+          f"{'real':>6s} {'ratio':>5s} | {'warm est':>8s} {'real':>6s} {'ratio':>5s} | "
+          f"{'MiB est':>7s} {'real':>6s} {'ratio':>5s} | goal")
 
 
 def _line(r: dict) -> str:
-    return (f"{r['scenario'][:42]:42s} {r['estimate_wall_s']:8.2f} {r['estimate_cpu_s']:5.2f} | "
+    return (f"{r['scenario'][:42]:42s} {r['estimate_wall_s']:8.2f} {r['estimate_cpu_s']:5.2f} "
+            f"{_f(r.get('load_factor'), '4.2f')} | "
             f"{r['rep_s']:7.2f} {_f(r.get('real_rep_s'), '6.2f')} "
             f"{_f(r.get('rep_ratio'), '5.2f')} | {_f(r['warm_s'] or None, '8.2f')} "
             f"{_f(r.get('real_warm_s'), '6.2f')} {_f(r.get('warm_ratio'), '5.2f')} | "

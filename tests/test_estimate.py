@@ -266,3 +266,32 @@ def test_a_centre_of_a_few_dozen_agents_gets_a_smaller_fixed_cost_pilot():
     assert sum(small.staffing.head_counts().values()) < MIN_PILOT_AGENTS
     assert large > 1.5 * static_estimate(small).seconds
 
+
+
+def test_a_regimes_later_days_cost_more_than_its_pilot_day(small):
+    """Under a regime, days after the first cost REGIME_LATER_DAYS of the pilot's cold day 0.
+
+    The estimate is the pilots' fixed cost plus their time per unit, scaled by the static
+    model and, for the 2 days after the first of 3, by ``REGIME_LATER_DAYS`` (measured:
+    five days of policy/copc, the 2018 case and policy/team-level cost 1.20-1.23 times the
+    estimate from day 0 alone).
+    """
+    from analysis import experiment
+    from analysis.experiment import REGIME_LATER_DAYS, estimate, pilots
+
+    ruled = small.replace({"horizon.days": 3, "measurement.level": "team",
+                           "name": "regime-days"})
+    assert ruled.policy_active
+    est = estimate(ruled)
+    lo, hi = pilots(ruled)
+    timed = {d: s for (d, _), s in experiment._PILOTS.items()}  # any tables: one per pilot
+    t_lo, t_hi = timed[lo.digest()], timed[hi.digest()]
+    r_lo, r_hi = static_estimate(lo).seconds, static_estimate(hi).seconds
+    per_unit = (t_hi - t_lo) / (r_hi - r_lo) if r_hi > 1.5 * r_lo else -1.0
+    fixed = t_hi - per_unit * r_hi
+    if per_unit <= 0 or fixed < 0:  # one size, or too noisy to split: all of it scales
+        per_unit, fixed = t_hi / r_hi, 0.0
+    growth = 1 + (REGIME_LATER_DAYS - 1) * 2 / 3
+    assert est.seconds == pytest.approx(fixed + per_unit * growth
+                                        * static_estimate(ruled).seconds)
+    assert est.fixed_s == pytest.approx(fixed)
