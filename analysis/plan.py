@@ -573,17 +573,20 @@ class BreaksCompared:
         return lines
 
 
-def compare_breaks(scenario: Scenario, loop: Loop, *, seed: int, reps: int,
-                   executor: Executor | None, store: ReplicationStore | None,
+def compare_breaks(scenario: Scenario, planned: Scenario, plan: Plan, problem: Problem, *,
+                   seed: int, reps: int, executor: Executor | None,
+                   store: ReplicationStore | None,
                    progress: Callable[[int], None] | None = None) -> BreaksCompared:
-    """Move the final roster's breaks for recovery and simulate both placements, paired."""
-    v, problem = loop.final, loop.problem
+    """Move ``plan``'s breaks for recovery and simulate both placements, paired.
+
+    ``planned``: ``scenario`` with ``plan``'s roster (:func:`to_scenario`).
+    """
     rec = recovery_of(scenario)
-    rplan = place_for_recovery(problem, v.plan, rec)
+    rplan = place_for_recovery(problem, plan, rec)
     rscn = to_scenario(scenario, rplan, problem, f"{scenario.name}-plan-recovery",
                        " (optimised, breaks placed for recovery)")
     on = {"stress.enabled": True}
-    pair = [v.scenario.replace({**on, "name": f"{v.scenario.name}-stress"}, source="ccsim plan"),
+    pair = [planned.replace({**on, "name": f"{planned.name}-stress"}, source="ccsim plan"),
             rscn.replace({**on, "name": f"{rscn.name}-stress"}, source="ccsim plan")]
     exp = run_experiment(pair, seed, reps, executor=executor, store=store,
                          tables=("agent_days",), progress=progress)
@@ -602,8 +605,8 @@ def compare_breaks(scenario: Scenario, loop: Loop, *, seed: int, reps: int,
     diff = {k: t_interval(per[1][k] - per[0][k]) for k in keys}
     longest = max(problem.templates, key=lambda t: (t.hours, len(t.activities)))
     legal = placements(longest, problem.rules, rec)
-    planned = {"coverage_only": plan_strain(problem, v.plan, rec),
-               "recovery_aware": plan_strain(problem, rplan, rec)}
+    strain = {"coverage_only": plan_strain(problem, plan, rec),
+              "recovery_aware": plan_strain(problem, rplan, rec)}
     micro = (0.0, math.nan)
     if legal:
         length = longest.hours * 60
@@ -613,7 +616,7 @@ def compare_breaks(scenario: Scenario, loop: Loop, *, seed: int, reps: int,
                  if all(t + 5 <= s0 or t >= s0 + m for s0, m in rests)]
         micro = (5.0 * len(extra),
                  1 - day_strain(length, rests + extra, rec)[0] / legal[0][0])
-    return BreaksCompared(est[0], est[1], diff, planned,
+    return BreaksCompared(est[0], est[1], diff, strain,
                           (longest.hours, legal[0][0], legal[-1][0]) if legal else
                           (longest.hours, math.nan, math.nan), micro, rplan, rscn)
 
@@ -777,8 +780,9 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
                             gap=gap)
     compared = None
     if breaks == "recovery" and opt.final is not None:
-        compared = compare_breaks(scenario, opt, seed=seed, reps=reps, executor=executor,
-                                  store=store, progress=progress)
+        compared = compare_breaks(scenario, opt.final.scenario, opt.final.plan, opt.problem,
+                                  seed=seed, reps=reps, executor=executor, store=store,
+                                  progress=progress)
     kept = opt.final.plan if compared is None else compared.plan
     violations = check_roster(kept.agent_weeks(opt.problem), opt.problem.rules)
     return PlanAnswer(scenario, share, threshold_s, interval_share, confidence, reps, seed,
