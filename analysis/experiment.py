@@ -477,12 +477,14 @@ _SECONDS_PER_CALL, _SECONDS_PER_AGENT_EVENT = 12e-6, 85e-6
 # allocations (tracemalloc) cost more than the rest of the estimate.
 _BYTES_PER_CALL, _BYTES_PER_STATUS = 400, 300
 _BYTES_PER_AGENT_DAY, _BYTES_PER_AGENT_EVENT = 4000, 2000
-_REGIME_MEMORY, _NO_REGIME_MEMORY = 1.15, 0.8
+_REGIME_MEMORY, _NO_REGIME_MEMORY = 1.0, 0.8
 """The model's bytes scaled for a centre with a measurement regime (its records, actions
 and evaluations) and without one, from the measured peaks (the part over ``_BYTES_FIXED``
 against this model's): without, base 0.67 (1.06 when the table writer's pool kept 20 MiB
-more, one run in four), what-if/two-queues 0.70, case/two-queues 0.70, erlang-a-large
-1.03; with, policy/copc 1.22, the 2018 case 0.96 and 1.28 (two runs)."""
+more, one run in four), what-if/two-queues 0.70, case/two-queues 0.70, case-base 0.78,
+erlang-a-large 1.03; with, policy/copc 1.22-1.35, the 2018 case 0.96-1.28 (runs differ),
+dpa-order 1.14, copc-individual 0.84, agreement-2016 0.64, team-targets and listen-in-only
+0.65 (regimes differ: 1.0 keeps them all within 0.74-1.27)."""
 _BYTES_FIXED = 16 * 2**20
 """What a process's first replication adds whatever its size: the table writers' modules and
 first-use caches (a replication of 10 agents and 250 calls: 15.1 to 16.8 MiB)."""

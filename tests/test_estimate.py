@@ -178,7 +178,7 @@ def test_refusing_runs_no_pilot_and_names_the_size():
         SizeGuard().refuse([tmr.replace({"horizon.days": 3660})])
     assert experiment._PILOTS == before
     assert str(info.value) == (
-        "too large: about 35.5 GiB of memory per replication (2.05e+07 calls, 490,440 "
+        "too large: about 30.9 GiB of memory per replication (2.05e+07 calls, 490,440 "
         "agent-days, 6.18e+07 status rows); over the limit of 4 GiB per replication; use "
         "fewer days, agents or calls (or --force to run it anyway)")
 
