@@ -131,6 +131,10 @@ def r_from_d(d: float) -> float:
     return d / math.sqrt(d * d + 4)
 
 
+#: the observer :func:`break_effect` reads (a run recorded with it is the same run)
+BREAK_OBSERVER = ("break_strain",)
+
+
 def break_effect(days: int = 3, seed: int = 1, reps: int = 4,
                  extra: Mapping[str, Any] | None = None, warmup: int = 0) -> Estimate:
     """Target 4: the fall of A over a 10-minute break, in SDs of measured stress.
@@ -141,9 +145,19 @@ def break_effect(days: int = 3, seed: int = 1, reps: int = 4,
     ``A0 (1 - e^(-10 min / tau_break))``. Divided by the SD of the agent-days' readings.
     """
     s = scenario("none", days, extra, warmup)
-    tau = s.stress.tau_break_min * 60
+    return break_effect_of(replicate(s, reps, seed, observe=BREAK_OBSERVER),
+                           s.stress.tau_break_min)
+
+
+def break_effect_of(runs: list, tau_break_min: float) -> Estimate:
+    """Target 4 from runs recorded with :data:`BREAK_OBSERVER` (see :func:`break_effect`).
+
+    So a caller that simulates the "none" rung anyway (the ladder) records the breaks in the
+    same runs instead of simulating the rung, warm-ups included, a second time.
+    """
+    tau = tau_break_min * 60
     effects = []
-    for r in replicate(s, reps, seed, observe=("break_strain",)):
+    for r in runs:
         at_start = r.observed["break_strain"]["strain"].to_numpy()
         drop = float(np.mean(at_start)) * (1 - math.exp(-600 / tau))
         effects.append(drop / _reading(r).std(ddof=1))

@@ -18,14 +18,17 @@ import numpy as np
 import pytest
 
 from analysis.calibration import (
+    BREAK_OBSERVER,
     LADDER,
     STEADY_WARMUP,
-    break_effect,
+    break_effect_of,
     pair,
     paired_difference,
     quit_gap,
     r_from_d,
+    replicate,
     run_rung,
+    scenario,
     spiral,
 )
 from analysis.stats import t_ppf
@@ -38,13 +41,33 @@ D_LOW, D_HIGH = (2 * r / math.sqrt(1 - r * r) for r in (0.08, 0.14))
 #: every target but the within-day break effect describes agents who have worked under a
 #: regime for months: measured after a warm-up under the rung's own regime
 W = STEADY_WARMUP
+#: measured working days of every rung after its warm-up, sized for power: the warm-up is
+#: 20 of every run's days, and days past 3 narrow no interval a test needs. At seed 1, 3
+#: days give target 1 d = 0.255 [0.196, 0.314] (5 days: 0.252 [0.191, 0.314]), target 2's
+#: least step (none < team) +0.015 [0.014, 0.015] (the same), target 3 d = 0.230 [0.177,
+#: 0.282] (0.227 [0.171, 0.282]); target 4 is its former design then, 3 days x 4 replications
+DAYS = 3
 
 
 @pytest.fixture(scope="module")
-def ladder():
-    """Every rung of the ladder at steady state: 5 days after a warm-up, three replications."""
-    return {name: run_rung(name, days=5, reps=3, seed=1, warmup=W)
-            for name in (*LADDER, "team_control", "monitored_punitive", "monitored_aht")}
+def unmonitored():
+    """The unmonitored rung at steady state, four replications, its breaks recorded.
+
+    Target 4 reads all four; the ladder pairs the first three with the other rungs. The
+    break recorder observes the run without changing it, so replications 0-2 are the very
+    runs a three-replication rung gives: the rung and its 20-day warm-ups are simulated once.
+    """
+    return replicate(scenario("none", DAYS, warmup=W), reps=4, seed=1, observe=BREAK_OBSERVER)
+
+
+@pytest.fixture(scope="module")
+def ladder(unmonitored):
+    """Every rung of the ladder at steady state: DAYS after a warm-up, three replications."""
+    rungs = {"none": unmonitored[:3]}
+    rungs.update({name: run_rung(name, days=DAYS, reps=3, seed=1, warmup=W)
+                  for name in (*LADDER, "team_control", "monitored_punitive", "monitored_aht")
+                  if name != "none"})
+    return rungs
 
 
 def test_monitored_against_unmonitored_small_stress_difference_no_output_difference(ladder):
@@ -78,9 +101,12 @@ def test_purpose_and_control_matter_as_the_evidence_says(ladder):
     assert pair(ladder["team"], ladder["team_control"]).d.ci_high < 0
 
 
-def test_a_ten_minute_break_lowers_strain_by_about_d_035():
-    """Target 4 at steady state: Albulescu et al. 2022, fatigue reduction d = .35."""
-    b = break_effect(days=3, seed=1, reps=4, warmup=W)
+def test_a_ten_minute_break_lowers_strain_by_about_d_035(unmonitored):
+    """Target 4 at steady state: Albulescu et al. 2022, fatigue reduction d = .35.
+
+    Every break of the unmonitored rung's four replications (DAYS measured days each).
+    """
+    b = break_effect_of(unmonitored, scenario("none", DAYS, warmup=W).stress.tau_break_min)
     assert b.ci_low <= 0.35 <= b.ci_high, b
     assert b.ci_high - b.ci_low < 0.15, "the interval is narrow enough to mean something"
 
