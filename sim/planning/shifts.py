@@ -960,6 +960,26 @@ def plan_strain(problem: Problem, plan: Plan,
     return (s_mean / w, s_end / w) if w else (math.nan, math.nan)
 
 
+def _finer(problem: Problem, groups: Sequence[Group], grain: float = 15.0) -> Problem:
+    """``problem`` at a ``grain``-minute grain, each slice needing what ``groups`` give it.
+
+    Less the interval's slack: each slice may lose at most what ``groups`` cover above the
+    interval's requirement (on the interval's mean), so the interval stays covered and no
+    slice of it falls further. Coverage by the interval's mean alone would let breaks bunch
+    into one quarter-hour of a half-hour (the same mean, a worse queue: a first try cost
+    base's week 0.9 points of service level for 0.3% less strain).
+    """
+    k = int(round(problem.interval_min / grain))
+    if k < 1 or abs(k * grain - problem.interval_min) > 1e-9:
+        k = 1
+    fine = dataclasses.replace(problem, required=np.repeat(problem.required, k, axis=1),
+                               interval_min=problem.interval_min / k)
+    have = coverage(fine, groups).reshape(problem.days, -1, k)
+    slack = np.clip(have.mean(axis=2) - problem.required, 0.0, None)
+    need = (have - slack[:, :, None]).reshape(problem.days, -1)
+    return dataclasses.replace(fine, required=np.clip(need - 1e-6, 0.0, None))
+
+
 def place_for_recovery(problem: Problem, plan: Plan, recovery: Recovery = Recovery(), *,
                        time_limit: float = 120.0) -> Plan:
     """``plan``'s roster with its breaks moved to the least mean strain, coverage kept.
@@ -987,20 +1007,21 @@ def place_for_recovery(problem: Problem, plan: Plan, recovery: Recovery = Recove
         return prices[key][k] * len(q)
 
     objective = _fixed_heads(problem, plan.groups, price)
-    res, lay, _ = _solve_once(problem, rules, integral=False, time_limit=time_limit,
+    fine = _finer(problem, plan.groups)
+    res, lay, _ = _solve_once(fine, rules, integral=False, time_limit=time_limit,
                               objective=objective)
     if res is None or res.x is None:
         raise PlanError("the breaks could not be placed for recovery with the plan's head "
                         "counts (the coverage-only roster is kept)")
-    groups = _groups(problem, lay, res.x)
-    if not problem.integral_breaks:
+    groups = _groups(fine, lay, res.x)
+    if not fine.integral_breaks:
         # whole starts of the least shortfall, then of the least strain (an agent short in
         # one interval costs 1000, far above any start's strain price)
-        groups = _whole_breaks(problem, groups, objective, time_limit)
-    if not problem.integral_breaks and check_roster(
-            [w for g in groups for w in _weeks(g, problem)[:1]],
+        groups = _whole_breaks(fine, groups, objective, time_limit)
+    if not fine.integral_breaks and check_roster(
+            [w for g in groups for w in _weeks(g, fine)[:1]],
             dataclasses.replace(rules, max_part_time_share=1.0)):
-        whole = dataclasses.replace(problem, integral_breaks=True)
+        whole = dataclasses.replace(fine, integral_breaks=True)
         res, lay, _ = _solve_once(whole, rules, integral=True, time_limit=time_limit,
                                   objective=objective)
         if res.x is None:
