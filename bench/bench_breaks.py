@@ -68,7 +68,8 @@ def main() -> None:
     print(f"GOAL recovery breaks: mean strain {100 * d.mean / m:+.2f}% "
           f"[{100 * d.ci_low / m:+.2f}, {100 * d.ci_high / m:+.2f}] (goal <= -10%); "
           f"service level {100 * b.difference['service_level'].mean:+.2f} points; "
-          f"{time.perf_counter() - t0:.0f} s wall, {_cpu() - c0:.0f} CPU-s")
+          f"{time.perf_counter() - t0:.0f} s wall, {_cpu() - c0:.0f} CPU-s of this process "
+          "(the workers, forked by a fork server, are not counted)")
 
 
 if __name__ == "__main__":
