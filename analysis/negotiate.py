@@ -657,10 +657,13 @@ def figure(a: Answer) -> str | None:
         ax.scatter(p.stress, 100 * p.service_level, s=90 if beaten else 150, zorder=2,
                    color=cmap(norm(v)), edgecolors="grey" if beaten else "black",
                    linewidths=0.8 if beaten else 2.2)
-        ax.annotate(str(number[p.name]), (p.stress, 100 * p.service_level),
-                    textcoords="offset points", xytext=(7, 4), fontsize=9,
-                    color="dimgrey" if beaten else "black",
-                    fontweight="normal" if beaten else "bold")
+    # one label per group of points drawn on top of each other (regimes that come out the
+    # same): each number on its own would hide the others' (the case's 2016 agreement and
+    # least-intrusive proposal land on the same spot)
+    for x, y, text, strong in label_groups(pts, number, a.losers):
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(7, 4), fontsize=9,
+                    color="black" if strong else "dimgrey",
+                    fontweight="bold" if strong else "normal")
     ax.scatter([], [], s=150, color="white", edgecolors="black", linewidths=2.2,
                label=_("beaten by no other (frontier)"))
     ax.scatter([], [], s=90, color="white", edgecolors="grey", linewidths=0.8,
@@ -683,6 +686,33 @@ def figure(a: Answer) -> str | None:
     plt.close(fig)
     svg = buf.getvalue()
     return svg[svg.index("<svg"):]
+
+
+def label_groups(pts: Sequence[Any], number: Mapping[str, int], beaten: Mapping[str, Any],
+                 near: float = 0.04) -> list[tuple[float, float, str, bool]]:
+    """The picture's labels: points closer than ``near`` of both axes' spans share one.
+
+    ``pts`` have ``name``, ``stress`` and ``service_level``; ``beaten``: a name's winners
+    (empty or absent: beaten by none). Returns (stress, service level in %, "2, 7, 8", any
+    of them unbeaten) per label, at the group's first point by number: a number's label is
+    about 4% of the axes wide and high, so the labels of nearer points would cover each
+    other.
+    """
+    xs = [p.stress for p in pts]
+    ys = [100 * p.service_level for p in pts]
+    dx = max(max(xs) - min(xs), 1e-9)
+    dy = max(max(ys) - min(ys), 1e-9)
+    groups: list[list[int]] = []
+    for i in sorted(range(len(pts)), key=lambda k: number[pts[k].name]):
+        for g in groups:
+            if any(abs(xs[i] - xs[j]) < near * dx and abs(ys[i] - ys[j]) < near * dy
+                   for j in g):
+                g.append(i)
+                break
+        else:
+            groups.append([i])
+    return [(xs[g[0]], ys[g[0]], ", ".join(str(number[pts[i].name]) for i in g),
+             any(not beaten.get(pts[i].name) for i in g)) for g in groups]
 
 
 # --------------------------------------------------------------------------- HTML

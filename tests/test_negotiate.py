@@ -160,6 +160,19 @@ def test_pareto_leaves_out_an_axis_nobody_measured():
     assert ng.pareto(pts) == {"a": ["b"], "b": []}
 
 
+def test_points_on_the_same_spot_share_one_label_in_the_picture():
+    """Coinciding points get one label naming all (no number hidden under another's)."""
+    pts = [ng.Point("base", 0.695, 2.19, 0.0),       # far from the others
+           ng.Point("agreement", 0.897, 1.25, 0.01),  # the case's 2016 agreement ...
+           ng.Point("dpa", 0.707, 2.09, 0.0),
+           ng.Point("least", 0.897, 1.25, 0.01),      # ... and least intrusive: one spot
+           ng.Point("team", 0.898, 1.28, 0.01)]       # 3% of the stress span away: covered
+    number = {p.name: i for i, p in enumerate(pts, start=1)}
+    beaten = {"base": ["dpa"], "team": ["agreement", "least"]}
+    assert ng.label_groups(pts, number, beaten) == [
+        (2.19, 69.5, "1", False), (1.25, 89.7, "2, 4, 5", True), (2.09, 70.7, "3", True)]
+
+
 # --------------------------------------------------------------------------- files and runs
 
 
