@@ -182,23 +182,36 @@ def _num(kpi: str, v: float, signed: bool = False) -> str:
     return num(v, "+.2f" if signed else ".2f")
 
 
-def _magnitude(kpi: str, v: float) -> str:
-    """A difference's size, unsigned, with a digit more when it is small."""
+def _magnitude(kpi: str, v: float, extra: int = 0) -> str:
+    """A difference's size, unsigned, with a digit more when it is small (``extra`` more)."""
     a = 100 * abs(v) if kpi in SHARES else abs(v)
-    return num(a, ".2f" if (kpi in SHARES and a < 1) else ".3f" if a < 0.01 else
-               ".1f" if kpi in SHARES else ".2f")
+    places = 2 if (kpi in SHARES and a < 1) else 3 if a < 0.01 else 1 if kpi in SHARES else 2
+    return num(a, f".{places + extra}f")
 
 
-def _interval(kpi: str, e: Estimate, direction: float) -> str:
+def _extra(kpi: str, e: Estimate) -> int:
+    """Digits to add (at most 2) so that a narrow CI's two ends do not read the same.
+
+    "by 0.10 points, 95% CI 0.10 to 0.10" says nothing about how sure; "by 0.098, 95% CI
+    0.095 to 0.101" does.
+    """
+    for extra in range(3):
+        if math.isnan(e.ci_low) or _magnitude(kpi, e.ci_low, extra) != \
+                _magnitude(kpi, e.ci_high, extra):
+            return extra
+    return 2
+
+
+def _interval(kpi: str, e: Estimate, direction: float, extra: int = 0) -> str:
     """The CI in the sentence's terms: magnitudes when it lies on one side of 0."""
     lo, hi = e.ci_low, e.ci_high
     if math.isnan(lo):
         return _("one replication: no interval")
     ci = _("95% CI {low} to {high}")
     if direction > 0 and lo >= 0:
-        return ci.format(low=_magnitude(kpi, lo), high=_magnitude(kpi, hi))
+        return ci.format(low=_magnitude(kpi, lo, extra), high=_magnitude(kpi, hi, extra))
     if direction < 0 and hi <= 0:
-        return ci.format(low=_magnitude(kpi, hi), high=_magnitude(kpi, lo))
+        return ci.format(low=_magnitude(kpi, hi, extra), high=_magnitude(kpi, lo, extra))
     return ci.format(low=_num(kpi, lo, True), high=_num(kpi, hi, True))
 
 
@@ -224,8 +237,9 @@ def effect_clause(kpi: str, e: Estimate) -> str:
             interval=_interval(kpi, e, 0.0))
     clause = _("is {word} to raise {name} (by {size} {unit}, {interval})") if e.mean > 0 \
         else _("is {word} to lower {name} (by {size} {unit}, {interval})")
-    return clause.format(word=_term(word), name=name, size=_magnitude(kpi, e.mean), unit=unit,
-                         interval=_interval(kpi, e, e.mean))
+    extra = _extra(kpi, e)
+    return clause.format(word=_term(word), name=name, size=_magnitude(kpi, e.mean, extra),
+                         unit=unit, interval=_interval(kpi, e, e.mean, extra))
 
 
 # --------------------------------------------------------------------------- cost

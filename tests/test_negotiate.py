@@ -115,6 +115,17 @@ def test_sentence_for_a_clear_difference_and_a_null_one():
         "(+0.00 percentage points, 95% CI -2.5 to +2.5)")
 
 
+def test_a_narrow_range_gets_the_digits_that_tell_its_ends_apart():
+    """Stress down 0.098 (SD 0.0005): "0.10 to 0.10" would hide the range; a digit more."""
+    other = [{"service_level": 0.80, "stress_mean": 1.402},
+             {"service_level": 0.82, "stress_mean": 1.5015},
+             {"service_level": 0.78, "stress_mean": 1.3025}]
+    c = _comparison(BASE_ROWS, other)
+    assert ng.sentence("prop", c).startswith(
+        "is virtually certain to lower measured stress (by 0.098 points on the survey's "
+        "scale, 95% CI 0.097 to 0.099)")
+
+
 def test_sentence_when_nothing_changes_in_any_run():
     """Identical runs leave both KPIs unchanged, said so (no likelihood word is invented)."""
     c = _comparison(BASE_ROWS, [dict(r) for r in BASE_ROWS])
