@@ -12,7 +12,8 @@ fitted to the pooled variances (least squares on 1/D, weighted by D), where ``be
 is what the warm-up leaves (it does not shrink with longer runs) and ``within`` the day to
 day noise. A run of D days costs ``warmup_equiv + D`` measured-day equivalents (its own
 warm-up: ``--warmup-days`` x ``--warmup-cost``), so the total work to a half-width ``h``
-is about ``(z sd(D) / h)^2 (warmup_equiv + D)`` per scenario, smallest at
+is about ``(t sd(D) / h)^2 (warmup_equiv + D)`` per scenario (the smallest number of runs
+whose Student-t range is that narrow, as ``--until`` decides), smallest near
 ``D* = sqrt(within * warmup_equiv / between)``.
 
 Usage::
@@ -36,8 +37,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-#: z of a two-sided 95% range (the t of the final runs is close to it at 10+ runs)
-Z = 1.96
+from analysis.stats import t_ppf
+
+
+def runs_for(sd: float, half_width: float) -> int:
+    """The fewest runs whose 95% Student-t range of a change with this spread is narrow enough."""
+    n = 2
+    while t_ppf(0.975, n - 1) * sd / math.sqrt(n) > half_width:
+        n += 1
+    return n
 
 
 def daily_tables(out: Path) -> tuple[list[str], dict[str, list[pd.DataFrame]]]:
@@ -114,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         best = math.sqrt(max(within, 0) * warm / between) if between > 0 else math.inf
         for r in rows:
             # runs of every scenario for the worst proposal's half-width, and their work
-            need = max(2, math.ceil((Z * r["max_sd"] / hw) ** 2))
+            need = runs_for(r["max_sd"], hw)
             r["runs_needed"] = need
             r["day_equivalents_per_scenario"] = round(need * (warm + r["days"]), 1)
             if args.day_cpu:
