@@ -195,10 +195,10 @@ def agent_days(scenario: Scenario, plan: Plan, streams: Streams) -> list[list[Ag
     back = [r for r in range(len(plan)) if (rt := beh.returns.get(kinds[r])) is not None
             and (rt.late_probability > 0 or rt.early_probability > 0)]
     rows = plan.agent[back] * days + plan.day[back] if back else np.zeros(0, dtype=np.int64)
-    returns_at = dict(zip(back, streams.states("agents", [
+    back_seeds = streams.states("agents", [
         grid[0][rows], grid[1][rows], grid[2][rows], _RETURNS,
-        np.asarray([stable_key(names[r]) for r in back], dtype=np.int64)]) or
-        [None] * len(back), strict=True)) if back else {}
+        np.asarray([stable_key(names[r]) for r in back], dtype=np.int64)]) if back else None
+    back_at = {r: n for n, r in enumerate(back)}  # plan row -> its place in back_seeds
     out = []
     for k, (*_, j) in enumerate(ros):
         skey = skeys[k]
@@ -217,7 +217,8 @@ def agent_days(scenario: Scenario, plan: Plan, streams: Streams) -> list[list[Ag
                 adj = 0.0
                 rt = beh.returns.get(kinds[r])
                 if rt is not None and (rt.late_probability > 0 or rt.early_probability > 0):
-                    rng = streams.at("agents", returns_at[r], skey, j, d, _RETURNS,
+                    rng = streams.at("agents", None if back_seeds is None else
+                                     back_seeds[back_at[r]], skey, j, d, _RETURNS,
                                      stable_key(names[r]))
                     u = rng.uniform()
                     if u < rt.late_probability:

@@ -149,8 +149,7 @@ class Streams:
         for j, (h, b) in enumerate(todo):
             blocks[(*h, b)] = raw[j * step:(j + 1) * step]
 
-    def states(self, name: str, keys: Sequence[np.ndarray | int]
-               ) -> list[tuple[int, int]] | None:
+    def states(self, name: str, keys: Sequence[np.ndarray | int]) -> Seeds | None:
         """PCG64's (state, inc) of ``rng(name, *key)`` for many keys at once, or None.
 
         ``keys``: the key's columns (arrays of one length, or ints the same for every key),
@@ -163,8 +162,7 @@ class Streams:
             return None
         cols = [np.broadcast_to(a, (n,)).astype(np.uint32) for a in arrays]
         words = _hash_columns([self.seed, self.replication, STREAMS.index(name)], cols, n)
-        raw = words.T.tobytes()
-        return [_state(*_words(raw, i << 5)) for i in range(n)]
+        return Seeds(words.T.tobytes())
 
     def at(self, name: str, seeded: tuple[int, int] | None, *key: int) -> np.random.Generator:
         """A generator in state ``seeded`` (from :meth:`states`; None: ``rng(name, *key)``).
@@ -177,6 +175,24 @@ class Streams:
         if seat is None:
             seat = self._seats[name] = _Seat()
         return seat.set(*seeded)
+
+
+class Seeds:
+    """Many keys' PCG64 (state, inc), each made from its 32 bytes when asked for.
+
+    32 bytes a key until then, not a tuple of two 128-bit integers (about 160 bytes).
+    """
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    def __len__(self) -> int:
+        return len(self.raw) >> 5
+
+    def __getitem__(self, i: int) -> tuple[int, int]:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return _state(*_words(self.raw, i << 5))
 
 
 def _state(s_hi: int, s_lo: int, i_hi: int, i_lo: int) -> tuple[int, int]:
