@@ -744,7 +744,7 @@ class PlanAnswer:
 
 
 def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share: float = 0.9,
-         confidence: float = 0.95, seed: int = 1, reps: int = 10, max_rounds: int = 8,
+         confidence: float = 0.95, seed: int = 1, reps: int = 10, max_rounds: int = 12,
          executor: Executor | None = None, store: ReplicationStore | None = None,
          two_step: bool = True, costs: bool = True, time_limit: float = 300.0,
          gap: float = 0.005, max_agents: int | None = None,
