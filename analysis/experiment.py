@@ -601,10 +601,14 @@ def _measure_pilot(pilot: Scenario, tables: Sequence[str]) -> float:
         if d == digest:
             return seconds
     if not _PILOTS:
-        # a process's first replication loads the table writers and fills caches: once,
-        # not per replication, so it must not be timed (charged to the small pilot, it
-        # lowered the time per unit: policy/copc's replication 1.5 times its estimate)
-        _run_pilot(pilot, tables)
+        # a process's first replication loads the table writer (pyarrow): once, not per
+        # replication, so it must not be timed (charged to the small pilot, it lowered the
+        # time per unit: policy/copc's replication 1.5 times its estimate); one tiny table
+        # written loads it (0.02 s; the small pilot's first run was 0.19 s, later 0.10)
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="ccsim-pilot-") as tmp:
+            write_parquet(pd.DataFrame({"x": [0.0], "y": ["a"]}), Path(tmp) / "x.parquet")
     t0 = time.process_time()
     _run_pilot(pilot, tables)
     _PILOTS[key] = time.process_time() - t0
@@ -643,8 +647,8 @@ def estimate(scenario: Scenario, tables: Sequence[str] = DEFAULT_TABLES,
 
     With ``pilot`` (the default), two pilot replications of the scenario (:func:`pilots`:
     one day, everything on) are simulated with their ``tables`` written and timed: the
-    small one first (run twice in a process's first estimate: the first run loads the table
-    writers and fills the caches a process's first replication fills), then the large one. Their
+    small one first (a process's first estimate loads the table writer before it), then
+    the large one. Their
     difference gives the time per unit of the static model's time, their intercept the
     fixed cost of a replication; scaled to the whole scenario by the static model's size,
     a regime's days after the first at ``REGIME_LATER_DAYS`` of the pilot's.
