@@ -749,7 +749,7 @@ class SizeGuard:
 
     def check(self, scenarios: Sequence[Scenario], tasks: int, workers: int,
               tables: Sequence[str] = DEFAULT_TABLES,
-              warm: Sequence[tuple[Scenario, int]] = ()) -> float:
+              warm: Sequence[tuple[Scenario, int]] = (), pool_start_s: float = 0.0) -> float:
         """Raise :class:`TooLargeError` if the ``tasks`` replications left are too large.
 
         The time announced is the replications' estimated time spread over the workers
@@ -758,7 +758,8 @@ class SizeGuard:
         share; plus the warm-ups ``warm`` still to simulate ((scenario, days) each, one per
         replication, several at once on a pool), each day costing ``WARM_DAY_SHARE`` of a
         measured day of its scenario without the tables; plus the command's ``report``
-        (:func:`report_seconds`). Returns that time in seconds (0 for none).
+        (:func:`report_seconds`) and ``pool_start_s`` (:func:`pool_start_seconds`). Returns
+        that time in seconds (0 for none).
         """
         if not tasks:
             return 0.0
@@ -782,7 +783,7 @@ class SizeGuard:
         total = sum(e.seconds for e in ests) * tasks / len(ests) / cores
         warm_s = self.warm_seconds(scenarios, ests, warm, workers)
         report_s = self.report_left(scenarios)
-        total += warm_s + report_s
+        total += warm_s + report_s + pool_start_s
         if self.notify and total > self.notify_after_s:
             load = (f" (sharing {os.cpu_count() or 1} cores with a load of {busy:.1f} "
                     "from other work)") if busy >= 0.5 else ""
@@ -861,6 +862,19 @@ class SizeGuard:
         if cores is None:
             cores, _ = _cores_free(min(max(1, workers), len(warm), os.cpu_count() or 1))
         return cpu / cores
+
+
+POOL_START_S = 1.2
+"""Wall seconds a process pool's start adds (a fork server loading the model, then its
+workers): measured on 2026-12-07, two one-day replications of base on 2 workers took
+1.48-1.58 s on a fresh pool and 0.36-0.38 s on a started one (load 1.5)."""
+
+
+def pool_start_seconds(executor: Executor, tasks: int, warm_ups: int) -> float:
+    """``POOL_START_S`` if ``executor`` will start its process pool for this work, else 0."""
+    if not isinstance(executor, ProcessExecutor) or executor._pool is not None:
+        return 0.0
+    return POOL_START_S if tasks > 1 or warm_ups > 1 else 0.0
 
 
 WARM_DAY_SHARE = 0.83
@@ -1106,7 +1120,8 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
                                  start_from=start_from))
     warm = [(j.scenario, key[1]) for key, j in _warm_jobs(todo, seed, start_from,
                                                           exp).items()]
-    guard.check([t.scenario for t in todo], len(todo), ex.workers, tables, warm)
+    guard.check([t.scenario for t in todo], len(todo), ex.workers, tables, warm,
+                pool_start_s=pool_start_seconds(ex, len(todo), len(warm)))
     warmed_s = exp.warmup_s
     todo = _warmed(todo, seed, start_from, exp, ex)
     if warm and todo:  # the warm-ups were a pilot at the regimes' steady state

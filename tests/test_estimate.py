@@ -295,3 +295,19 @@ def test_a_regimes_later_days_cost_more_than_its_pilot_day(small):
     assert est.seconds == pytest.approx(fixed + per_unit * growth
                                         * static_estimate(ruled).seconds)
     assert est.fixed_s == pytest.approx(fixed)
+
+
+def test_a_process_pool_about_to_start_adds_its_start_to_the_estimate():
+    """A fresh pool for several tasks or warm-ups costs POOL_START_S; one task runs here."""
+    from analysis.experiment import (
+        POOL_START_S,
+        ProcessExecutor,
+        SerialExecutor,
+        pool_start_seconds,
+    )
+
+    pool = ProcessExecutor(2)
+    assert pool_start_seconds(pool, 4, 0) == POOL_START_S
+    assert pool_start_seconds(pool, 1, 2) == POOL_START_S  # warm-ups on the pool
+    assert pool_start_seconds(pool, 1, 1) == 0.0  # a batch of one runs in this process
+    assert pool_start_seconds(SerialExecutor(), 4, 4) == 0.0
