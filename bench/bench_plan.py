@@ -1,7 +1,7 @@
 """The goals of ``ccsim plan`` (issue 21) on the base centre, measured and printed.
 
     .venv/bin/python bench/bench_plan.py [--reps 10] [--workers 2] [--scale 1.25]
-        [--rounds 8] [--raise-rule all|greedy] [--breaks coverage|recovery] [--no-costs]
+        [--rounds 12] [--raise-rule all|greedy] [--breaks coverage|recovery] [--no-costs]
 
 1. base.toml's week in 30-minute intervals (its 15-minute profile summed in pairs), target
    80/20 in at least 90% of intervals with 95% confidence: the optimised plan and the
@@ -61,7 +61,7 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--scale", type=float, default=1.25)
     p.add_argument("--skip-base", action="store_true")
-    p.add_argument("--rounds", type=int, default=8)
+    p.add_argument("--rounds", type=int, default=12)
     p.add_argument("--raise-rule", choices=("all", "greedy"), default="all")
     p.add_argument("--breaks", choices=("coverage", "recovery"), default="coverage")
     p.add_argument("--no-costs", action="store_true", help="base week: skip the rule prices")
