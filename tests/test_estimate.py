@@ -311,3 +311,21 @@ def test_a_process_pool_about_to_start_adds_its_start_to_the_estimate():
     assert pool_start_seconds(pool, 1, 2) == POOL_START_S  # warm-ups on the pool
     assert pool_start_seconds(pool, 1, 1) == 0.0  # a batch of one runs in this process
     assert pool_start_seconds(SerialExecutor(), 4, 4) == 0.0
+
+
+def test_ccsim_run_announces_its_report_and_none_without_one(capsys, small_file, tmp_path):
+    """``ccsim run`` counts its report.html in the announced total; ``--no-write`` does not."""
+    from analysis import experiment
+    from analysis.cli import main
+
+    after, experiment.guard.notify_after_s = experiment.guard.notify_after_s, 0.0
+    try:
+        assert main(["run", str(small_file), "--reps", "1", "--no-write"]) == 0
+        bare = capsys.readouterr().err
+        assert main(["run", str(small_file), "--reps", "1", "--out", str(tmp_path / "o")]) == 0
+        written = capsys.readouterr().err
+    finally:
+        experiment.guard.notify_after_s = after
+    assert "ccsim run: estimate: about " in bare and "report" not in bare
+    assert re.search(r" on 1 worker\(s\) and the report \(about \d+ s\)", written)
+    assert experiment.guard.report is None  # reset when the command ends
