@@ -485,6 +485,15 @@ def read_manifest_text(path: Path) -> str:
     a link, a device or pipe, too large or not UTF-8, so a received store's manifest that
     points at ``/dev/zero`` is damage, not a read that never ends.
     """
+    return read_regular_bytes(path, MAX_MANIFEST_BYTES).decode("utf-8")
+
+
+def read_regular_bytes(path: Path, limit: int) -> bytes:
+    """A received file's bytes: a regular file (no link followed), at most ``limit`` bytes.
+
+    ``FileNotFoundError`` when absent; ``OSError`` or ``ValueError`` (saying why) when it is
+    a link, a device or pipe, or larger than ``limit`` (also if it grows while read).
+    """
     flags = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(path, flags)
@@ -496,16 +505,16 @@ def read_manifest_text(path: Path) -> str:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise ValueError(f"{path.name} is not a regular file")
-        if st.st_size > MAX_MANIFEST_BYTES:
-            raise ValueError(f"{path.name} has {st.st_size} bytes, over {MAX_MANIFEST_BYTES}")
+        if st.st_size > limit:
+            raise ValueError(f"{path.name} has {st.st_size:,} bytes, over {limit:,}")
         data = b""
-        while len(data) <= MAX_MANIFEST_BYTES and (chunk := os.read(fd, 1 << 20)):
+        while len(data) <= limit and (chunk := os.read(fd, 1 << 20)):
             data += chunk
     finally:
         os.close(fd)
-    if len(data) > MAX_MANIFEST_BYTES:
-        raise ValueError(f"{path.name} grew over {MAX_MANIFEST_BYTES} bytes while read")
-    return data.decode("utf-8")
+    if len(data) > limit:
+        raise ValueError(f"{path.name} grew over {limit:,} bytes while read")
+    return data
 
 
 def _manifest_checksum(manifest: dict[str, Any]) -> str:

@@ -43,7 +43,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from analysis.store import read_manifest_text
+from analysis.store import read_manifest_text, read_regular_bytes
 
 #: rows of a report's provenance table that differ on every run (not results)
 UNCOMPARED_ROWS = ("wall time (s)", "written")
@@ -332,34 +332,6 @@ def page_pattern(page: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
-def _read_bytes(path: Path, limit: int) -> bytes:
-    """A received file's bytes: a regular file (no link followed), at most ``limit``."""
-    import errno
-    import os
-    import stat
-
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise ValueError(f"{path.name} is a symbolic link") from None
-        raise
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ValueError(f"{path.name} is not a regular file")
-        if st.st_size > limit:
-            raise ValueError(f"{path.name} has {st.st_size:,} bytes, over {limit:,}")
-        data = b""
-        while len(data) <= limit and (chunk := os.read(fd, 1 << 20)):
-            data += chunk
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise ValueError(f"{path.name} grew over {limit:,} bytes while read")
-    return data
-
-
 def _active_names(reader: Any) -> set[str]:
     """The :data:`ACTIVE_PDF_NAMES` used as keys or values anywhere in a PDF's objects."""
     from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
@@ -433,7 +405,7 @@ def check_pdf(out: ReportCheck, pdf: Path, fresh: str) -> None:
                                "installed: pip install pypdf)")
         return
     try:
-        theirs, active = pdf_text(_read_bytes(pdf, MAX_PDF_BYTES))
+        theirs, active = pdf_text(read_regular_bytes(pdf, MAX_PDF_BYTES))
     except (OSError, ValueError) as exc:
         out.problems.append(f"{pdf.name} cannot be read as a PDF ({exc})")
         return
