@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.roster import build_problem, roster_table, scenario_toml, to_scenario
 from sim.engine.demand import expected_calls
 from sim.planning.erlang import agents_for_service_level
 from sim.planning.shifts import Plan, PlanError, Problem, check_roster, solve
@@ -142,11 +143,10 @@ def group_requirements(scenario: Scenario) -> dict[str, np.ndarray]:
 
 
 def roster_scenario(scenario: Scenario, plans: dict[str, tuple[Plan, Problem]],
-                    name: str, to_scenario: Callable[..., Scenario], note: str = ""
-                    ) -> Scenario:
+                    name: str, note: str = "") -> Scenario:
     """``scenario`` with each group's planned shifts, activities and days off (validated).
 
-    Each group's plan is written as ``to_scenario`` (:func:`analysis.plan.to_scenario`)
+    Each group's plan is written as :func:`analysis.roster.to_scenario`
     writes one, its shifts prefixed by the group's name; a group planned with no agents is
     left out (its types are answered by the others, or the scenario says no one answers
     them).
@@ -282,7 +282,6 @@ class SkillPlan:
     first_required: dict[str, np.ndarray] = field(default_factory=dict)
     carriers: dict[str, str] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
-    tools: dict[str, Callable[..., Any]] = field(default_factory=dict, repr=False)
     """:mod:`analysis.plan`'s functions this plan is built and written with."""
 
     @property
@@ -344,8 +343,6 @@ class SkillPlan:
         """Scenario file, roster CSV, per-group intervals, report and JSON in ``out``."""
         from analysis.store import atomic_write, write_csv, write_json
 
-        roster_table, scenario_toml = self.tools["roster_table"], self.tools["scenario_toml"]
-
         out.mkdir(parents=True, exist_ok=True)
         names = []
         if self.planned is not None:
@@ -383,16 +380,12 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
                   max_rounds: int = 8, time_limit: float = 300.0, gap: float = 0.005,
                   max_agents: int | None = None,
                   progress: Callable[[int], None] | None = None,
-                  say: Callable[[str], None] | None = None,
-                  tools: dict[str, Callable[..., Any]]) -> SkillPlan:
+                  say: Callable[[str], None] | None = None) -> SkillPlan:
     """Plan every agent group's shifts and verify per type (see the module docstring).
 
     ``share`` and ``threshold_s`` are the default target (``service_level``) of the types
-    that set none. ``tools``: :mod:`analysis.plan`'s ``build_problem``, ``to_scenario``,
-    ``roster_table`` and ``scenario_toml`` (:func:`analysis.plan.plan` passes them: that
-    module calls this one, so this one does not import it).
+    that set none.
     """
-    build_problem = tools["build_problem"]
     if not scenario.call_types:
         raise ValueError("planning by skill needs [call_types] and [agent_groups]")
     scenario = scenario.replace({"service_level.target": share,
@@ -403,7 +396,7 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
     answer = SkillPlan(scenario, None, share, threshold_s, interval_share, confidence, reps,
                        seed,
                        required=req, first_required={g: r.copy() for g, r in req.items()},
-                       carriers=carriers, tools=tools)
+                       carriers=carriers)
     for k in range(max_rounds):
         t0 = time.perf_counter()
         answer.required = {g: r.copy() for g, r in req.items()}  # what this round solves
@@ -417,8 +410,7 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
                             problem)
             except PlanError as exc:
                 raise PlanError(f"agent group {g!r}: {exc}") from None
-        planned = roster_scenario(scenario, plans, f"{scenario.name}-plan-r{k}",
-                                  tools["to_scenario"], f" (round {k})")
+        planned = roster_scenario(scenario, plans, f"{scenario.name}-plan-r{k}", f" (round {k})")
         by_rep, overall = type_interval_levels(planned, seed, reps, progress)
         below, bounds, raised = {}, {}, {g: 0 for g in req}
         for n, x in by_rep.items():

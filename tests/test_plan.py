@@ -235,7 +235,7 @@ def test_contradicting_labour_fields_are_refused_on_load(overrides, message):
 
 def test_plan_covers_one_week():
     """A horizon longer than a week of open days is refused with the --days to give."""
-    from analysis.plan import planned_days
+    from analysis.roster import planned_days
     from sim.scenario import load_scenario
 
     with pytest.raises(PlanError, match=r"horizon.days: 8 simulated days are more than one week "
@@ -299,7 +299,8 @@ def test_recovery_placement_keeps_heads_and_coverage_and_lowers_strain():
 
 def test_break_placement_moves_base_strain_by_little():
     """base.toml's 8-hour shift: all legal placements within 10% mean strain (3.1% apart)."""
-    from analysis.plan import recovery_of, templates_of
+    from analysis.plan import recovery_of
+    from analysis.roster import templates_of
     from sim.scenario import load_scenario
 
     s = load_scenario("scenarios/base.toml")

@@ -1,0 +1,241 @@
+"""A planning problem from a scenario, and a planned roster back as a scenario and a table.
+
+The translation both ``ccsim plan`` (:mod:`analysis.plan`, one queue) and planning by skill
+(:mod:`analysis.skill_plan`, a roster per agent group) stand on: the labour rules, shift
+templates and activity windows of a scenario as a :class:`sim.planning.shifts.Problem`, and
+a solved :class:`sim.planning.shifts.Plan` as a scenario ``ccsim run`` takes unchanged
+(written through ``tomli_w``) and as one row per agent and day.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.staffing import requirement
+from sim.engine.demand import weekday
+from sim.planning.shifts import (
+    Activity,
+    Plan,
+    PlanError,
+    Problem,
+    Rules,
+    Template,
+)
+from sim.scenario import Scenario, format_clock
+from sim.scenario.labour import WEEK_DAYS
+from sim.scenario.sections import WEEKDAYS
+
+#: the interval goal's KPI
+IB = "intervals_below_target"
+
+
+# --------------------------------------------------------------------------- scenario -> problem
+
+
+def planned_days(scenario: Scenario) -> tuple[int, ...]:
+    """Calendar day in the week (0-6 from day 0's weekday) of each simulated day planned.
+
+    ``ccsim plan`` plans one week: every simulated day up to the centre's open days of a
+    week (the horizon's days, when fewer).
+    """
+    h = scenario.horizon
+    first = WEEKDAYS.index(weekday(scenario, 0))
+    cal = []
+    for d in range(h.days):
+        c = (WEEKDAYS.index(weekday(scenario, d)) - first) % WEEK_DAYS
+        if cal and c <= cal[-1]:
+            raise PlanError(
+                f"horizon.days: {h.days} simulated days are more than one week of open days "
+                f"({len(cal)}); ccsim plan plans one week: give --days {len(cal)} or fewer")
+        cal.append(c)
+    return tuple(cal)
+
+
+def rules_of(scenario: Scenario) -> Rules:
+    """The labour rules of ``scenario`` as plain numbers."""
+    lab, sch = scenario.labour, scenario.schedule
+    return Rules(
+        max_daily_hours=lab.max_daily_hours, max_weekly_hours=lab.max_weekly_hours,
+        min_daily_rest_hours=lab.min_daily_rest_hours,
+        min_weekly_rest_hours=lab.min_weekly_rest_hours,
+        break_after_hours=lab.break_after_hours,
+        min_break_minutes=sch.min_break_minutes if sch.activities else 0.0,
+        min_break_shift_hours=sch.min_break_shift_hours,
+        max_stretch_hours=lab.max_stretch_hours, max_days_per_week=lab.max_days_per_week,
+        full_time_hours=lab.full_time_hours, min_weekly_hours=lab.min_weekly_hours,
+        min_shift_hours=lab.min_shift_hours, max_part_time_share=lab.max_part_time_share)
+
+
+def templates_of(scenario: Scenario) -> tuple[Template, ...]:
+    """Every shift template inside the opening hours, with the activities that apply to it.
+
+    Lengths are ``labour.shift_hours`` (all of them: the rules decide in the solver, so a
+    rule's price can be found by relaxing it), starts every ``labour.start_step_minutes``
+    from the opening time. An activity applies as in the schedule: by length
+    (``min_shift_hours``, or fitting when no shifts are named), or, when it names shifts,
+    to templates as long as one of them. Its positions: its fixed start, or its window's
+    earliest start and every ``labour.break_step_minutes`` up to its latest.
+    """
+    h, lab, sched = scenario.horizon, scenario.labour, scenario.schedule
+    open_m, close_m = h.open / 60, h.open / 60 + h.hours * 60
+    shifts = scenario.staffing.shifts
+    out = []
+    for hours in sorted(set(lab.shift_hours)):
+        acts = []
+        fits = True
+        for name, a in sched.activities.items():
+            if a.shifts:
+                applies = any(abs(shifts[s].hours - hours) < 1e-9 for s in a.shifts)
+            else:
+                applies = hours >= a.shortest_shift_hours - 1e-9
+            if not applies:
+                continue
+            if a.last_end > hours * 60 + 1e-9:
+                fits = False
+                break
+            if a.window_minutes is None:
+                pos: tuple[float, ...] = (float(a.offset_minutes),)
+            else:
+                lo, hi = a.window_minutes
+                pos = tuple(float(p) for p in np.arange(lo, hi + 1e-9, lab.break_step_minutes))
+            share = 1.0 if a.per_year is None else a.per_year / sched.days_per_year
+            acts.append(Activity(name, a.kind, a.minutes, pos, share))
+        if not fits:
+            continue
+        acts.sort(key=lambda a: a.positions[0])
+        start = open_m
+        while start + hours * 60 <= close_m + 1e-9:
+            out.append(Template(start, hours, tuple(acts)))
+            start += lab.start_step_minutes
+    return tuple(out)
+
+
+def allowance_of(scenario: Scenario) -> tuple[float, float]:
+    """(share of on-queue time lost to unplanned breaks and late returns, log-in minutes).
+
+    The schedule does not show these; the plan keeps that much on top. Unplanned breaks:
+    rate x mean length; late returns: each daily activity's late chance x mean lateness
+    over an 8-hour day (a small term); the log-in: the mean delay, in the shift's first
+    interval.
+    """
+    beh = scenario.behaviour
+    lost = beh.unplanned_breaks_per_hour * beh.unplanned_break.mean_s / 3600
+    for a in scenario.schedule.activities.values():
+        rt = beh.returns.get(a.kind)
+        if rt is not None and a.per_year is None:
+            lost += rt.late_probability * rt.late.mean_s / (8 * 3600)
+    login = (beh.login_delay_min_s + beh.login_delay_max_s) / 2 / 60
+    return min(lost, 0.5), login
+
+
+def build_problem(scenario: Scenario, required: np.ndarray, *, breaks: str = "optimise",
+                  max_agents: int | None = None, consecutive: bool = True) -> Problem:
+    """The planning problem of ``scenario`` for requirements ``required`` (days x intervals).
+
+    ``consecutive``: agents work consecutive planned days (their days off together), as
+    rosters usually do; on base.toml's week it loses nothing against every day pattern (the
+    same LP bound) and solves several times faster. Break starts are continuous in the
+    programme and rounded after (``Problem.integral_breaks``): on base's week with uneven
+    requirements 5 CPU-s to a 0.4% gap, where whole break starts took 300 s to 0.8%; what
+    rounding leaves short the simulation finds like any other miss.
+    """
+    h = scenario.horizon
+    allow, login = allowance_of(scenario)
+    return Problem(np.asarray(required, float), h.open / 60, h.interval_minutes,
+                   templates_of(scenario), rules_of(scenario), planned_days(scenario),
+                   allow, login, max_agents, breaks, consecutive, integral_breaks=False)
+
+
+def erlang_requirement(scenario: Scenario, share: float, threshold_s: float) -> np.ndarray:
+    """Erlang agents on queue per planned day and interval (days x intervals)."""
+    return np.array([requirement(scenario, d, share, threshold_s)
+                     for d in range(scenario.horizon.days)], dtype=float)
+
+
+# --------------------------------------------------------------------------- plan -> scenario
+
+
+def group_names(plan: Plan) -> list[str]:
+    """A shift name per group: ``p03-8h-0930``."""
+    return [f"p{j + 1:02d}-{g.template.name}" for j, g in enumerate(plan.groups)]
+
+
+def to_scenario(scenario: Scenario, plan: Plan, problem: Problem, name: str,
+                note: str = "") -> Scenario:
+    """``scenario`` with the plan's shifts, activities and days off (validated).
+
+    Each group of agents alike is a shift; each of its activities is an activity of that
+    shift alone, at its planned start (optimised breaks), or over its window with the
+    schedule's even stagger (the two-step plan). Days a group does not work are
+    ``labour.days_off``.
+    """
+    names = group_names(plan)
+    sched = scenario.schedule
+    shifts, acts, off = {}, {}, {}
+    week = [weekday(scenario, d) for d in range(problem.days)]
+    for sname, g in zip(names, plan.groups, strict=True):
+        t = g.template
+        shifts[sname] = {"start": format_clock(t.start_min * 60), "hours": t.hours,
+                         "agents": g.agents}
+        for a, start in zip(t.activities, g.offsets, strict=True):
+            src = sched.activities[a.name].to_dict() if hasattr(
+                sched.activities[a.name], "to_dict") else sched.activities[a.name].model_dump(
+                mode="json")
+            src = {k: v for k, v in src.items() if v is not None}
+            src.update(shifts=[sname], min_shift_hours=None)
+            if problem.breaks == "optimise" or len(a.positions) == 1:
+                src.pop("window_minutes", None)
+                src["offset_minutes"] = start
+            acts[f"{sname}-{a.name}"] = {k: v for k, v in src.items() if v is not None}
+        gone = [week[d] for d in range(problem.days) if d not in g.days]
+        if gone:
+            off[sname] = gone
+    return scenario.replace({
+        "name": name, "staffing.agents": None, "staffing.shifts": shifts,
+        "schedule.activities": acts, "labour.days_off": off,
+        "description": f"{scenario.description} [shifts, days off and breaks planned by "
+                       f"ccsim plan: {plan.agents} agents, {plan.paid_hours:g} paid hours "
+                       f"over {problem.days} day(s)]",
+        "rationale": f"{scenario.rationale.rstrip()}\n\nPlanned by ccsim plan{note}.",
+    }, source="ccsim plan")
+
+
+def scenario_toml(scenario: Scenario) -> str:
+    """The whole scenario as TOML (no ``extends``: ``ccsim run`` takes it as it is)."""
+    import tomli_w
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items() if x is not None}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    return ("# Written by ccsim plan: shifts, days off and breaks planned and verified by "
+            "simulation.\n" + tomli_w.dumps(clean(scenario.to_dict()), multiline_strings=True))
+
+
+def roster_table(scenario: Scenario, plan: Plan, problem: Problem) -> pd.DataFrame:
+    """One row per agent (pseudonymous, as the run names them) and planned day."""
+    rows = []
+    names = group_names(plan)
+    for sname, g in zip(names, plan.groups, strict=True):
+        t = g.template
+        acts = "; ".join(
+            f"{a.name} {format_clock((t.start_min + s) * 60)}-"
+            f"{format_clock((t.start_min + s + a.minutes) * 60)}"
+            + ("" if a.daily else f" ({a.share:.0%} of days)")
+            for a, s in sorted(zip(t.activities, g.offsets, strict=True), key=lambda x: x[1]))
+        for j in range(g.agents):
+            for d in range(problem.days):
+                works = d in g.days
+                rows.append({
+                    "agent": f"{sname}-{j + 1:03d}", "day": d, "weekday": weekday(scenario, d),
+                    "shift": sname, "works": works,
+                    "start": format_clock(t.start_min * 60) if works else "",
+                    "end": format_clock((t.start_min + t.hours * 60) * 60) if works else "",
+                    "paid_hours": t.hours if works else 0.0,
+                    "activities": acts if works else "day off"})
+    return pd.DataFrame(rows)
