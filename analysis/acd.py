@@ -20,6 +20,11 @@ or more (:data:`MIN_WEEKS` of each weekday with calls, no open day missing):
 - ``calls.talk.mean_s`` and ``calls.acw.mean_s``: the answered-weighted mean AHT, split
   between talk and wrap-up in the base scenario's proportions (an ACD's AHT does not say
   how much was wrap-up);
+- ``calls.talk.cv``: the handle-time variability the interval AHTs imply
+  (:func:`handle_cv`: an interval's mean of ``n`` handle times has variance ``sigma^2 / n``,
+  so the answered-weighted spread of interval AHTs about their time of day's mean
+  estimates ``sigma^2``), with its standard error; the talk time's CV is set so that talk
+  plus the base's wrap-up has that variance;
 - ``staffing.shifts``: shifts putting the report's agents on queue (``agents`` column,
   mean per interval; without it, the workload at an assumed 85% occupancy), chosen by
   :func:`fit` (:func:`analysis.acd_replay.staff`);
@@ -117,6 +122,12 @@ class AcdEstimate:
     shifts: dict[str, dict] = field(default_factory=dict)
     #: the abandonment fit's last simulated totals (abandoned, short, waited, ...)
     fit_simulated: dict[str, float] = field(default_factory=dict)
+    #: handle-time CV the interval AHTs imply (:func:`handle_cv`; NaN: not estimable), its
+    #: standard error, and the talk-time CV written so talk + wrap-up has it (None: kept)
+    handle_cv: float = math.nan
+    handle_cv_se: float = math.nan
+    talk_cv: float | None = None
+    handle_cv_method: str = "not estimated"
 
 
 def _where(path: Path, row: int, column: str) -> str:
@@ -378,6 +389,12 @@ def estimate(report: pd.DataFrame, base: Scenario, source: str = "report") -> Ac
     aht = float((ans["aht"] * ans["answered"]).sum() / answered)
     t, a = base.calls.talk.mean_s, base.calls.acw.mean_s
     talk_share = t / (t + a) if t + a > 0 else 1.0
+    hcv, hcv_se, hcv_method = handle_cv(report)
+    talk_cv = None
+    if math.isfinite(hcv):
+        talk_cv, why = talk_cv_for(hcv, aht * talk_share, aht * (1 - talk_share), base)
+        if why:
+            notes.append(why)
     offered, abandoned = int(report["offered"].sum()), int(report["abandoned"].sum())
     patience, method = _patience(report, aht, step, offered, abandoned, notes)
     agents, agents_method = _agents_on_queue(report, grid, day, slot, inside, ordinary, aht,
@@ -397,7 +414,82 @@ def estimate(report: pd.DataFrame, base: Scenario, source: str = "report") -> Ac
         start_date=str(first_open), open_days=open_days, holidays=holidays,
         agents_on_queue=agents, agents_method=agents_method,
         short_abandoned=totals_of["short_abandoned"],
-        answered_in_sl=totals_of["answered_in_sl"])
+        answered_in_sl=totals_of["answered_in_sl"], handle_cv=hcv, handle_cv_se=hcv_se,
+        talk_cv=talk_cv, handle_cv_method=hcv_method)
+
+
+#: the fewest answered calls an interval needs to count in :func:`handle_cv` (an AHT of one
+#: or two calls is often rounded or capped by the ACD, and says little)
+HANDLE_CV_MIN_CALLS = 3
+#: the fewest intervals (beyond one per time of day) :func:`handle_cv` estimates from
+HANDLE_CV_MIN_DOF = 20
+#: the talk-time CV written when the wrap-up alone explains the handle-time spread
+TALK_CV_FLOOR = 0.05
+
+
+def handle_cv(report: pd.DataFrame) -> tuple[float, float, str]:
+    """(CV of one call's handle time, its standard error, how) from the interval AHTs.
+
+    An interval's AHT is the mean of its ``n`` answered calls' handle times: with calls
+    independent, of variance ``sigma^2`` about a mean that depends on the time of day
+    (``mu_s``), ``Var(AHT) = sigma^2 / n``. So within each time of day ``s`` (its intervals
+    over the report's days, ``n``-weighted mean ``m_s``), ``Q_s = sum n (AHT - m_s)^2`` has
+    expectation ``(k_s - 1) sigma^2`` over its ``k_s`` intervals, and ``sigma^2 =
+    sum Q_s / sum (k_s - 1)``: the within-group mean square of a one-way analysis of
+    variance with unequal group sizes (Searle, Casella & McCulloch (1992), Variance
+    Components, s. 3.5), each interval a group of ``n`` calls. CV = ``sigma / AHT`` (the
+    answered-weighted mean). Its standard error is a sandwich one, from the spread of the
+    ``Q_s`` about ``sigma^2 (k_s - 1)`` (a ratio estimator: no normality assumed, which the
+    skewed handle times would break), carried to the CV by the delta method. Intervals with
+    fewer than :data:`HANDLE_CV_MIN_CALLS` answered calls are left out. A mean handle time
+    that drifts between days at the same time of day (a new product, a system outage) adds
+    to the estimate: read it as an upper figure then.
+    """
+    r = report[(report["answered"] >= HANDLE_CV_MIN_CALLS) & report["aht"].notna()]
+    n = r["answered"].to_numpy(float)
+    x = r["aht"].to_numpy(float)
+    slot = r["start_s"].to_numpy()
+    if len(r) == 0:
+        return math.nan, math.nan, "not estimated (no interval with 3 or more answered calls)"
+    keys, inv = np.unique(slot, return_inverse=True)
+    w = np.bincount(inv, weights=n)
+    m = np.bincount(inv, weights=n * x) / w
+    q = np.bincount(inv, weights=n * (x - m[inv]) ** 2)
+    k = np.bincount(inv).astype(float)
+    dof = float((k - 1).sum())
+    mean = float((n * x).sum() / n.sum())
+    if dof < HANDLE_CV_MIN_DOF or mean <= 0:
+        return (math.nan, math.nan, f"not estimated (only {dof:g} intervals beyond one per "
+                f"time of day with {HANDLE_CV_MIN_CALLS} or more answered calls; "
+                f"{HANDLE_CV_MIN_DOF} needed)")
+    var = float(q.sum() / dof)
+    used = k > 1
+    se_var = float(math.sqrt(((q - var * (k - 1))[used] ** 2).sum()) / dof)
+    if var <= 0:
+        return 0.0, math.nan, "the interval AHTs do not vary: a constant handle time"
+    cv = math.sqrt(var) / mean
+    se = se_var / (2 * math.sqrt(var) * mean)  # d sqrt(v) / dv = 1 / (2 sqrt(v))
+    return cv, se, (f"from the spread of {len(r):,} interval AHTs about their time of day's "
+                    f"mean, Var(interval AHT) = sigma^2 / answered calls (one-way analysis "
+                    f"of variance, {dof:g} degrees of freedom)")
+
+
+def talk_cv_for(handle: float, talk_mean: float, acw_mean: float, base: Scenario
+                ) -> tuple[float | None, str]:
+    """The talk-time CV that gives talk + the base's wrap-up the handle-time CV ``handle``.
+
+    Talk and wrap-up are drawn independently, so their variances add: ``(handle x AHT)^2 =
+    (cv_talk x talk)^2 + (cv_acw x acw)^2``. Returns (CV, a note; empty when none is due).
+    """
+    if talk_mean <= 0:
+        return None, "handle-time CV: the base has no talk time to carry it; not written"
+    acw_cv = {"exponential": 1.0, "fixed": 0.0}.get(base.calls.acw.distribution,
+                                                     base.calls.acw.cv)
+    left = (handle * (talk_mean + acw_mean)) ** 2 - (acw_cv * acw_mean) ** 2
+    if left <= (TALK_CV_FLOOR * talk_mean) ** 2:
+        return TALK_CV_FLOOR, (f"handle-time CV {handle:.3f}: the base's wrap-up variability "
+                               f"alone explains it; talk CV set to {TALK_CV_FLOOR:g}")
+    return min(math.sqrt(left) / talk_mean, 10.0), ""
 
 
 #: a weekday keeps a profile of its own when its shape differs from the others' at this level
@@ -551,6 +643,9 @@ def overrides(est: AcdEstimate, base: Scenario, shifts: dict[str, dict] | None =
             if w in est.week_profiles else {}) for w, f in est.dow_factors.items()},
         "demand.start_date": est.start_date,
         "calls.talk.mean_s": round(est.talk_mean_s, 1),
+        **({"calls.talk.cv": round(est.talk_cv, 3)} | (
+            {} if base.calls.talk.distribution in ("lognormal", "gamma") else
+            {"calls.talk.distribution": "lognormal"}) if est.talk_cv is not None else {}),
         "calls.acw.mean_s": round(est.acw_mean_s, 1),
         "calls.balk_probability": round(est.balk_probability, 4),
     }
@@ -598,6 +693,10 @@ def scenario_data(est: AcdEstimate, extends: str, name: str, base: Scenario,
         f"open weekday's mean offered per {est.interval_minutes:g}-minute interval; "
         "busyness_cv is the day-to-day variation beyond Poisson after the weekday means; "
         "talk and wrap-up split the AHT in the base's proportions.",
+        f"Handle-time CV {est.handle_cv:.3f} (standard error {est.handle_cv_se:.3f}; "
+        f"{est.handle_cv_method}); talk CV "
+        + ("kept from the base" if est.talk_cv is None else f"{est.talk_cv:.3f}")
+        + " with the base's wrap-up.",
         f"Weekday factors (mean offered / mean open day): {dow}.",
         f"Patience {pat}; balking {est.balk_probability:.3f} ({est.balk_method}).",
         f"Staffing: shifts putting on queue {est.agents_method}; breaks and behaviour are the "
@@ -765,6 +864,9 @@ def summary(est: AcdEstimate) -> str:
         *([f"holidays (no calls): {', '.join(est.holidays)}"] if est.holidays else []),
         f"AHT {est.aht_s:.0f} s -> talk {est.talk_mean_s:.0f} s + ACW {est.acw_mean_s:.0f} s "
         "(the base's split)",
+        f"handle-time CV {est.handle_cv:.3f} +- {1.96 * est.handle_cv_se:.3f} (95%; "
+        f"{est.handle_cv_method})"
+        + ("" if est.talk_cv is None else f" -> talk CV {est.talk_cv:.3f}"),
         f"abandoned {est.abandon_rate:.1%}; patience {pat}",
         f"balking {est.balk_probability:.3f} ({est.balk_method})",
         *([f"staffing: {heads} agents on {len(est.shifts)} shift patterns, {paid:g} paid hours "

@@ -229,6 +229,10 @@ def test_import_gives_back_patience_balking_and_staffing_within_their_ci(importe
     assert abs(est.balk_probability - 0.1) <= 3 * math.sqrt(1.5 * short) / waited, (
         est.balk_probability, short, waited)
     assert s.calls.patience.mean_s == pytest.approx(est.patience_s, abs=0.05)
+    # exponential talk, no wrap-up: a handle-time CV of 1, written as the talk time's
+    assert abs(est.handle_cv - 1) <= 3 * est.handle_cv_se and est.handle_cv_se < 0.06, (
+        est.handle_cv, est.handle_cv_se)
+    assert s.calls.talk.cv == pytest.approx(est.handle_cv, abs=5e-4)
     assert s.calls.balk_probability == pytest.approx(est.balk_probability, abs=5e-5)
     # the base's shifts are kept with no agents (a scenario that extends merges tables)
     assert {n: (sh.start, sh.hours, sh.agents) for n, sh in s.staffing.shifts.items()} == {
@@ -445,3 +449,34 @@ def test_patience_and_balking_estimates_are_unbiased_over_seeds(tmp_path):
     # +- 0.003)
     diff = np.array(balk) - np.array(own)
     assert abs(diff.mean()) <= 3 * np.std(diff, ddof=1) / math.sqrt(len(diff)), diff
+
+
+# --------------------------------------------------------------------------- handle-time CV
+
+def test_handle_time_cv_is_recovered_from_interval_ahts_within_its_ci():
+    """Four weeks of interval AHTs of lognormal handle times (CV 0.9) give back the CV.
+
+    Each interval's AHT is the mean of its answered calls' handle times, whose mean drifts
+    with the time of day (as real AHTs do), so only the spread within a time of day tells
+    the variability. The estimate must lie within 3 of its own standard errors of 0.9, and
+    that standard error must be small enough (under 0.03) for the check to bite.
+    """
+    from analysis.acd import handle_cv, talk_cv_for
+
+    rng = np.random.default_rng(5)
+    cv, rows = 0.9, []
+    s2 = math.log(1 + cv**2)
+    for d in range(20):
+        for i in range(48):
+            mean = 280 + 40 * math.sin(i / 8)  # the time of day's mean handle time
+            n = int(rng.poisson(60 + 40 * math.sin(i / 15)))
+            h = rng.lognormal(math.log(mean) - s2 / 2, math.sqrt(s2), n)
+            rows.append({"date": d, "start_s": 28800 + 900 * i, "answered": n,
+                         "aht": float(h.mean()) if n else math.nan})
+    got, se, how = handle_cv(pd.DataFrame(rows))
+    assert se < 0.03 and abs(got - cv) <= 3 * se, (got, se)
+    assert "analysis of variance" in how
+    # talk + wrap-up (base: lognormal CV 0.6) with that variance: 255 s talk, 45 s wrap-up
+    base = load_scenario(BASE)
+    talk, _ = talk_cv_for(got, 255.0, 45.0, base)
+    assert math.hypot(talk * 255, 0.6 * 45) == pytest.approx(got * 300, rel=1e-9)
