@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_plan.py [--reps 10] [--workers 2] [--scale 1.25]
         [--rounds 12] [--raise-rule all|greedy] [--breaks coverage|recovery] [--no-costs]
+        [--trim 4] [--store DIR]
 
 1. base.toml's week in 30-minute intervals (its 15-minute profile summed in pairs), target
    80/20 in at least 90% of intervals with 95% confidence: the optimised plan and the
@@ -13,6 +14,11 @@
    verified by the optimised loop alone with the rule prices, timed (goal: at most 10
    minutes on 2 cores), wall clock and CPU seconds of this process and its workers
    (``--scale 0``: skip it; ``--skip-base``: only it).
+``--trim N``: after the optimised plan meets the goal, up to N rounds lowering the
+intervals with room to spare (``analysis.plan.trim_candidates``), each kept only if the
+goal still holds with fewer paid hours. ``--store DIR``: keep every replication there, so
+a re-run (same code, seed and options) simulates nothing again.
+
 3. ``--breaks recovery``: the base week's final roster with its breaks moved for recovery,
    both placements simulated with the stress model on (paired), in the printed report.
 
@@ -24,11 +30,13 @@ from __future__ import annotations
 import argparse
 import resource
 import time
+from pathlib import Path
 
 import numpy as np
 
 from analysis.experiment import make_executor
 from analysis.plan import plan
+from analysis.store import ReplicationStore
 from sim.scenario import load_scenario
 
 
@@ -67,15 +75,20 @@ def main() -> None:
     p.add_argument("--no-costs", action="store_true", help="base week: skip the rule prices")
     p.add_argument("--no-two-step", action="store_true",
                    help="base week: the optimised loop alone (no saving printed)")
+    p.add_argument("--trim", type=int, default=0,
+                   help="base week: trim rounds of the optimised plan once it meets the goal")
+    p.add_argument("--store", default=None,
+                   help="keep the replications in this folder (a re-run resumes)")
     args = p.parse_args()
     ex = make_executor("process", args.workers)
+    store = None if args.store is None else ReplicationStore(Path(args.store))
     say = print
     try:
         if not args.skip_base:
             t0, c0 = time.perf_counter(), _cpu()
             a = plan(base_week(), 0.8, 20, reps=args.reps, seed=args.seed, executor=ex,
                      costs=not args.no_costs, say=say, max_rounds=args.rounds,
-                     two_step=not args.no_two_step,
+                     two_step=not args.no_two_step, store=store, trim=args.trim,
                      raise_rule=args.raise_rule, breaks=args.breaks)
             d = a.as_dict()
             o, t = d["optimised"], d["two_step"]
@@ -103,6 +116,7 @@ def main() -> None:
         t0, c0 = time.perf_counter(), _cpu()
         s = base_week(args.scale)
         a = plan(s, 0.8, 20, reps=args.reps, seed=args.seed, executor=ex, two_step=False,
+                 store=store,
                  costs=True, say=say, max_rounds=args.rounds, raise_rule=args.raise_rule)
         o = a.as_dict()["optimised"]
         wall, cpu = time.perf_counter() - t0, _cpu() - c0

@@ -10,12 +10,18 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.plan import Verified, build_problem, raise_requirement, to_scenario
+from analysis.plan import (
+    Verified,
+    build_problem,
+    raise_requirement,
+    to_scenario,
+    trim_candidates,
+)
 from analysis.staffing import erlang_requirements, requirement
 from analysis.stats import t_interval
 from sim.engine.schedule import erlang_required
 from sim.model import simulate
-from sim.planning.shifts import check_roster, solve
+from sim.planning.shifts import Plan, check_roster, solve
 from sim.scenario import load_scenario
 
 TINY = """
@@ -179,3 +185,19 @@ def test_recovery_breaks_are_shown_beside_coverage_only(planned):
         sum(sh.agents for sh in rec_s.staffing.shifts.values())
     text = (out / "report.md").read_text()
     assert "## Breaks: coverage-only against recovery-aware placement" in text
+
+
+def test_trim_lowers_only_binding_intervals_with_room_to_spare(tiny):
+    """Trim candidates: never below target, lower bound above it, requirement binding."""
+    s = load_scenario(tiny)
+    req = np.full((1, 5), 5.0)
+    mean = np.array([[0.95, 0.95, 0.95, 0.83, 0.95]])
+    high = np.array([[0.97, 0.97, 0.97, 0.88, 0.99]])  # lower bounds 0.93, ..., 0.78, 0.91
+    often = np.array([[0.0, 0.1, 0.0, 0.0, 0.0]])  # the second missed in one replication
+    cover = np.array([[5.2, 5.2, 6.5, 5.2, 5.0]])  # the third has 1.5 agents to spare
+    v = Verified(s, Plan([], 0.0, cover, req), req, mean, high, req, None, 0.05, None, 0,
+                 True, often)
+    assert trim_candidates(v, 0.8).tolist() == [[True, False, False, False, True]]
+    # at 92% only the first keeps room (lower bound 0.93; the last's is 0.91)
+    assert trim_candidates(v, 0.92).tolist() == [[True, False, False, False, False]]
+    assert trim_candidates(v, 0.95).tolist() == [[False] * 5]
