@@ -33,6 +33,7 @@ from analysis.experiment import Executor, run_experiment
 from analysis.roster import (  # the scenario <-> roster translation
     build_problem,
     erlang_requirement,
+    headcounts,
     roster_table,
     scenario_toml,
     to_scenario,
@@ -577,6 +578,15 @@ class PlanAnswer:
                 + (" (both verified to the same goal)." if both else
                    " (NOT at the same goal: a plan that does not meet it within --rounds is "
                    "cheaper than it should be; give more --rounds)."))
+        if self.optimised.final is not None and self.optimised.problem is not None:
+            kept = self.optimised.final.plan if self.breaks is None else self.breaks.plan
+            heads = headcounts(self.scenario, kept, self.optimised.problem)
+            days = [c for c in heads.columns if c != "shift"]
+            lines += ["", "## Agents per shift and weekday (optimised plan)", "",
+                      "| shift | " + " | ".join(days) + " |",
+                      "|---|" + "---|" * len(days)]
+            lines += ["| " + " | ".join(str(v) for v in row) + " |"
+                      for row in heads.itertuples(index=False)]
         if self.costs:
             lines += ["", "## What each rule costs (paid hours over the planned days)", "",
                       "| rule | field | with | without | cost | LP cost |",
@@ -669,6 +679,7 @@ def write(answer: PlanAnswer, out: Path) -> list[str]:
     text = scenario_toml(final)
     atomic_write(out / "scenario.toml", lambda p: p.write_text(text))
     write_csv(roster_table(final, kept, problem), out / "roster.csv")
+    write_csv(headcounts(final, kept, problem), out / "headcounts.csv")
     extra = []
     if answer.breaks is not None:  # the coverage-only placement beside it
         cov = v.scenario.replace({"name": f"{answer.scenario.name}-plan-coverage"},
@@ -680,8 +691,8 @@ def write(answer: PlanAnswer, out: Path) -> list[str]:
     atomic_write(out / "report.md", lambda p: p.write_text(answer.text()))
     write_json(answer.as_dict(), out / "plan.json")
     figure(answer, out / "staffing.png")
-    return ["scenario.toml", "roster.csv", "intervals.csv", "staffing.png", "report.md",
-            "plan.json", *extra]
+    return ["scenario.toml", "roster.csv", "headcounts.csv", "intervals.csv", "staffing.png",
+            "report.md", "plan.json", *extra]
 
 
 def interval_table(answer: PlanAnswer) -> pd.DataFrame:

@@ -239,3 +239,21 @@ def roster_table(scenario: Scenario, plan: Plan, problem: Problem) -> pd.DataFra
                     "paid_hours": t.hours if works else 0.0,
                     "activities": acts if works else "day off"})
     return pd.DataFrame(rows)
+
+
+def headcounts(scenario: Scenario, plan: Plan, problem: Problem) -> pd.DataFrame:
+    """Agents working each shift template (length and start) on each planned weekday.
+
+    A row per template used, a column per planned day's weekday, and a ``total`` row: how
+    the roster follows a weekly demand pattern (the agents of a group work the days of its
+    pattern; its other days are ``labour.days_off``).
+    """
+    days = [weekday(scenario, d) for d in range(problem.days)]
+    names = sorted({g.template.name for g in plan.groups},
+                   key=lambda n: (float(n.split("h-")[0]), n.split("h-")[1]))
+    table = pd.DataFrame(0, index=pd.Index(names, name="shift"), columns=days)
+    for g in plan.groups:
+        for d in g.days:
+            table.loc[g.template.name, days[d]] += g.agents
+    table.loc["total"] = table.sum(axis=0)
+    return table.reset_index()

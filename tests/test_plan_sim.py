@@ -201,3 +201,25 @@ def test_trim_lowers_only_binding_intervals_with_room_to_spare(tiny):
     # at 92% only the first keeps room (lower bound 0.93; the last's is 0.91)
     assert trim_candidates(v, 0.92).tolist() == [[True, False, False, False, False]]
     assert trim_candidates(v, 0.95).tolist() == [[False] * 5]
+
+
+def test_a_weekly_demand_pattern_gives_head_counts_by_weekday(tiny):
+    """A busy Monday gets more agents than a quiet Wednesday; the run works those heads."""
+    from analysis.roster import headcounts, roster_table
+
+    s = load_scenario(tiny, {"horizon.days": 3, "labour.max_days_per_week": 2,
+                             "demand.week": {"Mon": {"factor": 1.6}, "Tue": {"factor": 1.0},
+                                             "Wed": {"factor": 0.5}}})
+    problem = build_problem(s, np.array([requirement(s, d, 0.8, 20) for d in range(3)], float))
+    plan = solve(problem)
+    assert check_roster(plan.agent_weeks(problem), problem.rules) == []
+    heads = headcounts(s, plan, problem).set_index("shift")
+    per_day = heads.loc["total"]
+    assert per_day["Mon"] > per_day["Tue"] > per_day["Wed"] > 0
+    assert (heads.drop(index="total").sum() == per_day).all()
+    planned = to_scenario(s, plan, problem, "weekly-plan")
+    roster = roster_table(planned, plan, problem)
+    assert roster[roster["works"]].groupby("weekday").size().to_dict() == per_day.to_dict()
+    run = simulate(planned, seed=3)
+    worked = run.agent_days.groupby("day").size()
+    assert worked.tolist() == [per_day["Mon"], per_day["Tue"], per_day["Wed"]]
