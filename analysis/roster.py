@@ -218,26 +218,36 @@ def scenario_toml(scenario: Scenario) -> str:
 
 
 def roster_table(scenario: Scenario, plan: Plan, problem: Problem) -> pd.DataFrame:
-    """One row per agent (pseudonymous, as the run names them) and planned day."""
+    """One row per agent (pseudonymous, as the run names them) and planned day.
+
+    A day's start is the shift's, or its weekday's in ``labour.starts`` (a roster whose
+    starts differ by weekday); activities keep their minutes after the start.
+    """
     rows = []
     names = group_names(plan)
     for sname, g in zip(names, plan.groups, strict=True):
         t = g.template
-        acts = "; ".join(
-            f"{a.name} {format_clock((t.start_min + s) * 60)}-"
-            f"{format_clock((t.start_min + s + a.minutes) * 60)}"
-            + ("" if a.daily else f" ({a.share:.0%} of days)")
-            for a, s in sorted(zip(t.activities, g.offsets, strict=True), key=lambda x: x[1]))
-        for j in range(g.agents):
-            for d in range(problem.days):
-                works = d in g.days
-                rows.append({
-                    "agent": f"{sname}-{j + 1:03d}", "day": d, "weekday": weekday(scenario, d),
-                    "shift": sname, "works": works,
-                    "start": format_clock(t.start_min * 60) if works else "",
-                    "end": format_clock((t.start_min + t.hours * 60) * 60) if works else "",
-                    "paid_hours": t.hours if works else 0.0,
-                    "activities": acts if works else "day off"})
+        moved = scenario.labour.starts.get(sname, {})
+
+        def acts(start_min: float, t: Template = t, offsets: tuple = g.offsets) -> str:
+            return "; ".join(
+                f"{a.name} {format_clock((start_min + s) * 60)}-"
+                f"{format_clock((start_min + s + a.minutes) * 60)}"
+                + ("" if a.daily else f" ({a.share:.0%} of days)")
+                for a, s in sorted(zip(t.activities, offsets, strict=True), key=lambda x: x[1]))
+
+        days = []
+        for d in range(problem.days):
+            wd = weekday(scenario, d)
+            works = d in g.days
+            start = moved[wd] / 60 if wd in moved else t.start_min
+            days.append({"day": d, "weekday": wd, "shift": sname, "works": works,
+                         "start": format_clock(start * 60) if works else "",
+                         "end": format_clock((start + t.hours * 60) * 60) if works else "",
+                         "paid_hours": t.hours if works else 0.0,
+                         "activities": acts(start) if works else "day off"})
+        rows += [{"agent": f"{sname}-{j + 1:03d}", **day} for j in range(g.agents)
+                 for day in days]
     return pd.DataFrame(rows)
 
 

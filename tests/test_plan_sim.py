@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -223,3 +224,43 @@ def test_a_weekly_demand_pattern_gives_head_counts_by_weekday(tiny):
     run = simulate(planned, seed=3)
     worked = run.agent_days.groupby("day").size()
     assert worked.tolist() == [per_day["Mon"], per_day["Tue"], per_day["Wed"]]
+
+
+def test_starts_by_weekday_are_simulated_and_shown_per_agent_and_day(tiny):
+    """labour.starts moves a shift's Tuesday start (activities with it); the roster shows it."""
+    from analysis.roster import roster_table
+
+    s = load_scenario(tiny, {"labour.max_days_per_week": 2})
+    problem = build_problem(s, np.array([requirement(s, d, 0.8, 20) for d in range(2)], float))
+    plan = solve(problem)
+    planned = to_scenario(s, plan, problem, "moved")
+    name, g = next((n, g) for n, g in zip(planned.staffing.shifts, plan.groups, strict=True)
+                   if g.days == (0, 1) and g.template.start_min != 600)
+    moved = planned.replace({"labour.starts": {name: {"Tue": "10:00"}}})
+    r0, r1 = simulate(planned, seed=4), simulate(moved, seed=4)
+    k = list(planned.staffing.shifts).index(name)  # the shift's first agent
+    first = sum(sh.agents for sh in list(planned.staffing.shifts.values())[:k])
+    ad0 = r0.agent_days.set_index(["agent", "day"])["shift_start_s"]
+    ad1 = r1.agent_days.set_index(["agent", "day"])["shift_start_s"]
+    assert ad1[first, 0] == ad0[first, 0] == g.template.start_min * 60
+    assert ad1[first, 1] == 86400 + 10 * 3600 != ad0[first, 1]
+    acts = r1.activities[(r1.activities["agent"] == first) & (r1.activities["day"] == 1)]
+    offsets = sorted(acts["planned_start_s"] - (86400 + 10 * 3600))
+    assert offsets == sorted(60 * o for o in g.offsets)
+    roster = roster_table(moved, plan, problem)
+    row = roster[(roster["shift"] == name) & (roster["day"] == 1)].iloc[0]
+    assert row["start"] == "10:00" and row["activities"].split(" ")[1].startswith(
+        f"{10 + int(min(g.offsets)) // 60:02d}:")
+
+
+@pytest.mark.parametrize("starts, message", [
+    ({"nope": {"Mon": "08:00"}}, "labour.starts.nope: no shift named 'nope'"),
+    ({"day": {"Tue": "17:00"}}, "labour.starts.day.Tue: 17:00 with the shift's 8 h ends after "
+                                "24:00 or lies outside the opening hours (08:00 for 8 h)"),
+    ({"day": {"Tue": "24:00"}}, "starts.day.Tue: 24:00 is the end of the day"),
+    ({"day": {"Tue": "7:61"}}, "labour.starts.day.Tue"),
+])
+def test_bad_starts_by_weekday_are_refused_naming_field_and_value(tiny, starts, message):
+    """A start for no shift, outside the hours, or not a time: refused on load, named."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_scenario(tiny, {"labour.starts": starts})

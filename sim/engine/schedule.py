@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.engine.demand import sample_duration
+from sim.engine.demand import sample_duration, weekday
 from sim.engine.status import LABELS, Status
 from sim.engine.streams import Streams, stable_key
 from sim.planning.erlang import agents_for_service_level
@@ -101,6 +101,13 @@ def build_plan(scenario: Scenario) -> Plan:
     starts = np.array([shifts[s].start for _, s, _ in ros], dtype=float)
     hours = np.array([shifts[s].hours for _, s, _ in ros], dtype=float)
     shift_start = (starts[:, None] + d[None, :]).reshape(n_agents, days)
+    moved = scenario.labour.starts
+    if moved:  # a roster's starts by weekday (labour.starts): activities move with them
+        on = [weekday(scenario, k) for k in range(days)]
+        for k, (_, s, _) in enumerate(ros):
+            for day in range(days) if s in moved else ():
+                if on[day] in moved[s]:
+                    shift_start[k, day] = moved[s][on[day]] + d[day]
     shift_end = shift_start + hours[:, None] * 3600.0
     sched = scenario.schedule
     names = tuple(sched.activities)

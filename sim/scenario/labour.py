@@ -1,8 +1,8 @@
 """The labour section: shift templates and the rules a roster must keep (``ccsim plan``).
 
 The planner reads it (``sim.planning.shifts``, ``analysis.plan``); a simulation reads only
-``days_off`` (a planned roster's days off), whose default is none, so the defaults leave
-every run unchanged. The rules come from three
+``days_off`` (a planned roster's days off) and ``starts`` (its starts by weekday), whose
+defaults are none, so the defaults leave every run unchanged. The rules come from three
 places, and each field's source says which: the Norwegian Working Environment Act
 (arbeidsmiljøloven, "the Act"; section numbers as in the Act of 2005 as amended), the
 collective agreement (figures marked "assumption" where the case material gives none), and
@@ -21,7 +21,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from sim.scenario.base import _field, _Model
+from sim.scenario.base import DAY_S, Clock, _field, _Model
 from sim.scenario.sections import Weekday
 
 _NAME = re.compile(r"[A-Za-z0-9_\-]+")
@@ -116,8 +116,25 @@ class Labour(_Model):
         source="scenario choice (a roster's days off)",
     )
 
+    starts: dict[str, dict[Weekday, Clock]] = _field(
+        {}, description="Planned shift starts by shift name and weekday (Mon ... Sun; as "
+        '`days_off`), e.g. `{ p01 = { Mon = "08:00", Fri = "10:00" } }`: on those weekdays '
+        "that shift's agents log in at the given time (\"HH:MM\", 00:00 to 23:59) instead "
+        "of `staffing.shifts.<name>.start`; the length stays the shift's and its activities "
+        "keep their minutes after the start. A shift or weekday not named keeps the shift's "
+        "start. The shift must still overlap the opening hours and end by 24:00.",
+        source="scenario choice (a roster whose starts differ by weekday)",
+    )
+
     @model_validator(mode="after")
     def _check(self) -> Labour:
+        for name, when in self.starts.items():
+            if not _NAME.fullmatch(name):
+                raise ValueError(f"starts: {name!r} is not a shift name")
+            for day, clock in when.items():
+                if not 0 <= clock < DAY_S:
+                    raise ValueError(f"starts.{name}.{day}: 24:00 is the end of the day; a "
+                                     "start must lie from 00:00 to 23:59")
         for name, days in self.days_off.items():
             if not _NAME.fullmatch(name):
                 raise ValueError(f"days_off: {name!r} is not a shift name")

@@ -166,6 +166,19 @@ class Scenario(_Model):
             if name not in self.staffing.shifts:
                 raise ValueError(f"labour.days_off.{name}: no shift named {name!r}; shifts are "
                                  f"{', '.join(self.staffing.shifts)}")
+        for name, when in self.labour.starts.items():  # a roster's starts by weekday
+            if name not in self.staffing.shifts:
+                raise ValueError(f"labour.starts.{name}: no shift named {name!r}; shifts are "
+                                 f"{', '.join(self.staffing.shifts)}")
+            hours = self.staffing.shifts[name].hours
+            for day, start in when.items():
+                if start + hours * 3600 > DAY_S + 1e-6 or start >= closes or \
+                        start + hours * 3600 <= opens:
+                    raise ValueError(
+                        f"labour.starts.{name}.{day}: {format_clock(start)} with the shift's "
+                        f"{hours:g} h ends after 24:00 or lies outside the opening hours "
+                        f"({format_clock(opens)} for {self.horizon.hours:g} h); allowed: a "
+                        "start from which the shift overlaps them and ends by 24:00")
         self._check_schedule()
         self._check_monitoring()
         self._check_policy()
