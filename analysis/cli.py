@@ -392,6 +392,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "stopped by it depends on the machine's load (default 300)")
     pl.add_argument("--no-two-step", action="store_true",
                     help="skip the two-step plan (Erlang, then set covering) it is compared with")
+    pl.add_argument("--trim", type=argtypes.nonneg_int, default=0, metavar="N",
+                    help="once the optimised plan meets the goal, up to N more rounds lowering "
+                    "by one agent the intervals the simulation shows have room to spare, each "
+                    "kept only if the goal still holds with fewer paid hours (default 0)")
     pl.add_argument("--no-costs", action="store_true",
                     help="skip the price of each rule (one solve per rule)")
     pl.add_argument("--breaks", choices=("coverage", "recovery"), default="coverage",
@@ -862,7 +866,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
                       max_rounds=args.rounds, executor=executor, store=store,
                       two_step=not args.no_two_step, costs=not args.no_costs,
                       time_limit=args.time_limit, gap=args.gap, progress=bar.update,
-                      say=say, breaks=args.breaks)
+                      say=say, breaks=args.breaks, trim=args.trim)
     names = write(answer, out)
     if args.json:
         print(json.dumps(json_safe(answer.as_dict())))
