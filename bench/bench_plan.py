@@ -61,6 +61,23 @@ def base_week(scale: float = 1.0):
                       "name": f"base-30min-x{scale:g}"})
 
 
+def _confirm(answer, args, ex, store) -> None:
+    """Each final roster simulated on fresh replications (``--confirm-seed``): the goal."""
+    from analysis.plan import verify
+
+    for label, lp in (("optimised", answer.optimised), ("two-step", answer.two_step)):
+        if lp is None or lp.final is None:
+            continue
+        f = lp.final
+        v = verify(f.scenario, f.plan, f.required, target=0.8, interval_share=0.9,
+                   confidence=0.95, seed=args.confirm_seed, reps=args.reps, executor=ex,
+                   store=store)
+        print(f"CONFIRM {label} (seed {args.confirm_seed}, {args.reps} replications): "
+              f"{f.plan.paid_hours:.1f} paid hours, intervals below target "
+              f"{100 * v.below.mean:.1f}%, upper 95% bound {100 * v.below_bound:.1f}%, "
+              f"meets goal: {v.meets}")
+
+
 def main() -> None:
     """Print the goals' numbers."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -79,6 +96,9 @@ def main() -> None:
                    help="base week: trim rounds of the optimised plan once it meets the goal")
     p.add_argument("--store", default=None,
                    help="keep the replications in this folder (a re-run resumes)")
+    p.add_argument("--confirm-seed", type=int, default=None,
+                   help="base week: simulate each final roster again with this seed (fresh "
+                   "replications: the loops chose their rosters on --seed's)")
     args = p.parse_args()
     ex = make_executor("process", args.workers)
     store = None if args.store is None else ReplicationStore(Path(args.store))
@@ -111,6 +131,8 @@ def main() -> None:
                       f"last requirement {o['lp_bound']:.1f}, the plan "
                       f"{100 * d['over_lp_bound']:.1f}% over it (goal <= 5%); "
                       f"{time.perf_counter() - t0:.0f} s wall, {_cpu() - c0:.0f} CPU-s")
+            if args.confirm_seed is not None:
+                _confirm(a, args, ex, store)
         if args.scale <= 0:  # the base comparison only
             return
         t0, c0 = time.perf_counter(), _cpu()
