@@ -717,7 +717,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_negotiate(args: argparse.Namespace) -> int:
     """``ccsim negotiate``: the work is :func:`analysis.negotiate.negotiate`."""
     from analysis import negotiate as ng
-    from analysis.experiment import default_out
+    from analysis.experiment import default_out, guard
     from analysis.i18n import language
     from analysis.store import declare_inputs
 
@@ -736,6 +736,8 @@ def cmd_negotiate(args: argparse.Namespace) -> int:
     out = args.out or default_out("negotiate", [s.name for s in loaded[0]])
     quiet = args.quiet or args.json
     total = None if args.until else len(paths) * args.reps
+    # its pages' time is in the estimate (the PDF's browser is not: not measured)
+    guard.report = "negotiate"
     with _experiment_context(args, total, quiet) as (executor, bar):
         ans, line = ng.negotiate(paths, out, seed=args.seed, reps=args.reps,
                                  overrides=overrides, executor=executor, progress=bar.update,

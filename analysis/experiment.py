@@ -9,6 +9,7 @@ workers, and tables are always assembled in (scenario, replication) order.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import math
 import multiprocessing
 import os
@@ -586,6 +587,11 @@ command that estimates more than once (``negotiate --until``'s range, then its r
 once."""
 
 
+_BASE_RSS: list[float] = []
+"""This process's resident memory before its first pilot (what the pilots' leftovers,
+which a replication in this process reuses, are not part of)."""
+
+
 def _measure_pilot(pilot: Scenario, tables: Sequence[str]) -> float:
     """CPU seconds of one pilot replication with its tables written (cached).
 
@@ -601,6 +607,7 @@ def _measure_pilot(pilot: Scenario, tables: Sequence[str]) -> float:
         if d == digest:
             return seconds
     if not _PILOTS:
+        _BASE_RSS.append(_rss_now())  # the process before any pilot's leftovers
         # a process's first replication loads the table writer (pyarrow): once, not per
         # replication, so it must not be timed (charged to the small pilot, it lowered the
         # time per unit: policy/copc's replication 1.5 times its estimate); one tiny table
@@ -721,8 +728,11 @@ class SizeGuard:
         work = sum(e.seconds for e in statics.values()) * tasks / len(statics) / parallel
         if work < self.pilot_after_s or all(_plain(s) for s in unique.values()):
             # a plain queue is what the static model was calibrated on: a pilot would cost
-            # a fifth of a `ccsim validate` to say what it already says within 1.3
-            return list(statics.values())
+            # a fifth of a `ccsim validate` to say what it already says within 1.3; at this
+            # machine's speed now (the yardstick the calibration was timed against)
+            speed = machine_speed()
+            return [replace(e, seconds=e.seconds * speed, fixed_s=e.fixed_s * speed)
+                    for e in statics.values()]
         piloted = estimate(unique[big], tables)
         unit = (piloted.seconds - piloted.fixed_s) / statics[big].seconds
         return [piloted if d == big else replace(
@@ -780,10 +790,25 @@ class SizeGuard:
             raise TooLargeError(f"too large: {worst.describe()}; {problem} (or --force to "
                                 "run it anyway)")
         cores, busy = _cores_free(parallel)
-        total = sum(e.seconds for e in ests) * tasks / len(ests) / cores
+        rep_cpu = sum(e.seconds for e in ests) * tasks / len(ests)
+        total = rep_cpu / cores
         warm_s = self.warm_seconds(scenarios, ests, warm, workers)
-        report_s = self.report_left(scenarios)
-        total += warm_s + report_s + pool_start_s
+        speed = machine_speed()
+        one_core, _ = _cores_free(1)  # the report, the pool's start: one process each
+        report_cpu = report_seconds(self.report, scenarios) * speed if self.report else 0.0
+        report_s = report_cpu / one_core
+        pool_cpu = pool_start_s * speed
+        total += warm_s + report_s + pool_cpu / one_core
+        warm_cpu = self.warm_seconds(scenarios, ests, warm, workers, cores=1.0)
+        memory = self.command_memory(worst.memory_bytes, at_once if tasks > 1 else 1,
+                                     bool(pool_start_s))
+        _log_estimate({
+            "kind": "check", "tasks": tasks, "workers": at_once, "cores": cores,
+            "speed": speed, "rep_cpu_s": rep_cpu, "warm_cpu_s": warm_cpu,
+            "cpu_left_s": rep_cpu + warm_cpu + report_cpu + pool_cpu,
+            "report_cpu_s": report_cpu, "pool_cpu_s": pool_cpu, "warm_s": warm_s,
+            "report_s": report_s, "total_s": total, "memory_bytes": worst.memory_bytes,
+            "command_memory_bytes": memory})
         if self.notify and total > self.notify_after_s:
             load = (f" (sharing {os.cpu_count() or 1} cores with a load of {busy:.1f} "
                     "from other work)") if busy >= 0.5 else ""
@@ -791,8 +816,27 @@ class SizeGuard:
                        f"(about {_duration(warm_s)})") if warm else ""
             report = f" and the report (about {_duration(report_s)})" if report_s else ""
             self.notify(f"estimate: {worst.describe()}; {tasks} replication(s) on {at_once} "
-                        f"worker(s){warmups}{report}{load}: about {_duration(total)} in all")
+                        f"worker(s){warmups}{report}{load}: about {_duration(total)} in all, "
+                        f"at most about {_bytes(memory)} of memory")
         return total
+
+    def command_memory(self, replication: float, at_once: int, pool: bool) -> float:
+        """Bytes the whole command will hold at its peak, this process's memory included.
+
+        ``replication``: the largest replication's estimate; ``at_once`` of them run at
+        once, on a process pool's workers when ``pool`` (beside this process and the pool's
+        fork server, ``POOL_SERVER_BYTES``), else here (reusing what its pilots freed);
+        then ``report``'s figures here (``REPORT_BYTES``). This process's memory is read
+        now (``/proc``), not modelled.
+        """
+        now = _rss_now()
+        before = _BASE_RSS[0] if _BASE_RSS else now
+        if pool or at_once > 1:
+            runs = now + POOL_SERVER_BYTES + at_once * replication
+            after = now
+        else:
+            runs = after = max(now, before + replication)
+        return max(runs, after + (REPORT_BYTES if self.report else 0.0))
 
     report: str | None = None
     """The report the command writes after its replications (``run``, ``compare``; None:
@@ -803,7 +847,7 @@ class SizeGuard:
         if self.report is None:
             return 0.0
         cores, _ = _cores_free(1)
-        return report_seconds(self.report, scenarios) / cores
+        return report_seconds(self.report, scenarios) * machine_speed() / cores
 
     warm_day_share: float = 0.83
     """What a warm-up day costs against a measured day (it collects nothing): measured on
@@ -864,10 +908,71 @@ class SizeGuard:
         return cpu / cores
 
 
+def _log_estimate(record: dict[str, Any]) -> None:
+    """Append ``record`` to the file ``CCSIM_ESTIMATE_LOG`` names (a benchmark's), if set.
+
+    With the wall clock and this process's CPU seconds at the time, so that what was
+    estimated can be set against what the whole command then took
+    (``bench/bench_estimate.py --commands``).
+    """
+    path = os.environ.get("CCSIM_ESTIMATE_LOG")
+    if not path:
+        return
+    import json
+
+    record = {"at": time.time(), "cpu": time.process_time(), "rss": _rss_now(), **record}
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
 POOL_START_S = 1.2
-"""Wall seconds a process pool's start adds (a fork server loading the model, then its
-workers): measured on 2026-12-07, two one-day replications of base on 2 workers took
-1.48-1.58 s on a fresh pool and 0.36-0.38 s on a started one (load 1.5)."""
+"""CPU seconds a process pool's start adds at ``machine_speed`` 1 (its fork server loading
+the model; its workers fork from it): measured on 2026-12-07, the fork server's own CPU in
+a whole ``ccsim run``/``compare`` 1.04-1.38 s (``bench_estimate --commands``, load 12-13);
+two one-day replications of base on 2 workers took 1.48-1.58 s of wall on a fresh pool and
+0.36-0.38 s on a started one (load 1.5). Announced over the share of a core one process
+gets (:func:`_cores_free`)."""
+POOL_SERVER_BYTES = 64 * 2**20
+"""Memory a process pool's fork server and its workers' own start hold besides the
+replications (the model's modules, private to the fork server; measured on 2026-12-07:
+the fork server 55-72 MiB of private pages, the workers 5-15 MiB each over their
+replications' estimates)."""
+REPORT_BYTES = 24 * 2**20
+"""Memory a report adds to this process (matplotlib and SciPy loaded, the figures drawn):
+the report's modules imported after a pilot of policy/copc, 22 MiB (2026-12-07)."""
+YARDSTICK_S = 0.0019
+"""CPU seconds of :func:`_yardstick` (the least of seven) on the machine the fixed costs
+(``REPORT_S``, ``POOL_START_S``, the static model) were measured on: 2 shared cores,
+2026-12-07, 1.85-2.05 ms under a load of 13 (one run alone: 1.9 to 7.9 ms)."""
+
+
+def _yardstick(n: int = 5000) -> int:
+    """A fixed slice of interpreter work (a heap and a dict, as a simulation's loop uses)."""
+    heap: list[int] = []
+    seen: dict[int, int] = {}
+    for i in range(n):
+        heapq.heappush(heap, (i * 7919) % n)
+        seen[i & 1023] = seen.get(i & 1023, 0) + 1
+        if len(heap) > 64:
+            heapq.heappop(heap)
+    return len(heap)
+
+
+def machine_speed(repeats: int = 7) -> float:
+    """CPU seconds per unit of work on this machine against ``YARDSTICK_S``'s (1: the same).
+
+    Scales the fixed costs measured once (the report, the pool's start, the static model)
+    to this machine: the least of ``repeats`` short runs (about 15 ms of CPU in all), since
+    under load the same work's CPU seconds vary by up to 4 times between runs of 2 ms,
+    while their least stayed within 10%. So it tells a faster or slower machine, not the
+    load (which the fixed costs were measured under: ``YARDSTICK_S``).
+    """
+    times = []
+    for _ in range(repeats):
+        t0 = time.process_time()
+        _yardstick()
+        times.append(time.process_time() - t0)
+    return min(times) / YARDSTICK_S
 
 
 def pool_start_seconds(executor: Executor, tasks: int, warm_ups: int) -> float:
@@ -886,10 +991,13 @@ WARM_DAY_SHARE = 0.83
 #: 1 day; 2.06 for 5 of 20 days; 1.87 for the case's strain and stress figures, 2 of 2
 #: days); ``compare``'s, matplotlib loaded before the replications (0.45 CPU-s of its
 #: 1.4-1.6, which did not grow from 30 to 200 replication-days)
-REPORT_S = {"run": 1.45, "compare": 1.05}
-REPORT_STRESS_S = {"run": 0.4, "compare": 0.0}
+REPORT_S = {"run": 1.45, "compare": 1.05, "negotiate": 2.2}
+"""``negotiate``'s (``--no-pdf``: negotiate.html and the analyst's report.html, and the
+replications' tables stored): 2.27 CPU-s of the main process after its announcement, 5
+scenarios x 2 replications of 4 days (``bench_estimate --commands``, load 13)."""
+REPORT_STRESS_S = {"run": 0.4, "compare": 0.0, "negotiate": 0.0}
 """What the strain and stress figures of a report with stress on add."""
-REPORT_REP_DAY_S = {"run": 0.006, "compare": 0.0}
+REPORT_REP_DAY_S = {"run": 0.006, "compare": 0.0, "negotiate": 0.0}
 """What each replication-day adds (the tables read into the figures)."""
 
 
@@ -937,6 +1045,15 @@ def _running_now(samples: int = 5, gap_s: float = 0.01) -> float | None:
         if i + 1 < samples:
             time.sleep(gap_s)
     return sum(seen) / len(seen)
+
+
+def _rss_now() -> float:
+    """Resident memory of this process now, in bytes (0 where ``/proc`` is missing)."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf(
+            "SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _physical_memory() -> float | None:

@@ -229,17 +229,195 @@ def report_rows() -> list[dict]:
     return rows
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+#: whole commands as a user runs them (fresh processes, output written): ``--commands``
+COMMANDS = {
+    "run base": ["run", "scenarios/base.toml"],
+    "run case 2018": ["run", "scenarios/case/telenor-2018-tmr.toml"],
+    "run two-queues": ["run", "scenarios/case/two-queues.toml"],
+    "run copc x3": ["run", "scenarios/policy/copc.toml", "--reps", "3"],
+    "compare base more-agents x2": ["compare", "scenarios/base.toml",
+                                    "scenarios/more-agents.toml", "--reps", "2"],
+    "negotiate x2 (4 days, 4 warm-up)": [
+        "negotiate", "--reps", "2", "--days", "4", "--set", "horizon.warmup_days=4",
+        "--no-pdf"],
+}
+
+
+def _tree(root: int) -> dict[int, tuple[float, float, float]]:
+    """(CPU seconds, RSS, PSS in bytes) of ``root`` and its descendants now, by pid."""
+    children: dict[int, list[int]] = {}
+    cpu: dict[int, float] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{d}/stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2:].split()
+        children.setdefault(int(fields[1]), []).append(int(d))
+        cpu[int(d)] = (int(fields[11]) + int(fields[12])) / TICK
+    out = {}
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        kib: dict[str, float] = {}
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+                key, value = line.split(":", 1)
+                kib[key] = float(value.split()[0]) * 1024
+        except (OSError, ValueError, IndexError):
+            continue
+        private = kib.get("Private_Clean", 0.0) + kib.get("Private_Dirty", 0.0)
+        out[pid] = (cpu.get(pid, 0.0), kib.get("Rss", 0.0), private)
+    return out
+
+
+def _needed(now: dict[int, tuple[float, float, float]]) -> float:
+    """Memory a process tree needs: every process's private pages, the shared ones once.
+
+    The shared pages (the libraries, what the pool's workers share with their fork server)
+    counted once at the largest process's; not PSS, which divides pages shared with other
+    users' processes of the same libraries (on a shared machine, those of other commands).
+    """
+    return sum(p for _, _, p in now.values()) + max(
+        (r - p for _, r, p in now.values()), default=0.0)
+
+
+def command_row(name: str, argv: list[str]) -> dict:
+    """Run ``ccsim ARGV`` as a user would (a fresh process); what it took and was estimated.
+
+    Sampled every 0.1 s from ``/proc``: the process tree's CPU seconds (the pool's fork
+    server and workers included) and the memory it needs (:func:`_needed`; and the sum of
+    RSS, which counts shared pages in every process). The estimate is read from the
+    ``CCSIM_ESTIMATE_LOG`` the command appends to (its first check: what it announces
+    first), with the wall and tree CPU seconds at that time.
+    """
+    import tempfile
+    import threading
+    import time
+
+    with tempfile.TemporaryDirectory(prefix="ccsim-bench-") as tmp:
+        log = Path(tmp) / "estimate.jsonl"
+        env = {**os.environ, "CCSIM_ANNOUNCE_AFTER_S": "0", "CCSIM_ESTIMATE_LOG": str(log)}
+        cmd = [str(Path(sys.executable).parent / "ccsim"), *argv, "--out",
+               str(Path(tmp) / "out"), "--quiet"]
+        load0 = os.getloadavg()[0]
+        t0 = time.time()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True, cwd=ROOT, env=env)
+        seen: dict[int, float] = {}
+        by_pid: dict[int, tuple[float, float]] = {}  # peak (PSS, RSS) of each process
+        peak = {"needed": 0.0, "rss": 0.0, "main_rss": 0.0}
+        trace: list[tuple[float, float]] = []  # (time, tree CPU seconds)
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                now = _tree(proc.pid)
+                for pid, (c, _, _) in now.items():
+                    seen[pid] = max(seen.get(pid, 0.0), c)
+                for pid, (_, r, p) in now.items():
+                    by_pid[pid] = max(by_pid.get(pid, (0.0, 0.0)), (p, r))
+                peak["needed"] = max(peak["needed"], _needed(now))
+                peak["rss"] = max(peak["rss"], sum(r for _, r, _ in now.values()))
+                if proc.pid in now:
+                    peak["main_rss"] = max(peak["main_rss"], now[proc.pid][1])
+                trace.append((time.time() - t0, sum(seen.values())))
+                stop.wait(0.1)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        err = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.time() - t0
+        stop.set()
+        sampler.join()
+        if status:
+            raise SystemExit(f"{name}: ccsim failed:\n{err[-2000:]}")
+        # the tree's CPU: the sampled figures, the main process's own from wait4 (exact)
+        cpu = sum(c for pid, c in seen.items() if pid != proc.pid) + usage.ru_utime \
+            + usage.ru_stime
+        logs = [json.loads(line) for line in log.read_text().splitlines()] \
+            if log.exists() else []
+    row = {"command": name, "argv": argv, "wall_s": wall, "cpu_s": cpu,
+           "peak_mib": peak["needed"] / 2**20, "peak_rss_mib": peak["rss"] / 2**20,
+           "main_maxrss_mib": usage.ru_maxrss / 1024, "load_before": load0,
+           "main_cpu_s": usage.ru_utime + usage.ru_stime,
+           "main_peak_private_mib": by_pid.get(proc.pid, (0.0, 0.0))[0] / 2**20,
+           "other_peak_private_mib": sorted((round(p / 2**20) for pid, (p, _) in
+                                             by_pid.items() if pid != proc.pid), reverse=True),
+           "other_cpu_s": sorted((round(c, 2) for pid, c in seen.items() if pid != proc.pid),
+                                 reverse=True),
+           "load_after": os.getloadavg()[0]}
+    if logs:
+        first = logs[0]
+        at = first["at"] - t0
+        cpu_at = max((c for t, c in trace if t <= at), default=first["cpu"])
+        row.update({"announce_at_s": at, "cpu_at_s": cpu_at, "estimate": first,
+                    "est_wall_s": at + first["total_s"],
+                    "est_cpu_s": cpu_at + first.get("cpu_left_s", float("nan")),
+                    "est_memory_mib": first.get("command_memory_bytes", float("nan")) / 2**20})
+        row["wall_ratio"] = wall / row["est_wall_s"]
+        row["cpu_ratio"] = cpu / row["est_cpu_s"]
+        row["memory_ratio"] = row["peak_mib"] / row["est_memory_mib"]
+    return row
+
+
+def _command_line(r: dict) -> str:
+    return (f"{r['command'][:34]:34s} {r['load_before']:4.1f} | {r.get('announce_at_s', 0):5.1f}"
+            f" {r['wall_s']:6.1f} {_f(r.get('est_wall_s'), '6.1f')} "
+            f"{_f(r.get('wall_ratio'), '5.2f')} | {r['cpu_s']:6.1f} "
+            f"{_f(r.get('est_cpu_s'), '6.1f')} {_f(r.get('cpu_ratio'), '5.2f')} | "
+            f"{r['peak_mib']:6.0f} {_f(r.get('est_memory_mib'), '6.0f')} "
+            f"{_f(r.get('memory_ratio'), '5.2f')}")
+
+
+COMMAND_HEADER = (f"{'command':34s} {'load':>4s} | {'at':>5s} {'wall':>6s} {'est':>6s} "
+                  f"{'ratio':>5s} | {'CPU':>6s} {'est':>6s} {'ratio':>5s} | {'PSS':>6s} "
+                  f"{'est':>6s} {'ratio':>5s}")
+
+
+def _distribution(rows: list[dict]) -> str:
+    """The ratios' least, median and most, and how many lie within [0.7, 1.3]."""
+    import statistics
+
+    out = []
+    for key in ("wall_ratio", "cpu_ratio", "memory_ratio"):
+        xs = sorted(r[key] for r in rows if r.get(key) == r.get(key) and key in r)
+        if xs:
+            inside = sum(0.7 <= x <= 1.3 for x in xs)
+            out.append(f"{key}: {xs[0]:.2f} / {statistics.median(xs):.2f} / {xs[-1]:.2f} "
+                       f"(least / median / most), {inside} of {len(xs)} in [0.7, 1.3]")
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the table (and one JSON object with ``--json``)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("scenarios", nargs="*", help="scenario files (default: every shipped one)")
     p.add_argument("--estimate-only", action="store_true", help="time the estimates only")
     p.add_argument("--report", action="store_true", help="the reports' cost instead")
+    p.add_argument("--commands", nargs="*", metavar="NAME", default=None,
+                   help="whole commands in fresh processes instead (default: all of "
+                   + ", ".join(COMMANDS) + ")")
+    p.add_argument("--repeat", type=int, default=1, help="runs of each command")
     p.add_argument("--json", action="store_true", help="also print one JSON object")
     args = p.parse_args(argv)
     load0 = os.getloadavg()[0]
     print(f"load average before: {load0:.2f} on {os.cpu_count()} cores")
-    if args.report:
+    if args.commands is not None:
+        print(COMMAND_HEADER)
+        rows = []
+        for _ in range(args.repeat):
+            for name in args.commands or COMMANDS:
+                rows.append(command_row(name, COMMANDS[name]))
+                print(_command_line(rows[-1]), flush=True)
+        print(_distribution(rows))
+    elif args.report:
         rows = report_rows()
     else:
         paths = args.scenarios or sorted(str(q.relative_to(ROOT)) for q in
