@@ -736,8 +736,7 @@ def cmd_negotiate(args: argparse.Namespace) -> int:
     out = args.out or default_out("negotiate", [s.name for s in loaded[0]])
     quiet = args.quiet or args.json
     total = None if args.until else len(paths) * args.reps
-    # its pages' time is in the estimate (the PDF's browser is not: not measured)
-    guard.report = "negotiate"
+    guard.report = "negotiate" if args.no_pdf else "negotiate-pdf"  # in the estimate
     with _experiment_context(args, total, quiet) as (executor, bar):
         ans, line = ng.negotiate(paths, out, seed=args.seed, reps=args.reps,
                                  overrides=overrides, executor=executor, progress=bar.update,

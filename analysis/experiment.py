@@ -836,7 +836,7 @@ class SizeGuard:
             after = now
         else:
             runs = after = max(now, before + replication)
-        return max(runs, after + (REPORT_BYTES if self.report else 0.0))
+        return max(runs, after + REPORT_BYTES.get(self.report or "", 0.0))
 
     report: str | None = None
     """The report the command writes after its replications (``run``, ``compare``; None:
@@ -937,9 +937,11 @@ POOL_SERVER_BYTES = 64 * 2**20
 replications (the model's modules, private to the fork server; measured on 2026-12-07:
 the fork server 55-72 MiB of private pages, the workers 5-15 MiB each over their
 replications' estimates)."""
-REPORT_BYTES = 24 * 2**20
-"""Memory a report adds to this process (matplotlib and SciPy loaded, the figures drawn):
-the report's modules imported after a pilot of policy/copc, 22 MiB (2026-12-07)."""
+REPORT_BYTES = {"run": 24 * 2**20, "compare": 24 * 2**20, "negotiate": 24 * 2**20,
+                "negotiate-pdf": (24 + 214) * 2**20}
+"""Memory a report adds to the command (matplotlib and SciPy loaded here, the figures
+drawn: the report's modules imported after a pilot of policy/copc, 22 MiB; the PDF's
+headless Chromium, its largest process 214 MiB: 2026-12-07)."""
 YARDSTICK_S = 0.0019
 """CPU seconds of :func:`_yardstick` (the least of seven) on the machine the fixed costs
 (``REPORT_S``, ``POOL_START_S``, the static model) were measured on: 2 shared cores,
@@ -991,13 +993,15 @@ WARM_DAY_SHARE = 0.83
 #: 1 day; 2.06 for 5 of 20 days; 1.87 for the case's strain and stress figures, 2 of 2
 #: days); ``compare``'s, matplotlib loaded before the replications (0.45 CPU-s of its
 #: 1.4-1.6, which did not grow from 30 to 200 replication-days)
-REPORT_S = {"run": 1.45, "compare": 1.05, "negotiate": 2.2}
+REPORT_S = {"run": 1.45, "compare": 1.05, "negotiate": 2.2, "negotiate-pdf": 3.2}
 """``negotiate``'s (``--no-pdf``: negotiate.html and the analyst's report.html, and the
 replications' tables stored): 2.27 CPU-s of the main process after its announcement, 5
-scenarios x 2 replications of 4 days (``bench_estimate --commands``, load 13)."""
-REPORT_STRESS_S = {"run": 0.4, "compare": 0.0, "negotiate": 0.0}
+scenarios x 2 replications of 4 days (``bench_estimate --commands``, load 13); with the
+PDF, headless Chromium printing negotiate.html adds 1.03 CPU-s (its processes' own, load
+12)."""
+REPORT_STRESS_S = {"run": 0.4, "compare": 0.0, "negotiate": 0.0, "negotiate-pdf": 0.0}
 """What the strain and stress figures of a report with stress on add."""
-REPORT_REP_DAY_S = {"run": 0.006, "compare": 0.0, "negotiate": 0.0}
+REPORT_REP_DAY_S = {"run": 0.006, "compare": 0.0, "negotiate": 0.0, "negotiate-pdf": 0.0}
 """What each replication-day adds (the tables read into the figures)."""
 
 
