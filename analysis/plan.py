@@ -231,8 +231,9 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
     ``raise_rule``: "all" raises every interval below target more often than the goal
     allows; "greedy" only the most often below, as many as the goal needs
     (:func:`raise_requirement`). ``trim``: once the goal is met, up to this many rounds
-    that lower by one agent the intervals the simulation shows have room to spare
-    (:func:`trim_candidates`), each kept only if its roster still meets the goal with fewer
+    that lower the intervals the simulation shows have room to spare by one agent (two
+    with much room: :func:`trim_candidates`, :func:`trim_step`), each kept only if its
+    roster still meets the goal with fewer
     paid hours (a rejected one is tried again with the half of its intervals with most
     room).
     """
@@ -297,6 +298,22 @@ def trim_candidates(v: Verified, target: float) -> np.ndarray:
             & (v.required >= 1.0))
 
 
+#: a trim candidate whose lower confidence bound is this far above the target loses two
+#: agents instead of one (an interval at 95% when 80% is asked can spare more than one)
+TRIM_TWO_ABOVE = 0.10
+
+
+def trim_step(v: Verified, target: float, cands: np.ndarray) -> np.ndarray:
+    """Agents each trim candidate loses (0 for the others).
+
+    Two where the lower confidence bound is :data:`TRIM_TWO_ABOVE` above the target and
+    the requirement at least 2, else one.
+    """
+    low = np.nan_to_num(2 * v.sl_mean - v.sl_high, nan=-1.0)
+    two = (low >= target + TRIM_TWO_ABOVE) & (v.required >= 2.0)
+    return np.where(cands, np.where(two, 2.0, 1.0), 0.0)
+
+
 def _trim(loop: Loop, scenario: Scenario, share: float, label: str, rounds: int, *,
           max_agents: int | None, time_limit: float, gap: float,
           say: Callable[[str], None] | None, verify_kw: dict[str, Any]) -> None:
@@ -309,7 +326,7 @@ def _trim(loop: Loop, scenario: Scenario, share: float, label: str, rounds: int,
         if not cands.any():
             break
         t0 = time.perf_counter()
-        req = best.required - cands
+        req = best.required - trim_step(best, share, cands)
         problem = build_problem(scenario, req, breaks=loop.problem.breaks, max_agents=max_agents)
         plan = solve(problem, time_limit=time_limit, gap=gap, lp_bound=loop.method == "optimise")
         if plan.paid_hours >= best.plan.paid_hours - 1e-9:  # lowering them saves nothing

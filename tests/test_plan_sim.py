@@ -17,6 +17,7 @@ from analysis.plan import (
     raise_requirement,
     to_scenario,
     trim_candidates,
+    trim_step,
 )
 from analysis.staffing import erlang_requirements, requirement
 from analysis.stats import t_interval
@@ -202,6 +203,9 @@ def test_trim_lowers_only_binding_intervals_with_room_to_spare(tiny):
     # at 92% only the first keeps room (lower bound 0.93; the last's is 0.91)
     assert trim_candidates(v, 0.92).tolist() == [[True, False, False, False, False]]
     assert trim_candidates(v, 0.95).tolist() == [[False] * 5]
+    # two agents off where the lower bound is 10 points above the target (0.93 >= 0.90)
+    assert trim_step(v, 0.8, trim_candidates(v, 0.8)).tolist() == [[2.0, 0, 0, 0, 2.0]]
+    assert trim_step(v, 0.82, trim_candidates(v, 0.82)).tolist() == [[2.0, 0, 0, 0, 1.0]]
 
 
 def test_a_weekly_demand_pattern_gives_head_counts_by_weekday(tiny):
