@@ -260,7 +260,9 @@ def test_starts_by_weekday_are_simulated_and_shown_per_agent_and_day(tiny):
 @pytest.mark.parametrize("starts, message", [
     ({"nope": {"Mon": "08:00"}}, "labour.starts.nope: no shift named 'nope'"),
     ({"day": {"Tue": "17:00"}}, "labour.starts.day.Tue: 17:00 with the shift's 8 h ends after "
-                                "24:00 or lies outside the opening hours (08:00 for 8 h)"),
+                                "24:00 (08:00 for 8 h)"),
+    ({"day": {"Tue": "16:00"}}, "labour.starts.day.Tue: 16:00 with the shift's 8 h lies outside "
+                                "the opening hours (08:00 for 8 h)"),
     ({"day": {"Tue": "24:00"}}, "starts.day.Tue: 24:00 is the end of the day"),
     ({"day": {"Tue": "7:61"}}, "labour.starts.day.Tue"),
 ])

@@ -172,13 +172,15 @@ class Scenario(_Model):
                                  f"{', '.join(self.staffing.shifts)}")
             hours = self.staffing.shifts[name].hours
             for day, start in when.items():
-                if start + hours * 3600 > DAY_S + 1e-6 or start >= closes or \
-                        start + hours * 3600 <= opens:
+                why = ("ends after 24:00" if start + hours * 3600 > DAY_S + 1e-6 else
+                       "lies outside the opening hours" if start >= closes
+                       or start + hours * 3600 <= opens else "")
+                if why:
                     raise ValueError(
                         f"labour.starts.{name}.{day}: {format_clock(start)} with the shift's "
-                        f"{hours:g} h ends after 24:00 or lies outside the opening hours "
-                        f"({format_clock(opens)} for {self.horizon.hours:g} h); allowed: a "
-                        "start from which the shift overlaps them and ends by 24:00")
+                        f"{hours:g} h {why} ({format_clock(opens)} for "
+                        f"{self.horizon.hours:g} h); allowed: a start from which the shift "
+                        "overlaps the opening hours and ends by 24:00")
         self._check_schedule()
         self._check_monitoring()
         self._check_policy()
