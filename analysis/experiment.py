@@ -820,17 +820,20 @@ class SizeGuard:
                         f"at most about {_bytes(memory)} of memory")
         return total
 
-    def command_memory(self, replication: float, at_once: int, pool: bool) -> float:
+    def command_memory(self, replication: float, at_once: int, pool: bool,
+                       now: float | None = None, before: float | None = None) -> float:
         """Bytes the whole command will hold at its peak, this process's memory included.
 
         ``replication``: the largest replication's estimate; ``at_once`` of them run at
         once, on a process pool's workers when ``pool`` (beside this process and the pool's
         fork server, ``POOL_SERVER_BYTES``), else here (reusing what its pilots freed);
         then ``report``'s figures here (``REPORT_BYTES``). This process's memory is read
-        now (``/proc``), not modelled.
+        (``now``, default: ``/proc`` now; ``before``: before its first pilot), not
+        modelled.
         """
-        now = _rss_now()
-        before = _BASE_RSS[0] if _BASE_RSS else now
+        now = _rss_now() if now is None else now
+        if before is None:
+            before = _BASE_RSS[0] if _BASE_RSS else now
         if pool or at_once > 1:
             runs = now + POOL_SERVER_BYTES + at_once * replication
             after = now
@@ -969,12 +972,19 @@ def machine_speed(repeats: int = 7) -> float:
     while their least stayed within 10%. So it tells a faster or slower machine, not the
     load (which the fixed costs were measured under: ``YARDSTICK_S``).
     """
+    if _SPEED and time.monotonic() - _SPEED[0] < 10.0:  # one command's estimates: once
+        return _SPEED[1]
     times = []
     for _ in range(repeats):
         t0 = time.process_time()
         _yardstick()
         times.append(time.process_time() - t0)
-    return min(times) / YARDSTICK_S
+    _SPEED[:] = [time.monotonic(), min(times) / YARDSTICK_S]
+    return _SPEED[1]
+
+
+_SPEED: list[float] = []
+"""When :func:`machine_speed` last measured, and what (reused for 10 s)."""
 
 
 def pool_start_seconds(executor: Executor, tasks: int, warm_ups: int) -> float:
@@ -1035,7 +1045,39 @@ def _cores_free(parallel: int) -> tuple[float, float]:
     now = _running_now()
     load = average if now is None else (average + now) / 2
     others = max(0.0, load - 1.0)
-    return min(float(parallel), cores * parallel / (others + parallel)), others
+    fair = min(float(parallel), cores * parallel / (others + parallel))
+    got = _share_so_far()
+    if got is not None:
+        # what this process really got of a core since it started, over what a process
+        # alone gets while starting: under a load of 13 on 2 cores a command got 0.07-0.10
+        # of a core where the fair share said 0.13-0.15, and its replications then ran at
+        # 0.07-0.11 (bench_estimate --commands)
+        fair = min(fair, min(float(cores), parallel * got / STARTUP_CPU_SHARE))
+    return fair, others
+
+
+STARTUP_CPU_SHARE = 0.9
+"""CPU seconds per wall second of a command starting alone (reading its modules is partly
+waiting for the disk): an assumption, not measured on a quiet machine."""
+MIN_OBSERVED_S = 1.0
+"""Wall seconds a process must have run before its share of the cores so far is used."""
+
+
+def _share_so_far() -> float | None:
+    """CPU seconds this process used per wall second since it started (None: unknown).
+
+    From ``/proc/self/stat``'s start time; None for a process younger than
+    ``MIN_OBSERVED_S`` (one sample of a loaded machine says little) or without ``/proc``.
+    """
+    try:
+        start = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    wall = uptime - start / os.sysconf("SC_CLK_TCK")
+    if wall < MIN_OBSERVED_S:
+        return None
+    return min(1.0, time.process_time() / wall)
 
 
 def _running_now(samples: int = 5, gap_s: float = 0.01) -> float | None:

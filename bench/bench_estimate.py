@@ -22,6 +22,17 @@ least of three) beside its work, and the time ratios are at equal yardstick time
 the real run's yardstick over the estimate's). The 1-minute load average is printed before
 and after.
 
+``--commands [NAME ...]``: whole commands as a user runs them (``COMMANDS``: ``ccsim run``
+of base, the 2018 case, two-queues and copc with 3 replications, a ``compare`` of 2
+scenarios, two small ``negotiate``), each in a fresh process with its output written: its
+wall time, its process tree's CPU seconds (the pool's fork server and workers included) and
+peak memory (every process's private pages, the shared ones once), against the command's
+first estimate (``CCSIM_ESTIMATE_LOG``): the wall and CPU seconds before it plus what it
+estimated left (wall, and CPU: ``cpu_left_s``), and its memory for the whole command. The
+ratios real/estimated and their distribution; the goal is every one in [0.7, 1.3]. Under a
+load well over the cores (6 helpers on 2), wall time is mostly the others' doing: compare
+CPU.
+
 ``--report``: the cost of ``ccsim run``'s and ``compare``'s reports (``write_experiment``,
 the report with its figures, matplotlib loaded inside) at a few sizes, against
 ``analysis.experiment.report_seconds``.
@@ -32,6 +43,8 @@ Usage::
     .venv/bin/python -m bench.bench_estimate scenarios/base.toml scenarios/case/two-queues.toml
     .venv/bin/python -m bench.bench_estimate --estimate-only       # the 1 s goal only
     .venv/bin/python -m bench.bench_estimate --report              # the reports' cost
+    .venv/bin/python -m bench.bench_estimate --commands            # whole commands
+    .venv/bin/python -m bench.bench_estimate --commands "run base" --repeat 3
 """
 
 from __future__ import annotations
@@ -242,11 +255,13 @@ COMMANDS = {
     "negotiate x2 (4 days, 4 warm-up)": [
         "negotiate", "--reps", "2", "--days", "4", "--set", "horizon.warmup_days=4",
         "--no-pdf"],
+    "negotiate x2 pdf (1 day)": [
+        "negotiate", "--reps", "2", "--days", "1", "--set", "horizon.warmup_days=0"],
 }
 
 
 def _tree(root: int) -> dict[int, tuple[float, float, float]]:
-    """(CPU seconds, RSS, PSS in bytes) of ``root`` and its descendants now, by pid."""
+    """(CPU seconds, RSS, private memory in bytes) of ``root`` and its descendants now, by pid."""
     children: dict[int, list[int]] = {}
     cpu: dict[int, float] = {}
     for d in os.listdir("/proc"):
@@ -310,7 +325,7 @@ def command_row(name: str, argv: list[str]) -> dict:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 text=True, cwd=ROOT, env=env)
         seen: dict[int, float] = {}
-        by_pid: dict[int, tuple[float, float]] = {}  # peak (PSS, RSS) of each process
+        by_pid: dict[int, tuple[float, float]] = {}  # peak (private, RSS) of each process
         peak = {"needed": 0.0, "rss": 0.0, "main_rss": 0.0}
         trace: list[tuple[float, float]] = []  # (time, tree CPU seconds)
         stop = threading.Event()
@@ -377,7 +392,7 @@ def _command_line(r: dict) -> str:
 
 
 COMMAND_HEADER = (f"{'command':34s} {'load':>4s} | {'at':>5s} {'wall':>6s} {'est':>6s} "
-                  f"{'ratio':>5s} | {'CPU':>6s} {'est':>6s} {'ratio':>5s} | {'PSS':>6s} "
+                  f"{'ratio':>5s} | {'CPU':>6s} {'est':>6s} {'ratio':>5s} | {'MiB':>6s} "
                   f"{'est':>6s} {'ratio':>5s}")
 
 

@@ -332,3 +332,69 @@ def test_ccsim_run_announces_its_report_and_none_without_one(capsys, small_file,
     assert "ccsim run: estimate: about " in bare and "report" not in bare
     assert re.search(r" on 1 worker\(s\) and the report \(about \d+ s\)", written)
     assert experiment.guard.report is None  # reset when the command ends
+
+
+def test_the_whole_commands_memory_adds_the_pool_or_the_replication_and_the_report():
+    """The command's peak: this process, then the pool (or the replication here), the report.
+
+    On a pool: this process as it is now, the fork server (``POOL_SERVER_BYTES``) and one
+    replication per worker at once; here: what this process held before its pilots plus
+    the replication (it reuses what the pilots freed); then the report's figures here.
+    """
+    from analysis.experiment import POOL_SERVER_BYTES, REPORT_BYTES
+
+    mib = 2**20
+    guard = SizeGuard()
+    assert guard.command_memory(60 * mib, 2, True, now=170 * mib, before=140 * mib) == (
+        170 * mib + POOL_SERVER_BYTES + 2 * 60 * mib)
+    # here: 140 + 60 = 200 over the 170 held now; a small replication fits in what the
+    # pilots left (170)
+    assert guard.command_memory(60 * mib, 1, False, now=170 * mib, before=140 * mib) == (
+        200 * mib)
+    assert guard.command_memory(10 * mib, 1, False, now=170 * mib, before=140 * mib) == (
+        170 * mib)
+    guard.report = "run"
+    assert guard.command_memory(60 * mib, 1, False, now=170 * mib, before=140 * mib) == (
+        200 * mib + REPORT_BYTES["run"])
+    # after a pool's replications only this process draws the report: the pool is larger
+    assert guard.command_memory(60 * mib, 2, True, now=170 * mib, before=140 * mib) == (
+        170 * mib + POOL_SERVER_BYTES + 2 * 60 * mib)
+    guard.report = "negotiate-pdf"  # the browser is larger than the pool
+    assert guard.command_memory(60 * mib, 2, True, now=170 * mib, before=140 * mib) == (
+        170 * mib + REPORT_BYTES["negotiate-pdf"])
+
+
+def test_the_logged_estimate_scales_with_days_and_tasks_and_keeps_its_fixed_costs(
+        small, tmp_path, monkeypatch):
+    """Twice the days or the tasks: twice the replications' CPU; report and pool stay fixed.
+
+    Read from ``CCSIM_ESTIMATE_LOG`` (what ``bench_estimate --commands`` sets against whole
+    commands): the CPU left is the replications', the report's and the pool's start, the
+    fixed ones at this machine's measured speed, and the announced total includes them.
+    """
+    import json
+
+    from analysis.experiment import POOL_START_S, REPORT_S, machine_speed
+
+    log = tmp_path / "estimates.jsonl"
+    monkeypatch.setenv("CCSIM_ESTIMATE_LOG", str(log))
+    guard = SizeGuard(pilot_after_s=1e9)  # the static model: no pilot, exact ratios
+    guard.report = "compare"
+    two = small.replace({"horizon.days": 2})
+    four = small.replace({"horizon.days": 4})
+    guard.check([two], tasks=2, workers=2, pool_start_s=POOL_START_S)
+    guard.check([four], tasks=2, workers=2, pool_start_s=POOL_START_S)
+    guard.check([two], tasks=4, workers=2, pool_start_s=POOL_START_S)
+    a, b, c = (json.loads(line) for line in log.read_text().splitlines())
+    speed = machine_speed()
+    assert 0.2 < speed < 20  # a machine between 5 times faster and 20 times slower
+    for r in (a, b, c):  # one measurement of the speed per command
+        assert r["speed"] == speed
+        assert r["report_cpu_s"] == pytest.approx(REPORT_S["compare"] * speed)
+        assert r["pool_cpu_s"] == pytest.approx(POOL_START_S * speed)
+        assert r["cpu_left_s"] == pytest.approx(r["rep_cpu_s"] + r["report_cpu_s"]
+                                                + r["pool_cpu_s"])
+        assert r["total_s"] >= r["report_s"] + r["rep_cpu_s"] / 2
+    assert b["rep_cpu_s"] == pytest.approx(2 * a["rep_cpu_s"], rel=0.05)  # fixed part aside
+    assert c["rep_cpu_s"] == pytest.approx(2 * a["rep_cpu_s"])
+    assert b["memory_bytes"] > a["memory_bytes"]  # the command's adds it twice (2 workers)
