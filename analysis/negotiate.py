@@ -37,6 +37,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 from analysis.i18n import _, current, language, ngettext, num, pct  # noqa: E402
 from analysis.report import Comparison  # noqa: E402
@@ -62,6 +63,12 @@ BASE_WHY = ("the 2018 regime is the base because it was in force when the propos
 
 #: the primary KPIs: the two a proposal is judged on (each tested at 95%, unadjusted)
 PRIMARY = ("service_level", "stress_mean")
+#: the KPIs whose changes are adjusted for the runs' busyness (:func:`comparison`): service
+#: level, whose change followed the runs' mean busyness at a correlation of 0.84 over 29
+#: runs of the case's seven proposals (bench/bench_variance.py). Measured stress is not:
+#: its ranges are already ten times narrower than a negotiator's 0.1, and a control that
+#: explains little of it would only cost a degree of freedom
+ADJUSTED = ("service_level",)
 
 # --------------------------------------------------------------------------- likelihood
 
@@ -1146,16 +1153,20 @@ def negotiate(paths: Sequence[Path], out: Path, *, seed: int = 1, reps: int = 5,
                   "progress": progress}
         exp = run_until_precise(scenarios, seed, reps, until, max_reps, **kwargs) if until else \
             run_experiment(scenarios, seed, reps, **kwargs)
-        comp = compare(exp, COMPARE_CONFIDENCE, PRIMARY)
+        plain = compare(exp, COMPARE_CONFIDENCE, PRIMARY)  # the analyst's, as compare's
+        comp = comparison(exp)
         ans = answer(comp, scenarios, paths, checks.warnings)
+        adjusted = control_note(exp, comp)
+        if adjusted:
+            ans.notes.append(adjusted)
         if until:
             ans.notes.append(precision_note(exp, until, max_reps))
         inputs = exp.inputs()
         write_experiment(out, exp, command, "negotiate")
-        write_json({**comp.as_json(), "inputs": inputs}, out / "comparison.json")
+        write_json({**plain.as_json(), "inputs": inputs}, out / "comparison.json")
         write_json(ans.as_json(), out / "negotiate.json")
         if report:
-            write_report(exp, comp, out, {"command": command}, [inputs["text"]])
+            write_report(exp, plain, out, {"command": command}, [inputs["text"]])
         line = write_page(ans, out, page_info(exp, comp, command), pdf=pdf)[2]
         return ans, line
 
@@ -1175,26 +1186,107 @@ def page_info(exp: Any, comp: Comparison, command: str) -> dict[str, Any]:
                                          "page (in English)")}
 
 
+def comparison(exp: Any) -> Comparison:
+    """The paired comparison the page reports: service level adjusted for busyness.
+
+    Every KPI's paired difference as ``ccsim compare`` has it; those of :data:`ADJUSTED`
+    are then the control-variate estimates of
+    :mod:`analysis.variance` (each run's mean busyness, expectation exactly 1) when there
+    are at least :data:`analysis.variance.MIN_REPS` common runs and the days' busyness is
+    random. One function, so that ``ccsim verify`` derives the page the same way.
+    """
+    from analysis.report import compare
+    from analysis.stats import COMPARE_CONFIDENCE, Difference
+
+    comp = compare(exp, COMPARE_CONFIDENCE, PRIMARY)
+    for name, adj in adjustments(exp).items():
+        for kpi, a in adj.items():
+            comp.differences[name][kpi] = Difference(a.estimate, a.estimate.p_value(), None)
+    return comp
+
+
+def adjustments(exp: Any, min_reps: int | None = None) -> dict[str, dict[str, Any]]:
+    """Per proposal and KPI of :data:`ADJUSTED`, the control-variate estimate (empty: none).
+
+    Not made with fewer than ``min_reps`` (default :data:`analysis.variance.MIN_REPS`)
+    common runs, when the days' busyness is not random, or when the scenarios' days are not
+    the same days (their busyness or horizon differs: the base's controls are not theirs).
+    """
+    from analysis.stats import COMPARE_CONFIDENCE
+    from analysis.variance import MIN_REPS, adjusted_mean, controls
+
+    base = exp.scenarios[0]
+    same = all(s.demand.busyness_cv == base.demand.busyness_cv
+               and s.horizon.days == base.horizon.days for s in exp.scenarios)
+    base_reps = exp.reps(0)
+    out: dict[str, dict[str, Any]] = {}
+    if not same:
+        return out
+    for i, s in enumerate(exp.scenarios[1:], start=1):
+        common = [r for r in exp.reps(i) if r in set(base_reps)]
+        if len(common) < (MIN_REPS if min_reps is None else min_reps):
+            continue
+        ctl = controls(base, exp.seed, common)
+        if ctl is None:
+            continue
+        out[s.name] = {}
+        for kpi in ADJUSTED:
+            d = [exp.outputs[i, r].kpis.get(kpi, math.nan)
+                 - exp.outputs[0, r].kpis.get(kpi, math.nan) for r in common]
+            if all(math.isnan(v) for v in d):
+                continue
+            out[s.name][kpi] = adjusted_mean(d, ctl[0], ctl[1], COMPARE_CONFIDENCE)
+    return out
+
+
+def widest_half_width(comp: Comparison, kpi: str) -> float:
+    """The widest 95% half-width of the proposals' changes in ``kpi`` (NaN: not measured)."""
+    widths = [d[kpi].estimate.half_width for d in comp.differences.values() if kpi in d]
+    widths = [w for w in widths if not math.isnan(w)]
+    return max(widths) if widths else math.nan
+
+
+def control_note(exp: Any, comp: Comparison) -> str:
+    """What the busyness adjustment did, in words ("" when it was not used)."""
+    adj = adjustments(exp)
+    parts: list[str] = []
+    for kpi in ADJUSTED:
+        plain = [a[kpi].plain.half_width for a in adj.values() if kpi in a]
+        now = widest_half_width(comp, kpi)
+        if not plain or max(plain) == 0 or math.isnan(now):  # no spread: nothing to adjust
+            continue
+        scale, unit = (100, " " + _("percentage points")) if kpi in SHARES else (1, "")
+        parts.append(_("{before} to {after}{unit}").format(
+            before=num(scale * max(plain), ".2g"), after=num(scale * now, ".2g"), unit=unit))
+    if not parts:
+        return ""
+    return _("The changes in service level are adjusted for how busy each run's days "
+             "happened to be (a control variate: each day's busyness is drawn with an "
+             "average known exactly, the same days in every scenario); with it, the widest "
+             "95% range, either side, went from {widths}.").format(widths=_and(parts))
+
+
 def run_until_precise(scenarios: Sequence[Scenario], seed: int, reps: int,
                       until: Sequence[tuple[str, float]], max_reps: int, **kwargs: Any) -> Any:
     """Add runs until every (KPI, half-width) of ``until`` is reached, or ``max_reps``.
 
-    Each KPI's half-width is the widest 95% range of a proposal's paired difference
-    (:func:`analysis.experiment.until_half_width`); a KPI nobody measured (NaN) does not
-    hold the stopping up. Runs are added half-way to what the spread so far says is needed
-    (at least one of every scenario per free worker), and the rule checked again.
+    Each KPI's half-width is the widest 95% range of a proposal's change as the page
+    reports it (:func:`comparison`: adjusted for busyness from
+    :data:`analysis.variance.MIN_REPS` runs on); a KPI nobody measured (NaN) does not hold
+    the stopping up. Runs are added half-way to what the spread so far says is needed
+    (:func:`reps_wanted`; at least one of every scenario per free worker), and the rule
+    checked again.
 
     Announced (``guard.notify``) before the start: the time of the first runs and of
-    ``max_reps``; after the first runs, the runs their spread says are needed
-    (:func:`analysis.experiment.until_reps_needed`) and the time those take at the pace
-    measured so far. The steps themselves are not announced again.
+    ``max_reps``; after the first runs, the runs their spread says are needed and the time
+    those take at the pace measured so far. The steps themselves are not announced again.
     """
     from analysis import experiment as ex
 
-    run_experiment, until_half_width, guard = ex.run_experiment, ex.until_half_width, ex.guard
+    run_experiment, guard = ex.run_experiment, ex.guard
 
     def unsettled(exp: Any) -> bool:
-        return any(until_half_width(exp, k) > hw for k, hw in until)
+        return bool(unreached(exp, until))
 
     n = max(2, reps)
     workers = getattr(kwargs.get("executor"), "workers", 1) or 1
@@ -1209,7 +1301,7 @@ def run_until_precise(scenarios: Sequence[Scenario], seed: int, reps: int,
     exp = run_experiment(scenarios, seed, n, **kwargs)
     step = max(1, workers // len(scenarios))
     if guard.notify and n < max_reps and unsettled(exp):
-        want = ex.until_reps_needed(exp, until, max_reps)
+        want = reps_wanted(exp, until, max_reps)
         pace = exp.wall_s / n  # measured: this machine, this load; a run warms up its own
         guard.notify(f"the first {n} runs' spread says about {want} runs of each are needed"
                      f" (at most {max_reps}): about {ex._duration((want - n) * pace)} more")
@@ -1217,27 +1309,85 @@ def run_until_precise(scenarios: Sequence[Scenario], seed: int, reps: int,
         while n < max_reps and unsettled(exp):
             # half-way to what the spread so far says is needed: few pauses for the pool
             # to drain between steps, and the rule is still checked before it overshoots
-            want = ex.until_reps_needed(exp, until, max_reps)
+            want = reps_wanted(exp, until, max_reps)
             n = min(max_reps, n + max(step, (want - n) // 2))
             exp = run_experiment(scenarios, seed, n, experiment=exp, **kwargs)
     return exp
 
 
-def precision_note(exp: Any, until: Sequence[tuple[str, float]], max_reps: int) -> str:
-    """How the number of runs was chosen, in words, with what it reached."""
-    from analysis.experiment import until_half_width
+def unreached(exp: Any, until: Sequence[tuple[str, float]]
+              ) -> list[tuple[str, str, float, float]]:
+    """(proposal, KPI, half-width reached, goal) for every change not yet known closely enough.
 
+    As the page reports the changes (:func:`comparison`); a KPI with no value is reached.
+    """
+    comp = comparison(exp)
+    out = []
+    for name, d in comp.differences.items():
+        for kpi, hw in until:
+            got = d[kpi].estimate.half_width if kpi in d else math.nan
+            if not math.isnan(got) and got > hw:
+                out.append((name, kpi, got, hw))
+    return out
+
+
+def reps_wanted(exp: Any, until: Sequence[tuple[str, float]], max_reps: int) -> int:
+    """Runs of each scenario that the spread so far says ``until`` needs (at most ``max_reps``).
+
+    Per proposal and KPI: with the busyness adjustment, from the spread it leaves
+    (:func:`analysis.variance.reps_needed`); without, from the paired differences'
+    (:func:`analysis.stats.replications_needed`). The largest, at least the runs done.
+    """
+    from analysis.stats import COMPARE_CONFIDENCE, replications_needed
+    from analysis.variance import reps_needed
+
+    # the residual spread forecasts from a few runs, before the adjusted range is used
+    adj = adjustments(exp, min_reps=4)
+    base_reps = exp.reps(0)
+    need = len(base_reps)
+    for i, s in enumerate(exp.scenarios[1:], start=1):
+        common = [r for r in exp.reps(i) if r in set(base_reps)]
+        for kpi, hw in until:
+            a = adj.get(s.name, {}).get(kpi)
+            if a is not None and not math.isnan(a.residual_sd):
+                need = max(need, reps_needed(a.residual_sd, hw, len(a.coefficients),
+                                             COMPARE_CONFIDENCE, max_reps))
+                continue
+            d = np.array([exp.outputs[i, r].kpis.get(kpi, math.nan)
+                          - exp.outputs[0, r].kpis.get(kpi, math.nan) for r in common])
+            d = d[~np.isnan(d)]
+            if len(d) >= 2:
+                need = max(need, replications_needed(d, hw, COMPARE_CONFIDENCE, max_reps))
+    return min(need, max_reps)
+
+
+def precision_note(exp: Any, until: Sequence[tuple[str, float]], max_reps: int) -> str:
+    """How the number of runs was chosen, in words, with what it reached.
+
+    When the limit of runs stopped it, the proposals whose change is not yet known closely
+    enough are named, with the range reached.
+    """
     n = len(exp.reps(0))
+    comp = comparison(exp)
     parts = []
     for k, hw in until:
-        got = until_half_width(exp, k)
+        got = widest_half_width(comp, k)
         name = kpi_name(k) if k in WORDS else k
         scale = 100 if k in SHARES else 1
         unit = " " + _("percentage points") if k in SHARES else ""
         parts.append(_("{name} to within {goal}{unit} either side (reached {got}{unit})").format(
             name=name, goal=num(scale * hw, "g"), got=num(scale * got, ".2g"), unit=unit))
-    stop = _("the limit of runs was reached first") if n >= max_reps and \
-        any(until_half_width(exp, k) > hw for k, hw in until) else _("then it stopped")
+    short = unreached(exp, until) if n >= max_reps else []
+    stop = _("then it stopped")
+    if short:
+        labels = {s.name: label(s) for s in exp.scenarios}
+        which = [_("{proposal} ({name} within {got}{unit})").format(
+            proposal=labels[p], name=kpi_name(k) if k in WORDS else k,
+            got=num((100 if k in SHARES else 1) * got, ".2g"),
+            unit=" " + _("percentage points") if k in SHARES else "")
+            for p, k, got, _goal in short]
+        stop = _("the limit of runs was reached first, with {which} not yet known that "
+                 "closely").format(which=_and(which))
     return _("Runs were added until every proposal's change in {goals} was known with 95% "
              "confidence; {stop}, at {runs}. Stopping as soon as a range looks narrow enough "
              "can make the ranges slightly too narrow.").format(

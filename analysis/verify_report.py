@@ -672,8 +672,6 @@ def _negotiate_page(folder: Path, infos: dict, manifest: dict[str, Any],
     """
     from analysis import negotiate as ng
     from analysis.i18n import language
-    from analysis.report import compare
-    from analysis.stats import COMPARE_CONFIDENCE
 
     try:
         data = json.loads(_read(folder / "negotiate.json"))
@@ -687,7 +685,7 @@ def _negotiate_page(folder: Path, infos: dict, manifest: dict[str, Any],
     c = _comparison_data(folder, order)
     exp = _experiment(folder, c["names"], c["reps"], infos, manifest)
     with language(lang):
-        comp = compare(exp, COMPARE_CONFIDENCE, ng.PRIMARY)
+        comp = ng.comparison(exp)  # the page's: service level adjusted for busyness
         base = exp.scenarios[0]
         stored = _read(folder / "negotiate.html")
         m = re.search(r"<li><b>" + re.escape(html.escape(ng.label(base))) + r"</b> \((.*?)\): ",

@@ -390,7 +390,10 @@ def test_runs_are_added_until_the_ranges_are_narrow_enough_or_the_limit(centre, 
     assert tight.comparison.reps == 3
     assert tight.notes[0].startswith("Runs were added until every proposal's change in "
                                      "measured stress to within 1e-09 either side (reached ")
-    assert "the limit of runs was reached first, at 3 runs." in tight.notes[0]
+    # the proposal that stopped on the limit is named, with the range it reached
+    assert "the limit of runs was reached first, with Team level (measured stress within " \
+        in tight.notes[0]
+    assert ") not yet known that closely, at 3 runs." in tight.notes[0]
     page = (out / "negotiate.html").read_text(encoding="utf-8")
     assert html.escape(tight.notes[0]) in page
     # the same folder: replications 0 and 1 are resumed, not simulated again
