@@ -49,7 +49,7 @@ from sim.measure.tables import publish_floor, published_centre, team_days_table
 from sim.model import RunResult, simulate, warm_start
 from sim.people.observe import Observer, observers
 from sim.scenario import Scenario
-from sim.start import StartState, compatible, warmup_length
+from sim.start import StartState, compatible, warmup_length, warmup_pieces
 
 DEFAULT_TABLES = ("intervals", "daily")
 
@@ -527,9 +527,7 @@ def warmup_piece_days(scenario: Scenario) -> int:
     w = warmup_length(scenario) if scenario.warmup_days else 0
     if w <= 0:
         return 0
-    week = scenario.stress.work_days_per_week
-    jumps = max(1, w // week - 2) if w >= 2 * week else 0
-    return max(week if jumps else 0, w - jumps * week)
+    return max(warmup_pieces(w, scenario.stress.work_days_per_week)[0])
 
 
 def static_estimate(scenario: Scenario) -> SizeEstimate:
@@ -778,12 +776,14 @@ class SizeGuard:
         ests = self.estimates(scenarios, tables, tasks, parallel)
         worst = max(ests, key=lambda e: e.memory_bytes)
         physical = _physical_memory()
+        memory = self.command_memory(worst.memory_bytes, at_once if tasks > 1 else 1,
+                                     bool(pool_start_s))
         problem = None
         if worst.memory_bytes > self.max_memory_bytes:
             problem = (f"over the limit of {_bytes(self.max_memory_bytes)} per replication; "
                        "use fewer days, agents or calls")
-        elif physical and worst.memory_bytes * at_once > self.memory_share * physical:
-            problem = (f"{at_once} at once need about {_bytes(worst.memory_bytes * at_once)}, "
+        elif physical and memory > self.memory_share * physical:
+            problem = (f"with {at_once} at once the command needs about {_bytes(memory)}, "
                        f"over {self.memory_share:.0%} of this machine's "
                        f"{_bytes(physical)}; use fewer --workers")
         if problem and not self.force:
@@ -800,8 +800,6 @@ class SizeGuard:
         pool_cpu = pool_start_s * speed
         total += warm_s + report_s + pool_cpu / one_core
         warm_cpu = self.warm_seconds(scenarios, ests, warm, workers, cores=1.0)
-        memory = self.command_memory(worst.memory_bytes, at_once if tasks > 1 else 1,
-                                     bool(pool_start_s))
         _log_estimate({
             "kind": "check", "tasks": tasks, "workers": at_once, "cores": cores,
             "speed": speed, "rep_cpu_s": rep_cpu, "warm_cpu_s": warm_cpu,
@@ -826,7 +824,8 @@ class SizeGuard:
 
         ``replication``: the largest replication's estimate; ``at_once`` of them run at
         once, on a process pool's workers when ``pool`` (beside this process and the pool's
-        fork server, ``POOL_SERVER_BYTES``), else here (reusing what its pilots freed);
+        fork server, ``POOL_SERVER_BYTES``, each worker holding ``WORKER_BYTES`` more),
+        else here (reusing what its pilots freed);
         then ``report``'s figures here (``REPORT_BYTES``). This process's memory is read
         (``now``, default: ``/proc`` now; ``before``: before its first pilot), not
         modelled.
@@ -835,8 +834,9 @@ class SizeGuard:
         if before is None:
             before = _BASE_RSS[0] if _BASE_RSS else now
         if pool or at_once > 1:
-            runs = now + POOL_SERVER_BYTES + at_once * replication
-            after = now
+            runs = now + POOL_SERVER_BYTES + at_once * (replication + WORKER_BYTES)
+            # negotiate writes its pages before its pool closes; run and compare after
+            after = runs if self.report in REPORT_WITH_POOL else now
         else:
             runs = after = max(now, before + replication)
         return max(runs, after + REPORT_BYTES.get(self.report or "", 0.0))
@@ -936,22 +936,29 @@ two one-day replications of base on 2 workers took 1.48-1.58 s of wall on a fres
 0.36-0.38 s on a started one (load 1.5). Announced over the share of a core one process
 gets (:func:`_cores_free`)."""
 POOL_SERVER_BYTES = 64 * 2**20
-"""Memory a process pool's fork server and its workers' own start hold besides the
-replications (the model's modules, private to the fork server; measured on 2026-12-07:
-the fork server 55-72 MiB of private pages, the workers 5-15 MiB each over their
-replications' estimates)."""
+"""Memory a process pool's fork server holds (the model's modules; measured on 2026-12-07
+in whole commands, ``bench_estimate --commands``: 55-78 MiB of private pages)."""
+WORKER_BYTES = 32 * 2**20
+"""What a pool's worker holds besides its replication: its copies of the fork server's
+pages it writes to (Python's reference counts) and what several tasks leave in its heap;
+measured on 2026-12-07, over the replication's estimate: 2-21 MiB in ``run`` and
+``compare`` (1-2 tasks a worker), 51-125 MiB in ``negotiate`` (5 tasks of 5 scenarios and
+their warm-ups a worker)."""
+REPORT_WITH_POOL = ("negotiate", "negotiate-pdf")
+"""Reports written while the command's pool still holds its workers."""
 REPORT_BYTES = {"run": 24 * 2**20, "compare": 24 * 2**20, "negotiate": 24 * 2**20,
                 "negotiate-pdf": (24 + 214) * 2**20}
 """Memory a report adds to the command (matplotlib and SciPy loaded here, the figures
 drawn: the report's modules imported after a pilot of policy/copc, 22 MiB; the PDF's
 headless Chromium, its largest process 214 MiB: 2026-12-07)."""
-YARDSTICK_S = 0.0019
-"""CPU seconds of :func:`_yardstick` (the least of seven) on the machine the fixed costs
+YARDSTICK_S = 0.00075
+"""CPU seconds of :func:`_yardstick` (the least of twenty) on the machine the fixed costs
 (``REPORT_S``, ``POOL_START_S``, the static model) were measured on: 2 shared cores,
-2026-12-07, 1.85-2.05 ms under a load of 13 (one run alone: 1.9 to 7.9 ms)."""
+2026-12-07, 0.71-0.82 ms under a load of 13-17 (one run alone: up to 4 times that; the
+least of seven runs of 2.5 times the work: 1.85-2.3 ms for 0.75-0.92 here)."""
 
 
-def _yardstick(n: int = 5000) -> int:
+def _yardstick(n: int = 2000) -> int:
     """A fixed slice of interpreter work (a heap and a dict, as a simulation's loop uses)."""
     heap: list[int] = []
     seen: dict[int, int] = {}
@@ -963,14 +970,15 @@ def _yardstick(n: int = 5000) -> int:
     return len(heap)
 
 
-def machine_speed(repeats: int = 7) -> float:
+def machine_speed(repeats: int = 20) -> float:
     """CPU seconds per unit of work on this machine against ``YARDSTICK_S``'s (1: the same).
 
     Scales the fixed costs measured once (the report, the pool's start, the static model)
     to this machine: the least of ``repeats`` short runs (about 15 ms of CPU in all), since
-    under load the same work's CPU seconds vary by up to 4 times between runs of 2 ms,
-    while their least stayed within 10%. So it tells a faster or slower machine, not the
-    load (which the fixed costs were measured under: ``YARDSTICK_S``).
+    under load the same work's CPU seconds vary by up to 4 times between runs of 1 ms,
+    while their least stayed within 15% (but in a spell of a minute or so when everything
+    ran 1.7 times slower, which it then tells too). So it tells a faster or slower machine,
+    not the load's share of it (which the fixed costs were measured under).
     """
     if _SPEED and time.monotonic() - _SPEED[0] < 10.0:  # one command's estimates: once
         return _SPEED[1]
