@@ -52,11 +52,19 @@ from sim.regime.league import league_frame
 from sim.regime.policy import Floor, Regime, team_of
 from sim.regime.realtime import alerts_frame
 from sim.scenario import DAY_S, SCHEDULE_STATES, Scenario
-from sim.start import WARMUP_REPLICATION, WARMUP_STRIDE, StartState, warmup_length
+from sim.start import (
+    WARMUP_REPLICATION,
+    WARMUP_STRIDE,
+    StartState,
+    warmup_length,
+    warmup_pieces,
+)
 from sim.start import apply as apply_start
 from sim.start import compatible as start_compatible
 from sim.start import export as export_start
 from sim.start import jump as jump_start
+from sim.start import jump_threat as jump_threat_start
+from sim.start import tenure as tenure_start
 
 __all__ = ["OUTCOMES", "OUTCOMES_ACT", "STATUS_CATEGORIES", "RunResult", "closings",
            "model_digest", "simulate", "versions"]
@@ -295,8 +303,7 @@ def _warm_start(scenario: Scenario, seed: int, start_from: Scenario | None,
     if w <= 0:
         raise ValueError(f"warm-up of scenario {scenario.name!r}: horizon.warmup_days is "
                          f"{scenario.warmup_days}; a warm-up needs at least 1 day")
-    jumps = max(1, w // week - 2) if fast_forward and w >= 2 * week else 0
-    pieces = [week] * jumps + [w - jumps * week]
+    pieces, jumps = warmup_pieces(w, week, fast_forward)
     state: StartState | None = None
     with few_collections():
         for i, n in enumerate(pieces):
@@ -318,8 +325,15 @@ def _warm_start(scenario: Scenario, seed: int, start_from: Scenario | None,
             if i < jumps and r.strains is not None:
                 state = jump_start(state, before, r.strains, src.stress.tau_exhaustion_days)
     assert state is not None
+    if jumps:  # threat to its fixed point, then the turnover before the warm-up drawn on a
+        # stream of its own (sim.start.jump_threat, sim.start.tenure)
+        state = jump_threat_start(state, w, src.stress.tau_threat_days,
+                                  src.supervisor.escalation_interval_days,
+                                  src.measurement.adherence.warning_window_days)
+        turnover = Streams(seed, WARMUP_REPLICATION + replication * WARMUP_STRIDE + len(pieces))
+        state = tenure_start(state, src, w, lambda k: turnover.rng("stress", k, 4))
     return StartState(src.name, src.digest(), seed, w, state.agents, state.week, state.seats,
-                      state.records, state.day_adherence, len(pieces) > 1, state.repeats,
+                      state.records, state.day_adherence, jumps > 0, state.repeats,
                       replication, state.written)
 
 

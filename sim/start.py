@@ -30,16 +30,20 @@ docs/experiments.md, "Warm-up"): the warm-up's tables (never measured), and a pa
 published league-table cycle when ``W`` is not a multiple of
 ``monitoring.league_table_days`` (the rows are carried, the cycle restarts).
 
-:func:`jump` fast-forwards exhaustion: after the warm-up's first week, and each further
-week but the last two, each seat's E is set to the fixed point of the week's closed-form
-map (its own inputs), and the last two weeks let everything settle around it
-(``tests/test_warmup.py`` checks it reaches the steady state of a long plain run).
+:func:`jump` fast-forwards exhaustion: after each of the warm-up's first two weeks (and
+each further week but the last two), each seat's E is set to the fixed point of the week's
+closed-form map (its own inputs). :func:`tenure` then fast-forwards the turnover a warm-up
+from zero lacks (attrition on): the person in each seat has held it since before the
+warm-up began, which a centre at steady state does not have; from each seat's quit hazard a
+history is drawn, giving the vacancies and the recent hires (E built up since the hire,
+still learning) of the steady state. ``tests/test_warmup.py`` checks the state and the
+measured KPIs against those after a long plain warm-up.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -47,6 +51,8 @@ from sim.engine.repeats import opening_time
 from sim.scenario import DAY_S, Scenario
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from sim.engine.centre import Centre
     from sim.engine.presence import Presence
     from sim.people.stress import Strain
@@ -87,6 +93,9 @@ class RecordState:
     breach_reasons: tuple[str, ...]
     last_talk: float
     pending: tuple[tuple[int, float, str], ...]
+    warned: tuple[float, ...] = ()
+    """When the warnings still within the warning window were given (the agents' deferral
+    counts them)."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,19 @@ def warmup_length(scenario: Scenario, days: int | None = None) -> int:
     w = scenario.warmup_days if days is None else days
     week = scenario.stress.work_days_per_week
     return -(-w // week) * week
+
+
+def warmup_pieces(days: int, week: int, fast_forward: bool = True) -> tuple[list[int], int]:
+    """The warm-up's runs (days each) and how many of the first are followed by a jump.
+
+    With ``fast_forward`` and at least two weeks: a week per jump, a jump after each of the
+    first two weeks (the second takes in what the first's higher E did: absence, quits, the
+    work left to others) and after each further week but the last two, which then settle
+    around it in one run; else one run of ``days``.
+    """
+    weeks = days // week
+    jumps = max(min(2, weeks), weeks - 2) if fast_forward and weeks >= 2 else 0
+    return [week] * jumps + ([days - jumps * week] if days > jumps * week else []), jumps
 
 
 def compatible(old: Scenario, new: Scenario, old_label: str = "", new_label: str = "") -> None:
@@ -183,7 +205,8 @@ def export(scenario: Scenario, seed: int, days: int, strains: Sequence[Strain] |
             breach_times=tuple(t - shift_s for t in p.breaches.times),
             breach_reasons=tuple(p.breaches.reasons),
             last_talk=p.breaches.last_talk - shift_s,
-            pending=tuple(p.pending)) for p in regime.policies)
+            pending=tuple(p.pending),
+            warned=tuple(w - shift_s for w in getattr(p, "warned", ()))) for p in regime.policies)
         keep = scenario.monitoring.league_table_days if regime.league is not None else 0
         adherence = tuple((k, d - days, i, s) for k, d, i, s in regime.targets.day_adherence
                           if d >= days - keep)
@@ -225,6 +248,7 @@ def apply(state: StartState, scenario: Scenario, strains: Sequence[Strain] | Non
                 p.breaches.add(t, why)
             p.breaches.last_talk = rec.last_talk
             p.pending.extend(rec.pending)
+            p.warned.extend(rec.warned)
         regime.targets.day_adherence.extend(state.day_adherence)
     if centre is not None:
         for t, u, talk, acw, patience, unresolved in state.repeats:
@@ -252,19 +276,20 @@ def jump(state: StartState, before: StartState | None, strains: Sequence[Strain]
          tau_days: float) -> StartState:
     """``state``, a week after ``before`` (None: zero), with each seat's E at its fixed point.
 
-    ``strains`` hold the week's rows (one per day worked). A seat whose person changed
-    during the week, or is vacant, keeps its E (a new person starts from zero). T is not
-    jumped: a week's warnings early in a warm-up are not a steady week's (the breach record
-    starts empty and a warning needs ``warning_after`` breaches), so T settles in the rest
-    of the warm-up instead.
+    ``strains`` hold the week's rows (one per day worked). Only the seat's first person is
+    jumped: a seat that is vacant, or whose person came during the warm-up, keeps its E (a
+    new person starts from zero, and its E since the hire is simulated). T is not jumped: a
+    week's warnings early in a warm-up are not a steady week's (the breach record starts
+    empty and a warning needs ``warning_after`` breaches), so T settles in the simulated
+    days instead.
     """
     if state.seats is None:
         return state
     prior = before.seats if before is not None and before.seats is not None else None
     seats = []
     for k, (s, strain) in enumerate(zip(state.seats, strains, strict=True)):
-        hire0, e0 = (prior[k].hire, prior[k].e) if prior is not None else (0, 0.0)
-        if s.hire != hire0 or s.back_on is not None:
+        e0 = prior[k].e if prior is not None else 0.0
+        if s.hire != 0 or s.back_on is not None:
             seats.append(s)
             continue
         worked = len(strain.rows)
@@ -273,5 +298,119 @@ def jump(state: StartState, before: StartState | None, strains: Sequence[Strain]
     return replace(state, seats=tuple(seats), jumped=True)
 
 
+def jump_threat(state: StartState, days: int, tau_threat_days: float,
+                escalation_days: float = 0.0, window_days: float = 0.0) -> StartState:
+    """``state`` after a ``days``-day warm-up from zero, each seat's T and warnings settled.
+
+    The warm-up's warnings are taken as a period's, the period ``P`` being the warm-up or
+    ``escalation_days`` (one talk per escalation interval at most), whichever is longer.
+    T decays ``e^(-1/tau_T)`` per calendar day and rises with each warning, so over a period
+    (``c`` calendar days) ``T <- e^(-c/tau_T) T + I`` with ``I`` the warm-up's end value
+    (from T = 0): T is set to the map's fixed point ``I / (1 - e^(-c/tau_T))``, where it
+    settles if every period were like this one (as E: :func:`fixed_point`). The warnings
+    still within ``window_days`` (the agents' deferral counts them) are those of the warm-up
+    repeated every ``P`` days back. Only a seat's first person: one hired during the
+    warm-up has the threat and warnings of its own days.
+    """
+    if state.seats is None or days <= 0:
+        return state
+    period = max(float(days), escalation_days)
+    calendar = period / state.week * 7
+    m = math.exp(-calendar / tau_threat_days)
+    if m >= 1:
+        return state
+    first = [s.hire == 0 and s.back_on is None for s in state.seats]
+    seats = tuple(replace(s, threat=s.threat / (1 - m)) if ok else s
+                  for s, ok in zip(state.seats, first, strict=True))
+    records = state.records
+    if records is not None and window_days > 0:
+        shift, edge = period * DAY_S, -window_days * DAY_S
+
+        def back(times: tuple[float, ...]) -> tuple[float, ...]:
+            copies = [w - j * shift for w in times for j in range(1, 1 + int(window_days
+                                                                              // period) + 1)]
+            return tuple(sorted(c for c in copies if c > edge)) + times
+
+        records = tuple(replace(r, warned=back(r.warned)) if ok else r
+                        for r, ok in zip(records, first, strict=True))
+    return replace(state, seats=seats, records=records)
+
+
+def replacement_day(day: int, week: int, delay_days: float) -> int:
+    """First working day at least ``delay_days`` calendar days after working day ``day``.
+
+    :meth:`sim.people.stress.Strain.replacement_day` for any day, negative ones too.
+    """
+    target = (day // week) * 7 + day % week + math.ceil(delay_days - 1e-9)
+    weeks, dow = divmod(target, 7)
+    first = weeks * week + dow if dow < week else (weeks + 1) * week
+    return max(day + 1, first)
+
+
+def tenure(state: StartState, scenario: Scenario, simulated: int,
+           rng_of: Callable[[int], np.random.Generator]) -> StartState:
+    """``state`` with the turnover of the time before the warm-up (``stress.attrition``).
+
+    A warm-up from zero puts a person in every seat who has held it for ever; at steady
+    state some seats are vacant (a quit less than the hiring delay ago) and some persons
+    are recent (E built up since their hire, still on the learning curve). For each seat
+    still held by its first person after ``simulated`` warm-up days, the quit hazard of its
+    E and T (:meth:`sim.people.stress.Strain.quit_hazard`) gives, going back day by day
+    from the warm-up's first day, when the person before it left (``rng_of(k)``: one
+    geometric draw). That quit leaves the seat vacant now when its replacement is not yet
+    due; else the replacement came that many days ago: its E is the seat's fixed point
+    scaled by ``1 - m^n`` (``m`` the mean working day's factor of the week's map, ``n`` the
+    working days since the hire), its learning curve runs from the hire, and one hired
+    during the warm-up starts with no threat and no record. E and T do not change the
+    draw's meaning: they set the hazard only.
+    """
+    if state.seats is None or not scenario.stress.attrition:
+        return state
+    p = scenario.stress
+    week, tau = p.work_days_per_week, p.tau_exhaustion_days
+    per_year = scenario.schedule.days_per_year
+    m = (max(0.0, 1 - 1 / tau) ** week * max(0.0, 1 - 2 / tau) ** (7 - week)) ** (1 / week)
+    seats, vacated, renewed, since = [], set(), set(), {}
+    for k, s in enumerate(state.seats):
+        if s.hire != 0 or s.back_on is not None:
+            seats.append(s)
+            continue
+        q = min(1.0, p.quit_base_monthly * math.exp(p.quit_exhaustion_effect * s.e
+                                                   + p.quit_threat_effect * s.threat))
+        h = 1 - (1 - q) ** (12 / per_year)
+        if h <= 0:
+            seats.append(s)
+            continue
+        quit = -simulated - int(rng_of(k).geometric(h))  # the last quit before the warm-up
+        back = replacement_day(quit, week, p.hiring_delay_days)
+        if back > 0:  # still vacant: the replacement is due on measured day ``back``
+            seats.append(replace(s, back_on=back, sick_days_left=0))
+            vacated.add(k)
+            continue
+        n = -back  # working days the replacement has held the seat
+        if n >= p.learning_days and m ** n < 1e-3:
+            seats.append(s)  # long enough ago to be the person the warm-up simulated
+            continue
+        fresh = n < simulated  # hired during the warm-up: no threat or record yet
+        seats.append(replace(s, e=s.e * (1 - m ** n), hire=1, hired_on=back,
+                             threat=0.0 if fresh else s.threat,
+                             sick_days_left=0 if fresh else s.sick_days_left))
+        if fresh:
+            renewed.add(k)
+        else:
+            since[k] = back * DAY_S  # warnings before the hire were the person's before
+    records = state.records
+    if records is not None and since:
+        records = tuple(replace(r, warned=tuple(w for w in r.warned if w >= since[k]))
+                        if k in since else r for k, r in enumerate(records))
+    if records is not None and (vacated or renewed):
+        # the person who left takes the record along (the last talk still paces the next,
+        # as when a person leaves during a run: AgentPolicy.new_person)
+        records = tuple(RecordState(0, (), (), r.last_talk, ())
+                        if k in vacated or k in renewed else r for k, r in enumerate(records))
+    return replace(state, seats=tuple(seats), records=records)
+
+
 __all__ = ["WARMUP_REPLICATION", "WARMUP_STRIDE", "RecordState", "SeatState", "StartState", "apply",
-           "compatible", "export", "fixed_point", "jump", "warmup_length"]
+           "compatible", "export", "fixed_point", "jump", "jump_threat", "replacement_day",
+           "tenure", "warmup_length", "warmup_pieces"]

@@ -20,7 +20,7 @@ from analysis.warmup import mser, welch, welch_end
 from sim.engine.repeats import opening_time
 from sim.engine.status import Status
 from sim.model import build, simulate, warm_start
-from sim.scenario import DAY_S, Scenario, scenario_from_dict
+from sim.scenario import DAY_S, Scenario, load_scenario, scenario_from_dict
 from sim.start import (
     RecordState,
     SeatState,
@@ -28,6 +28,7 @@ from sim.start import (
     compatible,
     export,
     fixed_point,
+    tenure,
     warmup_length,
 )
 from tests.conftest import small_dict
@@ -202,12 +203,113 @@ def test_a_jump_started_warmup_reaches_the_steady_state_of_a_long_run():
     assert t_interval(np.subtract(e_plain, e_cold).tolist()).ci_low > 0
 
 
-def test_a_short_jump_started_warmup_is_near_the_long_runs_steady_state():
-    """The fast variant: 10 warm-up days, 5 measured, against days 30-34 of a cold run."""
-    e_plain, s_plain, e_warm, s_warm, e_cold = _steady(range(3), 35, 10, 5)
-    _same_within_ci(e_plain, e_warm)
-    _same_within_ci(s_plain, s_warm)
-    assert t_interval(np.subtract(e_plain, e_cold).tolist()).ci_low > 0  # cold is not
+#: the everything-on centre of the golden run: the regime, real-time alerts, stress,
+#: absence, attrition (a quit hazard high enough that turnover matters) and feedback
+EVERYTHING = Path(__file__).parent / "golden" / "everything.toml"
+#: what is compared: the start state's means over seats and the measured KPIs
+STATE = ("E", "T", "sick", "vacant", "warned", "service_level", "stress_mean")
+
+
+def _state_and_kpis(start: StartState, scenario: Scenario, seed: int, rep: int
+                    ) -> dict[str, float]:
+    """A start state's means over seats and the KPIs of the run measured from it."""
+    seats, records = start.seats, start.records
+    assert seats is not None and records is not None
+    r = simulate(scenario, seed, rep, start=start)
+    return {"E": float(np.mean([s.e for s in seats])),
+            "T": float(np.mean([s.threat for s in seats])),
+            "sick": sum(s.sick_days_left > 0 for s in seats),
+            "vacant": sum(s.back_on is not None for s in seats),
+            "warned": float(np.mean([len(rec.warned) for rec in records])),
+            "service_level": r.kpis["service_level"], "stress_mean": r.kpis["stress_mean"]}
+
+
+def _fast_and_plain(reps: int, plain_days: int, measured: int
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per replication: the auto warm-up's state and KPIs, a long plain one's, a cold run's."""
+    s = load_scenario(EVERYTHING).replace({"horizon.days": measured})
+    assert s.warmup_days == 10  # "auto": two weeks, each fast-forwarded
+    fast, plain, cold = [], [], []
+    for rep in range(reps):
+        fast.append(_state_and_kpis(warm_start(s, 7, rep, cached=False), s, 7, rep))
+        long = warm_start(s, 7, rep, days=plain_days, fast_forward=False, cached=False)
+        plain.append(_state_and_kpis(long, s, 7, rep))
+        cold.append(simulate(s.replace({"horizon.warmup_days": 0}), 7, rep).kpis)
+    return pd.DataFrame(fast), pd.DataFrame(plain), pd.DataFrame(cold)
+
+
+def _z(a: pd.Series, b: pd.Series) -> float:
+    """The paired difference's mean over its standard error (0 when both are identical).
+
+    The two warm-ups of a replication share their first week's streams and the measured
+    run's, so the pairs are compared, not two independent samples.
+    """
+    d = (a - b).to_numpy(float)
+    se = d.std(ddof=1) / np.sqrt(len(d))
+    return 0.0 if se == 0 and d.mean() == 0 else float(d.mean() / se)
+
+
+def _check_steady(reps: int, plain_days: int, measured: int) -> None:
+    """Every compared quantity within |z| <= 3 of the long plain warm-up; cold is not."""
+    fast, plain, cold = _fast_and_plain(reps, plain_days, measured)
+    z = {k: _z(fast[k], plain[k]) for k in STATE}
+    assert all(abs(v) <= 3 for v in z.values()), (z, fast.mean(), plain.mean())
+    # the check can tell: a cold start's measured stress is far below the steady state's
+    assert _z(plain["stress_mean"], cold["stress_mean"]) > 3
+
+
+def test_the_auto_warmup_reaches_the_state_of_a_long_plain_one():
+    """Ten fast-forwarded days vs 30 plain (everything on): start state and KPIs, |z| <= 3."""
+    _check_steady(6, 30, 2)
+
+
+@pytest.mark.slow
+def test_the_auto_warmup_reaches_the_state_of_a_long_plain_one_many_replications():
+    """The same with 20 replications against 60 plain warm-up days and 5 measured."""
+    _check_steady(20, 60, 5)
+
+
+def test_tenure_draws_vacancies_and_recent_hires_from_the_quit_hazard():
+    """A seat's first person is replaced as the drawn history says; others are left alone."""
+    s = stressed()  # hiring delay 28 calendar days (20 working days), learning 40 days
+    seat = SeatState(a=0.0, e=0.4, threat=0.5, trait=0.0, t=-30_000.0, hire=0, hired_on=-10,
+                     back_on=None, sick_days_left=2)
+    rec = RecordState(warnings=2, breach_times=(-5.0,), breach_reasons=("late",),
+                      last_talk=-9.0, pending=(), warned=(-9.0,))
+    state = StartState("small", "-", 1, 10, 10, 5, seats=(
+        seat, replace(seat, hire=1, hired_on=-3), replace(seat, back_on=4), *[seat] * 7),
+        records=(rec,) * 10)
+    # days back from the warm-up's first day (day -10) to the quit of the person before
+    draws = {0: 1, 3: 40, 4: 500, 5: 15}
+    out = tenure(state, s, 10, lambda k: _Geometric(draws.get(k, 10_000)))
+    assert out.seats is not None and out.records is not None
+    left = RecordState(0, (), (), -9.0, ())  # the record leaves with the person
+    # quit on day -11: the replacement is due 28 calendar days later, measured day 9
+    assert out.seats[0] == replace(seat, back_on=9, sick_days_left=0)
+    assert out.records[0] == left
+    assert out.seats[1:3] == state.seats[1:3]  # hired in the warm-up, or vacant: as they are
+    m = ((1 - 1 / 21) ** 5 * (1 - 2 / 21) ** 2) ** (1 / 5)  # a mean working day of E's map
+    # quit on day -50, replaced on day -30: learning, E built up over 30 days, own record
+    assert out.seats[3] == replace(seat, e=pytest.approx(0.4 * (1 - m ** 30)), hire=1,
+                                   hired_on=-30)
+    assert out.records[3] == rec
+    # replaced on day -5, during the simulated days: no threat or record of its own yet
+    assert out.seats[5] == replace(seat, e=pytest.approx(0.4 * (1 - m ** 5)), hire=1,
+                                   hired_on=-5, threat=0.0, sick_days_left=0)
+    assert out.records[5] == left
+    assert out.seats[4] == seat and out.seats[6:] == state.seats[6:]  # long ago, or never
+    assert tenure(state, stressed(stress__attrition=False), 10, _Geometric) is state
+
+
+class _Geometric:
+    """A generator whose geometric draw is given (for :func:`sim.start.tenure`)."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def geometric(self, p: float) -> int:
+        """The given number of days, whatever the hazard."""
+        return self.value
 
 
 def test_mser5_cuts_a_transient_and_not_a_flat_series():

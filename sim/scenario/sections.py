@@ -18,9 +18,10 @@ from sim.scenario.vocab import SLDefinition
 
 #: working days of warm-up that ``horizon.warmup_days = "auto"`` means with stress on:
 #: exhaustion's time constant is 21 working days, and the warm-up's fast-forward (a jump to
-#: each week's fixed point, two weeks settling) reaches the steady state of a long cold run
-#: in four weeks (docs/experiments.md, Warm-up; tests/test_warmup.py)
-AUTO_WARMUP_DAYS = 20
+#: each week's fixed point after weeks one and two, the turnover before the warm-up drawn)
+#: reaches the steady state of a long cold run in two weeks (docs/experiments.md, Warm-up;
+#: tests/test_warmup.py)
+AUTO_WARMUP_DAYS = 10
 
 #: longest opening day or shift (hours): a leap year, in a single-day stationary run (what
 #: ``ccsim validate`` builds: its calls at a low rate, plus the warm-up, on one long day)
@@ -68,8 +69,9 @@ class Horizon(_Model):
         "rounded up to whole weeks of `stress.work_days_per_week`, so day 0 is a week's first "
         "day. Simulated for every replication on its own streams (a shared warm-up would make "
         "confidence intervals too narrow: docs/experiments.md, Warm-up). "
-        f'"auto": {AUTO_WARMUP_DAYS} with stress on (what `ccsim warmup` finds for the shipped '
-        "scenarios), 0 without (nothing then carries across days but repeat calls). "
+        f'"auto": {AUTO_WARMUP_DAYS} with stress on (two weeks, each fast-forwarded to '
+        "exhaustion's fixed point, and the turnover before them drawn: the steady state of "
+        "a long warm-up), 0 without (nothing then carries across days but repeat calls). "
         "`ccsim warmup SCENARIO` checks a length (MSER-5 and Welch's moving average).",
         source="Welch 1983; White 1997 MSER; docs/experiments.md (Warm-up)",
         unit="working days",
