@@ -52,6 +52,7 @@ from sim.planning.shifts import (
     plan_strain,
     rule_costs,
     solve,
+    solve_within,
 )
 from sim.scenario import DAY_S, Scenario, format_clock
 
@@ -328,7 +329,9 @@ def _trim(loop: Loop, scenario: Scenario, share: float, label: str, rounds: int,
         t0 = time.perf_counter()
         req = best.required - trim_step(best, share, cands)
         problem = build_problem(scenario, req, breaks=loop.problem.breaks, max_agents=max_agents)
-        plan = solve(problem, time_limit=time_limit, gap=gap, lp_bound=loop.method == "optimise")
+        # only drop agents: a fresh solve would move every shift and the misses with them
+        plan = solve_within(problem, best.plan, time_limit=time_limit, gap=gap,
+                            lp_bound=loop.method == "optimise")
         if plan.paid_hours >= best.plan.paid_hours - 1e-9:  # lowering them saves nothing
             if say:
                 say(f"{label} trim {k}: lowering {int(cands.sum())} interval(s) saves no paid "

@@ -333,3 +333,19 @@ def test_whole_break_starts_fall_no_shorter_than_rounding():
 
     # rounding leaves 0.72 agents uncovered here, whole starts 0.21
     assert short(plan.coverage) < short(coverage(problem, rounded)) - 0.1
+
+
+def test_solve_within_only_drops_agents_of_the_roster():
+    """A lower requirement re-planned within a roster: a subset of its groups, covered."""
+    from sim.planning.shifts import solve_within
+
+    req = np.array([[2.0, 3.0, 3.0, 2.0, 2.0, 1.0]])
+    tpl = (Template(480, 2), Template(510, 1), Template(540, 2), Template(600, 1))
+    problem = Problem(req, 480, 30, tpl, FREE)
+    plan = solve(problem)
+    lower = dataclasses.replace(problem, required=req - np.array([[0, 1, 1, 0, 0, 0]]))
+    sub = solve_within(lower, plan)
+    have = {(g.template, g.days): g.agents for g in plan.groups}
+    assert all(g.agents <= have.get((g.template, g.days), 0) for g in sub.groups)
+    assert np.all(coverage(lower, sub.groups) >= lower.required - 1e-9)
+    assert sub.paid_hours == solve(lower).paid_hours < plan.paid_hours

@@ -54,6 +54,7 @@ __all__ = [
     "plan_strain",
     "rule_costs",
     "solve",
+    "solve_within",
 ]
 
 #: rule name -> (what it is in words, the scenario field): the rules :func:`rule_costs` prices
@@ -618,6 +619,48 @@ def solve(problem: Problem, *, time_limit: float = 120.0, gap: float = 1e-4,
     gap_found = float(getattr(res, "mip_gap", 0.0) or 0.0)
     return Plan(groups, float(paid), cover, req, bound, gap_found,
                 time.perf_counter() - t0, lay.cols)
+
+
+def solve_within(problem: Problem, plan: Plan, *, time_limit: float = 120.0,
+                 gap: float = 1e-4, lp_bound: bool = True) -> Plan:
+    """The fewest paid hours meeting ``problem`` with a subset of ``plan``'s agents.
+
+    Each (template, day pattern)'s head count is at most ``plan``'s, breaks placed again:
+    a roster that only drops agents, so where the requirement did not fall coverage stays
+    as it was (a fresh :func:`solve` of a slightly lower requirement may move every shift
+    and break, and the simulation's misses with them). ``plan`` must meet a requirement at
+    least ``problem``'s, so the programme is feasible. ``lp_bound``: the LP bound of
+    ``problem`` without the subset limit (no roster under these rules can pay fewer).
+    """
+    import time
+
+    t0 = time.perf_counter()
+    counts: dict[tuple[Template, tuple[int, ...]], int] = {}
+    for g in plan.groups:
+        counts[g.template, g.days] = counts.get((g.template, g.days), 0) + g.agents
+
+    def objective(lay: _Built) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        hi = np.full(lay.cols, np.inf)
+        for gi, (ti, q) in enumerate(lay.groups):
+            hi[lay.n_col[gi]] = counts.get((problem.templates[ti], q), 0)
+        return np.asarray(lay.cost, float), np.zeros(lay.cols), hi
+
+    res, lay, req = _solve_once(problem, problem.rules, time_limit=time_limit, gap=gap,
+                                objective=objective)
+    if res is None or res.x is None:
+        raise PlanError("no subset of the roster meets the requirement (it must meet one at "
+                        "least as high)")
+    groups = _groups(problem, lay, res.x)
+    if not problem.integral_breaks:
+        groups = _whole_breaks(problem, groups, _fixed_heads(problem, groups), time_limit)
+        if check_roster([w for g in groups for w in _weeks(g, problem)[:1]],
+                        dataclasses.replace(problem.rules, max_part_time_share=1.0)):
+            return solve_within(dataclasses.replace(problem, integral_breaks=True), plan,
+                                time_limit=time_limit, gap=gap, lp_bound=lp_bound)
+    paid = sum(g.template.hours * len(g.days) * g.agents for g in groups)
+    bound = _lp_value(problem, problem.rules, time_limit) if lp_bound else math.nan
+    return Plan(groups, float(paid), coverage(problem, groups), req, bound,
+                float(getattr(res, "mip_gap", 0.0) or 0.0), time.perf_counter() - t0, lay.cols)
 
 
 def _fixed_heads(problem: Problem, groups: Sequence[Group],
