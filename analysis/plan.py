@@ -234,9 +234,10 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
     (:func:`raise_requirement`). ``trim``: once the goal is met, up to this many rounds
     that lower the intervals the simulation shows have room to spare by one agent (two
     with much room: :func:`trim_candidates`, :func:`trim_step`), each kept only if its
-    roster still meets the goal with fewer
-    paid hours (a rejected one is tried again with the half of its intervals with most
-    room).
+    roster still meets the goal with fewer paid hours (a rejected one is tried again with
+    the half of its intervals with most room). A trimmed roster is a subset of the kept
+    one (:func:`sim.planning.shifts.solve_within`: agents only dropped, breaks placed
+    again).
     """
     import time
 
