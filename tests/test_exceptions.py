@@ -303,23 +303,33 @@ def by_hand(r, scenario, rules):
     """
     tol = scenario.schedule.tolerance
     out = {}
-    s = r.statuses
+    # plain arrays, not DataFrame filters: the same brute force, fast enough for 30 examples
+    sc, st_ = r.schedule, r.statuses
+    sc_key, sp_key = sc["agent"].to_numpy() * 1000 + sc["day"].to_numpy(), \
+        st_["agent"].to_numpy() * 1000 + st_["day"].to_numpy()
+    sc_start, sc_end = sc["start_s"].to_numpy(float), sc["end_s"].to_numpy(float)
+    sc_state = sc["state"].astype(str).to_numpy()
+    sp_start, sp_end = st_["start_s"].to_numpy(float), st_["end_s"].to_numpy(float)
+    sp_status = st_["status"].astype(str).to_numpy()
     for ad in r.agent_days.itertuples():
-        sg = r.schedule[(r.schedule["agent"] == ad.agent) & (r.schedule["day"] == ad.day)]
-        sp = s[(s["agent"] == ad.agent) & (s["day"] == ad.day)]
-        cuts = np.unique(np.r_[sg["start_s"], sg["end_s"], sp["start_s"], sp["end_s"]])
+        key = ad.agent * 1000 + ad.day
+        gi, si = np.flatnonzero(sc_key == key), np.flatnonzero(sp_key == key)
+        g0, g1, gs = sc_start[gi], sc_end[gi], sc_state[gi]
+        s0, s1, ss = sp_start[si], sp_end[si], sp_status[si]
+        cuts = np.unique(np.r_[g0, g1, s0, s1])
         cuts = cuts[(cuts >= ad.shift_start_s) & (cuts <= ad.shift_end_s)]
         runs, cur = [], None
         for x0, x1 in zip(cuts[:-1], cuts[1:], strict=True):
-            g = sg[(sg["start_s"] <= x0) & (sg["end_s"] > x0)].iloc[0]
-            on = sp[(sp["start_s"] <= x0) & (sp["end_s"] > x0)]
-            status = str(on["status"].iloc[0]) if len(on) else "Logged Out"
-            if status in ADHERES[str(g.state)]:
+            g = np.flatnonzero((g0 <= x0) & (g1 > x0))[0]
+            on = np.flatnonzero((s0 <= x0) & (s1 > x0))
+            status = str(ss[on[0]]) if len(on) else "Logged Out"
+            state = str(gs[g])
+            if status in ADHERES[state]:
                 cur = None
                 continue
-            part = x1 - max(x0, min(x1, g.start_s + tol(str(g.state))))
+            part = x1 - max(x0, min(x1, g0[g] + tol(state)))
             if cur is None:
-                cur = [x0, x1, part, tol(str(g.state))]
+                cur = [x0, x1, part, tol(state)]
                 runs.append(cur)
             else:
                 cur[1], cur[2] = x1, cur[2] + part
