@@ -187,7 +187,7 @@ def test_refusing_runs_no_pilot_and_names_the_size():
 
 
 def test_memory_counts_the_fixed_part_and_the_warm_up_piece():
-    """The case's 20 warm-up days run in pieces (sim.model.warm_start), the longest 10 days.
+    """The case's 10 warm-up days run in pieces (sim.model.warm_start), a week each.
 
     Memory: ``_BYTES_FIXED`` plus the larger of the replication's and its longest warm-up
     piece's logs, plus ``_WARM_KEPT`` of the smaller (measured: the replication reuses
@@ -199,14 +199,14 @@ def test_memory_counts_the_fixed_part_and_the_warm_up_piece():
 
     tmr = load_scenario(SCENARIOS / "case" / "telenor-2018-tmr.toml")
     assert [warmup_piece_days(tmr.replace({"horizon.warmup_days": w})) for w in
-            (0, 3, 5, 10, 15, 20, 40)] == [0, 5, 5, 5, 10, 10, 10]
+            (0, 3, 5, 10, 15, 20, 40)] == [0, 5, 5, 5, 5, 10, 10]
     cold = static_estimate(tmr.replace({"horizon.warmup_days": 0}))
     run = cold.memory_bytes - _BYTES_FIXED
     assert static_estimate(tmr).memory_bytes == pytest.approx(
-        _BYTES_FIXED + run + _WARM_KEPT * run * 10 / 20)
-    five = static_estimate(tmr.replace({"horizon.days": 5}))  # the warm-up piece is larger
-    assert five.memory_bytes == pytest.approx(_BYTES_FIXED + run * 10 / 20 + _WARM_KEPT * run
-                                              * 5 / 20)
+        _BYTES_FIXED + run + _WARM_KEPT * run * 5 / 20)
+    two = static_estimate(tmr.replace({"horizon.days": 2}))  # the warm-up piece is larger
+    assert two.memory_bytes == pytest.approx(_BYTES_FIXED + run * 5 / 20 + _WARM_KEPT * run
+                                             * 2 / 20)
 
 
 def test_the_report_is_in_the_announced_time(small):
