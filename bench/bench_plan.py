@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_plan.py [--reps 10] [--workers 2] [--scale 1.25]
         [--rounds 12] [--raise-rule all|greedy] [--breaks coverage|recovery] [--no-costs]
-        [--trim 4] [--store DIR]
+        [--trim 4] [--store DIR] [--confirm-seed 1001]
 
 1. base.toml's week in 30-minute intervals (its 15-minute profile summed in pairs), target
    80/20 in at least 90% of intervals with 95% confidence: the optimised plan and the
@@ -17,7 +17,9 @@
 ``--trim N``: after the optimised plan meets the goal, up to N rounds lowering the
 intervals with room to spare (``analysis.plan.trim_candidates``), each kept only if the
 goal still holds with fewer paid hours. ``--store DIR``: keep every replication there, so
-a re-run (same code, seed and options) simulates nothing again.
+a re-run (same code, seed and options) simulates nothing again. ``--confirm-seed S``:
+each final roster simulated again on S's replications (each loop stopped at the first
+round meeting the goal on ``--seed``'s, so its roster is one that seed favoured).
 
 3. ``--breaks recovery``: the base week's final roster with its breaks moved for recovery,
    both placements simulated with the stress model on (paired), in the printed report.
