@@ -62,3 +62,12 @@ def test_states_and_prefetch_equal_rng() -> None:
     for a, d in [(0, 0), (3, 255), (2, 256), (1, 299)]:
         assert np.array_equal(s.fast("supervisor", 1, a, d).normal(size=2),
                               s.rng("supervisor", 1, a, d).normal(size=2)), (a, d)
+
+
+def test_uniforms_equal_one_draw_at_a_time() -> None:
+    """Uniforms read from blocks are gen.random()'s floats, one by one, across block edges."""
+    from sim.engine.streams import Uniforms
+
+    for seed in range(5):
+        one, block = np.random.default_rng(seed), Uniforms(np.random.default_rng(seed), 7)
+        assert [one.random() for _ in range(30)] == [block.random() for _ in range(30)]

@@ -320,6 +320,34 @@ def _hash_columns(words: list[int], keys: list[np.ndarray], n: int) -> np.ndarra
     return np.stack([out[2 * j + 1] << np.uint64(32) | out[2 * j] for j in range(4)])
 
 
+class Uniforms:
+    """A generator's ``random()`` draws, made a block at a time: the same numbers, cheaper.
+
+    numpy draws ``random(n)`` as ``n`` calls of ``random()`` would (one double each, in
+    turn), so a per-call draw read from a block is the same float; a numpy call per draw
+    costs several times a Python ``next``. Only for a generator from which nothing else is
+    drawn and whose state is never read (the block runs ahead of it).
+    """
+
+    __slots__ = ("gen", "block", "it")
+
+    def __init__(self, gen: np.random.Generator, block: int = 128) -> None:
+        self.gen, self.block = gen, block
+        self.it = iter(())
+
+    def random(self) -> float:
+        """The generator's next uniform in [0, 1), as ``gen.random()``."""
+        u = next(self.it, None)
+        if u is None:
+            u = self.refill()
+        return u
+
+    def refill(self) -> float:
+        """Draw the next block; its first uniform (the rest follow in ``it``)."""
+        self.it = iter(self.gen.random(self.block).tolist())
+        return next(self.it)
+
+
 def stable_key(text: str) -> int:
     """A stable integer for a name (e.g. a shift), independent of Python's hash seed."""
     return zlib.crc32(text.encode("utf-8"))

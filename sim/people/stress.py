@@ -36,6 +36,7 @@ import pandas as pd
 
 from sim.engine.behaviour import Behaviour
 from sim.engine.status import Status
+from sim.engine.streams import Uniforms
 from sim.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -107,6 +108,8 @@ class Strain(Behaviour):
         self.p = p
         self.k = k
         self.rng = rng
+        #: its uniforms (all that is drawn from ``rng``), a block at a time: the same numbers
+        self.uniforms = Uniforms(rng)
         self.day_rng = day_rng
         self.watches_days = p.absence or p.attrition
         self.adjusts_handling = p.feedback or p.attrition
@@ -215,7 +218,7 @@ class Strain(Behaviour):
             self.extra = 0.0  # the need is met (or the day is over)
         if new == _TALK:
             p = self.p
-            if not p.feedback and self.rng.random() < p.hostile_probability:
+            if not p.feedback and self.uniforms.random() < p.hostile_probability:
                 self.a += p.hostile_impulse
                 self.hostile += 1
         elif new == _LOGGED_OUT:
@@ -281,7 +284,10 @@ class Strain(Behaviour):
         factor, extra = self.learn, 0.0
         if p.feedback:
             centre = agent.centre
-            u = self.rng.random()
+            uni = self.uniforms  # self.rng.random(), from the block (Uniforms.random inline)
+            u = next(uni.it, None)
+            if u is None:
+                u = uni.refill()
             # hostile_chance(wait) inline (once per call), the same expressions
             if self.hostile_logit is None or p.hostile_per_wait_minute == 0:
                 chance = p.hostile_probability

@@ -25,6 +25,7 @@ import numpy as np
 
 from sim.engine.behaviour import Behaviour
 from sim.engine.status import ON_QUEUE, Status
+from sim.engine.streams import Uniforms
 from sim.regime.realtime import QUEUE
 from sim.regime.rules import BreachRecord, Rules
 from sim.scenario import Responses
@@ -54,6 +55,8 @@ class AgentPolicy(Behaviour):
         self.adjusts_handling = aht_target
         self.k = k
         self.rng = rng
+        #: its uniforms (all that is drawn from ``rng``), a block at a time: the same numbers
+        self.uniforms = Uniforms(rng)
         self.rules = rules
         self.responses = responses
         self.act = act
@@ -130,7 +133,7 @@ class AgentPolicy(Behaviour):
         z = (r.defer_break_logit + r.defer_break_per_warning * self.recent_warnings(now)
              + r.defer_break_per_breach * self.recent_breaches(now))
         self._need = need
-        self._defer = bool(self.rng.random() < 1 / (1 + math.exp(-z)))
+        self._defer = bool(self.uniforms.random() < 1 / (1 + math.exp(-z)))
         if self._defer:
             self.act(self.k, agent.day, now, "agent", "defer_break", "policed", "")
             agent.recall_need(need[0] + self.limit_s)
@@ -143,7 +146,11 @@ class AgentPolicy(Behaviour):
         Now and then a call is released early (a tenth of its talk; its caller calls again).
         """
         r = self.responses
-        if self.rng.random() < r.release_probability:
+        uni = self.uniforms  # self.rng.random(), from the block (Uniforms.random inline)
+        u = next(uni.it, None)
+        if u is None:
+            u = uni.refill()
+        if u < r.release_probability:
             agent.centre.released.add(call)
             return r.release_talk_share * talk, 0.0, 1.0
         return talk * r.aht_talk_factor, acw * r.aht_acw_factor, r.aht_extra_repeat
