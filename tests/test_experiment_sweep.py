@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import re
@@ -21,13 +23,27 @@ BASE = str(SCENARIOS / "base.toml")
 QUICK = ["--days", "1", "--reps", "2", "--executor", "serial", "--quiet"]
 
 
-def test_sweep_full_factorial_tidy_table(capsys, tmp_path):
+@pytest.fixture(scope="module")
+def factorial(tmp_path_factory):
+    """One 2 x 2 sweep, three replications, asa_s primary: its folder and what it printed.
+
+    Read by the table test and the differences test, so the sweep and its plots (most of
+    its cost: one PNG per KPI) are made once.
+    """
+    out = tmp_path_factory.mktemp("factorial")
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):  # what the command printed, for the tests
+        assert main(["sweep", BASE, "--set", "staffing.agents=90,100",
+                     "--set", "calls.patience.mean_s=120,180.0", "--days", "1", "--reps", "3",
+                     "--executor", "serial", "--quiet", "--out", str(out),
+                     "--primary", "asa_s"]) == 0
+    return out, buf.getvalue()
+
+
+def test_sweep_full_factorial_tidy_table(factorial):
     """2 x 2 combinations: one row per combination and KPI, CSV = Parquet, a plot per KPI."""
-    assert main(["sweep", BASE, "--set", "staffing.agents=90,100",
-                 "--set", "calls.patience.mean_s=120,180.0", *QUICK, "--out",
-                 str(tmp_path)]) == 0
-    text = capsys.readouterr().out
-    assert "4 combinations x 2 replications" in text
+    tmp_path, text = factorial
+    assert "4 combinations x 3 replications" in text
     tidy = pd.read_parquet(tmp_path / "sweep.parquet")
     csv = pd.read_csv(tmp_path / "sweep.csv")
     assert len(tidy) == len(csv) == 4 * len(KPIS)
@@ -37,11 +53,11 @@ def test_sweep_full_factorial_tidy_table(capsys, tmp_path):
     assert sorted(map(tuple, combos.to_numpy().tolist())) == [
         (90, 120), (90, 180), (100, 120), (100, 180)]
     assert set(tidy["kpi"]) == set(KPIS)
-    # every KPI with a value has both replications; one with none (no stress measured,
+    # every KPI with a value has all three replications; one with none (no stress measured,
     # nothing scored) has none in any combination
     n = tidy.groupby("kpi")["n"].agg(["min", "max"])
-    assert ((n["min"] == n["max"]) & n["max"].isin([0, 2])).all(), n
-    assert (n.loc[["service_level", "asa_s", "occupancy"], "max"] == 2).all()
+    assert ((n["min"] == n["max"]) & n["max"].isin([0, 3])).all(), n
+    assert (n.loc[["service_level", "asa_s", "occupancy"], "max"] == 3).all()
     for kpi in KPIS:
         assert (tmp_path / "plots" / f"{kpi}.png").is_file(), kpi
     sl = tidy[tidy["kpi"] == "service_level"].set_index(
@@ -87,37 +103,47 @@ def test_sweep_value_lists():
     assert main(["sweep", BASE, "--set", "staffing.agents", *QUICK]) == 2
 
 
-def test_sweep_differences_against_the_first_combination(capsys, tmp_path):
+def test_sweep_differences_against_the_first_combination(factorial, capsys, tmp_path):
     """Each later combination: paired difference vs the first, primary unadjusted, rest Holm."""
-    assert main(["sweep", BASE, "--set", "staffing.agents=90,100", "--days", "1", "--reps",
-                 "3", "--executor", "serial", "--quiet", "--out", str(tmp_path),
-                 "--primary", "asa_s"]) == 0
-    text = capsys.readouterr().out
+    out, text = factorial
     assert "Holm-adjusted" in text and "(asa_s)" in text
     assert re.search(r"service_level .* [+-]\d+\.\d\d pp", text), "share difference not in pp"
-    tidy = pd.read_parquet(tmp_path / "sweep.parquet")
-    first = tidy[tidy["staffing.agents"] == 90]
-    assert first["diff"].isna().all() and first["differs"].isna().all()
-    later = tidy[tidy["staffing.agents"] == 100].set_index("kpi")
-    kpis = pd.read_parquet(tmp_path / "kpis.parquet")
-    a, b = (kpis[kpis["scenario"].str.contains(f"={n}]")].set_index("replication")
-            for n in (90, 100))
-    raw = {}
-    for k in KPIS:
-        d = (b[k] - a[k]).dropna()
-        if len(d) == 0:  # no value in this run (e.g. nothing scored): no test
-            raw[k] = math.nan
-            assert pd.isna(later.loc[k, "diff"]) and pd.isna(later.loc[k, "p_value"]), k
-            continue
-        raw[k] = 1.0 if (d == 0).all() else stats.ttest_1samp(d, 0).pvalue
-        assert math.isclose(later.loc[k, "diff"], d.mean(), rel_tol=1e-9, abs_tol=1e-12), k
-        assert math.isclose(later.loc[k, "p_value"], raw[k], rel_tol=1e-6, abs_tol=1e-12), k
-    assert later.loc["asa_s", "test"] == "primary" and pd.isna(later.loc["asa_s", "p_holm"])
-    secondary = [k for k in KPIS if k != "asa_s" and not math.isnan(raw[k])]
-    want = holm_by_closed_testing([raw[k] for k in secondary])
-    for k, w in zip(secondary, want, strict=True):
-        assert math.isclose(later.loc[k, "p_holm"], w, rel_tol=1e-6, abs_tol=1e-12), k
-        assert bool(later.loc[k, "differs"]) == (w < 0.05), k
+    tidy = pd.read_parquet(out / "sweep.parquet")
+    keys = ["staffing.agents", "calls.patience.mean_s"]
+    first = tidy[(tidy[keys[0]] == 90) & (tidy[keys[1]] == 120)]
+    assert len(first) and first["diff"].isna().all() and first["differs"].isna().all()
+    kpis = pd.read_parquet(out / "kpis.parquet")
+
+    def runs(agents, patience):
+        """The replications of one combination, by replication number."""
+        name = kpis["scenario"]
+        return kpis[name.str.contains(f"staffing.agents={agents}[,\\]]")
+                    & name.str.contains(f"calls.patience.mean_s={patience}(?:\\.0)?[,\\]]")
+                    ].set_index("replication")
+
+    a = runs(90, 120)
+    assert len(a) == 3, kpis["scenario"].unique()
+    for agents, patience in ((90, 180), (100, 120), (100, 180)):
+        later = tidy[(tidy[keys[0]] == agents) & (tidy[keys[1]] == patience)].set_index("kpi")
+        b = runs(agents, patience)
+        assert len(b) == 3, (agents, patience, kpis["scenario"].unique())
+        raw = {}
+        for k in KPIS:
+            d = (b[k] - a[k]).dropna()
+            if len(d) == 0:  # no value in this run (e.g. nothing scored): no test
+                raw[k] = math.nan
+                assert pd.isna(later.loc[k, "diff"]) and pd.isna(later.loc[k, "p_value"]), k
+                continue
+            raw[k] = 1.0 if (d == 0).all() else stats.ttest_1samp(d, 0).pvalue
+            assert math.isclose(later.loc[k, "diff"], d.mean(), rel_tol=1e-9, abs_tol=1e-12), k
+            assert math.isclose(later.loc[k, "p_value"], raw[k], rel_tol=1e-6,
+                                abs_tol=1e-12), k
+        assert later.loc["asa_s", "test"] == "primary" and pd.isna(later.loc["asa_s", "p_holm"])
+        secondary = [k for k in KPIS if k != "asa_s" and not math.isnan(raw[k])]
+        want = holm_by_closed_testing([raw[k] for k in secondary])
+        for k, w in zip(secondary, want, strict=True):
+            assert math.isclose(later.loc[k, "p_holm"], w, rel_tol=1e-6, abs_tol=1e-12), k
+            assert bool(later.loc[k, "differs"]) == (w < 0.05), k
     assert main(["sweep", BASE, "--set", "staffing.agents=95", *QUICK, "--out",
                  str(tmp_path / "x"), "--primary", "stress"]) == 2
     assert "--primary: unknown KPI 'stress'" in capsys.readouterr().err
