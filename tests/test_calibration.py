@@ -32,6 +32,7 @@ from analysis.calibration import (
     spiral,
 )
 from analysis.stats import t_ppf
+from sim.scenario.sections import AUTO_WARMUP_DAYS
 
 #: r = .11 +- .03 between monitoring and measured stress, as Cohen's d of a half-and-half
 #: population: d = 2r / sqrt(1 - r^2)
@@ -41,30 +42,44 @@ D_LOW, D_HIGH = (2 * r / math.sqrt(1 - r * r) for r in (0.08, 0.14))
 #: every target but the within-day break effect describes agents who have worked under a
 #: regime for months: measured after a warm-up under the rung's own regime
 W = STEADY_WARMUP
+#: the warm-ups every ladder target is checked after: ``make test`` two weeks, the default
+#: "auto" warm-up, whose fast-forward reaches a long cold run's steady state
+#: (sim/scenario/sections.py, docs/experiments.md "Warm-up", tests/test_warmup.py); ``make
+#: test-slow`` the same targets after the calibration's own 20 days (W)
+WARMUPS = [pytest.param(AUTO_WARMUP_DAYS, id="warmup-2-weeks"),
+           pytest.param(W, id="warmup-4-weeks", marks=pytest.mark.slow)]
 #: measured working days of every rung after its warm-up, sized for power: the warm-up is
-#: 20 of every run's days, and days past 3 narrow no interval a test needs. At seed 1, 3
-#: days give target 1 d = 0.255 [0.196, 0.314] (5 days: 0.252 [0.191, 0.314]), target 2's
-#: least step (none < team) +0.015 [0.014, 0.015] (the same), target 3 d = 0.230 [0.177,
-#: 0.282] (0.227 [0.171, 0.282]); target 4 is its former design then, 3 days x 4 replications
+#: most of every run's days, and days past 3 narrow no interval a test needs. At seed 1
+#: after W days, 3 days give target 1 d = 0.255 [0.196, 0.314] (5 days: 0.252 [0.191,
+#: 0.314]), target 2's least step (none < team) +0.015 [0.014, 0.015] (the same), target 3
+#: d = 0.230 [0.177, 0.282] (0.227 [0.171, 0.282]); target 4 is its former design then, 3
+#: days x 4 replications
 DAYS = 3
 
 
+@pytest.fixture(scope="module", params=WARMUPS)
+def warmup(request) -> int:
+    """Working days of warm-up under each rung's own regime before its measured days."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def unmonitored():
+def unmonitored(warmup):
     """The unmonitored rung at steady state, four replications, its breaks recorded.
 
     Target 4 reads all four; the ladder pairs the first three with the other rungs. The
     break recorder observes the run without changing it, so replications 0-2 are the very
     runs a three-replication rung gives: the rung and its 20-day warm-ups are simulated once.
     """
-    return replicate(scenario("none", DAYS, warmup=W), reps=4, seed=1, observe=BREAK_OBSERVER)
+    return replicate(scenario("none", DAYS, warmup=warmup), reps=4, seed=1,
+                     observe=BREAK_OBSERVER)
 
 
 @pytest.fixture(scope="module")
-def ladder(unmonitored):
+def ladder(unmonitored, warmup):
     """Every rung of the ladder at steady state: DAYS after a warm-up, three replications."""
     rungs = {"none": unmonitored[:3]}
-    rungs.update({name: run_rung(name, days=DAYS, reps=3, seed=1, warmup=W)
+    rungs.update({name: run_rung(name, days=DAYS, reps=3, seed=1, warmup=warmup)
                   for name in (*LADDER, "team_control", "monitored_punitive", "monitored_aht")
                   if name != "none"})
     return rungs
@@ -101,12 +116,13 @@ def test_purpose_and_control_matter_as_the_evidence_says(ladder):
     assert pair(ladder["team"], ladder["team_control"]).d.ci_high < 0
 
 
-def test_a_ten_minute_break_lowers_strain_by_about_d_035(unmonitored):
+def test_a_ten_minute_break_lowers_strain_by_about_d_035(unmonitored, warmup):
     """Target 4 at steady state: Albulescu et al. 2022, fatigue reduction d = .35.
 
     Every break of the unmonitored rung's four replications (DAYS measured days each).
     """
-    b = break_effect_of(unmonitored, scenario("none", DAYS, warmup=W).stress.tau_break_min)
+    b = break_effect_of(unmonitored,
+                        scenario("none", DAYS, warmup=warmup).stress.tau_break_min)
     assert b.ci_low <= 0.35 <= b.ci_high, b
     assert b.ci_high - b.ci_low < 0.15, "the interval is narrow enough to mean something"
 
@@ -129,12 +145,13 @@ def test_strict_regime_quits_five_to_fifteen_points_more_a_year_than_the_team_re
 
 
 def test_strict_regime_quits_five_to_fifteen_points_more_a_year_at_steady_state():
-    """Target 5, fast: one measured week after the warm-up, two replications.
+    """Target 5, fast: one measured week after a two-week warm-up, two replications.
 
     The team regime's expected quit rate is near the industry's, and the strict regime's
-    lies 5-15 points above it (the mean; its paired CI reaches into the band).
+    lies 5-15 points above it (the mean; its paired CI reaches into the band). The warm-up
+    is the default "auto" one (see WARMUPS); the slow test above warms up W days.
     """
-    q = quit_gap(days=5, reps=2, seed=1, warmup=W)
+    q = quit_gap(days=5, reps=2, seed=1, warmup=AUTO_WARMUP_DAYS)
     assert 0.15 < q["team"].mean < 0.25, q["team"]
     assert 0.05 <= q["gap"].mean <= 0.15, q["gap"]
     assert q["gap"].ci_low <= 0.15 and q["gap"].ci_high >= 0.05, q["gap"]
