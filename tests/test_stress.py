@@ -115,10 +115,12 @@ def test_individual_strict_is_more_stressful_than_team_level_after_a_week():
 
 def test_sickness_absence_goes_through_presence():
     """A certain spell on day 0: nobody logs in, it is absence (never log-in delay)."""
+    # cold (no warm-up): the mechanism acts from the first morning; "auto" would warm each
+    # run up two weeks, in which everyone is sick every day too, to no purpose here
     s = load_scenario(SCENARIOS / "base.toml").replace(
         {"horizon.days": 3, "stress.enabled": True, "stress.absence": True,
          "stress.absence_base_hazard": 1.0, "stress.absence_exhaustion_effect": 0.0,
-         "stress.spell_short_share": 1.0})
+         "stress.spell_short_share": 1.0, "horizon.warmup_days": 0})
     r = simulate(s, seed=2)
     n = len(r.agents)
     ab = r.absences
