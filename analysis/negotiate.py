@@ -64,8 +64,10 @@ BASE_WHY = ("the 2018 regime is the base because it was in force when the propos
 #: the primary KPIs: the two a proposal is judged on (each tested at 95%, unadjusted)
 PRIMARY = ("service_level", "stress_mean")
 #: the KPIs whose changes are adjusted for the runs' busyness (:func:`comparison`): service
-#: level, whose change followed the runs' mean busyness at a correlation of 0.84 over 29
-#: runs of the case's seven proposals (bench/bench_variance.py). Measured stress is not:
+#: level, whose change followed the runs' mean busyness at a correlation of 0.64-0.86 over
+#: 29 five-day runs of six of the case's seven proposals (bench/bench_variance.py; runs that
+#: shared a warm-up: about 0.4-0.5 when each warms up on its own, docs/negotiating.md).
+#: Measured stress is not:
 #: its ranges are already ten times narrower than a negotiator's 0.1, and a control that
 #: explains little of it would only cost a degree of freedom
 ADJUSTED = ("service_level",)

@@ -8,6 +8,8 @@ the folder holds (the first ``--days`` measured days of each, default all):
 - ``r``: its correlation with the run's mean busyness (the control: expectation exactly 1;
   the daily table's ``busyness`` is the control :func:`analysis.variance.busyness_control`
   computes from the streams, ``tests/test_variance.py``);
+- ``residual_sd``: the spread the control leaves (what :func:`analysis.variance.reps_needed`
+  plans with);
 - ``plain_hw`` and ``adjusted_hw``: the 95% half-widths of the paired mean and of the
   control-variate estimate from those runs (:func:`analysis.variance.adjusted_mean`).
 
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             a = adjusted_mean(d, busy[:, None], [1.0])
             rows[name] = {"sd": round(float(np.std(d, ddof=1)), 5),
                           "r": round(float(np.corrcoef(d, busy)[0, 1]), 3),
+                          "residual_sd": round(a.residual_sd, 5),
                           "plain_hw": round(a.plain.half_width, 5),
                           "adjusted_hw": round(a.estimate.half_width, 5)}
         report["kpis"][kpi] = rows
