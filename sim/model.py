@@ -64,6 +64,7 @@ from sim.start import compatible as start_compatible
 from sim.start import export as export_start
 from sim.start import jump as jump_start
 from sim.start import jump_threat as jump_threat_start
+from sim.start import sickness as sickness_start
 from sim.start import tenure as tenure_start
 
 __all__ = ["OUTCOMES", "OUTCOMES_ACT", "STATUS_CATEGORIES", "RunResult", "closings",
@@ -326,12 +327,14 @@ def _warm_start(scenario: Scenario, seed: int, start_from: Scenario | None,
                 state = jump_start(state, before, r.strains, src.stress.tau_exhaustion_days)
     assert state is not None
     if jumps:  # threat to its fixed point, then the turnover before the warm-up drawn on a
-        # stream of its own (sim.start.jump_threat, sim.start.tenure)
+        # stream of its own, and the long sickness spells begun before it (sim.start.
+        # jump_threat, tenure, sickness)
         state = jump_threat_start(state, w, src.stress.tau_threat_days,
                                   src.supervisor.escalation_interval_days,
                                   src.measurement.adherence.warning_window_days)
         turnover = Streams(seed, WARMUP_REPLICATION + replication * WARMUP_STRIDE + len(pieces))
         state = tenure_start(state, src, w, lambda k: turnover.rng("stress", k, 4))
+        state = sickness_start(state, src, w, lambda k: turnover.rng("stress", k, 5))
     return StartState(src.name, src.digest(), seed, w, state.agents, state.week, state.seats,
                       state.records, state.day_adherence, jumps > 0, state.repeats,
                       replication, state.written)

@@ -142,6 +142,36 @@ def warmup_length(scenario: Scenario, days: int | None = None) -> int:
     return -(-w // week) * week
 
 
+def sickness(state: StartState, scenario: Scenario, simulated: int,
+             rng_of: Callable[[int], np.random.Generator]) -> StartState:
+    """``state`` with the long sickness spells begun before the warm-up (``stress.absence``).
+
+    A warm-up from zero has only the spells begun in its ``simulated`` days; at steady state
+    some long spells (geometric, mean ``spell_long_mean_days``) begun earlier still run.
+    For each seat held and not off sick, the chance that one does is
+    ``h s (1 - p)^(W + 1) / p`` (``h`` the daily hazard of the seat's E, ``s`` the long
+    spells' share, ``p`` one over their mean, ``W`` the days simulated); one that does runs
+    on for a geometric number of days (memoryless: the same law as a new one's length).
+    ``rng_of(k)``: the seat's generator (one uniform, and the length when it runs on).
+    """
+    p = scenario.stress
+    if state.seats is None or not p.absence or p.spell_long_mean_days < 1:
+        return state
+    q = 1 / p.spell_long_mean_days
+    long = (1 - p.spell_short_share) * (1 - q) ** (simulated + 1) / q
+    seats = []
+    for k, s in enumerate(state.seats):
+        if s.back_on is not None or s.sick_days_left > 0:
+            seats.append(s)
+            continue
+        h = min(1.0, p.absence_base_hazard * math.exp(p.absence_exhaustion_effect * s.e))
+        rng = rng_of(k)
+        if rng.random() < min(1.0, h * long):
+            s = replace(s, sick_days_left=int(rng.geometric(q)))
+        seats.append(s)
+    return replace(state, seats=tuple(seats))
+
+
 def warmup_pieces(days: int, week: int, fast_forward: bool = True) -> tuple[list[int], int]:
     """The warm-up's runs (days each) and how many of the first are followed by a jump.
 
@@ -413,4 +443,4 @@ def tenure(state: StartState, scenario: Scenario, simulated: int,
 
 __all__ = ["WARMUP_REPLICATION", "WARMUP_STRIDE", "RecordState", "SeatState", "StartState", "apply",
            "compatible", "export", "fixed_point", "jump", "jump_threat", "replacement_day",
-           "tenure", "warmup_length", "warmup_pieces"]
+           "sickness", "tenure", "warmup_length", "warmup_pieces"]

@@ -28,6 +28,7 @@ from sim.start import (
     compatible,
     export,
     fixed_point,
+    sickness,
     tenure,
     warmup_length,
 )
@@ -301,15 +302,39 @@ def test_tenure_draws_vacancies_and_recent_hires_from_the_quit_hazard():
     assert tenure(state, stressed(stress__attrition=False), 10, _Geometric) is state
 
 
-class _Geometric:
-    """A generator whose geometric draw is given (for :func:`sim.start.tenure`)."""
+def test_sickness_draws_the_long_spells_begun_before_the_warmup():
+    """A held seat not off sick is off sick when its uniform falls below the spell chance."""
+    s = stressed()
+    p = s.stress
+    seat = SeatState(a=0.0, e=0.4, threat=0.0, trait=0.0, t=-30_000.0, hire=0, hired_on=-10,
+                     back_on=None, sick_days_left=0)
+    state = StartState("small", "-", 1, 10, 10, 5, seats=(
+        seat, seat, replace(seat, sick_days_left=2), replace(seat, back_on=3), *[seat] * 6))
+    q = 1 / p.spell_long_mean_days
+    chance = (p.absence_base_hazard * np.exp(p.absence_exhaustion_effect * 0.4)
+              * (1 - p.spell_short_share) * (1 - q) ** 11 / q)
+    uniforms = {0: chance * 0.99, 1: chance * 1.01}  # just inside, just outside
+    out = sickness(state, s, 10, lambda k: _Geometric(7, uniforms.get(k, 0.0)))
+    assert out.seats is not None
+    assert out.seats[0].sick_days_left == 7 and out.seats[1] == seat
+    assert out.seats[2:4] == state.seats[2:4]  # off sick already, or vacant: as they are
+    assert sickness(state, stressed(stress__absence=False), 10, _Geometric) is state
 
-    def __init__(self, value: int) -> None:
+
+class _Geometric:
+    """A generator whose draws are given (for :func:`sim.start.tenure` and ``sickness``)."""
+
+    def __init__(self, value: int, uniform: float = 0.0) -> None:
         self.value = value
+        self.uniform = uniform
 
     def geometric(self, p: float) -> int:
-        """The given number of days, whatever the hazard."""
+        """The given number of days, whatever the chance."""
         return self.value
+
+    def random(self) -> float:
+        """The given uniform."""
+        return self.uniform
 
 
 def test_mser5_cuts_a_transient_and_not_a_flat_series():
