@@ -18,10 +18,11 @@ from heapq import heappush
 from typing import TYPE_CHECKING
 
 import simpy
-from simpy.events import NORMAL, PENDING
+from simpy.events import NORMAL
 
 from sim.engine.behaviour import NULL, Behaviour
 from sim.engine.centre import Centre
+from sim.engine.loop import Call, Light
 from sim.engine.status import Status, StatusLog
 
 if TYPE_CHECKING:
@@ -78,7 +79,10 @@ class Agent:
         #: set by the centre at closing (rule "serve"): clear the queue before logging off
         self.overtime = False
         self.idle = False
-        self.wake: simpy.Event | None = None
+        #: the working life, resumed by the event loop itself (:class:`sim.engine.loop.Light`):
+        #: it yields a delay, or nothing to wait for a call (``offer``, ``call_out``) or a
+        #: wake-up (``LOG_OFF``, ``WORK``, ``ACW_DONE``)
+        self.life: Light | None = None
         #: (day, log-in, log-off) per session worked
         self.logins: list[tuple[int, float, float]] = []
         self.day = 0
@@ -87,7 +91,7 @@ class Agent:
         self.need: tuple[float, float] | None = None
         #: the pending need has been put off (the behaviour said so)
         self.need_held = False
-        self._acw_timer: simpy.Event | None = None
+        self._acw_timer: Call | None = None
         #: the router may call this agent out of its ACW now
         self._acw_open = False
         #: (plan row, actual start, actual end); NaN start and end: never taken
@@ -154,28 +158,28 @@ class Agent:
     def offer(self, item: int) -> None:
         """Give this idle agent a call (or ``LOG_OFF`` / ``WORK``); it is no longer idle."""
         self.idle = False
-        # self.wake.succeed(item), with Environment.schedule, inline (most calls go to an
-        # idle agent): the same event, value and (time, priority, id) in the queue
-        wake, env = self.wake, self.env
-        if wake._value is not PENDING:
-            raise RuntimeError(f"{wake} has already been triggered")
-        wake._ok = True
-        wake._value = item
-        heappush(env._queue, (env._now, NORMAL, next(env._eid), wake))
+        # self.life.wake(item), inline (most calls go to an idle agent): the same (time,
+        # priority, id) in the queue as SimPy's wake-up event had
+        life, env = self.life, self.env
+        if not life.waiting:
+            raise RuntimeError(f"agent {self.index} is not waiting: offered {item} twice")
+        life.waiting = False
+        life.value = item
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), life))
 
     def call_out(self, item: int) -> None:
         """Give this agent, in interruptible ACW, a call: the wrap-up ends now."""
         self._acw_timer = None
         self._acw_open = False  # the router has let go of it
-        self.wake.succeed(item)
+        self.life.wake(item)
 
-    def _acw_over(self, event: simpy.Event) -> None:
+    def _acw_over(self, event: Call) -> None:
         if event is self._acw_timer:  # not called out meanwhile
             self._acw_timer = None
             if self._acw_open:  # as _close_acw, inline: this runs after most such ACWs
                 self._acw_open = False
                 self.centre.router.acw_close(self)
-            self.wake.succeed(ACW_DONE)
+            self.life.wake(ACW_DONE)
 
     def _close_acw(self) -> None:
         """The ACW is over, or something comes after it: no call-out from it any more."""
@@ -187,19 +191,19 @@ class Agent:
         self.centre.router.leave_idle(self)
         self.offer(item)
 
-    def _end_shift(self, _event: simpy.Event) -> None:
+    def _end_shift(self, _event: Call) -> None:
         self.shift_over = True
         self._close_acw()  # never called out after the shift
         if self.idle:  # waiting in Ready: log off now, not at the next call
             self._interrupt_idle(LOG_OFF)
 
-    def _activity_due(self, event: simpy.Event) -> None:
+    def _activity_due(self, event: Call) -> None:
         self.due.append(event.value)
         self._close_acw()  # the activity comes after this ACW
         if self.idle:
             self._interrupt_idle(WORK)
 
-    def _need_due(self, event: simpy.Event) -> None:
+    def _need_due(self, event: Call) -> None:
         t, _ = event.value
         if self.doing != _ON_QUEUE or self.need is not None or self.shift_over:
             # met by the break or activity under way, or merged with the pending need
@@ -220,20 +224,29 @@ class Agent:
         """
         need = self.need
 
-        def again(_event: simpy.Event) -> None:
+        def again(_event: Call) -> None:
             if self.need is need and self.idle and not self.shift_over:
                 self._interrupt_idle(WORK)
 
-        self.env.timeout(max(0.0, at - self.env.now)).callbacks.append(again)
+        self.env.call_in(max(0.0, at - self.env.now), again)
 
-    def working_life(self) -> Generator[simpy.Event, object, None]:
-        """SimPy process: every session of the horizon in turn (absent days skipped)."""
+    def working_life(self) -> Light:
+        """The agent's process (``env.process`` starts it): every session in turn."""
+        self.life = Light(self.env, self._life())
+        return self.life
+
+    def _life(self) -> Generator[float | None, object, None]:
+        """Every session of the horizon in turn (absent days skipped).
+
+        A light process (:class:`sim.engine.loop.Light`): ``yield delay`` is SimPy's
+        ``yield env.timeout(delay)``; a bare ``yield`` waits until the agent is woken.
+        """
         env, presence = self.env, self.presence
         for d, (login, shift_end) in enumerate(self.sessions):
             plan = self.days[d] if self.days is not None else None
             if plan is not None:
                 login = plan.login
-            yield env.timeout(max(0.0, login - env.now))
+            yield max(0.0, login - env.now)
             if presence is not None and not presence.present[self.index, d]:
                 if plan is not None:  # a schedule exception: nothing of the day happens
                     self.activity_log += [(a[0], math.nan, math.nan) for a in plan.activities]
@@ -243,21 +256,20 @@ class Agent:
             self.shift_over = False
             self.overtime = False
             self.centre.logged_in[self] = None
-            env.timeout(max(0.0, shift_end - start)).callbacks.append(self._end_shift)
+            env.call_in(max(0.0, shift_end - start), self._end_shift)
             if plan is not None:
                 for act in plan.activities:
                     if act[1] <= start:
                         self.due.append(act)
                     else:
-                        env.timeout(act[1] - start, act).callbacks.append(self._activity_due)
+                        env.call_in(act[1] - start, self._activity_due, act)
                 for need in plan.needs:
-                    env.timeout(max(0.0, need[0] - start), need).callbacks.append(
-                        self._need_due)
+                    env.call_in(max(0.0, need[0] - start), self._need_due, need)
             # one logged-in session, written out here rather than ``yield from`` a session
             # generator (each resume would pass through both frames, about three a call):
             # calls and breaks until the shift is over and the call done
-            env, centre, k = self.env, self.centre, self.index
-            timeout, talk, acw = env.timeout, centre.talk, centre.acw
+            env, centre, k, life = self.env, self.centre, self.index, self.life
+            talk, acw = centre.talk, centre.acw
             # set_status inline for Ready, Talk and ACW (a Python frame less at most changes)
             log_agent, log_t, log_status = (self.log.agent.append, self.log.t.append,
                                             self.log.status.append)
@@ -265,7 +277,10 @@ class Agent:
             router = centre.router
             next_call, idle, callout = router.next_call, router.idle, router.acw_callout
             handle0, handle1 = self._handle0, self._handle1
-            call_ended = centre.call_ended if centre.repeats is not None else None
+            call_ended = centre.call_ended
+            # Centre.call_ended's first test, inline: most calls are resolved (no frame)
+            repeats = centre.repeats
+            rep_u, rep_p = (repeats.u, repeats.p) if repeats is not None else (None, 0.0)
             answered_at, answered_by = centre.answered_at, centre.answered_by
             nxt: int | None = None  # a call given to this agent in ACW
             # ``now`` is read from the clock once after each wait, as the attribute SimPy keeps
@@ -294,10 +309,10 @@ class Agent:
                         hook(self, old, READY, now)
                     if self.due:  # imposed by a behaviour watching this very change
                         continue
-                    self.wake = env.event()
+                    life.waiting = True
                     self.idle = True
                     idle(self)
-                    i = yield self.wake
+                    i = yield
                     if i == LOG_OFF:
                         break
                     if i == WORK:
@@ -323,9 +338,9 @@ class Agent:
                         t_i, a_i, more = handle1(self, i, t_i, a_i)
                         extra += more
                     talk[i], acw[i] = t_i, a_i
-                yield timeout(talk[i])
+                yield talk[i]
                 now = env._now
-                if call_ended is not None:
+                if rep_u is not None and rep_u[i] < rep_p + extra:
                     call_ended(i, now, extra)
                 wrap = acw[i]
                 if wrap > 0:
@@ -340,7 +355,7 @@ class Agent:
                         old, self.status = self.status, ACW
                         for hook in queue_hooks if 0 < old < 4 else hooks:
                             hook(self, old, ACW, now)
-                        yield timeout(wrap)
+                        yield wrap
             # anything still due when the shift is over is not taken (recorded, never lost)
             nan = math.nan
             for act in self.due:
@@ -356,7 +371,7 @@ class Agent:
             self.centre.logged_off(self, env.now)
 
     def _interruptible_acw(self, i: int, wrap: float
-                           ) -> Generator[simpy.Event, object, int | None]:
+                           ) -> Generator[float | None, object, int | None]:
         """ACW that the ACD may cut short with a call; returns that call, if any.
 
         A call already waiting takes the agent at once (no ACW at all). The ACW actually
@@ -367,19 +382,18 @@ class Agent:
         j = centre.router.next_call(self, start)
         if j is None:
             self.set_status(ACW, start)
-            self.wake = env.event()
+            self.life.waiting = True
             self._acw_open = True
             centre.router.acw_open(self)
-            self._acw_timer = env.timeout(wrap)
-            self._acw_timer.callbacks.append(self._acw_over)
-            got = yield self.wake
+            self._acw_timer = env.call_in(wrap, self._acw_over)
+            got = yield
             if got == ACW_DONE:
                 return None
             j = got
         centre.acw[i] = env.now - start
         return j
 
-    def _other_work(self) -> Generator[simpy.Event, object, None]:
+    def _other_work(self) -> Generator[float | None, object, None]:
         """Activities that are due (planned or imposed, in order), then an unplanned break."""
         env = self.env
         while not self.shift_over:
@@ -397,7 +411,7 @@ class Agent:
                     self.break_log.append((self.day, self.need[0], math.nan, math.nan))
                     self.need, self.need_held = None, False
                 self.set_status(status, start)
-                yield env.timeout(end - start)
+                yield end - start
                 self.doing = _ON_QUEUE
                 if row >= 0:
                     self.activity_log.append((row, start, env.now))
@@ -412,7 +426,7 @@ class Agent:
                 start = env.now
                 self.doing = _UNPLANNED
                 self.set_status(NR_BREAK, start)
-                yield env.timeout(length)
+                yield length
                 self.doing = _ON_QUEUE
                 self.break_log.append((self.day, t, start, env.now))
             else:

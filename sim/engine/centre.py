@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import simpy
 
+from sim.engine.loop import Call, Light
 from sim.engine.routing import FifoLongestIdle, Router
 
 if TYPE_CHECKING:
@@ -85,14 +86,18 @@ class Centre:
         #: calls answered since the supervisor last looked (None: nobody looks)
         self.answered: list[int] | None = None
 
-    def arrivals(self) -> Generator[simpy.Event, None, None]:
-        """SimPy process: each call arrives and is handed to the router."""
-        env, timeout, arrive = self.env, self.env.timeout, self.router.arrive
+    def arrivals(self) -> Light:
+        """The arrivals' process (``env.process`` starts it): each call handed to the router."""
+        return Light(self.env, self._arrivals())
+
+    def _arrivals(self) -> Generator[float, None, None]:
+        """Each call arrives and is handed to the router (a light process: yields delays)."""
+        env, arrive = self.env, self.router.arrive
         arrival, deadline = self.arrival, self.deadline
         now = env.now  # read once per call: the clock does not move while this runs
         for i in range(self.n_first):
             t = arrival[i]
-            yield timeout(t - now)
+            yield t - now
             now = env._now  # the clock's attribute (env.now is a property: a Python call)
             arrival[i] = now  # the clock's own value, so waits are exactly >= 0
             deadline[i] = now + (deadline[i] - t)
@@ -111,7 +116,7 @@ class Centre:
         if self.types is not None:  # the caller calls again about the same kind of thing
             talk, acw, patience = self._scaled(self.types[i], talk, acw, patience)
         j = self._add_repeat(t, talk, acw, patience, i)
-        self.env.timeout(t - now, j).callbacks.append(self._repeat_arrives)
+        self.env.call_in(t - now, self._repeat_arrives, j)
 
     def _add_repeat(self, t: float, talk: float, acw: float, patience: float,
                     of: int) -> int:
@@ -147,9 +152,9 @@ class Centre:
         j = self._add_repeat(t, talk, acw, patience, CARRIED)
         if self.repeats is not None:  # its own chance of being left unresolved again
             self.repeats.u.append(unresolved_u)
-        self.env.timeout(t - self.env.now, j).callbacks.append(self._repeat_arrives)
+        self.env.call_in(t - self.env.now, self._repeat_arrives, j)
 
-    def _repeat_arrives(self, event: simpy.Event) -> None:
+    def _repeat_arrives(self, event: Call) -> None:
         j = event.value
         now = self.env._now  # the clock's attribute (env.now is a property: a Python call)
         self.deadline[j] = now + (self.deadline[j] - self.arrival[j])

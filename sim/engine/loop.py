@@ -7,17 +7,66 @@ timeout through a descriptor, the ``Timeout`` constructor and ``Environment.sche
 work inline: the same event objects, the same ``(time, priority, event id)`` order in the
 same queue, so a run gives the same results to the last bit (``tests/test_golden.py``).
 Everything else (processes, plain events, conditions, ``run(until=...)``) is SimPy's own.
+
+The hottest processes (each agent's working life, the arrivals) are :class:`Light` ones:
+their generator yields a delay (a number: SimPy's ``yield env.timeout(delay)``) or nothing
+(``yield``: wait until someone :meth:`Light.wake` s it, SimPy's ``yield event`` on an event
+triggered later), and the loop resumes it itself. No ``Timeout``, ``Event`` or
+``Process._resume`` frame per wait; each wait takes its place in the queue with the same
+``(time, priority, event id)`` as SimPy's event would, taken at the same moment (a delay
+when it is yielded, a wake when it is given), so the order of everything is unchanged.
+Likewise a :class:`Call` (:meth:`Environment.call_in`) is SimPy's
+``env.timeout(delay, value).callbacks.append(fn)``: one function called with it at its
+time, without the event.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator
 from heapq import heappop, heappush
 from typing import Any
 
 import simpy
-from simpy.events import NORMAL, Timeout
+from simpy.core import EmptySchedule
+from simpy.events import NORMAL, URGENT, Event, Timeout
 
 _new_timeout = Timeout.__new__
+
+
+class Light:
+    """A process the loop resumes itself (see the module docstring), one per generator.
+
+    Started by :meth:`Environment.process` (SimPy's ``Initialize``: urgent, now); when its
+    generator ends, an event is scheduled now, as SimPy's ``Process`` schedules itself.
+    """
+
+    __slots__ = ("send", "value", "env", "waiting")
+
+    def __init__(self, env: simpy.Environment, generator: Generator[Any, Any, Any]) -> None:
+        self.env = env
+        self.send = generator.send
+        #: what the generator is resumed with: None after a delay, a wake's value
+        self.value: Any = None
+        #: it has yielded (or is about to yield) nothing, and nobody has woken it yet
+        self.waiting = False
+
+    def wake(self, value: Any) -> None:
+        """Resume the waiting generator now with ``value`` (SimPy's ``event.succeed``)."""
+        if not self.waiting:
+            raise RuntimeError(f"{self} is not waiting: woken twice")
+        self.waiting = False
+        self.value = value
+        env = self.env
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), self))
+
+
+class Call:
+    """A function called at its time with this object (``value``: what it is about)."""
+
+    __slots__ = ("fn", "value")
+
+    def __init__(self, fn: Callable[[Call], Any], value: Any) -> None:
+        self.fn, self.value = fn, value
 
 
 class Environment(simpy.Environment):
@@ -26,7 +75,7 @@ class Environment(simpy.Environment):
     def __init__(self, initial_time: float = 0) -> None:
         super().__init__(initial_time)
         # SimPy binds its descriptors to the instance only for its own class's attributes
-        for name in ("process", "event", "all_of", "any_of"):
+        for name in ("event", "all_of", "any_of"):
             setattr(self, name, getattr(self, name))
 
     def timeout(self, delay: float, value: Any = None) -> Timeout:
@@ -43,14 +92,81 @@ class Environment(simpy.Environment):
         heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), ev))
         return ev
 
+    def call_in(self, delay: float, fn: Callable[[Call], Any], value: Any = None) -> Call:
+        """Call ``fn(call)`` after ``delay``: ``timeout(delay, value).callbacks.append(fn)``.
+
+        The same place in the queue as that timeout; the :class:`Call` is returned (a
+        caller may compare it to tell a stale one).
+        """
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        call = Call(fn, value)
+        heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), call))
+        return call
+
+    def process(self, generator: Any) -> Any:
+        """Start a process: a :class:`Light` one as such, else SimPy's ``Process``."""
+        if generator.__class__ is Light:
+            heappush(self._queue, (self._now, URGENT, next(self._eid), generator))
+            return generator
+        return simpy.Process(self, generator)
+
+    def _resume(self, light: Light) -> None:
+        """Resume ``light`` (the loop's inline code, for :meth:`step`)."""
+        try:
+            delay = light.send(light.value)
+        except StopIteration:
+            self._ended()
+            return
+        if delay is not None:
+            if delay < 0:
+                raise ValueError(f"Negative delay {delay}")
+            light.value = None
+            heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), light))
+
+    def _ended(self) -> None:
+        """A light process ended: its event now, as SimPy's ``Process`` schedules itself."""
+        done = Event(self)
+        done._ok, done._value = True, None
+        heappush(self._queue, (self._now, NORMAL, next(self._eid), done))
+
+    def step(self) -> None:
+        """SimPy's ``step`` (for ``run(until=...)``), light processes included."""
+        queue = self._queue
+        if queue and queue[0][3].__class__ in (Light, Call):
+            self._now, _, _, event = heappop(queue)
+            if event.__class__ is Light:
+                self._resume(event)
+            else:
+                event.fn(event)
+            return
+        if not queue:
+            raise EmptySchedule
+        super().step()
+
     def run(self, until: Any = None) -> Any:
         """Process events until none is left (``until``: SimPy's own loop)."""
         if until is not None:
             return super().run(until)
-        queue = self._queue
+        queue, eid = self._queue, self._eid
         while queue:
             # Environment.step, inline (an empty queue ends the run instead of raising)
             self._now, _, _, event = heappop(queue)
+            if event.__class__ is Light:  # _resume, inline
+                try:
+                    delay = event.send(event.value)
+                except StopIteration:
+                    self._ended()
+                    continue
+                if delay is not None:
+                    if delay < 0:
+                        raise ValueError(f"Negative delay {delay}")
+                    event.value = None
+                    heappush(queue, (self._now + delay, NORMAL, next(eid), event))
+                continue
+            if event.__class__ is Call:
+                event.fn(event)
+                continue
             callbacks, event.callbacks = event.callbacks, None
             for callback in callbacks:
                 callback(event)

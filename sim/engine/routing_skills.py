@@ -250,6 +250,7 @@ class SkillRouter:
         self.acw: list[float] = []
         self.types: list[int] = []
         self.env: Any = None
+        self._call_in: Any = None
 
     # ------------------------------------------------------------------ binding
 
@@ -265,6 +266,9 @@ class SkillRouter:
         types = getattr(calls, "types", None)  # the list itself, even while empty
         self.types = types if types is not None else []
         self.env = getattr(calls, "env", None)
+        # ccsim's loop calls back without an event (sim.engine.loop.Environment.call_in: the
+        # same place in the queue as the timeout); a plain SimPy clock through a timeout
+        self._call_in = getattr(self.env, "call_in", None)
         if self.written is not None and self.env is not None and not self._written_started:
             self._written_started = True
             self.env.process(self._written_arrivals())
@@ -433,13 +437,17 @@ class SkillRouter:
         if self.queued is not None:
             self.queued.add(i)
         if self.delays[t] and self.env is not None:
+            call_in = self._call_in
             for d in self.delays[t]:
-                self.env.timeout(d, i).callbacks.append(self._overflow)
+                if call_in is not None:
+                    call_in(d, self._overflow, i)
+                else:
+                    self.env.timeout(d, i).callbacks.append(self._overflow)
 
     def _overflow(self, event: Any) -> None:
         """A waiting call has waited long enough for more groups: offer it to them."""
         i = event.value
-        now = self.env.now
+        now = self.env._now  # the clock's attribute (env.now is a property: a Python call)
         # still waiting: in its queue (taken calls have left it), not taken out by an
         # earlier overflow, not hung up
         if i not in self.queued or self.deadline[i] <= now:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     import simpy
 
     from sim.engine.agent import Agent
+    from sim.engine.loop import Call
     from sim.engine.presence import Presence
 
 #: columns of the alerts table
@@ -339,11 +340,11 @@ class Tracker:
         self.timer_at = at
         self.timeouts += 1
         env = self.agent.env
-        tok = self.token
-        env.timeout(max(0.0, at - env.now)).callbacks.append(lambda _e: self._fire(tok))
+        # env.timeout(...).callbacks.append(...) without the event (the same queue place)
+        env.call_in(max(0.0, at - env.now), self._fire, self.token)
 
-    def _fire(self, token: int) -> None:
-        if token != self.token:
+    def _fire(self, timer: Call) -> None:
+        if timer.value != self.token:
             return  # stale: a change came first
         self.timer_at = math.inf
         agent, now = self.agent, self.agent.env.now
