@@ -8,6 +8,14 @@ docs/experiments.md, "Warm-up")::
 
     .venv/bin/python -m bench.bench_warmup scenarios/case/telenor-2018-tmr.toml \\
         scenarios/case/two-queues-tmr.toml scenarios/case/union-proposal.toml --reps 3
+
+With ``--state``, each warm-up's state at day 0 (mean E and T over seats, seats off sick
+and vacant) and the KPIs of ``--days`` measured days after it (service level, measured
+stress, absence), means over the replications; ``--compare N ...`` adds plain warm-ups of
+N days (no fast-forward) from the same streams, the long run the fast one must match::
+
+    .venv/bin/python -m bench.bench_warmup scenarios/case/telenor-2018-tmr.toml --reps 6 \\
+        --state --compare 60
 """
 
 from __future__ import annotations
@@ -15,9 +23,47 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from statistics import mean, stdev
 
-from sim.model import warm_start
+from sim.model import simulate, warm_start
 from sim.scenario import load_scenario
+from sim.start import StartState
+
+COLUMNS = ("cpu_s", "E", "T", "sick", "vacant", "service_level", "stress_mean", "absence_rate")
+
+
+def state_row(start: StartState, cpu: float, path: str, days: int, seed: int, rep: int
+              ) -> dict[str, float]:
+    """A warm-up's CPU seconds, its state's means over seats, and the measured KPIs."""
+    seats = start.seats or ()
+    s = load_scenario(path, overrides={"horizon.days": days})
+    k = simulate(s, seed, rep, start=start).kpis
+    return {"cpu_s": cpu, "E": mean(x.e for x in seats) if seats else 0.0,
+            "T": mean(x.threat for x in seats) if seats else 0.0,
+            "sick": sum(x.sick_days_left > 0 for x in seats),
+            "vacant": sum(x.back_on is not None for x in seats),
+            "service_level": k["service_level"], "stress_mean": k.get("stress_mean", 0.0),
+            "absence_rate": k.get("absence_rate", 0.0)}
+
+
+def states(path: str, reps: int, seed: int, days: int, compare: list[int]) -> None:
+    """Print the auto warm-up's and each plain one's state and KPIs (mean, SE)."""
+    s = load_scenario(path)
+    print(f"{path}: {reps} replication(s), seed {seed}, {days} measured days")
+    print(f"{'warm-up':<24}" + "".join(f"{c:>15}" for c in COLUMNS))
+    for label, n, ff in ((f"auto ({s.warmup_days} d)", None, True),
+                         *((f"plain {n} d", n, False) for n in compare)):
+        rows = []
+        for rep in range(reps):
+            t0 = time.process_time()
+            start = warm_start(s, seed, rep, days=n, fast_forward=ff, cached=False)
+            rows.append(state_row(start, time.process_time() - t0, path, days, seed, rep))
+        cells = []
+        for c in COLUMNS:
+            v = [r[c] for r in rows]
+            se = stdev(v) / len(v) ** 0.5 if len(v) > 1 else float("nan")
+            cells.append(f"{mean(v):>8.3f} ({se:.3f})")
+        print(f"{label:<24}" + "".join(f"{x:>15}" for x in cells), flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,7 +73,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--state", action="store_true", help="the state and measured KPIs")
+    ap.add_argument("--days", type=int, default=5, help="measured days (--state)")
+    ap.add_argument("--compare", type=int, nargs="*", default=[],
+                    help="plain warm-ups of these lengths (--state)")
     args = ap.parse_args(argv)
+    if args.state:
+        for path in args.scenarios:
+            states(path, args.reps, args.seed, args.days, args.compare)
+        return
     out = {}
     for path in args.scenarios:
         s = load_scenario(path)
