@@ -262,12 +262,16 @@ def warm_start(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     persists into the measured days, so replications branching from one state would vary
     less than the centre does and their confidence intervals would be too narrow (measured
     on the 2018 case: ``bench/bench_warmup_ci.py``). With ``fast_forward`` and at least two weeks,
-    exhaustion jumps to its weekly fixed point after the first week (:func:`sim.start.jump`)
-    and again after each further week but the last two, each time from that week's inputs
-    (which include what the higher E did: absence, quits, the work left to others); the
-    last two weeks settle around it. Nothing is collected: a warm-up costs its simulation
-    only. The last :data:`WARMED_KEPT` states are kept in the process (``cached``), so a
-    replication asked for again (a notebook cell run twice, a test) is not warmed again.
+    the slow state is fast-forwarded (:mod:`sim.start`): exhaustion jumps to its weekly
+    fixed point after each of the first two weeks (:func:`sim.start.jump`; the second from
+    inputs that include what the higher E did: absence, quits, the work left to others)
+    and after each further week but the last two, which settle around it; at the end
+    threat and the warnings in the window go to the fixed point of the warm-up's map
+    (:func:`sim.start.jump_threat`), and the turnover and long sickness spells of the time
+    before the warm-up are drawn (:func:`sim.start.tenure`, :func:`sim.start.sickness`).
+    Nothing is collected: a warm-up costs its simulation only. The last
+    :data:`WARMED_KEPT` states are kept in the process (``cached``), so a replication
+    asked for again (a notebook cell run twice, a test) is not warmed again.
     """
     if not cached:
         return _warm_start(scenario, seed, start_from, days, fast_forward, replication)
