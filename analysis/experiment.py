@@ -1057,10 +1057,12 @@ def _cores_free(parallel: int) -> tuple[float, float]:
     got = _share_so_far()
     if got is not None:
         # what this process really got of a core since it started, over what a process
-        # alone gets while starting: under a load of 13 on 2 cores a command got 0.07-0.10
-        # of a core where the fair share said 0.13-0.15, and its replications then ran at
-        # 0.07-0.11 (bench_estimate --commands)
-        fair = min(fair, min(float(cores), parallel * got / STARTUP_CPU_SHARE))
+        # alone gets while starting: in 12 whole commands of one process under a load of
+        # 12-17 on 2 cores it got 0.07-0.30 of a core so far, and then 0.07-0.36, where the
+        # load's fair share said 0.11-0.16 (bench_estimate --commands); a pool's workers
+        # get no more than the fair share (their tree got 0.16-0.31 where it said 0.23-0.30)
+        alone = min(1.0, got / STARTUP_CPU_SHARE)
+        fair = max(alone, min(fair, parallel * alone)) if parallel > 1 else alone
     return fair, others
 
 
@@ -1076,7 +1078,11 @@ def _share_so_far() -> float | None:
 
     From ``/proc/self/stat``'s start time; None for a process younger than
     ``MIN_OBSERVED_S`` (one sample of a loaded machine says little) or without ``/proc``.
+    Read once for a command's estimates (reused for 10 s, as :func:`machine_speed`): the
+    estimates' own waits would lower it between one and the next.
     """
+    if _SHARE and time.monotonic() - _SHARE[0] < 10.0:
+        return _SHARE[1]
     try:
         start = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
         uptime = float(Path("/proc/uptime").read_text().split()[0])
@@ -1085,7 +1091,12 @@ def _share_so_far() -> float | None:
     wall = uptime - start / os.sysconf("SC_CLK_TCK")
     if wall < MIN_OBSERVED_S:
         return None
-    return min(1.0, time.process_time() / wall)
+    _SHARE[:] = [time.monotonic(), min(1.0, time.process_time() / wall)]
+    return _SHARE[1]
+
+
+_SHARE: list[float] = []
+"""When :func:`_share_so_far` last read the share, and what."""
 
 
 def _running_now(samples: int = 5, gap_s: float = 0.01) -> float | None:
