@@ -590,14 +590,16 @@ _BASE_RSS: list[float] = []
 which a replication in this process reuses, are not part of)."""
 
 
-def _measure_pilot(pilot: Scenario, tables: Sequence[str]) -> float:
+def _measure_pilot(pilot: Scenario, tables: Sequence[str],
+                   observe: Sequence[str] = ()) -> float:
     """CPU seconds of one pilot replication with its tables written (cached).
 
     A pilot of the same scenario with other tables is used as it is: writing a day's tables
     is about a twentieth of a pilot's time (the case's, profiled), and a few tables more or
-    less a small part of that, against a second pilot's whole cost.
+    less a small part of that, against a second pilot's whole cost. Observers recorded
+    (``observe``: ``ccsim run``'s strain over the day) are part of what is piloted.
     """
-    digest = pilot.digest()
+    digest = pilot.digest() + "".join(f"+{o}" for o in observe)
     key = (digest, tuple(tables))
     if key in _PILOTS:
         return _PILOTS[key]
@@ -615,15 +617,15 @@ def _measure_pilot(pilot: Scenario, tables: Sequence[str]) -> float:
         with tempfile.TemporaryDirectory(prefix="ccsim-pilot-") as tmp:
             write_parquet(pd.DataFrame({"x": [0.0], "y": ["a"]}), Path(tmp) / "x.parquet")
     t0 = time.process_time()
-    _run_pilot(pilot, tables)
+    _run_pilot(pilot, tables, observe)
     _PILOTS[key] = time.process_time() - t0
     return _PILOTS[key]
 
 
-def _run_pilot(pilot: Scenario, tables: Sequence[str]) -> None:
+def _run_pilot(pilot: Scenario, tables: Sequence[str], observe: Sequence[str] = ()) -> None:
     import tempfile
 
-    out = run_task(Task(0, pilot, 0, 0, tuple(tables)))
+    out = run_task(Task(0, pilot, 0, 0, tuple(tables), observe=tuple(observe)))
     with tempfile.TemporaryDirectory(prefix="ccsim-pilot-") as tmp:
         for name, df in out.tables.items():
             write_parquet(df, Path(tmp) / f"{name}.parquet")
@@ -647,7 +649,7 @@ def pilots(scenario: Scenario) -> tuple[Scenario, Scenario]:
 
 
 def estimate(scenario: Scenario, tables: Sequence[str] = DEFAULT_TABLES,
-             pilot: bool = True) -> SizeEstimate:
+             pilot: bool = True, observe: Sequence[str] = ()) -> SizeEstimate:
     """Estimate one replication's calls, agent-days, status rows, memory and time.
 
     With ``pilot`` (the default), two pilot replications of the scenario (:func:`pilots`:
@@ -665,8 +667,8 @@ def estimate(scenario: Scenario, tables: Sequence[str] = DEFAULT_TABLES,
         return full
     small, large = pilots(scenario)
     r_large, r_small = static_estimate(large).seconds, static_estimate(small).seconds
-    t_small = _measure_pilot(small, tables)
-    t_large = _measure_pilot(large, tables)
+    t_small = _measure_pilot(small, tables, observe)
+    t_large = _measure_pilot(large, tables, observe)
     per_unit = fixed = -1.0
     if r_large > 1.5 * r_small:
         per_unit = (t_large - t_small) / (r_large - r_small)
@@ -712,7 +714,8 @@ class SizeGuard:
     times dearer (the 2018 case: 0.14 s static, 0.8 s measured), hence the margin."""
 
     def estimates(self, scenarios: Sequence[Scenario], tables: Sequence[str] = DEFAULT_TABLES,
-                  tasks: int = 1, parallel: int = 1) -> list[SizeEstimate]:
+                  tasks: int = 1, parallel: int = 1,
+                  observe: Sequence[str | Observer] = ()) -> list[SizeEstimate]:
         """Each scenario's estimate: the largest one's time piloted, the others scaled like it.
 
         One pilot (under a second) whatever the number of scenarios: a sweep's scenarios
@@ -731,7 +734,11 @@ class SizeGuard:
             speed = machine_speed()
             return [replace(e, seconds=e.seconds * speed, fixed_s=e.fixed_s * speed)
                     for e in statics.values()]
-        piloted = estimate(unique[big], tables)
+        # the observers the replications record, by name (ccsim run's strain over the day),
+        # so the pilot times what they do (the strain's cost was within the pilots' noise:
+        # two-queues' estimate 5.3-8.1 CPU-s with it, 5.8-8.2 without); not a drawn day's
+        piloted = estimate(unique[big], tables,
+                           observe=tuple(o for o in observe if isinstance(o, str)))
         unit = (piloted.seconds - piloted.fixed_s) / statics[big].seconds
         return [piloted if d == big else replace(
             e, seconds=piloted.fixed_s + e.seconds * unit, measured=True,
@@ -757,7 +764,8 @@ class SizeGuard:
 
     def check(self, scenarios: Sequence[Scenario], tasks: int, workers: int,
               tables: Sequence[str] = DEFAULT_TABLES,
-              warm: Sequence[tuple[Scenario, int]] = (), pool_start_s: float = 0.0) -> float:
+              warm: Sequence[tuple[Scenario, int]] = (), pool_start_s: float = 0.0,
+              observe: Sequence[str | Observer] = ()) -> float:
         """Raise :class:`TooLargeError` if the ``tasks`` replications left are too large.
 
         The time announced is the replications' estimated time spread over the workers
@@ -773,7 +781,7 @@ class SizeGuard:
             return 0.0
         at_once = min(max(1, workers), tasks)
         parallel = min(at_once, os.cpu_count() or 1)
-        ests = self.estimates(scenarios, tables, tasks, parallel)
+        ests = self.estimates(scenarios, tables, tasks, parallel, observe)
         worst = max(ests, key=lambda e: e.memory_bytes)
         physical = _physical_memory()
         memory = self.command_memory(worst.memory_bytes, at_once if tasks > 1 else 1,
@@ -1303,7 +1311,7 @@ def run_experiment(scenarios: Sequence[Scenario], seed: int, reps: int | Iterabl
     warm = [(j.scenario, key[1]) for key, j in _warm_jobs(todo, seed, start_from,
                                                           exp).items()]
     guard.check([t.scenario for t in todo], len(todo), ex.workers, tables, warm,
-                pool_start_s=pool_start_seconds(ex, len(todo), len(warm)))
+                pool_start_s=pool_start_seconds(ex, len(todo), len(warm)), observe=watch)
     warmed_s = exp.warmup_s
     todo = _warmed(todo, seed, start_from, exp, ex)
     if warm and todo:  # the warm-ups were a pilot at the regimes' steady state
