@@ -160,3 +160,26 @@ def test_the_page_adjusts_service_level_only_from_min_reps_runs_on(stressed):
     st = [exp.outputs[1, r].kpis["stress_mean"] - exp.outputs[0, r].kpis["stress_mean"]
           for r in range(MIN_REPS)]
     assert d["stress_mean"].estimate == t_interval(st)
+
+
+@pytest.mark.slow
+def test_adjusted_ranges_cover_the_small_centres_true_change():
+    """1,200 small-centre runs: 60 adjusted 10-run ranges cover the 600-run mean (|z| <= 3).
+
+    The true change (one more agent in the first shift) is estimated by the mean of all 600
+    paired runs, whose standard error is about a twentieth of a 10-run range's half-width;
+    the busyness control is the model's own.
+    """
+    base = scenario_from_dict(small_dict(demand={"calls_per_day": 300,
+                                                 "profile": [1, 2, 2, 1], "busyness_cv": 0.25}))
+    more = base.replace({"staffing.shifts.a.agents": 7})
+    reps = range(600)
+    d = np.array([simulate(more, seed=9, replication=r).kpis["service_level"]
+                  - simulate(base, seed=9, replication=r).kpis["service_level"] for r in reps])
+    c = np.array([busyness_control(base, 9, r) for r in reps])
+    truth = d.mean()
+    batches = [adjusted_mean(d[k:k + 10], c[k:k + 10, None], [1.0]) for k in range(0, 600, 10)]
+    hits = sum(a.estimate.contains(truth) for a in batches)
+    assert abs(hits / 60 - 0.95) <= 3 * math.sqrt(0.95 * 0.05 / 60), hits
+    assert np.mean([a.estimate.half_width for a in batches]) < \
+        np.mean([a.plain.half_width for a in batches])
