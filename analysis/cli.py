@@ -398,6 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "kept only if the goal still holds with fewer paid hours (default 0)")
     pl.add_argument("--no-costs", action="store_true",
                     help="skip the price of each rule (one solve per rule)")
+    pl.add_argument("--no-fresh-check", action="store_true",
+                    help="skip simulating the kept rosters again on --reps fresh replications "
+                    "(the rounds stop on the first replications that meet the goal, which "
+                    "favours them; the fresh check's verdict is reported beside theirs)")
     pl.add_argument("--breaks", choices=("coverage", "recovery"), default="coverage",
                     help="recovery: then move the roster's breaks to the least strain by the "
                     "stress model's recovery law (same head counts, coverage kept) and "
@@ -867,7 +871,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
                       max_rounds=args.rounds, executor=executor, store=store,
                       two_step=not args.no_two_step, costs=not args.no_costs,
                       time_limit=args.time_limit, gap=args.gap, progress=bar.update,
-                      say=say, breaks=args.breaks, trim=args.trim)
+                      say=say, breaks=args.breaks, trim=args.trim,
+                      fresh=not args.no_fresh_check)
     names = write(answer, out)
     if args.json:
         print(json.dumps(json_safe(answer.as_dict())))

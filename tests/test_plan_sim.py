@@ -270,3 +270,18 @@ def test_bad_starts_by_weekday_are_refused_naming_field_and_value(tiny, starts, 
     """A start for no shift, outside the hours, or not a time: refused on load, named."""
     with pytest.raises(ValueError, match=re.escape(message)):
         load_scenario(tiny, {"labour.starts": starts})
+
+
+def test_the_written_roster_is_checked_again_on_replications_the_loop_never_saw(planned):
+    """plan.json's fresh verdict is the written scenario's on replications 3-5 (the loop: 0-2)."""
+    from analysis.experiment import run_experiment
+
+    out, result = planned
+    fresh = result["optimised"]["confirmed"]
+    assert fresh["replications"] == [3, 5]
+    exp = run_experiment([load_scenario(out / "scenario.toml")], 1, range(3, 6),
+                         tables=("intervals", "daily"))
+    below = [r["intervals_below_target"] for r in exp.kpi_rows(0)]
+    assert fresh["intervals_below_target"]["mean"] == pytest.approx(np.mean(below), abs=1e-12)
+    assert fresh["meets_goal"] == (fresh["intervals_below_target_bound"] <= 0.1 + 1e-12)
+    assert "fresh replications (3 to 5" in (out / "report.md").read_text()
