@@ -31,7 +31,11 @@ first estimate (``CCSIM_ESTIMATE_LOG``): the wall and CPU seconds before it plus
 estimated left (wall, and CPU: ``cpu_left_s``), and its memory for the whole command. The
 ratios real/estimated and their distribution; the goal is every one in [0.7, 1.3]. Under a
 load well over the cores (6 helpers on 2), wall time is mostly the others' doing: compare
-CPU.
+CPU. Measured on 2026-12-07 under a load of 12-18, the 7 commands twice (14 ratios each):
+CPU 0.86 / 1.06 / 1.58 (least / median / most), 12 of 14 within [0.7, 1.3] (the misses: one
+run's pilots of the 2018 case and two-queues, half a second of CPU each on a machine whose
+CPU seconds for the same work moved by 1.7 times between spells); memory 0.89 / 0.95 /
+1.11, 14 of 14; wall 0.35 / 0.92 / 1.31, 9 of 14 (docs/experiments.md, Size limits).
 
 ``--report``: the cost of ``ccsim run``'s and ``compare``'s reports (``write_experiment``,
 the report with its figures, matplotlib loaded inside) at a few sizes, against
