@@ -19,10 +19,24 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, PlainSerializer, model_validator
 
-from sim.scenario.base import DAY_S, Clock, _field, _Model
+from sim.scenario.base import DAY_S, _field, _Model, format_clock, parse_clock
 from sim.scenario.sections import Weekday
+
+
+def _start_clock(value: object) -> float:
+    """A start "HH:MM" from 00:00 to 23:59 in seconds (24:00 ends a day; it starts none)."""
+    secs = parse_clock(value)
+    if secs >= DAY_S:
+        raise ValueError("24:00 is the end of the day; a start must lie from 00:00 to 23:59")
+    return secs
+
+
+#: a shift's start on one weekday: "HH:MM" from 00:00 to 23:59 (the bounds are declared for
+#: the schema's reference; the message for 24:00 comes from :func:`_start_clock` first)
+StartClock = Annotated[float, BeforeValidator(_start_clock), Field(ge=0, lt=DAY_S),
+                       PlainSerializer(format_clock, return_type=str)]
 
 _NAME = re.compile(r"[A-Za-z0-9_\-]+")
 
@@ -116,7 +130,7 @@ class Labour(_Model):
         source="scenario choice (a roster's days off)",
     )
 
-    starts: dict[str, dict[Weekday, Clock]] = _field(
+    starts: dict[str, dict[Weekday, StartClock]] = _field(
         {}, description="Planned shift starts by shift name and weekday (Mon ... Sun; as "
         '`days_off`), e.g. `{ p01 = { Mon = "08:00", Fri = "10:00" } }`: on those weekdays '
         "that shift's agents log in at the given time (\"HH:MM\", 00:00 to 23:59) instead "
@@ -128,13 +142,9 @@ class Labour(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Labour:
-        for name, when in self.starts.items():
+        for name in self.starts:
             if not _NAME.fullmatch(name):
                 raise ValueError(f"starts: {name!r} is not a shift name")
-            for day, clock in when.items():
-                if not 0 <= clock < DAY_S:
-                    raise ValueError(f"starts.{name}.{day}: 24:00 is the end of the day; a "
-                                     "start must lie from 00:00 to 23:59")
         for name, days in self.days_off.items():
             if not _NAME.fullmatch(name):
                 raise ValueError(f"days_off: {name!r} is not a shift name")
