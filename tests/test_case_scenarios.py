@@ -65,11 +65,11 @@ def strain_gap(warmup_days: int | str) -> None:
 def test_case_regime_strains_more_than_the_agreement():
     """telenor-2018-tmr strains more than agreement-2016 at steady state (``make test-slow``).
 
-    Each replication after the default warm-up ("auto": 20 working days) under its own
-    regime. The effect is large: at seed 3 one day of three replications gives +0.37 [+0.29,
-    +0.45] (two days of four: +0.48 [+0.46, +0.50]), so more days or replications add
-    length, not power. Six 20-day warm-ups of the case centre: ``make test`` holds the
-    same claim after one week (the test below).
+    Each replication after the default warm-up ("auto": 10 working days, the slow state
+    fast-forwarded) under its own regime. The effect is large: at seed 3 one day of three
+    replications gave +0.37 [+0.29, +0.45] (two days of four: +0.48 [+0.46, +0.50]; both
+    measured with the earlier 20-day warm-up), so more days or replications add length, not
+    power. ``make test`` holds the same claim after one week (the test below).
     """
     strain_gap("auto")
 
