@@ -60,6 +60,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.proctree import processes, tree
+
 ROOT = Path(__file__).resolve().parent.parent
 
 _PRELUDE = """
@@ -246,8 +248,6 @@ def report_rows() -> list[dict]:
     return rows
 
 
-TICK = os.sysconf("SC_CLK_TCK")
-
 #: whole commands as a user runs them (fresh processes, output written): ``--commands``
 COMMANDS = {
     "run base": ["run", "scenarios/base.toml"],
@@ -266,23 +266,9 @@ COMMANDS = {
 
 def _tree(root: int) -> dict[int, tuple[float, float, float]]:
     """(CPU seconds, RSS, private memory in bytes) of ``root`` and its descendants now, by pid."""
-    children: dict[int, list[int]] = {}
-    cpu: dict[int, float] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{d}/stat").read_text()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2:].split()
-        children.setdefault(int(fields[1]), []).append(int(d))
-        cpu[int(d)] = (int(fields[11]) + int(fields[12])) / TICK
+    children, cpu = processes()
     out = {}
-    todo = [root]
-    while todo:
-        pid = todo.pop()
-        todo.extend(children.get(pid, []))
+    for pid in tree(root, children):
         kib: dict[str, float] = {}
         try:
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:

@@ -41,30 +41,15 @@ import threading
 import time
 from pathlib import Path
 
-TICK = os.sysconf("SC_CLK_TCK")
+from bench.proctree import processes, tree
 
 
 def _tree_cpu(root: int, seen: dict[int, float]) -> None:
     """Add the CPU seconds of ``root`` and its descendants to ``seen`` (by pid, last value)."""
-    children: dict[int, list[int]] = {}
-    stats: dict[int, float] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{d}/stat").read_text()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2:].split()
-        ppid, utime, stime = int(fields[1]), int(fields[11]), int(fields[12])
-        children.setdefault(ppid, []).append(int(d))
-        stats[int(d)] = (utime + stime) / TICK
-    todo = [root]
-    while todo:
-        pid = todo.pop()
+    children, stats = processes()
+    for pid in tree(root, children):
         if pid in stats:
             seen[pid] = max(seen.get(pid, 0.0), stats[pid])
-        todo.extend(children.get(pid, []))
 
 
 _DURATION = re.compile(r"about (\d+(?:\.\d+)?) (s|min|h|days) (in all|more)")
