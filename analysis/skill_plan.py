@@ -209,11 +209,12 @@ class SkillRound:
 
 
 def type_interval_levels(scenario: Scenario, seed: int, reps: int,
-                         progress: Callable[[int], None] | None = None
+                         progress: Callable[[int], None] | None = None, first: int = 0
                          ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Per type: service level per replication, day and interval (NaN: no calls); overall.
 
     The overall value is the type's service level over the run, mean over replications.
+    Replications ``first`` to ``first + reps - 1``.
     """
     from sim.measure.skills import skill_tables
     from sim.model import simulate
@@ -225,7 +226,7 @@ def type_interval_levels(scenario: Scenario, seed: int, reps: int,
         sums[n][:] = np.nan
     overall: dict[str, list[float]] = {n: [] for n in phone}
     for r in range(reps):
-        tables = skill_tables(simulate(scenario, seed=seed, replication=r), scenario)
+        tables = skill_tables(simulate(scenario, seed=seed, replication=first + r), scenario)
         ti = tables["type_intervals"]
         for n in phone:
             part = ti[ti["type"] == n]
@@ -283,6 +284,10 @@ class SkillPlan:
     carriers: dict[str, str] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
     """:mod:`analysis.plan`'s functions this plan is built and written with."""
+    fresh: tuple[dict[str, float], dict[str, float], bool] | None = None
+    """The kept roster on ``reps`` fresh replications (``reps`` to ``2 reps - 1``): per type
+    the share of intervals below target and its bound, and the verdict
+    (:func:`analysis.plan.confirm` says why)."""
 
     @property
     def meets(self) -> bool:
@@ -304,6 +309,10 @@ class SkillPlan:
             "intervals_below_target": None if last is None else last.below,
             "intervals_below_target_bound": None if last is None else last.below_bound,
             "rounds": [dataclasses.asdict(r) for r in self.rounds],
+            "confirmed": None if self.fresh is None else {
+                "replications": [self.reps, 2 * self.reps - 1], "meets_goal": self.fresh[2],
+                "intervals_below_target": self.fresh[0],
+                "intervals_below_target_bound": self.fresh[1]},
             "rule_violations": self.violations,
         }
 
@@ -333,6 +342,15 @@ class SkillPlan:
                       f"{sum(last.paid_hours.values()):,.1f} paid hours over "
                       f"{self.scenario.horizon.days} day(s); it {verdict} the goal after "
                       f"{len(self.rounds)} round(s)."]
+        if self.fresh is not None:
+            below, bounds, ok = self.fresh
+            lines.append(
+                f"On {self.reps} fresh replications ({self.reps} to {2 * self.reps - 1}, never "
+                "used to choose it): " + ", ".join(
+                    f"{t} below target in {100 * below[t]:.1f}% of intervals (bound "
+                    f"{100 * bounds[t]:.1f}%)" for t in below) + ": it "
+                + ("meets the goal." if ok else "does NOT meet the goal (the rounds stopped "
+                   "on replications that favoured it: give more --reps)."))
         lines += ["", "Roster rules checked: " + ("every agent's week keeps every rule."
                                                   if not self.violations else
                                                   f"{len(self.violations)} violation(s): "
@@ -380,11 +398,13 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
                   max_rounds: int = 8, time_limit: float = 300.0, gap: float = 0.005,
                   max_agents: int | None = None,
                   progress: Callable[[int], None] | None = None,
-                  say: Callable[[str], None] | None = None) -> SkillPlan:
+                  say: Callable[[str], None] | None = None,
+                  fresh: bool = True) -> SkillPlan:
     """Plan every agent group's shifts and verify per type (see the module docstring).
 
     ``share`` and ``threshold_s`` are the default target (``service_level``) of the types
-    that set none.
+    that set none. ``fresh``: the kept roster simulated again on ``reps`` replications no
+    round saw (:attr:`SkillPlan.fresh`).
     """
     if not scenario.call_types:
         raise ValueError("planning by skill needs [call_types] and [agent_groups]")
@@ -433,4 +453,11 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
             break
     answer.violations = [f"{g}: {v}" for g, (p, pr) in answer.plans.items()
                          for v in check_roster(p.agent_weeks(pr), pr.rules)]
+    if fresh and answer.planned is not None:
+        by_rep, _ = type_interval_levels(answer.planned, seed, reps, progress, first=reps)
+        judged = {n: judge(x, levels[n][1], interval_share, confidence)
+                  for n, x in by_rep.items()}
+        bounds = {n: j[1] for n, j in judged.items()}
+        answer.fresh = ({n: j[0] for n, j in judged.items()}, bounds,
+                        all(b <= 1 - interval_share + 1e-12 for b in bounds.values()))
     return answer

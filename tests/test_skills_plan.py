@@ -156,6 +156,24 @@ def test_plan_by_skill_writes_a_roster_per_group_that_meets_every_types_target(p
     assert (iv["required"] >= iv["erlang_required"]).all()
 
 
+def test_the_kept_roster_by_skill_is_checked_again_on_replications_no_round_saw(planned):
+    """plan.json's fresh verdict is judge() on the written roster's replications 2-3."""
+    from analysis.skill_plan import judge, type_interval_levels
+
+    _, out, res = planned
+    fresh = res["confirmed"]
+    assert fresh["replications"] == [2, 3]
+    s = load_scenario(out / "scenario.toml")
+    by_rep, _ = type_interval_levels(s, 1, 2, first=2)
+    for n, x in by_rep.items():
+        below, bound, _ = judge(x, 0.8, 0.97, 0.95)
+        assert fresh["intervals_below_target"][n] == pytest.approx(below, abs=1e-12)
+        assert fresh["intervals_below_target_bound"][n] == pytest.approx(bound, abs=1e-12)
+    assert fresh["meets_goal"] == all(
+        b <= 0.03 + 1e-12 for b in fresh["intervals_below_target_bound"].values())
+    assert "fresh replications (2 to 3" in (out / "report.md").read_text()
+
+
 def test_the_interval_goal_is_judged_with_confidence_and_misses_are_raised():
     """Per replication share below, its upper bound; mean misses raised, else most often."""
     from analysis.skill_plan import judge
