@@ -48,6 +48,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sim.engine.repeats import opening_time
+from sim.people.stress import absence_hazard, quit_hazard, replacement_day
 from sim.scenario import DAY_S, Scenario
 
 if TYPE_CHECKING:
@@ -164,9 +165,8 @@ def sickness(state: StartState, scenario: Scenario, simulated: int,
         if s.back_on is not None or s.sick_days_left > 0:
             seats.append(s)
             continue
-        h = min(1.0, p.absence_base_hazard * math.exp(p.absence_exhaustion_effect * s.e))
         rng = rng_of(k)
-        if rng.random() < min(1.0, h * long):
+        if rng.random() < min(1.0, absence_hazard(p, s.e) * long):
             s = replace(s, sick_days_left=int(rng.geometric(q)))
         seats.append(s)
     return replace(state, seats=tuple(seats))
@@ -366,17 +366,6 @@ def jump_threat(state: StartState, days: int, tau_threat_days: float,
     return replace(state, seats=seats, records=records)
 
 
-def replacement_day(day: int, week: int, delay_days: float) -> int:
-    """First working day at least ``delay_days`` calendar days after working day ``day``.
-
-    :meth:`sim.people.stress.Strain.replacement_day` for any day, negative ones too.
-    """
-    target = (day // week) * 7 + day % week + math.ceil(delay_days - 1e-9)
-    weeks, dow = divmod(target, 7)
-    first = weeks * week + dow if dow < week else (weeks + 1) * week
-    return max(day + 1, first)
-
-
 def tenure(state: StartState, scenario: Scenario, simulated: int,
            rng_of: Callable[[int], np.random.Generator]) -> StartState:
     """``state`` with the turnover of the time before the warm-up (``stress.attrition``).
@@ -385,7 +374,7 @@ def tenure(state: StartState, scenario: Scenario, simulated: int,
     state some seats are vacant (a quit less than the hiring delay ago) and some persons
     are recent (E built up since their hire, still on the learning curve). For each seat
     still held by its first person after ``simulated`` warm-up days, the quit hazard of its
-    E and T (:meth:`sim.people.stress.Strain.quit_hazard`) gives, going back day by day
+    E and T (:func:`sim.people.stress.quit_hazard`) gives, going back day by day
     from the warm-up's first day, when the person before it left (``rng_of(k)``: one
     geometric draw). That quit leaves the seat vacant now when its replacement is not yet
     due; else the replacement came that many days ago: its E is the seat's fixed point
@@ -405,9 +394,7 @@ def tenure(state: StartState, scenario: Scenario, simulated: int,
         if s.hire != 0 or s.back_on is not None:
             seats.append(s)
             continue
-        q = min(1.0, p.quit_base_monthly * math.exp(p.quit_exhaustion_effect * s.e
-                                                   + p.quit_threat_effect * s.threat))
-        h = 1 - (1 - q) ** (12 / per_year)
+        h = quit_hazard(p, s.e, s.threat, per_year)
         if h <= 0:
             seats.append(s)
             continue
@@ -442,5 +429,5 @@ def tenure(state: StartState, scenario: Scenario, simulated: int,
 
 
 __all__ = ["WARMUP_REPLICATION", "WARMUP_STRIDE", "RecordState", "SeatState", "StartState", "apply",
-           "compatible", "export", "fixed_point", "jump", "jump_threat", "replacement_day",
+           "compatible", "export", "fixed_point", "jump", "jump_threat",
            "sickness", "tenure", "warmup_length", "warmup_pieces"]

@@ -42,6 +42,7 @@ from sim.scenario import Scenario
 if TYPE_CHECKING:
     from sim.engine.agent import Agent
     from sim.engine.presence import Presence
+    from sim.scenario.stress import Stress
 
 HOUR = 3600.0
 DAY = 86_400.0
@@ -86,6 +87,34 @@ def job_control(scenario: Scenario) -> float:
     if scenario.monitoring.break_control == "flexible":
         ctrl += p.control_flexible_breaks
     return min(ctrl, 1.0)
+
+
+def quit_hazard(p: Stress, e: float, threat: float, per_year: float) -> float:
+    """Chance that a person of exhaustion ``e`` and threat ``threat`` quits on a working day.
+
+    ``q = min(1, q0 e^(b_E E + b_T T))`` a month, ``1 - (1 - q)^(12 / per_year)`` a working
+    day (so that a month of working days compounds back to q).
+    """
+    q = min(1.0, p.quit_base_monthly * math.exp(p.quit_exhaustion_effect * e
+                                               + p.quit_threat_effect * threat))
+    return 1 - (1 - q) ** (12 / per_year)
+
+
+def absence_hazard(p: Stress, e: float) -> float:
+    """Chance that a sickness spell starts on a working day at exhaustion ``e``."""
+    return min(1.0, p.absence_base_hazard * math.exp(p.absence_exhaustion_effect * e))
+
+
+def replacement_day(day: int, week: int, delay_days: float) -> int:
+    """First working day at least ``delay_days`` calendar days after working day ``day``.
+
+    ``week`` working days a week, from a week's first day; any day, negative ones too.
+    Never ``day`` itself: a vacancy lasts at least the day of the quit.
+    """
+    target = (day // week) * 7 + day % week + math.ceil(delay_days - 1e-9)
+    weeks, dow = divmod(target, 7)
+    first = weeks * week + dow if dow < week else (weeks + 1) * week
+    return max(day + 1, first)
 
 
 class Strain(Behaviour):
@@ -309,25 +338,12 @@ class Strain(Behaviour):
     # ------------------------------------------------------------------- attrition
 
     def quit_hazard(self) -> float:
-        """Chance that the person quits today: the monthly chance per working day.
-
-        ``q = min(1, q0 e^(b_E E + b_T T))`` a month, ``1 - (1 - q)^(12 / days_per_year)``
-        a working day (so that a month of working days compounds back to q).
-        """
-        p = self.p
-        q = min(1.0, p.quit_base_monthly * math.exp(p.quit_exhaustion_effect * self.e
-                                                   + p.quit_threat_effect * self.threat))
-        return 1 - (1 - q) ** (12 / self.per_year)
+        """Chance that the person quits today (:func:`quit_hazard` of the seat's E and T)."""
+        return quit_hazard(self.p, self.e, self.threat, self.per_year)
 
     def replacement_day(self, day: int) -> int:
-        """First working day at least ``hiring_delay_days`` calendar days after ``day``.
-
-        Never ``day`` itself: a vacancy lasts at least the day of the quit.
-        """
-        target = self.calendar_day(day) + math.ceil(self.p.hiring_delay_days - 1e-9)
-        week, dow = divmod(target, 7)
-        first = week * self.week + dow if dow < self.week else (week + 1) * self.week
-        return max(day + 1, first)
+        """First working day at least ``hiring_delay_days`` calendar days after ``day``."""
+        return replacement_day(day, self.week, self.p.hiring_delay_days)
 
     def _quit(self, day: int, presence: Presence) -> None:
         self.back_on = self.replacement_day(day)
@@ -384,9 +400,7 @@ class Strain(Behaviour):
         else:
             rng = self.day_rng(day)
             rng.normal()  # the survey's draw comes first in the day's stream
-            hazard = min(1.0, p.absence_base_hazard * math.exp(
-                p.absence_exhaustion_effect * self.e))
-            if rng.random() >= hazard:
+            if rng.random() >= absence_hazard(p, self.e):
                 return
             if rng.random() < p.spell_short_share:
                 length = int(rng.integers(1, 4))
