@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.stats import Estimate, t_ppf
+from sim.engine.demand import day_busyness
 from sim.engine.streams import Streams
 from sim.scenario import Scenario
 
@@ -59,17 +60,15 @@ class Adjusted:
 def busyness_control(scenario: Scenario, seed: int, replication: int) -> float:
     """Mean busyness of a replication's measured days: its expectation is exactly 1.
 
-    The same draws as :func:`sim.engine.demand.sample_day` (``streams.rng("busyness", day)``,
-    Gamma with shape ``1 / cv^2`` and scale ``cv^2``), made without simulating; 1.0 when the
-    scenario has no day-to-day busyness (``demand.busyness_cv = 0``).
+    The days' :func:`sim.engine.demand.day_busyness`, the draws the run makes, read without
+    simulating; 1.0 when the scenario has no day-to-day busyness (``demand.busyness_cv =
+    0``).
     """
-    cv = scenario.demand.busyness_cv
-    if cv <= 0:
+    if scenario.demand.busyness_cv <= 0:
         return 1.0
     streams = Streams(seed, replication)
-    days = scenario.horizon.days
-    return float(np.mean([streams.rng("busyness", d).gamma(1 / cv**2, cv**2)
-                          for d in range(days)]))
+    return float(np.mean([day_busyness(scenario, streams, d)
+                          for d in range(scenario.horizon.days)]))
 
 
 def controls(scenario: Scenario, seed: int, replications: Sequence[int]

@@ -156,6 +156,16 @@ def expected_calls(scenario: Scenario, day: int) -> np.ndarray:
     return scenario.demand.calls_per_day * day_factor(scenario, day) * weights / weights.sum()
 
 
+def day_busyness(scenario: Scenario, streams: Streams, day: int) -> float:
+    """Day ``day``'s busyness: Gamma of mean exactly 1 and CV ``demand.busyness_cv``.
+
+    1.0 at CV 0. On the day's own stream, so every scenario's replication ``k`` meets the
+    same days, and a control variate can read it without simulating (analysis.variance).
+    """
+    cv = scenario.demand.busyness_cv
+    return streams.rng("busyness", day).gamma(1 / cv**2, cv**2) if cv > 0 else 1.0
+
+
 def sample_day(scenario: Scenario, streams: Streams, day: int) -> DayCalls:
     """Sample day ``day``: Gamma busyness, piecewise-constant Poisson arrivals, attributes.
 
@@ -165,8 +175,7 @@ def sample_day(scenario: Scenario, streams: Streams, day: int) -> DayCalls:
     free on arrival, else abandoned at once (wait 0).
     """
     h, dem, calls = scenario.horizon, scenario.demand, scenario.calls
-    cv = dem.busyness_cv
-    busy = streams.rng("busyness", day).gamma(1 / cv**2, cv**2) if cv > 0 else 1.0
+    busy = day_busyness(scenario, streams, day)
     if dem.week or dem.holidays:
         weights = np.asarray(day_profile(scenario, day), dtype=float)
         expected = dem.calls_per_day * day_factor(scenario, day) * busy * weights / weights.sum()
