@@ -166,7 +166,7 @@ def _kept() -> str:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    print(fit(f"warning: {message}"), file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -562,7 +562,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", CoverageWarning)
         check_coverage(scenario)
     for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
+        print(fit(f"warning: {w.message}"), file=sys.stderr)
     out = None
     if not args.no_write:
         out = args.out or fresh_out(scenario.name)
@@ -732,7 +732,7 @@ def cmd_negotiate(args: argparse.Namespace) -> int:
     with language(args.lang):  # refusals and warnings in the page's language
         loaded = ng.load(paths, overrides)  # incomparable scenarios fail before any folder
     for w in loaded[1].warnings:
-        print(f"ccsim negotiate: warning: {w}", file=sys.stderr)
+        print(fit(f"ccsim negotiate: warning: {w}"), file=sys.stderr)
     for kpi, _ in args.until:
         argtypes.known_kpi("--until", kpi)
     if args.until and args.max_reps < max(2, args.reps):
