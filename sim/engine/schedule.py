@@ -139,6 +139,12 @@ def build_plan(scenario: Scenario) -> Plan:
                 ag = np.broadcast_to(agents[:, None], ok.shape)[ok]
                 dy = day_f[ok].astype(int)
                 of = np.broadcast_to(off[:, None], ok.shape)[ok]
+            moved_acts = scenario.labour.activity_starts.get(s)
+            if moved_acts:  # a roster's activity starts by weekday (labour.activity_starts)
+                on_day = np.array([weekday(scenario, k) for k in range(days)])[dy]
+                for wd, acts in moved_acts.items():
+                    if names[a_idx] in acts:
+                        of = np.where(on_day == wd, acts[names[a_idx]], of)
             st = shift_start[ag, dy] + of * 60.0
             parts.append((ag, dy, np.full(len(ag), a_idx), np.full(len(ag), kind), st,
                           st + act.minutes * 60.0, np.full(len(ag), act.keeps_length)))

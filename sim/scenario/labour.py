@@ -1,13 +1,13 @@
 """The labour section: shift templates and the rules a roster must keep (``ccsim plan``).
 
 The planner reads it (``sim.planning.shifts``, ``analysis.plan``); a simulation reads only
-``days_off`` (a planned roster's days off) and ``starts`` (its starts by weekday), whose
-defaults are none, so the defaults leave every run unchanged. The rules come from three
-places, and each field's source says which: the Norwegian Working Environment Act
-(arbeidsmiljøloven, "the Act"; section numbers as in the Act of 2005 as amended), the
-collective agreement (figures marked "assumption" where the case material gives none), and
-the regime's own break rules (the activities of ``[schedule]`` with their windows, plus the
-longest stretch on queue allowed here).
+``days_off`` (a planned roster's days off), ``starts`` (its starts by weekday) and
+``activity_starts`` (its activities by weekday), whose defaults are none, so the defaults
+leave every run unchanged. The rules come from three places, and each field's source says
+which: the Norwegian Working Environment Act (arbeidsmiljøloven, "the Act"; section numbers
+as in the Act of 2005 as amended), the collective agreement (figures marked "assumption"
+where the case material gives none), and the regime's own break rules (the activities of
+``[schedule]`` with their windows, plus the longest stretch on queue allowed here).
 
 A planning week is 7 calendar days from simulated day 0's weekday: the weekdays the centre
 is closed (``demand.week``) and those the horizon does not reach are days off for everyone,
@@ -140,8 +140,22 @@ class Labour(_Model):
         source="scenario choice (a roster whose starts differ by weekday)",
     )
 
+    activity_starts: dict[str, dict[Weekday, dict[str, Annotated[float, Field(
+        ge=0, le=1440)]]]] = _field(
+        {}, description="Planned activity starts by shift name, weekday and activity "
+        "(minutes after that day's shift start, 0 to 1440), e.g. `{ p01 = { Tue = { "
+        '"p01-lunch" = 240 } } }`: on those weekdays that shift\'s agents take that activity '
+        "there instead of at its `offset_minutes` (a roster whose breaks differ by day). The "
+        "activity must apply to the shift and have a fixed start, and still lie inside the "
+        "shift. `ccsim plan` writes it.",
+        source="scenario choice (a roster whose breaks differ by weekday)",
+    )
+
     @model_validator(mode="after")
     def _check(self) -> Labour:
+        for name in self.activity_starts:
+            if not _NAME.fullmatch(name):
+                raise ValueError(f"activity_starts: {name!r} is not a shift name")
         for name in self.starts:
             if not _NAME.fullmatch(name):
                 raise ValueError(f"starts: {name!r} is not a shift name")

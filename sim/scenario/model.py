@@ -181,6 +181,24 @@ class Scenario(_Model):
                         f"{hours:g} h {why} ({format_clock(opens)} for "
                         f"{self.horizon.hours:g} h); allowed: a start from which the shift "
                         "overlaps the opening hours and ends by 24:00")
+        for name, when in self.labour.activity_starts.items():  # a roster's breaks by day
+            if name not in self.staffing.shifts:
+                raise ValueError(f"labour.activity_starts.{name}: no shift named {name!r}; "
+                                 f"shifts are {', '.join(self.staffing.shifts)}")
+            hours = self.staffing.shifts[name].hours
+            for day, acts in when.items():
+                for act, minutes in acts.items():
+                    a = self.schedule.activities.get(act)
+                    if a is None or a.offset_minutes is None or not a.applies_to(name, hours):
+                        raise ValueError(
+                            f"labour.activity_starts.{name}.{day}.{act}: no activity with a "
+                            f"fixed start applies to shift {name!r}; allowed: an activity of "
+                            "schedule.activities with offset_minutes that applies to it")
+                    if minutes + a.minutes > hours * 60 + 1e-9:
+                        raise ValueError(
+                            f"labour.activity_starts.{name}.{day}.{act}: {minutes:g} minutes "
+                            f"+ the activity's {a.minutes:g} end after the shift's {hours:g} "
+                            "h; allowed: within the shift")
         self._check_schedule()
         self._check_monitoring()
         self._check_policy()
