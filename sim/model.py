@@ -310,6 +310,7 @@ def _warm_start(scenario: Scenario, seed: int, start_from: Scenario | None,
                          f"{scenario.warmup_days}; a warm-up needs at least 1 day")
     pieces, jumps = warmup_pieces(w, week, fast_forward)
     state: StartState | None = None
+    luck = 0.0  # absence luck of the warm-up's draws for the measured days (Strain.set_window)
     with few_collections():
         for i, n in enumerate(pieces):
             # the weeks before day 0 are ordinary weeks: the measured period's holidays
@@ -321,7 +322,12 @@ def _warm_start(scenario: Scenario, seed: int, start_from: Scenario | None,
                       start=state)
             if r.centre.repeats is not None:
                 r.centre.repeats.beyond = []  # callers who call back after the last day
+            ahead = sum(pieces[i:])  # this piece's day number of the measured day 0
+            for s in r.strains or ():
+                if s.watches_days:
+                    s.set_window(ahead, ahead + scenario.horizon.days)
             run(r)
+            luck += sum(s.luck for s in r.strains) if r.strains is not None else 0.0
             beyond = r.centre.repeats.beyond if r.centre.repeats is not None else None
             left = getattr(r.centre.router, "written_left", None)  # written work not started
             before, state = state, export_start(seg, seed, n, r.strains, r.regime,
@@ -341,7 +347,7 @@ def _warm_start(scenario: Scenario, seed: int, start_from: Scenario | None,
         state = sickness_start(state, src, w, lambda k: turnover.rng("stress", k, 5))
     return StartState(src.name, src.digest(), seed, w, state.agents, state.week, state.seats,
                       state.records, state.day_adherence, jumps > 0, state.repeats,
-                      replication, state.written)
+                      replication, state.written, luck + state.luck)
 
 
 def run(r: Run) -> None:
@@ -447,6 +453,11 @@ def collect(r: Run) -> RunResult:
         "warmup_days": r.start.days if r.start is not None else 0,
         "warmup_scenario": r.start.scenario if r.start is not None else "",
         "warmup_hash": r.start.scenario_hash if r.start is not None else "",
+        # the run's absence luck (seat-days of sickness and vacancy its draws took, minus
+        # their expectations: mean 0), a control variate (analysis.variance)
+        **({"absence_luck": round((r.start.luck if r.start is not None else 0.0)
+                                  + sum(s.luck for s in r.strains), 6)}
+           if r.strains is not None and r.strains and r.strains[0].watches_days else {}),
         # written items the warm-up left, per type (the written table counts them in)
         **({"written_carried": dict(Counter(w for _, _, w in r.start.written))}
            if r.start is not None and r.start.written else {}),

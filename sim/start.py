@@ -128,6 +128,10 @@ class StartState:
     """The replication this state was warmed up for (on its own streams)."""
     written: tuple[tuple[float, float, str], ...] = ()
     """Written items not started: (arrival < 0 on day 0's clock, handle time, type name)."""
+    luck: float = 0.0
+    """Absence luck the warm-up's draws brought into the measured days (seat-days taken
+    minus their expectation before each draw: mean 0; :meth:`sim.people.stress.Strain.
+    set_window`), from the warm-up's days, :func:`tenure` and :func:`sickness`."""
 
     def describe(self) -> str:
         """One line for reports: how the run was started."""
@@ -160,16 +164,21 @@ def sickness(state: StartState, scenario: Scenario, simulated: int,
         return state
     q = 1 / p.spell_long_mean_days
     long = (1 - p.spell_short_share) * (1 - q) ** (simulated + 1) / q
-    seats = []
+    days = scenario.horizon.days
+    mean_days = (1 - (1 - q) ** days) / q  # E[min(L, days)]: the measured days it takes
+    seats, luck = [], state.luck
     for k, s in enumerate(state.seats):
         if s.back_on is not None or s.sick_days_left > 0:
             seats.append(s)
             continue
         rng = rng_of(k)
-        if rng.random() < min(1.0, absence_hazard(p, s.e) * long):
+        chance = min(1.0, absence_hazard(p, s.e) * long)
+        luck -= chance * mean_days
+        if rng.random() < chance:
             s = replace(s, sick_days_left=int(rng.geometric(q)))
+            luck += min(s.sick_days_left, days)
         seats.append(s)
-    return replace(state, seats=tuple(seats))
+    return replace(state, seats=tuple(seats), luck=luck)
 
 
 def warmup_pieces(days: int, week: int, fast_forward: bool = True) -> tuple[list[int], int]:
@@ -390,6 +399,7 @@ def tenure(state: StartState, scenario: Scenario, simulated: int,
     per_year = scenario.schedule.days_per_year
     m = (max(0.0, 1 - 1 / tau) ** week * max(0.0, 1 - 2 / tau) ** (7 - week)) ** (1 / week)
     seats, vacated, renewed, since = [], set(), set(), {}
+    days, luck = scenario.horizon.days, state.luck
     for k, s in enumerate(state.seats):
         if s.hire != 0 or s.back_on is not None:
             seats.append(s)
@@ -398,8 +408,10 @@ def tenure(state: StartState, scenario: Scenario, simulated: int,
         if h <= 0:
             seats.append(s)
             continue
+        luck -= _vacancy_mean(h, simulated, week, p.hiring_delay_days, days)
         quit = -simulated - int(rng_of(k).geometric(h))  # the last quit before the warm-up
         back = replacement_day(quit, week, p.hiring_delay_days)
+        luck += min(max(back, 0), days)
         if back > 0:  # still vacant: the replacement is due on measured day ``back``
             seats.append(replace(s, back_on=back, sick_days_left=0))
             vacated.add(k)
@@ -425,7 +437,22 @@ def tenure(state: StartState, scenario: Scenario, simulated: int,
         # as when a person leaves during a run: AgentPolicy.new_person)
         records = tuple(RecordState(0, (), (), r.last_talk, ())
                         if k in vacated or k in renewed else r for k, r in enumerate(records))
-    return replace(state, seats=tuple(seats), records=records)
+    return replace(state, seats=tuple(seats), records=records, luck=luck)
+
+
+def _vacancy_mean(h: float, simulated: int, week: int, delay: float, days: int) -> float:
+    """Expected measured days of vacancy of :func:`tenure`'s draw: E[min(back+, days)].
+
+    The quit lies a geometric (``h``) number of working days before the warm-up's
+    ``simulated`` ones; only the quits whose replacement falls after day 0 count.
+    """
+    mean, g, pg = 0.0, 1, h
+    while True:
+        back = replacement_day(-simulated - g, week, delay)
+        if back <= 0 or pg < 1e-15:
+            return mean
+        mean += pg * min(back, days)
+        g, pg = g + 1, pg * (1 - h)
 
 
 __all__ = ["WARMUP_REPLICATION", "WARMUP_STRIDE", "RecordState", "SeatState", "StartState", "apply",

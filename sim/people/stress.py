@@ -117,6 +117,23 @@ def replacement_day(day: int, week: int, delay_days: float) -> int:
     return max(day + 1, first)
 
 
+def spell_survival(p: Stress, n: int) -> list[float]:
+    """``cum[m]``, m = 0..n: the expected days of a new sickness spell among its first m.
+
+    ``cum[m] = sum_{j < m} P(L > j)`` for the spell length L drawn in
+    :meth:`Strain.day_start` (1-3 days uniformly with ``spell_short_share``, else geometric
+    of mean ``spell_long_mean_days``), so a spell begun on day d covers on average
+    ``cum[hi - d] - cum[max(0, lo - d)]`` days of a window [lo, hi) (d < hi).
+    """
+    s, q = p.spell_short_share, 1 / max(1.0, p.spell_long_mean_days)
+    cum, acc = [0.0], 0.0
+    for j in range(n):
+        short = (1.0, 2 / 3, 1 / 3)[j] if j < 3 else 0.0
+        acc += s * short + (1 - s) * (1 - q) ** j
+        cum.append(acc)
+    return cum
+
+
 class Strain(Behaviour):
     """One agent's strain, updated at each of its status changes."""
 
@@ -187,6 +204,28 @@ class Strain(Behaviour):
         self.trait = self._trait()
         #: told each morning's quit hazard (k, day, hazard) when an observer subscribes
         self.hazard_seen: Callable[[int, int, float], None] | None = None
+        #: absence luck: the sum over this seat's sickness and quit draws of (seat-days of
+        #: the measured window the event takes) minus (their expectation before the draw),
+        #: a martingale of mean exactly 0 whatever the regime (:meth:`set_window`)
+        self.luck = 0.0
+        if self.watches_days:
+            self.set_window(0, self.days)
+
+    def set_window(self, lo: int, hi: int) -> None:
+        """Count absence luck over this run's days [lo, hi): the measured days.
+
+        A measured run's are its own; a warm-up's lie after its end
+        (:func:`sim.model.warm_start`). A quit on day d takes the days [d, replacement) of
+        the window, known before the draw: ``w_d``; a spell begun on day d its first L days
+        from d, whose expectation is :func:`spell_survival`'s. Each draw adds (what it
+        took) - (its hazard) x (what it would take on average): no new draws, so the run is
+        the same with or without it (Henderson and Glynn 2002: an approximating
+        martingale; docs/negotiating.md).
+        """
+        self.window = (lo, hi)
+        self.spell_cum = spell_survival(self.p, hi)
+        self.quit_w = [max(0, min(self.replacement_day(d), hi) - max(d, lo))
+                       for d in range(self.days)] if self.p.attrition else []
 
     def advance(self, now: float) -> None:
         """Bring A to ``now`` with the current status's load and time constant (exact).
@@ -390,9 +429,12 @@ class Strain(Behaviour):
             hazard = self.quit_hazard()
             if self.hazard_seen is not None:  # an observer (sim.people.observe.QuitHazard)
                 self.hazard_seen(self.k, day, hazard)
+            w = self.quit_w[day]
             if self.quit_u[day] < hazard:
+                self.luck += w * (1 - hazard)
                 self._quit(day, presence)
                 return
+            self.luck -= w * hazard
         if not p.absence:
             return
         if self.sick_days_left > 0:
@@ -400,12 +442,18 @@ class Strain(Behaviour):
         else:
             rng = self.day_rng(day)
             rng.normal()  # the survey's draw comes first in the day's stream
-            if rng.random() >= absence_hazard(p, self.e):
+            hazard = absence_hazard(p, self.e)
+            lo, hi = self.window
+            cum = self.spell_cum
+            expected = cum[hi - day] - cum[max(0, lo - day)] if day < hi else 0.0
+            if rng.random() >= hazard:
+                self.luck -= hazard * expected
                 return
             if rng.random() < p.spell_short_share:
                 length = int(rng.integers(1, 4))
             else:
                 length = int(rng.geometric(1 / p.spell_long_mean_days))
+            self.luck += max(0, min(day + length, hi) - max(day, lo)) - hazard * expected
             self.sick_days_left = length - 1
         presence.mark_absent(self.k, day, "sickness")
         self.e -= 2 * self.e / p.tau_exhaustion_days  # a day off: recovers twice as fast
