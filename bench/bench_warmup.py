@@ -10,12 +10,16 @@ docs/experiments.md, "Warm-up")::
         scenarios/case/two-queues-tmr.toml scenarios/case/union-proposal.toml --reps 3
 
 With ``--state``, each warm-up's state at day 0 (mean E and T over seats, seats off sick
-and vacant) and the KPIs of ``--days`` measured days after it (service level, measured
-stress, absence), means over the replications; ``--compare N ...`` adds plain warm-ups of
-N days (no fast-forward) from the same streams, the long run the fast one must match::
+and vacant, warnings on record within the warning window per seat) and the KPIs of
+``--days`` measured days after it (service level, measured stress, absence, warnings given
+per agent in the measured days), means over the replications; ``--compare N ...`` adds
+plain warm-ups of N days (no fast-forward) from the same streams, the long run the fast
+one must match, and the paired z of the auto warm-up against the first of them (the mean
+difference over replications over its standard error). Several ``--days`` measure each
+warm-up's state over each length::
 
     .venv/bin/python -m bench.bench_warmup scenarios/case/telenor-2018-tmr.toml --reps 6 \\
-        --state --compare 60
+        --state --compare 60 --days 5 10
 """
 
 from __future__ import annotations
@@ -26,44 +30,67 @@ import time
 from statistics import mean, stdev
 
 from sim.model import simulate, warm_start
-from sim.scenario import load_scenario
+from sim.scenario import DAY_S, load_scenario
 from sim.start import StartState
 
-COLUMNS = ("cpu_s", "E", "T", "sick", "vacant", "service_level", "stress_mean", "absence_rate")
+COLUMNS = ("cpu_s", "E", "T", "sick", "vacant", "warned", "service_level", "stress_mean",
+           "absence_rate", "warnings")
 
 
 def state_row(start: StartState, cpu: float, path: str, days: int, seed: int, rep: int
               ) -> dict[str, float]:
     """A warm-up's CPU seconds, its state's means over seats, and the measured KPIs."""
-    seats = start.seats or ()
+    seats, records = start.seats or (), start.records or ()
     s = load_scenario(path, overrides={"horizon.days": days})
-    k = simulate(s, seed, rep, start=start).kpis
+    window = s.measurement.adherence.warning_window_days * DAY_S
+    r = simulate(s, seed, rep, start=start)
+    k = r.kpis
+    n = sum(s.staffing.head_counts().values())
     return {"cpu_s": cpu, "E": mean(x.e for x in seats) if seats else 0.0,
             "T": mean(x.threat for x in seats) if seats else 0.0,
             "sick": sum(x.sick_days_left > 0 for x in seats),
             "vacant": sum(x.back_on is not None for x in seats),
+            "warned": mean(sum(w > -window for w in x.warned) for x in records)
+            if records else 0.0,
             "service_level": k["service_level"], "stress_mean": k.get("stress_mean", 0.0),
-            "absence_rate": k.get("absence_rate", 0.0)}
+            "absence_rate": k.get("absence_rate", 0.0),
+            "warnings": int((r.actions["action"] == "warning").sum()) / n}
 
 
-def states(path: str, reps: int, seed: int, days: int, compare: list[int]) -> None:
-    """Print the auto warm-up's and each plain one's state and KPIs (mean, SE)."""
+def states(path: str, reps: int, seed: int, days: list[int], compare: list[int]) -> None:
+    """Print the auto warm-up's and each plain one's state and KPIs (mean, SE), and z."""
     s = load_scenario(path)
     print(f"{path}: {reps} replication(s), seed {seed}, {days} measured days")
-    print(f"{'warm-up':<24}" + "".join(f"{c:>15}" for c in COLUMNS))
-    for label, n, ff in ((f"auto ({s.warmup_days} d)", None, True),
-                         *((f"plain {n} d", n, False) for n in compare)):
-        rows = []
+    found: dict[tuple[str, int], list[dict[str, float]]] = {}
+    runs = ((f"auto ({s.warmup_days} d)", None, True),
+            *((f"plain {n} d", n, False) for n in compare))
+    for label, n, ff in runs:
         for rep in range(reps):
             t0 = time.process_time()
             start = warm_start(s, seed, rep, days=n, fast_forward=ff, cached=False)
-            rows.append(state_row(start, time.process_time() - t0, path, days, seed, rep))
-        cells = []
-        for c in COLUMNS:
-            v = [r[c] for r in rows]
-            se = stdev(v) / len(v) ** 0.5 if len(v) > 1 else float("nan")
-            cells.append(f"{mean(v):>8.3f} ({se:.3f})")
-        print(f"{label:<24}" + "".join(f"{x:>15}" for x in cells), flush=True)
+            cpu = time.process_time() - t0
+            for d in days:
+                found.setdefault((label, d), []).append(
+                    state_row(start, cpu, path, d, seed, rep))
+    for d in days:
+        print(f"{d} measured days")
+        print(f"{'warm-up':<24}" + "".join(f"{c:>15}" for c in COLUMNS))
+        for label, _, _ in runs:
+            rows = found[(label, d)]
+            cells = []
+            for c in COLUMNS:
+                v = [r[c] for r in rows]
+                se = stdev(v) / len(v) ** 0.5 if len(v) > 1 else float("nan")
+                cells.append(f"{mean(v):>8.3f} ({se:.3f})")
+            print(f"{label:<24}" + "".join(f"{x:>15}" for x in cells), flush=True)
+        if compare and reps > 1:  # paired by replication: the auto against the first plain
+            a, b = found[(runs[0][0], d)], found[(runs[1][0], d)]
+            cells = []
+            for c in COLUMNS:
+                diff = [x[c] - y[c] for x, y in zip(a, b, strict=True)]
+                se = stdev(diff) / len(diff) ** 0.5
+                cells.append(f"{mean(diff) / se:>15.2f}" if se > 0 else f"{'-':>15}")
+            print(f"{'z, auto - ' + runs[1][0]:<24}" + "".join(cells), flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -74,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--state", action="store_true", help="the state and measured KPIs")
-    ap.add_argument("--days", type=int, default=5, help="measured days (--state)")
+    ap.add_argument("--days", type=int, nargs="+", default=[5],
+                    help="measured days (--state; several: each)")
     ap.add_argument("--compare", type=int, nargs="*", default=[],
                     help="plain warm-ups of these lengths (--state)")
     args = ap.parse_args(argv)

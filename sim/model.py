@@ -56,6 +56,11 @@ from sim.start import (
     WARMUP_REPLICATION,
     WARMUP_STRIDE,
     StartState,
+    phase_uniforms,
+    phased,
+    settle_record,
+    start_threat,
+    talk_ages,
     warmup_length,
     warmup_pieces,
 )
@@ -269,6 +274,11 @@ def warm_start(scenario: Scenario, seed: int = 0, replication: int = 0, *,
     threat and the warnings in the window go to the fixed point of the warm-up's map
     (:func:`sim.start.jump_threat`), and the turnover and long sickness spells of the time
     before the warm-up are drawn (:func:`sim.start.tenure`, :func:`sim.start.sickness`).
+    Where talks are paced by an escalation interval, every warm-up (plain or not) begins
+    each seat at a random phase of the warning cycle (:func:`sim.start.talk_ages`: its
+    last talk, the warnings on record and their threat), and the fast-forward keeps the
+    simulated threat and repeats the breaches before it (:func:`sim.start.settle_record`)
+    instead of the fixed point.
     Nothing is collected: a warm-up costs its simulation only. The last
     :data:`WARMED_KEPT` states are kept in the process (``cached``), so a replication
     asked for again (a notebook cell run twice, a test) is not warmed again.
@@ -309,7 +319,12 @@ def _warm_start(scenario: Scenario, seed: int, start_from: Scenario | None,
         raise ValueError(f"warm-up of scenario {scenario.name!r}: horizon.warmup_days is "
                          f"{scenario.warmup_days}; a warm-up needs at least 1 day")
     pieces, jumps = warmup_pieces(w, week, fast_forward)
-    state: StartState | None = None
+    # each seat starts at a random phase of the warning cycle (sim.start.talk_ages): from
+    # a clean record everyone's first talk would fall on day 1 and the next ones together,
+    # an interval apart, so a short measured window would depend on the warm-up's length
+    ages = talk_ages(src, phase_uniforms(seed, replication,
+                                         sum(src.staffing.head_counts().values())))
+    state: StartState | None = None if ages is None else phased(src, seed, ages)
     luck = 0.0  # absence luck of the warm-up's draws for the measured days (Strain.set_window)
     with few_collections():
         for i, n in enumerate(pieces):
@@ -322,6 +337,9 @@ def _warm_start(scenario: Scenario, seed: int, start_from: Scenario | None,
                       start=state)
             if r.centre.repeats is not None:
                 r.centre.repeats.beyond = []  # callers who call back after the last day
+            if i == 0 and ages is not None and r.strains is not None:
+                for strain, threat in zip(r.strains, start_threat(src, ages), strict=True):
+                    strain.threat = threat  # the talks before the warm-up, decayed
             ahead = sum(pieces[i:])  # this piece's day number of the measured day 0
             for s in r.strains or ():
                 if s.watches_days:
@@ -336,12 +354,15 @@ def _warm_start(scenario: Scenario, seed: int, start_from: Scenario | None,
             if i < jumps and r.strains is not None:
                 state = jump_start(state, before, r.strains, src.stress.tau_exhaustion_days)
     assert state is not None
-    if jumps:  # threat to its fixed point, then the turnover before the warm-up drawn on a
-        # stream of its own, and the long sickness spells begun before it (sim.start.
-        # jump_threat, tenure, sickness)
-        state = jump_threat_start(state, w, src.stress.tau_threat_days,
-                                  src.supervisor.escalation_interval_days,
-                                  src.measurement.adherence.warning_window_days)
+    if jumps:  # threat and the record settled (begun in phase: simulated from the phase's
+        # threat, the breaches before the warm-up repeated; else T to its fixed point), then
+        # the turnover before the warm-up drawn on a stream of its own, and the long
+        # sickness spells begun before it (sim.start.settle_record, jump_threat, tenure,
+        # sickness)
+        window = src.measurement.adherence.warning_window_days
+        state = (settle_record(state, w, window) if ages is not None else
+                 jump_threat_start(state, w, src.stress.tau_threat_days,
+                                   src.supervisor.escalation_interval_days, window))
         turnover = Streams(seed, WARMUP_REPLICATION + replication * WARMUP_STRIDE + len(pieces))
         state = tenure_start(state, src, w, lambda k: turnover.rng("stress", k, 4))
         state = sickness_start(state, src, w, lambda k: turnover.rng("stress", k, 5))

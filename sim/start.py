@@ -48,6 +48,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sim.engine.repeats import opening_time
+from sim.engine.streams import Streams
 from sim.people.stress import absence_hazard, quit_hazard, replacement_day
 from sim.scenario import DAY_S, Scenario
 
@@ -67,6 +68,11 @@ if TYPE_CHECKING:
 #: included (replication 0 keeps the streams it always had)
 WARMUP_REPLICATION = 1 << 31
 WARMUP_STRIDE = 1 << 12
+#: the segment of a replication's warm-up streams that draws each seat's phase of the
+#: warning cycle (:func:`talk_ages`): the last one, which no piece of a warm-up reaches, so
+#: the plain and the fast-forwarded warm-up of a replication, of any length and under any
+#: regime, draw the same uniform for the same seat (common random numbers)
+PHASE_SEGMENT = WARMUP_STRIDE - 1
 
 
 @dataclass(frozen=True)
@@ -375,6 +381,104 @@ def jump_threat(state: StartState, days: int, tau_threat_days: float,
     return replace(state, seats=seats, records=records)
 
 
+def phase_uniforms(seed: int, replication: int, seats: int) -> list[float]:
+    """Each seat's uniform for its phase of the warning cycle (:func:`talk_ages`).
+
+    On the stream of :data:`PHASE_SEGMENT` of the replication's warm-up, keyed by the seat
+    alone: the same whatever the scenario, its regime and the warm-up's length.
+    """
+    streams = Streams(seed, WARMUP_REPLICATION + replication * WARMUP_STRIDE + PHASE_SEGMENT)
+    return [float(streams.rng("supervisor", k).random()) for k in range(seats)]
+
+
+def talk_ages(scenario: Scenario, uniforms: Sequence[float]) -> tuple[float, ...] | None:
+    """Each seat's phase of the warning cycle when a warm-up from zero begins (working days).
+
+    Where talks are paced by the escalation interval ``I`` (``supervisor.
+    escalation_interval_days`` > 0, a level at which a team leader sees individual breaches),
+    a seat's talks recur every ``I + R`` days, ``R`` the wait from the interval's end to the
+    breach that makes the next talk. The age of the last talk at a moment chosen without
+    regard to the cycle has density ``P(X > a) / E[X]`` (renewal theory; X the cycle):
+    constant on ``[0, I)``. Each seat's age is ``u I`` (``uniforms``: one per seat, on the
+    stream of :data:`PHASE_SEGMENT`): uniform over the interval, the wait R left to the
+    simulated days, which a warm-up cannot know before simulating them (its mean is the
+    share of the cycle this leaves out: 0.5 of 20.5 days in the 2018 case, docs/experiments.md
+    "Warm-up"). The same uniform gives the same seat the same phase under every regime
+    with the same interval (and a proportional one under another). None when no talk is
+    paced (no interval, or a level with no individual talks).
+    """
+    interval = scenario.supervisor.escalation_interval_days
+    if interval <= 0 or scenario.measurement.level not in ("individual", "voluntary"):
+        return None
+    return tuple(float(u) * interval for u in uniforms)
+
+
+def phased(scenario: Scenario, seed: int, ages: Sequence[float]) -> StartState:
+    """The state a warm-up from zero starts from: each seat's record in its drawn phase.
+
+    The last talk was ``ages[k]`` working days before the warm-up's first day (it paces the
+    next: :class:`sim.regime.rules.Rules`), and, with punitive feedback, the earlier ones
+    every escalation interval before it: the warnings still within the warning window are
+    on the record (the agents' deferral counts them). Their threat is in
+    :func:`start_threat`. People are as in a cold start: no ``seats``.
+    """
+    interval = scenario.supervisor.escalation_interval_days
+    window = scenario.measurement.adherence.warning_window_days
+    punitive = scenario.monitoring.feedback == "punitive"
+    records = []
+    for a in ages:
+        warned: tuple[float, ...] = ()
+        if punitive and interval > 0:
+            back = [a + j * interval for j in range(int(window / interval) + 2)]
+            warned = tuple(sorted(-b * DAY_S for b in back if b < window))
+        records.append(RecordState(len(warned), (), (), -a * DAY_S, (), warned))
+    return StartState(scenario.name, scenario.digest(), seed, 0, _agents(scenario),
+                      scenario.stress.work_days_per_week, None, tuple(records))
+
+
+def start_threat(scenario: Scenario, ages: Sequence[float]) -> tuple[float, ...]:
+    """Each seat's threat T when a warm-up from zero begins, from its drawn phase.
+
+    With punitive feedback a warning adds ``warning_threat`` and T decays ``e^(-1/tau_T)``
+    per calendar day (``7 / work_days_per_week`` per working day on average), so the talks
+    ``a``, ``a + I``, ``a + 2 I``, ... working days back leave ``warning_threat e^(-c(a) /
+    tau_T) / (1 - e^(-c(I) / tau_T))``, ``c`` the calendar days. Zero without warnings.
+    """
+    p, interval = scenario.stress, scenario.supervisor.escalation_interval_days
+    if scenario.monitoring.feedback != "punitive" or interval <= 0:
+        return tuple(0.0 for _ in ages)
+    per_day = 7 / p.work_days_per_week / p.tau_threat_days
+    m = math.exp(-interval * per_day)
+    return tuple(p.warning_threat * math.exp(-a * per_day) / (1 - m) for a in ages)
+
+
+def settle_record(state: StartState, days: int, window_days: float) -> StartState:
+    """After a fast-forwarded warm-up begun in phase: the breaches before it, and the window.
+
+    A seat whose last talk is still the one before the warm-up (:func:`phased`) has on
+    record only the breaches of the ``days`` simulated; those since that talk before the
+    warm-up are the simulated ones repeated every ``days`` back (within the warning window
+    and after the talk). Warnings older than the window are dropped. T needs nothing: the
+    phase's threat (:func:`start_threat`) was simulated through the warm-up.
+    """
+    if state.records is None:
+        return state
+    edge, begin, shift = -window_days * DAY_S, -days * DAY_S, days * DAY_S
+    out = []
+    for r in state.records:
+        times, reasons = r.breach_times, r.breach_reasons
+        if r.last_talk <= begin and times and shift > 0:
+            after = max(r.last_talk, edge)
+            old = sorted((t - j * shift, why) for j in range(1, int(window_days / days) + 2)
+                         for t, why in zip(times, reasons, strict=True)
+                         if t - j * shift > after)
+            times = tuple(t for t, _ in old) + times
+            reasons = tuple(why for _, why in old) + reasons
+        out.append(replace(r, breach_times=times, breach_reasons=reasons,
+                           warned=tuple(w for w in r.warned if w > edge)))
+    return replace(state, records=tuple(out))
+
+
 def tenure(state: StartState, scenario: Scenario, simulated: int,
            rng_of: Callable[[int], np.random.Generator]) -> StartState:
     """``state`` with the turnover of the time before the warm-up (``stress.attrition``).
@@ -455,6 +559,7 @@ def _vacancy_mean(h: float, simulated: int, week: int, delay: float, days: int) 
         g, pg = g + 1, pg * (1 - h)
 
 
-__all__ = ["WARMUP_REPLICATION", "WARMUP_STRIDE", "RecordState", "SeatState", "StartState", "apply",
-           "compatible", "export", "fixed_point", "jump", "jump_threat",
-           "sickness", "tenure", "warmup_length", "warmup_pieces"]
+__all__ = ["PHASE_SEGMENT", "WARMUP_REPLICATION", "WARMUP_STRIDE", "RecordState", "SeatState",
+           "StartState", "apply", "compatible", "export", "fixed_point", "jump", "jump_threat",
+           "phase_uniforms", "phased", "settle_record", "sickness", "start_threat", "talk_ages",
+           "tenure", "warmup_length", "warmup_pieces"]
