@@ -1215,7 +1215,7 @@ def adjustments(exp: Any, min_reps: int | None = None) -> dict[str, dict[str, An
     the same days (their busyness or horizon differs: the base's controls are not theirs).
     """
     from analysis.stats import COMPARE_CONFIDENCE
-    from analysis.variance import MIN_REPS, adjusted_mean, controls
+    from analysis.variance import MIN_REPS, adjusted_mean, controls, pair_luck
 
     base = exp.scenarios[0]
     same = all(s.demand.busyness_cv == base.demand.busyness_cv
@@ -1228,7 +1228,9 @@ def adjustments(exp: Any, min_reps: int | None = None) -> dict[str, dict[str, An
         common = [r for r in exp.reps(i) if r in set(base_reps)]
         if len(common) < (MIN_REPS if min_reps is None else min_reps):
             continue
-        ctl = controls(base, exp.seed, common)
+        luck = pair_luck([(exp.outputs[0, r].provenance, exp.outputs[i, r].provenance)
+                          for r in common])
+        ctl = controls(base, exp.seed, common, luck)
         if ctl is None:
             continue
         out[s.name] = {}
@@ -1249,7 +1251,7 @@ def widest_half_width(comp: Comparison, kpi: str) -> float:
 
 
 def control_note(exp: Any, comp: Comparison) -> str:
-    """What the busyness adjustment did, in words ("" when it was not used)."""
+    """What the adjustment (busyness, absence luck) did, in words ("" when it was not used)."""
     adj = adjustments(exp)
     parts: list[str] = []
     for kpi in ADJUSTED:
@@ -1262,6 +1264,27 @@ def control_note(exp: Any, comp: Comparison) -> str:
             before=num(scale * max(plain), ".2g"), after=num(scale * now, ".2g"), unit=unit))
     if not parts:
         return ""
+    from analysis.variance import LUCK
+
+    lucky = any(len(a[kpi].coefficients) > 1 for a in adj.values() for kpi in a) or (
+        exp.scenarios[0].demand.busyness_cv <= 0
+        and any(LUCK in exp.outputs[0, r].provenance for r in exp.reps(0)))
+    if lucky and exp.scenarios[0].demand.busyness_cv > 0:
+        return _("The changes in service level are adjusted for how busy each run's days "
+                 "happened to be and for its luck with sickness and quits (control "
+                 "variates: each day's busyness is drawn with an average known exactly, and "
+                 "each morning's chance of falling sick or quitting is known before the "
+                 "draw, so the sick days and vacancies a run drew above or below those "
+                 "chances average exactly zero; the same days and draws in every scenario); "
+                 "with them, the widest 95% range, either side, went from {widths}."
+                 ).format(widths=_and(parts))
+    if lucky:
+        return _("The changes in service level are adjusted for each run's luck with "
+                 "sickness and quits (a control variate: each morning's chance of falling "
+                 "sick or quitting is known before the draw, so the sick days and vacancies a "
+                 "run drew above or below those chances average exactly zero; the same draws "
+                 "in every scenario); with it, the widest 95% range, either side, went from "
+                 "{widths}.").format(widths=_and(parts))
     return _("The changes in service level are adjusted for how busy each run's days "
              "happened to be (a control variate: each day's busyness is drawn with an "
              "average known exactly, the same days in every scenario); with it, the widest "

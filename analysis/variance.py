@@ -19,6 +19,17 @@ Student's t with ``n - q - 1`` degrees of freedom exactly (Nelson 1990), so the 
 accounts for the estimated coefficient: fewer degrees of freedom, and the ``(X'X)^-1``
 term, which grows when the controls' sample mean is far from ``mu``. The busyness control is
 Gamma, not normal; ``tests/test_variance.py`` checks the coverage at fixed seeds.
+
+The second control is the run's **absence luck** (``provenance["absence_luck"]``, from
+:meth:`sim.people.stress.Strain.set_window`): every morning's "does this seat's person fall
+sick / quit today" is a draw against a hazard known before it, so the sum over the run's
+draws of (measured seat-days the event takes) minus (the hazard times what it would take
+on average) has expectation exactly 0 whatever the regime: an approximating martingale
+(Henderson and Glynn 2002, *Math. Oper. Res.* 27(2)). It counts the draws of the warm-up
+(days and start state) whose sickness and vacancies reach the measured days, so it sees the
+state a run carries, which busyness cannot. The paired change uses the mean of the base's
+and the proposal's luck (:func:`pair_luck`): under common random numbers the two are the
+same draws against slightly different hazards, and one column keeps ``q`` at 2.
 """
 
 from __future__ import annotations
@@ -41,6 +52,9 @@ from sim.scenario import Scenario
 #: of an estimated coefficient, and Student's t with a degree of freedom fewer); at 5 runs
 #: it would gain little, at 3 it would lose
 MIN_REPS = 6
+
+#: where a run's absence luck is kept (``RunResult.provenance``, the stored manifest's too)
+LUCK = "absence_luck"
 
 
 @dataclass(frozen=True)
@@ -71,16 +85,39 @@ def busyness_control(scenario: Scenario, seed: int, replication: int) -> float:
                           for d in range(scenario.horizon.days)]))
 
 
-def controls(scenario: Scenario, seed: int, replications: Sequence[int]
-             ) -> tuple[np.ndarray, np.ndarray] | None:
+def controls(scenario: Scenario, seed: int, replications: Sequence[int],
+             luck: Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """The controls of ``replications`` (one row each) and their expectations, or None.
 
-    None when the scenario's days are not drawn at random (no control varies).
+    The runs' mean busyness (expectation 1) when the scenario's days are drawn at random,
+    and ``luck`` (one absence luck per replication, expectation 0: :func:`pair_luck`) when
+    given and not all equal; None when no control varies.
     """
-    if scenario.demand.busyness_cv <= 0:
+    cols, mu = [], []
+    if scenario.demand.busyness_cv > 0:
+        cols.append([busyness_control(scenario, seed, r) for r in replications])
+        mu.append(1.0)
+    if luck is not None and len(luck) == len(replications) and np.ptp(luck) > 0:
+        cols.append([float(v) for v in luck])
+        mu.append(0.0)
+    if not cols:
         return None
-    c = np.array([[busyness_control(scenario, seed, r)] for r in replications])
-    return c, np.ones(1)
+    return np.array(cols, dtype=float).T, np.array(mu)
+
+
+def pair_luck(provenances: Sequence[tuple[dict, dict]]) -> list[float] | None:
+    """Per run, the mean absence luck of the base's and the proposal's run (None: unknown).
+
+    ``provenances``: (base's, proposal's) provenance of each common replication. Each luck
+    has expectation 0, so their mean has too. None when a run has none (no sickness or
+    quits in the scenario, or runs stored before it was kept).
+    """
+    out = []
+    for base, prop in provenances:
+        if LUCK not in base or LUCK not in prop:
+            return None
+        out.append((float(base[LUCK]) + float(prop[LUCK])) / 2)
+    return out
 
 
 def adjusted_mean(values: Sequence[float], control: np.ndarray, mu: Sequence[float],

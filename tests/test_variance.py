@@ -11,9 +11,18 @@ import pytest
 from analysis.experiment import SerialExecutor, run_experiment
 from analysis.negotiate import ADJUSTED, PRIMARY, adjustments, comparison
 from analysis.stats import t_interval
-from analysis.variance import MIN_REPS, adjusted_mean, busyness_control, controls, reps_needed
-from sim.model import simulate
+from analysis.variance import (
+    LUCK,
+    MIN_REPS,
+    adjusted_mean,
+    busyness_control,
+    controls,
+    pair_luck,
+    reps_needed,
+)
+from sim.model import build, run, simulate
 from sim.scenario import scenario_from_dict
+from sim.start import SeatState, StartState, sickness, tenure
 from tests.conftest import small_dict
 
 #: the case's day-to-day busyness (scenarios/case/case-base.toml) and a 10-day run
@@ -61,6 +70,39 @@ def test_without_correlation_the_interval_still_covers():
     hits = sum(adjusted_mean(d[k], c[k][:, None], [1.0]).estimate.contains(0.05)
                for k in range(m))
     assert abs(hits / m - 0.95) <= 3 * math.sqrt(0.95 * 0.05 / m)
+
+
+def _luck(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
+    """Skewed, mean-0 luck: a Poisson number of events, each of exponential seat-days."""
+    k = rng.poisson(4.0, size=size)
+    return rng.gamma(np.maximum(k, 1e-12), 8.0) * (k > 0) - 32.0
+
+
+@pytest.mark.parametrize("n", [8, 12])
+def test_two_controls_cover_the_true_mean_at_95_percent(n):
+    """Busyness and a skewed luck (q = 2), 2,000 experiments: 95% coverage (|z| <= 3), narrower.
+
+    The differences follow both controls (together r = 0.85) plus normal noise; the luck is
+    a compound Poisson sum less its mean, as lopsided as a run's absence luck.
+    """
+    m = 2000
+    rng = np.random.default_rng(40 + n)
+    c = rng.gamma(DAYS / CV**2, CV**2 / DAYS, size=(m, n))
+    luck = _luck(rng, (m, n))
+    sd_luck = math.sqrt(4.0 * 2 * 8.0**2)  # compound Poisson: lambda E[X^2]
+    d = (0.05 + 0.4 * 0.02 * (c - 1) / (CV / math.sqrt(DAYS)) - 0.75 * 0.02 * luck / sd_luck
+         + rng.normal(0.0, 0.02 * math.sqrt(1 - 0.4**2 - 0.75**2), size=(m, n)))
+    hits, widths, plain = 0, [], []
+    for k in range(m):
+        a = adjusted_mean(d[k], np.column_stack([c[k], luck[k]]), [1.0, 0.0])
+        hits += a.estimate.contains(0.05)
+        widths.append(a.estimate.half_width)
+        plain.append(a.plain.half_width)
+        assert a.estimate.df == n - 3
+    assert abs(hits / m - 0.95) <= 3 * math.sqrt(0.95 * 0.05 / m), hits / m
+    # residual variance 1 - 0.85^2 = 0.28 of the plain one: expected width ratio about
+    # 0.53 x t(n-3)/t(n-1) x sqrt((n-2)/(n-4)), 0.69 at 8 runs and 0.63 at 12
+    assert np.mean(widths) < {8: 0.78, 12: 0.7}[n] * np.mean(plain)
 
 
 def test_adjusted_mean_is_the_regression_intercept_with_n_minus_2_degrees_of_freedom():
@@ -121,6 +163,54 @@ def test_busyness_control_is_each_runs_own_mean_busyness(stressed):
     assert busyness_control(flat, 5, 0) == 1.0 and controls(flat, 5, [0, 1]) is None
 
 
+@pytest.fixture(scope="module")
+def lucky_run():
+    """300 seats over 30 short days, frequent sickness and quits; odd seats count days 12-24."""
+    s = scenario_from_dict(small_dict(
+        horizon={"days": 30, "open": "08:00", "hours": 1, "interval_minutes": 30},
+        demand={"calls_per_day": 20, "profile": [1, 1], "busyness_cv": 0.1},
+        staffing={"shifts": {"a": {"start": "08:00", "hours": 1, "agents": 300}}},
+        stress={"enabled": True, "absence": True, "attrition": True,
+                "absence_base_hazard": 0.05, "quit_base_monthly": 0.3,
+                "hiring_delay_days": 14}))
+    r = build(s, 1, 0)
+    for st in r.strains[1::2]:  # as a warm-up counts the measured days after its own
+        st.set_window(12, 25)
+    run(r)
+    return r
+
+
+@pytest.mark.parametrize("window", [0, 1])
+def test_absence_luck_has_mean_zero_per_seat(lucky_run, window):
+    """Each seat's luck is a martingale: over 150 seats its mean is 0 (|z| <= 3), either window.
+
+    Seats' lucks are uncorrelated (each a sum of martingale differences on its own
+    uniforms), so the sample standard error holds. The luck follows the seat's absent days
+    in its window (what it is for): correlation above 0.5.
+    """
+    seats = lucky_run.strains[window::2]
+    luck = np.array([st.luck for st in seats])
+    assert abs(luck.mean()) <= 3 * luck.std(ddof=1) / math.sqrt(len(luck)), luck.mean()
+    lo, hi = seats[0].window
+    absent = ~lucky_run.presence.present[window::2, lo:hi]
+    assert np.corrcoef(luck, absent.sum(axis=1))[0, 1] > 0.5
+
+
+def test_start_state_draws_add_luck_of_mean_zero():
+    """Tenure and sickness: 200 states of 150 seats, the luck they add has mean 0 (|z| <= 3)."""
+    s = scenario_from_dict(small_dict(
+        horizon={"days": 10, "open": "08:00", "hours": 2, "interval_minutes": 30},
+        stress={"enabled": True, "absence": True, "attrition": True,
+                "quit_base_monthly": 0.2, "hiring_delay_days": 28}))
+    seat = [SeatState(a=0.0, e=0.2 * (k % 5), threat=0.1 * (k % 3), trait=0.0, t=0.0,
+                      hire=0, hired_on=0, back_on=None, sick_days_left=0) for k in range(150)]
+    state = StartState("x", "h", 1, 10, 150, 5, tuple(seat))
+    for draw in (tenure, sickness):
+        gens = [np.random.default_rng([7, r]) for r in range(200)]
+        luck = np.array([draw(state, s, 10, lambda k, g=g: g).luck for g in gens])
+        assert luck.std() > 1 and abs(luck.mean()) <= 3 * luck.std(ddof=1) / math.sqrt(200)
+
+
 def test_sickness_and_the_survey_draw_the_same_numbers_per_seat_in_every_regime(stressed):
     """Common random numbers per seat: absence spells and survey errors do not depend on regime.
 
@@ -143,7 +233,7 @@ def test_sickness_and_the_survey_draw_the_same_numbers_per_seat_in_every_regime(
 
 
 def test_the_page_adjusts_service_level_only_from_min_reps_runs_on(stressed):
-    """The page's comparison: service level adjusted (n - 2 df) from MIN_REPS runs, not before."""
+    """The page's comparison: service level adjusted for busyness and luck from MIN_REPS runs."""
     scen = [scenario_from_dict(d).replace({"horizon.days": 1}) for d in stressed]
     exp = run_experiment(scen, 2, MIN_REPS - 1, executor=SerialExecutor())
     assert adjustments(exp) == {}
@@ -153,9 +243,14 @@ def test_the_page_adjusts_service_level_only_from_min_reps_runs_on(stressed):
     assert ADJUSTED == ("service_level",) and set(PRIMARY) - set(ADJUSTED) == {"stress_mean"}
     sl = [exp.outputs[1, r].kpis["service_level"] - exp.outputs[0, r].kpis["service_level"]
           for r in range(MIN_REPS)]
-    ctl = [[busyness_control(scen[0], 2, r)] for r in range(MIN_REPS)]
-    assert d["service_level"].estimate == adjusted_mean(sl, np.array(ctl), [1.0]).estimate
-    assert d["service_level"].estimate.df == MIN_REPS - 2
+    luck = pair_luck([(exp.outputs[0, r].provenance, exp.outputs[1, r].provenance)
+                      for r in range(MIN_REPS)])
+    ctl = [[busyness_control(scen[0], 2, r), luck[r]] for r in range(MIN_REPS)]
+    assert luck == [(exp.outputs[0, r].provenance[LUCK] + exp.outputs[1, r].provenance[LUCK])
+                    / 2 for r in range(MIN_REPS)]
+    assert d["service_level"].estimate == \
+        adjusted_mean(sl, np.array(ctl), [1.0, 0.0]).estimate
+    assert d["service_level"].estimate.df == MIN_REPS - 3
     assert d["service_level"].p_value == d["service_level"].estimate.p_value()
     st = [exp.outputs[1, r].kpis["stress_mean"] - exp.outputs[0, r].kpis["stress_mean"]
           for r in range(MIN_REPS)]
