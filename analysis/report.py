@@ -24,6 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.layout_engine import PlaceHolderLayoutEngine  # noqa: E402
 
 from analysis.experiment import Experiment, rep_range  # noqa: E402
 from analysis.stats import (  # noqa: E402
@@ -436,9 +437,22 @@ def _err(e: Estimate) -> float | None:
 def png_bytes(fig: plt.Figure) -> bytes:
     """The figure as PNG (and closed)."""
     buf = io.BytesIO()
+    _laid_out(fig)
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     return buf.getvalue()
+
+
+def _laid_out(fig: plt.Figure) -> None:
+    """Forget the spent layout engine that ``tight_layout`` leaves, so ``savefig`` draws once.
+
+    ``fig.tight_layout()`` places the axes, then leaves a placeholder engine that does
+    nothing; but any engine makes ``savefig`` walk the whole figure one extra time before
+    printing it (for a layout that is already done): a quarter of ``savefig``'s CPU time
+    (0.09 -> 0.065 s for a two-panel figure). The PNG is the same byte for byte.
+    """
+    if isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine):
+        fig.set_layout_engine(None)
 
 
 # --------------------------------------------------------------------------- appendix

@@ -166,6 +166,7 @@ def skills_figure(exp: Any) -> bytes | None:
     axes[0][-1].annotate("bar: 10th-90th percentile, dot: median, x: mean",
                          (0.5, -0.3), xycoords="axes fraction", ha="center", fontsize=7)
     fig.tight_layout()
+    fig.set_layout_engine(None)  # laid out: savefig draws once (analysis.report._laid_out)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
