@@ -19,7 +19,7 @@ from analysis.verify import verify_folder
 from analysis.warmup import mser, welch, welch_end
 from sim.engine.repeats import opening_time
 from sim.engine.status import Status
-from sim.model import build, simulate, warm_start
+from sim.model import build, run, simulate, warm_start
 from sim.scenario import DAY_S, Scenario, load_scenario, scenario_from_dict
 from sim.start import (
     RecordState,
@@ -28,7 +28,12 @@ from sim.start import (
     compatible,
     export,
     fixed_point,
+    phase_uniforms,
+    phased,
+    settle_record,
     sickness,
+    start_threat,
+    talk_ages,
     tenure,
     warmup_length,
 )
@@ -451,3 +456,92 @@ def test_compare_from_one_state_says_so_in_its_json(tmp_path, capsys):
                      "b": {"warmup_days": 5, "warmup_scenario": "old"}}
     saved = json.loads((tmp_path / "out" / "comparison.json").read_text())
     assert saved["start"] == start
+
+
+#: the everything-on centre with the default escalation interval (20 working days): its
+#: talks come about once an interval, whose phase a warm-up from zero would synchronise
+PACED = {"supervisor.escalation_interval_days": 20}
+
+
+def test_talk_ages_phased_and_start_threat_follow_the_drawn_phase():
+    """Last talk u x interval back, warnings every interval before it, their threat decayed."""
+    s = stressed(measurement__adherence__warning_window_days=30,
+                 monitoring={"feedback": "punitive"}, supervisor={"escalation_interval_days": 20})
+    ages = talk_ages(s, [0.25, 0.75])
+    assert ages == (5.0, 15.0)
+    records = phased(s, 1, ages).records
+    assert records is not None and len(records) == 2
+    assert records[0] == RecordState(2, (), (), -5 * DAY_S, (), (-25 * DAY_S, -5 * DAY_S))
+    assert records[1] == RecordState(1, (), (), -15 * DAY_S, (), (-15 * DAY_S,))
+    p = s.stress  # T decays per calendar day: 7/5 of them per working day
+    m = np.exp(-20 * 1.4 / p.tau_threat_days)
+    assert start_threat(s, ages) == pytest.approx(
+        [p.warning_threat * np.exp(-a * 1.4 / p.tau_threat_days) / (1 - m) for a in ages])
+    coaching = s.replace({"monitoring.feedback": "developmental"})
+    assert phased(coaching, 1, ages).records[0].warned == ()  # type: ignore[index]
+    assert start_threat(coaching, ages) == (0.0, 0.0)
+    assert talk_ages(s.replace({"measurement.level": "team"}), [0.5]) is None
+    assert talk_ages(s.replace({"supervisor.escalation_interval_days": 0}), [0.5]) is None
+
+
+def test_settle_record_repeats_the_breaches_back_to_the_talk_before_the_warmup():
+    """Breaches repeat back to a talk before the warm-up, within the window; others are kept."""
+    breaches = (-8 * DAY_S, -3 * DAY_S)
+    before = RecordState(1, breaches, ("late", "call"), -24 * DAY_S, (),
+                         (-40 * DAY_S, -24 * DAY_S))
+    during = RecordState(1, breaches, ("late", "call"), -9 * DAY_S, (), (-9 * DAY_S,))
+    state = StartState("s", "-", 1, 10, 2, 5, records=(before, during))
+    out = settle_record(state, 10, 30.0).records
+    assert out is not None
+    assert out[0].breach_times == (-23 * DAY_S, -18 * DAY_S, -13 * DAY_S, *breaches)
+    assert out[0].breach_reasons == ("call", "late", "call", "late", "call")
+    assert out[0].warned == (-24 * DAY_S,)  # the warning 40 days back is out of the window
+    assert out[1] == during
+
+
+def test_the_same_seat_gets_the_same_phase_under_every_regime():
+    """A seat still on its talk from before the warm-up has it W + u x interval back, any regime."""
+    s = load_scenario(EVERYTHING, overrides=PACED)
+    u = phase_uniforms(7, 0, 10)
+    assert u == phase_uniforms(7, 0, 10) and len(set(u)) == 10
+    for scenario, interval in ((s, 20), (s.replace({"monitoring.feedback": "developmental"}), 20),
+                               (s.replace({"supervisor.escalation_interval_days": 10}), 10)):
+        records = warm_start(scenario, 7, 0, cached=False).records
+        assert records is not None
+        kept = [k for k, r in enumerate(records) if r.last_talk < -10 * DAY_S]
+        assert kept  # seats whose next talk falls after the warm-up
+        assert [records[k].last_talk for k in kept] == pytest.approx(
+            [-(10 + u[k] * interval) * DAY_S for k in kept])
+
+
+def _talks(scenario: Scenario, seed: int, rep: int, start: StartState | None) -> int:
+    """Warnings given in the measured days of one replication (the action log, uncollected)."""
+    r = build(scenario, seed, rep, start=start)
+    run(r)
+    assert r.regime is not None
+    return sum(row[5] == "warning" for row in r.regime.log.rows)
+
+
+@pytest.fixture(scope="module")
+def paced_talks() -> pd.DataFrame:
+    """Per replication: warnings in 5 measured days after auto, 20 plain days and cold."""
+    s = load_scenario(EVERYTHING, overrides={**PACED, "horizon.days": 5})
+    rows = []
+    for rep in range(5):
+        rows.append({
+            "auto": _talks(s, 7, rep, warm_start(s, 7, rep, cached=False)),
+            "plain": _talks(s, 7, rep, warm_start(s, 7, rep, days=20, fast_forward=False,
+                                                  cached=False)),
+            "cold": _talks(s.replace({"horizon.warmup_days": 0}), 7, rep, None)})
+    return pd.DataFrame(rows)
+
+
+def test_a_window_shorter_than_the_interval_does_not_depend_on_the_warmup_length(
+        paced_talks):
+    """Talks in 5 days: auto as after 20 plain days, at the stationary share; cold told apart."""
+    # synchronised, the two warm-ups put every talk on measured day 11 and 1 respectively
+    t = paced_talks
+    assert abs(_z(t["auto"], t["plain"])) <= 3, t
+    n, share = 5 * 10, 5 / 20  # seat-replications, the stationary chance of a talk in 5 days
+    assert abs(t["auto"].sum() - n * share) <= 3 * np.sqrt(n * share * (1 - share)), t
+    assert _z(t["cold"], t["plain"]) > 3, t  # the check can tell a synchronised phase
