@@ -241,7 +241,7 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
               time_limit: float, gap: float, max_agents: int | None = None,
               progress: Callable[[int], None] | None = None,
               say: Callable[[str], None] | None = None, raise_rule: str = "all",
-              trim: int = 0) -> Loop:
+              trim: int = 0, tours: bool = True) -> Loop:
     """Solve, simulate, raise the intervals that miss, solve again, until the goal is met.
 
     ``method``: "optimise" places breaks in the programme; "stagger" is the two-step plan.
@@ -253,7 +253,9 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
     roster still meets the goal with fewer paid hours (a rejected one is tried again with
     the half of its intervals with most room). A trimmed roster is a subset of the kept
     one (:func:`sim.planning.shifts.solve_within`: agents only dropped, breaks placed
-    again).
+    again). ``tours``: each agent's start chosen per working day
+    (:func:`sim.planning.shifts.solve` with ``Problem.tours``); trimming then is not done
+    (its subset solve keeps one start per agent).
     """
     import time
 
@@ -270,7 +272,8 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
     label = "optimised" if method == "optimise" else "two-step"
     for r in range(max_rounds):
         t0 = time.perf_counter()
-        problem = build_problem(scenario, req, breaks=method, max_agents=max_agents)
+        problem = build_problem(scenario, req, breaks=method, max_agents=max_agents,
+                                tours=tours)
         plan = solve(problem, time_limit=time_limit, gap=gap, lp_bound=method == "optimise")
         planned = to_scenario(scenario, plan, problem, f"{scenario.name}-plan-{label}-r{r}",
                               f" ({label}, round {r})")
@@ -292,7 +295,7 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
         if v.meets or raised == 0:
             break
         req = new
-    if trim > 0 and loop.meets:
+    if trim > 0 and loop.meets and not tours:
         _trim(loop, scenario, share, label, trim, max_agents=max_agents, time_limit=time_limit,
               gap=gap, say=say, verify_kw=dict(
                   target=share, interval_share=interval_share, confidence=confidence,
@@ -689,7 +692,8 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
          gap: float = 0.005, max_agents: int | None = None,
          progress: Callable[[int], None] | None = None,
          say: Callable[[str], None] | None = None, breaks: str = "coverage",
-         raise_rule: str = "all", trim: int = 0, fresh: bool = True) -> PlanAnswer:
+         raise_rule: str = "all", trim: int = 0, fresh: bool = True,
+         tours: bool = True) -> PlanAnswer:
     """``ccsim plan``: the optimised plan, the two-step plan and the rules' prices.
 
     ``trim``: rounds lowering the optimised plan's intervals with room to spare once it
@@ -702,6 +706,11 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
 
     ``fresh``: the roster written (and the two-step one) simulated again on ``reps`` fresh
     replications (:func:`confirm`), whose verdict the report gives beside the loop's.
+
+    ``tours`` (default): both plans choose each agent's start per working day (tour
+    scheduling, the two-step plan with the same tours, its breaks staggered per day);
+    False, or ``breaks="recovery"`` (whose placement keeps one start per agent): one start
+    all week.
     """
     if breaks not in ("coverage", "recovery"):
         raise ValueError(f"--breaks: {breaks!r} is not allowed; use coverage or recovery")
@@ -715,7 +724,7 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
     kw = dict(interval_share=interval_share, confidence=confidence, seed=seed, reps=reps,
               max_rounds=max_rounds, executor=executor, store=store, time_limit=time_limit,
               gap=gap, max_agents=max_agents, progress=progress, say=say,
-              raise_rule=raise_rule)
+              raise_rule=raise_rule, tours=tours and breaks != "recovery")
     opt = plan_loop(scenario, share, threshold_s, method="optimise", trim=trim, **kw)
     two = plan_loop(scenario, share, threshold_s, method="stagger", **kw) if two_step else None
     prices = []

@@ -131,7 +131,8 @@ def allowance_of(scenario: Scenario) -> tuple[float, float]:
 
 
 def build_problem(scenario: Scenario, required: np.ndarray, *, breaks: str = "optimise",
-                  max_agents: int | None = None, consecutive: bool = True) -> Problem:
+                  max_agents: int | None = None, consecutive: bool = True,
+                  tours: bool = False) -> Problem:
     """The planning problem of ``scenario`` for requirements ``required`` (days x intervals).
 
     ``consecutive``: agents work consecutive planned days (their days off together), as
@@ -139,13 +140,15 @@ def build_problem(scenario: Scenario, required: np.ndarray, *, breaks: str = "op
     same LP bound) and solves several times faster. Break starts are continuous in the
     programme and rounded after (``Problem.integral_breaks``): on base's week with uneven
     requirements 5 CPU-s to a 0.4% gap, where whole break starts took 300 s to 0.8%; what
-    rounding leaves short the simulation finds like any other miss.
+    rounding leaves short the simulation finds like any other miss. ``tours``: each agent's
+    start chosen per working day (the tour programme, ``Problem.tours``).
     """
     h = scenario.horizon
     allow, login = allowance_of(scenario)
     return Problem(np.asarray(required, float), h.open / 60, h.interval_minutes,
                    templates_of(scenario), rules_of(scenario), planned_days(scenario),
-                   allow, login, max_agents, breaks, consecutive, integral_breaks=False)
+                   allow, login, max_agents, breaks, consecutive, integral_breaks=False,
+                   tours=tours)
 
 
 def erlang_requirement(scenario: Scenario, share: float, threshold_s: float) -> np.ndarray:
@@ -169,23 +172,34 @@ def to_scenario(scenario: Scenario, plan: Plan, problem: Problem, name: str,
     Each group of agents alike is a shift; each of its activities is an activity of that
     shift alone, at its planned start (optimised breaks), or over its window with the
     schedule's even stagger (the two-step plan). Days a group does not work are
-    ``labour.days_off``.
+    ``labour.days_off``. A tour group (starts chosen per day) starts on its first day's
+    start, its other days' starts in ``labour.starts`` and activity starts that differ by
+    day in ``labour.activity_starts`` (the two-step plan's stagger then written as the
+    starts it gives each agent).
     """
     names = group_names(plan)
     sched = scenario.schedule
-    shifts, acts, off = {}, {}, {}
+    shifts, acts, off, moved, moved_acts = {}, {}, {}, {}, {}
     week = [weekday(scenario, d) for d in range(problem.days)]
     for sname, g in zip(names, plan.groups, strict=True):
         t = g.template
         shifts[sname] = {"start": format_clock(t.start_min * 60), "hours": t.hours,
                          "agents": g.agents}
+        if g.per_day is not None:  # a tour: starts and activities by weekday
+            for d, (start, offsets) in sorted(g.per_day.items()):
+                if abs(start - t.start_min) > 1e-9:
+                    moved.setdefault(sname, {})[week[d]] = format_clock(start * 60)
+                for a, o, o0 in zip(t.activities, offsets, g.offsets, strict=True):
+                    if abs(o - o0) > 1e-9:
+                        moved_acts.setdefault(sname, {}).setdefault(week[d], {})[
+                            f"{sname}-{a.name}"] = o
         for a, start in zip(t.activities, g.offsets, strict=True):
             src = sched.activities[a.name].to_dict() if hasattr(
                 sched.activities[a.name], "to_dict") else sched.activities[a.name].model_dump(
                 mode="json")
             src = {k: v for k, v in src.items() if v is not None}
             src.update(shifts=[sname], min_shift_hours=None)
-            if problem.breaks == "optimise" or len(a.positions) == 1:
+            if problem.breaks == "optimise" or len(a.positions) == 1 or g.per_day is not None:
                 src.pop("window_minutes", None)
                 src["offset_minutes"] = start
             acts[f"{sname}-{a.name}"] = {k: v for k, v in src.items() if v is not None}
@@ -194,7 +208,8 @@ def to_scenario(scenario: Scenario, plan: Plan, problem: Problem, name: str,
             off[sname] = gone
     return scenario.replace({
         "name": name, "staffing.agents": None, "staffing.shifts": shifts,
-        "schedule.activities": acts, "labour.days_off": off,
+        "schedule.activities": acts, "labour.days_off": off, "labour.starts": moved,
+        "labour.activity_starts": moved_acts,
         "description": f"{scenario.description} [shifts, days off and breaks planned by "
                        f"ccsim plan: {plan.agents} agents, {plan.paid_hours:g} paid hours "
                        f"over {problem.days} day(s)]",
@@ -229,7 +244,7 @@ def roster_table(scenario: Scenario, plan: Plan, problem: Problem) -> pd.DataFra
         t = g.template
         moved = scenario.labour.starts.get(sname, {})
 
-        def acts(start_min: float, t: Template = t, offsets: tuple = g.offsets) -> str:
+        def acts(start_min: float, offsets: tuple, t: Template = t) -> str:
             return "; ".join(
                 f"{a.name} {format_clock((start_min + s) * 60)}-"
                 f"{format_clock((start_min + s + a.minutes) * 60)}"
@@ -241,11 +256,12 @@ def roster_table(scenario: Scenario, plan: Plan, problem: Problem) -> pd.DataFra
             wd = weekday(scenario, d)
             works = d in g.days
             start = moved[wd] / 60 if wd in moved else t.start_min
+            offsets = g.day(d)[1]
             days.append({"day": d, "weekday": wd, "shift": sname, "works": works,
                          "start": format_clock(start * 60) if works else "",
                          "end": format_clock((start + t.hours * 60) * 60) if works else "",
                          "paid_hours": t.hours if works else 0.0,
-                         "activities": acts(start) if works else "day off"})
+                         "activities": acts(start, offsets) if works else "day off"})
         rows += [{"agent": f"{sname}-{j + 1:03d}", **day} for j in range(g.agents)
                  for day in days]
     return pd.DataFrame(rows)
@@ -259,11 +275,15 @@ def headcounts(scenario: Scenario, plan: Plan, problem: Problem) -> pd.DataFrame
     pattern; its other days are ``labour.days_off``).
     """
     days = [weekday(scenario, d) for d in range(problem.days)]
-    names = sorted({g.template.name for g in plan.groups},
+
+    def name(g: Any, d: int) -> str:  # the day's template (a tour's start differs by day)
+        return Template(g.day(d)[0], g.template.hours).name
+
+    names = sorted({name(g, d) for g in plan.groups for d in g.days},
                    key=lambda n: (float(n.split("h-")[0]), n.split("h-")[1]))
     table = pd.DataFrame(0, index=pd.Index(names, name="shift"), columns=days)
     for g in plan.groups:
         for d in g.days:
-            table.loc[g.template.name, days[d]] += g.agents
+            table.loc[name(g, d), days[d]] += g.agents
     table.loc["total"] = table.sum(axis=0)
     return table.reset_index()

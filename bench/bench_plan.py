@@ -2,7 +2,10 @@
 
     .venv/bin/python bench/bench_plan.py [--reps 10] [--workers 2] [--scale 1.25]
         [--rounds 12] [--raise-rule all|greedy] [--breaks coverage|recovery] [--no-costs]
-        [--trim 4] [--store DIR] [--confirm-seed 1001]
+        [--trim 4] [--store DIR] [--confirm-seed 1001] [--no-tours]
+
+Both plans are tour-scheduled (each agent's start and breaks chosen per working day, the
+two-step plan with the same tours) unless ``--no-tours``.
 
 1. base.toml's week in 30-minute intervals (its 15-minute profile summed in pairs), target
    80/20 in at least 90% of intervals with 95% confidence: the optimised plan and the
@@ -31,27 +34,36 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from analysis.experiment import make_executor
-from analysis.plan import plan
-from analysis.store import ReplicationStore
-from sim.scenario import load_scenario
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from analysis.experiment import make_executor  # noqa: E402
+from analysis.plan import plan  # noqa: E402
+from analysis.store import ReplicationStore  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
 
 
 def _cpu() -> float:
-    """CPU seconds of this process and its finished children.
+    """CPU seconds of this process, its finished children and its live process tree.
 
     The simulation workers are forked by a fork server, so they are not this process's
-    children until it exits: the figure leaves them out (one replication of the 1.25x week
-    is about 0.65 CPU-s, so 80 replications add about a minute).
+    children until it exits: their CPU is read from ``/proc`` while they live
+    (``bench/proctree.py``; the pool keeps its workers, so none is lost between reads).
     """
+    import os
+
+    from proctree import processes, tree
+
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    children, cpu = processes()
+    others = sum(cpu.get(p, 0.0) for p in tree(os.getpid(), children) if p != os.getpid())
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime + others
 
 
 def base_week(scale: float = 1.0):
@@ -98,6 +110,8 @@ def main() -> None:
                    help="base week: trim rounds of the optimised plan once it meets the goal")
     p.add_argument("--store", default=None,
                    help="keep the replications in this folder (a re-run resumes)")
+    p.add_argument("--no-tours", action="store_true",
+                   help="one start all week per agent (before tour scheduling)")
     p.add_argument("--confirm-seed", type=int, default=None,
                    help="base week: simulate each final roster again with this seed (fresh "
                    "replications: the loops chose their rosters on --seed's)")
@@ -111,7 +125,7 @@ def main() -> None:
             a = plan(base_week(), 0.8, 20, reps=args.reps, seed=args.seed, executor=ex,
                      costs=not args.no_costs, say=say, max_rounds=args.rounds,
                      two_step=not args.no_two_step, store=store, trim=args.trim,
-                     raise_rule=args.raise_rule, breaks=args.breaks)
+                     raise_rule=args.raise_rule, breaks=args.breaks, tours=not args.no_tours)
             d = a.as_dict()
             o, t = d["optimised"], d["two_step"]
             print(a.text())
@@ -141,7 +155,8 @@ def main() -> None:
         s = base_week(args.scale)
         a = plan(s, 0.8, 20, reps=args.reps, seed=args.seed, executor=ex, two_step=False,
                  store=store,
-                 costs=True, say=say, max_rounds=args.rounds, raise_rule=args.raise_rule)
+                 costs=True, say=say, max_rounds=args.rounds, raise_rule=args.raise_rule,
+                 tours=not args.no_tours)
         o = a.as_dict()["optimised"]
         wall, cpu = time.perf_counter() - t0, _cpu() - c0
         print(f"GOAL {args.scale:g}x week: {o['agents']} agents, {o['paid_hours']:.1f} paid "

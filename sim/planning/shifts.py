@@ -182,6 +182,11 @@ class Problem:
     break starts continuous and rounded after (cumulative counts to the nearest agent, the
     stretch rule checked again; a far faster solve on a week of uneven requirements)."""
 
+    tours: bool = False
+    """Tour scheduling: each agent's start (and so shift) chosen per working day, breaks
+    placed per day (:func:`solve` then solves the tour programme, :func:`_build_tours`);
+    False: one start all week per agent."""
+
     @property
     def days(self) -> int:
         """Planned days."""
@@ -208,6 +213,15 @@ class Group:
     agents: int
     offsets: tuple[float, ...]
     """Start of each of the template's activities, minutes after the shift's start."""
+    per_day: dict[int, tuple[float, tuple[float, ...]]] | None = None
+    """Tours: per planned day worked, (start minute, activity offsets); None: the
+    template's start and ``offsets`` every day."""
+
+    def day(self, d: int) -> tuple[float, tuple[float, ...]]:
+        """(start minute, activity offsets) on planned day ``d``."""
+        if self.per_day is not None and d in self.per_day:
+            return self.per_day[d]
+        return self.template.start_min, self.offsets
 
     @property
     def weekly_hours(self) -> float:
@@ -245,9 +259,12 @@ class Plan:
 def _weeks(g: Group, problem: Problem) -> list[AgentWeek]:
     """The weeks of a group's agents (all alike)."""
     t = g.template
-    acts = tuple((a.name, a.kind, off, a.minutes, a.daily)
-                 for a, off in zip(t.activities, g.offsets, strict=True))
-    days = {problem.cal[d]: (t.start_min, t.hours, acts) for d in g.days}
+    days = {}
+    for d in g.days:
+        start, offsets = g.day(d)
+        acts = tuple((a.name, a.kind, off, a.minutes, a.daily)
+                     for a, off in zip(t.activities, offsets, strict=True))
+        days[problem.cal[d]] = (start, t.hours, acts)
     return [AgentWeek(days) for _ in range(g.agents)]
 
 
@@ -292,7 +309,9 @@ def check_roster(agents: Sequence[AgentWeek], rules: Rules) -> list[str]:
             out.append(f"{who}: {hours:g} h in the week, under labour.min_weekly_hours "
                        f"({rules.min_weekly_hours:g})")
         spans = sorted((c * 1440 + s, c * 1440 + s + h * 60) for c, (s, h, _) in a.days.items())
-        for (_, e1), (s2, _) in itertools.pairwise(spans):
+        # the week repeats: its last shift and the next week's first are consecutive too
+        wrap = [(spans[-1], (spans[0][0] + 7 * 1440, 0.0))] if len(spans) > 1 else []
+        for (_, e1), (s2, _) in [*itertools.pairwise(spans), *wrap]:
             if s2 - e1 < rules.min_daily_rest_hours * 60 - _EPS:
                 out.append(f"{who}: {(s2 - e1) / 60:g} h of rest between shifts, under "
                            f"labour.min_daily_rest_hours ({rules.min_daily_rest_hours:g})")
@@ -503,16 +522,20 @@ def _build(problem: Problem, rules: Rules):
     return req, lay, rows, eq_rows, ge_rows, part_row
 
 
-def _stretch_rows(t: Template, pos: list[tuple[float, ...]], bc: list[list[int]], nc: int,
-                  rules: Rules) -> list[list[tuple[int, float]]]:
-    """``#(k+1 by tau + m_k + S) - #(k by tau) >= 0`` for consecutive daily activities."""
+def _stretch_rows(t: Template, pos: list[tuple[float, ...]], bc: list[list[int]],
+                  nc: int | list[int], rules: Rules) -> list[list[tuple[int, float]]]:
+    """``#(k+1 by tau + m_k + S) - #(k by tau) >= 0`` for consecutive daily activities.
+
+    ``nc``: the head-count column (or the columns whose sum is the head count).
+    """
     s = rules.max_stretch_hours * 60 + _EPS
     daily = [k for k, a in enumerate(t.activities) if a.daily]
     out = []
+    heads = [nc] if isinstance(nc, int) else list(nc)
 
     def count(k: int, upto: float) -> list[tuple[int, float]]:
         if not bc[k]:  # a fixed start: everyone or no one
-            return [(nc, 1.0)] if pos[k][0] <= upto + _EPS else []
+            return [(c, 1.0) for c in heads] if pos[k][0] <= upto + _EPS else []
         return [(c, 1.0) for c, p in zip(bc[k], pos[k], strict=True) if p <= upto + _EPS]
 
     for k1, k2 in itertools.pairwise(daily):
@@ -591,6 +614,8 @@ def solve(problem: Problem, *, time_limit: float = 120.0, gap: float = 1e-4,
     """
     import time
 
+    if problem.tours:
+        return _solve_tours(problem, time_limit=time_limit, gap=gap, lp_bound=lp_bound)
     t0 = time.perf_counter()
     rules = problem.rules
     _check_coverable(problem, rules)
@@ -634,6 +659,8 @@ def solve_within(problem: Problem, plan: Plan, *, time_limit: float = 120.0,
     """
     import time
 
+    if problem.tours:
+        raise ValueError("solve_within keeps one start per agent: use tours=False")
     t0 = time.perf_counter()
     counts: dict[tuple[Template, tuple[int, ...]], int] = {}
     for g in plan.groups:
@@ -762,16 +789,419 @@ def coverage(problem: Problem, groups: Sequence[Group]) -> np.ndarray:
     out = np.zeros((n_days, n_int))
     for g in groups:
         t = g.template
-        on = _overlap(t.start_min, t.start_min + t.hours * 60, edges, width)
-        if on.any() and problem.login_loss_min > 0:
-            f = int(np.argmax(on > 0))
-            on[f] = max(0.0, on[f] - problem.login_loss_min / width)
-        for a, off in zip(t.activities, g.offsets, strict=True):
-            on = on - a.share * _overlap(t.start_min + off, t.start_min + off + a.minutes,
-                                         edges, width)
         for d in g.days:
+            start, offsets = g.day(d)
+            on = _overlap(start, start + t.hours * 60, edges, width)
+            if on.any() and problem.login_loss_min > 0:
+                f = int(np.argmax(on > 0))
+                on[f] = max(0.0, on[f] - problem.login_loss_min / width)
+            for a, off in zip(t.activities, offsets, strict=True):
+                on = on - a.share * _overlap(start + off, start + off + a.minutes, edges,
+                                             width)
             out[d] += g.agents * on * keep
     return out
+
+
+# --------------------------------------------------------------------------- tours
+
+
+@dataclass(frozen=True)
+class _Family:
+    """Templates alike but for their start: a length, its activities, its allowed starts."""
+
+    hours: float
+    activities: tuple[Activity, ...]
+    starts: tuple[float, ...]
+    positions: list[tuple[float, ...]]
+    """Each activity's positions that the stretch rule's first and last stretch allow."""
+
+    def template(self, start: float) -> Template:
+        """The template starting at ``start``."""
+        return Template(start, self.hours, self.activities)
+
+
+def _families(problem: Problem, rules: Rules, dropped: dict[str, int]) -> list[_Family]:
+    """The allowed templates grouped by length and activities (``dropped``: by rule)."""
+    by: dict[tuple[float, tuple[Activity, ...]], list[float]] = {}
+    first: dict[tuple[float, tuple[Activity, ...]], Template] = {}
+    for t in problem.templates:
+        why = _template_problem(t, rules)
+        if why is not None:
+            dropped[why] = dropped.get(why, 0) + 1
+            continue
+        key = (t.hours, t.activities)
+        by.setdefault(key, []).append(t.start_min)
+        first.setdefault(key, t)
+    out = []
+    for key, starts in by.items():
+        pos = _stretch_positions(first[key], rules)
+        out.append(_Family(key[0], key[1], tuple(sorted(set(starts))), pos))
+    return out
+
+
+def _cyclic_pairs(cal: Sequence[int], q: Sequence[int]) -> list[tuple[int, int, int]]:
+    """(day, next day worked, calendar days between) for a pattern, the week repeating."""
+    days = sorted(q, key=lambda d: cal[d])
+    if len(days) < 2:
+        return [(days[0], days[0], 7)] if days else []
+    out = []
+    for j, d in enumerate(days):
+        nxt = days[(j + 1) % len(days)]
+        out.append((d, nxt, (cal[nxt] - cal[d]) % 7 or 7))
+    return out
+
+
+def _tour_patterns(f: _Family, problem: Problem, rules: Rules) -> list[tuple[int, ...]]:
+    """Day patterns the weekly rules allow for family ``f`` whatever the daily starts.
+
+    Weekly hours and days as for one start; the 35-hour weekly rest is kept for every
+    choice of starts (some gap between working days keeps it with the latest end before it
+    and the earliest start after it: conservative where starts could be chosen to keep it);
+    the 11-hour daily rest must be possible between consecutive days (the programme's
+    rest rows then keep it for the starts chosen).
+    """
+    n, cal = problem.days, problem.cal
+    length = f.hours * 60
+    lo, hi = min(f.starts), max(f.starts)
+    if problem.consecutive_days:
+        cands = [tuple(range(a, b)) for a in range(n) for b in range(a + 1, n + 1)]
+    else:
+        cands = [c for r in range(1, n + 1) for c in itertools.combinations(range(n), r)]
+    out = []
+    for q in cands:
+        hours = f.hours * len(q)
+        if len(q) > rules.max_days_per_week or hours > rules.max_weekly_hours + _EPS:
+            continue
+        if hours < rules.min_weekly_hours - _EPS:
+            continue
+        pairs = _cyclic_pairs(cal, q)
+        worst = max(g * 1440 + lo - (hi + length) for _, _, g in pairs)
+        if worst < rules.min_weekly_rest_hours * 60 - _EPS:
+            continue
+        if any(g * 1440 + hi - (lo + length) < rules.min_daily_rest_hours * 60 - _EPS
+               for d1, d2, g in pairs if d1 != d2):
+            continue
+        out.append(q)
+    return out
+
+
+@dataclass
+class _TourBuilt:
+    """The tour programme's pieces."""
+
+    fams: list[_Family] = field(default_factory=list)
+    tours: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
+    """(family, pattern) of each tour type."""
+    n_col: list[int] = field(default_factory=list)
+    y_col: dict[tuple[int, int, int], int] = field(default_factory=dict)
+    """(tour type, planned day, start index) -> column: its agents starting there that day;
+    a family whose starts are not per tour type has them under ``-1 - family``."""
+    per_tour: dict[int, bool] = field(default_factory=dict)
+    """Family -> whether its starts are per tour type (the daily rest binds)."""
+    b_cols: dict[tuple[int, int, int], list[list[int]]] = field(default_factory=dict)
+    """(family, planned day, start index) -> per activity, the columns of its positions."""
+    cols: int = 0
+    cost: list[float] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+    rows: list[tuple[int, int, float]] = field(default_factory=list)
+    eq_rows: list[list[tuple[int, float]]] = field(default_factory=list)
+    ge_rows: list[list[tuple[int, float]]] = field(default_factory=list)
+    part_row: list[tuple[int, float]] = field(default_factory=list)
+
+    def new(self, n: int, cost: float = 0.0) -> list[int]:
+        """``n`` new columns costing ``cost`` each."""
+        c = list(range(self.cols, self.cols + n))
+        self.cols += n
+        self.cost += [cost] * n
+        return c
+
+
+def _build_tours(problem: Problem, rules: Rules) -> _TourBuilt:
+    """The tour programme: head counts per tour type, starts per day, breaks per day.
+
+    Columns: ``n[f, q]`` agents of family ``f`` (a length and its activities) on day
+    pattern ``q`` (whole; paid ``hours x |q|``); ``y[f, q, d, s]`` of them starting at ``s``
+    on day ``d`` of ``q`` (whole; ``sum_s y = n`` each day); ``b[f, d, s, k, p]`` agents of
+    ``f`` starting at ``s`` on day ``d`` (whatever their pattern) taking activity ``k`` at
+    position ``p`` (``sum_p b = sum_q y``). Breaks belong to the day's shift, not the
+    tour, which keeps the programme small. Daily rest between days ``d1``, ``d2`` worked
+    ``g`` calendar days apart: an agent starting at ``s1`` may start at ``s2`` only if
+    ``s1 <= s2 + D`` (``D = g x 24 h - length - rest``); the starts of the two days can be
+    paired so iff for every start ``sigma`` ``#(d2 by sigma) <= #(d1 by sigma + D)`` (Hall's
+    condition on nested sets), a linear row. Pairing each day's starts in sorted order meets
+    every such pair at once, so whole ``y`` always make legal weeks (:func:`_tour_groups`).
+    """
+    req = np.asarray(problem.required, float)
+    n_days, n_int = req.shape
+    edges = problem.open_min + problem.interval_min * np.arange(n_int)
+    width = problem.interval_min
+    keep = 1.0 - problem.allowance
+    lay = _TourBuilt()
+    share = rules.max_part_time_share
+    rest = rules.min_daily_rest_hours * 60
+    lay.fams = _families(problem, rules, lay.dropped)
+    for fi, f in enumerate(lay.fams):
+        pats = _tour_patterns(f, problem, rules)
+        if not pats:
+            lay.dropped["weekly"] = lay.dropped.get("weekly", 0) + len(f.starts)
+            continue
+        length = f.hours * 60
+        pos = f.positions
+        on, loss = [], []
+        for s in f.starts:
+            o = _overlap(s, s + length, edges, width) * keep
+            if o.any() and problem.login_loss_min > 0:
+                i0 = int(np.argmax(o > 0))
+                o[i0] = max(0.0, o[i0] - problem.login_loss_min / width * keep)
+            ls = [[_overlap(s + p, s + p + a.minutes, edges, width) * keep * a.share
+                   for p in pos[k]] for k, a in enumerate(f.activities)]
+            for k in range(len(f.activities)):  # staggered or fixed: the mean loss
+                if problem.breaks == "stagger" or len(pos[k]) == 1:
+                    o = o - np.mean(ls[k], axis=0)
+            on.append(o)
+            loss.append(ls)
+        heads: dict[tuple[int, int], list[int]] = {}
+
+        def starts_of(key: int, d: int, heads: dict = heads, f: _Family = f,
+                      on: list = on) -> list[int]:
+            ys = lay.new(len(f.starts))
+            for si, c in enumerate(ys):
+                lay.y_col[key, d, si] = c
+                heads.setdefault((d, si), []).append(c)
+                for i in np.nonzero(np.abs(on[si]) > 1e-12)[0]:
+                    lay.rows.append((d * n_int + i, c, on[si][i]))
+            return ys
+
+        # the daily rest binds some pair of days: starts per tour type (the rest rows);
+        # else per family and day, whatever the pattern (fewer whole columns, as exact)
+        span = f.starts[-1] - f.starts[0] - _EPS
+        per_tour = any(g * 1440 - length - rest < span for q in pats
+                       for d1, d2, g in _cyclic_pairs(problem.cal, q) if d1 != d2)
+        lay.per_tour[fi] = per_tour
+        working: dict[int, list[int]] = {}
+        for q in pats:
+            ti = len(lay.tours)
+            lay.tours.append((fi, q))
+            (nc,) = lay.new(1, f.hours * len(q) + _PER_AGENT)
+            lay.n_col.append(nc)
+            full = f.hours * len(q) >= rules.full_time_hours - _EPS
+            lay.part_row.append((nc, -share if full else 1.0 - share))
+            for d in q:
+                working.setdefault(d, []).append(nc)
+                if per_tour:
+                    ys = starts_of(ti, d)
+                    lay.eq_rows.append([(nc, -1.0), *[(c, 1.0) for c in ys]])
+            if not per_tour:
+                continue
+            for d1, d2, g in _cyclic_pairs(problem.cal, q):
+                if d1 == d2:
+                    continue
+                slack = g * 1440 - length - rest  # s1 <= s2 + slack
+                if slack >= f.starts[-1] - f.starts[0] - _EPS:
+                    continue
+                for j, sigma in enumerate(f.starts):
+                    later = [lay.y_col[ti, d2, k] for k in range(j + 1)]
+                    earlier = [lay.y_col[ti, d1, k] for k, s1 in enumerate(f.starts)
+                               if s1 <= sigma + slack + _EPS]
+                    if len(earlier) == len(f.starts):
+                        continue
+                    lay.ge_rows.append([*[(c, 1.0) for c in earlier],
+                                        *[(c, -1.0) for c in later]])
+        if not per_tour:
+            for d, ncs in working.items():
+                ys = starts_of(-1 - fi, d)
+                lay.eq_rows.append([*[(c, -1.0) for c in ncs], *[(c, 1.0) for c in ys]])
+        for (d, si), ys in heads.items():
+            bc: list[list[int]] = []
+            for k in range(len(f.activities)):
+                if problem.breaks == "stagger" or len(pos[k]) == 1:
+                    bc.append([])
+                    continue
+                cols = lay.new(len(pos[k]))
+                bc.append(cols)
+                lay.eq_rows.append([*[(c, -1.0) for c in ys], *[(c, 1.0) for c in cols]])
+                for c, ls in zip(cols, loss[si][k], strict=True):
+                    for i in np.nonzero(ls)[0]:
+                        lay.rows.append((d * n_int + i, c, -ls[i]))
+            lay.b_cols[fi, d, si] = bc
+            if problem.breaks != "stagger":
+                lay.ge_rows += _stretch_rows(f.template(f.starts[si]), pos, bc, ys, rules)
+    return lay
+
+
+def _solve_tours_once(problem: Problem, rules: Rules, *, integral: bool = True,
+                      time_limit: float = 120.0, gap: float = 1e-4,
+                      fixed: np.ndarray | None = None, shortfall: float = 0.0,
+                      whole_breaks: bool | None = None):
+    """One HiGHS solve of the tour programme: (result, layout, requirement).
+
+    ``fixed``: values for the head and start columns (``n``, ``y``; NaN elsewhere), held
+    there (the whole-break repair). ``shortfall`` (above 0): coverage may fall short by a
+    column per interval costing this much an agent, and the objective is the shortfall
+    alone (paid hours are fixed then). ``whole_breaks``: break columns whole (default:
+    ``problem.integral_breaks``).
+    """
+    lay = _build_tours(problem, rules)
+    req = np.asarray(problem.required, float)
+    if lay.cols == 0 or not lay.tours:
+        return None, lay, req
+    n_days, n_int = req.shape
+    n_cov = n_days * n_int
+    cost = np.asarray(lay.cost, float)
+    lower, upper = np.zeros(lay.cols), np.full(lay.cols, np.inf)
+    heads = np.zeros(lay.cols, bool)
+    heads[lay.n_col] = True
+    heads[list(lay.y_col.values())] = True
+    if fixed is not None:
+        hold = ~np.isnan(fixed)
+        lower[hold] = upper[hold] = fixed[hold]
+    cov = _matrix(lay.rows, n_cov, lay.cols)
+    cols = lay.cols
+    if shortfall > 0:
+        cov = sparse.hstack([cov, sparse.eye_array(n_cov)], format="csr")
+        cost = np.r_[np.zeros(lay.cols), np.full(n_cov, shortfall)]
+        lower, upper = np.r_[lower, np.zeros(n_cov)], np.r_[upper, np.full(n_cov, np.inf)]
+        cols += n_cov
+    cons = [LinearConstraint(cov, req.ravel() - 1e-7, np.inf)]
+    if lay.eq_rows:
+        cons.append(LinearConstraint(_rows(lay.eq_rows, cols), 0, 0))
+    if lay.ge_rows:
+        cons.append(LinearConstraint(_rows(lay.ge_rows, cols), 0, np.inf))
+    if rules.max_part_time_share < 1.0 - _EPS:
+        cons.append(LinearConstraint(_rows([lay.part_row], cols), -np.inf, 0))
+    if problem.max_agents is not None:
+        cons.append(LinearConstraint(_rows([[(c, 1.0) for c in lay.n_col]], cols),
+                                     0, problem.max_agents))
+    whole = np.zeros(cols)
+    if integral:
+        whole[:lay.cols] = 1.0 if (problem.integral_breaks if whole_breaks is None
+                                   else whole_breaks) else heads
+    res = milp(cost, constraints=cons, integrality=whole, bounds=Bounds(lower, upper),
+               options={"time_limit": time_limit, "mip_rel_gap": gap, "presolve": True})
+    return res, lay, req
+
+
+def _stagger(pos: tuple[float, ...], n: int) -> list[float]:
+    """The published even stagger of ``n`` agents over positions ``pos``."""
+    if n <= 1 or len(pos) == 1:
+        return [pos[0]] * n
+    idx = np.floor(np.arange(n) * (len(pos) - 1) / (n - 1) + 1e-9).astype(int)
+    return [pos[i] for i in idx]
+
+
+def _tour_groups(problem: Problem, lay: _TourBuilt, x: np.ndarray) -> list[Group]:
+    """Agents of whole tours: each day's starts paired in sorted order, breaks per day.
+
+    Sorted pairing keeps every daily-rest pair the rows allowed (:func:`_build_tours`);
+    each day's agents of one start take that start's break placements (whole counts of the
+    cumulative break columns, activities paired in sorted order; the stagger evenly).
+    Agents alike all week make one group.
+    """
+    xr = np.round(x).astype(int)
+    pools: dict[tuple[int, int, int], list[tuple[float, ...]]] = {}
+    for (fi, d, si), bc in lay.b_cols.items():
+        f = lay.fams[fi]
+        keys = [ti for ti, (gf, q) in enumerate(lay.tours) if gf == fi and d in q] \
+            if lay.per_tour[fi] else [-1 - fi]
+        n = sum(int(xr[lay.y_col[k, d, si]]) for k in keys)
+        if n <= 0:
+            continue
+        seqs = []
+        for k, cols in enumerate(bc):
+            pos = f.positions[k]
+            if cols:
+                counts = _whole(x[cols], n)
+                seqs.append([p for p, c in zip(pos, counts, strict=True) for _ in range(c)])
+            elif problem.breaks == "stagger":
+                seqs.append(_stagger(pos, n))
+            else:
+                seqs.append([pos[0]] * n)
+        pools[fi, d, si] = [tuple(seq[j] for seq in seqs) for j in range(n)]
+    def seq(key: int, d: int, n: int, fi: int) -> list[int]:
+        """Start indices of ``n`` agents on day ``d``, sorted (whole columns sum to n)."""
+        out = [si for si in range(len(lay.fams[fi].starts))
+               for _ in range(int(xr[lay.y_col[key, d, si]]))]
+        return out[:n] + [out[-1] if out else 0] * (n - len(out))
+
+    # each agent's start index per day: sorted pairing within a tour type (per tour), or
+    # the family's day's starts dealt to its agents working that day (rest not binding)
+    start_of: dict[tuple[int, int, int], int] = {}
+    for fi in range(len(lay.fams)):
+        types = [(ti, q) for ti, (gf, q) in enumerate(lay.tours) if gf == fi]
+        days = sorted({d for _, q in types for d in q})
+        for d in days:
+            if lay.per_tour.get(fi):
+                for ti, q in types:
+                    if d in q:
+                        n = int(xr[lay.n_col[ti]])
+                        for j, si in enumerate(seq(ti, d, n, fi)):
+                            start_of[ti, j, d] = si
+            else:
+                agents = [(ti, j) for ti, q in types if d in q
+                          for j in range(int(xr[lay.n_col[ti]]))]
+                for (ti, j), si in zip(agents, seq(-1 - fi, d, len(agents), fi), strict=True):
+                    start_of[ti, j, d] = si
+    taken: dict[tuple[int, int, int], int] = {}
+    alike: dict[tuple[int, tuple[int, ...], tuple], int] = {}
+    for ti, (fi, q) in enumerate(lay.tours):
+        n = int(xr[lay.n_col[ti]])
+        if n <= 0:
+            continue
+        f = lay.fams[fi]
+        for j in range(n):
+            week = []
+            for d in q:
+                si = start_of[ti, j, d]
+                k = taken.get((fi, d, si), 0)
+                taken[fi, d, si] = k + 1
+                pool = pools.get((fi, d, si)) or [tuple(p[0] for p in f.positions)]
+                week.append((d, f.starts[si], pool[min(k, len(pool) - 1)]))
+            key = (fi, q, tuple(week))
+            alike[key] = alike.get(key, 0) + 1
+    out = []
+    for (fi, q, week), c in alike.items():
+        f = lay.fams[fi]
+        _, s0, off0 = week[0]
+        out.append(Group(f.template(s0), q, c, off0, {d: (s, off) for d, s, off in week}))
+    return out
+
+
+def _solve_tours(problem: Problem, *, time_limit: float, gap: float, lp_bound: bool) -> Plan:
+    """:func:`solve` for ``problem.tours``: the tour programme, breaks made whole after."""
+    import time
+
+    t0 = time.perf_counter()
+    rules = problem.rules
+    _check_coverable(problem, rules)
+    res, lay, req = _solve_tours_once(problem, rules, time_limit=time_limit, gap=gap)
+    if res is None:
+        raise PlanError(_no_template(problem, lay))
+    if res.x is None:
+        if res.status == 1:
+            raise PlanError(f"no roster found within the time limit ({time_limit:g} s); "
+                            "allow more time or fewer templates (labour.start_step_minutes)")
+        raise PlanError(_diagnose(problem, rules))
+    x = res.x
+    if not problem.integral_breaks and any(c for bc in lay.b_cols.values() for c in bc):
+        # whole break starts of the least shortfall with the heads and starts held
+        fixed = np.full(lay.cols, np.nan)
+        for c in [*lay.n_col, *lay.y_col.values()]:
+            fixed[c] = round(x[c])
+        r2, _, _ = _solve_tours_once(problem, rules, time_limit=min(time_limit, 60.0),
+                                     gap=1e-3, fixed=fixed, shortfall=1000.0,
+                                     whole_breaks=True)
+        if r2 is not None and r2.x is not None:
+            cand = r2.x[:lay.cols]
+            short = [float(np.clip(req - coverage(problem, _tour_groups(problem, lay, v)),
+                                   0, None).sum()) for v in (x, cand)]
+            if short[1] <= short[0] + 1e-9:
+                x = cand
+    groups = _tour_groups(problem, lay, x)
+    paid = sum(g.template.hours * len(g.days) * g.agents for g in groups)
+    bound = _lp_value(problem, rules, time_limit) if lp_bound else math.nan
+    return Plan(groups, float(paid), coverage(problem, groups), req, bound,
+                float(getattr(res, "mip_gap", 0.0) or 0.0), time.perf_counter() - t0,
+                lay.cols)
 
 
 # --------------------------------------------------------------------------- diagnosis
@@ -821,7 +1251,8 @@ def _diagnose(problem: Problem, rules: Rules) -> str:
     for rule in RULES:
         if getattr(rules, rule) == _RELAXED[rule]:
             continue
-        res, _, _ = _solve_once(problem, rules.relaxed(rule), integral=False, time_limit=30)
+        once = _solve_tours_once if problem.tours else _solve_once
+        res, _, _ = once(problem, rules.relaxed(rule), integral=False, time_limit=30)
         if res is not None and res.x is not None:
             what, name = RULES[rule]
             return (f"no roster meets the requirement under {name} = {getattr(rules, rule):g}"
@@ -890,6 +1321,11 @@ def rule_costs(problem: Problem, paid_hours: float, *, time_limit: float = 60.0,
 
 def _lp_value(problem: Problem, rules: Rules, time_limit: float) -> float:
     """Paid hours of the LP relaxation under ``rules`` (NaN: infeasible)."""
+    if problem.tours:
+        res, tl, _ = _solve_tours_once(problem, rules, integral=False, time_limit=time_limit)
+        if res is None or res.x is None:
+            return math.nan
+        return float(res.fun - _PER_AGENT * res.x[tl.n_col].sum())
     res, lay, _ = _solve_once(problem, rules, integral=False, time_limit=time_limit)
     if res is None or res.x is None:
         return math.nan
@@ -1035,8 +1471,9 @@ def place_for_recovery(problem: Problem, plan: Plan, recovery: Recovery = Recove
     """
     import time
 
-    if problem.breaks != "optimise":
-        raise ValueError("place_for_recovery needs breaks='optimise' (the programme's starts)")
+    if problem.breaks != "optimise" or problem.tours:
+        raise ValueError("place_for_recovery needs breaks='optimise' (the programme's starts) "
+                         "and one start per agent (tours=False)")
     t0 = time.perf_counter()
     rules = problem.rules
     prices: dict[tuple[float, tuple[Activity, ...]], list[np.ndarray]] = {}
