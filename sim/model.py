@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -353,19 +353,26 @@ def _warm_start(scenario: Scenario, seed: int, start_from: Scenario | None,
                                                 written=left() if left is not None else ())
             if i < jumps and r.strains is not None:
                 state = jump_start(state, before, r.strains, src.stress.tau_exhaustion_days)
+            if i == 0 and jumps:
+                # the turnover and long sickness spells of the time before the warm-up, drawn
+                # after its first week (at the jumped E) on a stream of their own, so that
+                # the rest is simulated with the vacancies and absences of a centre that
+                # has run for a while (its strain, the second jump's inputs), not a full one
+                turnover = Streams(seed, WARMUP_REPLICATION + replication * WARMUP_STRIDE
+                                   + len(pieces))
+                state = tenure_start(state, src, n, lambda k, t=turnover: t.rng("stress", k, 4),
+                                     ahead=w - n)
+                state = sickness_start(state, src, n, lambda k, t=turnover: t.rng("stress", k, 5),
+                                       ahead=w - n)
+                luck, state = luck + state.luck, replace(state, luck=0.0)  # the draws' luck
     assert state is not None
     if jumps:  # threat and the record settled (begun in phase: simulated from the phase's
-        # threat, the breaches before the warm-up repeated; else T to its fixed point), then
-        # the turnover before the warm-up drawn on a stream of its own, and the long
-        # sickness spells begun before it (sim.start.settle_record, jump_threat, tenure,
-        # sickness)
+        # threat, the breaches before the warm-up repeated; else T to its fixed point:
+        # sim.start.settle_record, jump_threat)
         window = src.measurement.adherence.warning_window_days
         state = (settle_record(state, w, window) if ages is not None else
                  jump_threat_start(state, w, src.stress.tau_threat_days,
                                    src.supervisor.escalation_interval_days, window))
-        turnover = Streams(seed, WARMUP_REPLICATION + replication * WARMUP_STRIDE + len(pieces))
-        state = tenure_start(state, src, w, lambda k: turnover.rng("stress", k, 4))
-        state = sickness_start(state, src, w, lambda k: turnover.rng("stress", k, 5))
     return StartState(src.name, src.digest(), seed, w, state.agents, state.week, state.seats,
                       state.records, state.day_adherence, jumps > 0, state.repeats,
                       replication, state.written, luck + state.luck)

@@ -154,7 +154,7 @@ def warmup_length(scenario: Scenario, days: int | None = None) -> int:
 
 
 def sickness(state: StartState, scenario: Scenario, simulated: int,
-             rng_of: Callable[[int], np.random.Generator]) -> StartState:
+             rng_of: Callable[[int], np.random.Generator], ahead: int = 0) -> StartState:
     """``state`` with the long sickness spells begun before the warm-up (``stress.absence``).
 
     A warm-up from zero has only the spells begun in its ``simulated`` days; at steady state
@@ -163,7 +163,9 @@ def sickness(state: StartState, scenario: Scenario, simulated: int,
     ``h s (1 - p)^(W + 1) / p`` (``h`` the daily hazard of the seat's E, ``s`` the long
     spells' share, ``p`` one over their mean, ``W`` the days simulated); one that does runs
     on for a geometric number of days (memoryless: the same law as a new one's length).
-    ``rng_of(k)``: the seat's generator (one uniform, and the length when it runs on).
+    ``rng_of(k)``: the seat's generator (one uniform, and the length when it runs on);
+    ``ahead``: working days from the state's day 0 to the measured day 0 (drawn after the
+    warm-up's first week, the spells run on through the simulated rest).
     """
     p = scenario.stress
     if state.seats is None or not p.absence or p.spell_long_mean_days < 1:
@@ -171,7 +173,8 @@ def sickness(state: StartState, scenario: Scenario, simulated: int,
     q = 1 / p.spell_long_mean_days
     long = (1 - p.spell_short_share) * (1 - q) ** (simulated + 1) / q
     days = scenario.horizon.days
-    mean_days = (1 - (1 - q) ** days) / q  # E[min(L, days)]: the measured days it takes
+    # E[min(L - ahead, days)+]: the measured days it takes
+    mean_days = (1 - q) ** ahead * (1 - (1 - q) ** days) / q
     seats, luck = [], state.luck
     for k, s in enumerate(state.seats):
         if s.back_on is not None or s.sick_days_left > 0:
@@ -182,7 +185,7 @@ def sickness(state: StartState, scenario: Scenario, simulated: int,
         luck -= chance * mean_days
         if rng.random() < chance:
             s = replace(s, sick_days_left=int(rng.geometric(q)))
-            luck += min(s.sick_days_left, days)
+            luck += max(0, min(s.sick_days_left - ahead, days))
         seats.append(s)
     return replace(state, seats=tuple(seats), luck=luck)
 
@@ -480,7 +483,7 @@ def settle_record(state: StartState, days: int, window_days: float) -> StartStat
 
 
 def tenure(state: StartState, scenario: Scenario, simulated: int,
-           rng_of: Callable[[int], np.random.Generator]) -> StartState:
+           rng_of: Callable[[int], np.random.Generator], ahead: int = 0) -> StartState:
     """``state`` with the turnover of the time before the warm-up (``stress.attrition``).
 
     A warm-up from zero puts a person in every seat who has held it for ever; at steady
@@ -494,7 +497,9 @@ def tenure(state: StartState, scenario: Scenario, simulated: int,
     scaled by ``1 - m^n`` (``m`` the mean working day's factor of the week's map, ``n`` the
     working days since the hire), its learning curve runs from the hire, and one hired
     during the warm-up starts with no threat and no record. E and T do not change the
-    draw's meaning: they set the hazard only.
+    draw's meaning: they set the hazard only. ``ahead``: working days from the state's day
+    0 to the measured day 0 (drawn after the warm-up's first week, a vacancy ends and the
+    replacement starts in the simulated rest).
     """
     if state.seats is None or not scenario.stress.attrition:
         return state
@@ -512,10 +517,10 @@ def tenure(state: StartState, scenario: Scenario, simulated: int,
         if h <= 0:
             seats.append(s)
             continue
-        luck -= _vacancy_mean(h, simulated, week, p.hiring_delay_days, days)
+        luck -= _vacancy_mean(h, simulated, week, p.hiring_delay_days, days, ahead)
         quit = -simulated - int(rng_of(k).geometric(h))  # the last quit before the warm-up
         back = replacement_day(quit, week, p.hiring_delay_days)
-        luck += min(max(back, 0), days)
+        luck += min(max(back - ahead, 0), days)
         if back > 0:  # still vacant: the replacement is due on measured day ``back``
             seats.append(replace(s, back_on=back, sick_days_left=0))
             vacated.add(k)
@@ -544,7 +549,8 @@ def tenure(state: StartState, scenario: Scenario, simulated: int,
     return replace(state, seats=tuple(seats), records=records, luck=luck)
 
 
-def _vacancy_mean(h: float, simulated: int, week: int, delay: float, days: int) -> float:
+def _vacancy_mean(h: float, simulated: int, week: int, delay: float, days: int,
+                  ahead: int = 0) -> float:
     """Expected measured days of vacancy of :func:`tenure`'s draw: E[min(back+, days)].
 
     The quit lies a geometric (``h``) number of working days before the warm-up's
@@ -552,7 +558,7 @@ def _vacancy_mean(h: float, simulated: int, week: int, delay: float, days: int) 
     """
     mean, g, pg = 0.0, 1, h
     while True:
-        back = replacement_day(-simulated - g, week, delay)
+        back = replacement_day(-simulated - g, week, delay) - ahead  # on the measured clock
         if back <= 0 or pg < 1e-15:
             return mean
         mean += pg * min(back, days)
