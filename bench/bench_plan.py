@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_plan.py [--reps 10] [--workers 2] [--scale 1.25]
         [--rounds 12] [--raise-rule all|greedy] [--breaks coverage|recovery] [--no-costs]
-        [--trim 4] [--store DIR] [--confirm-seed 1001] [--no-tours]
+        [--trim 4] [--store DIR] [--confirm-seed 1001] [--no-tours] [--time-limit 300]
 
 Both plans are tour-scheduled (each agent's start and breaks chosen per working day, the
 two-step plan with the same tours) unless ``--no-tours``.
@@ -110,6 +110,8 @@ def main() -> None:
                    help="base week: trim rounds of the optimised plan once it meets the goal")
     p.add_argument("--store", default=None,
                    help="keep the replications in this folder (a re-run resumes)")
+    p.add_argument("--time-limit", type=float, default=300.0,
+                   help="seconds for each of HiGHS's solves (both plans alike)")
     p.add_argument("--no-tours", action="store_true",
                    help="one start all week per agent (before tour scheduling)")
     p.add_argument("--confirm-seed", type=int, default=None,
@@ -125,7 +127,8 @@ def main() -> None:
             a = plan(base_week(), 0.8, 20, reps=args.reps, seed=args.seed, executor=ex,
                      costs=not args.no_costs, say=say, max_rounds=args.rounds,
                      two_step=not args.no_two_step, store=store, trim=args.trim,
-                     raise_rule=args.raise_rule, breaks=args.breaks, tours=not args.no_tours)
+                     raise_rule=args.raise_rule, breaks=args.breaks, tours=not args.no_tours,
+                     time_limit=args.time_limit)
             d = a.as_dict()
             o, t = d["optimised"], d["two_step"]
             print(a.text())
@@ -156,7 +159,7 @@ def main() -> None:
         a = plan(s, 0.8, 20, reps=args.reps, seed=args.seed, executor=ex, two_step=False,
                  store=store,
                  costs=True, say=say, max_rounds=args.rounds, raise_rule=args.raise_rule,
-                 tours=not args.no_tours)
+                 tours=not args.no_tours, time_limit=args.time_limit)
         o = a.as_dict()["optimised"]
         wall, cpu = time.perf_counter() - t0, _cpu() - c0
         print(f"GOAL {args.scale:g}x week: {o['agents']} agents, {o['paid_hours']:.1f} paid "
