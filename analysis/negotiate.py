@@ -63,10 +63,11 @@ BASE_WHY = ("the 2018 regime is the base because it was in force when the propos
 
 #: the primary KPIs: the two a proposal is judged on (each tested at 95%, unadjusted)
 PRIMARY = ("service_level", "stress_mean")
-#: the KPIs whose changes are adjusted for the runs' busyness (:func:`comparison`): service
-#: level, whose change followed the runs' mean busyness at a correlation of 0.64-0.86 over
-#: 29 five-day runs of six of the case's seven proposals (bench/bench_variance.py; runs that
-#: shared a warm-up: about 0.4-0.5 when each warms up on its own, docs/negotiating.md).
+#: the KPIs whose changes are adjusted for the runs' busyness and absence luck
+#: (:func:`comparison`): service level, whose change followed the runs' mean busyness at a
+#: correlation of 0.64-0.86 over 29 five-day runs of six of the case's seven proposals that
+#: shared a warm-up, about 0.4-0.5 when each warms up on its own, and then the state the
+#: run carries, which the absence luck sees (bench/bench_variance.py, docs/negotiating.md).
 #: Measured stress is not:
 #: its ranges are already ten times narrower than a negotiator's 0.1, and a control that
 #: explains little of it would only cost a degree of freedom
@@ -1189,13 +1190,13 @@ def page_info(exp: Any, comp: Comparison, command: str) -> dict[str, Any]:
 
 
 def comparison(exp: Any) -> Comparison:
-    """The paired comparison the page reports: service level adjusted for busyness.
+    """The paired comparison the page reports: service level adjusted for busyness and luck.
 
     Every KPI's paired difference as ``ccsim compare`` has it; those of :data:`ADJUSTED`
-    are then the control-variate estimates of
-    :mod:`analysis.variance` (each run's mean busyness, expectation exactly 1) when there
-    are at least :data:`analysis.variance.MIN_REPS` common runs and the days' busyness is
-    random. One function, so that ``ccsim verify`` derives the page the same way.
+    are then the control-variate estimates of :mod:`analysis.variance` (each run's mean
+    busyness, expectation exactly 1, and its absence luck, expectation exactly 0) when
+    there are enough common runs (:func:`adjustments`). One function, so that ``ccsim
+    verify`` derives the page the same way.
     """
     from analysis.report import compare
     from analysis.stats import COMPARE_CONFIDENCE, Difference
@@ -1210,12 +1211,15 @@ def comparison(exp: Any) -> Comparison:
 def adjustments(exp: Any, min_reps: int | None = None) -> dict[str, dict[str, Any]]:
     """Per proposal and KPI of :data:`ADJUSTED`, the control-variate estimate (empty: none).
 
-    Not made with fewer than ``min_reps`` (default :data:`analysis.variance.MIN_REPS`)
-    common runs, when the days' busyness is not random, or when the scenarios' days are not
-    the same days (their busyness or horizon differs: the base's controls are not theirs).
+    The controls: the base's runs' mean busyness when the days' busyness is random, and
+    their absence luck (:func:`analysis.variance.run_luck`) when the runs kept it, from
+    :data:`analysis.variance.MIN_REPS_LUCK` common runs (``min_reps + 2``). Not made
+    with fewer than ``min_reps`` (default :data:`analysis.variance.MIN_REPS`) common runs,
+    when no control varies, or when the scenarios' days are not the same days (their
+    busyness or horizon differs: the base's controls are not theirs).
     """
     from analysis.stats import COMPARE_CONFIDENCE
-    from analysis.variance import MIN_REPS, adjusted_mean, controls, pair_luck
+    from analysis.variance import MIN_REPS, MIN_REPS_LUCK, adjusted_mean, controls, run_luck
 
     base = exp.scenarios[0]
     same = all(s.demand.busyness_cv == base.demand.busyness_cv
@@ -1228,8 +1232,9 @@ def adjustments(exp: Any, min_reps: int | None = None) -> dict[str, dict[str, An
         common = [r for r in exp.reps(i) if r in set(base_reps)]
         if len(common) < (MIN_REPS if min_reps is None else min_reps):
             continue
-        luck = pair_luck([(exp.outputs[0, r].provenance, exp.outputs[i, r].provenance)
-                          for r in common])
+        # the luck from MIN_REPS_LUCK runs (a forecast, min_reps given: from 2 runs more)
+        few = len(common) < (MIN_REPS_LUCK if min_reps is None else min_reps + 2)
+        luck = None if few else run_luck([exp.outputs[0, r].provenance for r in common])
         ctl = controls(base, exp.seed, common, luck)
         if ctl is None:
             continue

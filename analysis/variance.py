@@ -27,9 +27,12 @@ draws of (measured seat-days the event takes) minus (the hazard times what it wo
 on average) has expectation exactly 0 whatever the regime: an approximating martingale
 (Henderson and Glynn 2002, *Math. Oper. Res.* 27(2)). It counts the draws of the warm-up
 (days and start state) whose sickness and vacancies reach the measured days, so it sees the
-state a run carries, which busyness cannot. The paired change uses the mean of the base's
-and the proposal's luck (:func:`pair_luck`): under common random numbers the two are the
-same draws against slightly different hazards, and one column keeps ``q`` at 2.
+state a run carries, which busyness cannot. The paired change uses the base's luck, as it
+uses the base's busyness: the base's run is the one whose service level reacts (the 2018
+regime at 91% occupancy loses points to each absent seat, the proposals' little); under
+common random numbers the proposal's luck is the same draws against slightly different
+hazards (correlated almost as closely with the change: ``bench/bench_variance.py``), and
+one column keeps ``q`` at 2.
 """
 
 from __future__ import annotations
@@ -52,6 +55,13 @@ from sim.scenario import Scenario
 #: of an estimated coefficient, and Student's t with a degree of freedom fewer); at 5 runs
 #: it would gain little, at 3 it would lose
 MIN_REPS = 6
+
+#: the fewest replications with which the absence luck is a second control (df = n - 3):
+#: two estimated coefficients cost more than one, so that at 6 runs a range is expected
+#: narrower only when the two controls explain two thirds of the spread
+#: (``t(3)/t(5) x sqrt((6 - 2)/(6 - 4))`` = 1.75 times ``sqrt(1 - R^2)``), at 8 runs from
+#: 44% (1.33 times), as the case's proposals' changes reach (docs/negotiating.md)
+MIN_REPS_LUCK = 8
 
 #: where a run's absence luck is kept (``RunResult.provenance``, the stored manifest's too)
 LUCK = "absence_luck"
@@ -90,7 +100,7 @@ def controls(scenario: Scenario, seed: int, replications: Sequence[int],
     """The controls of ``replications`` (one row each) and their expectations, or None.
 
     The runs' mean busyness (expectation 1) when the scenario's days are drawn at random,
-    and ``luck`` (one absence luck per replication, expectation 0: :func:`pair_luck`) when
+    and ``luck`` (one absence luck per replication, expectation 0: :func:`run_luck`) when
     given and not all equal; None when no control varies.
     """
     cols, mu = [], []
@@ -105,19 +115,14 @@ def controls(scenario: Scenario, seed: int, replications: Sequence[int],
     return np.array(cols, dtype=float).T, np.array(mu)
 
 
-def pair_luck(provenances: Sequence[tuple[dict, dict]]) -> list[float] | None:
-    """Per run, the mean absence luck of the base's and the proposal's run (None: unknown).
+def run_luck(provenances: Sequence[dict]) -> list[float] | None:
+    """Each run's absence luck from its provenance (None when a run has none).
 
-    ``provenances``: (base's, proposal's) provenance of each common replication. Each luck
-    has expectation 0, so their mean has too. None when a run has none (no sickness or
-    quits in the scenario, or runs stored before it was kept).
+    None for scenarios without sickness or quits, and for runs stored before it was kept.
     """
-    out = []
-    for base, prop in provenances:
-        if LUCK not in base or LUCK not in prop:
-            return None
-        out.append((float(base[LUCK]) + float(prop[LUCK])) / 2)
-    return out
+    if any(LUCK not in p for p in provenances):
+        return None
+    return [float(p[LUCK]) for p in provenances]
 
 
 def adjusted_mean(values: Sequence[float], control: np.ndarray, mu: Sequence[float],

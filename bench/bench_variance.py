@@ -8,14 +8,15 @@ over the runs the folder holds (the first ``--days`` measured days of each, defa
 - ``r_busy``: its correlation with the run's mean busyness (expectation exactly 1; the
   daily table's ``busyness`` is the control :func:`analysis.variance.busyness_control`
   computes from the streams, ``tests/test_variance.py``);
-- ``r_luck``, ``r_luck_base``, ``r_luck_prop``: its correlation with the runs' absence luck
-  (``provenance["absence_luck"]``, expectation exactly 0: the mean of the base's and the
-  proposal's, :func:`analysis.variance.pair_luck`, and each alone); only over all the
+- ``r_luck``, ``r_luck_prop``, ``r_luck_pair``: its correlation with the base's runs'
+  absence luck (``provenance["absence_luck"]``, expectation exactly 0:
+  :func:`analysis.variance.run_luck`), the proposal's, and their mean; only over all the
   measured days (the luck counts the whole window);
+- ``r_both``: the multiple correlation of the change with busyness and the base's luck;
 - ``plain_hw``, ``busy_hw``, ``adjusted_hw``: the 95% half-widths of the paired mean, of
-  the estimate with the busyness control alone, and with busyness and the pair's luck (what
-  the page uses: :func:`analysis.negotiate.adjustments`); ``both_hw``: with busyness and
-  the two lucks as separate controls (q = 3), for comparison;
+  the estimate with the busyness control alone, and with busyness and the base's luck (what
+  the page uses: :func:`analysis.negotiate.adjustments`); ``pair_hw`` with the mean of the
+  two lucks instead, ``three_hw`` with the two lucks as separate controls (q = 3);
 - ``residual_sd`` and ``reps_1pt``: the spread the page's controls leave, and the runs
   of each that it says a half-width of ``--goal`` needs (:func:`analysis.variance.
   reps_needed`); ``reps_1pt_plain`` the same without controls.
@@ -85,12 +86,17 @@ def main(argv: list[str] | None = None) -> int:
             if luck is not None:
                 lb, lp = np.array(luck[names[0]][:n]), np.array(luck[name][:n])
                 pair = (lb + lp) / 2
-                c = adjusted_mean(d, np.column_stack([busy, pair]), [1.0, 0.0])
-                both = adjusted_mean(d, np.column_stack([busy, lb, lp]), [1.0, 0.0, 0.0])
-                row |= {"r_luck": _r(d, pair), "r_luck_base": _r(d, lb),
-                        "r_luck_prop": _r(d, lp),
+                c = adjusted_mean(d, np.column_stack([busy, lb]), [1.0, 0.0])
+                pc = adjusted_mean(d, np.column_stack([busy, pair]), [1.0, 0.0])
+                three = adjusted_mean(d, np.column_stack([busy, lb, lp]), [1.0, 0.0, 0.0])
+                rss = c.residual_sd ** 2 * (n - 3)  # R^2 = 1 - RSS / TSS
+                tss = float(((d - d.mean()) ** 2).sum())
+                row |= {"r_luck": _r(d, lb), "r_luck_prop": _r(d, lp),
+                        "r_luck_pair": _r(d, pair),
+                        "r_both": round(max(0.0, 1 - rss / tss) ** 0.5, 3),
                         "adjusted_hw": round(c.estimate.half_width, 5),
-                        "both_hw": round(both.estimate.half_width, 5),
+                        "pair_hw": round(pc.estimate.half_width, 5),
+                        "three_hw": round(three.estimate.half_width, 5),
                         "residual_sd": round(c.residual_sd, 5)}
                 a = c
             if kpi == "service_level":

@@ -14,11 +14,12 @@ from analysis.stats import t_interval
 from analysis.variance import (
     LUCK,
     MIN_REPS,
+    MIN_REPS_LUCK,
     adjusted_mean,
     busyness_control,
     controls,
-    pair_luck,
     reps_needed,
+    run_luck,
 )
 from sim.model import build, run, simulate
 from sim.scenario import scenario_from_dict
@@ -232,29 +233,32 @@ def test_sickness_and_the_survey_draw_the_same_numbers_per_seat_in_every_regime(
     np.testing.assert_allclose(own_a, own_b, rtol=0, atol=1e-12)
 
 
-def test_the_page_adjusts_service_level_only_from_min_reps_runs_on(stressed):
-    """The page's comparison: service level adjusted for busyness and luck from MIN_REPS runs."""
+def test_the_page_adjusts_service_level_for_busyness_then_luck(stressed):
+    """The page's service level: plain below MIN_REPS runs, busyness from it, luck too later.
+
+    With MIN_REPS runs the busyness control alone (n - 2 df); from MIN_REPS_LUCK runs the
+    base's absence luck as a second control (n - 3 df); stress is never adjusted.
+    """
     scen = [scenario_from_dict(d).replace({"horizon.days": 1}) for d in stressed]
     exp = run_experiment(scen, 2, MIN_REPS - 1, executor=SerialExecutor())
     assert adjustments(exp) == {}
-    exp = run_experiment(scen, 2, MIN_REPS, executor=SerialExecutor(), experiment=exp)
-    comp = comparison(exp)
-    d = comp.differences["lenient"]
     assert ADJUSTED == ("service_level",) and set(PRIMARY) - set(ADJUSTED) == {"stress_mean"}
-    sl = [exp.outputs[1, r].kpis["service_level"] - exp.outputs[0, r].kpis["service_level"]
-          for r in range(MIN_REPS)]
-    luck = pair_luck([(exp.outputs[0, r].provenance, exp.outputs[1, r].provenance)
-                      for r in range(MIN_REPS)])
-    ctl = [[busyness_control(scen[0], 2, r), luck[r]] for r in range(MIN_REPS)]
-    assert luck == [(exp.outputs[0, r].provenance[LUCK] + exp.outputs[1, r].provenance[LUCK])
-                    / 2 for r in range(MIN_REPS)]
-    assert d["service_level"].estimate == \
-        adjusted_mean(sl, np.array(ctl), [1.0, 0.0]).estimate
-    assert d["service_level"].estimate.df == MIN_REPS - 3
-    assert d["service_level"].p_value == d["service_level"].estimate.p_value()
-    st = [exp.outputs[1, r].kpis["stress_mean"] - exp.outputs[0, r].kpis["stress_mean"]
-          for r in range(MIN_REPS)]
-    assert d["stress_mean"].estimate == t_interval(st)
+    for n, q in ((MIN_REPS, 1), (MIN_REPS_LUCK, 2)):
+        exp = run_experiment(scen, 2, n, executor=SerialExecutor(), experiment=exp)
+        d = comparison(exp).differences["lenient"]
+        sl = [exp.outputs[1, r].kpis["service_level"] - exp.outputs[0, r].kpis["service_level"]
+              for r in range(n)]
+        luck = run_luck([exp.outputs[0, r].provenance for r in range(n)])
+        assert luck == [exp.outputs[0, r].provenance[LUCK] for r in range(n)]
+        ctl = [[busyness_control(scen[0], 2, r), luck[r]][:q] for r in range(n)]
+        assert d["service_level"].estimate == \
+            adjusted_mean(sl, np.array(ctl), [1.0, 0.0][:q]).estimate
+        assert d["service_level"].estimate.df == n - 1 - q
+        assert d["service_level"].p_value == d["service_level"].estimate.p_value()
+        st = [exp.outputs[1, r].kpis["stress_mean"] - exp.outputs[0, r].kpis["stress_mean"]
+              for r in range(n)]
+        assert d["stress_mean"].estimate == t_interval(st)
+    assert np.ptp(luck) > 0 and run_luck([{}, {LUCK: 1.0}]) is None
 
 
 @pytest.mark.slow
