@@ -607,6 +607,11 @@ class PlanAnswer:
                  f"{100 * self.confidence:g}% confidence ({self.reps} replications a round, "
                  f"seed {self.seed}).", ""]
         days = self.optimised.problem.days if self.optimised.problem else 1
+        if self.optimised.problem is not None:
+            lines += ["Starts: " + ("chosen per working day for each agent, breaks per day "
+                                    "(tour scheduling; both plans alike)."
+                                    if self.optimised.problem.tours else
+                                    "one per agent all week."), ""]
         for label, lp in (("Optimised plan", o), ("Two-step plan", d["two_step"])):
             if lp is None:
                 continue
