@@ -10,7 +10,9 @@ an agent, a shift or an activity never changes another agent's draws.
 from __future__ import annotations
 
 import warnings
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -372,6 +374,10 @@ def segments(plan: Plan) -> pd.DataFrame:
                          "end_s": en, "state": state, "row": row})
 
 
+#: a segment row's start and end (splice's rows: agent, day, start_s, end_s, state, row)
+_start, _end = itemgetter(2), itemgetter(3)
+
+
 def splice(segs: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
     """The schedule with run-time exceptions entered over it, as a supervisor enters them.
 
@@ -405,23 +411,32 @@ def splice(segs: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
     for (agent, day), sp in by_day.items():
         k = agent * 1_000_000 + day
         lo, hi = np.searchsorted(sorted_key, [k, k + 1])
-        mine = values[order[lo:hi]].tolist()
+        # in order of start once (stable). The segments tile the day, so their ends are in
+        # order too: those ending by s0 and those starting from s1 are a head and a tail
+        # kept as they are, the ones between are cut, and the span's own piece goes in at
+        # its place. The same rows as cutting every segment and sorting after every span.
+        mine = sorted(values[order[lo:hi]].tolist(), key=_start)
         for s0, s1, status in sp:
             code = by_label[status] if isinstance(status, str) else int(status)
-            new = []
-            for a, d, st, en, state, row in mine:
+            i = bisect_right(mine, s0, key=_end)  # mine[:i] end by s0
+            j = max(i, bisect_left(mine, s1, key=_start))  # mine[j:] start from s1
+            new = mine[:i]  # rows are never changed in place: shared, not copied
+            for r in mine[i:j]:
+                st, en = r[2], r[3]
                 if en <= s0 or st >= s1:
-                    new.append([a, d, st, en, state, row])
+                    new.append(r)
                     continue
                 if st < s0:
-                    new.append([a, d, st, s0, state, row])
+                    new.append([r[0], r[1], st, s0, r[4], r[5]])
                 if en > s1:
-                    new.append([a, d, s1, en, state, row])
+                    new.append([r[0], r[1], s1, en, r[4], r[5]])
+            new += mine[j:]
             lo = max(s0, mine[0][2]) if mine else s0
             hi = min(s1, mine[-1][3]) if mine else s1
-            if hi > lo:
-                new.append([agent, day, lo, hi, state_of.get(code, 0), -1])
-            mine = sorted(new, key=lambda r: r[2])
+            if hi > lo:  # after any piece starting at the same time, as a stable sort puts it
+                new.insert(bisect_right(new, lo, key=_start),
+                           [agent, day, lo, hi, state_of.get(code, 0), -1])
+            mine = new
         rows += mine
     out.append(pd.DataFrame(rows, columns=cols))
     res = pd.concat(out, ignore_index=True).astype(
