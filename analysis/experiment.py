@@ -104,6 +104,11 @@ def run_task(task: Task) -> RepOutput:
     """Simulate one task (runs in a worker; module-level so that it can be sent anywhere)."""
     r = simulate(task.scenario, seed=task.seed, replication=task.replication,
                  observe=task.observe, start=task.start, start_from=task.start_from)
+    return task_output(task, r)
+
+
+def task_output(task: Task, r: RunResult) -> RepOutput:
+    """What a task sends back from its simulated run ``r``: its tables, published."""
     if task.start_from is not None:
         r.provenance["warmup_from"] = task.start_from.to_dict()
     tables = dict(r.observed)
@@ -494,10 +499,15 @@ _WARM_KEPT = 0.5
 one's peak: the replication reuses what the warm-up freed (the 2018 case, 20 warm-up days
 then 5 or 20 measured: 113 and 223 MiB against 102 and 188 for the larger alone)."""
 #: the time pilot simulates one day with at most this many expected calls and agents
-#: (scaled down together, so that the load per agent stays the scenario's): a whole day of
-#: base and of the case (a day cut to 2,000 calls ran 1.6 times faster per call than base's
-#: whole day); the small one times the fixed cost of a replication
-PILOT_CALLS, PILOT_AGENTS = 10000, 300
+#: (scaled down together, so that the load per agent stays the scenario's): about half a
+#: day of the case and of base's policies. Measured on 2026-12-07 in one process, by turns
+#: (4 runs each): the simulation's CPU seconds per unit of static time at 134, 100, 67 and
+#: 45 agents were 3.08, 3.15, 3.28, 3.37 for two-queues-tmr, 2.28, 2.34, 2.16, 2.17 for the
+#: 2018 case, 1.16 (125 agents), 1.18, 1.24, 1.24 for policy/copc (within 5% of each other
+#: once the small pilot's fixed part is taken off), while the whole day's pilot had cost
+#: two-queues-tmr's estimate 0.85-1.09 CPU-s under a load of 8; the small one times the
+#: fixed cost of a replication
+PILOT_CALLS, PILOT_AGENTS = 3000, 70
 SMALL_PILOT_CALLS, SMALL_PILOT_AGENTS = 250, 10
 MIN_PILOT_AGENTS = 10
 REGIME_LATER_DAYS = 1.25
@@ -579,10 +589,43 @@ def pilot_scenario(scenario: Scenario, calls: float = PILOT_CALLS,
         return one
 
 
-_PILOTS: dict[tuple[str, tuple[str, ...]], float] = {}
-"""CPU seconds of the pilots this process ran, by (pilot scenario digest, tables): a
-command that estimates more than once (``negotiate --until``'s range, then its runs) pilots
-once."""
+@dataclass(frozen=True)
+class PilotTime:
+    """CPU seconds of one pilot replication, by phase (:func:`_measure_pilot`)."""
+
+    sim: float
+    """Building the centre and simulating its day (grows with the calls and agents)."""
+    collect: float
+    """Turning the run's logs into tables (:func:`sim.model.collect`: partly fixed, partly
+    growing with the rows)."""
+    output: float = 0.0
+    """Publishing the task's tables and writing them (the small pilot's only: at one day
+    they are nearly a fixed cost, the same for a pilot of 10 agents and one of 134)."""
+
+    @property
+    def total(self) -> float:
+        """All of its phases."""
+        return self.sim + self.collect + self.output
+
+
+COLLECT_PER_UNIT = 0.5
+"""CPU seconds that turning a replication's logs into tables (:func:`sim.model.collect`)
+costs per second of the static model's time beyond its fixed part, at ``machine_speed`` 1:
+not piloted (the large pilot does not collect). Measured on 2026-12-07 in one process, 4
+days against 1: 0.27-0.68 for seven piloted scenarios under a load of 15 (case-base,
+the 2018 case, two-queues-tmr, policy/copc, team-level, what-if/two-queues, dpa-order),
+0.52-0.59 under a load of 7 (two-queues-tmr, the 2018 case, copc); the pilots' difference
+said 0-0.45, as the small pilot's collecting, 0.06-0.14 CPU-s, is mostly fixed, 0.01-0.03
+dearer in a fresh process (first use), and varies by as much as the slope it would be
+divided into. Publishing and writing the tables is priced as fixed (the small pilot's):
+0.13 CPU-s for two-queues-tmr's small pilot and 0.11 for its whole day, 0.04 and 0.04 for
+the 2018 case, 0.02 and 0.04 for copc; 0.015 a day more over five days (2-3% of a 20-day
+replication left out)."""
+
+_PILOTS: dict[tuple[str, tuple[str, ...], bool], PilotTime] = {}
+"""The pilots this process ran, by (pilot scenario digest, tables, whether it was collected
+and its tables written): a command that estimates more than once (``negotiate --until``'s
+range, then its runs) pilots once."""
 
 
 _BASE_RSS: list[float] = []
@@ -591,20 +634,21 @@ which a replication in this process reuses, are not part of)."""
 
 
 def _measure_pilot(pilot: Scenario, tables: Sequence[str],
-                   observe: Sequence[str] = ()) -> float:
-    """CPU seconds of one pilot replication with its tables written (cached).
+                   observe: Sequence[str] = (), output: bool = True) -> PilotTime:
+    """CPU seconds of one pilot replication by phase (cached).
 
-    A pilot of the same scenario with other tables is used as it is: writing a day's tables
-    is about a twentieth of a pilot's time (the case's, profiled), and a few tables more or
+    With ``output`` it is collected and its tables written, else only simulated. A pilot
+    of the same scenario with other tables is used as it is: writing a day's tables is
+    about a twentieth of a pilot's time (the case's, profiled), and a few tables more or
     less a small part of that, against a second pilot's whole cost. Observers recorded
     (``observe``: ``ccsim run``'s strain over the day) are part of what is piloted.
     """
     digest = pilot.digest() + "".join(f"+{o}" for o in observe)
-    key = (digest, tuple(tables))
+    key = (digest, tuple(tables), output)
     if key in _PILOTS:
         return _PILOTS[key]
-    for (d, _), seconds in _PILOTS.items():
-        if d == digest:
+    for (d, _, o), seconds in _PILOTS.items():
+        if d == digest and o == output:
             return seconds
     if not _PILOTS:
         _BASE_RSS.append(_rss_now())  # the process before any pilot's leftovers
@@ -616,19 +660,36 @@ def _measure_pilot(pilot: Scenario, tables: Sequence[str],
 
         with tempfile.TemporaryDirectory(prefix="ccsim-pilot-") as tmp:
             write_parquet(pd.DataFrame({"x": [0.0], "y": ["a"]}), Path(tmp) / "x.parquet")
-    t0 = time.process_time()
-    _run_pilot(pilot, tables, observe)
-    _PILOTS[key] = time.process_time() - t0
+    _PILOTS[key] = _run_pilot(pilot, tables, observe, output)
     return _PILOTS[key]
 
 
-def _run_pilot(pilot: Scenario, tables: Sequence[str], observe: Sequence[str] = ()) -> None:
+def _run_pilot(pilot: Scenario, tables: Sequence[str], observe: Sequence[str] = (),
+               output: bool = True) -> PilotTime:
+    """Run ``pilot`` as :func:`run_task` runs a task, its phases timed in CPU seconds.
+
+    Without ``output``, only built and simulated.
+    """
     import tempfile
 
-    out = run_task(Task(0, pilot, 0, 0, tuple(tables), observe=tuple(observe)))
-    with tempfile.TemporaryDirectory(prefix="ccsim-pilot-") as tmp:
-        for name, df in out.tables.items():
-            write_parquet(df, Path(tmp) / f"{name}.parquet")
+    from sim.model import build, collect
+    from sim.model import run as run_model
+
+    clock = time.process_time
+    t0 = clock()
+    with few_collections():  # as simulate() runs a replication
+        r = build(pilot, 0, 0, observe=tuple(observe))
+        run_model(r)
+        t1 = clock()
+        result = collect(r) if output else None
+    t2 = clock()
+    if result is not None:
+        out = task_output(Task(0, pilot, 0, 0, tuple(tables), observe=tuple(observe)), result)
+        with tempfile.TemporaryDirectory(prefix="ccsim-pilot-") as tmp:
+            for name, df in out.tables.items():
+                write_parquet(df, Path(tmp) / f"{name}.parquet")
+    t3 = clock()
+    return PilotTime(t1 - t0, t2 - t1 if output else 0.0, t3 - t2 if output else 0.0)
 
 
 def pilots(scenario: Scenario) -> tuple[Scenario, Scenario]:
@@ -648,19 +709,44 @@ def pilots(scenario: Scenario) -> tuple[Scenario, Scenario]:
     return small, large
 
 
+def pilot_fit(small: PilotTime, large: PilotTime, r_small: float, r_large: float,
+              collect_per_unit: float) -> tuple[float, float, float]:
+    """(fixed CPU seconds, simulating's and collecting's CPU seconds per unit of static time).
+
+    ``small`` (collected, its tables written) and ``large`` (simulated only) are the
+    pilots' phases, ``r_small`` and ``r_large`` their static model's seconds;
+    ``collect_per_unit``: collecting's cost per unit (``COLLECT_PER_UNIT`` at this
+    machine's speed), not piloted. The simulation's slope is the two pilots' difference;
+    the fixed cost is what is left of the small pilot's whole time. Only the simulation,
+    whose small part is a few hundredths of a second, is differenced: the small pilot's
+    collecting and writing (0.1-0.3 CPU-s, which vary most) stay out of the slope, which a
+    whole replication multiplies by its days.
+    """
+    if r_large > 1.5 * r_small:
+        sim = (large.sim - small.sim) / (r_large - r_small)
+        fixed = small.total - (sim + collect_per_unit) * r_small
+        if sim > 0 and fixed >= 0:
+            return fixed, sim, collect_per_unit
+    # one size only (a scenario as small as its pilot), or timings too noisy to split (a
+    # loaded machine): all of the large pilot's simulation scales (an upper bound), the
+    # small pilot's collecting and tables are the fixed cost
+    return small.collect + small.output, large.sim / r_large, collect_per_unit
+
+
 def estimate(scenario: Scenario, tables: Sequence[str] = DEFAULT_TABLES,
              pilot: bool = True, observe: Sequence[str] = ()) -> SizeEstimate:
     """Estimate one replication's calls, agent-days, status rows, memory and time.
 
     With ``pilot`` (the default), two pilot replications of the scenario (:func:`pilots`:
-    one day, everything on) are simulated with their ``tables`` written and timed: the
-    small one first (a process's first estimate loads the table writer before it), then
-    the large one. Their
-    difference gives the time per unit of the static model's time, their intercept the
-    fixed cost of a replication; scaled to the whole scenario by the static model's size,
-    a regime's days after the first at ``REGIME_LATER_DAYS`` of the pilot's.
-    Memory is the static model's (calibrated on measured peaks; see ``_BYTES_FIXED``).
-    Pilots are cached by scenario digest and tables. Without ``pilot``, the static model.
+    one day, everything on) are timed by phase: the small one first, collected and its
+    ``tables`` written (a process's first estimate loads the table writer before it), then
+    the large one simulated only. :func:`pilot_fit` gives the fixed cost of a replication
+    and the simulation's time per unit of the static model's time, scaled to the whole
+    scenario by the static model's size, a regime's days after the first at
+    ``REGIME_LATER_DAYS`` of the pilot's; collecting the logs costs ``COLLECT_PER_UNIT``
+    at this machine's speed. Memory is the static model's (calibrated on measured peaks;
+    see ``_BYTES_FIXED``). Pilots are cached by scenario digest and tables. Without
+    ``pilot``, the static model.
     """
     full = static_estimate(scenario)
     if not pilot:
@@ -668,18 +754,12 @@ def estimate(scenario: Scenario, tables: Sequence[str] = DEFAULT_TABLES,
     small, large = pilots(scenario)
     r_large, r_small = static_estimate(large).seconds, static_estimate(small).seconds
     t_small = _measure_pilot(small, tables, observe)
-    t_large = _measure_pilot(large, tables, observe)
-    per_unit = fixed = -1.0
-    if r_large > 1.5 * r_small:
-        per_unit = (t_large - t_small) / (r_large - r_small)
-        fixed = t_large - per_unit * r_large
-    if per_unit <= 0 or fixed < 0:
-        # one size only (a scenario as small as its pilot), or timings too noisy to split
-        # (a loaded machine): all of the pilot's time scales, an upper bound
-        per_unit, fixed = t_large / r_large, 0.0
+    t_large = _measure_pilot(large, tables, observe, output=False)
+    fixed, sim, collect = pilot_fit(t_small, t_large, r_small, r_large,
+                                    COLLECT_PER_UNIT * machine_speed())
     days = scenario.horizon.days
     later = REGIME_LATER_DAYS if scenario.policy_active else 1.0
-    per_unit *= 1 + (later - 1) * (days - 1) / days
+    per_unit = sim * (1 + (later - 1) * (days - 1) / days) + collect
     return replace(full, seconds=fixed + per_unit * full.seconds, measured=True,
                    fixed_s=fixed)
 

@@ -37,6 +37,13 @@ run's pilots of the 2018 case and two-queues, half a second of CPU each on a mac
 CPU seconds for the same work moved by 1.7 times between spells); memory 0.89 / 0.95 /
 1.11, 14 of 14; wall 0.35 / 0.92 / 1.31, 9 of 14 (docs/experiments.md, Size limits).
 
+``--spread [SCENARIO ...]``: the estimate's own spread (``SPREAD_SCENARIOS`` by default):
+each scenario's estimate of one replication ``--repeat`` times (10) in one process, the
+pilots run again each time, and once in each of as many fresh processes (what a command
+gets); the coefficient of variation (standard deviation over mean) of each set, raw and at
+equal machine speed (each estimate over the plain SimPy yardstick timed right after it, as
+above), and the estimate's CPU seconds.
+
 ``--report``: the cost of ``ccsim run``'s and ``compare``'s reports (``write_experiment``,
 the report with its figures, matplotlib loaded inside) at a few sizes, against
 ``analysis.experiment.report_seconds``.
@@ -47,6 +54,7 @@ Usage::
     .venv/bin/python -m bench.bench_estimate scenarios/base.toml scenarios/case/two-queues.toml
     .venv/bin/python -m bench.bench_estimate --estimate-only       # the 1 s goal only
     .venv/bin/python -m bench.bench_estimate --report              # the reports' cost
+    .venv/bin/python -m bench.bench_estimate --spread              # the estimate's noise
     .venv/bin/python -m bench.bench_estimate --commands            # whole commands
     .venv/bin/python -m bench.bench_estimate --commands "run base" --repeat 3
 """
@@ -128,6 +136,23 @@ with tempfile.TemporaryDirectory() as tmp:
 out["rep_cpu_s"] = time.process_time() - c0
 out["memory_mib"] = (peak() - base) / 2**20
 out["ref_s"] = (ref + reference()) / 2  # before and after
+print(json.dumps(out))
+"""
+
+SPREAD = _PRELUDE + """
+import dataclasses
+n = int(sys.argv[2])
+observe = ("strain_profile",) if s.stress.enabled else ()
+out = []
+for i in range(n):
+    ex._PILOTS.clear()  # each estimate pilots again, as a fresh command's first one does
+    c0 = time.process_time()
+    e = ex.estimate(s, tables, observe=observe)
+    cpu = time.process_time() - c0
+    pilots = [dataclasses.asdict(p) if dataclasses.is_dataclass(p) else p
+              for p in ex._PILOTS.values()]
+    out.append({"est_s": e.seconds, "fixed_s": e.fixed_s, "cpu_s": cpu, "pilots": pilots,
+                "ref_s": reference()})
 print(json.dumps(out))
 """
 
@@ -234,6 +259,39 @@ REPORT_CASES = [
 ]
 
 
+def spread_rows(paths: list[str], repeat: int) -> list[dict]:
+    """Each scenario's estimate ``repeat`` times in one process and once in each of
+    ``repeat`` fresh processes: the coefficient of variation (sd / mean) of each set."""
+    import statistics
+
+    def cv(xs: list[float]) -> float:
+        return statistics.stdev(xs) / statistics.mean(xs) if len(xs) > 1 else float("nan")
+
+    rows = []
+    for p in paths:
+        one = child(SPREAD, p, str(repeat))
+        fresh = [child(SPREAD, p, "1")[0] for _ in range(repeat)]
+        row = {"scenario": p, "one_process": one, "fresh": fresh,
+               "cv_one": cv([r["est_s"] for r in one]),
+               "cv_fresh": cv([r["est_s"] for r in fresh]),
+               # at equal machine speed: each estimate over the plain SimPy yardstick timed
+               # right after it (the machine's speed for such work moves with its load)
+               "cv_one_ref": cv([r["est_s"] / r["ref_s"] for r in one]),
+               "cv_fresh_ref": cv([r["est_s"] / r["ref_s"] for r in fresh]),
+               "mean_one": statistics.mean(r["est_s"] for r in one),
+               "mean_fresh": statistics.mean(r["est_s"] for r in fresh),
+               "cpu_fresh": sorted(r["cpu_s"] for r in fresh),
+               "load": os.getloadavg()[0]}
+        rows.append(row)
+        print(f"{p[:36]:36s} one process: mean {row['mean_one']:5.2f} s cv {row['cv_one']:.3f}"
+              f" ({row['cv_one_ref']:.3f} at equal speed) | fresh: mean "
+              f"{row['mean_fresh']:5.2f} s cv {row['cv_fresh']:.3f} ({row['cv_fresh_ref']:.3f})"
+              " | estimate "
+              f"CPU {row['cpu_fresh'][0]:.2f}-{row['cpu_fresh'][-1]:.2f} s | load "
+              f"{row['load']:.1f}", flush=True)
+    return rows
+
+
 def report_rows() -> list[dict]:
     """The reports' CPU seconds against the model, at a few sizes."""
     rows = []
@@ -247,6 +305,10 @@ def report_rows() -> list[dict]:
               flush=True)
     return rows
 
+
+#: the piloted scenarios whose estimates ``--spread`` repeats by default
+SPREAD_SCENARIOS = ["scenarios/case/two-queues-tmr.toml", "scenarios/case/telenor-2018-tmr.toml",
+                    "scenarios/policy/copc.toml", "scenarios/case/two-queues.toml"]
 
 #: whole commands as a user runs them (fresh processes, output written): ``--commands``
 COMMANDS = {
@@ -409,7 +471,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--commands", nargs="*", metavar="NAME", default=None,
                    help="whole commands in fresh processes instead (default: all of "
                    + ", ".join(COMMANDS) + ")")
-    p.add_argument("--repeat", type=int, default=1, help="runs of each command")
+    p.add_argument("--spread", action="store_true",
+                   help="the estimate's spread: --repeat estimates in one process and in as "
+                   "many fresh ones (default 10)")
+    p.add_argument("--repeat", type=int, default=None,
+                   help="runs of each command (default 1), estimates of --spread (10)")
     p.add_argument("--json", action="store_true", help="also print one JSON object")
     args = p.parse_args(argv)
     load0 = os.getloadavg()[0]
@@ -417,13 +483,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.commands is not None:
         print(COMMAND_HEADER)
         rows = []
-        for _ in range(args.repeat):
+        for _ in range(args.repeat or 1):
             for name in args.commands or COMMANDS:
                 rows.append(command_row(name, COMMANDS[name]))
                 print(_command_line(rows[-1]), flush=True)
         print(_distribution(rows))
     elif args.report:
         rows = report_rows()
+    elif args.spread:
+        rows = spread_rows(args.scenarios or SPREAD_SCENARIOS, args.repeat or 10)
     else:
         paths = args.scenarios or sorted(str(q.relative_to(ROOT)) for q in
                                          (ROOT / "scenarios").rglob("*.toml"))

@@ -127,28 +127,29 @@ def test_negotiate_until_announces_its_range_and_then_its_projection():
                                "needed (at most 3): about ")
 
 
-def test_the_pilots_are_a_whole_day_and_a_small_one_and_run_once(small, monkeypatch):
+def test_the_pilots_are_half_a_day_and_a_small_one_and_run_once(small, monkeypatch):
     """Two pilots, each run once per process: the estimate's pilot cost is bounded.
 
-    The time pilot is one whole day of the case (a day cut to 2,000 calls ran 1.6 times
-    faster per call than base's whole day), the fixed-cost one ``MIN_PILOT_AGENTS`` agents
-    with the calls that keep their load; together at most 1.1 of one of its days in the static
-    model's time. A second estimate (``--until``'s range, then its runs) runs none.
+    The time pilot is the case's day cut to ``PILOT_AGENTS`` agents with the calls that
+    keep their load (the simulation's CPU per unit of static time was within 5% between 45
+    and 134 agents), the fixed-cost one ``MIN_PILOT_AGENTS`` agents; together at most 0.6 of
+    one of its days in the static model's time. A second estimate (``--until``'s range,
+    then its runs) runs none.
     """
     from analysis import experiment
-    from analysis.experiment import MIN_PILOT_AGENTS, estimate, pilots
+    from analysis.experiment import MIN_PILOT_AGENTS, PILOT_AGENTS, estimate, pilots
     from sim.scenario import load_scenario
     from tests.conftest import SCENARIOS
 
     tmr = load_scenario(SCENARIOS / "case" / "telenor-2018-tmr.toml")
     small_pilot, large = pilots(tmr)
     assert (large.horizon.days, large.warmup_days) == (1, 0)
-    assert large.demand.calls_per_day == tmr.demand.calls_per_day
-    assert large.staffing.head_counts() == tmr.staffing.head_counts()
+    assert sum(large.staffing.head_counts().values()) == PILOT_AGENTS
+    assert large.demand.calls_per_day == pytest.approx(5600 * PILOT_AGENTS / 134)
     assert sum(small_pilot.staffing.head_counts().values()) == MIN_PILOT_AGENTS
     assert small_pilot.demand.calls_per_day == pytest.approx(5600 * MIN_PILOT_AGENTS / 134)
     day = static_estimate(tmr).seconds / tmr.horizon.days
-    assert static_estimate(large).seconds + static_estimate(small_pilot).seconds <= 1.1 * day
+    assert static_estimate(large).seconds + static_estimate(small_pilot).seconds <= 0.6 * day
     three = small.replace({"horizon.days": 3, "name": "pilot-count"})
     # an empty cache, as in a fresh command: a test before this one on the same worker may
     # have piloted the same small centre
@@ -156,7 +157,9 @@ def test_the_pilots_are_a_whole_day_and_a_small_one_and_run_once(small, monkeypa
     before = set(experiment._PILOTS)
     first = estimate(three)
     ran = set(experiment._PILOTS) - before
-    assert ran == {(p.digest(), experiment.DEFAULT_TABLES) for p in pilots(three)}
+    lo, hi = pilots(three)  # the small one's tables written, the large one's not
+    assert ran == {(lo.digest(), experiment.DEFAULT_TABLES, True),
+                   (hi.digest(), experiment.DEFAULT_TABLES, False)}
     assert estimate(three) == first and set(experiment._PILOTS) - before == ran
     # other tables (negotiate's range, then its runs): the same pilots, none run again
     assert estimate(three, ("calls", "daily")) == first
@@ -280,24 +283,69 @@ def test_a_regimes_later_days_cost_more_than_its_pilot_day(small):
     estimate from day 0 alone).
     """
     from analysis import experiment
-    from analysis.experiment import REGIME_LATER_DAYS, estimate, pilots
+    from analysis.experiment import (
+        COLLECT_PER_UNIT,
+        REGIME_LATER_DAYS,
+        estimate,
+        pilot_fit,
+        pilots,
+    )
 
     ruled = small.replace({"horizon.days": 3, "measurement.level": "team",
                            "name": "regime-days"})
     assert ruled.policy_active
     est = estimate(ruled)
     lo, hi = pilots(ruled)
-    timed = {d: s for (d, _), s in experiment._PILOTS.items()}  # any tables: one per pilot
+    timed = {d: s for (d, _, _), s in experiment._PILOTS.items()}  # any tables: one each
     t_lo, t_hi = timed[lo.digest()], timed[hi.digest()]
+    assert t_lo.output > 0 and t_hi.collect == t_hi.output == 0  # the large one: simulated
     r_lo, r_hi = static_estimate(lo).seconds, static_estimate(hi).seconds
-    per_unit = (t_hi - t_lo) / (r_hi - r_lo) if r_hi > 1.5 * r_lo else -1.0
-    fixed = t_hi - per_unit * r_hi
-    if per_unit <= 0 or fixed < 0:  # one size, or too noisy to split: all of it scales
-        per_unit, fixed = t_hi / r_hi, 0.0
+    speed = experiment._SPEED[1]  # the machine's speed the estimate used (kept 10 s)
+    fixed, sim, collect = pilot_fit(t_lo, t_hi, r_lo, r_hi, COLLECT_PER_UNIT * speed)
     growth = 1 + (REGIME_LATER_DAYS - 1) * 2 / 3
-    assert est.seconds == pytest.approx(fixed + per_unit * growth
+    assert est.seconds == pytest.approx(fixed + (sim * growth + collect)
                                         * static_estimate(ruled).seconds)
     assert est.fixed_s == pytest.approx(fixed)
+
+
+def test_the_pilot_fit_differences_only_the_simulation():
+    """A simulation growing linearly with the static time gives back its slope.
+
+    The small pilot's collecting and tables (the phases that vary most) go to the fixed
+    cost only: however long they took, the slope does not move; collecting grows at the
+    given rate; the fixed cost and the slopes times the small pilot's size add up to its
+    whole time.
+    """
+    from analysis.experiment import PilotTime, pilot_fit
+
+    r_small, r_large, sim, col = 0.01, 0.06, 3.0, 0.5
+
+    def at(r: float, collect: float = 0.0, output: float = 0.0) -> PilotTime:
+        return PilotTime(0.02 + sim * r, collect, output)
+
+    small = at(r_small, 0.08, 0.1)
+    fixed, slope, collect = pilot_fit(small, at(r_large), r_small, r_large, col)
+    assert (slope, collect) == (pytest.approx(sim), col)
+    assert fixed + (slope + collect) * r_small == pytest.approx(small.total)
+    # the small pilot's collecting and tables twice as long: the slopes stay, fixed grows
+    slower = at(r_small, 0.16, 0.2)
+    fixed2, slope2, _ = pilot_fit(slower, at(r_large), r_small, r_large, col)
+    assert slope2 == pytest.approx(sim) and fixed2 == pytest.approx(fixed + 0.18)
+
+
+def test_a_pilot_fit_that_cannot_split_scales_all_of_the_large_pilot():
+    """Two sizes too close, or a simulation no dearer at the larger size: no split.
+
+    Then all of the large pilot's simulation scales with the size (an upper bound), and
+    the small pilot's collecting and tables are the fixed cost, never a negative one.
+    """
+    from analysis.experiment import PilotTime, pilot_fit
+
+    small, large = PilotTime(0.2, 0.1, 0.05), PilotTime(0.25, 0.0)
+    assert pilot_fit(small, large, 0.1, 0.14, 0.5) == (
+        pytest.approx(0.15), pytest.approx(0.25 / 0.14), 0.5)
+    assert pilot_fit(small, PilotTime(0.1, 0.0), 0.01, 0.12, 0.5) == (
+        pytest.approx(0.15), pytest.approx(0.1 / 0.12), 0.5)
 
 
 def test_a_process_pool_about_to_start_adds_its_start_to_the_estimate():
