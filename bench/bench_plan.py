@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_plan.py [--reps 10] [--workers 2] [--scale 1.25]
         [--rounds 12] [--raise-rule all|greedy] [--breaks coverage|recovery] [--no-costs]
         [--trim 4] [--store DIR] [--confirm-seed 1001] [--no-tours] [--time-limit 300]
+        [--loop both|optimise|stagger]
 
 Both plans are tour-scheduled (each agent's start and breaks chosen per working day, the
 two-step plan with the same tours) unless ``--no-tours``.
@@ -92,6 +93,34 @@ def _confirm(answer, args, ex, store) -> None:
               f"meets goal: {v.meets}")
 
 
+def _one_loop(args, ex, store) -> None:
+    """One loop on the base week with its fresh check (and ``--confirm-seed``'s)."""
+    from analysis.plan import confirm, plan_loop, verify
+
+    t0, c0 = time.perf_counter(), _cpu()
+    label = "optimised" if args.loop == "optimise" else "two-step"
+    loop = plan_loop(base_week(), 0.8, 20, method=args.loop, interval_share=0.9,
+                     confidence=0.95, seed=args.seed, reps=args.reps, max_rounds=args.rounds,
+                     executor=ex, store=store, time_limit=args.time_limit, gap=0.005,
+                     say=print, raise_rule=args.raise_rule, tours=not args.no_tours)
+    f = loop.final
+    kw = dict(target=0.8, interval_share=0.9, confidence=0.95, executor=ex, store=store)
+    fresh = confirm(f, f.scenario, f.plan, seed=args.seed, reps=args.reps, **kw)
+    print(f"GOAL base week, {label}: {f.plan.agents} agents, {f.plan.paid_hours:.1f} paid "
+          f"hours after {len(loop.rounds)} round(s), meets goal: {f.meets} (intervals below "
+          f"target {100 * f.below.mean:.1f}%, upper 95% bound {100 * f.below_bound:.1f}%); "
+          f"LP bound of the last requirement {f.plan.lp_bound:.1f}; fresh check (seed "
+          f"{args.seed}, replications {args.reps}-{2 * args.reps - 1}): below "
+          f"{100 * fresh.below.mean:.1f}%, bound {100 * fresh.below_bound:.1f}%, meets: "
+          f"{fresh.meets}; {time.perf_counter() - t0:.0f} s wall, {_cpu() - c0:.0f} CPU-s",
+          flush=True)
+    if args.confirm_seed is not None:
+        v = verify(f.scenario, f.plan, f.required, seed=args.confirm_seed, reps=args.reps, **kw)
+        print(f"CONFIRM {label} (seed {args.confirm_seed}, {args.reps} replications): "
+              f"below {100 * v.below.mean:.1f}%, bound {100 * v.below_bound:.1f}%, meets: "
+              f"{v.meets}", flush=True)
+
+
 def main() -> None:
     """Print the goals' numbers."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -110,6 +139,9 @@ def main() -> None:
                    help="base week: trim rounds of the optimised plan once it meets the goal")
     p.add_argument("--store", default=None,
                    help="keep the replications in this folder (a re-run resumes)")
+    p.add_argument("--loop", choices=("both", "optimise", "stagger"), default="both",
+                   help="base week: one loop alone (optimised or two-step), with its fresh "
+                   "check, so the two can run as two processes side by side")
     p.add_argument("--time-limit", type=float, default=300.0,
                    help="seconds for each of HiGHS's solves (both plans alike)")
     p.add_argument("--no-tours", action="store_true",
@@ -122,7 +154,9 @@ def main() -> None:
     store = None if args.store is None else ReplicationStore(Path(args.store))
     say = print
     try:
-        if not args.skip_base:
+        if not args.skip_base and args.loop != "both":
+            _one_loop(args, ex, store)
+        elif not args.skip_base:
             t0, c0 = time.perf_counter(), _cpu()
             a = plan(base_week(), 0.8, 20, reps=args.reps, seed=args.seed, executor=ex,
                      costs=not args.no_costs, say=say, max_rounds=args.rounds,
