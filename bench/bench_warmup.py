@@ -20,6 +20,12 @@ warm-up's state over each length::
 
     .venv/bin/python -m bench.bench_warmup scenarios/case/telenor-2018-tmr.toml --reps 6 \\
         --state --compare 60 --days 5 10
+
+With ``--cycle N``, a cold run of N days instead: each agent's gaps between warnings, less
+the escalation interval (the wait R from the interval's end to the breach that makes the
+next talk; sim.start.talk_ages leaves it to the simulated days), mean and quantiles::
+
+    .venv/bin/python -m bench.bench_warmup scenarios/case/telenor-2018-tmr.toml --cycle 45
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ import argparse
 import json
 import time
 from statistics import mean, stdev
+
+import numpy as np
 
 from sim.model import simulate, warm_start
 from sim.scenario import DAY_S, load_scenario
@@ -57,21 +65,29 @@ def state_row(start: StartState, cpu: float, path: str, days: int, seed: int, re
             "warnings": int((r.actions["action"] == "warning").sum()) / n}
 
 
-def states(path: str, reps: int, seed: int, days: list[int], compare: list[int]) -> None:
-    """Print the auto warm-up's and each plain one's state and KPIs (mean, SE), and z."""
+def states(path: str, reps: int, seed: int, days: list[int], compare: list[int],
+           first: int = 0, rows_to: str | None = None) -> None:
+    """Print the auto warm-up's and each plain one's state and KPIs (mean, SE), and z.
+
+    Replications ``first`` to ``first + reps - 1``; ``rows_to``: every row as JSON too.
+    """
     s = load_scenario(path)
     print(f"{path}: {reps} replication(s), seed {seed}, {days} measured days")
     found: dict[tuple[str, int], list[dict[str, float]]] = {}
     runs = ((f"auto ({s.warmup_days} d)", None, True),
             *((f"plain {n} d", n, False) for n in compare))
     for label, n, ff in runs:
-        for rep in range(reps):
+        for rep in range(first, first + reps):
             t0 = time.process_time()
             start = warm_start(s, seed, rep, days=n, fast_forward=ff, cached=False)
             cpu = time.process_time() - t0
             for d in days:
                 found.setdefault((label, d), []).append(
                     state_row(start, cpu, path, d, seed, rep))
+    if rows_to:
+        with open(rows_to, "w") as f:
+            json.dump([{"warmup": label, "days": d, "rep": first + i, **row}
+                       for (label, d), rows in found.items() for i, row in enumerate(rows)], f)
     for d in days:
         print(f"{d} measured days")
         print(f"{'warm-up':<24}" + "".join(f"{c:>15}" for c in COLUMNS))
@@ -93,6 +109,20 @@ def states(path: str, reps: int, seed: int, days: list[int], compare: list[int])
             print(f"{'z, auto - ' + runs[1][0]:<24}" + "".join(cells), flush=True)
 
 
+def cycle(path: str, days: int, seed: int) -> None:
+    """Print the waits R past the escalation interval between an agent's warnings (cold)."""
+    s = load_scenario(path, overrides={"horizon.days": days, "horizon.warmup_days": 0})
+    a = simulate(s, seed, 0).actions
+    talks = a[a["action"] == "warning"]
+    interval = s.supervisor.escalation_interval_days
+    waits = [g - interval for _, t in talks.groupby("agent")["time_s"]
+             for g in np.diff(np.sort(t.to_numpy()) / DAY_S)]
+    q = np.quantile(waits, [0.5, 0.9, 0.99]) if waits else [float("nan")] * 3
+    print(f"{path}: {days} cold days, seed {seed}: {len(waits)} cycles, interval "
+          f"{interval:g} d, R mean {np.mean(waits):.3f} d, median {q[0]:.3f}, 90% {q[1]:.3f}, "
+          f"99% {q[2]:.3f}, max {max(waits, default=float('nan')):.3f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print each scenario's warm-up CPU seconds per replication."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -105,10 +135,19 @@ def main(argv: list[str] | None = None) -> None:
                     help="measured days (--state; several: each)")
     ap.add_argument("--compare", type=int, nargs="*", default=[],
                     help="plain warm-ups of these lengths (--state)")
+    ap.add_argument("--first", type=int, default=0, help="first replication (--state)")
+    ap.add_argument("--rows", help="write every replication's row to this JSON file (--state)")
+    ap.add_argument("--cycle", type=int, default=0,
+                    help="days of a cold run whose warning cycles to measure")
     args = ap.parse_args(argv)
+    if args.cycle:
+        for path in args.scenarios:
+            cycle(path, args.cycle, args.seed)
+        return
     if args.state:
         for path in args.scenarios:
-            states(path, args.reps, args.seed, args.days, args.compare)
+            states(path, args.reps, args.seed, args.days, args.compare, args.first,
+                   args.rows)
         return
     out = {}
     for path in args.scenarios:
