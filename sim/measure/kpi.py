@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.status import LABELS, Status
+from sim.measure.order import sorted_groups, stable_order
 from sim.scenario import LOSS_REASONS, SYSTEM_REASONS, Cost, ServiceLevel, Targets
 
 
@@ -917,8 +918,8 @@ def split(data: KPIData, by: str, keys: Sequence[int] | None = None
         if key is None:
             grouped[name] = None
             continue
-        order = np.argsort(key, kind="stable")  # stable: rows keep their order in a group
-        groups, start = np.unique(key[order], return_index=True)
+        order = stable_order(key)  # stable: rows keep their order in a group
+        groups, start = sorted_groups(key[order])
         # one reordered copy (nothing to copy when already in order): each group is a slice
         ordered = df if np.array_equal(order, np.arange(len(order))) else df.iloc[order]
         grouped[name] = (ordered, groups, np.r_[start, len(key)])

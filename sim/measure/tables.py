@@ -20,6 +20,7 @@ from sim.engine.presence import ABSENCE_REASONS, Presence
 from sim.engine.schedule import Plan, interval_bounds, time_in
 from sim.engine.status import LABELS, Status, StatusLog
 from sim.measure.kpi import outcome_is, service_level_masks
+from sim.measure.order import stable_order
 from sim.scenario import ACTIVITY_KINDS, DAY_S, Scenario
 
 if TYPE_CHECKING:
@@ -238,7 +239,7 @@ def log_arrays(log: StatusLog, start: int = 0, consume: bool = False
     copy) and is left empty.
     """
     agent, t, code = log.columns(start, consume=consume)
-    order = np.argsort(agent, kind="stable")
+    order = stable_order(agent)
     return agent[order].astype(np.int64), t[order], code[order]
 
 
