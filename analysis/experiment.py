@@ -660,6 +660,12 @@ def _measure_pilot(pilot: Scenario, tables: Sequence[str],
 
         with tempfile.TemporaryDirectory(prefix="ccsim-pilot-") as tmp:
             write_parquet(pd.DataFrame({"x": [0.0], "y": ["a"]}), Path(tmp) / "x.parquet")
+        # and its first simulation runs code for the first time (0.02-0.04 CPU-s of the
+        # small pilot's; 0.034 then 0.020 for case/two-queues): timed, it lowered the
+        # simulation's slope by a sixth (0.014 over half a day's 0.053 static seconds;
+        # two-queues' replication estimated at 4.5 CPU-s in a fresh command against 6.4
+        # by the pilots of the whole day); simulated once untimed, it costs that again
+        _run_pilot(pilot, tables, observe, output=False)
     _PILOTS[key] = _run_pilot(pilot, tables, observe, output)
     return _PILOTS[key]
 
