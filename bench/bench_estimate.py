@@ -35,14 +35,18 @@ CPU. Measured on 2026-12-07 under a load of 12-18, the 7 commands twice (14 rati
 CPU 0.86 / 1.06 / 1.58 (least / median / most), 12 of 14 within [0.7, 1.3] (the misses: one
 run's pilots of the 2018 case and two-queues, half a second of CPU each on a machine whose
 CPU seconds for the same work moved by 1.7 times between spells); memory 0.89 / 0.95 /
-1.11, 14 of 14; wall 0.35 / 0.92 / 1.31, 9 of 14 (docs/experiments.md, Size limits).
+1.11, 14 of 14; wall 0.35 / 0.92 / 1.31, 9 of 14 (docs/experiments.md, Size limits). With
+the pilot timed by phase (6946b43), once each under a load of 10.5-13: CPU 0.86 / 0.98 /
+1.12, 7 of 7; memory 0.91 / 0.94 / 1.11, 7 of 7; wall 0.92 / 1.16 / 1.33, 6 of 7.
 
 ``--spread [SCENARIO ...]``: the estimate's own spread (``SPREAD_SCENARIOS`` by default):
 each scenario's estimate of one replication ``--repeat`` times (10) in one process, the
 pilots run again each time, and once in each of as many fresh processes (what a command
 gets); the coefficient of variation (standard deviation over mean) of each set, raw and at
 equal machine speed (each estimate over the plain SimPy yardstick timed right after it, as
-above), and the estimate's CPU seconds.
+above), and the estimate's CPU seconds. Two-queues-tmr under a load of 12: 0.02 in one
+process and 0.17 fresh after 6946b43; before it (aeebdb8) 0.10-0.15 and 0.08-0.20 under
+loads of 6-12 (docs/experiments.md, Size limits).
 
 ``--report``: the cost of ``ccsim run``'s and ``compare``'s reports (``write_experiment``,
 the report with its figures, matplotlib loaded inside) at a few sizes, against
