@@ -166,3 +166,30 @@ def test_a_tour_roster_runs_as_planned():
                 h, m = map(int, starts[agent, d].split(":"))
                 assert sched.shift_start[k, d] == d * 86400 + h * 3600 + m * 60
     assert check_roster(plan.agent_weeks(problem), problem.rules) == []
+
+
+def _one_shift(**labour) -> object:
+    """base.toml with one 8-hour shift of two agents, its lunch at a fixed start, 2 days."""
+    b = load_scenario("scenarios/base.toml")
+    return b.replace({
+        "staffing.shifts": {"x": {"start": "08:00", "hours": 8, "agents": 2}},
+        "staffing.agents": None, "horizon.days": 2,
+        "schedule.activities": {"x-lunch": {"kind": "lunch", "minutes": 30,
+                                            "offset_minutes": 210, "shifts": ["x"]}},
+        **{f"labour.{k}": v for k, v in labour.items()}})
+
+
+def test_activity_starts_move_that_days_activity():
+    """labour.activity_starts moves Tuesday's lunch (day 1) to 12:00 and leaves Monday's."""
+    plan = build_plan(_one_shift(activity_starts={"x": {"Tue": {"x-lunch": 240}}}))
+    starts = plan.table().groupby("day")["planned_start_s"].unique()
+    assert list(starts[0]) == [11.5 * 3600]
+    assert list(starts[1]) == [86400 + 12 * 3600]
+
+
+def test_activity_starts_outside_the_shift_are_refused():
+    """An activity start that ends after the shift is refused with field, value and rule."""
+    with pytest.raises(ValueError, match=r"labour\.activity_starts\.x\.Tue\.x-lunch: 460 "
+                                         r"minutes \+ the activity's 30 end after the "
+                                         r"shift's 8 h; allowed: within the shift"):
+        _one_shift(activity_starts={"x": {"Tue": {"x-lunch": 460}}})
