@@ -348,6 +348,27 @@ def test_a_pilot_fit_that_cannot_split_scales_all_of_the_large_pilot():
         pytest.approx(0.15), pytest.approx(0.1 / 0.12), 0.5)
 
 
+def test_a_slow_speed_reading_is_taken_again_and_the_least_kept():
+    """A reading over SLOW_SPEED is read again after a pause, and the least kept.
+
+    A fast reading, or SPEED_TRIES slow ones (a slower machine), end it.
+    """
+    from analysis.experiment import SPEED_TRIES, least_reading
+
+    def reader(values: list[float]):
+        it = iter(values)
+        return lambda: next(it)
+
+    pauses: list[None] = []
+    assert least_reading(reader([1.9, 1.0, 5.0]), lambda: pauses.append(None)) == 1.0
+    assert len(pauses) == 1
+    assert least_reading(reader([1.0, 5.0]), lambda: pauses.append(None)) == 1.0
+    assert len(pauses) == 1  # a fast first reading: no pause, no second reading
+    slow = [2.0, 1.8, 1.9, 0.1]  # the fourth is never read
+    assert least_reading(reader(slow), lambda: pauses.append(None)) == 1.8
+    assert len(pauses) == 1 + SPEED_TRIES - 1
+
+
 def test_a_process_pool_about_to_start_adds_its_start_to_the_estimate():
     """A fresh pool for several tasks or warm-ups costs POOL_START_S; one task runs here."""
     from analysis.experiment import (
