@@ -37,7 +37,9 @@ run's pilots of the 2018 case and two-queues, half a second of CPU each on a mac
 CPU seconds for the same work moved by 1.7 times between spells); memory 0.89 / 0.95 /
 1.11, 14 of 14; wall 0.35 / 0.92 / 1.31, 9 of 14 (docs/experiments.md, Size limits). With
 the pilot timed by phase (6946b43), once each under a load of 10.5-13: CPU 0.86 / 0.98 /
-1.12, 7 of 7; memory 0.91 / 0.94 / 1.11, 7 of 7; wall 0.92 / 1.16 / 1.33, 6 of 7.
+1.12, 7 of 7; memory 0.91 / 0.94 / 1.11, 7 of 7; wall 0.92 / 1.16 / 1.33, 6 of 7; again at
+7.5-11: CPU 0.67 / 0.93 / 1.25, 6 of 7 (a machine-speed reading of 1.93 in a short spell,
+read again since 02ada5b), memory 7 of 7, wall 6 of 7.
 
 ``--spread [SCENARIO ...]``: the estimate's own spread (``SPREAD_SCENARIOS`` by default):
 each scenario's estimate of one replication ``--repeat`` times (10) in one process, the
