@@ -31,8 +31,8 @@ state a run carries, which busyness cannot. The paired change uses the base's lu
 uses the base's busyness: the base's run is the one whose service level reacts (the 2018
 regime at 91% occupancy loses points to each absent seat, the proposals' little); under
 common random numbers the proposal's luck is the same draws against slightly different
-hazards (correlated almost as closely with the change: ``bench/bench_variance.py``), and
-one column keeps ``q`` at 2.
+hazards, and followed the change less closely (``bench/bench_variance.py``,
+docs/negotiating.md); one column keeps ``q`` at 2.
 """
 
 from __future__ import annotations
