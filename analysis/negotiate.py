@@ -1405,8 +1405,12 @@ def precision_note(exp: Any, until: Sequence[tuple[str, float]], max_reps: int) 
         name = kpi_name(k) if k in WORDS else k
         scale = 100 if k in SHARES else 1
         unit = " " + _("percentage points") if k in SHARES else ""
-        parts.append(_("{name} to within {goal}{unit} either side (reached {got}{unit})").format(
-            name=name, goal=num(scale * hw, "g"), got=num(scale * got, ".2g"), unit=unit))
+        # "1 percentage point", "0.5 percentage points": the singular for exactly one
+        one = " " + ngettext("percentage point", "percentage points",
+                             1 if scale * hw == 1 else 2) if k in SHARES else ""
+        parts.append(_("{name} to within {goal}{one} either side (reached {got}{unit})").format(
+            name=name, goal=num(scale * hw, "g"), got=num(scale * got, ".2g"), one=one,
+            unit=unit))
     short = unreached(exp, until) if n >= max_reps else []
     stop = _("then it stopped")
     if short:
