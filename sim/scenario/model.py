@@ -162,14 +162,12 @@ class Scenario(_Model):
                     f"{sh.hours:g} h) lies outside the opening hours (horizon.open "
                     f"{format_clock(opens)} + horizon.hours {self.horizon.hours:g}); a shift "
                     "must overlap them (its agents would never take a call)")
-        for name in self.labour.days_off:
-            if name not in self.staffing.shifts:
-                raise ValueError(f"labour.days_off.{name}: no shift named {name!r}; shifts are "
-                                 f"{', '.join(self.staffing.shifts)}")
+        for field in ("days_off", "starts", "activity_starts"):  # each keyed by shift
+            for name in getattr(self.labour, field):
+                if name not in self.staffing.shifts:
+                    raise ValueError(f"labour.{field}.{name}: no shift named {name!r}; shifts "
+                                     f"are {', '.join(self.staffing.shifts)}")
         for name, when in self.labour.starts.items():  # a roster's starts by weekday
-            if name not in self.staffing.shifts:
-                raise ValueError(f"labour.starts.{name}: no shift named {name!r}; shifts are "
-                                 f"{', '.join(self.staffing.shifts)}")
             hours = self.staffing.shifts[name].hours
             for day, start in when.items():
                 why = ("ends after 24:00" if start + hours * 3600 > DAY_S + 1e-6 else
@@ -182,9 +180,6 @@ class Scenario(_Model):
                         f"{self.horizon.hours:g} h); allowed: a start from which the shift "
                         "overlaps the opening hours and ends by 24:00")
         for name, when in self.labour.activity_starts.items():  # a roster's breaks by day
-            if name not in self.staffing.shifts:
-                raise ValueError(f"labour.activity_starts.{name}: no shift named {name!r}; "
-                                 f"shifts are {', '.join(self.staffing.shifts)}")
             hours = self.staffing.shifts[name].hours
             for day, acts in when.items():
                 for act, minutes in acts.items():
