@@ -393,9 +393,16 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--gap", type=argtypes.share, default=0.005, metavar="G",
                     help="each solve stops within this relative gap of the optimum (default "
                     "0.005: 0.5%%)")
-    pl.add_argument("--time-limit", type=argtypes.positive_float, default=300.0, metavar="S",
-                    help="seconds (wall clock) HiGHS may take per solve, a safety net: a solve "
-                    "stopped by it depends on the machine's load (default 300)")
+    # the defaults are sim.planning.shifts.NODE_LIMIT and TIME_LIMIT, written out so the CLI
+    # starts without scipy (tests/test_plan_tours.py checks they agree)
+    pl.add_argument("--node-limit", type=argtypes.positive_int, default=20_000, metavar="N",
+                    help="branch-and-bound nodes HiGHS may take per solve before it stops short "
+                    "of --gap: the same roster on any machine (default 20,000; "
+                    "docs/schedules.md, Stopping rules)")
+    pl.add_argument("--time-limit", type=argtypes.positive_float, default=1800.0, metavar="S",
+                    help="seconds (wall clock) HiGHS may take per solve, only a safety net: a "
+                    "solve stopped by it depends on the machine's speed and the plan says so "
+                    "(default 1800)")
     pl.add_argument("--no-two-step", action="store_true",
                     help="skip the two-step plan (Erlang, then set covering) it is compared with")
     pl.add_argument("--trim", type=argtypes.nonneg_int, default=0, metavar="N",
@@ -877,6 +884,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
                       max_rounds=args.rounds, executor=executor, store=store,
                       two_step=not args.no_two_step, costs=not args.no_costs,
                       time_limit=args.time_limit, gap=args.gap, progress=bar.update,
+                      node_limit=args.node_limit,
                       say=say, breaks=args.breaks, trim=args.trim,
                       fresh=not args.no_fresh_check)
     names = write(answer, out)

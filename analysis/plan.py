@@ -42,6 +42,8 @@ from analysis.staffing import requirement
 from analysis.stats import t_interval
 from analysis.store import ReplicationStore, atomic_write, write_csv, write_json
 from sim.planning.shifts import (
+    NODE_LIMIT,
+    TIME_LIMIT,
     Plan,
     Problem,
     Recovery,
@@ -218,6 +220,11 @@ class Round:
     """A trim round (:func:`trim_candidates`): the intervals lowered by one agent."""
     kept: bool = True
     """A trim round: whether its roster met the goal with fewer paid hours (so was kept)."""
+    nodes: int = 0
+    """Branch-and-bound nodes of the round's main solve."""
+    stopped: str = "finished"
+    """What stopped the round's solves: "finished" (the gap), "nodes" (the node limit: the
+    same roster on any machine), "time" (the wall-clock safety net: the machine's speed)."""
 
 
 @dataclass
@@ -241,7 +248,7 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
               time_limit: float, gap: float, max_agents: int | None = None,
               progress: Callable[[int], None] | None = None,
               say: Callable[[str], None] | None = None, raise_rule: str = "all",
-              trim: int = 0, tours: bool = True) -> Loop:
+              trim: int = 0, tours: bool = True, node_limit: int = NODE_LIMIT) -> Loop:
     """Solve, simulate, raise the intervals that miss, solve again, until the goal is met.
 
     ``method``: "optimise" places breaks in the programme; "stagger" is the two-step plan.
@@ -274,7 +281,8 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
         t0 = time.perf_counter()
         problem = build_problem(scenario, req, breaks=method, max_agents=max_agents,
                                 tours=tours)
-        plan = solve(problem, time_limit=time_limit, gap=gap, lp_bound=method == "optimise")
+        plan = solve(problem, time_limit=time_limit, gap=gap, lp_bound=method == "optimise",
+                     node_limit=node_limit)
         planned = to_scenario(scenario, plan, problem, f"{scenario.name}-plan-{label}-r{r}",
                               f" ({label}, round {r})")
         v = verify(planned, plan, req, target=share, interval_share=interval_share,
@@ -285,7 +293,8 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
         hours = float(req.sum() * problem.interval_min / 60)
         loop.rounds.append(Round(hours, plan.paid_hours, plan.agents, v.below.mean,
                                  v.below_bound, 0 if v.meets else raised, v.meets,
-                                 time.perf_counter() - t0))
+                                 time.perf_counter() - t0, nodes=plan.nodes,
+                                 stopped=plan.stopped))
         loop.final, loop.problem = v, problem
         if say:
             say(f"{label} round {r}: {plan.agents} agents, {plan.paid_hours:g} paid hours; "
@@ -297,7 +306,7 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
         req = new
     if trim > 0 and loop.meets and not tours:
         _trim(loop, scenario, share, label, trim, max_agents=max_agents, time_limit=time_limit,
-              gap=gap, say=say, verify_kw=dict(
+              gap=gap, node_limit=node_limit, say=say, verify_kw=dict(
                   target=share, interval_share=interval_share, confidence=confidence,
                   seed=seed, reps=reps, executor=executor, store=store, progress=progress))
     return loop
@@ -337,7 +346,8 @@ def trim_step(v: Verified, target: float, cands: np.ndarray) -> np.ndarray:
 
 def _trim(loop: Loop, scenario: Scenario, share: float, label: str, rounds: int, *,
           max_agents: int | None, time_limit: float, gap: float,
-          say: Callable[[str], None] | None, verify_kw: dict[str, Any]) -> None:
+          say: Callable[[str], None] | None, verify_kw: dict[str, Any],
+          node_limit: int = NODE_LIMIT) -> None:
     """Lower the intervals with room to spare while the goal stays met (see :func:`plan_loop`)."""
     import time
 
@@ -351,7 +361,7 @@ def _trim(loop: Loop, scenario: Scenario, share: float, label: str, rounds: int,
         problem = build_problem(scenario, req, breaks=loop.problem.breaks, max_agents=max_agents)
         # only drop agents: a fresh solve would move every shift and the misses with them
         plan = solve_within(problem, best.plan, time_limit=time_limit, gap=gap,
-                            lp_bound=loop.method == "optimise")
+                            lp_bound=loop.method == "optimise", node_limit=node_limit)
         if plan.paid_hours >= best.plan.paid_hours - 1e-9:  # lowering them saves nothing
             if say:
                 say(f"{label} trim {k}: lowering {int(cands.sum())} interval(s) saves no paid "
@@ -363,7 +373,8 @@ def _trim(loop: Loop, scenario: Scenario, share: float, label: str, rounds: int,
         hours = float(req.sum() * problem.interval_min / 60)
         loop.rounds.append(Round(hours, plan.paid_hours, plan.agents, v.below.mean,
                                  v.below_bound, 0, v.meets, time.perf_counter() - t0,
-                                 lowered=int(cands.sum()), kept=v.meets))
+                                 lowered=int(cands.sum()), kept=v.meets, nodes=plan.nodes,
+                                 stopped=plan.stopped))
         if say:
             say(f"{label} trim {k}: {int(cands.sum())} interval(s) lowered, {plan.agents} "
                 f"agents, {plan.paid_hours:g} paid hours; intervals below target "
@@ -481,13 +492,15 @@ class BreaksCompared:
 def compare_breaks(scenario: Scenario, planned: Scenario, plan: Plan, problem: Problem, *,
                    seed: int, reps: int, executor: Executor | None,
                    store: ReplicationStore | None,
-                   progress: Callable[[int], None] | None = None) -> BreaksCompared:
+                   progress: Callable[[int], None] | None = None,
+                   node_limit: int = NODE_LIMIT, time_limit: float = TIME_LIMIT
+                   ) -> BreaksCompared:
     """Move ``plan``'s breaks for recovery and simulate both placements, paired.
 
     ``planned``: ``scenario`` with ``plan``'s roster (:func:`to_scenario`).
     """
     rec = recovery_of(scenario)
-    rplan = place_for_recovery(problem, plan, rec)
+    rplan = place_for_recovery(problem, plan, rec, node_limit=node_limit, time_limit=time_limit)
     rscn = to_scenario(scenario, rplan, problem, f"{scenario.name}-plan-recovery",
                        " (optimised, breaks placed for recovery)")
     on = {"stress.enabled": True}
@@ -550,6 +563,40 @@ class PlanAnswer:
     """``--breaks recovery``: the two placements side by side."""
     confirmed: dict[str, Verified] = field(default_factory=dict)
     """The kept rosters ("optimised", "two_step") on fresh replications (:func:`confirm`)."""
+    node_limit: int = NODE_LIMIT
+    """Branch-and-bound nodes each solve may take (deterministic)."""
+    time_limit: float = TIME_LIMIT
+    """Seconds of wall clock each solve may take: the safety net."""
+
+    def stops(self) -> dict[str, list[str]]:
+        """Which solves stopped at a limit: {"nodes": [...], "time": [...]}, in words."""
+        out: dict[str, list[str]] = {"nodes": [], "time": []}
+        for label, lp in (("optimised", self.optimised), ("two-step", self.two_step)):
+            for k, r in enumerate([] if lp is None else lp.rounds):
+                if r.stopped in out:
+                    out[r.stopped].append(f"{label} round {k}" if not r.lowered else
+                                          f"{label} trim {k}")
+        if self.breaks is not None and self.breaks.plan.stopped in out:
+            out[self.breaks.plan.stopped].append("the recovery-aware break placement")
+        for c in self.costs:
+            if getattr(c, "stopped", "finished") in out:
+                out[c.stopped].append(f"the price of {c.field}")
+        return out
+
+    def solver_note(self) -> str | None:
+        """What the report says when a limit, not the gap, stopped a solve (None: none did)."""
+        st = self.stops()
+        if st["time"]:
+            return (f"{', '.join(st['time'])} stopped at the wall-clock safety net "
+                    f"(--time-limit {self.time_limit:g} s) before the node limit "
+                    f"({self.node_limit:,} nodes): this roster depends on the machine's "
+                    "speed and load; raise --time-limit or lower --node-limit to make it "
+                    "repeatable.")
+        if st["nodes"]:
+            return (f"{', '.join(st['nodes'])} stopped at the node limit "
+                    f"({self.node_limit:,} nodes) short of the {100 * self.gap:g}% gap: the "
+                    "same roster on any machine; a larger --node-limit may find a cheaper one.")
+        return None
 
     def as_dict(self) -> dict[str, Any]:
         """``plan.json`` and ``--json``."""
@@ -590,9 +637,16 @@ class PlanAnswer:
             opt.plan.paid_hours / opt.plan.lp_bound - 1,
             "rule_costs": [{"rule": c.rule, "field": c.field, "what": c.what,
                             "paid_hours_with": c.with_rule, "paid_hours_without": c.without,
-                            "cost_hours": c.cost, "lp_cost_hours": c.lp_cost}
+                            "cost_hours": c.cost, "lp_cost_hours": c.lp_cost,
+                            "stopped": getattr(c, "stopped", "finished")}
                            for c in self.costs],
             "mip_gap": self.gap,
+            "solver": {"mip_gap": self.gap, "node_limit": self.node_limit,
+                       "time_limit_s": self.time_limit,
+                       "stopped_by_node_limit": self.stops()["nodes"],
+                       "stopped_by_time_limit": self.stops()["time"],
+                       "machine_independent": not self.stops()["time"],
+                       "note": self.solver_note()},
             "rule_violations": self.violations,
             "breaks": None if self.breaks is None else self.breaks.as_dict(),
         }
@@ -633,6 +687,8 @@ class PlanAnswer:
                     + ("meets the goal." if c["meets_goal"] else
                        "does NOT meet the goal (the rounds stopped on replications that "
                        "favoured it: give more --reps, or plan for a higher --interval-share)."))
+        if self.solver_note() is not None:
+            lines.append(f"- Solver: {self.solver_note()}")
         if o is not None and o["lp_bound"] is not None:
             lines.append(f"- LP lower bound on the last requirement: {o['lp_bound']:,.1f} paid "
                          f"hours; the plan is {100 * d['over_lp_bound']:.1f}% above it.")
@@ -682,7 +738,8 @@ class PlanAnswer:
                 lines.append(f"- {label} {k}: requirement {r['required_hours']:,.1f} agent-hours "
                              f"on queue, {r['agents']} agents, {r['paid_hours']:,.1f} paid "
                              f"hours, below target {100 * r['below']:.1f}% (bound "
-                             f"{100 * r['below_bound']:.1f}%), {what}")
+                             f"{100 * r['below_bound']:.1f}%), {what}"
+                             + _STOP_WORDS.get(r.get("stopped", "finished"), ""))
         lines += ["", "Roster rules checked: " + ("every agent's week keeps every rule."
                                                   if not self.violations else
                                                   f"{len(self.violations)} violation(s): "
@@ -690,11 +747,16 @@ class PlanAnswer:
         return "\n".join(lines) + "\n"
 
 
+#: what a round's line in the report adds when a limit stopped its solve
+_STOP_WORDS = {"nodes": " (solve stopped at its node limit)",
+               "time": " (solve stopped by the wall clock: depends on the machine)"}
+
+
 def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share: float = 0.9,
          confidence: float = 0.95, seed: int = 1, reps: int = 10, max_rounds: int = 12,
          executor: Executor | None = None, store: ReplicationStore | None = None,
-         two_step: bool = True, costs: bool = True, time_limit: float = 300.0,
-         gap: float = 0.005, max_agents: int | None = None,
+         two_step: bool = True, costs: bool = True, time_limit: float = TIME_LIMIT,
+         gap: float = 0.005, max_agents: int | None = None, node_limit: int = NODE_LIMIT,
          progress: Callable[[int], None] | None = None,
          say: Callable[[str], None] | None = None, breaks: str = "coverage",
          raise_rule: str = "all", trim: int = 0, fresh: bool = True,
@@ -725,22 +787,24 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
         return plan_by_skill(scenario, share, threshold_s, interval_share=interval_share,
                              confidence=confidence, seed=seed, reps=reps, max_rounds=max_rounds,
                              time_limit=time_limit, gap=gap, max_agents=max_agents,
-                             progress=progress, say=say, fresh=fresh)
+                             progress=progress, say=say, fresh=fresh, node_limit=node_limit)
     kw = dict(interval_share=interval_share, confidence=confidence, seed=seed, reps=reps,
               max_rounds=max_rounds, executor=executor, store=store, time_limit=time_limit,
               gap=gap, max_agents=max_agents, progress=progress, say=say,
-              raise_rule=raise_rule, tours=tours and breaks != "recovery")
+              raise_rule=raise_rule, tours=tours and breaks != "recovery",
+              node_limit=node_limit)
     opt = plan_loop(scenario, share, threshold_s, method="optimise", trim=trim, **kw)
     two = plan_loop(scenario, share, threshold_s, method="stagger", **kw) if two_step else None
     prices = []
     if costs and opt.final is not None:
         prices = rule_costs(opt.problem, opt.final.plan.paid_hours, time_limit=time_limit,
-                            gap=gap)
+                            gap=gap, node_limit=node_limit)
     compared = None
     if breaks == "recovery" and opt.final is not None:
         compared = compare_breaks(scenario, opt.final.scenario, opt.final.plan, opt.problem,
                                   seed=seed, reps=reps, executor=executor, store=store,
-                                  progress=progress)
+                                  progress=progress, node_limit=node_limit,
+                                  time_limit=time_limit)
     kept = opt.final.plan if compared is None else compared.plan
     violations = check_roster(kept.agent_weeks(opt.problem), opt.problem.rules)
     confirmed: dict[str, Verified] = {}
@@ -754,7 +818,8 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
             confirmed["two_step"] = confirm(two.final, two.final.scenario, two.final.plan,
                                             **ckw)
     return PlanAnswer(scenario, share, threshold_s, interval_share, confidence, reps, seed,
-                      opt, two, prices, violations, gap, compared, confirmed)
+                      opt, two, prices, violations, gap, compared, confirmed, node_limit,
+                      time_limit)
 
 
 def write(answer: PlanAnswer, out: Path) -> list[str]:

@@ -51,7 +51,15 @@ import pandas as pd
 from analysis.roster import build_problem, roster_table, scenario_toml, to_scenario
 from sim.engine.demand import expected_calls
 from sim.planning.erlang import agents_for_service_level
-from sim.planning.shifts import Plan, PlanError, Problem, check_roster, solve
+from sim.planning.shifts import (
+    NODE_LIMIT,
+    TIME_LIMIT,
+    Plan,
+    PlanError,
+    Problem,
+    check_roster,
+    solve,
+)
 from sim.scenario import Scenario
 
 
@@ -206,6 +214,9 @@ class SkillRound:
     """Per group: intervals raised by one agent after this round."""
     meets: bool
     seconds: float
+    stopped: dict[str, str] = field(default_factory=dict)
+    """Per group: what stopped its solve ("finished", "nodes": the node limit, the same
+    roster on any machine; "time": the wall-clock safety net, the machine's speed)."""
 
 
 def type_interval_levels(scenario: Scenario, seed: int, reps: int,
@@ -288,6 +299,34 @@ class SkillPlan:
     """The kept roster on ``reps`` fresh replications (``reps`` to ``2 reps - 1``): per type
     the share of intervals below target and its bound, and the verdict
     (:func:`analysis.plan.confirm` says why)."""
+    node_limit: int = NODE_LIMIT
+    """Branch-and-bound nodes each solve may take (deterministic)."""
+    time_limit: float = TIME_LIMIT
+    """Seconds of wall clock each solve may take: the safety net."""
+
+    def stops(self) -> dict[str, list[str]]:
+        """Which solves stopped at a limit: {"nodes": [...], "time": [...]}, in words."""
+        out: dict[str, list[str]] = {"nodes": [], "time": []}
+        for k, r in enumerate(self.rounds):
+            for g, why in r.stopped.items():
+                if why in out:
+                    out[why].append(f"round {k} group {g}")
+        return out
+
+    def solver_note(self) -> str | None:
+        """What the report says when a limit, not the gap, stopped a solve (None: none did)."""
+        st = self.stops()
+        if st["time"]:
+            return (f"{', '.join(st['time'])} stopped at the wall-clock safety net "
+                    f"(--time-limit {self.time_limit:g} s) before the node limit "
+                    f"({self.node_limit:,} nodes): this roster depends on the machine's "
+                    "speed and load; raise --time-limit or lower --node-limit to make it "
+                    "repeatable.")
+        if st["nodes"]:
+            return (f"{', '.join(st['nodes'])} stopped at the node limit "
+                    f"({self.node_limit:,} nodes) short of the gap: the same roster on any "
+                    "machine; a larger --node-limit may find a cheaper one.")
+        return None
 
     @property
     def meets(self) -> bool:
@@ -314,6 +353,11 @@ class SkillPlan:
                 "intervals_below_target": self.fresh[0],
                 "intervals_below_target_bound": self.fresh[1]},
             "rule_violations": self.violations,
+            "solver": {"node_limit": self.node_limit, "time_limit_s": self.time_limit,
+                       "stopped_by_node_limit": self.stops()["nodes"],
+                       "stopped_by_time_limit": self.stops()["time"],
+                       "machine_independent": not self.stops()["time"],
+                       "note": self.solver_note()},
         }
 
     def text(self) -> str:
@@ -351,6 +395,8 @@ class SkillPlan:
                     f"{100 * bounds[t]:.1f}%)" for t in below) + ": it "
                 + ("meets the goal." if ok else "does NOT meet the goal (the rounds stopped "
                    "on replications that favoured it: give more --reps)."))
+        if self.solver_note() is not None:
+            lines += ["", f"Solver: {self.solver_note()}"]
         lines += ["", "Roster rules checked: " + ("every agent's week keeps every rule."
                                                   if not self.violations else
                                                   f"{len(self.violations)} violation(s): "
@@ -395,8 +441,8 @@ class SkillPlan:
 def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
                   interval_share: float = 0.9, confidence: float = 0.95, seed: int = 1,
                   reps: int = 10,
-                  max_rounds: int = 8, time_limit: float = 300.0, gap: float = 0.005,
-                  max_agents: int | None = None,
+                  max_rounds: int = 8, time_limit: float = TIME_LIMIT, gap: float = 0.005,
+                  max_agents: int | None = None, node_limit: int = NODE_LIMIT,
                   progress: Callable[[int], None] | None = None,
                   say: Callable[[str], None] | None = None,
                   fresh: bool = True) -> SkillPlan:
@@ -416,7 +462,7 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
     answer = SkillPlan(scenario, None, share, threshold_s, interval_share, confidence, reps,
                        seed,
                        required=req, first_required={g: r.copy() for g, r in req.items()},
-                       carriers=carriers)
+                       carriers=carriers, node_limit=node_limit, time_limit=time_limit)
     for k in range(max_rounds):
         t0 = time.perf_counter()
         answer.required = {g: r.copy() for g, r in req.items()}  # what this round solves
@@ -426,8 +472,8 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
                 continue
             problem = build_problem(scenario, r, max_agents=max_agents)
             try:
-                plans[g] = (solve(problem, time_limit=time_limit, gap=gap, lp_bound=False),
-                            problem)
+                plans[g] = (solve(problem, time_limit=time_limit, gap=gap, lp_bound=False,
+                                  node_limit=node_limit), problem)
             except PlanError as exc:
                 raise PlanError(f"agent group {g!r}: {exc}") from None
         planned = roster_scenario(scenario, plans, f"{scenario.name}-plan-r{k}", f" (round {k})")
@@ -441,7 +487,8 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
         answer.rounds.append(SkillRound(
             {g: p.agents for g, (p, _) in plans.items()},
             {g: p.paid_hours for g, (p, _) in plans.items()}, overall, below, bounds,
-            {} if meets else raised, meets, time.perf_counter() - t0))
+            {} if meets else raised, meets, time.perf_counter() - t0,
+            {g: p.stopped for g, (p, _) in plans.items()}))
         answer.plans, answer.planned = plans, planned
         if say:
             say(f"by skill, round {k}: " + ", ".join(

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_plan.py [--reps 10] [--workers 2] [--scale 1.25]
         [--rounds 12] [--raise-rule all|greedy] [--breaks coverage|recovery] [--no-costs]
-        [--trim 4] [--store DIR] [--confirm-seed 1001] [--no-tours] [--time-limit 300]
+        [--trim 4] [--store DIR] [--confirm-seed 1001] [--no-tours] [--time-limit 1800]
         [--loop both|optimise|stagger]
 
 Both plans are tour-scheduled (each agent's start and breaks chosen per working day, the
@@ -102,7 +102,8 @@ def _one_loop(args, ex, store) -> None:
     loop = plan_loop(base_week(), 0.8, 20, method=args.loop, interval_share=0.9,
                      confidence=0.95, seed=args.seed, reps=args.reps, max_rounds=args.rounds,
                      executor=ex, store=store, time_limit=args.time_limit, gap=0.005,
-                     say=print, raise_rule=args.raise_rule, tours=not args.no_tours)
+                     node_limit=args.node_limit, say=print, raise_rule=args.raise_rule,
+                     tours=not args.no_tours)
     f = loop.final
     kw = dict(target=0.8, interval_share=0.9, confidence=0.95, executor=ex, store=store)
     fresh = confirm(f, f.scenario, f.plan, seed=args.seed, reps=args.reps, **kw)
@@ -142,8 +143,11 @@ def main() -> None:
     p.add_argument("--loop", choices=("both", "optimise", "stagger"), default="both",
                    help="base week: one loop alone (optimised or two-step), with its fresh "
                    "check, so the two can run as two processes side by side")
-    p.add_argument("--time-limit", type=float, default=300.0,
-                   help="seconds for each of HiGHS's solves (both plans alike)")
+    p.add_argument("--time-limit", type=float, default=1800.0,
+                   help="seconds of wall clock for each of HiGHS's solves: the safety net "
+                   "(both plans alike)")
+    p.add_argument("--node-limit", type=int, default=20_000,
+                   help="branch-and-bound nodes for each of HiGHS's solves (both plans alike)")
     p.add_argument("--no-tours", action="store_true",
                    help="one start all week per agent (before tour scheduling)")
     p.add_argument("--confirm-seed", type=int, default=None,
@@ -162,7 +166,7 @@ def main() -> None:
                      costs=not args.no_costs, say=say, max_rounds=args.rounds,
                      two_step=not args.no_two_step, store=store, trim=args.trim,
                      raise_rule=args.raise_rule, breaks=args.breaks, tours=not args.no_tours,
-                     time_limit=args.time_limit)
+                     time_limit=args.time_limit, node_limit=args.node_limit)
             d = a.as_dict()
             o, t = d["optimised"], d["two_step"]
             print(a.text())
@@ -194,7 +198,8 @@ def main() -> None:
                  store=store,
                  costs=not args.no_costs, say=say, max_rounds=args.rounds,
                  raise_rule=args.raise_rule,
-                 tours=not args.no_tours, time_limit=args.time_limit)
+                 tours=not args.no_tours, time_limit=args.time_limit,
+                 node_limit=args.node_limit)
         o = a.as_dict()["optimised"]
         wall, cpu = time.perf_counter() - t0, _cpu() - c0
         c = o["confirmed"]

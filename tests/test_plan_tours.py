@@ -193,3 +193,73 @@ def test_activity_starts_outside_the_shift_are_refused():
                                          r"minutes \+ the activity's 30 end after the "
                                          r"shift's 8 h; allowed: within the shift"):
         _one_shift(activity_starts={"x": {"Tue": {"x-lunch": 460}}})
+
+
+# --------------------------------------------------------------------------- stopping rules
+
+
+def _branchy() -> Problem:
+    """Four uneven days, starts every 2 hours, staggered breaks: not closed at the root.
+
+    The two-step's set covering (all whole), small: HiGHS must branch to prove a tiny gap.
+    """
+    rng = np.random.default_rng(1)
+    req = rng.integers(0, 7, size=(4, 20)).astype(float)
+    br = Activity("b", "break", 15, (120.0, 150.0, 180.0, 210.0))
+    templates = tuple(Template(s, h, (br,) if h >= 6 else ())
+                      for s in (360.0, 480.0, 600.0, 720.0, 840.0) for h in (4.0, 6.0, 8.0)
+                      if s + 60 * h <= 960)
+    rules = dataclasses.replace(FREE, min_weekly_hours=8.0, max_days_per_week=3)
+    return Problem(req, 360, 30, templates, rules, breaks="stagger")
+
+
+def test_a_node_limit_stops_the_solve_and_repeats_its_roster():
+    """A solve stopped by its node limit says so and gives the identical roster again."""
+    problem = _branchy()
+    first = solve(problem, gap=1e-9, node_limit=10, lp_bound=False)
+    again = solve(problem, gap=1e-9, node_limit=10, lp_bound=False)
+    assert first.stopped == again.stopped == "nodes"
+    assert first.gap > 1e-3 and first.nodes == again.nodes == 10
+    assert first.groups == again.groups and first.paid_hours == again.paid_hours
+
+
+def test_the_wall_clock_safety_net_is_reported():
+    """A solve stopped by the wall clock says so (its roster, if any, is not asserted)."""
+    try:
+        plan = solve(_branchy(), gap=1e-9, time_limit=1e-3, lp_bound=False)
+    except PlanError as exc:  # stopped before any roster: the message names the option
+        assert str(exc) == ("no roster found within the wall-clock safety net (--time-limit "
+                            "0.001 s); allow more time or fewer templates "
+                            "(labour.start_step_minutes)")
+    else:
+        assert plan.stopped == "time"
+
+
+def test_the_plan_report_names_the_solves_a_limit_stopped():
+    """plan.json and report.md say which rounds a limit stopped and what to change."""
+    from analysis.plan import Loop, PlanAnswer, Round
+
+    def answer(stops: list[str]) -> PlanAnswer:
+        rounds = [Round(1.0, 8.0, 1, 0.0, 0.0, 0, True, 0.1, stopped=s) for s in stops]
+        return PlanAnswer(None, 0.8, 20.0, 0.9, 0.95, 10, 1, Loop("optimise", rounds), None,
+                          [], [], 0.005, node_limit=500, time_limit=60.0)
+
+    assert answer(["finished", "finished"]).solver_note() is None
+    assert answer(["finished", "nodes"]).solver_note() == (
+        "optimised round 1 stopped at the node limit (500 nodes) short of the 0.5% gap: the "
+        "same roster on any machine; a larger --node-limit may find a cheaper one.")
+    late = answer(["nodes", "time"])
+    assert late.stops() == {"nodes": ["optimised round 0"], "time": ["optimised round 1"]}
+    assert late.solver_note() == (
+        "optimised round 1 stopped at the wall-clock safety net (--time-limit 60 s) before "
+        "the node limit (500 nodes): this roster depends on the machine's speed and load; "
+        "raise --time-limit or lower --node-limit to make it repeatable.")
+
+
+def test_the_cli_limits_are_the_planners():
+    """The --node-limit and --time-limit defaults of ccsim plan are the planner's own."""
+    from analysis.cli import build_parser
+    from sim.planning.shifts import NODE_LIMIT, TIME_LIMIT
+
+    args = build_parser().parse_args(["plan", "scenarios/base.toml", "--target", "0.8@20"])
+    assert (args.node_limit, args.time_limit) == (NODE_LIMIT, TIME_LIMIT)

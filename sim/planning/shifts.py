@@ -30,7 +30,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,7 +41,9 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 __all__ = [
+    "NODE_LIMIT",
     "RULES",
+    "TIME_LIMIT",
     "Activity",
     "AgentWeek",
     "Plan",
@@ -83,6 +88,17 @@ _RELAXED = {
     "max_stretch_hours": 24.0, "max_days_per_week": 7, "min_weekly_hours": 0.0,
     "min_shift_hours": 0.0, "max_part_time_share": 1.0,
 }
+
+#: branch-and-bound nodes HiGHS may take in one solve before it stops short of its gap.
+#: HiGHS's search is the same for the same programme and options, so a solve stopped here
+#: gives the same roster on any machine (docs/schedules.md, "Stopping rules": measured)
+NODE_LIMIT = 20_000
+#: seconds of wall clock a solve may take: only a safety net far above what the node limit
+#: takes; a solve it stops depends on the machine's speed and the plan says so
+TIME_LIMIT = 1800.0
+#: what stopped a solve, worst last: its gap (or optimum, or a proof of no roster), its node
+#: limit (deterministic), the wall-clock safety net (the machine's speed)
+STOPS = ("finished", "nodes", "time")
 
 _EPS = 1e-9
 #: a tie-breaker per agent (paid hours come in whole quarter-hours, so it never outweighs one)
@@ -245,6 +261,12 @@ class Plan:
     """Relative MIP gap HiGHS proved (0: optimal)."""
     seconds: float = 0.0
     variables: int = 0
+    nodes: int = 0
+    """The most branch-and-bound nodes any solve behind this roster took (HiGHS's
+    ``mip_node_count``; the node limit applies to each solve)."""
+    stopped: str = "finished"
+    """What stopped the worst of the solves behind this roster (:data:`STOPS`): "time"
+    means the wall-clock safety net, so the roster depends on the machine's speed."""
 
     @property
     def agents(self) -> int:
@@ -560,8 +582,68 @@ def _rows(rows: list[list[tuple[int, float]]], n_cols: int) -> sparse.csr_array:
     return _matrix([(j, c, v) for j, row in enumerate(rows) for c, v in row], len(rows), n_cols)
 
 
+_LOG: ContextVar[list[tuple[str, int]] | None] = ContextVar("ccsim_plan_solves", default=None)
+
+
+@contextmanager
+def _recording() -> Iterator[list[tuple[str, int]]]:
+    """Collect (what stopped it, nodes) of every HiGHS solve inside, nested calls included."""
+    outer = _LOG.get()
+    if outer is not None:
+        yield outer
+        return
+    log: list[tuple[str, int]] = []
+    token = _LOG.set(log)
+    try:
+        yield log
+    finally:
+        _LOG.reset(token)
+
+
+def _worst(log: Sequence[tuple[str, int]]) -> str:
+    """The worst stop in ``log`` (:data:`STOPS`)."""
+    return max((s for s, _ in log), key=STOPS.index, default="finished")
+
+
+def _logged(plan: Plan, log: Sequence[tuple[str, int]]) -> Plan:
+    """``plan`` with what stopped its solves and the most nodes one took, from ``log``."""
+    return dataclasses.replace(plan, stopped=_worst([*log, (plan.stopped, 0)]),
+                               nodes=max([plan.nodes, *(n for _, n in log)]))
+
+
+def _milp(cost: np.ndarray, cons: list[LinearConstraint], whole: np.ndarray, bounds: Bounds,
+          *, gap: float, node_limit: int, time_limit: float):
+    """:func:`scipy.optimize.milp` stopped by ``gap`` or ``node_limit``; ``time_limit``: net.
+
+    The result gains ``stopped`` (:data:`STOPS`), also logged for :func:`_recording`.
+    """
+    res = milp(cost, constraints=cons, integrality=whole, bounds=bounds,
+               options={"time_limit": time_limit, "node_limit": int(node_limit),
+                        "mip_rel_gap": gap, "presolve": True})
+    # scipy maps HiGHS's node limit (kSolutionLimit, 16) to its "other" status 4, so the
+    # HiGHS status in the message tells the limits apart (13: kTimeLimit)
+    m = re.search(r"HiGHS Status (\d+)", str(getattr(res, "message", "")))
+    code = int(m.group(1)) if m else -1
+    res.stopped = "time" if code == 13 else "nodes" if code in (14, 16) else "finished"
+    log = _LOG.get()
+    if log is not None:
+        log.append((res.stopped, int(getattr(res, "mip_node_count", 0) or 0)))
+    return res
+
+
+def _no_roster_in_limits(res, node_limit: int, time_limit: float) -> str:
+    """A solve stopped by a limit before any roster: which limit and what to change."""
+    if res.stopped == "time":
+        return (f"no roster found within the wall-clock safety net (--time-limit "
+                f"{time_limit:g} s); allow more time or fewer templates "
+                "(labour.start_step_minutes)")
+    return (f"no roster found within the node limit (--node-limit {node_limit}); allow more "
+            "nodes or fewer templates (labour.start_step_minutes)")
+
+
 def _solve_once(problem: Problem, rules: Rules, *, integral: bool = True,
-                time_limit: float = 120.0, gap: float = 1e-4,
+                time_limit: float = TIME_LIMIT, gap: float = 1e-4,
+                node_limit: int = NODE_LIMIT,
                 objective: Callable[[_Built], tuple[np.ndarray, np.ndarray, np.ndarray]]
                 | None = None, shortfall: float = 0.0):
     """One HiGHS solve: (result, layout, requirement).
@@ -599,43 +681,57 @@ def _solve_once(problem: Problem, rules: Rules, *, integral: bool = True,
     whole = np.zeros(cols)
     if integral:
         whole[lay.n_col if not problem.integral_breaks else slice(0, lay.cols)] = 1
-    res = milp(cost, constraints=cons, integrality=whole, bounds=Bounds(lower, upper),
-               options={"time_limit": time_limit, "mip_rel_gap": gap, "presolve": True})
+    res = _milp(cost, cons, whole, Bounds(lower, upper), gap=gap, node_limit=node_limit,
+                time_limit=time_limit)
     return res, lay, req
 
 
-def solve(problem: Problem, *, time_limit: float = 120.0, gap: float = 1e-4,
-          lp_bound: bool = True) -> Plan:
+def solve(problem: Problem, *, time_limit: float = TIME_LIMIT, gap: float = 1e-4,
+          lp_bound: bool = True, node_limit: int = NODE_LIMIT) -> Plan:
     """The roster of fewest paid hours meeting ``problem`` (or a :class:`PlanError`).
 
-    ``time_limit`` (seconds) and ``gap`` (relative MIP gap) stop HiGHS early; the plan says
-    the gap it proved. ``lp_bound``: also solve the LP relaxation, the bound no roster
-    under these rules can beat.
+    Each HiGHS solve stops within ``gap`` (relative MIP gap) or after ``node_limit``
+    branch-and-bound nodes, both deterministic: the same problem gives the same roster on
+    any machine. ``time_limit`` (seconds of wall clock) is only a safety net; the plan
+    says the gap it proved, its nodes and what stopped it (``Plan.stopped``: "time" when
+    the safety net did, so the roster depends on the machine's speed). ``lp_bound``: also
+    solve the LP relaxation, the bound no roster under these rules can beat.
     """
+    with _recording() as log:
+        plan = _solve(problem, time_limit=time_limit, gap=gap, lp_bound=lp_bound,
+                      node_limit=node_limit)
+    return _logged(plan, log)
+
+
+def _solve(problem: Problem, *, time_limit: float, gap: float, lp_bound: bool,
+           node_limit: int) -> Plan:
+    """:func:`solve` inside its recording."""
     import time
 
     if problem.tours:
-        return _solve_tours(problem, time_limit=time_limit, gap=gap, lp_bound=lp_bound)
+        return _solve_tours(problem, time_limit=time_limit, gap=gap, lp_bound=lp_bound,
+                            node_limit=node_limit)
     t0 = time.perf_counter()
     rules = problem.rules
     _check_coverable(problem, rules)
-    res, lay, req = _solve_once(problem, rules, time_limit=time_limit, gap=gap)
+    res, lay, req = _solve_once(problem, rules, time_limit=time_limit, gap=gap,
+                                node_limit=node_limit)
     if res is None:
         raise PlanError(_no_template(problem, lay))
     if res.x is None:
-        if res.status == 1:
-            raise PlanError(f"no roster found within the time limit ({time_limit:g} s); "
-                            "allow more time or fewer templates (labour.start_step_minutes)")
+        if res.stopped != "finished":
+            raise PlanError(_no_roster_in_limits(res, node_limit, time_limit))
         raise PlanError(_diagnose(problem, rules))
     groups = _groups(problem, lay, res.x)
     if not problem.integral_breaks:
-        groups = _whole_breaks(problem, groups, _fixed_heads(problem, groups), time_limit)
+        groups = _whole_breaks(problem, groups, _fixed_heads(problem, groups), time_limit,
+                               node_limit)
     if not problem.integral_breaks and check_roster(
             [w for g in groups for w in _weeks(g, problem)[:1]],
             dataclasses.replace(rules, max_part_time_share=1.0)):
         # rounding broke a stretch: solve again with whole break starts (exact)
-        return solve(dataclasses.replace(problem, integral_breaks=True),
-                     time_limit=time_limit, gap=gap, lp_bound=lp_bound)
+        return _solve(dataclasses.replace(problem, integral_breaks=True),
+                      time_limit=time_limit, gap=gap, lp_bound=lp_bound, node_limit=node_limit)
     cover = coverage(problem, groups)
     paid = sum(g.template.hours * len(g.days) * g.agents for g in groups)
     bound = math.nan
@@ -643,11 +739,17 @@ def solve(problem: Problem, *, time_limit: float = 120.0, gap: float = 1e-4,
         bound = _lp_value(problem, rules, time_limit)
     gap_found = float(getattr(res, "mip_gap", 0.0) or 0.0)
     return Plan(groups, float(paid), cover, req, bound, gap_found,
-                time.perf_counter() - t0, lay.cols)
+                time.perf_counter() - t0, lay.cols, _nodes(res))
 
 
-def solve_within(problem: Problem, plan: Plan, *, time_limit: float = 120.0,
-                 gap: float = 1e-4, lp_bound: bool = True) -> Plan:
+def _nodes(res) -> int:
+    """Branch-and-bound nodes of a HiGHS result."""
+    return int(getattr(res, "mip_node_count", 0) or 0)
+
+
+def solve_within(problem: Problem, plan: Plan, *, time_limit: float = TIME_LIMIT,
+                 gap: float = 1e-4, lp_bound: bool = True,
+                 node_limit: int = NODE_LIMIT) -> Plan:
     """The fewest paid hours meeting ``problem`` with a subset of ``plan``'s agents.
 
     Each (template, day pattern)'s head count is at most ``plan``'s, breaks placed again:
@@ -657,10 +759,19 @@ def solve_within(problem: Problem, plan: Plan, *, time_limit: float = 120.0,
     least ``problem``'s, so the programme is feasible. ``lp_bound``: the LP bound of
     ``problem`` without the subset limit (no roster under these rules can pay fewer).
     """
-    import time
-
     if problem.tours:
         raise ValueError("solve_within keeps one start per agent: use tours=False")
+    with _recording() as log:
+        out = _solve_within(problem, plan, time_limit=time_limit, gap=gap, lp_bound=lp_bound,
+                            node_limit=node_limit)
+    return _logged(out, log)
+
+
+def _solve_within(problem: Problem, plan: Plan, *, time_limit: float, gap: float,
+                  lp_bound: bool, node_limit: int) -> Plan:
+    """:func:`solve_within` inside its recording."""
+    import time
+
     t0 = time.perf_counter()
     counts: dict[tuple[Template, tuple[int, ...]], int] = {}
     for g in plan.groups:
@@ -673,21 +784,24 @@ def solve_within(problem: Problem, plan: Plan, *, time_limit: float = 120.0,
         return np.asarray(lay.cost, float), np.zeros(lay.cols), hi
 
     res, lay, req = _solve_once(problem, problem.rules, time_limit=time_limit, gap=gap,
-                                objective=objective)
+                                objective=objective, node_limit=node_limit)
     if res is None or res.x is None:
         raise PlanError("no subset of the roster meets the requirement (it must meet one at "
                         "least as high)")
     groups = _groups(problem, lay, res.x)
     if not problem.integral_breaks:
-        groups = _whole_breaks(problem, groups, _fixed_heads(problem, groups), time_limit)
+        groups = _whole_breaks(problem, groups, _fixed_heads(problem, groups), time_limit,
+                               node_limit)
         if check_roster([w for g in groups for w in _weeks(g, problem)[:1]],
                         dataclasses.replace(problem.rules, max_part_time_share=1.0)):
-            return solve_within(dataclasses.replace(problem, integral_breaks=True), plan,
-                                time_limit=time_limit, gap=gap, lp_bound=lp_bound)
+            return _solve_within(dataclasses.replace(problem, integral_breaks=True), plan,
+                                 time_limit=time_limit, gap=gap, lp_bound=lp_bound,
+                                 node_limit=node_limit)
     paid = sum(g.template.hours * len(g.days) * g.agents for g in groups)
     bound = _lp_value(problem, problem.rules, time_limit) if lp_bound else math.nan
     return Plan(groups, float(paid), coverage(problem, groups), req, bound,
-                float(getattr(res, "mip_gap", 0.0) or 0.0), time.perf_counter() - t0, lay.cols)
+                float(getattr(res, "mip_gap", 0.0) or 0.0), time.perf_counter() - t0, lay.cols,
+                _nodes(res))
 
 
 def _fixed_heads(problem: Problem, groups: Sequence[Group],
@@ -716,7 +830,7 @@ def _fixed_heads(problem: Problem, groups: Sequence[Group],
 
 def _whole_breaks(problem: Problem, groups: list[Group],
                   objective: Callable[[_Built], tuple[np.ndarray, np.ndarray, np.ndarray]],
-                  time_limit: float) -> list[Group]:
+                  time_limit: float, node_limit: int = NODE_LIMIT) -> list[Group]:
     """``groups`` with whole break starts of the least coverage shortfall, if no worse.
 
     Rounding each activity's cumulative counts (:func:`_whole`) can leave intervals a
@@ -727,8 +841,8 @@ def _whole_breaks(problem: Problem, groups: list[Group],
     """
     whole = dataclasses.replace(problem, integral_breaks=True)
     res, lay, req = _solve_once(whole, problem.rules, integral=True, gap=1e-3,
-                                time_limit=min(time_limit, 60.0), objective=objective,
-                                shortfall=1000.0)
+                                time_limit=time_limit, node_limit=node_limit,
+                                objective=objective, shortfall=1000.0)
     if res is None or res.x is None:
         return groups
     better = _groups(whole, lay, res.x[:lay.cols])
@@ -1030,7 +1144,8 @@ def _build_tours(problem: Problem, rules: Rules) -> _TourBuilt:
 
 
 def _solve_tours_once(problem: Problem, rules: Rules, *, integral: bool = True,
-                      time_limit: float = 120.0, gap: float = 1e-4,
+                      time_limit: float = TIME_LIMIT, gap: float = 1e-4,
+                      node_limit: int = NODE_LIMIT,
                       fixed: np.ndarray | None = None, shortfall: float = 0.0,
                       whole_breaks: bool | None = None):
     """One HiGHS solve of the tour programme: (result, layout, requirement).
@@ -1076,8 +1191,8 @@ def _solve_tours_once(problem: Problem, rules: Rules, *, integral: bool = True,
     if integral:
         whole[:lay.cols] = 1.0 if (problem.integral_breaks if whole_breaks is None
                                    else whole_breaks) else heads
-    res = milp(cost, constraints=cons, integrality=whole, bounds=Bounds(lower, upper),
-               options={"time_limit": time_limit, "mip_rel_gap": gap, "presolve": True})
+    res = _milp(cost, cons, whole, Bounds(lower, upper), gap=gap, node_limit=node_limit,
+                time_limit=time_limit)
     return res, lay, req
 
 
@@ -1166,20 +1281,21 @@ def _tour_groups(problem: Problem, lay: _TourBuilt, x: np.ndarray) -> list[Group
     return out
 
 
-def _solve_tours(problem: Problem, *, time_limit: float, gap: float, lp_bound: bool) -> Plan:
+def _solve_tours(problem: Problem, *, time_limit: float, gap: float, lp_bound: bool,
+                 node_limit: int) -> Plan:
     """:func:`solve` for ``problem.tours``: the tour programme, breaks made whole after."""
     import time
 
     t0 = time.perf_counter()
     rules = problem.rules
     _check_coverable(problem, rules)
-    res, lay, req = _solve_tours_once(problem, rules, time_limit=time_limit, gap=gap)
+    res, lay, req = _solve_tours_once(problem, rules, time_limit=time_limit, gap=gap,
+                                      node_limit=node_limit)
     if res is None:
         raise PlanError(_no_template(problem, lay))
     if res.x is None:
-        if res.status == 1:
-            raise PlanError(f"no roster found within the time limit ({time_limit:g} s); "
-                            "allow more time or fewer templates (labour.start_step_minutes)")
+        if res.stopped != "finished":
+            raise PlanError(_no_roster_in_limits(res, node_limit, time_limit))
         raise PlanError(_diagnose(problem, rules))
     x = res.x
     if not problem.integral_breaks and any(c for bc in lay.b_cols.values() for c in bc):
@@ -1187,9 +1303,9 @@ def _solve_tours(problem: Problem, *, time_limit: float, gap: float, lp_bound: b
         fixed = np.full(lay.cols, np.nan)
         for c in [*lay.n_col, *lay.y_col.values()]:
             fixed[c] = round(x[c])
-        r2, _, _ = _solve_tours_once(problem, rules, time_limit=min(time_limit, 60.0),
-                                     gap=1e-3, fixed=fixed, shortfall=1000.0,
-                                     whole_breaks=True)
+        r2, _, _ = _solve_tours_once(problem, rules, time_limit=time_limit,
+                                     node_limit=node_limit, gap=1e-3, fixed=fixed,
+                                     shortfall=1000.0, whole_breaks=True)
         if r2 is not None and r2.x is not None:
             cand = r2.x[:lay.cols]
             short = [float(np.clip(req - coverage(problem, _tour_groups(problem, lay, v)),
@@ -1200,18 +1316,19 @@ def _solve_tours(problem: Problem, *, time_limit: float, gap: float, lp_bound: b
     paid = sum(g.template.hours * len(g.days) * g.agents for g in groups)
     bound = _lp_value(problem, rules, time_limit) if lp_bound else math.nan
     found = float(getattr(res, "mip_gap", 0.0) or 0.0)
-    if res.status == 1 and found > 2 * gap + 1e-9:
-        # stopped at the time limit far short of the gap asked (the two-step's staggered
-        # set covering, all whole, is the hard case): one start all week is a subset of
-        # the tours, so its roster is one the tours allow; keep whichever pays fewer hours
-        one = solve(dataclasses.replace(problem, tours=False), time_limit=time_limit,
-                    gap=gap, lp_bound=False)
+    if res.stopped != "finished" and found > 2 * gap + 1e-9:
+        # stopped at its node limit (or the safety net) far short of the gap asked (the
+        # two-step's staggered set covering, all whole, is the hard case): one start all
+        # week is a subset of the tours, so its roster is one the tours allow; keep
+        # whichever pays fewer hours. Decided on the node limit, so on any machine alike
+        one = _solve(dataclasses.replace(problem, tours=False), time_limit=time_limit,
+                     gap=gap, lp_bound=False, node_limit=node_limit)
         if one.paid_hours < paid - 1e-9:
             return Plan(one.groups, one.paid_hours, one.coverage, req, bound,
                         (one.paid_hours - bound) / one.paid_hours if lp_bound else one.gap,
-                        time.perf_counter() - t0, lay.cols)
+                        time.perf_counter() - t0, lay.cols, max(_nodes(res), one.nodes))
     return Plan(groups, float(paid), coverage(problem, groups), req, bound, found,
-                time.perf_counter() - t0, lay.cols)
+                time.perf_counter() - t0, lay.cols, _nodes(res))
 
 
 # --------------------------------------------------------------------------- diagnosis
@@ -1290,6 +1407,8 @@ class RuleCost:
     without: float
     lp_with: float = math.nan
     lp_without: float = math.nan
+    stopped: str = "finished"
+    """What stopped the worst of its solves (:data:`STOPS`; "time": the machine's speed)."""
 
     @property
     def cost(self) -> float:
@@ -1302,8 +1421,9 @@ class RuleCost:
         return self.lp_with - self.lp_without
 
 
-def rule_costs(problem: Problem, paid_hours: float, *, time_limit: float = 60.0,
-               gap: float = 1e-3, rules: Sequence[str] | None = None) -> list[RuleCost]:
+def rule_costs(problem: Problem, paid_hours: float, *, time_limit: float = TIME_LIMIT,
+               gap: float = 1e-3, rules: Sequence[str] | None = None,
+               node_limit: int = NODE_LIMIT) -> list[RuleCost]:
     """Paid hours without each rule, re-solved on the same requirement, beside ``paid_hours``.
 
     Each rule is switched off alone (the others kept) and the programme solved again; a
@@ -1311,21 +1431,26 @@ def rule_costs(problem: Problem, paid_hours: float, *, time_limit: float = 60.0,
     so a cost smaller than ``gap * paid_hours`` is within the solver's tolerance.
     """
     out = []
-    lp_with = _lp_value(problem, problem.rules, time_limit)
+    with _recording() as log:
+        lp_with = _lp_value(problem, problem.rules, time_limit)
+    first = _worst(log)
     for rule in rules or RULES:
         if getattr(problem.rules, rule) == _RELAXED[rule]:
             out.append(RuleCost(rule, RULES[rule][1], RULES[rule][0], paid_hours, paid_hours,
-                                lp_with, lp_with))
+                                lp_with, lp_with, first))
             continue
         relaxed = problem.rules.relaxed(rule)
         p = dataclasses.replace(problem, rules=relaxed)
-        try:
-            plan = solve(p, time_limit=time_limit, gap=gap, lp_bound=False)
-            without = min(plan.paid_hours, paid_hours)
-        except PlanError:
-            without = paid_hours
+        with _recording() as log:
+            try:
+                plan = solve(p, time_limit=time_limit, gap=gap, lp_bound=False,
+                             node_limit=node_limit)
+                without = min(plan.paid_hours, paid_hours)
+            except PlanError:
+                without = paid_hours
+            lp_without = _lp_value(problem, relaxed, time_limit)
         out.append(RuleCost(rule, RULES[rule][1], RULES[rule][0], paid_hours, without,
-                            lp_with, _lp_value(problem, relaxed, time_limit)))
+                            lp_with, lp_without, _worst([*log, (first, 0)])))
     return out
 
 
@@ -1470,7 +1595,7 @@ def _finer(problem: Problem, groups: Sequence[Group], grain: float = 15.0) -> Pr
 
 
 def place_for_recovery(problem: Problem, plan: Plan, recovery: Recovery = Recovery(), *,
-                       time_limit: float = 120.0) -> Plan:
+                       time_limit: float = TIME_LIMIT, node_limit: int = NODE_LIMIT) -> Plan:
     """``plan``'s roster with its breaks moved to the least mean strain, coverage kept.
 
     The same programme with every group's head count fixed (so the same paid hours) and
@@ -1479,11 +1604,19 @@ def place_for_recovery(problem: Problem, plan: Plan, recovery: Recovery = Recove
     rounding broke the stretch rule). Coverage of the requirement stays a constraint, so
     breaks move to recover only where the queue can spare the agents.
     """
-    import time
-
     if problem.breaks != "optimise" or problem.tours:
         raise ValueError("place_for_recovery needs breaks='optimise' (the programme's starts) "
                          "and one start per agent (tours=False)")
+    with _recording() as log:
+        out = _place_for_recovery(problem, plan, recovery, time_limit, node_limit)
+    return _logged(dataclasses.replace(out, stopped=plan.stopped), log)
+
+
+def _place_for_recovery(problem: Problem, plan: Plan, recovery: Recovery, time_limit: float,
+                        node_limit: int) -> Plan:
+    """:func:`place_for_recovery` inside its recording."""
+    import time
+
     t0 = time.perf_counter()
     rules = problem.rules
     prices: dict[tuple[float, tuple[Activity, ...]], list[np.ndarray]] = {}
@@ -1507,16 +1640,16 @@ def place_for_recovery(problem: Problem, plan: Plan, recovery: Recovery = Recove
     if not fine.integral_breaks:
         # whole starts of the least shortfall, then of the least strain (an agent short in
         # one interval costs 1000, far above any start's strain price)
-        groups = _whole_breaks(fine, groups, objective, time_limit)
+        groups = _whole_breaks(fine, groups, objective, time_limit, node_limit)
     if not fine.integral_breaks and check_roster(
             [w for g in groups for w in _weeks(g, fine)[:1]],
             dataclasses.replace(rules, max_part_time_share=1.0)):
         whole = dataclasses.replace(fine, integral_breaks=True)
         res, lay, _ = _solve_once(whole, rules, integral=True, time_limit=time_limit,
-                                  objective=objective)
+                                  node_limit=node_limit, objective=objective)
         if res.x is None:
             raise PlanError("the breaks could not be placed for recovery in whole agents "
                             "within the stretch rule (the coverage-only roster is kept)")
         groups = _groups(whole, lay, res.x)
     return Plan(groups, plan.paid_hours, coverage(problem, groups), plan.required,
-                plan.lp_bound, plan.gap, time.perf_counter() - t0, lay.cols)
+                plan.lp_bound, plan.gap, time.perf_counter() - t0, lay.cols, plan.nodes)
