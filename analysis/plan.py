@@ -36,6 +36,7 @@ from analysis.roster import (  # the scenario <-> roster translation
     headcounts,
     roster_table,
     scenario_toml,
+    solver_note,
     to_scenario,
 )
 from analysis.staffing import requirement
@@ -585,18 +586,8 @@ class PlanAnswer:
 
     def solver_note(self) -> str | None:
         """What the report says when a limit, not the gap, stopped a solve (None: none did)."""
-        st = self.stops()
-        if st["time"]:
-            return (f"{', '.join(st['time'])} stopped at the wall-clock safety net "
-                    f"(--time-limit {self.time_limit:g} s) before the node limit "
-                    f"({self.node_limit:,} nodes): this roster depends on the machine's "
-                    "speed and load; raise --time-limit or lower --node-limit to make it "
-                    "repeatable.")
-        if st["nodes"]:
-            return (f"{', '.join(st['nodes'])} stopped at the node limit "
-                    f"({self.node_limit:,} nodes) short of the {100 * self.gap:g}% gap: the "
-                    "same roster on any machine; a larger --node-limit may find a cheaper one.")
-        return None
+        return solver_note(self.stops(), time_limit=self.time_limit, node_limit=self.node_limit,
+                           gap=self.gap)
 
     def as_dict(self) -> dict[str, Any]:
         """``plan.json`` and ``--json``."""

@@ -287,3 +287,24 @@ def headcounts(scenario: Scenario, plan: Plan, problem: Problem) -> pd.DataFrame
             table.loc[name(g, d), days[d]] += g.agents
     table.loc["total"] = table.sum(axis=0)
     return table.reset_index()
+
+
+def solver_note(stops: dict[str, list[str]], *, time_limit: float, node_limit: int,
+                gap: float | None = None) -> str | None:
+    """What a plan's report says when a limit, not the gap, stopped a solve (None: none did).
+
+    ``stops`` names the solves stopped by each limit ({"nodes": [...], "time": [...]}); the
+    wall clock makes a roster depend on the machine, the node limit does not.
+    """
+    if stops["time"]:
+        return (f"{', '.join(stops['time'])} stopped at the wall-clock safety net "
+                f"(--time-limit {time_limit:g} s) before the node limit "
+                f"({node_limit:,} nodes): this roster depends on the machine's "
+                "speed and load; raise --time-limit or lower --node-limit to make it "
+                "repeatable.")
+    if stops["nodes"]:
+        short = "the gap" if gap is None else f"the {100 * gap:g}% gap"
+        return (f"{', '.join(stops['nodes'])} stopped at the node limit "
+                f"({node_limit:,} nodes) short of {short}: the same roster on any "
+                "machine; a larger --node-limit may find a cheaper one.")
+    return None

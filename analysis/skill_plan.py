@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.roster import build_problem, roster_table, scenario_toml, to_scenario
+from analysis.roster import build_problem, roster_table, scenario_toml, solver_note, to_scenario
 from sim.engine.demand import expected_calls
 from sim.planning.erlang import agents_for_service_level
 from sim.planning.shifts import (
@@ -315,18 +315,7 @@ class SkillPlan:
 
     def solver_note(self) -> str | None:
         """What the report says when a limit, not the gap, stopped a solve (None: none did)."""
-        st = self.stops()
-        if st["time"]:
-            return (f"{', '.join(st['time'])} stopped at the wall-clock safety net "
-                    f"(--time-limit {self.time_limit:g} s) before the node limit "
-                    f"({self.node_limit:,} nodes): this roster depends on the machine's "
-                    "speed and load; raise --time-limit or lower --node-limit to make it "
-                    "repeatable.")
-        if st["nodes"]:
-            return (f"{', '.join(st['nodes'])} stopped at the node limit "
-                    f"({self.node_limit:,} nodes) short of the gap: the same roster on any "
-                    "machine; a larger --node-limit may find a cheaper one.")
-        return None
+        return solver_note(self.stops(), time_limit=self.time_limit, node_limit=self.node_limit)
 
     @property
     def meets(self) -> bool:

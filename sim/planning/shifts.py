@@ -432,21 +432,31 @@ def _stretch_positions(t: Template, rules: Rules) -> list[tuple[float, ...]] | N
     return pos
 
 
-def _patterns(t: Template, problem: Problem, rules: Rules) -> list[tuple[int, ...]]:
-    """The day patterns (planned days worked) the weekly rules allow for template ``t``."""
+def _weeks_within_hours(problem: Problem, hours: float,
+                        rules: Rules) -> Iterator[tuple[int, ...]]:
+    """Sets of planned days that the weekly day and hour counts allow for shifts of ``hours``.
+
+    Consecutive days only if the problem asks; the rest rules are the caller's to check.
+    """
     n = problem.days
-    cal = problem.cal
-    out = []
     if problem.consecutive_days:
         cands = [tuple(range(a, b)) for a in range(n) for b in range(a + 1, n + 1)]
     else:
         cands = [c for r in range(1, n + 1) for c in itertools.combinations(range(n), r)]
     for q in cands:
-        hours = t.hours * len(q)
-        if len(q) > rules.max_days_per_week or hours > rules.max_weekly_hours + _EPS:
+        week = hours * len(q)
+        if len(q) > rules.max_days_per_week or week > rules.max_weekly_hours + _EPS:
             continue
-        if hours < rules.min_weekly_hours - _EPS:
+        if week < rules.min_weekly_hours - _EPS:
             continue
+        yield q
+
+
+def _patterns(t: Template, problem: Problem, rules: Rules) -> list[tuple[int, ...]]:
+    """The day patterns (planned days worked) the weekly rules allow for template ``t``."""
+    cal = problem.cal
+    out = []
+    for q in _weeks_within_hours(problem, t.hours, rules):
         spans = sorted((cal[d] * 1440 + t.start_min, cal[d] * 1440 + t.start_min + t.hours * 60)
                        for d in q)
         if _longest_rest(spans) < rules.min_weekly_rest_hours * 60 - _EPS:
@@ -631,6 +641,21 @@ def _milp(cost: np.ndarray, cons: list[LinearConstraint], whole: np.ndarray, bou
     return res
 
 
+def _refuse_unsolved(problem: Problem, rules: Rules, res, lay,
+                     node_limit: int, time_limit: float) -> None:
+    """Raise the plan's error when the programme gave no roster (else return).
+
+    No template fits (``res`` is None), a limit stopped the search first, or the rule or
+    interval that makes every roster impossible (:func:`_diagnose`).
+    """
+    if res is None:
+        raise PlanError(_no_template(problem, lay))
+    if res.x is None:
+        if res.stopped != "finished":
+            raise PlanError(_no_roster_in_limits(res, node_limit, time_limit))
+        raise PlanError(_diagnose(problem, rules))
+
+
 def _no_roster_in_limits(res, node_limit: int, time_limit: float) -> str:
     """A solve stopped by a limit before any roster: which limit and what to change."""
     if res.stopped == "time":
@@ -716,12 +741,7 @@ def _solve(problem: Problem, *, time_limit: float, gap: float, lp_bound: bool,
     _check_coverable(problem, rules)
     res, lay, req = _solve_once(problem, rules, time_limit=time_limit, gap=gap,
                                 node_limit=node_limit)
-    if res is None:
-        raise PlanError(_no_template(problem, lay))
-    if res.x is None:
-        if res.stopped != "finished":
-            raise PlanError(_no_roster_in_limits(res, node_limit, time_limit))
-        raise PlanError(_diagnose(problem, rules))
+    _refuse_unsolved(problem, rules, res, lay, node_limit, time_limit)
     groups = _groups(problem, lay, res.x)
     if not problem.integral_breaks:
         groups = _whole_breaks(problem, groups, _fixed_heads(problem, groups), time_limit,
@@ -974,20 +994,11 @@ def _tour_patterns(f: _Family, problem: Problem, rules: Rules) -> list[tuple[int
     the 11-hour daily rest must be possible between consecutive days (the programme's
     rest rows then keep it for the starts chosen).
     """
-    n, cal = problem.days, problem.cal
+    cal = problem.cal
     length = f.hours * 60
     lo, hi = min(f.starts), max(f.starts)
-    if problem.consecutive_days:
-        cands = [tuple(range(a, b)) for a in range(n) for b in range(a + 1, n + 1)]
-    else:
-        cands = [c for r in range(1, n + 1) for c in itertools.combinations(range(n), r)]
     out = []
-    for q in cands:
-        hours = f.hours * len(q)
-        if len(q) > rules.max_days_per_week or hours > rules.max_weekly_hours + _EPS:
-            continue
-        if hours < rules.min_weekly_hours - _EPS:
-            continue
+    for q in _weeks_within_hours(problem, f.hours, rules):
         pairs = _cyclic_pairs(cal, q)
         worst = max(g * 1440 + lo - (hi + length) for _, _, g in pairs)
         if worst < rules.min_weekly_rest_hours * 60 - _EPS:
@@ -1291,12 +1302,7 @@ def _solve_tours(problem: Problem, *, time_limit: float, gap: float, lp_bound: b
     _check_coverable(problem, rules)
     res, lay, req = _solve_tours_once(problem, rules, time_limit=time_limit, gap=gap,
                                       node_limit=node_limit)
-    if res is None:
-        raise PlanError(_no_template(problem, lay))
-    if res.x is None:
-        if res.stopped != "finished":
-            raise PlanError(_no_roster_in_limits(res, node_limit, time_limit))
-        raise PlanError(_diagnose(problem, rules))
+    _refuse_unsolved(problem, rules, res, lay, node_limit, time_limit)
     x = res.x
     if not problem.integral_breaks and any(c for bc in lay.b_cols.values() for c in bc):
         # whole break starts of the least shortfall with the heads and starts held
