@@ -412,9 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--no-costs", action="store_true",
                     help="skip the price of each rule (one solve per rule)")
     pl.add_argument("--no-fresh-check", action="store_true",
-                    help="skip simulating the kept rosters again on --reps fresh replications "
-                    "(the rounds stop on the first replications that meet the goal, which "
-                    "favours them; the fresh check's verdict is reported beside theirs)")
+                    help="a roster whose rounds ran out is not simulated on --reps fresh "
+                    "replications (a roster that meets the goal is always confirmed on fresh "
+                    "replications before the rounds stop: docs/schedules.md)")
     pl.add_argument("--breaks", choices=("coverage", "recovery"), default="coverage",
                     help="recovery: then move the roster's breaks to the least strain by the "
                     "stress model's recovery law (same head counts, coverage kept) and "

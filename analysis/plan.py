@@ -88,6 +88,40 @@ class Verified:
     meets: bool
     below_share: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     """Share of replications in which the interval missed the target."""
+    replications: tuple[int, int] = (0, 0)
+    """The first and last replication simulated (inclusive; pooled: the span)."""
+    sl_reps: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))
+    """Interval service level per replication (replications x days x intervals; NaN: no
+    calls), so that the verdicts of two sets of replications can be pooled (:func:`pool`)."""
+    ib_reps: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """intervals_below_target per replication."""
+    kpi_reps: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    """service_level and paid_agent_hours per replication (pooled by :func:`pool`)."""
+
+
+def _judge(scenario: Scenario, plan: Plan, required: np.ndarray, sl: np.ndarray,
+           onq: np.ndarray, ib: np.ndarray, sls: np.ndarray, paid: np.ndarray, *,
+           target: float, interval_share: float, confidence: float,
+           replications: tuple[int, int]) -> Verified:
+    """The interval goal's verdict from per-replication service levels (see :func:`verify`)."""
+    h = scenario.horizon
+    level = 2 * confidence - 1  # one-sided bound = edge of a two-sided (2c - 1) interval
+    with warnings.catch_warnings():  # an interval without calls in every replication: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(sl, axis=0)
+        share_below = np.nanmean(np.where(np.isnan(sl), np.nan, sl < target), axis=0)
+    high = np.full(mean.shape, np.nan)
+    for d in range(h.days):
+        for i in range(h.intervals_per_day):
+            est = t_interval(sl[:, d, i], level)
+            high[d, i] = est.ci_high if est.n >= 2 else est.mean
+    below = t_interval(list(ib))
+    bound = t_interval(list(ib), level).ci_high
+    meets = bool(bound <= 1 - interval_share + 1e-12)
+    return Verified(scenario, plan, required, mean, high, onq, below, bound,
+                    t_interval(list(sls)), float(np.mean(paid)), meets,
+                    np.nan_to_num(share_below), replications, sl, np.asarray(ib, float),
+                    np.c_[np.asarray(sls, float), np.asarray(paid, float)])
 
 
 def verify(scenario: Scenario, plan: Plan, required: np.ndarray, *, target: float,
@@ -100,44 +134,54 @@ def verify(scenario: Scenario, plan: Plan, required: np.ndarray, *, target: floa
     rows = exp.kpi_rows(0)
     h = scenario.horizon
     iv = exp.table("intervals")
-    level = 2 * confidence - 1  # one-sided bound = edge of a two-sided (2c - 1) interval
     sl = np.full((len(rows), h.days, h.intervals_per_day), np.nan)
     onq = np.zeros((h.days, h.intervals_per_day))
     for k, (_, part) in enumerate(iv.groupby("replication", sort=True)):
         sl[k, part["day"].to_numpy(), part["interval"].to_numpy()] = part["service_level"]
         onq[part["day"].to_numpy(), part["interval"].to_numpy()] += part["agents_on_queue"]
     onq /= max(len(rows), 1)
-    with warnings.catch_warnings():  # an interval without calls in every replication: NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(sl, axis=0)
-        share_below = np.nanmean(np.where(np.isnan(sl), np.nan, sl < target), axis=0)
-    high = np.full(mean.shape, np.nan)
-    for d in range(h.days):
-        for i in range(h.intervals_per_day):
-            est = t_interval(sl[:, d, i], level)
-            high[d, i] = est.ci_high if est.n >= 2 else est.mean
-    below = t_interval([r[IB] for r in rows])
-    bound = t_interval([r[IB] for r in rows], level).ci_high
-    meets = bool(bound <= 1 - interval_share + 1e-12)
-    return Verified(scenario, plan, required, mean, high, onq, below, bound,
-                    t_interval([r["service_level"] for r in rows]),
-                    float(np.mean([r["paid_agent_hours"] for r in rows])), meets,
-                    np.nan_to_num(share_below))
+    span = range(reps) if isinstance(reps, int) else reps
+    return _judge(scenario, plan, required, sl, onq, np.array([r[IB] for r in rows], float),
+                  np.array([r["service_level"] for r in rows], float),
+                  np.array([r["paid_agent_hours"] for r in rows], float), target=target,
+                  interval_share=interval_share, confidence=confidence,
+                  replications=(span[0], span[-1]))
+
+
+def pool(a: Verified, b: Verified, *, target: float, interval_share: float,
+         confidence: float) -> Verified:
+    """One roster's two verdicts (``a`` and ``b``, other replications) as one, pooled.
+
+    Which intervals miss too often is judged on every replication seen of the roster, so a
+    roster that failed its confirmation is raised where the busier days of both sets put
+    it below target, not only where the fresh set did.
+    """
+    n, m = len(a.ib_reps), len(b.ib_reps)
+    k = np.concatenate([a.kpi_reps, b.kpi_reps])
+    return _judge(a.scenario, a.plan, a.required, np.concatenate([a.sl_reps, b.sl_reps]),
+                  (a.on_queue * n + b.on_queue * m) / max(n + m, 1),
+                  np.r_[a.ib_reps, b.ib_reps], k[:, 0], k[:, 1], target=target,
+                  interval_share=interval_share, confidence=confidence,
+                  replications=(min(a.replications[0], b.replications[0]),
+                                max(a.replications[1], b.replications[1])))
 
 
 def confirm(v: Verified, scenario: Scenario, plan: Plan, *, target: float,
             interval_share: float, confidence: float, seed: int, reps: int,
             executor: Executor | None, store: ReplicationStore | None,
-            progress: Callable[[int], None] | None = None) -> Verified:
-    """The kept roster simulated again on ``reps`` fresh replications (``reps`` to ``2 reps - 1``).
+            progress: Callable[[int], None] | None = None, block: int = 1) -> Verified:
+    """The roster simulated on ``reps`` fresh replications: block ``block`` of them.
 
-    A loop stops at the first round whose replications meet the goal, so its verdict is
-    chosen on those replications and favours them (on base's week, both plans that met the
-    goal on replications 0-9 missed it on another seed's). Replications the loop never saw
-    are independent of them and give the verdict without that selection.
+    Block ``k`` is replications ``k reps`` to ``(k + 1) reps - 1``; the rounds choose on
+    block 0. A loop that stopped at the first round whose replications meet the goal would
+    have its verdict chosen on those replications, favouring them (on base's week, both
+    plans that met the goal on replications 0-9 missed it on 10-19 and on another seed's).
+    Replications no choice was made on are independent of the roster and give the verdict
+    without that selection; :func:`plan_loop` uses each block at most once.
     """
     return verify(scenario, plan, v.required, target=target, interval_share=interval_share,
-                  confidence=confidence, seed=seed, reps=range(reps, 2 * reps),
+                  confidence=confidence, seed=seed,
+                  reps=range(block * reps, (block + 1) * reps),
                   executor=executor, store=store, progress=progress)
 
 
@@ -226,21 +270,34 @@ class Round:
     stopped: str = "finished"
     """What stopped the round's solves: "finished" (the gap), "nodes" (the node limit: the
     same roster on any machine), "time" (the wall-clock safety net: the machine's speed)."""
+    fresh_below: float | None = None
+    """The round met the goal on the replications it was chosen on, so it was simulated on
+    a fresh block (:func:`confirm`): intervals below target there (None: not confirmed)."""
+    fresh_bound: float | None = None
+    """Its one-sided upper confidence bound."""
+    confirmed: bool | None = None
+    """Whether the fresh block met the goal (None: the round was not confirmed)."""
 
 
 @dataclass
 class Loop:
-    """A plan raised until its simulation meets the interval goal (or rounds ran out)."""
+    """A plan raised until fresh replications confirm the interval goal (or rounds ran out)."""
 
     method: str
     rounds: list[Round] = field(default_factory=list)
     final: Verified | None = None
+    """The kept roster on the replications the rounds chose on (block 0)."""
     problem: Problem | None = None
+    confirmed: Verified | None = None
+    """The kept roster on a block of fresh replications (:func:`confirm`), if simulated."""
+    blocks: int = 0
+    """Fresh blocks of replications used so far (each at most once)."""
 
     @property
     def meets(self) -> bool:
-        """Whether the last round met the interval goal."""
-        return self.final is not None and self.final.meets
+        """Whether the kept roster met the goal on fresh replications as well (verified)."""
+        return (self.final is not None and self.final.meets and self.confirmed is not None
+                and self.confirmed.meets)
 
 
 def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: str,
@@ -250,7 +307,16 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
               progress: Callable[[int], None] | None = None,
               say: Callable[[str], None] | None = None, raise_rule: str = "all",
               trim: int = 0, tours: bool = True, node_limit: int = NODE_LIMIT) -> Loop:
-    """Solve, simulate, raise the intervals that miss, solve again, until the goal is met.
+    """Solve, simulate, raise the intervals that miss, solve again, until the goal is verified.
+
+    Every round simulates its roster on the same ``reps`` replications (block 0: common
+    random numbers, so one round's roster is compared with the last on the same calls).
+    A round that meets the goal there is simulated on a block of fresh replications
+    (:func:`confirm`, each block used once), and the loop stops only if that block meets
+    it too; otherwise the intervals below target too often on both blocks together
+    (:func:`pool`) are raised and the loop goes on. So the roster returned as meeting the
+    goal met it on replications that took no part in choosing it (docs/schedules.md,
+    "Verified on fresh replications").
 
     ``method``: "optimise" places breaks in the programme; "stagger" is the two-step plan.
     ``raise_rule``: "all" raises every interval below target more often than the goal
@@ -289,20 +355,36 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
         v = verify(planned, plan, req, target=share, interval_share=interval_share,
                    confidence=confidence, seed=seed, reps=reps, executor=executor,
                    store=store, progress=progress)
-        new, raised = raise_requirement(v, share, 1 - interval_share, aim,
+        fresh = None
+        judged = v
+        if v.meets:  # met where it was chosen: the verdict is a block it was not chosen on
+            loop.blocks += 1
+            fresh = confirm(v, planned, plan, target=share, interval_share=interval_share,
+                            confidence=confidence, seed=seed, reps=reps, executor=executor,
+                            store=store, progress=progress, block=loop.blocks)
+            if not fresh.meets:  # raise where every replication seen puts it below
+                judged = pool(v, fresh, target=share, interval_share=interval_share,
+                              confidence=confidence)
+        ok = v.meets and fresh is not None and fresh.meets
+        new, raised = raise_requirement(judged, share, 1 - interval_share, aim,
                                         greedy=raise_rule == "greedy")
         hours = float(req.sum() * problem.interval_min / 60)
-        loop.rounds.append(Round(hours, plan.paid_hours, plan.agents, v.below.mean,
-                                 v.below_bound, 0 if v.meets else raised, v.meets,
-                                 time.perf_counter() - t0, nodes=plan.nodes,
-                                 stopped=plan.stopped))
-        loop.final, loop.problem = v, problem
+        loop.rounds.append(Round(
+            hours, plan.paid_hours, plan.agents, v.below.mean, v.below_bound,
+            0 if ok else raised, v.meets, time.perf_counter() - t0, nodes=plan.nodes,
+            stopped=plan.stopped, fresh_below=None if fresh is None else fresh.below.mean,
+            fresh_bound=None if fresh is None else fresh.below_bound,
+            confirmed=None if fresh is None else fresh.meets))
+        loop.final, loop.problem, loop.confirmed = v, problem, fresh
         if say:
+            checked = "" if fresh is None else (
+                f"; on fresh replications {fresh.replications[0]}-{fresh.replications[1]} "
+                f"{100 * fresh.below.mean:.1f}% (bound {100 * fresh.below_bound:.1f}%)")
             say(f"{label} round {r}: {plan.agents} agents, {plan.paid_hours:g} paid hours; "
                 f"intervals below target {100 * v.below.mean:.1f}% (bound "
-                f"{100 * v.below_bound:.1f}%)" + ("" if not v.meets else ": goal met")
-                + ("" if v.meets else f"; {raised} interval(s) raised"))
-        if v.meets or raised == 0:
+                f"{100 * v.below_bound:.1f}%)" + checked
+                + (": goal met and confirmed" if ok else f"; {raised} interval(s) raised"))
+        if ok or raised == 0:
             break
         req = new
     if trim > 0 and loop.meets and not tours:
@@ -371,18 +453,28 @@ def _trim(loop: Loop, scenario: Scenario, share: float, label: str, rounds: int,
         planned = to_scenario(scenario, plan, problem, f"{scenario.name}-plan-{label}-t{k}",
                               f" ({label}, trim {k})")
         v = verify(planned, plan, req, **verify_kw)
+        fresh = None
+        if v.meets:  # kept only if a fresh block confirms it too (see plan_loop)
+            loop.blocks += 1
+            fresh = confirm(v, planned, plan, **verify_kw, block=loop.blocks)
+        ok = fresh is not None and fresh.meets
         hours = float(req.sum() * problem.interval_min / 60)
         loop.rounds.append(Round(hours, plan.paid_hours, plan.agents, v.below.mean,
                                  v.below_bound, 0, v.meets, time.perf_counter() - t0,
-                                 lowered=int(cands.sum()), kept=v.meets, nodes=plan.nodes,
-                                 stopped=plan.stopped))
+                                 lowered=int(cands.sum()), kept=ok, nodes=plan.nodes,
+                                 stopped=plan.stopped,
+                                 fresh_below=None if fresh is None else fresh.below.mean,
+                                 fresh_bound=None if fresh is None else fresh.below_bound,
+                                 confirmed=None if fresh is None else fresh.meets))
         if say:
             say(f"{label} trim {k}: {int(cands.sum())} interval(s) lowered, {plan.agents} "
                 f"agents, {plan.paid_hours:g} paid hours; intervals below target "
                 f"{100 * v.below.mean:.1f}% (bound {100 * v.below_bound:.1f}%): "
-                + ("kept" if v.meets else "goal missed, the previous roster kept"))
-        if v.meets:
-            best, loop.final, loop.problem = v, v, problem
+                + ("kept" if ok else "goal missed" + ("" if fresh is None else
+                                                     " on fresh replications")
+                   + ", the previous roster kept"))
+        if ok:
+            best, loop.final, loop.problem, loop.confirmed = v, v, problem, fresh
             cands = trim_candidates(v, share)
             continue
         # the goal missed: try the half of those intervals with the most room
@@ -595,7 +687,7 @@ class PlanAnswer:
             c = self.confirmed.get(name)
             if c is None:
                 return None
-            return {"replications": [self.reps, 2 * self.reps - 1], "meets_goal": c.meets,
+            return {"replications": list(c.replications), "meets_goal": c.meets,
                     "intervals_below_target": c.below.as_dict(),
                     "intervals_below_target_bound": c.below_bound,
                     "service_level": c.service_level.as_dict()}
@@ -661,13 +753,14 @@ class PlanAnswer:
             if lp is None:
                 continue
             ib = lp["intervals_below_target"]
-            verdict = "meets" if lp["meets_goal"] else "does NOT meet"
+            verdict = ("meets the goal, confirmed on fresh replications" if lp["meets_goal"]
+                       else "does NOT meet the goal verified")
             lines.append(
                 f"- {label}: {lp['agents']} agents, {lp['paid_hours']:,.1f} paid hours over "
                 f"{days} day(s) ({lp['paid_hours'] / days:,.1f} a day); intervals below "
                 f"target {100 * ib['mean']:.1f}% (upper bound "
-                f"{100 * lp['intervals_below_target_bound']:.1f}%): it {verdict} the goal "
-                f"after {len(lp['rounds'])} round(s).")
+                f"{100 * lp['intervals_below_target_bound']:.1f}%) on the replications the "
+                f"rounds chose on: it {verdict} after {len(lp['rounds'])} round(s).")
             c = lp["confirmed"]
             if c is not None:
                 lines.append(
@@ -676,8 +769,7 @@ class PlanAnswer:
                     f"target {100 * c['intervals_below_target']['mean']:.1f}% (upper bound "
                     f"{100 * c['intervals_below_target_bound']:.1f}%): it "
                     + ("meets the goal." if c["meets_goal"] else
-                       "does NOT meet the goal (the rounds stopped on replications that "
-                       "favoured it: give more --reps, or plan for a higher --interval-share)."))
+                       "does NOT meet the goal (give more --rounds or --reps)."))
         if self.solver_note() is not None:
             lines.append(f"- Solver: {self.solver_note()}")
         if o is not None and o["lp_bound"] is not None:
@@ -729,8 +821,12 @@ class PlanAnswer:
                 lines.append(f"- {label} {k}: requirement {r['required_hours']:,.1f} agent-hours "
                              f"on queue, {r['agents']} agents, {r['paid_hours']:,.1f} paid "
                              f"hours, below target {100 * r['below']:.1f}% (bound "
-                             f"{100 * r['below_bound']:.1f}%), {what}"
-                             + _STOP_WORDS.get(r.get("stopped", "finished"), ""))
+                             f"{100 * r['below_bound']:.1f}%)"
+                             + ("" if r.get("confirmed") is None else
+                                f"; fresh replications {100 * r['fresh_below']:.1f}% (bound "
+                                f"{100 * r['fresh_bound']:.1f}%): "
+                                + ("confirmed" if r["confirmed"] else "not confirmed"))
+                             + f", {what}" + _STOP_WORDS.get(r.get("stopped", "finished"), ""))
         lines += ["", "Roster rules checked: " + ("every agent's week keeps every rule."
                                                   if not self.violations else
                                                   f"{len(self.violations)} violation(s): "
@@ -762,8 +858,9 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
     same head counts) and both placements simulated with the stress model on, side by side;
     the recovery-aware roster is the one written.
 
-    ``fresh``: the roster written (and the two-step one) simulated again on ``reps`` fresh
-    replications (:func:`confirm`), whose verdict the report gives beside the loop's.
+    ``fresh``: a roster the loop did not confirm (its rounds ran out first) is simulated on
+    ``reps`` fresh replications all the same (:func:`confirm`), so the report gives its
+    verdict there; a confirmed roster's fresh verdict is the loop's own.
 
     ``tours`` (default): both plans choose each agent's start per working day (tour
     scheduling, the two-step plan with the same tours, its breaks staggered per day);
@@ -799,15 +896,22 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
     kept = opt.final.plan if compared is None else compared.plan
     violations = check_roster(kept.agent_weeks(opt.problem), opt.problem.rules)
     confirmed: dict[str, Verified] = {}
-    if fresh:
-        ckw = dict(target=share, interval_share=interval_share, confidence=confidence,
-                   seed=seed, reps=reps, executor=executor, store=store, progress=progress)
-        if opt.final is not None:
-            written = opt.final.scenario if compared is None else compared.scenario
-            confirmed["optimised"] = confirm(opt.final, written, kept, **ckw)
-        if two is not None and two.final is not None:
-            confirmed["two_step"] = confirm(two.final, two.final.scenario, two.final.plan,
-                                            **ckw)
+    ckw = dict(target=share, interval_share=interval_share, confidence=confidence,
+               seed=seed, reps=reps, executor=executor, store=store, progress=progress)
+    for name, lp in (("optimised", opt), ("two_step", two)):
+        if lp is None or lp.final is None:
+            continue
+        c = lp.confirmed
+        if name == "optimised" and compared is not None:  # breaks moved: another roster
+            c = None
+            if fresh or lp.meets:
+                lp.blocks += 1
+                c = confirm(lp.final, compared.scenario, kept, **ckw, block=lp.blocks)
+        elif c is None and fresh:  # rounds ran out before one met the goal: shown anyway
+            lp.blocks += 1
+            c = confirm(lp.final, lp.final.scenario, lp.final.plan, **ckw, block=lp.blocks)
+        if c is not None:
+            confirmed[name] = c
     return PlanAnswer(scenario, share, threshold_s, interval_share, confidence, reps, seed,
                       opt, two, prices, violations, gap, compared, confirmed, node_limit,
                       time_limit)

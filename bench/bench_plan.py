@@ -23,7 +23,8 @@ intervals with room to spare (``analysis.plan.trim_candidates``), each kept only
 goal still holds with fewer paid hours. ``--store DIR``: keep every replication there, so
 a re-run (same code, seed and options) simulates nothing again. ``--confirm-seed S``:
 each final roster simulated again on S's replications (each loop stopped at the first
-round meeting the goal on ``--seed``'s, so its roster is one that seed favoured).
+round meeting the goal on ``--seed``'s replications 0 to reps - 1 and confirmed on a fresh
+block of them: another seed is a third check, independent of both).
 
 3. ``--breaks recovery``: the base week's final roster with its breaks moved for recovery,
    both placements simulated with the stress model on (paired), in the printed report.
@@ -106,15 +107,19 @@ def _one_loop(args, ex, store) -> None:
                      tours=not args.no_tours)
     f = loop.final
     kw = dict(target=0.8, interval_share=0.9, confidence=0.95, executor=ex, store=store)
-    fresh = confirm(f, f.scenario, f.plan, seed=args.seed, reps=args.reps, **kw)
+    fresh = loop.confirmed
+    if fresh is None:  # rounds ran out before one met the goal: its fresh verdict all the same
+        loop.blocks += 1
+        fresh = confirm(f, f.scenario, f.plan, seed=args.seed, reps=args.reps, block=loop.blocks,
+                        **kw)
     print(f"GOAL base week, {label}: {f.plan.agents} agents, {f.plan.paid_hours:.1f} paid "
-          f"hours after {len(loop.rounds)} round(s), meets goal: {f.meets} (intervals below "
-          f"target {100 * f.below.mean:.1f}%, upper 95% bound {100 * f.below_bound:.1f}%); "
-          f"LP bound of the last requirement {f.plan.lp_bound:.1f}; fresh check (seed "
-          f"{args.seed}, replications {args.reps}-{2 * args.reps - 1}): below "
-          f"{100 * fresh.below.mean:.1f}%, bound {100 * fresh.below_bound:.1f}%, meets: "
-          f"{fresh.meets}; {time.perf_counter() - t0:.0f} s wall, {_cpu() - c0:.0f} CPU-s",
-          flush=True)
+          f"hours after {len(loop.rounds)} round(s), verified: {loop.meets} (replications "
+          f"0-{args.reps - 1}: below target {100 * f.below.mean:.1f}%, upper 95% bound "
+          f"{100 * f.below_bound:.1f}%; fresh replications {fresh.replications[0]}-"
+          f"{fresh.replications[1]}: below {100 * fresh.below.mean:.1f}%, bound "
+          f"{100 * fresh.below_bound:.1f}%, meets: {fresh.meets}); LP bound of the last "
+          f"requirement {f.plan.lp_bound:.1f}; {time.perf_counter() - t0:.0f} s wall, "
+          f"{_cpu() - c0:.0f} CPU-s", flush=True)
     if args.confirm_seed is not None:
         v = verify(f.scenario, f.plan, f.required, seed=args.confirm_seed, reps=args.reps, **kw)
         print(f"CONFIRM {label} (seed {args.confirm_seed}, {args.reps} replications): "
