@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,6 +62,11 @@ from sim.scenario import DAY_S, Scenario, format_clock
 
 #: the interval goal's KPI
 IB = "intervals_below_target"
+
+#: held while a plan's replications run: :func:`plan` runs the optimised and the two-step
+#: loops in two threads (HiGHS releases the GIL while it solves, so one loop's solve runs
+#: beside the other's simulation or solve), and the executor's workers serve one at a time
+_SIMULATING = threading.Lock()
 
 
 # --------------------------------------------------------------------------- verification
@@ -129,8 +135,9 @@ def verify(scenario: Scenario, plan: Plan, required: np.ndarray, *, target: floa
            executor: Executor | None, store: ReplicationStore | None,
            progress: Callable[[int], None] | None = None) -> Verified:
     """Simulate the planned scenario; the interval goal with ``confidence``."""
-    exp = run_experiment([scenario], seed, reps, executor=executor, store=store,
-                         tables=("intervals", "daily"), progress=progress)
+    with _SIMULATING:  # the two loops' threads take turns with the simulation workers
+        exp = run_experiment([scenario], seed, reps, executor=executor, store=store,
+                             tables=("intervals", "daily"), progress=progress)
     rows = exp.kpi_rows(0)
     h = scenario.horizon
     iv = exp.table("intervals")
@@ -306,7 +313,8 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
               time_limit: float, gap: float, max_agents: int | None = None,
               progress: Callable[[int], None] | None = None,
               say: Callable[[str], None] | None = None, raise_rule: str = "all",
-              trim: int = 0, tours: bool = True, node_limit: int = NODE_LIMIT) -> Loop:
+              trim: int = 0, tours: bool = True, node_limit: int = NODE_LIMIT,
+              stop: threading.Event | None = None) -> Loop:
     """Solve, simulate, raise the intervals that miss, solve again, until the goal is verified.
 
     Every round simulates its roster on the same ``reps`` replications (block 0: common
@@ -329,7 +337,8 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
     one (:func:`sim.planning.shifts.solve_within`: agents only dropped, breaks placed
     again). ``tours``: each agent's start chosen per working day
     (:func:`sim.planning.shifts.solve` with ``Problem.tours``); trimming then is not done
-    (its subset solve keeps one start per agent).
+    (its subset solve keeps one start per agent). ``stop``: once set, no further round
+    starts (the other loop of :func:`plan` failed or was interrupted).
     """
     import time
 
@@ -345,6 +354,8 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
 
     label = "optimised" if method == "optimise" else "two-step"
     for r in range(max_rounds):
+        if stop is not None and stop.is_set():
+            break
         t0 = time.perf_counter()
         problem = build_problem(scenario, req, breaks=method, max_agents=max_agents,
                                 tours=tours)
@@ -881,12 +892,28 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
               gap=gap, max_agents=max_agents, progress=progress, say=say,
               raise_rule=raise_rule, tours=tours and breaks != "recovery",
               node_limit=node_limit)
-    opt = plan_loop(scenario, share, threshold_s, method="optimise", trim=trim, **kw)
-    two = plan_loop(scenario, share, threshold_s, method="stagger", **kw) if two_step else None
-    prices = []
-    if costs and opt.final is not None:
-        prices = rule_costs(opt.problem, opt.final.plan.paid_hours, time_limit=time_limit,
-                            gap=gap, node_limit=node_limit)
+    # the two-step loop in a thread beside the optimised one, the rule prices beside what
+    # is left of it: their solves run at once (HiGHS releases the GIL), their simulations
+    # take turns (_SIMULATING); each solve and replication is the same as run one by one
+    from concurrent.futures import ThreadPoolExecutor
+
+    stop = threading.Event()
+    side = ThreadPoolExecutor(1, thread_name_prefix="ccsim-two-step")
+    try:
+        later = side.submit(plan_loop, scenario, share, threshold_s, method="stagger",
+                            stop=stop, **kw) if two_step else None
+        opt = plan_loop(scenario, share, threshold_s, method="optimise", trim=trim, stop=stop,
+                        **kw)
+        prices = []
+        if costs and opt.final is not None:
+            prices = rule_costs(opt.problem, opt.final.plan.paid_hours, time_limit=time_limit,
+                                gap=gap, node_limit=node_limit)
+        two = later.result() if later is not None else None
+    except BaseException:
+        stop.set()  # the two-step loop ends after its current round
+        side.shutdown(wait=False, cancel_futures=True)
+        raise
+    side.shutdown()
     compared = None
     if breaks == "recovery" and opt.final is not None:
         compared = compare_breaks(scenario, opt.final.scenario, opt.final.plan, opt.problem,

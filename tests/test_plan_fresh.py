@@ -66,3 +66,30 @@ def test_two_verdicts_pooled_equal_one_on_all_their_replications(loop):
     assert np.allclose(pooled.sl_high, both.sl_high, equal_nan=True)
     assert np.allclose(pooled.on_queue, both.on_queue)
     assert pooled.service_level.mean == pytest.approx(both.service_level.mean, abs=1e-12)
+
+
+def test_both_loops_and_the_rule_prices_at_once_give_what_they_give_one_by_one(loop):
+    """plan() runs the two-step loop and the prices in threads: the same rounds and prices."""
+    import dataclasses
+
+    from analysis.plan import plan
+    from sim.planning.shifts import rule_costs
+
+    lp, s = loop
+    answer = plan(s, 0.8, 20, interval_share=SHARE, seed=SEED, reps=REPS, max_rounds=4,
+                  time_limit=60, fresh=False)
+    alone = plan_loop(s, 0.8, 20, method="stagger", interval_share=SHARE, confidence=0.95,
+                      seed=SEED, reps=REPS, max_rounds=4, executor=None, store=None,
+                      time_limit=60, gap=0.005)
+
+    def rounds(x: Loop) -> list[tuple]:
+        return [(r.paid_hours, r.agents, r.below, r.below_bound, r.raised, r.confirmed)
+                for r in x.rounds]
+
+    assert rounds(answer.optimised) == rounds(lp)
+    assert rounds(answer.two_step) == rounds(alone) and alone.rounds
+    some = answer.costs[:4]  # priced again one by one (all eleven would double the cost)
+    serial = rule_costs(answer.optimised.problem, answer.optimised.final.plan.paid_hours,
+                        gap=0.005, workers=1, rules=[c.rule for c in some])
+    assert len(answer.costs) > len(some)
+    assert [dataclasses.astuple(c) for c in some] == [dataclasses.astuple(c) for c in serial]
