@@ -116,7 +116,7 @@ class Centre:
         if self.types is not None:  # the caller calls again about the same kind of thing
             talk, acw, patience = self._scaled(self.types[i], talk, acw, patience)
         j = self._add_repeat(t, talk, acw, patience, i)
-        self.env.call_in(t - now, self._repeat_arrives, j)
+        self.env.call_later(t - now, self._repeat_arrives, j)  # two days ahead on average
 
     def _add_repeat(self, t: float, talk: float, acw: float, patience: float,
                     of: int) -> int:
@@ -152,7 +152,7 @@ class Centre:
         j = self._add_repeat(t, talk, acw, patience, CARRIED)
         if self.repeats is not None:  # its own chance of being left unresolved again
             self.repeats.u.append(unresolved_u)
-        self.env.call_in(t - self.env.now, self._repeat_arrives, j)
+        self.env.call_later(t - self.env.now, self._repeat_arrives, j)
 
     def _repeat_arrives(self, event: Call) -> None:
         j = event.value
