@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pickle
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -115,6 +120,58 @@ def _suffix_groups(items: list[pytest.Item]) -> None:
         suffix = "@" + "_".join(names)
         if not item.nodeid.endswith(suffix):
             item._id = NodeId.parse(item.nodeid + suffix)
+
+
+#: runs this process computed or read through :func:`shared_runs`, by key
+_SHARED: dict[str, Any] = {}
+
+
+def shared_runs(jobs: Mapping[str, Callable[[], Any]], folder: Path | None) -> dict[str, Any]:
+    """Each job's result, computed once per ``pytest`` run however many workers ask for it.
+
+    A set of simulations several tests read (the calibration ladder's rungs) need not sit in
+    one xdist group, where one worker would run them all while the other waits at the end
+    of the suite: each job is computed by the first worker that asks for it and written,
+    pickled, to ``folder`` (the run's own temporary root, new for every ``pytest`` run); a
+    worker asking for it later reads it. Jobs nobody holds are taken first, so two workers
+    asking for overlapping sets at once split the work instead of queueing for it. One
+    lock is held at a time (no deadlock). Results are deterministic (fixed seeds), so which
+    worker computes a job changes nothing. ``folder`` None (no xdist): computed in process.
+    """
+    got = {key: _SHARED[key] for key in jobs if key in _SHARED}
+    if folder is None:
+        for key, job in jobs.items():
+            if key not in got:
+                got[key] = _SHARED[key] = job()
+        return {key: got[key] for key in jobs}
+    todo = [key for key in jobs if key not in got]
+    for blocking in (False, True):  # first what no other worker is computing, then wait
+        for key in list(todo):
+            with (folder / f"shared-{key}.lock").open("w") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+                except BlockingIOError:
+                    continue  # another worker is computing it: come back to it
+                path = folder / f"shared-{key}.pickle"
+                if path.exists():
+                    value = pickle.loads(path.read_bytes())
+                else:
+                    value = jobs[key]()
+                    part = path.with_suffix(".part")
+                    part.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+                    part.replace(path)  # whole or absent, never half written
+                got[key] = _SHARED[key] = value
+            todo.remove(key)
+    return {key: got[key] for key in jobs}
+
+
+@pytest.fixture(scope="session")
+def shared_folder(tmp_path_factory) -> Path | None:
+    """Where :func:`shared_runs` keeps this ``pytest`` run's results; None without xdist."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return None
+    # each worker's base temp is <the run's root>/popen-gwN: the root is new for every run
+    return tmp_path_factory.getbasetemp().parent
 
 
 @pytest.fixture

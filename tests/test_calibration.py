@@ -19,7 +19,6 @@ import pytest
 
 from analysis.calibration import (
     BREAK_OBSERVER,
-    LADDER,
     STEADY_WARMUP,
     break_effect_of,
     pair,
@@ -33,6 +32,7 @@ from analysis.calibration import (
 )
 from analysis.stats import t_ppf
 from sim.scenario.sections import AUTO_WARMUP_DAYS
+from tests.conftest import shared_runs
 
 #: r = .11 +- .03 between monitoring and measured stress, as Cohen's d of a half-and-half
 #: population: d = 2r / sqrt(1 - r^2)
@@ -57,37 +57,53 @@ WARMUPS = [pytest.param(AUTO_WARMUP_DAYS, id="warmup-2-weeks"),
 DAYS = 3
 
 
-@pytest.fixture(scope="module", params=WARMUPS)
-def warmup(request) -> int:
-    """Working days of warm-up under each rung's own regime before its measured days."""
-    return request.param
+class Ladder:
+    """The ladder's rungs at steady state after one warm-up: DAYS measured days each.
 
-
-@pytest.fixture(scope="module")
-def unmonitored(warmup):
-    """The unmonitored rung at steady state, four replications, its breaks recorded.
-
-    Target 4 reads all four; the ladder pairs the first three with the other rungs. The
-    break recorder observes the run without changing it, so replications 0-2 are the very
-    runs a three-replication rung gives: the rung and its 20-day warm-ups are simulated once.
+    Every rung is simulated once per ``pytest`` run (:func:`tests.conftest.shared_runs`),
+    whichever test and worker asks for it first, so the tests below need not share one
+    xdist worker: the rungs' 25 warmed-up runs are split between the workers that ask.
     """
-    return replicate(scenario("none", DAYS, warmup=warmup), reps=4, seed=1,
-                     observe=BREAK_OBSERVER)
+
+    def __init__(self, warmup: int, folder) -> None:
+        self.warmup, self.folder = warmup, folder
+
+    def unmonitored(self) -> list:
+        """The unmonitored rung, four replications, its breaks recorded.
+
+        Target 4 reads all four; the ladder pairs the first three with the other rungs. The
+        break recorder observes the run without changing it, so replications 0-2 are the
+        very runs a three-replication rung gives: the rung and its warm-ups are simulated
+        once.
+        """
+        return self.rungs("none", observed=True)["none"]
+
+    def rungs(self, *names: str, observed: bool = False) -> dict[str, list]:
+        """Each named rung, three replications (``none``: the first three of four)."""
+        def job(name: str):
+            if name == "none":
+                return lambda: replicate(scenario("none", DAYS, warmup=self.warmup), reps=4,
+                                         seed=1, observe=BREAK_OBSERVER)
+            return lambda: run_rung(name, days=DAYS, reps=3, seed=1, warmup=self.warmup)
+
+        got = shared_runs({f"calibration-{n}-w{self.warmup}": job(n) for n in names},
+                          self.folder)
+        runs = dict(zip(names, got.values(), strict=True))
+        if "none" in runs and not observed:
+            runs["none"] = runs["none"][:3]
+        return runs
 
 
-@pytest.fixture(scope="module")
-def ladder(unmonitored, warmup):
-    """Every rung of the ladder at steady state: DAYS after a warm-up, three replications."""
-    rungs = {"none": unmonitored[:3]}
-    rungs.update({name: run_rung(name, days=DAYS, reps=3, seed=1, warmup=warmup)
-                  for name in (*LADDER, "team_control", "monitored_punitive", "monitored_aht")
-                  if name != "none"})
-    return rungs
+@pytest.fixture(params=WARMUPS)
+def ladder(request, shared_folder) -> Ladder:
+    """The ladder after each warm-up (``make test``: two weeks; ``make test-slow``: W)."""
+    return Ladder(request.param, shared_folder)
 
 
 def test_monitored_against_unmonitored_small_stress_difference_no_output_difference(ladder):
     """Target 1 at steady state: r(monitoring, stress) = .11 +- .03, about no output change."""
-    m = pair(ladder["none"], ladder["monitored"])
+    r = ladder.rungs("none", "monitored")
+    m = pair(r["none"], r["monitored"])
     assert D_LOW <= m.d.mean <= D_HIGH, (m.d, D_LOW, D_HIGH)
     assert m.d.ci_low <= D_HIGH and m.d.ci_high >= D_LOW, (m.d, D_LOW, D_HIGH)
     assert 0.08 <= r_from_d(m.d.mean) <= 0.14
@@ -95,41 +111,58 @@ def test_monitored_against_unmonitored_small_stress_difference_no_output_differe
     assert abs(m.service_level.mean) < 0.01
 
 
-def test_stress_rises_monotonically_with_monitoring_intensity(ladder):
-    """Target 2 at steady state: each rung more intensive than the last is more stressful."""
-    order = ["none", "team", "monitored", "individual_targets", "tmr"]
-    for lower, higher in zip(order, order[1:], strict=False):
-        step = pair(ladder[lower], ladder[higher]).stress
-        assert step.ci_low > 0, (lower, higher, step)
+#: target 2's order of monitoring intensity, least first
+INTENSITY = ["none", "team", "monitored", "individual_targets", "tmr"]
+
+
+@pytest.mark.parametrize("lower, higher", list(zip(INTENSITY, INTENSITY[1:], strict=False)),
+                         ids=lambda name: name)
+def test_stress_rises_monotonically_with_monitoring_intensity(ladder, lower, higher):
+    """Target 2 at steady state: each rung more intensive than the last is more stressful.
+
+    One test per step of the order (every step together is the claim), so each test reads
+    two rungs and the steps' rungs are simulated on whichever workers are free.
+    """
+    r = ladder.rungs(lower, higher)
+    step = pair(r[lower], r[higher]).stress
+    assert step.ci_low > 0, (lower, higher, step)
 
 
 def test_group_level_is_less_stressful_than_individual_at_no_loss_of_output(ladder):
     """Target 3 at steady state: the same rules seen per team: lower stress, output kept."""
-    g = pair(ladder["team"], ladder["monitored"])  # individual minus team
+    r = ladder.rungs("team", "monitored")
+    g = pair(r["team"], r["monitored"])  # individual minus team
     assert g.d.ci_low > 0, g.d
     assert g.service_level.ci_low <= 0, "the team regime's output is not lower"
 
 
-def test_purpose_and_control_matter_as_the_evidence_says(ladder):
-    """§7 fact 3 at steady state: punitive feedback strains more, control buffers."""
-    assert pair(ladder["monitored"], ladder["monitored_punitive"]).d.ci_low > 0
-    assert pair(ladder["team"], ladder["team_control"]).d.ci_high < 0
+def test_purpose_matters_as_the_evidence_says(ladder):
+    """§7 fact 3 at steady state: punitive feedback strains more than developmental."""
+    r = ladder.rungs("monitored", "monitored_punitive")
+    assert pair(r["monitored"], r["monitored_punitive"]).d.ci_low > 0
 
 
-def test_a_ten_minute_break_lowers_strain_by_about_d_035(unmonitored, warmup):
+def test_control_matters_as_the_evidence_says(ladder):
+    """§7 fact 3 at steady state: control over one's breaks buffers the strain."""
+    r = ladder.rungs("team", "team_control")
+    assert pair(r["team"], r["team_control"]).d.ci_high < 0
+
+
+def test_a_ten_minute_break_lowers_strain_by_about_d_035(ladder):
     """Target 4 at steady state: Albulescu et al. 2022, fatigue reduction d = .35.
 
     Every break of the unmonitored rung's four replications (DAYS measured days each).
     """
-    b = break_effect_of(unmonitored,
-                        scenario("none", DAYS, warmup=warmup).stress.tau_break_min)
+    b = break_effect_of(ladder.unmonitored(),
+                        scenario("none", DAYS, warmup=ladder.warmup).stress.tau_break_min)
     assert b.ci_low <= 0.35 <= b.ci_high, b
     assert b.ci_high - b.ci_low < 0.15, "the interval is narrow enough to mean something"
 
 
 def test_an_individual_handle_time_target_gains_little_or_no_service(ladder):
     """§7 fact 6 at steady state: shorter calls, more repeats; little or no service gained."""
-    a, b = ladder["monitored"], ladder["monitored_aht"]
+    r = ladder.rungs("monitored", "monitored_aht")
+    a, b = r["monitored"], r["monitored_aht"]
     assert paired_difference(a, b, "aht_s").ci_high < 0, "the target shortens calls"
     assert paired_difference(a, b, "repeat_call_rate").ci_low > 0, "and leaves more unresolved"
     gain = paired_difference(a, b, "service_level")
@@ -162,7 +195,8 @@ def test_measurement_without_consequences_changes_nothing_in_the_calibration_run
 
     The team regime takes no individual action, so its strain is measured, not acted on.
     """
-    for a, b in zip(ladder["none"], ladder["team"], strict=True):
+    r = ladder.rungs("none", "team")
+    for a, b in zip(r["none"], r["team"], strict=True):
         assert a.kpis["service_level"] == b.kpis["service_level"]
         assert a.kpis["stress_mean"] != b.kpis["stress_mean"]
 
