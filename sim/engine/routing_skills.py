@@ -218,6 +218,11 @@ class SkillRouter:
         #: per type: the distinct overflow delays (> 0) after which more groups may take it
         self.delays = [sorted({d for _, d in self.answered_by[t] if d > 0})
                        for t in range(n_types)]
+        #: the common policy on the hot path, without a frame per tier and pool (arrive,
+        #: next_call): longest idle agent, no reserves; and whether any skill level scales
+        #: handling (else pairing changes nothing and is not called)
+        self._longest_idle = agents == "longest_idle" and not self.reserving
+        self._scales = any(x != 1.0 for row in level for x in row)
         self.queues: list[deque[int]] = [deque() for _ in range(n_types)]
         #: idle agents per group -> when they became idle (a sequence number), oldest first
         self.ready: list[dict[Routable, int]] = [{} for _ in range(n_groups)]
@@ -356,8 +361,16 @@ class SkillRouter:
         self._seq += 1
         g = self.group_of[agent.index]
         self.ready[g][agent] = self._seq
-        if self.works[g] and any(self.backlog[w] for w in self.works[g]) and (
-                not self.reserving or self._allowed(g, self.works[g][0], len(self.ready[g]))):
+        works = self.works[g]
+        if not works:
+            return
+        backlog = self.backlog
+        for w in works:  # any written item waiting (a loop: no generator frame per idle)
+            if backlog[w]:
+                break
+        else:
+            return
+        if not self.reserving or self._allowed(g, works[0], len(self.ready[g])):
             # (written work keeps a group's reserves for their phone types, as calls do)
             self._start_written(agent, g)
 
@@ -410,9 +423,15 @@ class SkillRouter:
                 best, best_g, best_seq = agent, g, seq
         return best, best_g
 
-    def _offer(self, i: int, groups_by_tier: list[list[int]], t: int) -> bool:
-        """Give call ``i`` to an idle agent (else one in open ACW) of the tiers; False: none."""
+    def _offer(self, i: int, groups_by_tier: list[list[int]], t: int,
+               acw_only: bool = False) -> bool:
+        """Give call ``i`` to an idle agent (else one in open ACW) of the tiers; False: none.
+
+        ``acw_only``: the idle ones were looked at already (:meth:`arrive`'s fast path).
+        """
         for pool, ready in ((self.ready, True), (self.in_acw, False)):
+            if ready and acw_only:
+                continue
             if not ready and not self.acw_callout:
                 break
             for tier in groups_by_tier:
@@ -431,7 +450,26 @@ class SkillRouter:
     def arrive(self, i: int) -> None:
         """Call ``i`` goes to an agent by the rule, else waits in its type's queue."""
         t = self.types[i]
-        if self._offer(i, self.tiers[t], t):
+        if self._longest_idle:
+            # _offer(i, self.tiers[t], t) for the ready pool, written out: the agent idle
+            # longest (lowest sequence number) among each tier's groups' oldest idle ones
+            ready = self.ready
+            for tier in self.tiers[t]:
+                best, best_g, best_seq = None, -1, math.inf
+                for g in tier:
+                    for agent, seq in ready[g].items():  # the group's oldest idle agent
+                        if seq < best_seq:
+                            best, best_g, best_seq = agent, g, seq
+                        break
+                if best is not None:
+                    del ready[best_g][best]
+                    if self._scales:
+                        self._pair(i, best_g, t)
+                    best.offer(i)
+                    return
+            if self.acw_callout and self._offer(i, self.tiers[t], t, acw_only=True):
+                return
+        elif self._offer(i, self.tiers[t], t):
             return
         self.queues[t].append(i)
         if self.queued is not None:
@@ -467,6 +505,8 @@ class SkillRouter:
         if at is not None and any(self.backlog[w] for w in self.works[g]) and \
                 sum(len(queues[t]) for t, _ in self.serves[g]) < at:
             return None  # scheduled on written work: not called out to the phones yet
+        if not self.by_priority and not self.reserving:
+            return self._longest_waiting(g, now)
         best, best_t, best_key = None, -1, None
         free = len(self.ready[g])
         for t, delay in self.serves[g]:
@@ -497,6 +537,41 @@ class SkillRouter:
         if self.queued is not None:
             self.queued.discard(best)
         self._pair(best, g, best_t)
+        return best
+
+    def _longest_waiting(self, g: int, now: float) -> int | None:
+        """:meth:`next_call` without priorities or reserves: the longest waiting call.
+
+        The same walk with the arrival times compared as floats (no key tuples): the
+        common policy, asked after nearly every call.
+        """
+        queues, deadline, arrival, gone = self.queues, self.deadline, self.arrival, self.gone
+        best, best_t, best_at = None, -1, math.inf
+        for t, delay in self.serves[g]:
+            q = queues[t]
+            while q:
+                i = q[0]
+                if i in gone:
+                    q.popleft()
+                    gone.discard(i)
+                elif deadline[i] <= now:
+                    q.popleft()  # hung up: abandoned at its deadline
+                else:
+                    break
+            else:
+                continue
+            a = arrival[i]
+            if delay > 0 and now - a < delay:
+                continue
+            if a < best_at:  # ties: the first type served, as the key tuples compared
+                best, best_t, best_at = i, t, a
+        if best is None:
+            return None
+        queues[best_t].popleft()
+        if self.queued is not None:
+            self.queued.discard(best)
+        if self._scales:
+            self._pair(best, g, best_t)
         return best
 
     # ------------------------------------------------------------------ queues
