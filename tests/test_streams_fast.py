@@ -31,21 +31,20 @@ def test_fast_keys_beyond_32_bits_fall_back() -> None:
         assert s.first_uniform(*key) == s.rng(*key).random()
 
 
-@pytest.mark.parametrize("kind", ["exponential", "lognormal", "gamma", "fixed"])
-def test_repeat_single_draws_equal_sample_duration(kind: str) -> None:
-    """A repeat's talk, ACW and patience drawn one by one equal sample_duration(rng, d, 1)."""
-    from sim.engine.demand import sample_duration
-    from sim.engine.repeats import _one
-    from sim.scenario import Duration
+def test_rows_are_their_blocks_draws_whatever_the_order_of_asking() -> None:
+    """Rows: key i is row i % 2**bits of block i >> bits's draw, also once evicted and redrawn."""
+    from sim.engine.streams import Rows
 
-    for cv in (0.3, 1.0, 2.5):
-        d = Duration(distribution=kind, mean_s=180.0,
-                     **({} if kind == "exponential" else {"cv": cv}))
-        one = _one(d)
-        for seed in range(50):
-            a, b = np.random.default_rng(seed), np.random.default_rng(seed)
-            assert [float(sample_duration(a, d, 1)[0]) for _ in range(3)] == \
-                [one(b) for _ in range(3)], (kind, cv, seed)
+    s = Streams(3, 1)
+
+    def draw(rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.stack([rng.exponential(5.0, n), rng.random(n)], axis=1)
+
+    rows = Rows(s, "repeats", (2,), draw, 2, bits=4, keep=2)
+    for i in [0, 15, 16, 100, 3, 47, 16, 0, 99]:  # blocks 0, 1, 6, 0, 2, 1, 0, 6: evictions
+        want = draw(s.rng("repeats", 2, i >> 4), 16)[i & 15]
+        assert rows.row(i) == tuple(want.tolist()), i
+    assert len(rows._blocks) == 2
 
 
 def test_states_and_prefetch_equal_rng() -> None:

@@ -2,24 +2,23 @@
 
 Whether a call is left unresolved is drawn up front for first calls (one uniform per call
 from the ``repeats`` stream keyed by its day), and each repeat's own timing and attributes
-from a generator keyed by the call it repeats, so first calls keep their common random
-numbers whatever happens to repeats. A repeat falling outside opening hours comes in the
-next opening at a time drawn from that day's demand profile (callers call back when callers
-call, not all at opening); one after the last day's closing is lost to the run (counted).
+are keyed by the call it repeats (a row of draws, :class:`sim.engine.streams.Rows`), so
+first calls keep their common random numbers whatever happens to repeats. A repeat falling
+outside opening hours comes in the next opening at a time drawn from that day's demand
+profile (callers call back when callers call, not all at opening); one after the last day's
+closing is lost to the run (counted).
 """
 
 from __future__ import annotations
 
-import math
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable
 
 import numpy as np
 
 from sim.engine.demand import DayCalls, day_profile, sample_duration
-from sim.engine.streams import Streams
-from sim.scenario import DAY_S, Duration, Patience, Scenario
+from sim.engine.streams import Rows, Streams
+from sim.scenario import DAY_S, Scenario
 
 
 class Repeats:
@@ -48,8 +47,16 @@ class Repeats:
         self._dist = [dists.setdefault(p, _distribution(p))
                       for p in (day_profile(scenario, d) for d in range(h.days))]
         self._interval_s = h.interval_s
-        # one draw each, exactly as sample_duration(rng, d, 1)[0] (no array)
-        self._talk, self._acw, self._patience = (_one(d) for d in (c.talk, c.acw, c.patience))
+        #: per call that ends: its repeat's delay, placing uniform, talk, ACW, patience and
+        #: chance of being left unresolved in turn (drawn a block of calls at a time)
+        self.draws = Rows(streams, "repeats", (2,), self._draw, 6)
+
+    def _draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` calls' repeat draws: one column each (see ``draws``)."""
+        c = self.calls
+        return np.stack([rng.exponential(self.mean_delay_s, n), rng.random(n),
+                         sample_duration(rng, c.talk, n), sample_duration(rng, c.acw, n),
+                         sample_duration(rng, c.patience, n), rng.random(n)], axis=1)
 
     def unresolved(self, i: int, extra: float) -> bool:
         """Whether call ``i`` is left unresolved (its chance raised by ``extra``)."""
@@ -57,21 +64,18 @@ class Repeats:
 
     def repeat_of(self, i: int, t_end: float) -> tuple[float, float, float, float] | None:
         """(arrival, talk, ACW, patience) of call ``i``'s repeat, or None beyond the run."""
-        rng = self.streams.fast("repeats", 1, i)
-        t = t_end + rng.exponential(self.mean_delay_s)
-        u = rng.random()
+        delay, u, talk, acw, patience, again = self.draws.row(i)
+        t = t_end + delay
         k = bisect_right(self.closes, t)  # the first day closing after t
         if k == len(self.closes):
             self.lost += 1
             if self.beyond is not None:  # the same draws as a repeat that comes in
-                self.beyond.append((t, u, self._talk(rng), self._acw(rng),
-                                    self._patience(rng), float(rng.random())))
+                self.beyond.append((t, u, talk, acw, patience, again))
             return None
         o, c = self.opens[k], self.closes[k]
         if t < o:  # before this day's opening: in it, as the day's calls come
             t = o + min(_inverse_profile(*self._dist[k], self._interval_s, u), c - o) * (1 - 1e-9)
-        talk, acw, patience = self._talk(rng), self._acw(rng), self._patience(rng)
-        self.u.append(float(rng.random()))
+        self.u.append(again)
         return t, talk, acw, patience
 
 
@@ -89,29 +93,6 @@ def _inverse_profile(cum: list[float], weights: list[float], interval_s: float,
         i -= 1
     below = cum[i] - weights[i]
     return (i + (u - below) / weights[i]) * interval_s
-
-
-def _one(d: Duration | Patience) -> Callable[[np.random.Generator], float]:
-    """One draw of :func:`sim.engine.demand.sample_duration` (``n=1``) as a float, without arrays.
-
-    The same numbers: numpy draws one value the same way with or without a size.
-    """
-    kind, mean = d.distribution, d.mean_s
-    if kind == "none":
-        return lambda rng: math.inf
-    if mean == 0 or kind == "fixed":
-        return lambda rng: float(mean)
-    if kind == "exponential":
-        return lambda rng: float(rng.exponential(mean))
-    if kind == "lognormal":
-        s2 = np.log1p(d.cv**2)
-        mu, sigma = np.log(mean) - s2 / 2, np.sqrt(s2)
-        return lambda rng: float(rng.lognormal(mu, sigma))
-    if kind == "gamma":
-        shape = 1.0 / d.cv**2
-        scale = mean / shape
-        return lambda rng: float(rng.gamma(shape, scale))
-    return lambda rng: float(sample_duration(rng, d, 1)[0])  # its error for the unknown
 
 
 def opening_time(scenario: Scenario, t: float, u: float) -> float | None:

@@ -1,9 +1,9 @@
 """Monitoring: which calls are recorded, and the calls scored after each day (recorded or live).
 
 A ``recorded_share`` of calls is recorded (first calls from one draw, each repeat call
-from its own generator keyed by its index, so that repeats leave first calls' draws
-alone). After each day the leader scores some of each agent's calls of the day: a Poisson
-number of recorded calls (``evaluations_per_agent_month``) and of calls heard live
+from a uniform keyed by its index, so that repeats leave first calls' draws alone). After
+each day the leader scores some of each agent's calls of the day: a Poisson number of
+recorded calls (``evaluations_per_agent_month``) and of calls heard live
 (``listen_in_per_agent_month``; all of them when nothing is recorded). A call repeated or
 released early scores lower, with the evaluator's noise. Under punitive feedback a score
 under the quality target is a breach counted toward a talk; under developmental feedback
@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from sim.engine.centre import Centre
 
 
+#: repeat calls' "recorded?" uniforms come in blocks of 2**_BITS consecutive call indices
+_BITS = 12
+
+
 class Monitoring:
     """Recording and scored evaluations of one run."""
 
@@ -47,6 +51,7 @@ class Monitoring:
         self._rep_pos = 0  # call indices up to here looked at for repeats
         self.days = scenario.horizon.days
         self._prefetched = False
+        self._block: tuple[int, np.ndarray] = (-1, np.zeros(0))  # repeats' uniforms
 
     @property
     def scores(self) -> bool:
@@ -63,13 +68,19 @@ class Monitoring:
     def _record_flags(self, n_calls: int, n_first: int) -> bytearray:
         """Recorded? per call (1/0), drawn up to ``n_calls``.
 
-        First calls from one draw, each repeat from its own generator (keyed by its index).
+        First calls from one draw; repeats, keyed by their index, from blocks of 4,096
+        consecutive indices, a generator each (``rng("monitoring", 2, block)``): a uniform
+        per index, the same whenever it is asked for.
         """
         u, share = self.record_u, self.config.recorded_share
         if not u:
             u += (self.streams.rng("monitoring", 0).random(n_first) < share).tobytes()
         while len(u) < n_calls:
-            u.append(self.streams.first_uniform("monitoring", 1, len(u)) < share)
+            j = len(u)
+            b, lo = j >> _BITS, j & ((1 << _BITS) - 1)
+            if self._block[0] != b:  # a block is drawn once (reviews take a part each)
+                self._block = (b, self.streams.rng("monitoring", 2, b).random(1 << _BITS))
+            u += (self._block[1][lo:lo + n_calls - j] < share).tobytes()
         return u
 
     def table(self) -> pd.DataFrame:
