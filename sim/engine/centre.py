@@ -147,7 +147,7 @@ class Centre:
         """
         if self.types is not None:  # its type is not known here: drawn by the shares
             typing = self.typing
-            kind = int(typing.rng.choice(len(typing.share), p=typing.share))
+            kind = typing.carried_type()  # rng.choice(len(share), p=share), its draws
             talk, acw, patience = self._scaled(kind, talk, acw, patience)
         j = self._add_repeat(t, talk, acw, patience, CARRIED)
         if self.repeats is not None:  # its own chance of being left unresolved again

@@ -23,6 +23,7 @@ The router knows agents only by index (their group is looked up); agents never s
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
 from itertools import islice
@@ -62,6 +63,19 @@ class Typing:
     rng: np.random.Generator
     #: written work: arrival, handle time and type of each item, in order of arrival
     written: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def __post_init__(self) -> None:
+        cdf = self.share.cumsum()
+        cdf /= cdf[-1]  # as numpy's choice normalises p
+        self._cdf: list[float] = cdf.tolist()
+
+    def carried_type(self) -> int:
+        """A type drawn by the shares (a carried repeat's): ``rng.choice(n, p=share)``.
+
+        The same cumulative shares, uniform and search as numpy's ``choice`` (so the same
+        draws), without its checks of ``p``: 1 us against 35 us, a few thousand times a run.
+        """
+        return bisect_right(self._cdf, self.rng.random())
 
 
 def _ratio(mean: float | None, base: float) -> float:
