@@ -861,13 +861,19 @@ class SizeGuard:
         replication, several at once on a pool), each day costing ``WARM_DAY_SHARE`` of a
         measured day of its scenario without the tables; plus the command's ``report``
         (:func:`report_seconds`) and ``pool_start_s`` (:func:`pool_start_seconds`). Returns
-        that time in seconds (0 for none).
+        that time in seconds (0 for none; 0 too when nobody is told it: no ``notify``, no
+        ``CCSIM_ESTIMATE_LOG``).
         """
         if not tasks:
             return 0.0
         at_once = min(max(1, workers), tasks)
         parallel = min(at_once, os.cpu_count() or 1)
-        ests = self.estimates(scenarios, tables, tasks, parallel, observe)
+        # the time is only told (announced, or logged for bench_estimate); the refusal
+        # below reads memory, the static model's whether piloted or not: untold, no pilot
+        # (half a CPU-second and more of a `ccsim run --quiet`) and no time worked out
+        told = self.notify is not None or bool(os.environ.get("CCSIM_ESTIMATE_LOG"))
+        ests = (self.estimates(scenarios, tables, tasks, parallel, observe) if told else
+                [static_estimate(s) for s in {s.digest(): s for s in scenarios}.values()])
         worst = max(ests, key=lambda e: e.memory_bytes)
         physical = _physical_memory()
         memory = self.command_memory(worst.memory_bytes, at_once if tasks > 1 else 1,
@@ -883,6 +889,8 @@ class SizeGuard:
         if problem and not self.force:
             raise TooLargeError(f"too large: {worst.describe()}; {problem} (or --force to "
                                 "run it anyway)")
+        if not told:
+            return 0.0
         cores, busy = _cores_free(parallel)
         rep_cpu = sum(e.seconds for e in ests) * tasks / len(ests)
         total = rep_cpu / cores
