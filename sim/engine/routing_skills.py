@@ -507,9 +507,25 @@ class SkillRouter:
         t = self.types[i]
         waited = now - self.arrival[i]
         groups = [g for g, d in self.answered_by[t] if d <= waited + 1e-9]
-        if self._offer(i, [groups], t):
-            self.gone.add(i)
-            self.queued.discard(i)
+        if self._longest_idle:  # _offer(i, [groups], t)'s idle agents, written out (arrive)
+            ready = self.ready
+            best, best_g, best_seq = None, -1, math.inf
+            for g in groups:
+                for agent, seq in ready[g].items():  # the group's oldest idle agent
+                    if seq < best_seq:
+                        best, best_g, best_seq = agent, g, seq
+                    break
+            if best is not None:
+                del ready[best_g][best]
+                if self._scales:
+                    self._pair(i, best_g, t)
+                best.offer(i)
+            elif not (self.acw_callout and self._offer(i, [groups], t, acw_only=True)):
+                return
+        elif not self._offer(i, [groups], t):
+            return
+        self.gone.add(i)
+        self.queued.discard(i)
 
     def next_call(self, agent: Routable, now: float) -> int | None:
         """The call this agent's group takes now: longest waiting (or priority first)."""
