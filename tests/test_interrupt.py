@@ -6,6 +6,8 @@ simulated again; two writers never share an output folder.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -20,7 +22,7 @@ import pytest
 
 from analysis.cli import main
 from analysis.store import MARKER, release_outputs
-from tests.conftest import ROOT
+from tests.conftest import ROOT, shared_runs
 from tests.test_experiment_staff import SMALL
 
 REPS = 12
@@ -45,13 +47,22 @@ def as_from_a_shell() -> None:
 
 
 @pytest.fixture(scope="session")
-def files(tmp_path_factory) -> tuple[Path, Path]:
-    """Two small scenarios (the second with two more agents)."""
-    folder = tmp_path_factory.mktemp("scenarios")
-    (folder / "small.toml").write_text(SMALL)
-    (folder / "more.toml").write_text('extends = "small.toml"\ndescription = "more"\n'
-                                      'rationale = "tests"\n[staffing.shifts.a]\nagents = 8\n')
-    return folder / "small.toml", folder / "more.toml"
+def files(tmp_path_factory, shared_folder) -> tuple[Path, Path]:
+    """Two small scenarios (the second with two more agents), the same files on every worker.
+
+    Written once per ``pytest`` run (:func:`tests.conftest.shared_runs`), so the
+    uninterrupted run below and every test resuming from a copy of it name the same files,
+    whichever xdist worker each runs on.
+    """
+    def write() -> tuple[Path, Path]:
+        folder = tmp_path_factory.mktemp("scenarios")
+        (folder / "small.toml").write_text(SMALL)
+        (folder / "more.toml").write_text('extends = "small.toml"\ndescription = "more"\n'
+                                          'rationale = "tests"\n[staffing.shifts.a]\n'
+                                          'agents = 8\n')
+        return folder / "small.toml", folder / "more.toml"
+
+    return shared_runs({"interrupt-files": write}, shared_folder)["interrupt-files"]
 
 
 def compare_args(files, out: Path, *extra: str, reps: int = REPS) -> list[str]:
@@ -60,16 +71,26 @@ def compare_args(files, out: Path, *extra: str, reps: int = REPS) -> list[str]:
             "--out", str(out), *extra]
 
 
-@pytest.fixture(scope="module")
-def fresh_out(files, tmp_path_factory) -> Path:
-    """The output folder of an uninterrupted run (serial, in this process)."""
-    out = tmp_path_factory.mktemp("fresh") / "out"
-    assert main(compare_args(files, out, "--executor", "serial", "--json")) == 0
-    release_outputs()
-    return out
+@pytest.fixture
+def fresh_out(files, tmp_path_factory, shared_folder) -> Path:
+    """The output folder of an uninterrupted run (serial, in the process that makes it).
+
+    Made once per ``pytest`` run, by the first worker that asks
+    (:func:`tests.conftest.shared_runs`), and only ever copied or read: so the tests that
+    read it need not share one xdist worker (their killed commands spend most of their
+    time waiting for processes).
+    """
+    def run() -> Path:
+        out = tmp_path_factory.mktemp("fresh") / "out"
+        with contextlib.redirect_stdout(io.StringIO()):  # its JSON: not what is tested
+            assert main(compare_args(files, out, "--executor", "serial", "--json")) == 0
+        release_outputs()
+        return out
+
+    return shared_runs({"interrupt-fresh-out": run}, shared_folder)["interrupt-fresh-out"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def uninterrupted(fresh_out) -> pd.DataFrame:
     """The KPI table of an uninterrupted run."""
     return pd.read_parquet(fresh_out / "kpis.parquet")
