@@ -126,7 +126,8 @@ def _suffix_groups(items: list[pytest.Item]) -> None:
 _SHARED: dict[str, Any] = {}
 
 
-def shared_runs(jobs: Mapping[str, Callable[[], Any]], folder: Path | None) -> dict[str, Any]:
+def shared_runs(jobs: Mapping[str, Callable[[], Any]], folder: Path | None,
+                spare: Mapping[str, Callable[[], Any]] | None = None) -> dict[str, Any]:
     """Each job's result, computed once per ``pytest`` run however many workers ask for it.
 
     A set of simulations several tests read (the calibration ladder's rungs) need not sit in
@@ -134,9 +135,11 @@ def shared_runs(jobs: Mapping[str, Callable[[], Any]], folder: Path | None) -> d
     of the suite: each job is computed by the first worker that asks for it and written,
     pickled, to ``folder`` (the run's own temporary root, new for every ``pytest`` run); a
     worker asking for it later reads it. Jobs nobody holds are taken first, so two workers
-    asking for overlapping sets at once split the work instead of queueing for it. One
-    lock is held at a time (no deadlock). Results are deterministic (fixed seeds), so which
-    worker computes a job changes nothing. ``folder`` None (no xdist): computed in process.
+    asking for overlapping sets at once split the work instead of queueing for it; a worker
+    that would wait for another's job computes ``spare`` jobs nobody has started (jobs that
+    other tests will ask for) meanwhile. One lock is held at a time (no deadlock). Results
+    are deterministic (fixed seeds), so which worker computes a job changes nothing.
+    ``folder`` None (no xdist): ``jobs`` computed in process, ``spare`` ignored.
     """
     got = {key: _SHARED[key] for key in jobs if key in _SHARED}
     if folder is None:
@@ -145,24 +148,38 @@ def shared_runs(jobs: Mapping[str, Callable[[], Any]], folder: Path | None) -> d
                 got[key] = _SHARED[key] = job()
         return {key: got[key] for key in jobs}
     todo = [key for key in jobs if key not in got]
-    for blocking in (False, True):  # first what no other worker is computing, then wait
-        for key in list(todo):
-            with (folder / f"shared-{key}.lock").open("w") as lock:
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-                except BlockingIOError:
-                    continue  # another worker is computing it: come back to it
-                path = folder / f"shared-{key}.pickle"
-                if path.exists():
-                    value = pickle.loads(path.read_bytes())
-                else:
-                    value = jobs[key]()
-                    part = path.with_suffix(".part")
-                    part.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-                    part.replace(path)  # whole or absent, never half written
-                got[key] = _SHARED[key] = value
-            todo.remove(key)
-    return {key: got[key] for key in jobs}
+    if todo and _take(todo, jobs, folder, blocking=False) and spare:
+        # another worker holds what is left: help with what nobody has started meanwhile
+        _take([k for k in spare if k not in _SHARED and k not in jobs
+               and not (folder / f"shared-{k}.pickle").exists()], spare, folder,
+              blocking=False)
+    _take(todo, jobs, folder, blocking=True)
+    return {key: _SHARED[key] for key in jobs}
+
+
+def _take(todo: list[str], jobs: Mapping[str, Callable[[], Any]], folder: Path,
+          blocking: bool) -> bool:
+    """Compute or read each job of ``todo`` into the memo, removing it; True if any is left.
+
+    Not ``blocking``: a job another worker holds is skipped (left in ``todo``).
+    """
+    for key in list(todo):
+        with (folder / f"shared-{key}.lock").open("w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                continue  # another worker is computing it: come back to it
+            path = folder / f"shared-{key}.pickle"
+            if path.exists():
+                value = pickle.loads(path.read_bytes())
+            else:
+                value = jobs[key]()
+                part = path.with_suffix(".part")
+                part.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+                part.replace(path)  # whole or absent, never half written
+            _SHARED[key] = value
+        todo.remove(key)
+    return bool(todo)
 
 
 @pytest.fixture(scope="session")
