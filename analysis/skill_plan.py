@@ -217,6 +217,9 @@ class SkillRound:
     stopped: dict[str, str] = field(default_factory=dict)
     """Per group: what stopped its solve ("finished", "nodes": the node limit, the same
     roster on any machine; "time": the wall-clock safety net, the machine's speed)."""
+    confirmed: bool | None = None
+    """The round met the goal on the replications it was chosen on, so it was simulated on
+    a fresh block: whether that block met it too (None: not confirmed)."""
 
 
 def type_interval_levels(scenario: Scenario, seed: int, reps: int,
@@ -250,14 +253,15 @@ def type_interval_levels(scenario: Scenario, seed: int, reps: int,
     return sums, {n: float(np.mean(v)) for n, v in overall.items()}
 
 
-def judge(levels: np.ndarray, target: float, interval_share: float, confidence: float
-          ) -> tuple[float, float, np.ndarray]:
+def judge(levels: np.ndarray, target: float, interval_share: float, confidence: float,
+          force: bool = False) -> tuple[float, float, np.ndarray]:
     """One type's interval goal: (share below, its upper bound, the intervals to raise).
 
     ``levels``: its service level per replication, day and interval. Each replication's
     share of intervals with calls below ``target``, their mean and its one-sided upper
     bound at ``confidence`` (as ``ccsim plan`` judges one queue); the intervals to raise
-    are those whose mean misses, else (the goal not met) those most often below.
+    are those whose mean misses, else (the goal not met, or ``force``: it missed on other
+    replications) those most often below.
     """
     from analysis.stats import t_interval
 
@@ -271,7 +275,7 @@ def judge(levels: np.ndarray, target: float, interval_share: float, confidence: 
         mean = np.nanmean(levels, axis=0)
         often = np.nan_to_num(np.nanmean(np.where(has, low, np.nan), axis=0))
     miss = ~np.isnan(mean) & (np.nan_to_num(mean, nan=1.0) < target - 1e-12)
-    if not miss.any() and bound > 1 - interval_share + 1e-12 and often.max() > 0:
+    if not miss.any() and (force or bound > 1 - interval_share + 1e-12) and often.max() > 0:
         miss = often == often.max()
     return float(est.mean), float(bound), miss
 
@@ -296,9 +300,11 @@ class SkillPlan:
     violations: list[str] = field(default_factory=list)
     """:mod:`analysis.plan`'s functions this plan is built and written with."""
     fresh: tuple[dict[str, float], dict[str, float], bool] | None = None
-    """The kept roster on ``reps`` fresh replications (``reps`` to ``2 reps - 1``): per type
+    """The kept roster on ``reps`` fresh replications (block :attr:`fresh_block`): per type
     the share of intervals below target and its bound, and the verdict
     (:func:`analysis.plan.confirm` says why)."""
+    fresh_block: int = 1
+    """Which block of ``reps`` replications :attr:`fresh` is (block 0: the rounds')."""
     node_limit: int = NODE_LIMIT
     """Branch-and-bound nodes each solve may take (deterministic)."""
     time_limit: float = TIME_LIMIT
@@ -319,8 +325,12 @@ class SkillPlan:
 
     @property
     def meets(self) -> bool:
-        """Whether the last round met every type's interval goal."""
-        return bool(self.rounds) and self.rounds[-1].meets
+        """Whether the last round met every type's goal, on fresh replications too."""
+        return bool(self.rounds) and self.rounds[-1].meets and bool(self.rounds[-1].confirmed)
+
+    def fresh_reps(self) -> tuple[int, int]:
+        """The first and last replication of :attr:`fresh`."""
+        return self.fresh_block * self.reps, (self.fresh_block + 1) * self.reps - 1
 
     def as_dict(self) -> dict[str, Any]:
         """``plan.json`` and ``--json``."""
@@ -338,7 +348,7 @@ class SkillPlan:
             "intervals_below_target_bound": None if last is None else last.below_bound,
             "rounds": [dataclasses.asdict(r) for r in self.rounds],
             "confirmed": None if self.fresh is None else {
-                "replications": [self.reps, 2 * self.reps - 1], "meets_goal": self.fresh[2],
+                "replications": list(self.fresh_reps()), "meets_goal": self.fresh[2],
                 "intervals_below_target": self.fresh[0],
                 "intervals_below_target_bound": self.fresh[1]},
             "rule_violations": self.violations,
@@ -367,10 +377,14 @@ class SkillPlan:
                               f"{100 * r.below_bound[t]:.1f}%)" for t in r.below)
             raised = sum(r.raised.values())
             lines.append(f"- round {k}: {groups}; {types}"
-                         + ("; goal met" if r.meets else f"; {raised} interval(s) raised"))
+                         + ("" if r.confirmed is None else "; on fresh replications "
+                            + ("confirmed" if r.confirmed else "not confirmed"))
+                         + ("; goal met" if r.meets and r.confirmed else
+                            f"; {raised} interval(s) raised"))
         if self.rounds:
             last = self.rounds[-1]
-            verdict = "meets" if last.meets else "does NOT meet"
+            verdict = ("meets, confirmed on fresh replications," if self.meets else
+                       "does NOT meet")
             lines += ["", f"The plan: {sum(last.agents.values())} agents, "
                       f"{sum(last.paid_hours.values()):,.1f} paid hours over "
                       f"{self.scenario.horizon.days} day(s); it {verdict} the goal after "
@@ -378,12 +392,12 @@ class SkillPlan:
         if self.fresh is not None:
             below, bounds, ok = self.fresh
             lines.append(
-                f"On {self.reps} fresh replications ({self.reps} to {2 * self.reps - 1}, never "
-                "used to choose it): " + ", ".join(
+                f"On {self.reps} fresh replications ({self.fresh_reps()[0]} to "
+                f"{self.fresh_reps()[1]}, never used to choose it): " + ", ".join(
                     f"{t} below target in {100 * below[t]:.1f}% of intervals (bound "
                     f"{100 * bounds[t]:.1f}%)" for t in below) + ": it "
-                + ("meets the goal." if ok else "does NOT meet the goal (the rounds stopped "
-                   "on replications that favoured it: give more --reps)."))
+                + ("meets the goal." if ok else "does NOT meet the goal (give more --rounds "
+                   "or --reps)."))
         if self.solver_note() is not None:
             lines += ["", f"Solver: {self.solver_note()}"]
         lines += ["", "Roster rules checked: " + ("every agent's week keeps every rule."
@@ -438,8 +452,10 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
     """Plan every agent group's shifts and verify per type (see the module docstring).
 
     ``share`` and ``threshold_s`` are the default target (``service_level``) of the types
-    that set none. ``fresh``: the kept roster simulated again on ``reps`` replications no
-    round saw (:attr:`SkillPlan.fresh`).
+    that set none. A round meeting every type's goal on the rounds' replications is
+    simulated on a fresh block and kept only if that block meets it too, else raised where
+    both blocks pooled miss (as :func:`analysis.plan.plan_loop`). ``fresh``: a roster whose
+    rounds ran out simulated on a fresh block all the same (:attr:`SkillPlan.fresh`).
     """
     if not scenario.call_types:
         raise ValueError("planning by skill needs [call_types] and [agent_groups]")
@@ -452,6 +468,7 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
                        seed,
                        required=req, first_required={g: r.copy() for g, r in req.items()},
                        carriers=carriers, node_limit=node_limit, time_limit=time_limit)
+    blocks = 0  # fresh blocks of replications used (each once; block 0 is the rounds')
     for k in range(max_rounds):
         t0 = time.perf_counter()
         answer.required = {g: r.copy() for g, r in req.items()}  # what this round solves
@@ -467,30 +484,55 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
                 raise PlanError(f"agent group {g!r}: {exc}") from None
         planned = roster_scenario(scenario, plans, f"{scenario.name}-plan-r{k}", f" (round {k})")
         by_rep, overall = type_interval_levels(planned, seed, reps, progress)
-        below, bounds, raised = {}, {}, {g: 0 for g in req}
-        for n, x in by_rep.items():
-            below[n], bounds[n], miss = judge(x, levels[n][1], interval_share, confidence)
-            req[carriers[n]] = req[carriers[n]] + miss  # one agent more where it missed
-            raised[carriers[n]] += int(miss.sum())
+        judged = {n: judge(x, levels[n][1], interval_share, confidence)
+                  for n, x in by_rep.items()}
+        below = {n: j[0] for n, j in judged.items()}
+        bounds = {n: j[1] for n, j in judged.items()}
         meets = all(b <= 1 - interval_share + 1e-12 for b in bounds.values())
+        confirmed = None
+        answer.fresh = None
+        if meets:  # met where it was chosen: the verdict is a block it was not chosen on
+            blocks += 1
+            again, _ = type_interval_levels(planned, seed, reps, progress, first=blocks * reps)
+            fresh_j = {n: judge(x, levels[n][1], interval_share, confidence)
+                       for n, x in again.items()}
+            confirmed = all(j[1] <= 1 - interval_share + 1e-12 for j in fresh_j.values())
+            answer.fresh = ({n: j[0] for n, j in fresh_j.items()},
+                            {n: j[1] for n, j in fresh_j.items()}, confirmed)
+            answer.fresh_block = blocks
+            if not confirmed:  # raise where every replication seen puts it below
+                judged = {n: judge(np.concatenate([by_rep[n], again[n]]), levels[n][1],
+                                   interval_share, confidence,
+                                   force=fresh_j[n][1] > 1 - interval_share + 1e-12)
+                          for n in by_rep}
+        raised = {g: 0 for g in req}
+        if not (meets and confirmed):
+            for n, (_, _, miss) in judged.items():
+                req[carriers[n]] = req[carriers[n]] + miss  # one agent more where it missed
+                raised[carriers[n]] += int(miss.sum())
         answer.rounds.append(SkillRound(
             {g: p.agents for g, (p, _) in plans.items()},
             {g: p.paid_hours for g, (p, _) in plans.items()}, overall, below, bounds,
-            {} if meets else raised, meets, time.perf_counter() - t0,
-            {g: p.stopped for g, (p, _) in plans.items()}))
+            {} if meets and confirmed else raised, meets, time.perf_counter() - t0,
+            {g: p.stopped for g, (p, _) in plans.items()}, confirmed))
         answer.plans, answer.planned = plans, planned
         if say:
             say(f"by skill, round {k}: " + ", ".join(
                 f"{g} {p.agents} agents" for g, (p, _) in plans.items()) + "; below target "
                 + ", ".join(f"{n} {100 * b:.1f}% (bound {100 * bounds[n]:.1f}%)"
                             for n, b in below.items())
-                + ("; goal met" if meets else ""))
-        if meets or not any(raised.values()):
+                + ("" if confirmed is None else "; on fresh replications "
+                   + ("confirmed" if confirmed else "not confirmed"))
+                + ("; goal met" if meets and confirmed else ""))
+        if (meets and confirmed) or not any(raised.values()):
             break
     answer.violations = [f"{g}: {v}" for g, (p, pr) in answer.plans.items()
                          for v in check_roster(p.agent_weeks(pr), pr.rules)]
-    if fresh and answer.planned is not None:
-        by_rep, _ = type_interval_levels(answer.planned, seed, reps, progress, first=reps)
+    if fresh and answer.planned is not None and answer.fresh is None:  # rounds ran out
+        blocks += 1
+        answer.fresh_block = blocks
+        by_rep, _ = type_interval_levels(answer.planned, seed, reps, progress,
+                                         first=blocks * reps)
         judged = {n: judge(x, levels[n][1], interval_share, confidence)
                   for n, x in by_rep.items()}
         bounds = {n: j[1] for n, j in judged.items()}

@@ -98,8 +98,11 @@ def planned(tmp_path_factory):
     (d / "tiny2.toml").write_text(TINY2)
     out = d / "out"
     # a strict interval goal (97%), so that rounds raise the intervals that miss
-    assert main(["plan", str(d / "tiny2.toml"), "--target", "0.8@20", "--reps", "2",
-                 "--interval-share", "0.97", "--out", str(out), "--quiet"]) == 0
+    # (with 2 replications and 97% the goal was met only on the replications chosen on;
+    # every roster so chosen missed it on fresh ones, docs/skills.md step 5)
+    assert main(["plan", str(d / "tiny2.toml"), "--target", "0.8@20", "--reps", "3",
+                 "--interval-share", "0.8", "--seed", "2", "--out", str(out),
+                 "--quiet"]) == 0
     return d, out, json.loads((out / "plan.json").read_text())
 
 
@@ -143,7 +146,7 @@ def test_plan_by_skill_writes_a_roster_per_group_that_meets_every_types_target(p
         == res["agents"]
     last = res["rounds"][-1]
     assert len(res["rounds"]) > 1
-    assert all(b <= 0.03 for b in last["below_bound"].values())
+    assert all(b <= 0.2 for b in last["below_bound"].values()) and last["confirmed"]
     assert all(b <= last["below_bound"][n] for n, b in last["below"].items())
     # each round re-solves only after raising intervals that missed
     for r, nxt in zip(res["rounds"], res["rounds"][1:], strict=False):
@@ -157,21 +160,23 @@ def test_plan_by_skill_writes_a_roster_per_group_that_meets_every_types_target(p
 
 
 def test_the_kept_roster_by_skill_is_checked_again_on_replications_no_round_saw(planned):
-    """plan.json's fresh verdict is judge() on the written roster's replications 2-3."""
+    """plan.json's fresh verdict is judge() on the written roster's fresh replications."""
     from analysis.skill_plan import judge, type_interval_levels
 
     _, out, res = planned
     fresh = res["confirmed"]
-    assert fresh["replications"] == [2, 3]
     s = load_scenario(out / "scenario.toml")
-    by_rep, _ = type_interval_levels(s, 1, 2, first=2)
+    first, last = fresh["replications"]
+    assert first >= 3 and last == first + 2  # not the rounds' replications 0-2
+    by_rep, _ = type_interval_levels(s, 2, 3, first=first)
     for n, x in by_rep.items():
-        below, bound, _ = judge(x, 0.8, 0.97, 0.95)
+        below, bound, _ = judge(x, 0.8, 0.8, 0.95)
         assert fresh["intervals_below_target"][n] == pytest.approx(below, abs=1e-12)
         assert fresh["intervals_below_target_bound"][n] == pytest.approx(bound, abs=1e-12)
     assert fresh["meets_goal"] == all(
-        b <= 0.03 + 1e-12 for b in fresh["intervals_below_target_bound"].values())
-    assert "fresh replications (2 to 3" in (out / "report.md").read_text()
+        b <= 0.2 + 1e-12 for b in fresh["intervals_below_target_bound"].values())
+    assert fresh["meets_goal"] and res["meets_goal"]
+    assert f"fresh replications ({first} to {last}" in (out / "report.md").read_text()
 
 
 def test_the_interval_goal_is_judged_with_confidence_and_misses_are_raised():
