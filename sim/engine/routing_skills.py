@@ -26,6 +26,7 @@ import math
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -232,6 +233,13 @@ class SkillRouter:
         #: per type: the distinct overflow delays (> 0) after which more groups may take it
         self.delays = [sorted({d for _, d in self.answered_by[t] if d > 0})
                        for t in range(n_types)]
+        #: per type: (delay, its overflow event's callback), the callback bound to the groups
+        #: that take the type once a call has waited that long: the event knows its delay
+        #: (the wait read off the clock is off by an ulp of the time, 1e-9 s from day 97 on,
+        #: the tolerance it was compared with), and no list is made per event
+        self._overflows = [[(d, partial(self._overflow, t, [g for g, dd in self.answered_by[t]
+                                                            if dd <= d]))
+                            for d in self.delays[t]] for t in range(n_types)]
         #: the common policy on the hot path, without a frame per tier and pool (arrive,
         #: next_call): longest idle agent, no reserves; and whether any skill level scales
         #: handling (else pairing changes nothing and is not called)
@@ -490,23 +498,20 @@ class SkillRouter:
             self.queued.add(i)
         if self.delays[t] and self.env is not None:
             call_in = self._call_in
-            for d in self.delays[t]:
+            for d, overflow in self._overflows[t]:
                 if call_in is not None:
-                    call_in(d, self._overflow, i)
+                    call_in(d, overflow, i)
                 else:
-                    self.env.timeout(d, i).callbacks.append(self._overflow)
+                    self.env.timeout(d, i).callbacks.append(overflow)
 
-    def _overflow(self, event: Any) -> None:
-        """A waiting call has waited long enough for more groups: offer it to them."""
+    def _overflow(self, t: int, groups: list[int], event: Any) -> None:
+        """Call ``event.value`` (of type ``t``) has waited long enough for ``groups``: offer it."""
         i = event.value
         now = self.env._now  # the clock's attribute (env.now is a property: a Python call)
         # still waiting: in its queue (taken calls have left it), not taken out by an
         # earlier overflow, not hung up
         if i not in self.queued or self.deadline[i] <= now:
             return
-        t = self.types[i]
-        waited = now - self.arrival[i]
-        groups = [g for g, d in self.answered_by[t] if d <= waited + 1e-9]
         if self._longest_idle:  # _offer(i, [groups], t)'s idle agents, written out (arrive)
             ready = self.ready
             best, best_g, best_seq = None, -1, math.inf
