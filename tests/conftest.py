@@ -97,6 +97,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.xdist_group(root(key)))
     if config.getvalue("loadgroup") if hasattr(config.option, "loadgroup") else False:
         _suffix_groups(items)
+        _heavy_first(items)
+
+
+def _heavy_first(items: list[pytest.Item]) -> None:
+    """Move the tests marked ``heavy`` that share no group to the front, in their order.
+
+    xdist hands out the groups with most tests first, then the single tests in collection
+    order: a heavy test collected late (test_theory, test_warmup) would otherwise end the
+    run on one worker while the other has nothing left to do. A grouped test stays with its
+    group (moving it away from its module would set the module's fixtures up twice).
+    """
+    heavy = [i for i in items
+             if i.get_closest_marker("heavy") and not i.get_closest_marker("xdist_group")]
+    if heavy:
+        first = set(heavy)
+        items[:] = heavy + [i for i in items if i not in first]
 
 
 def _suffix_groups(items: list[pytest.Item]) -> None:

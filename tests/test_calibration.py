@@ -183,6 +183,7 @@ def test_strict_regime_quits_five_to_fifteen_points_more_a_year_than_the_team_re
     assert 0.05 <= q["gap"].ci_low and q["gap"].ci_high <= 0.15, q["gap"]
 
 
+@pytest.mark.heavy
 def test_strict_regime_quits_five_to_fifteen_points_more_a_year_at_steady_state():
     """Target 5, fast: one measured week after a two-week warm-up, two replications.
 

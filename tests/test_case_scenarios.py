@@ -74,6 +74,7 @@ def test_case_regime_strains_more_than_the_agreement():
     strain_gap("auto")
 
 
+@pytest.mark.heavy
 def test_case_regime_strains_more_than_the_agreement_after_a_week():
     """telenor-2018-tmr strains more than agreement-2016 after a week under each regime.
 

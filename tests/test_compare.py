@@ -188,6 +188,7 @@ def test_compare_primary_option(capsys, tmp_path, stored_pair):
     assert "--primary: unknown KPI 'stress'" in capsys.readouterr().err
 
 
+@pytest.mark.heavy
 def test_compare_until_stops_at_the_first_n_then_confirms_on_fresh_replications(
         capsys, tmp_path, stored_pair):
     """--until stops at the first n whose paired half-width <= H; the table uses n fresh ones.

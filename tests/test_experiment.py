@@ -152,6 +152,7 @@ def test_store_skips_finished_and_rejects_other_seed(pair, tmp_path):
     assert manifest["scenario"]["staffing"]["shifts"]["a"]["agents"] == 8
 
 
+@pytest.mark.heavy
 def test_killed_run_resumes_and_matches_uninterrupted(tmp_path):
     """Kill `ccsim compare` mid-run; re-running skips finished replications, same KPI table."""
     (tmp_path / "small.toml").write_text(SMALL)

@@ -71,6 +71,7 @@ def test_sweep_full_factorial_tidy_table(factorial):
     assert want.digest() in hashes and len(hashes) == 4
 
 
+@pytest.mark.heavy
 def test_sweep_json(capsys, tmp_path):
     """--json prints the tidy rows."""
     assert main(["sweep", BASE, "--set", "staffing.agents=95", *QUICK, "--out", str(tmp_path),

@@ -369,6 +369,7 @@ def test_proposals_load_and_run_a_day(name):
     assert isinstance(res.actions, pd.DataFrame)
 
 
+@pytest.mark.heavy
 def test_realtime_league_and_stress_same_on_every_executor():
     """Alerts, league tables and their strain are scenario data: serial = process pool."""
     from analysis.experiment import make_executor, run_experiment

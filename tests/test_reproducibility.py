@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from sim.model import simulate
 
@@ -41,6 +42,7 @@ def test_other_patience_same_arrivals_and_talk(small):
     pd.testing.assert_series_equal(a.calls["talk_s"], b.calls["talk_s"])
 
 
+@pytest.mark.heavy
 def test_regime_and_stress_same_on_every_executor(tmp_path):
     """The regime and strain are scenario data: serial and pooled runs agree exactly.
 

@@ -218,6 +218,7 @@ def test_constructed_flip_is_found_and_blamed_on_its_parameter():
 # --------------------------------------------------------------------------- runs
 
 
+@pytest.mark.heavy
 def test_command_runs_end_to_end_and_reports_every_parameter(files, tmp_path, capsys):
     """Every stress parameter that can act in the pair is ranked for both default KPIs.
 

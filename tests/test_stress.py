@@ -105,6 +105,7 @@ def test_individual_strict_is_more_stressful_than_team_level():
     strict_above_team("auto")
 
 
+@pytest.mark.heavy
 def test_individual_strict_is_more_stressful_than_team_level_after_a_week():
     """Issue 10's claim of the steady-state test above, each run warmed up one week (5 days).
 

@@ -144,6 +144,7 @@ def test_littles_law_on_the_logs(logs, name):
     assert edge_b < 0.05 * l_busy, "window too short for the edge bound to be informative"
 
 
+@pytest.mark.heavy
 def test_cross_check_with_ciw():
     """An independent simulator (Ciw) and ccsim agree on M/M/27+M within their CIs."""
     ciw = pytest.importorskip("ciw")

@@ -264,6 +264,7 @@ def _check_steady(reps: int, plain_days: int, measured: int) -> None:
     assert _z(plain["stress_mean"], cold["stress_mean"]) > 3
 
 
+@pytest.mark.heavy
 def test_the_auto_warmup_reaches_the_state_of_a_long_plain_one():
     """Ten fast-forwarded days vs 30 plain (everything on): start state and KPIs, |z| <= 3."""
     _check_steady(6, 30, 2)
