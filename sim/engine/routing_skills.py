@@ -245,6 +245,11 @@ class SkillRouter:
         #: handling (else pairing changes nothing and is not called)
         self._longest_idle = agents == "longest_idle" and not self.reserving
         self._scales = any(x != 1.0 for row in level for x in row)
+        if not self.by_priority and not self.reserving and not any(
+                a is not None for a in (phones_at or ())):
+            # nothing for next_call to check first: agents ask _longest_waiting itself (one
+            # frame less at each of about as many asks as calls)
+            self.next_call = self._longest_waiting
         self.queues: list[deque[int]] = [deque() for _ in range(n_types)]
         #: idle agents per group -> when they became idle (a sequence number), oldest first
         self.ready: list[dict[Routable, int]] = [{} for _ in range(n_groups)]
@@ -541,7 +546,7 @@ class SkillRouter:
                 sum(len(queues[t]) for t, _ in self.serves[g]) < at:
             return None  # scheduled on written work: not called out to the phones yet
         if not self.by_priority and not self.reserving:
-            return self._longest_waiting(g, now)
+            return self._longest_waiting(agent, now)
         best, best_t, best_key = None, -1, None
         free = len(self.ready[g])
         for t, delay in self.serves[g]:
@@ -574,12 +579,13 @@ class SkillRouter:
         self._pair(best, g, best_t)
         return best
 
-    def _longest_waiting(self, g: int, now: float) -> int | None:
+    def _longest_waiting(self, agent: Routable, now: float) -> int | None:
         """:meth:`next_call` without priorities or reserves: the longest waiting call.
 
         The same walk with the arrival times compared as floats (no key tuples): the
         common policy, asked after nearly every call.
         """
+        g = self.group_of[agent.index]
         queues, deadline, arrival, gone = self.queues, self.deadline, self.arrival, self.gone
         best, best_t, best_at = None, -1, math.inf
         for t, delay in self.serves[g]:
