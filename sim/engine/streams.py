@@ -35,13 +35,7 @@ _PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645
 #: consecutive last keys hashed at once, and how many such blocks a stream keeps (8 KiB
 #: each, least recently used evicted first)
 _BLOCK, _KEEP = 256, 256
-#: streams keyed by a call's number (a repeat's draws, a repeat's recording): keys run
-#: through the whole run in about the order calls end, so blocks are wider (the numpy
-#: hashing's fixed cost spread over more keys; a repeat uses about a third of them) and
-#: few are kept (two fronts: first calls and repeats), 128 KiB each:
-#: name -> (log2 of the block, blocks kept)
-_WIDE: dict[str, tuple[int, int]] = {"repeats": (12, 16), "monitoring": (12, 16)}
-_NARROW_BITS = _BLOCK.bit_length() - 1
+_BITS = _BLOCK.bit_length() - 1
 #: a key's four seed words (state high, low, increment high, low) from its block's bytes
 _words = struct.Struct("=4Q").unpack_from
 
@@ -101,7 +95,7 @@ class Streams:
         last = key[-1]
         if last < 0 or last >> 32:
             return None
-        bits, keep = _WIDE.get(name, (_NARROW_BITS, _KEEP))
+        bits, keep = _BITS, _KEEP
         block = (*key[:-1], last >> bits)
         blocks = self._blocks.get(name)
         if blocks is None:
@@ -132,7 +126,7 @@ class Streams:
         states as block by block; nothing when they would not all be kept, or a key is
         outside [0, 2**32).
         """
-        bits, keep = _WIDE.get(name, (_NARROW_BITS, _KEEP))
+        bits, keep = _BITS, _KEEP
         size = 1 << bits
         blocks = self._blocks.setdefault(name, {})
         todo = [(h, b) for h in heads for b in range((max(n_last, 0) + size - 1) >> bits)
