@@ -136,8 +136,8 @@ class Centre:
                 ) -> tuple[float, float, float]:
         """A repeat call's times as its type's (its draws scaled like the first calls')."""
         self.types.append(kind)
-        f = self.typing.scale[kind]
-        return talk * float(f[0]), acw * float(f[1]), patience * float(f[2])
+        f_talk, f_acw, f_patience = self.typing.scale_rows[kind]  # typing.scale[kind]
+        return talk * f_talk, acw * f_acw, patience * f_patience
 
     def carried_repeat(self, t: float, talk: float, acw: float, patience: float,
                        unresolved_u: float) -> None:
