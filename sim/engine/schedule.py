@@ -213,13 +213,29 @@ def agent_days(scenario: Scenario, plan: Plan, streams: Streams) -> list[list[Ag
     back_seeds = streams.states("agents", [
         grid[0][rows], grid[1][rows], grid[2][rows], _RETURNS,
         np.asarray([stable_key(names[r]) for r in back], dtype=np.int64)]) if back else None
-    back_at = {r: n for n, r in enumerate(back)}  # plan row -> its place in back_seeds
+    # every plan row as its activity tuple, once (Python numbers from numpy's tolist), with
+    # the return adjustment of the rows that have one: each row's draws come from its own
+    # generator, so the order they are drawn in changes nothing
+    acts_all = list(zip(range(len(plan)), plan.start.tolist(), plan.end.tolist(), status,
+                        plan.keep_length.tolist(), [0.0] * len(plan), strict=True))
+    for n, r in enumerate(back):
+        rt = beh.returns[kinds[r]]
+        k, d = divmod(int(rows[n]), days)
+        rng = streams.at("agents", None if back_seeds is None else back_seeds[n],
+                         skeys[k], ros[k][2], d, _RETURNS, stable_key(names[r]))
+        u = rng.uniform()
+        if u < rt.late_probability:
+            acts_all[r] = (*acts_all[r][:5], float(sample_duration(rng, rt.late, 1)[0]))
+        elif u < rt.late_probability + rt.early_probability:
+            acts_all[r] = (*acts_all[r][:5], -float(sample_duration(rng, rt.early, 1)[0]))
+    bound = bounds.tolist()
+    starts, ends = plan.shift_start.tolist(), plan.shift_end.tolist()
     out = []
     for k, (*_, j) in enumerate(ros):
         skey = skeys[k]
         mine = []
         for d in range(days):
-            ss, se = float(plan.shift_start[k, d]), float(plan.shift_end[k, d])
+            ss, se = starts[k][d], ends[k][d]
             delay = 0.0
             if hi > 0:
                 delay = float(streams.at("agents", login_at[k * days + d], skey, j, d,
@@ -227,29 +243,15 @@ def agent_days(scenario: Scenario, plan: Plan, streams: Streams) -> list[list[Ag
             login = ss + delay
             if paid > 0:  # paid pre-shift log-in: the system's delay runs from ss - paid
                 login = max(ss - paid + delay, d * DAY_S)
-            acts = []
-            for r in range(bounds[k * days + d], bounds[k * days + d + 1]):
-                adj = 0.0
-                rt = beh.returns.get(kinds[r])
-                if rt is not None and (rt.late_probability > 0 or rt.early_probability > 0):
-                    rng = streams.at("agents", None if back_seeds is None else
-                                     back_seeds[back_at[r]], skey, j, d, _RETURNS,
-                                     stable_key(names[r]))
-                    u = rng.uniform()
-                    if u < rt.late_probability:
-                        adj = float(sample_duration(rng, rt.late, 1)[0])
-                    elif u < rt.late_probability + rt.early_probability:
-                        adj = -float(sample_duration(rng, rt.early, 1)[0])
-                acts.append((r, float(plan.start[r]), float(plan.end[r]), status[r],
-                             bool(plan.keep_length[r]), adj))
+            acts = acts_all[bound[k * days + d]:bound[k * days + d + 1]]
             needs: list[tuple[float, float]] = []
             if rate > 0:
                 rng = streams.at("agents", needs_at[k * days + d], skey, j, d, _NEEDS)
                 t0 = login
                 n = rng.poisson(rate * (se - t0))
-                times = np.sort(rng.uniform(t0, se, n))
+                times = sorted(rng.uniform(t0, se, n).tolist())  # the same floats as np.sort
                 durs = sample_duration(rng, beh.unplanned_break, n)
-                needs = list(zip(times.tolist(), durs.tolist(), strict=True))
+                needs = list(zip(times, durs.tolist(), strict=True))
             mine.append(AgentDay(login, se, acts, needs))
         out.append(mine)
     return out
