@@ -392,59 +392,110 @@ def splice(segs: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
     spans = spans[spans["end_s"] > spans["start_s"]]
     if len(spans) == 0 or len(segs) == 0:
         return segs
-    state_of = {int(st): 1 + ACTIVITY_KINDS.index(kind) for kind, st in KIND_STATUS.items()}
-    by_label = {label: int(st) for st, label in LABELS.items()}
-    key = segs["agent"].to_numpy() * 1_000_000 + segs["day"].to_numpy()
+    cols = ["agent", "day", "start_s", "end_s", "state", "row"]
+    seg = [segs[c].to_numpy() for c in cols]
+    key = seg[0] * 1_000_000 + seg[1]
     sp_key = spans["agent"].to_numpy() * 1_000_000 + spans["day"].to_numpy()
-    spans = spans[np.isin(sp_key, key)]  # only agent-days of this schedule
-    if len(spans) == 0:
+    inside = np.isin(sp_key, key)  # only agent-days of this schedule
+    if not inside.any():
         return segs
     hit = np.isin(key, sp_key)
-    out = [segs[~hit]]
-    cols = ["agent", "day", "start_s", "end_s", "state", "row"]
-    order = np.argsort(key, kind="stable")  # segments of one agent-day are contiguous
-    sorted_key = key[order]
-    values = segs[cols].to_numpy(dtype=object)
-    rows: list[list] = []
-    sp_rows = spans[["agent", "day", "start_s", "end_s", "status"]].itertuples(index=False)
-    by_day: dict[tuple[int, int], list] = {}
-    for a, d, s0, s1, st in sp_rows:
-        by_day.setdefault((int(a), int(d)), []).append((s0, s1, st))
-    for (agent, day), sp in by_day.items():
-        k = agent * 1_000_000 + day
-        lo, hi = np.searchsorted(sorted_key, [k, k + 1])
-        # in order of start once (stable). The segments tile the day, so their ends are in
-        # order too: those ending by s0 and those starting from s1 are a head and a tail
-        # kept as they are, the ones between are cut, and the span's own piece goes in at
-        # its place. The same rows as cutting every segment and sorting after every span.
-        mine = sorted(values[order[lo:hi]].tolist(), key=_start)
-        for s0, s1, status in sp:
-            code = by_label[status] if isinstance(status, str) else int(status)
-            i = bisect_right(mine, s0, key=_end)  # mine[:i] end by s0
-            j = max(i, bisect_left(mine, s1, key=_start))  # mine[j:] start from s1
-            new = mine[:i]  # rows are never changed in place: shared, not copied
-            for r in mine[i:j]:
-                st, en = r[2], r[3]
-                if en <= s0 or st >= s1:
-                    new.append(r)
-                    continue
-                if st < s0:
-                    new.append([r[0], r[1], st, s0, r[4], r[5]])
-                if en > s1:
-                    new.append([r[0], r[1], s1, en, r[4], r[5]])
-            new += mine[j:]
-            lo = max(s0, mine[0][2]) if mine else s0
-            hi = min(s1, mine[-1][3]) if mine else s1
-            if hi > lo:  # after any piece starting at the same time, as a stable sort puts it
-                new.insert(bisect_right(new, lo, key=_start),
-                           [agent, day, lo, hi, state_of.get(code, 0), -1])
-            mine = new
-        rows += mine
-    out.append(pd.DataFrame(rows, columns=cols))
-    res = pd.concat(out, ignore_index=True).astype(
-        {"agent": segs["agent"].dtype, "day": segs["day"].dtype, "start_s": float,
-         "end_s": float, "state": segs["state"].dtype, "row": segs["row"].dtype})
-    return res.sort_values(["agent", "day", "start_s"], kind="stable").reset_index(drop=True)
+    state_of = {int(st): 1 + ACTIVITY_KINDS.index(kind) for kind, st in KIND_STATUS.items()}
+    by_label = {label: int(st) for st, label in LABELS.items()}
+    codes, seen = pd.factorize(spans["status"].to_numpy()[inside])
+    sp_state = np.array([state_of.get(by_label[s] if isinstance(s, str) else int(s), 0)
+                         for s in seen], dtype=np.int64)[codes]
+    sk = sp_key[inside]
+    s0, s1 = spans["start_s"].to_numpy(float)[inside], spans["end_s"].to_numpy(float)[inside]
+    # the entered agent-days' segments by (agent-day, start); g: each one's agent-day
+    t = np.flatnonzero(hit)
+    t = t[np.lexsort((seg[2][t], key[t]))]
+    tk, ts, te = key[t], seg[2][t].astype(float), seg[3][t].astype(float)
+    new_day = np.r_[True, tk[1:] != tk[:-1]]
+    days_k, g = tk[new_day], np.cumsum(new_day) - 1
+    d0, d1 = ts[new_day], te[np.r_[new_day[1:], True]]
+    sg = np.searchsorted(days_k, sk)
+    lo, hi = np.maximum(s0, d0[sg]), np.minimum(s1, d1[sg])
+    # A day whose segments tile it and whose spans (cut to it) do not overlap is entered
+    # at once: each span is a piece, and the segments' pieces are what the spans leave of
+    # them, cut at the spans' ends; exactly what entering one span at a time gives there.
+    # Other days go one span at a time (_splice_day).
+    bad = np.zeros(len(days_k), bool)
+    bad[g[(te <= ts) | np.r_[~new_day[1:] & (te[:-1] != ts[1:]), False]]] = True
+    on = np.flatnonzero(hi > lo)
+    on = on[np.lexsort((lo[on], sg[on]))]
+    bad[sg[on[:-1]][(sg[on[1:]] == sg[on[:-1]]) & (hi[on[:-1]] > lo[on[1:]])]] = True
+    fast_seg, on = t[~bad[g]], on[~bad[sg[on]]]
+    fg, ts, te = g[~bad[g]], ts[~bad[g]], te[~bad[g]]
+    # the points where a piece starts or ends, per day in time order, each with the last
+    # segment and the last span started by then (their indices rise in that order)
+    n_s, n_p = len(fast_seg), len(on)
+    pg = np.r_[fg, fg[np.r_[fg[1:] != fg[:-1], True]] if n_s else fg, sg[on], sg[on]]
+    pt = np.r_[ts, te[np.r_[fg[1:] != fg[:-1], True]] if n_s else te, lo[on], hi[on]]
+    n_ends = len(pg) - n_s - 2 * n_p
+    p_seg = np.r_[np.arange(n_s), np.full(n_ends + 2 * n_p, -1)]
+    p_sp = np.r_[np.full(n_s + n_ends, -1), np.arange(n_p), np.full(n_p, -1)]
+    o = np.lexsort((pt, pg))
+    pg, pt = pg[o], pt[o]
+    p_seg, p_sp = np.maximum.accumulate(p_seg[o]), np.maximum.accumulate(p_sp[o])
+    last = np.ones(len(pg), bool)
+    last[:-1] = (pg[1:] != pg[:-1]) | (pt[1:] != pt[:-1])
+    pg, pt, p_seg, p_sp = pg[last], pt[last], p_seg[last], p_sp[last]
+    piece = np.zeros(len(pg), bool)
+    piece[:-1] = pg[1:] == pg[:-1]
+    covered = p_sp >= 0
+    covered[covered] = (sg[on][p_sp[covered]] == pg[covered]) & (pt[covered]
+                                                                 < hi[on][p_sp[covered]])
+    piece &= ~covered
+    src = fast_seg[p_seg[piece]]
+    out = [[c[~hit] for c in seg],
+           [seg[0][src], seg[1][src], pt[piece], np.r_[pt[1:], 0.0][piece], seg[4][src],
+            seg[5][src]],
+           [spans["agent"].to_numpy()[inside][on], spans["day"].to_numpy()[inside][on],
+            lo[on], hi[on], sp_state[on], np.full(n_p, -1)]]
+    by_day = np.argsort(sg, kind="stable")  # each day's spans in their order
+    seg_at, sp_at = np.searchsorted(g, np.arange(len(days_k) + 1)), np.searchsorted(
+        sg[by_day], np.arange(len(days_k) + 1))
+    for k in np.flatnonzero(bad).tolist():  # one span at a time
+        mine, sp = t[seg_at[k]:seg_at[k + 1]], by_day[sp_at[k]:sp_at[k + 1]]
+        out.append(_splice_day([c[mine] for c in seg], s0[sp].tolist(), s1[sp].tolist(),
+                               sp_state[sp].tolist()))
+    dtypes = [segs["agent"].dtype, segs["day"].dtype, np.dtype(float), np.dtype(float),
+              segs["state"].dtype, segs["row"].dtype]
+    res = [np.concatenate([np.asarray(part[i]).astype(dtypes[i], copy=False) for part in out])
+           for i in range(6)]
+    o = np.lexsort((res[2], res[1], res[0]))  # stable, as sorting by the three columns
+    return pd.DataFrame({c: v[o] for c, v in zip(cols, res, strict=True)})
+
+
+def _splice_day(seg: list[np.ndarray], s0: list[float], s1: list[float],
+                state: list[int]) -> list[list]:
+    """One agent-day's segments with its spans entered one at a time, as columns."""
+    # in order of start once (stable). Those ending by s0 and those starting from s1 are a
+    # head and a tail kept as they are, the ones between are cut, and the span's own piece
+    # goes in at its place: the same rows as cutting every segment and sorting after every
+    # span, when the segments tile the day
+    mine = sorted(map(list, zip(*(c.tolist() for c in seg), strict=True)), key=_start)
+    agent, day = mine[0][0], mine[0][1]
+    for a, b, code in zip(s0, s1, state, strict=True):
+        i = bisect_right(mine, a, key=_end)  # mine[:i] end by a
+        j = max(i, bisect_left(mine, b, key=_start))  # mine[j:] start from b
+        new = mine[:i]  # rows are never changed in place: shared, not copied
+        for r in mine[i:j]:
+            st, en = r[2], r[3]
+            if en <= a or st >= b:
+                new.append(r)
+                continue
+            if st < a:
+                new.append([r[0], r[1], st, a, r[4], r[5]])
+            if en > b:
+                new.append([r[0], r[1], b, en, r[4], r[5]])
+        new += mine[j:]
+        lo, hi = max(a, mine[0][2]), min(b, mine[-1][3])
+        if hi > lo:  # after any piece starting at the same time, as a stable sort puts it
+            new.insert(bisect_right(new, lo, key=_start), [agent, day, lo, hi, code, -1])
+        mine = new
+    return [list(c) for c in zip(*mine, strict=True)]
 
 
 def closings(scenario: Scenario) -> list[tuple[float, float]]:
