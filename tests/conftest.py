@@ -165,10 +165,14 @@ def shared_runs(jobs: Mapping[str, Callable[[], Any]], folder: Path | None,
         return {key: got[key] for key in jobs}
     todo = [key for key in jobs if key not in got]
     if todo and _take(todo, jobs, folder, blocking=False) and spare:
-        # another worker holds what is left: help with what nobody has started meanwhile
-        _take([k for k in spare if k not in _SHARED and k not in jobs
-               and not (folder / f"shared-{k}.pickle").exists()], spare, folder,
-              blocking=False)
+        # another worker holds what is left: help, one spare job at a time, with what nobody
+        # has started, until what this test waits for is free
+        for key in spare:
+            if key in _SHARED or key in jobs or (folder / f"shared-{key}.pickle").exists():
+                continue
+            _take([key], spare, folder, blocking=False)
+            if not _take(todo, jobs, folder, blocking=False):
+                break
     _take(todo, jobs, folder, blocking=True)
     return {key: _SHARED[key] for key in jobs}
 
