@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import textwrap
+from itertools import pairwise
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.engine.schedule import CoverageWarning, build_plan, check_coverage, coverage
+from sim.engine.schedule import (
+    CoverageWarning,
+    _splice_day,
+    build_plan,
+    check_coverage,
+    coverage,
+    splice,
+)
 from sim.measure.adherence import REASONS, SHRINK
 from sim.model import simulate
 from sim.scenario import ScenarioError, format_clock, load_scenario, scenario_from_dict
+from sim.scenario.vocab import ACTIVITY_KINDS
 from tests.conftest import SCENARIOS, assert_statuses_tile, small_dict
 
 GOOD = textwrap.dedent('''
@@ -358,3 +368,62 @@ def test_validation_scenarios_have_no_schedule():
         s = load_scenario(f)
         assert not s.schedule.activities, f
         assert s.behaviour.login_delay_max_s == 0 and s.behaviour.unplanned_breaks_per_hour == 0
+
+
+def _segments(rows: list[tuple]) -> pd.DataFrame:
+    """A schedule's segments (agent, day, start_s, end_s, state, row) as splice reads them."""
+    return pd.DataFrame(rows, columns=["agent", "day", "start_s", "end_s", "state", "row"]
+                        ).astype({"start_s": float, "end_s": float})
+
+
+def _spans(rows: list[tuple]) -> pd.DataFrame:
+    """Imposed activities (agent, day, start_s, end_s, status label)."""
+    return pd.DataFrame(rows, columns=["agent", "day", "start_s", "end_s", "status"]
+                        ).astype({"start_s": float, "end_s": float})
+
+
+def test_splice_enters_overlapping_and_separate_spans_as_written_by_hand():
+    """Overlapping spans go in one at a time, the later over the earlier; separate ones at once."""
+    meeting = 1 + ACTIVITY_KINDS.index("meeting")
+    training = 1 + ACTIVITY_KINDS.index("training")
+    segs = _segments([(1, 0, 0, 100, 0, 0), (1, 0, 100, 200, 1, 1), (1, 0, 200, 300, 0, 2),
+                      (2, 0, 0, 100, 0, 3), (2, 0, 100, 300, 0, 4),
+                      (3, 0, 0, 300, 0, 5)])  # agent 3: no span, kept as it is
+    spans = _spans([(1, 0, 50, 150, "Not Ready - Meeting"),
+                    (1, 0, 120, 250, "Not Ready - Training"),  # overlaps the meeting
+                    (2, 0, 20, 40, "Not Ready - Meeting"),
+                    (2, 0, 250, 400, "Not Ready - Training"),  # cut at the day's end
+                    (2, 1, 0, 50, "Not Ready - Meeting")])  # a day not in the schedule
+    got = splice(segs, spans)
+    want = _segments([(1, 0, 0, 50, 0, 0), (1, 0, 50, 120, meeting, -1),
+                      (1, 0, 120, 250, training, -1), (1, 0, 250, 300, 0, 2),
+                      (2, 0, 0, 20, 0, 3), (2, 0, 20, 40, meeting, -1), (2, 0, 40, 100, 0, 3),
+                      (2, 0, 100, 250, 0, 4), (2, 0, 250, 300, training, -1),
+                      (3, 0, 0, 300, 0, 5)])
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 30), st.integers(1, 12),
+                          st.sampled_from(["Not Ready - Meeting", "Not Ready - Training"])),
+                max_size=8),
+       st.lists(st.integers(1, 29), max_size=4, unique=True))
+def test_splice_at_once_equals_one_span_at_a_time(raw, cuts):
+    """Every agent-day spliced together equals each day's spans entered one at a time."""
+    bounds = [0, *sorted(cuts), 30]
+    segs = _segments([(a, 0, 10 * s, 10 * e, 0, 10 * a + k)
+                      for a in range(3) for k, (s, e) in enumerate(pairwise(bounds))])
+    spans = _spans([(a, 0, 10 * s, 10 * (s + n), label) for a, s, n, label in raw])
+    got = splice(segs, spans).reset_index(drop=True)
+    state = {"Not Ready - Meeting": 1 + ACTIVITY_KINDS.index("meeting"),
+             "Not Ready - Training": 1 + ACTIVITY_KINDS.index("training")}
+    parts = []
+    for a in range(3):
+        mine = segs[segs["agent"] == a]
+        sp = spans[(spans["agent"] == a) & (spans["end_s"] > spans["start_s"])]
+        cols = [mine[c].to_numpy() for c in mine.columns]
+        parts.append(pd.DataFrame(dict(zip(segs.columns, _splice_day(
+            cols, sp["start_s"].tolist(), sp["end_s"].tolist(),
+            [state[s] for s in sp["status"]]) if len(sp) else cols, strict=True))))
+    want = pd.concat(parts, ignore_index=True).astype(segs.dtypes.to_dict())
+    pd.testing.assert_frame_equal(got, want)
