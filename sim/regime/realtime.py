@@ -87,6 +87,16 @@ class _Run:
         out.counted, out.reasons, out.decided = self.counted, list(self.reasons), self.decided
         return out
 
+    def state_into(self, out: _Run) -> _Run:
+        """``out`` set to this run's state but its reasons, for a walk that only looks ahead.
+
+        A prediction (half of all walks) reads when the threshold is crossed, never the
+        reasons: ``out``'s own reasons are scratch, so nothing is copied or allocated.
+        """
+        out.active, out.start, out.tol_first = self.active, self.start, self.tol_first
+        out.counted, out.decided = self.counted, self.decided
+        return out
+
     def end(self) -> None:
         if self.active:
             self.active = False
@@ -176,6 +186,7 @@ class Tracker:
         self.t = 0.0
         self.spell: tuple[int, int, float, float] = (OUT, LOGGED_OUT, 0.0, 0.0)
         self.run = _Run()
+        self._probe = _Run()  # the run as _predict walks it ahead (scratch)
         self.token = 0
         self.timer_at = math.inf
         self.imposed: deque[tuple] = deque()  # imposed talks asked for, not yet started
@@ -327,49 +338,13 @@ class Tracker:
         return cross
 
     def _predict(self) -> None:
-        """One timeout at the moment the exception would be a breach if nothing changed.
-
-        The walk of :meth:`_walk` (``stop=True``, on a copy of the run) without what a
-        prediction never reads: the reasons, and a copy of the run (half of all walks are
-        predictions). The same expressions in the same order, so the same moment.
-        """
+        """One timeout at the moment the exception would be a breach if nothing changed."""
         segs = self.segs
         if not segs:
             return
-        run = self.run
-        active, start, tol_first = run.active, run.start, run.tol_first
-        counted, decided = run.counted, run.decided
-        t0, t1, sb = self.t, segs[-1][1], self.spell[0]
-        tol_by, thr, after_change = self.tol_by, self.thr, self.after_change
-        at = None
-        if t1 > t0:
-            for s, e, state, _ in segs:
-                if e <= t0:
-                    continue
-                p0, p1 = max(s, t0), min(e, t1)  # (no segment starts at or after t1)
-                if p1 <= p0:
-                    continue
-                if state == sb:
-                    if active:  # run.end()
-                        active, counted, decided = False, 0.0, False
-                    continue
-                if not active:
-                    active, start, tol_first = True, p0, tol_by[state]
-                length = p1 - p0
-                if after_change:
-                    f = min(max(s + tol_by[state] - p0, 0.0), length)
-                else:
-                    f = min(max(start + tol_first - p0, 0.0), length)
-                u = p0 + f
-                lost = p1 - u
-                if lost <= 0:
-                    continue
-                before = counted
-                counted = before + lost
-                if not decided and before <= thr < before + lost:
-                    at = u + thr - before
-                    break
-        if at is None and active and not decided and counted >= thr - _EPS:
+        probe = self.run.state_into(self._probe)  # walked as if nothing changed, then dropped
+        at = self._walk(probe, self.t, segs[-1][1], self.spell, stop=True)
+        if at is None and probe.active and not probe.decided and probe.counted >= self.thr - _EPS:
             at = self.t  # at the threshold now (a threshold of 0 at the exception's start)
         if at is None or at >= self.timer_at - _EPS:
             return  # the pending timeout comes first and will look again
