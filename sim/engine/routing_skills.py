@@ -477,25 +477,34 @@ class SkillRouter:
                     return True
         return False
 
+    def _give_idle(self, i: int, groups: list[int], t: int) -> bool:
+        """Offer call ``i`` to the agent idle longest in ``groups``; False: none is idle.
+
+        :meth:`_offer`'s ready pool under the common policy (longest idle, no reserves)
+        written out, without :meth:`_pick`'s list and frames: the lowest sequence number
+        among each group's oldest idle agent (the first of its dict).
+        """
+        ready = self.ready
+        best, best_g, best_seq = None, -1, math.inf
+        for g in groups:
+            for agent, seq in ready[g].items():  # the group's oldest idle agent
+                if seq < best_seq:
+                    best, best_g, best_seq = agent, g, seq
+                break
+        if best is None:
+            return False
+        del ready[best_g][best]
+        if self._scales:
+            self._pair(i, best_g, t)
+        best.offer(i)
+        return True
+
     def arrive(self, i: int) -> None:
         """Call ``i`` goes to an agent by the rule, else waits in its type's queue."""
         t = self.types[i]
         if self._longest_idle:
-            # _offer(i, self.tiers[t], t) for the ready pool, written out: the agent idle
-            # longest (lowest sequence number) among each tier's groups' oldest idle ones
-            ready = self.ready
             for tier in self.tiers[t]:
-                best, best_g, best_seq = None, -1, math.inf
-                for g in tier:
-                    for agent, seq in ready[g].items():  # the group's oldest idle agent
-                        if seq < best_seq:
-                            best, best_g, best_seq = agent, g, seq
-                        break
-                if best is not None:
-                    del ready[best_g][best]
-                    if self._scales:
-                        self._pair(i, best_g, t)
-                    best.offer(i)
+                if self._give_idle(i, tier, t):
                     return
             if self.acw_callout and self._offer(i, self.tiers[t], t, acw_only=True):
                 return
@@ -520,20 +529,9 @@ class SkillRouter:
         # earlier overflow, not hung up
         if i not in self.queued or self.deadline[i] <= now:
             return
-        if self._longest_idle:  # _offer(i, [groups], t)'s idle agents, written out (arrive)
-            ready = self.ready
-            best, best_g, best_seq = None, -1, math.inf
-            for g in groups:
-                for agent, seq in ready[g].items():  # the group's oldest idle agent
-                    if seq < best_seq:
-                        best, best_g, best_seq = agent, g, seq
-                    break
-            if best is not None:
-                del ready[best_g][best]
-                if self._scales:
-                    self._pair(i, best_g, t)
-                best.offer(i)
-            elif not (self.acw_callout and self._offer(i, [groups], t, acw_only=True)):
+        if self._longest_idle:
+            if not (self._give_idle(i, groups, t) or (
+                    self.acw_callout and self._offer(i, [groups], t, acw_only=True))):
                 return
         elif not self._offer(i, [groups], t):
             return
