@@ -907,7 +907,7 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
         prices = []
         if costs and opt.final is not None:
             prices = rule_costs(opt.problem, opt.final.plan.paid_hours, time_limit=time_limit,
-                                gap=gap, node_limit=node_limit)
+                                gap=gap, node_limit=node_limit, solved=opt.final.plan)
         two = later.result() if later is not None else None
     except BaseException:
         stop.set()  # the two-step loop ends after its current round

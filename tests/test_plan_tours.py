@@ -263,3 +263,25 @@ def test_the_cli_limits_are_the_planners():
 
     args = build_parser().parse_args(["plan", "scenarios/base.toml", "--target", "0.8@20"])
     assert (args.node_limit, args.time_limit) == (NODE_LIMIT, TIME_LIMIT)
+
+
+def test_rule_prices_skip_only_programmes_a_rule_leaves_as_they_are():
+    """Prices with the solved roster given (same programmes not solved again) equal all solved."""
+    from sim.planning.shifts import RULES, _programme, rule_costs
+
+    req = np.zeros((2, 32))
+    req[0, 18:22], req[1, 0:6] = 2, 2  # late on day 0, early on day 1: the rest binds
+    rules = dataclasses.replace(FREE, min_weekly_hours=16.0, min_daily_rest_hours=11.0)
+    problem = Problem(req, 360, 30, (Template(EARLY, 8), Template(LATE, 8)), rules,
+                      tours=True)
+    plan = solve(problem)
+    same = {r for r in RULES
+            if _programme(problem, rules.relaxed(r)) == _programme(problem, rules)}
+    assert {"max_daily_hours", "max_stretch_hours"} <= same  # no 9-hour shift, no breaks
+    assert "min_daily_rest_hours" not in same and "min_weekly_hours" not in same
+    quick = rule_costs(problem, plan.paid_hours, solved=plan)
+    every = rule_costs(problem, plan.paid_hours)
+    assert [dataclasses.astuple(c) for c in quick] == [dataclasses.astuple(c) for c in every]
+    costs = {c.rule: c.cost for c in quick}
+    # 16 hours a week each: two agents late then early without the rest, four with it
+    assert costs["min_daily_rest_hours"] == 32 and costs["max_daily_hours"] == 0
