@@ -18,9 +18,11 @@ import os
 import signal
 import sys
 import textwrap
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from analysis import args as argtypes
 from analysis.args import CLIError
@@ -415,6 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a roster whose rounds ran out is not simulated on --reps fresh "
                     "replications (a roster that meets the goal is always confirmed on fresh "
                     "replications before the rounds stop: docs/schedules.md)")
+    pl.add_argument("--start", choices=("busy", "mean"), default="busy",
+                    help="the first requirement: Erlang per interval at the rates of a day "
+                    "busier than --interval-share of days (busy, from "
+                    "demand.busyness_cv: fewer rounds) or of the mean day (mean); both plans "
+                    "alike (default busy)")
     pl.add_argument("--breaks", choices=("coverage", "recovery"), default="coverage",
                     help="recovery: then move the roster's breaks to the least strain by the "
                     "stress model's recovery law (same head counts, coverage kept) and "
@@ -878,15 +885,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
     quiet = args.quiet or args.json
     store = ReplicationStore(out / "replications")
     say = None if quiet else (lambda m: print(fit(m), file=sys.stderr))
+    stop = threading.Event()
     with _experiment_context(args, None, quiet) as (executor, bar):
-        answer = plan(scenario, share, threshold, interval_share=args.interval_share,
-                      confidence=args.confidence, seed=args.seed, reps=args.reps,
-                      max_rounds=args.rounds, executor=executor, store=store,
-                      two_step=not args.no_two_step, costs=not args.no_costs,
-                      time_limit=args.time_limit, gap=args.gap, progress=bar.update,
-                      node_limit=args.node_limit,
-                      say=say, breaks=args.breaks, trim=args.trim,
-                      fresh=not args.no_fresh_check)
+        answer = _beside(lambda: plan(
+            scenario, share, threshold, interval_share=args.interval_share,
+            confidence=args.confidence, seed=args.seed, reps=args.reps,
+            max_rounds=args.rounds, executor=executor, store=store,
+            two_step=not args.no_two_step, costs=not args.no_costs,
+            time_limit=args.time_limit, gap=args.gap, progress=bar.update,
+            node_limit=args.node_limit, say=say, breaks=args.breaks, trim=args.trim,
+            fresh=not args.no_fresh_check, start=args.start, stop=stop), stop)
     names = write(answer, out)
     if args.json:
         print(json.dumps(json_safe(answer.as_dict())))
@@ -894,6 +902,38 @@ def cmd_plan(args: argparse.Namespace) -> int:
     print(fit(answer.text()))
     print(fit(f"written to {out}/ ({', '.join(names)})"))
     return 0
+
+
+def _beside(work: Callable[[], Any], stop: threading.Event) -> Any:
+    """``work()`` in a thread of its own while this (the main) thread waits for it.
+
+    Python runs a signal's handler in the main thread, and only between bytecodes: while
+    that thread is inside one long HiGHS solve (46 s on a 150-agent week) a Ctrl-C would
+    wait for the solve to end. Waiting here instead, in short joins, the Ctrl-C (or
+    SIGTERM) is raised at once and the command ends with what the store kept; ``stop`` is
+    set so that ``work`` starts no further round, and the thread (a daemon) is left to
+    finish its solve (the console script then ends the process without waiting).
+    """
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["out"] = work()
+        except BaseException as exc:  # handed to the main thread below
+            box["exc"] = exc
+
+    t = threading.Thread(target=run, name=f"ccsim-{threading.current_thread().name}",
+                         daemon=True)
+    t.start()
+    try:
+        while t.is_alive():
+            t.join(0.2)
+    except BaseException:
+        stop.set()
+        raise
+    if "exc" in box:
+        raise box["exc"]
+    return box["out"]
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

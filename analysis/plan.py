@@ -40,7 +40,7 @@ from analysis.roster import (  # the scenario <-> roster translation
     solver_note,
     to_scenario,
 )
-from analysis.staffing import requirement
+from analysis.staffing import busy_day, requirement
 from analysis.stats import t_interval
 from analysis.store import ReplicationStore, atomic_write, write_csv, write_json
 from sim.planning.shifts import (
@@ -299,6 +299,9 @@ class Loop:
     """The kept roster on a block of fresh replications (:func:`confirm`), if simulated."""
     blocks: int = 0
     """Fresh blocks of replications used so far (each at most once)."""
+    busyness: float = 1.0
+    """The day-level busyness the first requirement's rates were taken at (:func:`plan_loop`,
+    ``start``)."""
 
     @property
     def meets(self) -> bool:
@@ -314,7 +317,7 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
               progress: Callable[[int], None] | None = None,
               say: Callable[[str], None] | None = None, raise_rule: str = "all",
               trim: int = 0, tours: bool = True, node_limit: int = NODE_LIMIT,
-              stop: threading.Event | None = None) -> Loop:
+              stop: threading.Event | None = None, start: str = "busy") -> Loop:
     """Solve, simulate, raise the intervals that miss, solve again, until the goal is verified.
 
     Every round simulates its roster on the same ``reps`` replications (block 0: common
@@ -339,17 +342,28 @@ def plan_loop(scenario: Scenario, share: float, threshold_s: float, *, method: s
     (:func:`sim.planning.shifts.solve` with ``Problem.tours``); trimming then is not done
     (its subset solve keeps one start per agent). ``stop``: once set, no further round
     starts (the other loop of :func:`plan` failed or was interrupted).
+
+    ``start``: "busy" (default) takes the first requirement (and each raise's Erlang aim)
+    at the rates of a day busier than ``interval_share`` of days
+    (:func:`analysis.staffing.busy_day`: the goal lets an interval miss on the other
+    days), "mean" at the mean day's, Erlang's own number. On base's week at 1.25 times its
+    calls the busy start's first roster (4,730 paid hours, 9.1% of intervals below
+    target) was where twelve rounds from the mean day's (4,320 hours, about 30% below)
+    had got to (docs/schedules.md, "Starting from a busy day").
     """
     import time
 
-    req = erlang_requirement(scenario, share, threshold_s)
-    loop = Loop(method)
+    if start not in ("busy", "mean"):
+        raise ValueError(f"start: {start!r} is not allowed; use busy or mean")
+    busy = busy_day(scenario, interval_share) if start == "busy" else 1.0
+    req = erlang_requirement(scenario, share, threshold_s, busy)
+    loop = Loop(method, busyness=busy)
     cached: dict[tuple[int, float], np.ndarray] = {}
 
     def aim(d: int, i: int, goal: float) -> float:
         key = (d, round(goal, 3))
         if key not in cached:
-            cached[key] = requirement(scenario, d, key[1], threshold_s)
+            cached[key] = requirement(scenario, d, key[1], threshold_s, busy)
         return float(cached[key][i])
 
     label = "optimised" if method == "optimise" else "two-step"
@@ -723,6 +737,7 @@ class PlanAnswer:
             "scenario": self.scenario.name, "target": self.share,
             "threshold_s": self.threshold_s, "interval_share": self.interval_share,
             "confidence": self.confidence, "replications": self.reps, "seed": self.seed,
+            "start_busyness": self.optimised.busyness,
             "optimised": loop(self.optimised, "optimised"),
             "two_step": loop(self.two_step, "two_step"),
             "saving_vs_two_step": None if two is None or opt is None else
@@ -755,6 +770,12 @@ class PlanAnswer:
                  f"{100 * self.confidence:g}% confidence ({self.reps} replications a round, "
                  f"seed {self.seed}).", ""]
         days = self.optimised.problem.days if self.optimised.problem else 1
+        busy = self.optimised.busyness
+        lines += ["Start: Erlang per interval " + (
+            f"at the rates of a day busier than {100 * self.interval_share:g}% of days "
+            f"(x{busy:.3f}, from demand.busyness_cv {self.scenario.demand.busyness_cv:g}); "
+            "the simulation raises it from there." if busy != 1.0 else
+            "at the mean day's rates; the simulation raises it from there."), ""]
         if self.optimised.problem is not None:
             lines += ["Starts: " + ("chosen per working day for each agent, breaks per day "
                                     "(tour scheduling; both plans alike)."
@@ -858,7 +879,8 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
          progress: Callable[[int], None] | None = None,
          say: Callable[[str], None] | None = None, breaks: str = "coverage",
          raise_rule: str = "all", trim: int = 0, fresh: bool = True,
-         tours: bool = True) -> PlanAnswer:
+         tours: bool = True, start: str = "busy",
+         stop: threading.Event | None = None) -> PlanAnswer:
     """``ccsim plan``: the optimised plan, the two-step plan and the rules' prices.
 
     ``trim``: rounds lowering the optimised plan's intervals with room to spare once it
@@ -877,6 +899,10 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
     scheduling, the two-step plan with the same tours, its breaks staggered per day);
     False, or ``breaks="recovery"`` (whose placement keeps one start per agent): one start
     all week.
+
+    ``start``: the first requirement at a busy day's rates ("busy") or the mean day's
+    ("mean"), both plans alike (:func:`plan_loop`). ``stop``: once set (the caller was
+    interrupted), neither loop starts another round.
     """
     if breaks not in ("coverage", "recovery"):
         raise ValueError(f"--breaks: {breaks!r} is not allowed; use coverage or recovery")
@@ -891,13 +917,14 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
               max_rounds=max_rounds, executor=executor, store=store, time_limit=time_limit,
               gap=gap, max_agents=max_agents, progress=progress, say=say,
               raise_rule=raise_rule, tours=tours and breaks != "recovery",
-              node_limit=node_limit)
+              node_limit=node_limit, start=start)
     # the two-step loop in a thread beside the optimised one, the rule prices beside what
     # is left of it: their solves run at once (HiGHS releases the GIL), their simulations
     # take turns (_SIMULATING); each solve and replication is the same as run one by one
     from concurrent.futures import ThreadPoolExecutor
 
-    stop = threading.Event()
+    if stop is None:
+        stop = threading.Event()
     side = ThreadPoolExecutor(1, thread_name_prefix="ccsim-two-step")
     try:
         later = side.submit(plan_loop, scenario, share, threshold_s, method="stagger",

@@ -151,9 +151,13 @@ def build_problem(scenario: Scenario, required: np.ndarray, *, breaks: str = "op
                    tours=tours)
 
 
-def erlang_requirement(scenario: Scenario, share: float, threshold_s: float) -> np.ndarray:
-    """Erlang agents on queue per planned day and interval (days x intervals)."""
-    return np.array([requirement(scenario, d, share, threshold_s)
+def erlang_requirement(scenario: Scenario, share: float, threshold_s: float,
+                       busyness: float = 1.0) -> np.ndarray:
+    """Erlang agents on queue per planned day and interval (days x intervals).
+
+    ``busyness``: the day-level factor the rates are taken at (1: the mean day).
+    """
+    return np.array([requirement(scenario, d, share, threshold_s, busyness)
                      for d in range(scenario.horizon.days)], dtype=float)
 
 

@@ -43,15 +43,17 @@ def scheduled_agents(scenario: Scenario) -> np.ndarray:
 
 
 def requirement(scenario: Scenario, day: int = 0, target: float | None = None,
-                threshold_s: float | None = None) -> np.ndarray:
+                threshold_s: float | None = None, busyness: float = 1.0) -> np.ndarray:
     """Agents on queue each interval of simulated day ``day`` needs for the target (Erlang).
 
     The one requirement ``ccsim staff`` reports and ``ccsim plan`` plans to: Erlang A at the
     interval's expected rate (:func:`sim.engine.demand.expected_calls`, the weekly pattern
-    and holidays included, busyness 1), AHT = mean talk + mean ACW, the mean patience taken
-    as exponential (Erlang C when callers never abandon), through the cached
-    :func:`sim.planning.erlang.agents_for_service_level`. On a scenario without a weekly
-    pattern every day's is :func:`sim.engine.schedule.erlang_required`'s.
+    and holidays included) times ``busyness`` (the day-level factor: 1, the mean day, for
+    ``ccsim staff``; ``ccsim plan`` starts from a busy day, :func:`busy_day`), AHT = mean
+    talk + mean ACW, the mean patience taken as exponential (Erlang C when callers never
+    abandon), through the cached :func:`sim.planning.erlang.agents_for_service_level`. On a
+    scenario without a weekly pattern every day's is
+    :func:`sim.engine.schedule.erlang_required`'s.
     """
     from sim.engine.demand import expected_calls
     from sim.planning.erlang import agents_for_service_level
@@ -59,12 +61,28 @@ def requirement(scenario: Scenario, day: int = 0, target: float | None = None,
     h, sl = scenario.horizon, scenario.service_level
     target = min(sl.target if target is None else target, 0.999)
     threshold = sl.threshold_s if threshold_s is None else threshold_s
-    rate = expected_calls(scenario, day) / h.interval_s
+    rate = expected_calls(scenario, day) * busyness / h.interval_s
     aht = scenario.calls.talk.mean_s + scenario.calls.acw.mean_s
     pat = scenario.calls.patience
     patience = math.inf if pat.distribution == "none" else pat.mean_s
     return np.array([agents_for_service_level(float(r), aht, threshold, target, patience)
                      if r > 0 else 0 for r in rate], dtype=int)
+
+
+def busy_day(scenario: Scenario, share: float) -> float:
+    """The day-level busyness a day exceeds with probability ``1 - share``.
+
+    The quantile ``share`` of the Gamma of mean 1 and CV ``demand.busyness_cv`` each
+    simulated day's calls are scaled by (:func:`sim.engine.demand.day_busyness`); 1 without
+    day-to-day busyness.
+    """
+    from scipy import stats
+
+    cv = scenario.demand.busyness_cv
+    if cv <= 0:
+        return 1.0
+    k = 1 / cv**2
+    return float(stats.gamma.ppf(share, k, scale=1 / k))
 
 
 def erlang_requirements(scenario: Scenario, target: float, threshold_s: float) -> pd.DataFrame:

@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_plan.py [--reps 10] [--workers 2] [--scale 1.25]
         [--rounds 12] [--raise-rule all|greedy] [--breaks coverage|recovery] [--no-costs]
         [--trim 4] [--store DIR] [--confirm-seed 1001] [--no-tours] [--time-limit 1800]
-        [--loop both|optimise|stagger]
+        [--loop both|optimise|stagger] [--start busy|mean]
 
 Both plans are tour-scheduled (each agent's start and breaks chosen per working day, the
 two-step plan with the same tours) unless ``--no-tours``.
@@ -104,6 +104,7 @@ def _one_loop(args, ex, store) -> None:
                      confidence=0.95, seed=args.seed, reps=args.reps, max_rounds=args.rounds,
                      executor=ex, store=store, time_limit=args.time_limit, gap=0.005,
                      node_limit=args.node_limit, say=print, raise_rule=args.raise_rule,
+                     start=args.start,
                      tours=not args.no_tours)
     f = loop.final
     kw = dict(target=0.8, interval_share=0.9, confidence=0.95, executor=ex, store=store)
@@ -137,6 +138,8 @@ def main() -> None:
     p.add_argument("--skip-base", action="store_true")
     p.add_argument("--rounds", type=int, default=12)
     p.add_argument("--raise-rule", choices=("all", "greedy"), default="all")
+    p.add_argument("--start", choices=("busy", "mean"), default="busy",
+                   help="the first requirement at a busy day's rates or the mean day's")
     p.add_argument("--breaks", choices=("coverage", "recovery"), default="coverage")
     p.add_argument("--no-costs", action="store_true", help="skip the rule prices")
     p.add_argument("--no-two-step", action="store_true",
@@ -171,7 +174,8 @@ def main() -> None:
                      costs=not args.no_costs, say=say, max_rounds=args.rounds,
                      two_step=not args.no_two_step, store=store, trim=args.trim,
                      raise_rule=args.raise_rule, breaks=args.breaks, tours=not args.no_tours,
-                     time_limit=args.time_limit, node_limit=args.node_limit)
+                     time_limit=args.time_limit, node_limit=args.node_limit,
+                     start=args.start)
             d = a.as_dict()
             o, t = d["optimised"], d["two_step"]
             print(a.text())
@@ -204,7 +208,7 @@ def main() -> None:
                  costs=not args.no_costs, say=say, max_rounds=args.rounds,
                  raise_rule=args.raise_rule,
                  tours=not args.no_tours, time_limit=args.time_limit,
-                 node_limit=args.node_limit)
+                 node_limit=args.node_limit, start=args.start)
         o = a.as_dict()["optimised"]
         wall, cpu = time.perf_counter() - t0, _cpu() - c0
         c = o["confirmed"]

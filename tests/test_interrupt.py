@@ -488,3 +488,43 @@ def test_ctrl_c_while_workers_start_is_not_lost():
         time.sleep(0.05)  # a lost signal would end the test here, without an exception
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds ``pid`` has used so far, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
+def test_ctrl_c_inside_a_long_solve_of_ccsim_plan_ends_it_at_once(tmp_path):
+    """Ctrl-C while ``ccsim plan`` is inside a HiGHS solve: exit 130 at once, not after it.
+
+    base.toml's first solve takes about 7 CPU-s and starts after about 2.2 (imports, the
+    requirement); the signal is sent at 4.5 CPU-s with no simulation worker started yet, so
+    inside the solve with seconds of it left. Python handles a signal in its main thread
+    only between bytecodes, so the command solves in another thread (analysis.cli._beside).
+    """
+    cmd = [sys.executable, "-m", "analysis.entry", "plan", str(ROOT / "scenarios/base.toml"),
+           "--target", "0.8@20", "--reps", "2", "--no-two-step", "--no-costs",
+           "--out", str(tmp_path / "out")]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True, text=True, preexec_fn=as_from_a_shell)
+    try:
+        deadline = time.monotonic() + 120
+        while _cpu_s(proc.pid) < 4.5:
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert not descendants(proc.pid)  # no simulation yet: still solving the first round
+        t0 = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        err = proc.communicate(timeout=120)[1]
+        took = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted (SIGINT): stopped" in err
+    assert took < 2, f"Ctrl-C took {took:.1f} s: the command waited for the solve"
