@@ -500,14 +500,15 @@ def _cpu_s(pid: int) -> float:
 def test_ctrl_c_inside_a_long_solve_of_ccsim_plan_ends_it_at_once(tmp_path):
     """Ctrl-C while ``ccsim plan`` is inside a HiGHS solve: exit 130 at once, not after it.
 
-    base.toml's first solve takes about 7 CPU-s and starts after about 2.2 (imports, the
-    requirement); the signal is sent at 4.5 CPU-s with no simulation worker started yet, so
-    inside the solve with seconds of it left. Python handles a signal in its main thread
-    only between bytecodes, so the command solves in another thread (analysis.cli._beside).
+    base.toml's first solve to a 0.01% gap takes about 90 CPU-s and starts after about 2.2
+    (imports, the requirement); the signal is sent at 4.5 CPU-s with no simulation worker
+    started yet, so inside the solve with most of it left on any machine. Python handles a
+    signal in its main thread only between bytecodes, so the command solves in another
+    thread (analysis.cli._beside).
     """
     cmd = [sys.executable, "-m", "analysis.entry", "plan", str(ROOT / "scenarios/base.toml"),
            "--target", "0.8@20", "--reps", "2", "--no-two-step", "--no-costs",
-           "--out", str(tmp_path / "out")]
+           "--gap", "0.0001", "--out", str(tmp_path / "out")]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True, text=True, preexec_fn=as_from_a_shell)
     try:
