@@ -923,8 +923,7 @@ def _beside(work: Callable[[], Any], stop: threading.Event) -> Any:
         except BaseException as exc:  # handed to the main thread below
             box["exc"] = exc
 
-    t = threading.Thread(target=run, name=f"ccsim-{threading.current_thread().name}",
-                         daemon=True)
+    t = threading.Thread(target=run, name="ccsim-work", daemon=True)
     t.start()
     try:
         while t.is_alive():
