@@ -341,25 +341,15 @@ def test_ctrl_c_does_not_wait_for_a_long_replication(files, tmp_path):
     cmd = [sys.executable, "-m", "analysis.entry", "run", str(files[0]), "--set",
            "staffing.agents=100000", "--reps", "2", "--executor", "process", "--workers", "2",
            "--quiet", "--out", str(out)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True, text=True, preexec_fn=as_from_a_shell)
-    try:
-        deadline = time.monotonic() + 60
-        while not workers_of(proc.pid):  # the fork server's children
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        time.sleep(1.0)  # well inside the replication
-        workers = descendants(proc.pid)
-        t0 = time.monotonic()
-        os.killpg(proc.pid, signal.SIGINT)
-        err = proc.communicate(timeout=60)[1]
-        took = time.monotonic() - t0
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert proc.returncode == 130, err
+    seen: list[float] = []
+
+    def inside(pid: int) -> bool:  # a second after the fork server's children appeared
+        if not seen and workers_of(pid):
+            seen.append(time.monotonic())
+        return bool(seen) and time.monotonic() - seen[0] >= 1.0
+
+    status, err, took, workers = _ctrl_c_when(cmd, inside)
+    assert status == 130, err
     assert "Traceback" not in err and "nothing was stored" in err
     assert took < 3, f"Ctrl-C took {took:.1f} s: the command waited for the replication"
     time.sleep(0.5)
@@ -490,6 +480,32 @@ def test_ctrl_c_while_workers_start_is_not_lost():
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
 
 
+def _ctrl_c_when(cmd: list[str], ready) -> tuple[int, str, float, set[int]]:
+    """Start ``cmd`` in a session of its own; once ``ready(pid)``, Ctrl-C its process group.
+
+    Returns its exit status, its standard error, the seconds from the signal to its end, and
+    the processes below it at the signal.
+    """
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True, text=True, preexec_fn=as_from_a_shell)
+    try:
+        deadline = time.monotonic() + 120
+        while not ready(proc.pid):
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        below = descendants(proc.pid)
+        t0 = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        err = proc.communicate(timeout=120)[1]
+        took = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode, err, took, below
+
+
 def _cpu_s(pid: int) -> float:
     """CPU seconds ``pid`` has used so far, all its threads (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -509,23 +525,8 @@ def test_ctrl_c_inside_a_long_solve_of_ccsim_plan_ends_it_at_once(tmp_path):
     cmd = [sys.executable, "-m", "analysis.entry", "plan", str(ROOT / "scenarios/base.toml"),
            "--target", "0.8@20", "--reps", "2", "--no-two-step", "--no-costs",
            "--gap", "0.0001", "--out", str(tmp_path / "out")]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True, text=True, preexec_fn=as_from_a_shell)
-    try:
-        deadline = time.monotonic() + 120
-        while _cpu_s(proc.pid) < 4.5:
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        assert not descendants(proc.pid)  # no simulation yet: still solving the first round
-        t0 = time.monotonic()
-        os.killpg(proc.pid, signal.SIGINT)
-        err = proc.communicate(timeout=120)[1]
-        took = time.monotonic() - t0
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert proc.returncode == 130, err
+    status, err, took, below = _ctrl_c_when(cmd, lambda pid: _cpu_s(pid) >= 4.5)
+    assert not below  # no simulation had started: it was still solving the first round
+    assert status == 130, err
     assert "Traceback" not in err and "interrupted (SIGINT): stopped" in err
     assert took < 2, f"Ctrl-C took {took:.1f} s: the command waited for the solve"
