@@ -877,7 +877,7 @@ _STOP_WORDS = {"nodes": " (solve stopped at its node limit)",
 
 
 def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share: float = 0.9,
-         confidence: float = 0.95, seed: int = 1, reps: int = 10, max_rounds: int = 12,
+         confidence: float = 0.95, seed: int = 1, reps: int = 10, max_rounds: int = 16,
          executor: Executor | None = None, store: ReplicationStore | None = None,
          two_step: bool = True, costs: bool = True, time_limit: float = TIME_LIMIT,
          gap: float = 0.005, max_agents: int | None = None, node_limit: int = NODE_LIMIT,
