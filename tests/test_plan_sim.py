@@ -285,3 +285,30 @@ def test_the_written_roster_is_checked_again_on_replications_the_loop_never_saw(
     assert fresh["intervals_below_target"]["mean"] == pytest.approx(np.mean(below), abs=1e-12)
     assert fresh["meets_goal"] == (fresh["intervals_below_target_bound"] <= 0.1 + 1e-12)
     assert "fresh replications (3 to 5" in (out / "report.md").read_text()
+
+
+def test_the_busy_day_is_the_quantile_of_the_simulated_day_busyness():
+    """busy_day(share) is exceeded on 1 - share of the days the model draws (|z| <= 3).
+
+    The plan's first requirement is Erlang at that day's rates, so the quantile must be of
+    the model's own Gamma (sim.engine.demand.day_busyness), not of another parameterisation.
+    """
+    import tomllib
+
+    from analysis.staffing import busy_day
+    from sim.engine.demand import day_busyness
+    from sim.engine.streams import Streams
+    from sim.scenario import scenario_from_dict
+
+    s = scenario_from_dict(tomllib.loads(TINY), "tiny").replace(
+        {"demand.busyness_cv": 0.08})
+    days = np.array([day_busyness(s, Streams(7, k), d) for k in range(400) for d in range(10)])
+    for share in (0.5, 0.9, 0.95):
+        p = share * (1 - share) / len(days)
+        below = float(np.mean(days <= busy_day(s, share)))
+        assert abs(below - share) <= 3 * p**0.5, (share, below)
+    assert busy_day(s.replace({"demand.busyness_cv": 0.0}), 0.9) == 1.0
+    busy = busy_day(s, 0.9)  # the busy day's requirement is Erlang at its rates
+    scaled = s.replace({"demand.calls_per_day": s.demand.calls_per_day * busy})
+    assert np.array_equal(requirement(s, 0, 0.8, 20, busy), requirement(scaled, 0, 0.8, 20))
+    assert (requirement(s, 0, 0.8, 20, busy) >= requirement(s, 0, 0.8, 20)).all()
