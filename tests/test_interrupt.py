@@ -329,6 +329,33 @@ def test_leftovers_of_a_killed_writer_are_removed(files, fresh_out, uninterrupte
     pd.testing.assert_frame_equal(pd.read_parquet(out / "kpis.parquet"), uninterrupted)
 
 
+def _ctrl_c_when(cmd: list[str], ready) -> tuple[int, str, float, set[int]]:
+    """Start ``cmd`` in a session of its own; once ``ready(pid)``, Ctrl-C its process group.
+
+    Returns its exit status, its standard error, the seconds from the signal to its end, and
+    the processes below it at the signal.
+    """
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True, text=True, preexec_fn=as_from_a_shell)
+    try:
+        deadline = time.monotonic() + 120
+        while not ready(proc.pid):
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert proc.poll() is None, "it ended too soon to be interrupted"
+        below = descendants(proc.pid)
+        t0 = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        err = proc.communicate(timeout=120)[1]
+        took = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode, err, took, below
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
 def test_ctrl_c_does_not_wait_for_a_long_replication(files, tmp_path):
     """Ctrl-C while a worker is inside a long replication ends the command within seconds.
@@ -368,30 +395,21 @@ def test_one_replication_runs_in_this_process(files, tmp_path):
     cmd = [sys.executable, "-m", "analysis.entry", "run", str(files[0]), "--set",
            "staffing.agents=100000", "--reps", "1", "--executor", "process", "--workers", "2",
            "--quiet", "--out", str(out)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True, text=True, preexec_fn=as_from_a_shell)
-    try:
-        deadline = time.monotonic() + 60
-        while not (out / MARKER).exists():  # the output folder is claimed, then the work starts
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        seen: set[int] = set()
-        end = time.monotonic() + 2.0  # a pool would have started its fork server by then
-        while time.monotonic() < end and proc.poll() is None:
-            seen |= python_descendants(proc.pid)
-            time.sleep(0.05)
-        assert proc.poll() is None, "the replication ended too soon to be interrupted"
-        t0 = time.monotonic()
-        os.killpg(proc.pid, signal.SIGINT)
-        err = proc.communicate(timeout=60)[1]
-        took = time.monotonic() - t0
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    seen: set[int] = set()
+    claimed: list[float] = []
+
+    def two_seconds_in(pid: int) -> bool:
+        """2 s after the output folder is claimed (a pool would have started by then)."""
+        if not claimed:
+            if (out / MARKER).exists():  # the folder is claimed, then the work starts
+                claimed.append(time.monotonic())
+            return False
+        seen.update(python_descendants(pid))
+        return time.monotonic() - claimed[0] >= 2.0
+
+    status, err, took, _ = _ctrl_c_when(cmd, two_seconds_in)
     assert not seen, f"one replication started Python child processes {sorted(seen)}"
-    assert proc.returncode == 130, err
+    assert status == 130, err
     assert "Traceback" not in err and "nothing was stored" in err
     assert took < 3, f"Ctrl-C took {took:.1f} s"
 
@@ -478,32 +496,6 @@ def test_ctrl_c_while_workers_start_is_not_lost():
         time.sleep(0.05)  # a lost signal would end the test here, without an exception
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
-
-
-def _ctrl_c_when(cmd: list[str], ready) -> tuple[int, str, float, set[int]]:
-    """Start ``cmd`` in a session of its own; once ``ready(pid)``, Ctrl-C its process group.
-
-    Returns its exit status, its standard error, the seconds from the signal to its end, and
-    the processes below it at the signal.
-    """
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True, text=True, preexec_fn=as_from_a_shell)
-    try:
-        deadline = time.monotonic() + 120
-        while not ready(proc.pid):
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        below = descendants(proc.pid)
-        t0 = time.monotonic()
-        os.killpg(proc.pid, signal.SIGINT)
-        err = proc.communicate(timeout=120)[1]
-        took = time.monotonic() - t0
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    return proc.returncode, err, took, below
 
 
 def _cpu_s(pid: int) -> float:
