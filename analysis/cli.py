@@ -151,8 +151,7 @@ def fit(text: str, width: int | None = None) -> str:
         width = int(os.environ.get("CCSIM_WIDTH", WIDTH))
     out = []
     for line in text.split("\n"):
-        # a Markdown table's row (ccsim plan's rule prices) broken in two is no row at all
-        if len(line) <= width or line.startswith("|"):
+        if len(line) <= width:
             out.append(line)
             continue
         indent = line[:len(line) - len(line.lstrip())]

@@ -834,12 +834,13 @@ class PlanAnswer:
             lines += ["| " + " | ".join(str(v) for v in row) + " |"
                       for row in heads.itertuples(index=False)]
         if self.costs:
+            # a list, not a table: a row of six columns with the rule's words is wider than
+            # a terminal's 100 columns, and a table row cannot be wrapped
             lines += ["", "## What each rule costs (paid hours over the planned days)", "",
-                      "| rule | field | with | without | cost | LP cost |",
-                      "|---|---|---|---|---|---|"]
+                      f"With every rule: {self.costs[0].with_rule:,.1f} paid hours.", ""]
             for c in self.costs:
-                lines.append(f"| {c.what} | `{c.field}` | {c.with_rule:,.1f} | "
-                             f"{c.without:,.1f} | {c.cost:+,.1f} | {c.lp_cost:+,.1f} |")
+                lines.append(f"- {c.what} (`{c.field}`): without it {c.without:,.1f}, cost "
+                             f"{c.cost:+,.1f} (LP cost {c.lp_cost:+,.1f})")
             lines += ["", "Each rule switched off alone and the programme solved again on "
                       "the last requirement (not simulated); 0: the rule does not bind. The "
                       "roster's cost is within the solver's gap "
