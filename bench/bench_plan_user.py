@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import tomli_w
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -32,18 +33,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def week_toml(scale: float) -> str:
-    """base.toml's week in 30-minute intervals with ``scale`` times its calls, as TOML."""
+    """base.toml's week in 30-minute intervals with ``scale`` times its calls, as TOML
+    (written by a serializer: the checkout's path may hold any character)."""
     from sim.scenario import load_scenario
 
     b = load_scenario(ROOT / "scenarios" / "base.toml")
     prof = np.add.reduceat(np.asarray(b.demand.profile), np.arange(0, 48, 2)).tolist()
-    return (f'extends = "{ROOT / "scenarios" / "base.toml"}"\n'
-            f'name = "base-30min-x{scale:g}"\n'
-            f'description = "base.toml at {scale:g} times its calls in 30-minute intervals"\n'
-            'rationale = "bench/bench_plan_user.py: the week issue 21 times."\n'
-            "[horizon]\ninterval_minutes = 30\n"
-            f"[demand]\ncalls_per_day = {b.demand.calls_per_day * scale:g}\n"
-            f"profile = {[round(float(x), 10) for x in prof]}\n")
+    return tomli_w.dumps({
+        "extends": str(ROOT / "scenarios" / "base.toml"), "name": f"base-30min-x{scale:g}",
+        "description": f"base.toml at {scale:g} times its calls in 30-minute intervals",
+        "rationale": "bench/bench_plan_user.py: the week issue 21 times.",
+        "horizon": {"interval_minutes": 30},
+        "demand": {"calls_per_day": b.demand.calls_per_day * scale,
+                   "profile": [round(float(x), 10) for x in prof]}})
 
 
 def main() -> None:
