@@ -421,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the first requirement: Erlang per interval at the rates of a day "
                     "busier than --interval-share of days (busy, from "
                     "demand.busyness_cv: fewer rounds) or of the mean day (mean); both plans "
-                    "alike (default busy)")
+                    "alike, and every group's calls by skill (default busy)")
     pl.add_argument("--breaks", choices=("coverage", "recovery"), default="coverage",
                     help="recovery: then move the roster's breaks to the least strain by the "
                     "stress model's recovery law (same head counts, coverage kept) and "

@@ -934,7 +934,8 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
         return plan_by_skill(scenario, share, threshold_s, interval_share=interval_share,
                              confidence=confidence, seed=seed, reps=reps, max_rounds=max_rounds,
                              time_limit=time_limit, gap=gap, max_agents=max_agents,
-                             progress=progress, say=say, fresh=fresh, node_limit=node_limit)
+                             progress=progress, say=say, fresh=fresh, node_limit=node_limit,
+                             start=start)
     kw = dict(interval_share=interval_share, confidence=confidence, seed=seed, reps=reps,
               max_rounds=max_rounds, executor=executor, store=store, time_limit=time_limit,
               gap=gap, max_agents=max_agents, progress=progress, say=say,

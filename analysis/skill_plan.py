@@ -11,11 +11,14 @@ skill"):
    finds in step 4.
 2. **Requirement per group.** Per planned day and interval, Erlang A (C without
    abandonment) on the group's phone load: the types' expected first calls (their share
-   of ``[demand]``, by ``share`` and ``profile``) raised by ``1 / (1 - repeat
-   probability)`` for the calls that come back, the load-weighted mean of their handle
-   times (times the group's skill level) and patience, the strictest threshold and target
-   of its types. Written work adds its workload (items x handle time, spread over the day
-   by the type's profile) in agents, without queueing: it waits anyway.
+   of ``[demand]``, by ``share`` and ``profile``) at the rates of a busy day (``start``,
+   as one queue's plan: the day busier than ``interval_share`` of days, by
+   ``demand.busyness_cv``, which scales the calls of a day and not its written items)
+   raised by ``1 / (1 - repeat probability)`` for the calls that come back, the
+   load-weighted mean of their handle times (times the group's skill level) and patience,
+   the strictest threshold and target of its types. Written work adds its workload
+   (items x handle time, spread over the day by the type's profile) in agents, without
+   queueing: it waits anyway.
 3. **Shifts per group.** The shift programme of ``ccsim plan``
    (:func:`sim.planning.shifts.solve`, the labour rules and activity windows of the
    scenario) on each group's requirement; the roster is every group's shifts, named
@@ -49,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.roster import build_problem, roster_table, scenario_toml, solver_note, to_scenario
+from analysis.staffing import busy_day
 from sim.engine.demand import expected_calls
 from sim.planning.erlang import agents_for_service_level
 from sim.planning.shifts import (
@@ -81,15 +85,17 @@ def _type_levels(scenario: Scenario) -> dict[str, tuple[float, float]]:
             for n, t in scenario.call_types.items()}
 
 
-def type_rates(scenario: Scenario, day: int) -> dict[str, np.ndarray]:
+def type_rates(scenario: Scenario, day: int, busyness: float = 1.0) -> dict[str, np.ndarray]:
     """Expected calls per second of each phone type per interval of ``day``.
 
-    The day's expected first calls, raised by ``1 / (1 - calls.repeat_probability)`` for
-    the repeats, split by each type's ``share`` x profile weight (normalised as the typing
-    does: :func:`sim.engine.routing_skills.type_calls`).
+    The day's expected first calls (times ``busyness``, the day-level factor: 1 is the mean
+    day), raised by ``1 / (1 - calls.repeat_probability)`` for the repeats, split by each
+    type's ``share`` x profile weight (normalised as the typing does:
+    :func:`sim.engine.routing_skills.type_calls`).
     """
     h = scenario.horizon
-    calls = expected_calls(scenario, day) / max(1e-9, 1 - scenario.calls.repeat_probability)
+    calls = busyness * expected_calls(scenario, day) / max(
+        1e-9, 1 - scenario.calls.repeat_probability)
     n = h.intervals_per_day
     weight = {}
     for name, t in scenario.call_types.items():
@@ -103,8 +109,12 @@ def type_rates(scenario: Scenario, day: int) -> dict[str, np.ndarray]:
                 for name, w in weight.items()}
 
 
-def group_requirements(scenario: Scenario) -> dict[str, np.ndarray]:
-    """Step 2 of the module docstring: agents on queue per group, day and interval."""
+def group_requirements(scenario: Scenario, busyness: float = 1.0) -> dict[str, np.ndarray]:
+    """Step 2 of the module docstring: agents on queue per group, day and interval.
+
+    ``busyness``: the day-level factor the calls are taken at (1: the mean day); written
+    items are not scaled (the simulation draws them without the day's busyness).
+    """
     types, groups, calls = scenario.call_types, scenario.agent_groups, scenario.calls
     h = scenario.horizon
     levels = _type_levels(scenario)
@@ -114,7 +124,7 @@ def group_requirements(scenario: Scenario) -> dict[str, np.ndarray]:
     for name in types:
         carried[carrier(scenario, name)].append(name)
     for d in range(h.days):
-        rates = type_rates(scenario, d)
+        rates = type_rates(scenario, d, busyness)
         for g, names in carried.items():
             phone = [n for n in names if types[n].kind == "phone"]
             lvl = groups[g].level
@@ -309,6 +319,8 @@ class SkillPlan:
     """Branch-and-bound nodes each solve may take (deterministic)."""
     time_limit: float = TIME_LIMIT
     """Seconds of wall clock each solve may take: the safety net."""
+    busyness: float = 1.0
+    """The day-level busyness the first requirement's calls were taken at (``start``)."""
 
     def stops(self) -> dict[str, list[str]]:
         """Which solves stopped at a limit: {"nodes": [...], "time": [...]}, in words."""
@@ -339,6 +351,7 @@ class SkillPlan:
             "scenario": self.scenario.name, "by_skill": True, "target": self.share,
             "threshold_s": self.threshold_s, "interval_share": self.interval_share,
             "confidence": self.confidence, "replications": self.reps, "seed": self.seed,
+            "start_busyness": self.busyness,
             "meets_goal": self.meets,
             "carriers": self.carriers,
             "agents": None if last is None else last.agents,
@@ -368,7 +381,13 @@ class SkillPlan:
                  f"({self.reps} replications a round, seed "
                  f"{self.seed}; method: docs/skills.md, \"Planning by skill\").", "",
                  "Load planned on: " + ", ".join(f"{t} -> {g}"
-                                                 for t, g in self.carriers.items()) + "."]
+                                                 for t, g in self.carriers.items()) + ".", "",
+                 "Start: Erlang per interval " + (
+                     f"at the calls of a day busier than {100 * self.interval_share:g}% of "
+                     f"days (x{self.busyness:.3f}, from demand.busyness_cv "
+                     f"{self.scenario.demand.busyness_cv:g}; written items as planned); the "
+                     "simulation raises it from there." if self.busyness != 1.0 else
+                     "at the mean day's calls; the simulation raises it from there."), ""]
         for k, r in enumerate(self.rounds):
             groups = ", ".join(f"{g} {r.agents[g]} ({r.paid_hours[g]:,.1f} h)"
                                for g in r.agents)
@@ -448,7 +467,7 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
                   max_agents: int | None = None, node_limit: int = NODE_LIMIT,
                   progress: Callable[[int], None] | None = None,
                   say: Callable[[str], None] | None = None,
-                  fresh: bool = True) -> SkillPlan:
+                  fresh: bool = True, start: str = "busy") -> SkillPlan:
     """Plan every agent group's shifts and verify per type (see the module docstring).
 
     ``share`` and ``threshold_s`` are the default target (``service_level``) of the types
@@ -456,18 +475,25 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
     simulated on a fresh block and kept only if that block meets it too, else raised where
     both blocks pooled miss (as :func:`analysis.plan.plan_loop`). ``fresh``: a roster whose
     rounds ran out simulated on a fresh block all the same (:attr:`SkillPlan.fresh`).
+    ``start``: the first requirement at the calls of a day busier than ``interval_share``
+    of days ("busy", :func:`analysis.staffing.busy_day`) or of the mean day ("mean"), as
+    :func:`analysis.plan.plan_loop`; the raises add one agent, whatever the start.
     """
+    if start not in ("busy", "mean"):
+        raise ValueError(f"start: {start!r} is not allowed; use busy or mean")
     if not scenario.call_types:
         raise ValueError("planning by skill needs [call_types] and [agent_groups]")
     scenario = scenario.replace({"service_level.target": share,
                                  "service_level.threshold_s": threshold_s}, source="ccsim plan")
     levels = _type_levels(scenario)
     carriers = {n: carrier(scenario, n) for n in scenario.call_types}
-    req = group_requirements(scenario)
+    busy = busy_day(scenario, interval_share) if start == "busy" else 1.0
+    req = group_requirements(scenario, busy)
     answer = SkillPlan(scenario, None, share, threshold_s, interval_share, confidence, reps,
                        seed,
                        required=req, first_required={g: r.copy() for g, r in req.items()},
-                       carriers=carriers, node_limit=node_limit, time_limit=time_limit)
+                       carriers=carriers, node_limit=node_limit, time_limit=time_limit,
+                       busyness=busy)
     blocks = 0  # fresh blocks of replications used (each once; block 0 is the rounds')
     for k in range(max_rounds):
         t0 = time.perf_counter()

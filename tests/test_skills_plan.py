@@ -133,6 +133,43 @@ def test_each_type_is_planned_on_its_most_specialised_group(tmp_path):
     assert np.allclose(req["both"][0], 40 * 300 / 16 / 1800)
 
 
+def test_the_busy_start_scales_each_days_calls_and_not_its_written_items(tmp_path):
+    """Planning by skill starts at a busy day's calls, as one queue's plan; e-mail as planned.
+
+    The first requirement is the groups' Erlang at the calls of the day busier than
+    ``interval_share`` of days: the same as for a scenario with that many more calls a day,
+    while the written items (drawn without the day's busyness) stay as they are. The
+    report and plan.json say where it started; ``start="mean"`` is the mean day's.
+    """
+    from analysis.skill_plan import group_requirements, plan_by_skill
+    from analysis.staffing import busy_day
+
+    p = tmp_path / "t.toml"
+    p.write_text(TINY2)
+    s = load_scenario(p, {"demand.busyness_cv": 0.1})
+    busy = busy_day(s, 0.8)
+    assert busy > 1.05  # the 80% quantile of a Gamma of CV 0.1: 1.083
+    more = s.replace({"demand.calls_per_day": s.demand.calls_per_day * busy})
+    got, want, mean = group_requirements(s, busy), group_requirements(more), \
+        group_requirements(s)
+    for g in got:
+        assert np.array_equal(got[g], want[g]), g
+    assert (got["tel"] > mean["tel"]).any() and (got["tel"] >= mean["tel"]).all()
+    assert np.array_equal(got["both"], mean["both"])  # e-mail only: not scaled
+    answer = plan_by_skill(s, 0.8, 20, interval_share=0.8, reps=2, max_rounds=1,
+                           fresh=False)
+    assert answer.busyness == busy
+    expect = group_requirements(answer.scenario, busy)
+    assert all(np.array_equal(answer.first_required[g], expect[g]) for g in expect)
+    assert answer.as_dict()["start_busyness"] == busy
+    assert f"x{busy:.3f}, from demand.busyness_cv 0.1" in answer.text()
+    flat = plan_by_skill(s, 0.8, 20, interval_share=0.8, reps=2, max_rounds=1, fresh=False,
+                         start="mean")
+    assert flat.busyness == 1.0 and "at the mean day's calls" in flat.text()
+    assert all(np.array_equal(flat.first_required[g], group_requirements(flat.scenario)[g])
+               for g in flat.first_required)
+
+
 def test_plan_by_skill_writes_a_roster_per_group_that_meets_every_types_target(planned):
     """The plan's scenario runs; each group's shifts are its own; every type meets its goal."""
     d, out, res = planned
