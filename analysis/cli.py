@@ -417,11 +417,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a roster whose rounds ran out is not simulated on --reps fresh "
                     "replications (a roster that meets the goal is always confirmed on fresh "
                     "replications before the rounds stop: docs/schedules.md)")
-    pl.add_argument("--start", choices=("busy", "mean"), default="busy",
+    pl.add_argument("--start", choices=("busy", "mean"), default=None,
                     help="the first requirement: Erlang per interval at the rates of a day "
                     "busier than --interval-share of days (busy, from "
                     "demand.busyness_cv: fewer rounds) or of the mean day (mean); both plans "
-                    "alike, and every group's calls by skill (default busy)")
+                    "alike; default busy for one queue, mean by skill, where the busy "
+                    "start cost more paid hours, docs/skills.md)")
     pl.add_argument("--breaks", choices=("coverage", "recovery"), default="coverage",
                     help="recovery: then move the roster's breaks to the least strain by the "
                     "stress model's recovery law (same head counts, coverage kept) and "

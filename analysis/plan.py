@@ -901,7 +901,7 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
          progress: Callable[[int], None] | None = None,
          say: Callable[[str], None] | None = None, breaks: str = "coverage",
          raise_rule: str = "all", trim: int = 0, fresh: bool = True,
-         tours: bool = True, start: str = "busy",
+         tours: bool = True, start: str | None = None,
          stop: threading.Event | None = None) -> PlanAnswer:
     """``ccsim plan``: the optimised plan, the two-step plan and the rules' prices.
 
@@ -923,8 +923,9 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
     all week.
 
     ``start``: the first requirement at a busy day's rates ("busy") or the mean day's
-    ("mean"), both plans alike (:func:`plan_loop`). ``stop``: once set (the caller was
-    interrupted), neither loop starts another round.
+    ("mean"), both plans alike (:func:`plan_loop`); None: "busy" for one queue, "mean" by
+    skill (:func:`analysis.skill_plan.plan_by_skill` says why). ``stop``: once set (the
+    caller was interrupted), neither loop starts another round.
     """
     if breaks not in ("coverage", "recovery"):
         raise ValueError(f"--breaks: {breaks!r} is not allowed; use coverage or recovery")
@@ -935,7 +936,8 @@ def plan(scenario: Scenario, share: float, threshold_s: float, *, interval_share
                              confidence=confidence, seed=seed, reps=reps, max_rounds=max_rounds,
                              time_limit=time_limit, gap=gap, max_agents=max_agents,
                              progress=progress, say=say, fresh=fresh, node_limit=node_limit,
-                             start=start)
+                             start=start or "mean")
+    start = start or "busy"
     kw = dict(interval_share=interval_share, confidence=confidence, seed=seed, reps=reps,
               max_rounds=max_rounds, executor=executor, store=store, time_limit=time_limit,
               gap=gap, max_agents=max_agents, progress=progress, say=say,

@@ -134,12 +134,13 @@ def test_each_type_is_planned_on_its_most_specialised_group(tmp_path):
 
 
 def test_the_busy_start_scales_each_days_calls_and_not_its_written_items(tmp_path):
-    """Planning by skill starts at a busy day's calls, as one queue's plan; e-mail as planned.
+    """Planning by skill can start at a busy day's calls, as one queue's plan does.
 
-    The first requirement is the groups' Erlang at the calls of the day busier than
-    ``interval_share`` of days: the same as for a scenario with that many more calls a day,
-    while the written items (drawn without the day's busyness) stay as they are. The
-    report and plan.json say where it started; ``start="mean"`` is the mean day's.
+    With ``start="busy"`` the first requirement is the groups' Erlang at the calls of the
+    day busier than ``interval_share`` of days: the same as for a scenario with that many
+    more calls a day, while the written items (drawn without the day's busyness) stay as
+    they are. The report and plan.json say where it started; the default (and ccsim
+    plan's by skill) is the mean day's.
     """
     from analysis.skill_plan import group_requirements, plan_by_skill
     from analysis.staffing import busy_day
@@ -157,14 +158,15 @@ def test_the_busy_start_scales_each_days_calls_and_not_its_written_items(tmp_pat
     assert (got["tel"] > mean["tel"]).any() and (got["tel"] >= mean["tel"]).all()
     assert np.array_equal(got["both"], mean["both"])  # e-mail only: not scaled
     answer = plan_by_skill(s, 0.8, 20, interval_share=0.8, reps=2, max_rounds=1,
-                           fresh=False)
+                           fresh=False, start="busy")
     assert answer.busyness == busy
     expect = group_requirements(answer.scenario, busy)
     assert all(np.array_equal(answer.first_required[g], expect[g]) for g in expect)
     assert answer.as_dict()["start_busyness"] == busy
     assert f"x{busy:.3f}, from demand.busyness_cv 0.1" in answer.text()
-    flat = plan_by_skill(s, 0.8, 20, interval_share=0.8, reps=2, max_rounds=1, fresh=False,
-                         start="mean")
+    from analysis.plan import plan
+
+    flat = plan(s, 0.8, 20, interval_share=0.8, reps=2, max_rounds=1, fresh=False)
     assert flat.busyness == 1.0 and "at the mean day's calls" in flat.text()
     assert all(np.array_equal(flat.first_required[g], group_requirements(flat.scenario)[g])
                for g in flat.first_required)
