@@ -236,17 +236,20 @@ def scenario_toml(scenario: Scenario) -> str:
             "simulation.\n" + tomli_w.dumps(clean(scenario.to_dict()), multiline_strings=True))
 
 
-def roster_table(scenario: Scenario, plan: Plan, problem: Problem) -> pd.DataFrame:
+def roster_table(scenario: Scenario, plan: Plan, problem: Problem,
+                 prefix: str = "") -> pd.DataFrame:
     """One row per agent (pseudonymous, as the run names them) and planned day.
 
     A day's start is the shift's, or its weekday's in ``labour.starts`` (a roster whose
-    starts differ by weekday); activities keep their minutes after the start.
+    starts differ by weekday); activities keep their minutes after the start. ``prefix``:
+    what the scenario's shift names put before the plan's (planning by skill writes each
+    group's shifts as ``GROUP-`` and the plan's name).
     """
     rows = []
     names = group_names(plan)
     for sname, g in zip(names, plan.groups, strict=True):
         t = g.template
-        moved = scenario.labour.starts.get(sname, {})
+        moved = scenario.labour.starts.get(prefix + sname, {})
 
         def acts(start_min: float, offsets: tuple, t: Template = t) -> str:
             return "; ".join(

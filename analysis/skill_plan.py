@@ -171,6 +171,8 @@ def roster_scenario(scenario: Scenario, plans: dict[str, tuple[Plan, Problem]],
     shifts: dict[str, Any] = {}
     acts: dict[str, Any] = {}
     off: dict[str, Any] = {}
+    moved: dict[str, Any] = {}
+    moved_acts: dict[str, Any] = {}
     members: dict[str, list[str]] = {}
     # each group's plan written on the centre as one queue (its groups name the old shifts)
     single = scenario.replace({"call_types": {}, "agent_groups": {}, "routing": {}},
@@ -189,13 +191,20 @@ def roster_scenario(scenario: Scenario, plans: dict[str, tuple[Plan, Problem]],
         for s, days in one["labour"]["days_off"].items():
             if s in rename:
                 off[rename[s]] = list(days)
+        # tours: a shift's other days' starts, and its activities that move by day
+        for s, by_day in one["labour"]["starts"].items():
+            moved[rename[s]] = dict(by_day)
+        for s, by_day in one["labour"]["activity_starts"].items():
+            moved_acts[rename[s]] = {wd: {f"{g}-{a}": o for a, o in offs.items()}
+                                     for wd, offs in by_day.items()}
     groups = {g: {**grp, "shifts": members[g]}
               for g, grp in scenario.to_dict()["agent_groups"].items() if g in members}
     agents = sum(p.agents for p, _ in plans.values())
     hours = sum(p.paid_hours for p, _ in plans.values())
     return scenario.replace({
         "name": name, "staffing.agents": None, "staffing.shifts": shifts,
-        "schedule.activities": acts, "labour.days_off": off, "agent_groups": groups,
+        "schedule.activities": acts, "labour.days_off": off, "labour.starts": moved,
+        "labour.activity_starts": moved_acts, "agent_groups": groups,
         "description": f"{scenario.description} [shifts per agent group planned by ccsim "
                        f"plan: {agents} agents, {hours:g} paid hours]",
         "rationale": f"{scenario.rationale.rstrip()}\n\nPlanned by ccsim plan per agent "
@@ -435,7 +444,7 @@ class SkillPlan:
                                          source="ccsim plan")
             text = scenario_toml(final)
             atomic_write(out / "scenario.toml", lambda p: p.write_text(text))
-            rows = [roster_table(final, plan, problem).assign(
+            rows = [roster_table(final, plan, problem, prefix=f"{g}-").assign(
                 group=g, shift=lambda df, g=g: g + "-" + df["shift"],
                 agent=lambda df, g=g: g + "-" + df["agent"])
                 for g, (plan, problem) in self.plans.items() if plan.agents]
@@ -505,7 +514,7 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
         for g, r in req.items():
             if not (r > 0).any():
                 continue
-            problem = build_problem(scenario, r, max_agents=max_agents)
+            problem = build_problem(scenario, r, max_agents=max_agents, tours=True)
             try:
                 plans[g] = (solve(problem, time_limit=time_limit, gap=gap, lp_bound=False,
                                   node_limit=node_limit), problem)

@@ -238,3 +238,51 @@ def test_the_interval_goal_is_judged_with_confidence_and_misses_are_raised():
     assert miss.tolist() == [[True, False]]
     # the goal met: nothing to raise
     assert not judge(np.full((3, 1, 2), 0.9), 0.8, 0.9, 0.95)[2].any()
+
+
+def test_tour_rosters_by_skill_keep_each_groups_starts_and_breaks_by_day(tmp_path):
+    """Planning by skill solves tours: each group's per-day starts reach the written roster.
+
+    Every group, mornings on day 0 and afternoons on day 1, so the agents start at different
+    times on the two days. The scenario of every group's shifts carries each group's
+    ``labour.starts`` and ``labour.activity_starts`` under its own ``GROUP-`` names, the
+    engine starts each agent-day where the roster CSV says, and the weeks keep the rules.
+    """
+    from analysis.roster import build_problem, roster_table
+    from analysis.skill_plan import roster_scenario
+    from sim.engine.schedule import build_plan
+    from sim.planning.shifts import check_roster, solve
+
+    p = tmp_path / "t.toml"
+    p.write_text(TINY2)
+    s = load_scenario(p, {"horizon.days": 2, "horizon.hours": 12,
+                          "demand.profile": [1.0] * 24, "labour.max_days_per_week": 2,
+                          "labour.start_step_minutes": 60.0})
+    req = np.zeros((2, 24))
+    req[0, 0:8], req[1, 14:22] = 3, 3
+    plans = {}
+    for g in ("tel", "mob", "both"):
+        problem = build_problem(s, req if g != "both" else np.minimum(req, 1), tours=True)
+        plans[g] = (solve(problem, gap=0.01), problem)
+    planned = roster_scenario(s, plans, "tours-by-skill")
+    assert planned.labour.starts and all(k.split("-")[0] in plans
+                                         for k in planned.labour.starts)
+    for k, by_day in planned.labour.activity_starts.items():
+        assert all(a.startswith(k.split("-")[0] + "-") and a in planned.schedule.activities
+                   for offs in by_day.values() for a in offs)
+    sched = build_plan(planned)
+    k = 0  # the engine numbers agents shift by shift, in the order the groups wrote them
+    for g, (plan, problem) in plans.items():
+        assert check_roster(plan.agent_weeks(problem), problem.rules) == []
+        roster = roster_table(planned, plan, problem, prefix=f"{g}-")
+        starts = {(r.agent, r.day): r.start for r in roster[roster["works"]].itertuples()}
+        agents = list(dict.fromkeys(roster["agent"]))
+        for j, agent in enumerate(agents):
+            for d in range(2):
+                if (agent, d) in starts:
+                    h, m = map(int, starts[agent, d].split(":"))
+                    assert sched.shift_start[k + j, d] == d * 86400 + h * 3600 + m * 60
+        k += len(agents)
+    assert k == sched.shift_start.shape[0]
+    late = {r.start for r in roster[roster["works"] & (roster["day"] == 1)].itertuples()}
+    assert late and min(late) > "08:00"  # day 1's afternoon: a later start than day 0's
