@@ -19,9 +19,10 @@ skill"):
    of its types. Written work adds its workload (items x handle time, spread over the
    day by the type's profile) in agents, without queueing: it waits anyway.
 3. **Shifts per group.** The shift programme of ``ccsim plan``
-   (:func:`sim.planning.shifts.solve`, the labour rules and activity windows of the
-   scenario) on each group's requirement; the roster is every group's shifts, named
-   ``GROUP-p01-8h-0930``.
+   (:func:`sim.planning.shifts.solve` with tours: starts and breaks per working day; the
+   labour rules and activity windows of the scenario) on each group's requirement; the
+   roster is every group's shifts, named ``GROUP-p01-8h-0930``, with their starts and
+   breaks by day under those names.
 4. **Verification.** The whole roster is simulated (``reps`` replications, common random
    numbers every round). An interval where a type's mean service level misses the type's
    target raises, by one agent, the requirement of the group its load went to (step 1),
