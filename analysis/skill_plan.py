@@ -490,7 +490,8 @@ def plan_by_skill(scenario: Scenario, share: float, threshold_s: float, *,
     add one agent, whatever the start, and never lower. Not busy by default, unlike one
     queue: on the case's two queues (a week, 3 replications) the busy start met the goal
     in its first round at 4,300 paid hours, the mean day's reached 4,030 in four (the
-    fresh block met, its own block not yet; docs/skills.md, step 2).
+    fresh block met, its own block not yet; docs/skills.md, "The busy start, measured
+    against the mean day").
     """
     if start not in ("busy", "mean"):
         raise ValueError(f"start: {start!r} is not allowed; use busy or mean")
