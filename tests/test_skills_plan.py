@@ -134,7 +134,7 @@ def test_each_type_is_planned_on_its_most_specialised_group(tmp_path):
 
 
 def test_the_busy_start_scales_each_days_calls_and_not_its_written_items(tmp_path):
-    """Planning by skill can start at a busy day's calls, as one queue's plan does.
+    """Planning by skill can start at a busy day's calls, as one queue's plan; it solves tours.
 
     With ``start="busy"`` the first requirement is the groups' Erlang at the calls of the
     day busier than ``interval_share`` of days: the same as for a scenario with that many
@@ -160,6 +160,7 @@ def test_the_busy_start_scales_each_days_calls_and_not_its_written_items(tmp_pat
     answer = plan_by_skill(s, 0.8, 20, interval_share=0.8, reps=2, max_rounds=1,
                            fresh=False, start="busy")
     assert answer.busyness == busy
+    assert answer.plans and all(problem.tours for _, problem in answer.plans.values())
     expect = group_requirements(answer.scenario, busy)
     assert all(np.array_equal(answer.first_required[g], expect[g]) for g in expect)
     assert answer.as_dict()["start_busyness"] == busy
