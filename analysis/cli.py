@@ -52,6 +52,29 @@ def _on_sigterm(signum, frame) -> None:
     raise Terminated
 
 
+def _signal_inside(exc: BaseException) -> BaseException | None:
+    """The Ctrl-C or SIGTERM an error was raised from, if any (None: a real error).
+
+    pydantic wraps what a serializer raises, KeyboardInterrupt too, in its own
+    ``PydanticSerializationError`` (a ValueError): a signal landing while a scenario is
+    written as TOML would otherwise end as "error" with status 2, not 130.
+    """
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt | Terminated):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _stopped(prefix: str, exc: BaseException) -> int:
+    """Say the command was stopped by a signal, what is kept, and its exit status."""
+    what = "SIGTERM" if isinstance(exc, Terminated) else "interrupted (SIGINT)"
+    print(f"\n{prefix}: {what}: stopped; {_kept()}", file=sys.stderr)
+    return 143 if isinstance(exc, Terminated) else 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ccsim`` command line (see :mod:`analysis.entry`).
 
@@ -103,12 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
             return status
     except (CLIError, ValueError) as exc:  # ValueError includes sim's ScenarioError
+        stop = _signal_inside(exc)
+        if stop is not None:  # Ctrl-C / SIGTERM that a library wrapped in its own error
+            return _stopped(prefix, stop)
         print(f"{prefix}: error: {exc}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, Terminated) as exc:
-        what = "SIGTERM" if isinstance(exc, Terminated) else "interrupted (SIGINT)"
-        print(f"\n{prefix}: {what}: stopped; {_kept()}", file=sys.stderr)
-        return 143 if isinstance(exc, Terminated) else 130
+        return _stopped(prefix, exc)
     except BrokenPipeError:
         # the reader went away (| head): exit quietly, as Unix tools do
         with contextlib.suppress(OSError):

@@ -447,6 +447,43 @@ def test_ctrl_c_while_importing_is_exit_130_without_traceback():
     assert "Traceback" not in err and "interrupted (SIGINT)" in err
 
 
+@pytest.mark.parametrize("signal_error, status, words", [
+    (KeyboardInterrupt, 130, "interrupted (SIGINT): stopped"),
+    ("Terminated", 143, "SIGTERM: stopped")])
+def test_a_signal_a_library_wrapped_in_its_error_is_still_a_stop(monkeypatch, capsys,
+                                                                 signal_error, status, words):
+    """Ctrl-C or SIGTERM inside a pydantic serializer: the stop's status, not "error" and 2.
+
+    pydantic wraps what a serializer raises, KeyboardInterrupt too, in a
+    PydanticSerializationError (a ValueError); a fresh clone's make test once saw ``ccsim
+    compare`` end "error: Error calling function `format_clock`: KeyboardInterrupt" with
+    status 2 when SIGINT landed while a scenario was being written.
+    """
+    from typing import Annotated
+
+    from pydantic import BaseModel, PlainSerializer
+
+    import analysis.cli as cli
+
+    raised = cli.Terminated if signal_error == "Terminated" else signal_error
+
+    def serialise(_value: int) -> str:
+        raise raised
+
+    class Clocked(BaseModel):
+        at: Annotated[int, PlainSerializer(serialise, return_type=str)]
+
+    def command(_args) -> int:
+        Clocked(at=1).model_dump(mode="json")  # raises the wrapped signal
+        return 0
+
+    monkeypatch.setattr(cli, "cmd_erlang", command)
+    assert main(["erlang", "--rate", "360/h", "--aht", "300", "--agents", "40",
+                 "--target", "20"]) == status
+    err = capsys.readouterr().err
+    assert words in err and "error" not in err
+
+
 @pytest.mark.parametrize("after_s", [0.3, 0.6])
 def test_ctrl_c_early_in_the_console_script(after_s):
     """The installed ``ccsim`` script, Ctrl-C while it imports or starts: 130, no traceback.
