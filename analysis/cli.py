@@ -446,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "busier than --interval-share of days (busy, from "
                     "demand.busyness_cv: fewer rounds) or of the mean day (mean); both plans "
                     "alike; default busy for one queue, mean by skill, where the busy "
-                    "start cost more paid hours, docs/skills.md)")
+                    "start cost more paid hours: docs/skills.md")
     pl.add_argument("--breaks", choices=("coverage", "recovery"), default="coverage",
                     help="recovery: then move the roster's breaks to the least strain by the "
                     "stress model's recovery law (same head counts, coverage kept) and "

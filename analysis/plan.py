@@ -837,9 +837,8 @@ class PlanAnswer:
                     f"  Intervals below target on their fresh replications: optimised "
                     f"{below(oc)}, two-step {below(tc)} (95% intervals). The saving compares "
                     "the first roster each loop verified, not equal service: the loops only "
-                    "raise, so room a roster has stays in it. On base's week about 1 point of "
-                    "the saving is the optimiser's at equal service (docs/schedules.md, "
-                    "\"What the saving measures\").")
+                    "raise, so room a roster has stays in it (docs/schedules.md, \"What the "
+                    "saving measures\", compares the two plans at equal service).")
         if self.optimised.final is not None and self.optimised.problem is not None:
             kept = self.optimised.final.plan if self.breaks is None else self.breaks.plan
             heads = headcounts(self.scenario, kept, self.optimised.problem)
