@@ -13,8 +13,7 @@ below 80/20 and the goal (at most 10% with 95% confidence). The goal is lost on 
 days, which hit every interval of a day at once; this asks how far above the mean day
 each method's roster must be planned, and what each pays at equal service
 (docs/schedules.md, "What the saving measures"). Exploratory, not a timed test; numbers
-depend on the seeds (and, through the solver's
-wall-clock limit, on the machine's load).
+depend on the seeds (and, through the solver's wall-clock limit, on the machine's load).
 """
 
 from __future__ import annotations
